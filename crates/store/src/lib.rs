@@ -1,0 +1,75 @@
+//! Railyard's persistence boundary.
+//!
+//! Every aggregate (train, approval, user, token, and later application releases, turnovers, ...) is one
+//! [`Record`]: a row with a few indexed columns (`kind`, `id`, `state`, `parent_id`, `category`,
+//! `unique_key`) and the rest as a JSON document, plus a `version` for optimistic concurrency.
+//! Changes are written with [`Store::commit`]: every write and every audit [`NewEvent`] of one use case in
+//! one transaction (rule R17). Events form a SHA-256 hash chain ([`event_hash`]) so that an edit to a past
+//! event is detectable ([`verify_chain`]).
+//!
+//! Two backends implement [`Store`]: `railyard-store-sqlite` and `railyard-store-postgres`. Both pass the
+//! same conformance suite ([`conformance`], feature `conformance`).
+
+mod chain;
+#[cfg(feature = "conformance")]
+pub mod conformance;
+mod types;
+
+pub use chain::{ChainReport, GENESIS_HASH, BrokenLink, event_hash, verify_chain};
+pub use types::*;
+
+use async_trait::async_trait;
+
+/// Errors of the storage layer. Backends map their driver errors onto these.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The record was changed since it was read (or, for an insert, already exists).
+    #[error("{kind} {id} was changed by someone else: expected version {expected}, found {}", found.map(|v| v.to_string()).unwrap_or_else(|| "none".into()))]
+    Conflict { kind: String, id: String, expected: i64, found: Option<i64> },
+    /// Another record of the same kind already holds this unique key.
+    #[error("a {kind} with key '{key}' already exists")]
+    DuplicateKey { kind: String, key: String },
+    /// The database cannot be reached or refused the connection.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// Any other database failure.
+    #[error("database error: {0}")]
+    Backend(String),
+    /// Stored data could not be read back (bad timestamp, bad JSON, ...).
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The one storage trait. Implementations must be safe to share between tasks.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Which backend this is ("sqlite" or "postgres"), for logs and `/readyz`.
+    fn backend(&self) -> &'static str;
+
+    /// Checks that the database answers.
+    async fn ping(&self) -> StoreResult<()>;
+
+    /// Allocates the next number of a counter (e.g. "RT" for trains), starting at 1. Numbers are never
+    /// handed out twice, even across servers sharing one database; a number whose commit failed is lost.
+    async fn next_seq(&self, counter: &str) -> StoreResult<i64>;
+
+    /// One record by kind and id.
+    async fn get(&self, kind: &str, id: &str) -> StoreResult<Option<Record>>;
+
+    /// One record by kind and unique key.
+    async fn get_by_key(&self, kind: &str, unique_key: &str) -> StoreResult<Option<Record>>;
+
+    /// Records of one kind, filtered, ordered by `seq` ascending, at most `limit`.
+    async fn list(&self, query: &ListQuery) -> StoreResult<Vec<Record>>;
+
+    /// Applies every write and appends every event in one transaction: all or nothing.
+    /// An insert of an existing id, or an update whose `expected_version` is not the stored version,
+    /// fails the whole commit with [`StoreError::Conflict`]; a taken unique key with
+    /// [`StoreError::DuplicateKey`]. Once this returns `Ok`, the commit is durable.
+    async fn commit(&self, commit: Commit) -> StoreResult<CommitReceipt>;
+
+    /// Audit events, filtered, ordered by `seq` ascending, at most `limit`.
+    async fn events(&self, query: &EventQuery) -> StoreResult<Vec<Event>>;
+}

@@ -1,0 +1,125 @@
+use chrono::{DateTime, SecondsFormat, Utc};
+
+/// One aggregate as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// The aggregate's kind: "train", "approval", "user", "token", ...
+    pub kind: String,
+    /// Its id, unique across all kinds ("RT-7", "AP-3", "alice").
+    pub id: String,
+    /// Its number within its kind, for ordering and cursors.
+    pub seq: i64,
+    /// 1 after insert, +1 on every update. Set by the store: the value given to `commit` is ignored.
+    pub version: i64,
+    pub state: Option<String>,
+    pub parent_id: Option<String>,
+    /// A second filterable attribute (a train's release type, an environment's kind, ...).
+    pub category: Option<String>,
+    /// Unique within the kind when present (a user's name, a token's hash, ...).
+    pub unique_key: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// The rest of the aggregate, as JSON text.
+    pub doc: String,
+}
+
+/// One write of a [`Commit`].
+#[derive(Debug, Clone)]
+pub enum Write {
+    /// Inserts a new record; it is stored with version 1.
+    Insert(Record),
+    /// Replaces a record whose stored version is `expected_version`; it is stored with `expected_version + 1`.
+    Update { record: Record, expected_version: i64 },
+}
+
+/// An audit event before it is stored: the store gives it its `seq` and hashes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    pub at: DateTime<Utc>,
+    /// Who did it: a user name, or "system".
+    pub actor: String,
+    pub object_kind: String,
+    pub object_id: String,
+    /// The action, snake_case ("create", "submit", "approve", ...).
+    pub action: String,
+    /// What changed, as JSON text.
+    pub data: String,
+}
+
+/// A stored audit event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub object_kind: String,
+    pub object_id: String,
+    pub action: String,
+    pub data: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// Everything one use case writes, applied atomically.
+#[derive(Debug, Clone, Default)]
+pub struct Commit {
+    pub writes: Vec<Write>,
+    pub events: Vec<NewEvent>,
+}
+
+/// What a successful commit stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommitReceipt {
+    /// The stored events, in order, with their sequence numbers and hashes.
+    pub events: Vec<Event>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    pub kind: String,
+    /// Any of these states (empty: any state).
+    pub states: Vec<String>,
+    pub parent_id: Option<String>,
+    pub category: Option<String>,
+    /// Only records with `seq` greater than this (the cursor).
+    pub after_seq: Option<i64>,
+    pub limit: u32,
+}
+
+impl ListQuery {
+    pub fn new(kind: &str, limit: u32) -> Self {
+        ListQuery { kind: kind.to_string(), limit, ..Default::default() }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct EventQuery {
+    pub object_kind: Option<String>,
+    pub object_id: Option<String>,
+    pub actor: Option<String>,
+    /// At or after this time.
+    pub from: Option<DateTime<Utc>>,
+    /// Before this time.
+    pub to: Option<DateTime<Utc>>,
+    /// Only events with `seq` greater than this (the cursor).
+    pub after_seq: Option<i64>,
+    pub limit: u32,
+}
+
+/// The one text form of a timestamp in both databases: RFC 3339, UTC, microseconds, `Z`.
+/// Fixed width, so text order is time order, and the hash chain hashes exactly what is stored.
+pub fn format_time(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// Parses a stored timestamp written by [`format_time`].
+pub fn parse_time(s: &str) -> Result<DateTime<Utc>, crate::StoreError> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| crate::StoreError::Corrupt(format!("bad timestamp '{s}': {e}")))
+}
+
+/// Truncates a timestamp to the microseconds the store keeps, so a value survives a round trip unchanged.
+pub fn to_stored_precision(t: DateTime<Utc>) -> DateTime<Utc> {
+    parse_time(&format_time(&t)).unwrap_or(t)
+}
