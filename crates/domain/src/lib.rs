@@ -1,1 +1,31 @@
+//! Railyard's domain: the objects of a release, their lifecycles and the rules (R1–R17) that guard them.
+//!
+//! Everything here is a pure function of `(state, action, actor, now)`: it returns the new state and the
+//! [`Change`]s to record, or a [`DomainError`] that names every unmet guard. Nothing here reads a clock,
+//! touches a database or spawns anything; the service layer does that around these functions.
 
+pub mod access;
+pub mod approval;
+mod change;
+mod error;
+pub mod gate;
+pub mod milestone;
+pub mod policy;
+pub mod schedule;
+pub mod train;
+
+pub use access::{Actor, Operation, Role};
+pub use approval::{Approval, ApprovalKind, ApprovalState, Decision, Verdict};
+pub use change::Change;
+pub use error::{DomainError, FieldError, Guard, Refusal};
+pub use gate::{CriterionState, Evidence, ExitCriterion, Gate, GateName, Gates};
+pub use milestone::{Milestone, MilestoneState};
+pub use policy::{ApprovalPolicies, ApprovalPolicy, PolicyLevel};
+pub use schedule::Schedule;
+pub use train::{
+    CriterionPatch, CriterionSpec, MilestonePatch, MilestoneSpec, ReleaseType, Train, TrainAction, TrainPatch,
+    TrainSpec, TrainState,
+};
+
+/// The actor the engine and other automatic steps act as.
+pub const SYSTEM_ACTOR: &str = "system";

@@ -1,1 +1,81 @@
+//! Railyard's use cases.
+//!
+//! Every state change follows one path: authorise the actor against the role matrix, load the aggregates,
+//! let the domain decide, then save the new state and its audit events in one store commit (R17).
+//! The HTTP server, the CLI's `serve` and (later) the engine all go through [`Service`]; nothing else
+//! writes to the store.
 
+mod approvals;
+mod audit;
+mod error;
+mod persist;
+mod train_parts;
+mod trains;
+mod users;
+mod views;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use railyard_domain::{Actor, Operation};
+use railyard_store::Store;
+
+pub use approvals::{ApprovalFilter, DecideInput, OverrideInput};
+pub use audit::{AuditFilter, ChainView, EventView};
+pub use error::{ServiceError, ServiceResult};
+pub use train_parts::{DecideCriterionInput, GateInput};
+pub use trains::{CopyInput, TrainFilter};
+pub use users::{NewToken, NewUser, TokenView, UserPatch, UserView, hash_token};
+pub use views::{ApprovalView, GateStatus, Meta, Page, TrainView};
+
+/// Where the time comes from: the system clock, or a fixed one in tests.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// The most items one page of a list returns.
+pub const MAX_PAGE: u32 = 500;
+
+#[derive(Clone)]
+pub struct Service {
+    store: Arc<dyn Store>,
+    clock: Clock,
+}
+
+impl Service {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Service { store, clock: Arc::new(Utc::now) }
+    }
+
+    pub fn with_clock(store: Arc<dyn Store>, clock: Clock) -> Self {
+        Service { store, clock }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Now, at the precision the store keeps.
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        railyard_store::to_stored_precision((self.clock)())
+    }
+
+    pub(crate) fn authorize(&self, actor: &Actor, op: Operation) -> ServiceResult<()> {
+        if actor.may(op) {
+            return Ok(());
+        }
+        let mut allowed: Vec<&str> = op.roles().iter().map(|r| r.as_str()).collect();
+        allowed.push("admin");
+        let held: Vec<&str> = actor.roles.iter().map(|r| r.as_str()).collect();
+        Err(ServiceError::Forbidden(format!(
+            "{} may not do this: it needs one of the roles {}, and they hold {}",
+            actor.name,
+            allowed.join(", "),
+            if held.is_empty() { "none".to_string() } else { held.join(", ") }
+        )))
+    }
+
+    /// Checks that the database answers (for `/readyz`).
+    pub async fn ready(&self) -> ServiceResult<&'static str> {
+        self.store.ping().await?;
+        Ok(self.store.backend())
+    }
+}

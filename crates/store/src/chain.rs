@@ -54,7 +54,11 @@ pub async fn verify_chain(store: &dyn Store) -> StoreResult<ChainReport> {
         for e in &page {
             checked += 1;
             if let Some(reason) = check(e, expected_seq, &prev) {
-                return Ok(ChainReport { events_checked: checked, head_hash: prev, first_broken: Some(BrokenLink { seq: e.seq, reason }) });
+                return Ok(ChainReport {
+                    events_checked: checked,
+                    head_hash: prev,
+                    first_broken: Some(BrokenLink { seq: e.seq, reason }),
+                });
             }
             prev = e.hash.clone();
             expected_seq = e.seq + 1;

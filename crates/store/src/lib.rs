@@ -15,7 +15,7 @@ mod chain;
 pub mod conformance;
 mod types;
 
-pub use chain::{ChainReport, GENESIS_HASH, BrokenLink, event_hash, verify_chain};
+pub use chain::{BrokenLink, ChainReport, GENESIS_HASH, event_hash, verify_chain};
 pub use types::*;
 
 use async_trait::async_trait;

@@ -1,0 +1,122 @@
+use std::fmt;
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// Why the domain said no.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DomainError {
+    /// The action is not allowed now: every unmet guard is listed.
+    #[error("{0}")]
+    Refused(Refusal),
+    /// The input is not valid: every bad field is listed.
+    #[error("{}", display_fields(.0))]
+    Invalid(Vec<FieldError>),
+}
+
+impl DomainError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        DomainError::Invalid(vec![FieldError::new(field, message)])
+    }
+}
+
+fn display_fields(errors: &[FieldError]) -> String {
+    errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ")
+}
+
+/// One unmet guard, in words a person can act on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Guard {
+    /// Stable, machine-readable name of the guard (e.g. `criterion_open`, `wrong_state`, `own_request`).
+    pub code: String,
+    pub message: String,
+}
+
+impl Guard {
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
+        Guard { code: code.to_string(), message: message.into() }
+    }
+}
+
+/// A refused action: which action, on what, in which state, and every guard that failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Refusal {
+    pub action: String,
+    pub object: String,
+    pub state: String,
+    pub guards: Vec<Guard>,
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} of {} (state {}) refused: ", self.action, self.object, self.state)?;
+        let msgs: Vec<&str> = self.guards.iter().map(|g| g.message.as_str()).collect();
+        write!(f, "{}", msgs.join("; "))
+    }
+}
+
+/// One invalid input field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: &str, message: impl Into<String>) -> Self {
+        FieldError { field: field.to_string(), message: message.into() }
+    }
+}
+
+/// Collects guards for one action; refuses with all of them at once.
+pub(crate) struct Guards {
+    action: String,
+    object: String,
+    state: String,
+    failed: Vec<Guard>,
+}
+
+impl Guards {
+    pub fn new(action: &str, object: &str, state: impl fmt::Display) -> Self {
+        Guards { action: action.into(), object: object.into(), state: state.to_string(), failed: Vec::new() }
+    }
+
+    pub fn check(&mut self, ok: bool, code: &str, message: impl FnOnce() -> String) -> &mut Self {
+        if !ok {
+            self.failed.push(Guard::new(code, message()));
+        }
+        self
+    }
+
+    pub fn fail(&mut self, code: &str, message: impl Into<String>) {
+        self.failed.push(Guard::new(code, message));
+    }
+
+    pub fn done(self) -> Result<(), DomainError> {
+        if self.failed.is_empty() {
+            Ok(())
+        } else {
+            Err(DomainError::Refused(Refusal {
+                action: self.action,
+                object: self.object,
+                state: self.state,
+                guards: self.failed,
+            }))
+        }
+    }
+}
+
+/// Collects invalid fields; fails with all of them at once.
+#[derive(Default)]
+pub(crate) struct Fields(pub Vec<FieldError>);
+
+impl Fields {
+    pub fn check(&mut self, ok: bool, field: &str, message: impl FnOnce() -> String) {
+        if !ok {
+            self.0.push(FieldError::new(field, message()));
+        }
+    }
+    pub fn done(self) -> Result<(), DomainError> {
+        if self.0.is_empty() { Ok(()) } else { Err(DomainError::Invalid(self.0)) }
+    }
+}

@@ -1,0 +1,207 @@
+//! Loading and saving aggregates as store records, and committing them with their audit events.
+
+use chrono::{DateTime, Utc};
+use railyard_domain::{Actor, Approval, Change, Train};
+use railyard_store::{Commit, NewEvent, Record, Write};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::users::{Token, User};
+use crate::{Service, ServiceError, ServiceResult};
+
+/// Something stored as one record.
+pub(crate) trait Aggregate: Serialize + DeserializeOwned {
+    const KIND: &'static str;
+    fn id(&self) -> &str;
+    fn state(&self) -> Option<String>;
+    fn parent_id(&self) -> Option<String> {
+        None
+    }
+    fn category(&self) -> Option<String> {
+        None
+    }
+    fn unique_key(&self) -> Option<String> {
+        None
+    }
+}
+
+impl Aggregate for Train {
+    const KIND: &'static str = "train";
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn state(&self) -> Option<String> {
+        Some(self.state.as_str().to_string())
+    }
+    fn category(&self) -> Option<String> {
+        Some(self.release_type.as_str().to_string())
+    }
+}
+
+impl Aggregate for Approval {
+    const KIND: &'static str = "approval";
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn state(&self) -> Option<String> {
+        Some(self.state.as_str().to_string())
+    }
+    fn parent_id(&self) -> Option<String> {
+        Some(self.train_id.clone())
+    }
+    fn category(&self) -> Option<String> {
+        Some(self.kind.as_str().to_string())
+    }
+}
+
+impl Aggregate for User {
+    const KIND: &'static str = "user";
+    fn id(&self) -> &str {
+        &self.name
+    }
+    fn state(&self) -> Option<String> {
+        Some(if self.active { "active" } else { "disabled" }.to_string())
+    }
+}
+
+impl Aggregate for Token {
+    const KIND: &'static str = "token";
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn state(&self) -> Option<String> {
+        Some(if self.revoked_at.is_some() { "revoked" } else { "active" }.to_string())
+    }
+    fn parent_id(&self) -> Option<String> {
+        Some(self.user.clone())
+    }
+    fn unique_key(&self) -> Option<String> {
+        Some(self.hash.clone())
+    }
+}
+
+/// An aggregate as loaded, with what the store knows about it.
+#[derive(Debug, Clone)]
+pub(crate) struct Stored<T> {
+    pub value: T,
+    pub seq: i64,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub(crate) fn decode<T: Aggregate>(r: Record) -> ServiceResult<Stored<T>> {
+    let value = serde_json::from_str(&r.doc)
+        .map_err(|e| ServiceError::Internal(format!("stored {} {} cannot be read: {e}", r.kind, r.id)))?;
+    Ok(Stored { value, seq: r.seq, version: r.version, created_at: r.created_at, updated_at: r.updated_at })
+}
+
+fn record<T: Aggregate>(value: &T, seq: i64, created_at: DateTime<Utc>, now: DateTime<Utc>) -> ServiceResult<Record> {
+    let doc =
+        serde_json::to_string(value).map_err(|e| ServiceError::Internal(format!("cannot encode {}: {e}", T::KIND)))?;
+    Ok(Record {
+        kind: T::KIND.to_string(),
+        id: value.id().to_string(),
+        seq,
+        version: 0,
+        state: value.state(),
+        parent_id: value.parent_id(),
+        category: value.category(),
+        unique_key: value.unique_key(),
+        created_at,
+        updated_at: now,
+        doc,
+    })
+}
+
+/// The number in an id such as "RT-12".
+pub(crate) fn seq_of(id: &str) -> i64 {
+    id.rsplit('-').next().and_then(|n| n.parse().ok()).unwrap_or(0)
+}
+
+/// One use case's writes and events, committed together.
+pub(crate) struct Tx {
+    actor: String,
+    now: DateTime<Utc>,
+    commit: Commit,
+}
+
+impl Tx {
+    pub fn new(actor: &Actor, now: DateTime<Utc>) -> Self {
+        Tx { actor: actor.name.clone(), now, commit: Commit::default() }
+    }
+
+    pub fn insert<T: Aggregate>(&mut self, value: &T, seq: i64) -> ServiceResult<()> {
+        let r = record(value, seq, self.now, self.now)?;
+        self.commit.writes.push(Write::Insert(r));
+        Ok(())
+    }
+
+    pub fn update<T: Aggregate>(&mut self, stored: &Stored<T>) -> ServiceResult<()> {
+        let r = record(&stored.value, stored.seq, stored.created_at, self.now)?;
+        self.commit.writes.push(Write::Update { record: r, expected_version: stored.version });
+        Ok(())
+    }
+
+    pub fn record(&mut self, changes: impl IntoIterator<Item = Change>) {
+        for c in changes {
+            self.commit.events.push(NewEvent {
+                at: self.now,
+                actor: self.actor.clone(),
+                object_kind: c.object_kind.to_string(),
+                object_id: c.object_id,
+                action: c.action,
+                data: c.data.to_string(),
+            });
+        }
+    }
+}
+
+impl Service {
+    pub(crate) async fn find<T: Aggregate>(&self, id: &str) -> ServiceResult<Option<Stored<T>>> {
+        match self.store.get(T::KIND, id).await? {
+            Some(r) => Ok(Some(decode(r)?)),
+            None => Ok(None),
+        }
+    }
+
+    pub(crate) async fn load<T: Aggregate>(&self, id: &str) -> ServiceResult<Stored<T>> {
+        self.find(id).await?.ok_or_else(|| ServiceError::NotFound { kind: T::KIND, id: id.to_string() })
+    }
+
+    pub(crate) async fn commit(&self, tx: Tx) -> ServiceResult<()> {
+        self.store.commit(tx.commit).await?;
+        Ok(())
+    }
+
+    /// A new id such as "RT-12" from the counter named by the prefix.
+    pub(crate) async fn new_id(&self, prefix: &str) -> ServiceResult<String> {
+        Ok(format!("{prefix}-{}", self.store.next_seq(prefix).await?))
+    }
+
+    /// Runs a read-decide-write step, again from a fresh read when another writer got there first,
+    /// unless the caller pinned a version (`If-Match`): then the conflict is theirs to see.
+    pub(crate) async fn retrying<T>(
+        &self,
+        expected: Option<i64>,
+        step: impl AsyncFn() -> ServiceResult<T>,
+    ) -> ServiceResult<T> {
+        let mut attempt = 0;
+        loop {
+            match step().await {
+                Err(ServiceError::Conflict(_)) if expected.is_none() && attempt < 8 => attempt += 1,
+                other => return other,
+            }
+        }
+    }
+}
+
+/// Refuses a stale `If-Match` version.
+pub(crate) fn check_version(kind: &str, id: &str, stored: i64, expected: Option<i64>) -> ServiceResult<()> {
+    match expected {
+        Some(v) if v != stored => Err(ServiceError::Conflict(format!(
+            "{kind} {id} is at version {stored}, but the change was based on version {v}; reload it and try again"
+        ))),
+        _ => Ok(()),
+    }
+}

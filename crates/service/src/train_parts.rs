@@ -1,0 +1,241 @@
+//! The parts of a train: gates and their exit criteria, gate approvals, milestones.
+
+use chrono::{DateTime, Utc};
+use railyard_domain::train::Outcome;
+use railyard_domain::{
+    Actor, Change, CriterionState, DomainError, Evidence, GateName, MilestoneState, Operation, Train,
+    train::{CriterionPatch, CriterionSpec, MilestonePatch, MilestoneSpec},
+};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::persist::{Stored, Tx, check_version, seq_of};
+use crate::{Service, ServiceResult, TrainView};
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GateInput {
+    pub approval_required: bool,
+}
+
+/// Evidence to meet a criterion, a reason to waive it.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecideCriterionInput {
+    #[serde(default)]
+    pub evidence: Option<Evidence>,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+impl Service {
+    /// Loads a train, lets `step` change it, and saves it with what `step` recorded; retried on a
+    /// concurrent change unless a version was pinned.
+    async fn change_train(
+        &self,
+        actor: &Actor,
+        id: &str,
+        op: Operation,
+        expected: Option<i64>,
+        step: impl Fn(&mut Train, DateTime<Utc>, Option<String>) -> Result<Outcome, DomainError>,
+        new_id_prefix: Option<&str>,
+    ) -> ServiceResult<TrainView> {
+        self.authorize(actor, op)?;
+        self.retrying(expected, async || {
+            let mut s: Stored<Train> = self.load(id).await?;
+            check_version("train", id, s.version, expected)?;
+            let new_id = match new_id_prefix {
+                Some(p) => Some(self.new_id(p).await?),
+                None => None,
+            };
+            let now = self.now();
+            let owners_before = criterion_and_milestone_owners(&s.value);
+            let outcome = step(&mut s.value, now, new_id)?;
+            // Only owners this step named anew are looked up.
+            let named = criterion_and_milestone_owners(&s.value)
+                .into_iter()
+                .filter(|(_, u)| !owners_before.iter().any(|(_, b)| b == u));
+            self.check_users(named).await?;
+            let mut tx = Tx::new(actor, now);
+            tx.update(&s)?;
+            if let Some(a) = &outcome.new_approval {
+                tx.insert(a, seq_of(&a.id))?;
+            }
+            tx.record(outcome.changes);
+            self.commit(tx).await
+        })
+        .await?;
+        self.train(actor, id).await
+    }
+
+    pub async fn update_gate(
+        &self,
+        actor: &Actor,
+        train: &str,
+        gate: GateName,
+        input: GateInput,
+        expected: Option<i64>,
+    ) -> ServiceResult<TrainView> {
+        self.change_train(
+            actor,
+            train,
+            Operation::EditTrain,
+            expected,
+            |t, _, _| one(t.set_gate_approval_required(gate, input.approval_required)),
+            None,
+        )
+        .await
+    }
+
+    pub async fn request_gate_approval(&self, actor: &Actor, train: &str, gate: GateName) -> ServiceResult<TrainView> {
+        self.change_train(
+            actor,
+            train,
+            Operation::AdvanceTrain,
+            None,
+            |t, now, id| t.request_gate_approval(gate, id.unwrap_or_default(), actor, now),
+            Some("AP"),
+        )
+        .await
+    }
+
+    pub async fn add_criterion(
+        &self,
+        actor: &Actor,
+        train: &str,
+        gate: GateName,
+        spec: CriterionSpec,
+    ) -> ServiceResult<TrainView> {
+        self.change_train(
+            actor,
+            train,
+            Operation::EditTrain,
+            None,
+            |t, _, id| one(t.add_criterion(gate, id.unwrap_or_default(), spec.clone())),
+            Some("EC"),
+        )
+        .await
+    }
+
+    pub async fn edit_criterion(
+        &self,
+        actor: &Actor,
+        train: &str,
+        criterion: &str,
+        patch: CriterionPatch,
+        expected: Option<i64>,
+    ) -> ServiceResult<TrainView> {
+        self.change_train(
+            actor,
+            train,
+            Operation::EditTrain,
+            expected,
+            |t, _, _| one(t.edit_criterion(criterion, patch.clone())),
+            None,
+        )
+        .await
+    }
+
+    pub async fn remove_criterion(&self, actor: &Actor, train: &str, criterion: &str) -> ServiceResult<TrainView> {
+        self.change_train(actor, train, Operation::EditTrain, None, |t, _, _| one(t.remove_criterion(criterion)), None)
+            .await
+    }
+
+    /// Meet (with evidence), waive (with a reason) or reopen an exit criterion.
+    pub async fn decide_criterion(
+        &self,
+        actor: &Actor,
+        train: &str,
+        criterion: &str,
+        to: CriterionState,
+        input: DecideCriterionInput,
+    ) -> ServiceResult<TrainView> {
+        let op = if to == CriterionState::Waived { Operation::WaiveCriterion } else { Operation::MeetCriterion };
+        self.change_train(
+            actor,
+            train,
+            op,
+            None,
+            |t, now, _| {
+                one(t.decide_criterion(criterion, to, input.evidence.clone(), input.reason.clone(), actor, now))
+            },
+            None,
+        )
+        .await
+    }
+
+    pub async fn add_milestone(&self, actor: &Actor, train: &str, spec: MilestoneSpec) -> ServiceResult<TrainView> {
+        self.change_train(
+            actor,
+            train,
+            Operation::EditTrain,
+            None,
+            |t, _, id| one(t.add_milestone(id.unwrap_or_default(), spec.clone())),
+            Some("MS"),
+        )
+        .await
+    }
+
+    pub async fn edit_milestone(
+        &self,
+        actor: &Actor,
+        train: &str,
+        milestone: &str,
+        patch: MilestonePatch,
+        expected: Option<i64>,
+    ) -> ServiceResult<TrainView> {
+        self.change_train(
+            actor,
+            train,
+            Operation::EditTrain,
+            expected,
+            |t, _, _| one(t.edit_milestone(milestone, patch.clone())),
+            None,
+        )
+        .await
+    }
+
+    pub async fn remove_milestone(&self, actor: &Actor, train: &str, milestone: &str) -> ServiceResult<TrainView> {
+        self.change_train(actor, train, Operation::EditTrain, None, |t, _, _| one(t.remove_milestone(milestone)), None)
+            .await
+    }
+
+    pub async fn decide_milestone(
+        &self,
+        actor: &Actor,
+        train: &str,
+        milestone: &str,
+        to: MilestoneState,
+    ) -> ServiceResult<TrainView> {
+        self.change_train(
+            actor,
+            train,
+            Operation::CompleteMilestone,
+            None,
+            |t, now, _| one(t.decide_milestone(milestone, to, actor, now)),
+            None,
+        )
+        .await
+    }
+}
+
+fn one(r: Result<Change, DomainError>) -> Result<Outcome, DomainError> {
+    r.map(|c| Outcome { changes: vec![c], new_approval: None })
+}
+
+fn criterion_and_milestone_owners(t: &Train) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for g in GateName::ALL {
+        for c in &t.gates.get(g).criteria {
+            if let Some(o) = &c.owner {
+                out.push((format!("criteria.{}.owner", c.id), o.clone()));
+            }
+        }
+    }
+    for m in &t.milestones {
+        if let Some(o) = &m.owner {
+            out.push((format!("milestones.{}.owner", m.id), o.clone()));
+        }
+    }
+    out
+}

@@ -1,0 +1,344 @@
+//! Users, their API tokens, the first admin, and authentication.
+//!
+//! Tokens are `ry_` followed by 64 hex digits of randomness; only their SHA-256 is stored, as the token
+//! record's unique key, so a lookup by hash is one indexed read and a leaked database leaks no token.
+
+use chrono::{DateTime, Utc};
+use railyard_domain::{Actor, Change, Operation, Role, SYSTEM_ACTOR};
+use railyard_store::ListQuery;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use crate::persist::{Stored, Tx, decode, seq_of};
+use crate::views::{Meta, Page, page_of};
+use crate::{Service, ServiceError, ServiceResult};
+
+pub const ADMIN_USER: &str = "admin";
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct User {
+    /// Login name: also the user's id.
+    pub name: String,
+    #[serde(default)]
+    pub display_name: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    pub roles: Vec<Role>,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Token {
+    pub id: String,
+    pub user: String,
+    pub label: String,
+    pub hash: String,
+    #[serde(default)]
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    /// Lower-case letters, digits, '.', '_' and '-', starting with a letter.
+    pub name: String,
+    #[serde(default)]
+    pub display_name: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    pub roles: Vec<Role>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub roles: Option<Vec<Role>>,
+    #[serde(default)]
+    pub active: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    /// What the token is for ("laptop", "ci").
+    #[serde(default)]
+    pub label: String,
+    /// Admins may create a token for another user.
+    #[serde(default)]
+    pub user: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UserView {
+    #[serde(flatten)]
+    pub user: User,
+    #[serde(flatten)]
+    pub meta: Meta,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TokenView {
+    pub id: String,
+    pub user: String,
+    pub label: String,
+    pub state: String,
+    /// The secret itself: shown once, when the token is created, never again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    #[serde(flatten)]
+    pub meta: Meta,
+}
+
+/// The SHA-256 of a token, as stored.
+pub fn hash_token(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+fn new_secret() -> ServiceResult<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| ServiceError::Internal(format!("no randomness for a token: {e}")))?;
+    Ok(format!("ry_{}", hex::encode(bytes)))
+}
+
+fn validate_name(name: &str) -> ServiceResult<()> {
+    let ok = name.len() <= 63
+        && name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
+    if !ok {
+        return Err(ServiceError::invalid(
+            "name",
+            format!(
+                "'{name}' is not a valid user name: use 1 to 63 lower-case letters, digits, '.', '_' or '-', starting with a letter"
+            ),
+        ));
+    }
+    if name == SYSTEM_ACTOR {
+        return Err(ServiceError::invalid("name", "'system' is reserved for Railyard itself"));
+    }
+    Ok(())
+}
+
+fn user_view(s: Stored<User>) -> UserView {
+    UserView { meta: Meta::of(&s), user: s.value }
+}
+
+fn token_view(s: Stored<Token>, secret: Option<String>) -> TokenView {
+    let state = if s.value.revoked_at.is_some() { "revoked" } else { "active" }.to_string();
+    TokenView { meta: Meta::of(&s), id: s.value.id, user: s.value.user, label: s.value.label, state, token: secret }
+}
+
+impl Service {
+    /// On first start with an empty database: creates the `admin` user and a token for it. The token is
+    /// `preset` (from `RAILYARD_ADMIN_TOKEN`) or a new random one; returns the new one so the caller can
+    /// print it once. Returns `None` when users already exist or the token was preset.
+    pub async fn bootstrap_admin(&self, preset: Option<&str>) -> ServiceResult<Option<String>> {
+        let existing = self.store.list(&ListQuery::new("user", 1)).await?;
+        if !existing.is_empty() {
+            return Ok(None);
+        }
+        let secret = match preset {
+            Some(p) if p.trim().len() >= 16 => p.trim().to_string(),
+            Some(_) => return Err(ServiceError::invalid("RAILYARD_ADMIN_TOKEN", "must be at least 16 characters")),
+            None => new_secret()?,
+        };
+        let system = Actor::new(SYSTEM_ACTOR, &[Role::Admin]);
+        let now = self.now();
+        let user = User {
+            name: ADMIN_USER.into(),
+            display_name: "Administrator".into(),
+            email: None,
+            roles: vec![Role::Admin],
+            active: true,
+        };
+        let token_id = self.new_id("TK").await?;
+        let token = Token {
+            id: token_id.clone(),
+            user: ADMIN_USER.into(),
+            label: "bootstrap".into(),
+            hash: hash_token(&secret),
+            revoked_at: None,
+        };
+        let mut tx = Tx::new(&system, now);
+        tx.insert(&user, self.store.next_seq("U").await?)?;
+        tx.insert(&token, seq_of(&token_id))?;
+        tx.record([
+            Change::new("user", ADMIN_USER, "create", json!({"roles": user.roles, "bootstrap": true})),
+            Change::new("token", &token_id, "create", json!({"user": ADMIN_USER, "label": "bootstrap"})),
+        ]);
+        self.commit(tx).await?;
+        Ok(if preset.is_some() { None } else { Some(secret) })
+    }
+
+    /// Who holds this bearer token.
+    pub async fn authenticate(&self, secret: &str) -> ServiceResult<Actor> {
+        let denied = || ServiceError::Unauthenticated("the token is not valid: it is unknown or was revoked".into());
+        let Some(r) = self.store.get_by_key("token", &hash_token(secret)).await? else { return Err(denied()) };
+        let token: Stored<Token> = decode(r)?;
+        if token.value.revoked_at.is_some() {
+            return Err(denied());
+        }
+        let user: Stored<User> = self.find(&token.value.user).await?.ok_or_else(denied)?;
+        if !user.value.active {
+            return Err(ServiceError::Unauthenticated(format!("user {} is disabled", user.value.name)));
+        }
+        Ok(Actor { name: user.value.name, roles: user.value.roles })
+    }
+
+    pub async fn create_user(&self, actor: &Actor, input: NewUser) -> ServiceResult<UserView> {
+        self.authorize(actor, Operation::ManageUsers)?;
+        validate_name(&input.name)?;
+        if input.roles.is_empty() {
+            return Err(ServiceError::invalid("roles", "a user needs at least one role"));
+        }
+        if self.find::<User>(&input.name).await?.is_some() {
+            return Err(ServiceError::Conflict(format!("user {} already exists", input.name)));
+        }
+        let now = self.now();
+        let user = User {
+            name: input.name,
+            display_name: input.display_name,
+            email: input.email,
+            roles: input.roles,
+            active: true,
+        };
+        let mut tx = Tx::new(actor, now);
+        tx.insert(&user, self.store.next_seq("U").await?)?;
+        tx.record([Change::new("user", &user.name, "create", json!({"roles": user.roles, "email": user.email}))]);
+        self.commit(tx).await?;
+        self.user(actor, &user.name).await
+    }
+
+    pub async fn user(&self, actor: &Actor, name: &str) -> ServiceResult<UserView> {
+        self.authorize(actor, Operation::Read)?;
+        Ok(user_view(self.load(name).await?))
+    }
+
+    pub async fn users(
+        &self,
+        actor: &Actor,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> ServiceResult<Page<UserView>> {
+        self.authorize(actor, Operation::Read)?;
+        let mut q = ListQuery::new("user", 0);
+        page_of(self, &mut q, limit, cursor, |s: Stored<User>| Ok(user_view(s))).await
+    }
+
+    pub async fn update_user(
+        &self,
+        actor: &Actor,
+        name: &str,
+        patch: UserPatch,
+        expected: Option<i64>,
+    ) -> ServiceResult<UserView> {
+        self.authorize(actor, Operation::ManageUsers)?;
+        if patch.roles.as_ref().is_some_and(Vec::is_empty) {
+            return Err(ServiceError::invalid("roles", "a user needs at least one role"));
+        }
+        if name == actor.name
+            && (patch.active == Some(false) || patch.roles.as_ref().is_some_and(|r| !r.contains(&Role::Admin)))
+        {
+            return Err(ServiceError::invalid("roles", "you cannot remove your own admin role or disable yourself"));
+        }
+        self.retrying(expected, async || {
+            let mut s: Stored<User> = self.load(name).await?;
+            crate::persist::check_version("user", name, s.version, expected)?;
+            let u = &mut s.value;
+            if let Some(v) = &patch.display_name {
+                u.display_name = v.clone();
+            }
+            if let Some(v) = &patch.email {
+                u.email = Some(v.clone()).filter(|e| !e.is_empty());
+            }
+            if let Some(v) = &patch.roles {
+                u.roles = v.clone();
+            }
+            if let Some(v) = patch.active {
+                u.active = v;
+            }
+            let mut tx = Tx::new(actor, self.now());
+            tx.update(&s)?;
+            tx.record([Change::new(
+                "user",
+                name,
+                "update",
+                json!({"roles": s.value.roles, "active": s.value.active, "email": s.value.email}),
+            )]);
+            self.commit(tx).await
+        })
+        .await?;
+        self.user(actor, name).await
+    }
+
+    /// Creates a token for the actor (or, for admins, for another user) and returns its secret once.
+    pub async fn create_token(&self, actor: &Actor, input: NewToken) -> ServiceResult<TokenView> {
+        self.authorize(actor, Operation::ManageOwnTokens)?;
+        let owner = input.user.unwrap_or_else(|| actor.name.clone());
+        if owner != actor.name {
+            self.authorize(actor, Operation::ManageUsers)?;
+        }
+        let user: Stored<User> = self
+            .find(&owner)
+            .await?
+            .ok_or_else(|| ServiceError::invalid("user", format!("there is no user '{owner}'")))?;
+        let secret = new_secret()?;
+        let id = self.new_id("TK").await?;
+        let token = Token {
+            id: id.clone(),
+            user: user.value.name,
+            label: input.label,
+            hash: hash_token(&secret),
+            revoked_at: None,
+        };
+        let mut tx = Tx::new(actor, self.now());
+        tx.insert(&token, seq_of(&id))?;
+        tx.record([Change::new("token", &id, "create", json!({"user": token.user, "label": token.label}))]);
+        self.commit(tx).await?;
+        Ok(token_view(self.load(&id).await?, Some(secret)))
+    }
+
+    /// The actor's tokens (an admin may name another user).
+    pub async fn tokens(&self, actor: &Actor, user: Option<&str>) -> ServiceResult<Page<TokenView>> {
+        self.authorize(actor, Operation::ManageOwnTokens)?;
+        let owner = user.unwrap_or(&actor.name);
+        if owner != actor.name {
+            self.authorize(actor, Operation::ManageUsers)?;
+        }
+        let mut q = ListQuery::new("token", 0);
+        q.parent_id = Some(owner.to_string());
+        page_of(self, &mut q, Some(crate::MAX_PAGE), None, |s: Stored<Token>| Ok(token_view(s, None))).await
+    }
+
+    pub async fn revoke_token(&self, actor: &Actor, id: &str) -> ServiceResult<TokenView> {
+        self.authorize(actor, Operation::ManageOwnTokens)?;
+        self.retrying(None, async || {
+            let mut s: Stored<Token> = self.load(id).await?;
+            if s.value.user != actor.name {
+                self.authorize(actor, Operation::ManageUsers)?;
+            }
+            if s.value.revoked_at.is_some() {
+                return Err(ServiceError::Refused(railyard_domain::Refusal {
+                    action: "revoke".into(),
+                    object: format!("token {id}"),
+                    state: "revoked".into(),
+                    guards: vec![railyard_domain::Guard::new("wrong_state", format!("token {id} is already revoked"))],
+                }));
+            }
+            let now = self.now();
+            s.value.revoked_at = Some(now);
+            let mut tx = Tx::new(actor, now);
+            tx.update(&s)?;
+            tx.record([Change::new("token", id, "revoke", json!({"user": s.value.user}))]);
+            self.commit(tx).await
+        })
+        .await?;
+        Ok(token_view(self.load(id).await?, None))
+    }
+}
