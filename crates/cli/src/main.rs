@@ -1,1 +1,113 @@
-fn main() {}
+//! `railyard`: the server (`serve`) and a client for its REST API.
+
+mod client;
+mod cmd;
+mod config;
+mod output;
+mod serve;
+
+use clap::{Parser, Subcommand};
+
+use crate::cmd::{admin, approval, train};
+use crate::output::Format;
+
+#[derive(Parser)]
+#[command(name = "railyard", version, about = "Release orchestration: release trains, gates, approvals and their audit log")]
+struct Cli {
+    /// The server to talk to (client commands).
+    #[arg(long, global = true, env = "RAILYARD_SERVER")]
+    server: Option<String>,
+    /// API token (client commands); default: the one saved by `railyard login`.
+    #[arg(long, global = true, env = "RAILYARD_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// How to print results.
+    #[arg(long, global = true, value_enum, default_value = "table")]
+    output: Format,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the Railyard server.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "RAILYARD_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// sqlite://PATH (the file is created on first start) or postgres://USER@HOST/DB.
+        #[arg(long, env = "RAILYARD_DATABASE", default_value = "sqlite://railyard.db")]
+        database: String,
+    },
+    /// Save the server and token for later commands.
+    Login,
+    /// Who the token belongs to.
+    Whoami,
+    /// Release trains.
+    #[command(subcommand)]
+    Train(train::TrainCmd),
+    /// Stage gates of a train.
+    #[command(subcommand)]
+    Gate(train::GateCmd),
+    /// Exit criteria of a train's gates.
+    #[command(subcommand)]
+    Criterion(train::CriterionCmd),
+    /// Milestones of a train.
+    #[command(subcommand)]
+    Milestone(train::MilestoneCmd),
+    /// Approvals.
+    #[command(subcommand)]
+    Approval(approval::ApprovalCmd),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(admin::AuditCmd),
+    /// Users (admins).
+    #[command(subcommand)]
+    User(admin::UserCmd),
+    /// API tokens.
+    #[command(subcommand)]
+    Token(admin::TokenCmd),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Serve { listen, database } = &cli.command {
+        tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_env("RAILYARD_LOG")
+                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+            )
+            .init();
+        return serve::run(listen, database).await;
+    }
+    let ctx = config::Context::resolve(cli.server, cli.token, cli.output)?;
+    match cli.command {
+        Command::Serve { .. } => Ok(()),
+        Command::Login => admin::login(&ctx).await,
+        Command::Whoami => admin::whoami(&ctx).await,
+        Command::Train(c) => train::train(&ctx, c).await,
+        Command::Gate(c) => train::gate(&ctx, c).await,
+        Command::Criterion(c) => train::criterion(&ctx, c).await,
+        Command::Milestone(c) => train::milestone(&ctx, c).await,
+        Command::Approval(c) => approval::run(&ctx, c).await,
+        Command::Audit(c) => admin::audit(&ctx, c).await,
+        Command::User(c) => admin::user(&ctx, c).await,
+        Command::Token(c) => admin::token(&ctx, c).await,
+    }
+}

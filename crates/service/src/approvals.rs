@@ -73,7 +73,8 @@ impl Service {
         expected: Option<i64>,
     ) -> ServiceResult<ApprovalView> {
         self.authorize(actor, Operation::DecideApproval)?;
-        self.retrying(expected, async || {
+        let input = &input;
+        self.retrying(expected, move || async move {
             let mut a: Stored<Approval> = self.load(id).await?;
             check_version("approval", id, a.version, expected)?;
             let now = self.now();
@@ -98,7 +99,8 @@ impl Service {
         input: OverrideInput,
     ) -> ServiceResult<ApprovalView> {
         self.authorize(actor, Operation::OverrideApproval)?;
-        self.retrying(None, async || {
+        let input = &input;
+        self.retrying(None, move || async move {
             let mut a: Stored<Approval> = self.load(id).await?;
             let train: Stored<Train> = self.load(&a.value.train_id).await?;
             let now = self.now();

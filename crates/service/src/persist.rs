@@ -181,11 +181,11 @@ impl Service {
 
     /// Runs a read-decide-write step, again from a fresh read when another writer got there first,
     /// unless the caller pinned a version (`If-Match`): then the conflict is theirs to see.
-    pub(crate) async fn retrying<T>(
-        &self,
-        expected: Option<i64>,
-        step: impl AsyncFn() -> ServiceResult<T>,
-    ) -> ServiceResult<T> {
+    pub(crate) async fn retrying<T, F, Fut>(&self, expected: Option<i64>, step: F) -> ServiceResult<T>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = ServiceResult<T>>,
+    {
         let mut attempt = 0;
         loop {
             match step().await {

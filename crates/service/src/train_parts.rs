@@ -37,11 +37,12 @@ impl Service {
         id: &str,
         op: Operation,
         expected: Option<i64>,
-        step: impl Fn(&mut Train, DateTime<Utc>, Option<String>) -> Result<Outcome, DomainError>,
+        step: impl Fn(&mut Train, DateTime<Utc>, Option<String>) -> Result<Outcome, DomainError> + Sync,
         new_id_prefix: Option<&str>,
     ) -> ServiceResult<TrainView> {
         self.authorize(actor, op)?;
-        self.retrying(expected, async || {
+        let step = &step;
+        self.retrying(expected, move || async move {
             let mut s: Stored<Train> = self.load(id).await?;
             check_version("train", id, s.version, expected)?;
             let new_id = match new_id_prefix {

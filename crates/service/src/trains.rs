@@ -167,13 +167,14 @@ impl Service {
             _ => Operation::AdvanceTrain,
         };
         self.authorize(actor, op)?;
-        self.retrying(expected, async || {
+        let action = &action;
+        self.retrying(expected, move || async move {
             let mut s: Stored<Train> = self.load(id).await?;
             check_version("train", id, s.version, expected)?;
             let approval_id = if action.requests_approval(&s.value) { Some(self.new_id("AP").await?) } else { None };
             let around = self.surroundings(&s.value).await?;
             let now = self.now();
-            let outcome = s.value.apply(&action, actor, now, approval_id, &around)?;
+            let outcome = s.value.apply(action, actor, now, approval_id, &around)?;
             let mut tx = Tx::new(actor, now);
             tx.record(outcome.changes);
             if let Some(a) = &outcome.new_approval {

@@ -247,7 +247,8 @@ impl Service {
         {
             return Err(ServiceError::invalid("roles", "you cannot remove your own admin role or disable yourself"));
         }
-        self.retrying(expected, async || {
+        let patch = &patch;
+        self.retrying(expected, move || async move {
             let mut s: Stored<User> = self.load(name).await?;
             crate::persist::check_version("user", name, s.version, expected)?;
             let u = &mut s.value;
@@ -318,7 +319,7 @@ impl Service {
 
     pub async fn revoke_token(&self, actor: &Actor, id: &str) -> ServiceResult<TokenView> {
         self.authorize(actor, Operation::ManageOwnTokens)?;
-        self.retrying(None, async || {
+        self.retrying(None, move || async move {
             let mut s: Stored<Token> = self.load(id).await?;
             if s.value.user != actor.name {
                 self.authorize(actor, Operation::ManageUsers)?;

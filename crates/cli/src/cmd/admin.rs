@@ -1,0 +1,191 @@
+//! `railyard login|whoami|user|token|audit ...`
+
+use anyhow::bail;
+use clap::Subcommand;
+use serde_json::{Map, Value, json};
+
+use super::{put, seg};
+use crate::config::{self, Context, Saved};
+use crate::output;
+
+#[derive(Subcommand)]
+pub enum UserCmd {
+    /// Create a user (admins).
+    Create {
+        name: String,
+        /// admin, release_manager, release_engineer, product_owner, developer, viewer. Repeatable.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        #[arg(long)]
+        display_name: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+    },
+    List {
+        #[arg(long)]
+        limit: Option<u32>,
+        #[arg(long)]
+        cursor: Option<String>,
+    },
+    Show { name: String },
+    /// Change a user (admins).
+    Update {
+        name: String,
+        /// Replaces the roles.
+        #[arg(long = "role")]
+        roles: Vec<String>,
+        #[arg(long)]
+        display_name: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long, conflicts_with = "enable")]
+        disable: bool,
+        #[arg(long)]
+        enable: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum TokenCmd {
+    /// Create an API token; the secret is printed once.
+    Create {
+        #[arg(long, default_value = "")]
+        label: String,
+        /// Admins: for another user.
+        #[arg(long)]
+        user: Option<String>,
+    },
+    List {
+        #[arg(long)]
+        user: Option<String>,
+    },
+    Revoke { id: String },
+}
+
+#[derive(Subcommand)]
+pub enum AuditCmd {
+    /// List audit events, oldest first.
+    List {
+        /// An object id, e.g. RT-3.
+        #[arg(long)]
+        object: Option<String>,
+        #[arg(long)]
+        object_kind: Option<String>,
+        #[arg(long)]
+        actor: Option<String>,
+        /// RFC 3339, inclusive.
+        #[arg(long)]
+        from: Option<String>,
+        /// RFC 3339, exclusive.
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long)]
+        limit: Option<u32>,
+        #[arg(long)]
+        cursor: Option<String>,
+    },
+    /// Verify the hash chain of the whole log.
+    Verify,
+}
+
+pub async fn login(ctx: &Context) -> anyhow::Result<()> {
+    let Some(token) = &ctx.token else {
+        bail!("give the token to save: railyard login --server URL --token TOKEN");
+    };
+    let me = ctx.client.get("/api/v1/users/me", &[]).await?;
+    let path = config::save(&Saved { server: Some(ctx.server.clone()), token: Some(token.clone()) })?;
+    println!("Logged in to {} as {}; saved to {}", ctx.server, output::s(&me["name"]), path.display());
+    Ok(())
+}
+
+pub async fn whoami(ctx: &Context) -> anyhow::Result<()> {
+    let me = ctx.client.get("/api/v1/users/me", &[]).await?;
+    ctx.show(&me, output::user);
+    Ok(())
+}
+
+pub async fn user(ctx: &Context, cmd: UserCmd) -> anyhow::Result<()> {
+    let c = &ctx.client;
+    let v = match cmd {
+        UserCmd::Create { name, roles, display_name, email } => {
+            let mut body = Map::new();
+            body.insert("name".into(), json!(name));
+            body.insert("roles".into(), json!(roles));
+            put(&mut body, "display_name", display_name);
+            put(&mut body, "email", email);
+            c.post("/api/v1/users", Some(Value::Object(body))).await?
+        }
+        UserCmd::List { limit, cursor } => {
+            let mut q = Vec::new();
+            q.extend(limit.map(|s| ("limit", s.to_string())));
+            q.extend(cursor.map(|s| ("cursor", s)));
+            let v = c.get("/api/v1/users", &q).await?;
+            ctx.show(&v, output::users);
+            return Ok(());
+        }
+        UserCmd::Show { name } => c.get(&format!("/api/v1/users/{}", seg(&name)), &[]).await?,
+        UserCmd::Update { name, roles, display_name, email, disable, enable } => {
+            let path = format!("/api/v1/users/{}", seg(&name));
+            let current = c.get(&path, &[]).await?;
+            let mut body = Map::new();
+            if !roles.is_empty() {
+                body.insert("roles".into(), json!(roles));
+            }
+            put(&mut body, "display_name", display_name);
+            put(&mut body, "email", email);
+            if disable || enable {
+                body.insert("active".into(), json!(enable));
+            }
+            c.patch(&path, Value::Object(body), current["version"].as_i64().unwrap_or(0)).await?
+        }
+    };
+    ctx.show(&v, output::user);
+    Ok(())
+}
+
+pub async fn token(ctx: &Context, cmd: TokenCmd) -> anyhow::Result<()> {
+    let c = &ctx.client;
+    let v = match cmd {
+        TokenCmd::Create { label, user } => {
+            let mut body = Map::new();
+            body.insert("label".into(), json!(label));
+            put(&mut body, "user", user);
+            c.post("/api/v1/tokens", Some(Value::Object(body))).await?
+        }
+        TokenCmd::List { user } => {
+            let q: Vec<(&str, String)> = user.map(|u| ("user", u)).into_iter().collect();
+            let v = c.get("/api/v1/tokens", &q).await?;
+            ctx.show(&v, output::tokens);
+            return Ok(());
+        }
+        TokenCmd::Revoke { id } => c.post(&format!("/api/v1/tokens/{}/revoke", seg(&id)), None).await?,
+    };
+    ctx.show(&v, output::token);
+    Ok(())
+}
+
+pub async fn audit(ctx: &Context, cmd: AuditCmd) -> anyhow::Result<()> {
+    let c = &ctx.client;
+    match cmd {
+        AuditCmd::List { object, object_kind, actor, from, to, limit, cursor } => {
+            let mut q = Vec::new();
+            q.extend(object.map(|s| ("object", s)));
+            q.extend(object_kind.map(|s| ("object_kind", s)));
+            q.extend(actor.map(|s| ("actor", s)));
+            q.extend(from.map(|s| ("from", s)));
+            q.extend(to.map(|s| ("to", s)));
+            q.extend(limit.map(|s| ("limit", s.to_string())));
+            q.extend(cursor.map(|s| ("cursor", s)));
+            let v = c.get("/api/v1/audit/events", &q).await?;
+            ctx.show(&v, output::events);
+        }
+        AuditCmd::Verify => {
+            let v = c.get("/api/v1/audit/verify", &[]).await?;
+            ctx.show(&v, output::chain);
+            if v["intact"].as_bool() != Some(true) {
+                bail!("the audit log does not verify");
+            }
+        }
+    }
+    Ok(())
+}

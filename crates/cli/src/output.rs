@@ -1,0 +1,250 @@
+//! Human output: aligned tables and short summaries. `--output json` prints the server's answer instead.
+
+use serde_json::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+pub fn s(v: &Value) -> String {
+    match v {
+        Value::Null => "-".into(),
+        Value::String(s) => s.clone(),
+        Value::Array(a) => a.iter().map(s).collect::<Vec<_>>().join(", "),
+        other => other.to_string(),
+    }
+}
+
+/// Prints rows under headers, each column as wide as its widest cell.
+pub fn table(headers: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(c.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let padded: Vec<String> = cells.iter().enumerate().map(|(i, c)| format!("{c:<w$}", w = widths[i])).collect();
+        println!("{}", padded.join("  ").trim_end());
+    };
+    line(headers.iter().map(|h| h.to_string()).collect());
+    for r in rows {
+        line(r.clone());
+    }
+}
+
+fn kv(pairs: &[(&str, String)]) {
+    let w = pairs.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    for (k, v) in pairs {
+        println!("{k:<w$}  {v}");
+    }
+}
+
+pub fn json(v: &Value) {
+    println!("{}", serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string()));
+}
+
+fn items(page: &Value) -> &[Value] {
+    page["items"].as_array().map(Vec::as_slice).unwrap_or(&[])
+}
+
+fn more(page: &Value) {
+    if let Some(c) = page["next_cursor"].as_str() {
+        println!("(more: --cursor {c})");
+    }
+}
+
+pub fn trains(page: &Value) {
+    let rows: Vec<Vec<String>> = items(page)
+        .iter()
+        .map(|t| {
+            vec![
+                s(&t["id"]),
+                s(&t["title"]),
+                s(&t["release_type"]),
+                s(&t["state"]),
+                s(&t["schedule"]["start"]),
+                s(&t["schedule"]["production_date"]),
+                s(&t["manager"]),
+            ]
+        })
+        .collect();
+    table(&["ID", "TITLE", "TYPE", "STATE", "START", "PRODUCTION", "MANAGER"], &rows);
+    more(page);
+}
+
+fn policy_text(p: &Value) -> String {
+    if p.is_null() {
+        return "-".into();
+    }
+    let levels: Vec<String> = p["levels"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, l)| format!("L{}: {} of {}", i + 1, s(&l["required"]), s(&l["approvers"])))
+        .collect();
+    let over = if p["override_allowed"].as_bool() == Some(true) { " (override allowed)" } else { "" };
+    format!("{}{over}", levels.join("; "))
+}
+
+pub fn train(t: &Value) {
+    let sch = &t["schedule"];
+    kv(&[
+        ("id", s(&t["id"])),
+        ("title", s(&t["title"])),
+        ("state", s(&t["state"])),
+        ("type", s(&t["release_type"])),
+        ("purpose", s(&t["purpose"])),
+        ("manager", s(&t["manager"])),
+        ("engineers", s(&t["engineers"])),
+        (
+            "schedule",
+            format!(
+                "start {}, scoping end {}, construction end {}, verification end {}, production {}",
+                s(&sch["start"]),
+                s(&sch["scoping_end"]),
+                s(&sch["construction_end"]),
+                s(&sch["verification_end"]),
+                s(&sch["production_date"])
+            ),
+        ),
+        ("train approval", policy_text(&t["approval_policies"]["train"])),
+        ("development approval", policy_text(&t["approval_policies"]["development"])),
+        ("executive approval", policy_text(&t["approval_policies"]["executive"])),
+        ("gate approval", policy_text(&t["approval_policies"]["gate"])),
+        ("version", s(&t["version"])),
+    ]);
+    println!();
+    for g in t["gate_status"].as_array().into_iter().flatten() {
+        let name = s(&g["gate"]);
+        let gate = &t["gates"][&name];
+        let approval = if gate["approval_required"].as_bool() == Some(true) {
+            match gate["approval"].as_object() {
+                Some(a) => format!(", approval {} {}", s(&a["id"]), s(&a["state"])),
+                None => ", approval required".into(),
+            }
+        } else {
+            String::new()
+        };
+        let passed = if g["passed"].as_bool() == Some(true) { "passed" } else { "not passed" };
+        println!("{name} gate: {passed}{approval}");
+        for c in gate["criteria"].as_array().into_iter().flatten() {
+            let owner = c["owner"].as_str().map(|o| format!(" (owner {o})")).unwrap_or_default();
+            println!("  {:<6} {:<7} {}{owner}", s(&c["id"]), s(&c["state"]), s(&c["title"]));
+        }
+    }
+    let ms = t["milestones"].as_array().cloned().unwrap_or_default();
+    if !ms.is_empty() {
+        println!();
+        let overdue: Vec<String> = t["overdue_milestones"].as_array().into_iter().flatten().map(s).collect();
+        let rows: Vec<Vec<String>> = ms
+            .iter()
+            .map(|m| {
+                let mut state = s(&m["state"]);
+                if overdue.contains(&s(&m["id"])) {
+                    state.push_str(" (overdue)");
+                }
+                let inherit = if m["inherit"].as_bool() == Some(true) { "yes" } else { "no" };
+                vec![s(&m["id"]), s(&m["title"]), s(&m["due"]), state, s(&m["owner"]), inherit.into()]
+            })
+            .collect();
+        table(&["MILESTONE", "TITLE", "DUE", "STATE", "OWNER", "INHERIT"], &rows);
+    }
+}
+
+pub fn approvals(page: &Value) {
+    let rows: Vec<Vec<String>> = items(page)
+        .iter()
+        .map(|a| {
+            let level = a["current_level"].as_u64().map(|l| l.to_string()).unwrap_or_else(|| "-".into());
+            vec![
+                s(&a["id"]),
+                s(&a["kind"]),
+                s(&a["train_id"]),
+                s(&a["gate"]),
+                s(&a["state"]),
+                level,
+                s(&a["waiting_for"]),
+                s(&a["requested_by"]),
+            ]
+        })
+        .collect();
+    table(&["ID", "KIND", "TRAIN", "GATE", "STATE", "LEVEL", "WAITING FOR", "REQUESTED BY"], &rows);
+    more(page);
+}
+
+pub fn approval(a: &Value) {
+    kv(&[
+        ("id", s(&a["id"])),
+        ("kind", s(&a["kind"])),
+        ("train", s(&a["train_id"])),
+        ("gate", s(&a["gate"])),
+        ("state", s(&a["state"])),
+        ("requested by", s(&a["requested_by"])),
+        ("current level", s(&a["current_level"])),
+        ("waiting for", s(&a["waiting_for"])),
+    ]);
+    for (i, l) in a["levels"].as_array().into_iter().flatten().enumerate() {
+        println!("level {}: {} of {}", i + 1, s(&l["required"]), s(&l["approvers"]));
+    }
+    for d in a["decisions"].as_array().into_iter().flatten() {
+        let comment = d["comment"].as_str().map(|c| format!(": {c}")).unwrap_or_default();
+        println!("  {} {} at level {}{comment}", s(&d["user"]), s(&d["verdict"]), s(&d["level"]));
+    }
+    if let Some(r) = a["override_reason"].as_str() {
+        println!("  overridden by {}: {r}", s(&a["overridden_by"]));
+    }
+}
+
+pub fn events(page: &Value) {
+    let rows: Vec<Vec<String>> = items(page)
+        .iter()
+        .map(|e| {
+            vec![s(&e["seq"]), s(&e["at"]), s(&e["actor"]), format!("{} {}", s(&e["object_kind"]), s(&e["object_id"])), s(&e["action"])]
+        })
+        .collect();
+    table(&["SEQ", "AT", "ACTOR", "OBJECT", "ACTION"], &rows);
+    more(page);
+}
+
+pub fn chain(v: &Value) {
+    if v["intact"].as_bool() == Some(true) {
+        println!("audit chain intact: {} events verified; head {}", s(&v["events_checked"]), s(&v["head_hash"]));
+    } else {
+        println!("audit chain BROKEN at event {}: {}", s(&v["first_broken_seq"]), s(&v["reason"]));
+    }
+}
+
+pub fn users(page: &Value) {
+    let rows: Vec<Vec<String>> = items(page)
+        .iter()
+        .map(|u| {
+            let state = if u["active"].as_bool() == Some(true) { "active" } else { "disabled" };
+            vec![s(&u["name"]), s(&u["display_name"]), s(&u["email"]), s(&u["roles"]), state.into()]
+        })
+        .collect();
+    table(&["NAME", "DISPLAY NAME", "EMAIL", "ROLES", "STATE"], &rows);
+    more(page);
+}
+
+pub fn user(u: &Value) {
+    kv(&[("name", s(&u["name"])), ("display name", s(&u["display_name"])), ("email", s(&u["email"])), ("roles", s(&u["roles"])), ("active", s(&u["active"]))]);
+}
+
+pub fn tokens(page: &Value) {
+    let rows: Vec<Vec<String>> = items(page)
+        .iter()
+        .map(|t| vec![s(&t["id"]), s(&t["user"]), s(&t["label"]), s(&t["state"]), s(&t["created_at"])])
+        .collect();
+    table(&["ID", "USER", "LABEL", "STATE", "CREATED"], &rows);
+}
+
+pub fn token(t: &Value) {
+    println!("token {} for {} ({})", s(&t["id"]), s(&t["user"]), s(&t["state"]));
+    if let Some(secret) = t["token"].as_str() {
+        println!("secret (shown once): {secret}");
+    }
+}

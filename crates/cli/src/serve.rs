@@ -1,0 +1,106 @@
+//! `railyard serve`: open the database named by the URL, create the first admin on an empty database,
+//! and serve the API until SIGINT or SIGTERM.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use railyard_service::Service;
+use railyard_store::Store;
+use railyard_store_postgres::PostgresStore;
+use railyard_store_sqlite::SqliteStore;
+use tokio::net::TcpListener;
+
+/// Where the data lives, from `--database`: `sqlite://PATH`, a plain path, or `postgres://...`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DatabaseUrl {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    pub fn parse(url: &str) -> anyhow::Result<Self> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DatabaseUrl::Postgres(url.to_string()));
+        }
+        let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+        if path.is_empty() || url.contains("://") && !url.starts_with("sqlite://") {
+            bail!("--database '{url}' is not understood: use sqlite://PATH (or a file path) or postgres://USER@HOST/DB");
+        }
+        Ok(DatabaseUrl::Sqlite(PathBuf::from(path)))
+    }
+
+    pub async fn open(&self) -> anyhow::Result<Arc<dyn Store>> {
+        Ok(match self {
+            DatabaseUrl::Sqlite(path) => Arc::new(
+                SqliteStore::open(path).with_context(|| format!("cannot open the SQLite database {}", path.display()))?,
+            ),
+            DatabaseUrl::Postgres(url) => {
+                Arc::new(PostgresStore::connect(url).await.context("cannot open the PostgreSQL database")?)
+            }
+        })
+    }
+}
+
+pub async fn run(listen: &str, database: &str) -> anyhow::Result<()> {
+    let db = DatabaseUrl::parse(database)?;
+    let store = db.open().await?;
+    let service = Service::new(store);
+    let preset = std::env::var("RAILYARD_ADMIN_TOKEN").ok().filter(|t| !t.is_empty());
+    match service.bootstrap_admin(preset.as_deref()).await.context("cannot create the first admin user")? {
+        Some(token) => {
+            println!("Created the admin user. Its API token is shown this once; keep it safe:");
+            println!();
+            println!("    {token}");
+            println!();
+            println!("Use it with: railyard login --server http://{listen} --token {token}");
+        }
+        None if preset.is_some() => println!("Admin user ready with the token from RAILYARD_ADMIN_TOKEN."),
+        None => {}
+    }
+    let listener = TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    let addr = listener.local_addr()?;
+    let what = match &db {
+        DatabaseUrl::Sqlite(p) => format!("SQLite at {}", p.display()),
+        DatabaseUrl::Postgres(_) => "PostgreSQL".to_string(),
+    };
+    println!("Railyard is listening on http://{addr} ({what})");
+    railyard_server::serve(listener, service, shutdown_signal()).await.context("the server stopped with an error")?;
+    println!("Railyard stopped.");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DatabaseUrl;
+    use std::path::PathBuf;
+
+    #[test]
+    fn database_urls() {
+        assert_eq!(DatabaseUrl::parse("sqlite://x/railyard.db").unwrap(), DatabaseUrl::Sqlite(PathBuf::from("x/railyard.db")));
+        assert_eq!(DatabaseUrl::parse("railyard.db").unwrap(), DatabaseUrl::Sqlite(PathBuf::from("railyard.db")));
+        assert!(matches!(DatabaseUrl::parse("postgres://u@h/db").unwrap(), DatabaseUrl::Postgres(_)));
+        assert!(DatabaseUrl::parse("mysql://h/db").is_err());
+    }
+}

@@ -1,0 +1,124 @@
+//! The one HTTP error type. Every failure becomes `application/problem+json` (RFC 9457) with a stable
+//! `code`; refused actions carry every unmet guard, invalid input every bad field. Internal faults are
+//! logged and answered with a generic message: their details never reach the client.
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use railyard_domain::{FieldError, Guard};
+use railyard_service::ServiceError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// A problem report (RFC 9457).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// Stable, machine-readable: `unauthenticated`, `forbidden`, `not_found`, `malformed_json`,
+    /// `invalid_input`, `action_refused`, `version_conflict`, `version_required`, `unavailable`, `internal`.
+    pub code: &'static str,
+    pub title: &'static str,
+    pub status: u16,
+    pub detail: String,
+    /// For `action_refused`: every unmet guard.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub guards: Vec<Guard>,
+    /// For `invalid_input`: every bad field.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    detail: String,
+    guards: Vec<Guard>,
+    errors: Vec<FieldError>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        ApiError { status, code, detail: detail.into(), guards: Vec::new(), errors: Vec::new() }
+    }
+
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        ServiceError::invalid(field, message).into()
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        let detail = e.to_string();
+        match e {
+            ServiceError::Unauthenticated(_) => ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", detail),
+            ServiceError::Forbidden(_) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", detail),
+            ServiceError::NotFound { .. } => ApiError::new(StatusCode::NOT_FOUND, "not_found", detail),
+            ServiceError::Invalid(errors) => {
+                ApiError { errors, ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", detail) }
+            }
+            ServiceError::Refused(r) => {
+                ApiError { guards: r.guards, ..ApiError::new(StatusCode::CONFLICT, "action_refused", detail) }
+            }
+            ServiceError::Conflict(_) => ApiError::new(StatusCode::CONFLICT, "version_conflict", detail),
+            ServiceError::PreconditionRequired(_) => {
+                ApiError::new(StatusCode::PRECONDITION_REQUIRED, "version_required", detail)
+            }
+            ServiceError::Unavailable(_) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail),
+            ServiceError::Internal(m) => {
+                tracing::error!(error = %m, "internal error");
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see the server's log")
+            }
+        }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> Self {
+        let detail = r.body_text();
+        match r {
+            JsonRejection::JsonDataError(_) => {
+                let errors = vec![FieldError::new("body", detail.clone())];
+                ApiError { errors, ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", detail) }
+            }
+            JsonRejection::MissingJsonContentType(_) => {
+                ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "malformed_json", "send the body as JSON with Content-Type: application/json")
+            }
+            _ => ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", detail),
+        }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_input", r.body_text())
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(r: PathRejection) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_input", r.body_text())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let title = self.status.canonical_reason().unwrap_or("Error");
+        let problem = Problem {
+            code: self.code,
+            title,
+            status: self.status.as_u16(),
+            detail: self.detail,
+            guards: self.guards,
+            errors: self.errors,
+        };
+        let body = serde_json::to_vec(&problem).unwrap_or_else(|_| b"{\"code\":\"internal\"}".to_vec());
+        let mut res = (self.status, body).into_response();
+        res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if self.status == StatusCode::UNAUTHORIZED {
+            res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        res
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,94 @@
+//! Request extractors: the authenticated actor, JSON bodies and query strings with our error type, and
+//! the `If-Match` version.
+
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::Json;
+use railyard_domain::Actor;
+use railyard_service::Service;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+/// The user behind `Authorization: Bearer <token>`.
+pub struct Authed(pub Actor);
+
+impl FromRequestParts<Service> for Authed {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, service: &Service) -> Result<Self, ApiError> {
+        let unauth = |m: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", m);
+        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+            return Err(unauth("this needs an API token: send Authorization: Bearer <token>"));
+        };
+        let value = value.to_str().map_err(|_| unauth("the Authorization header is not readable text"))?;
+        let Some(token) = value.strip_prefix("Bearer ").map(str::trim).filter(|t| !t.is_empty()) else {
+            return Err(unauth("the Authorization header must be 'Bearer <token>'"));
+        };
+        Ok(Authed(service.authenticate(token).await?))
+    }
+}
+
+/// A JSON body, rejected with a problem report naming what is wrong.
+pub struct Body<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let Json(v) = Json::<T>::from_request(req, state).await?;
+        Ok(Body(v))
+    }
+}
+
+/// Query parameters, rejected with a problem report naming what is wrong.
+pub struct Params<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Query(v) = Query::<T>::from_request_parts(parts, state).await?;
+        Ok(Params(v))
+    }
+}
+
+/// The version an update is based on, from `If-Match: "3"` (quotes and `W/` optional).
+pub struct IfMatch(pub Option<i64>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let Some(v) = parts.headers.get(header::IF_MATCH) else { return Ok(IfMatch(None)) };
+        let text = v.to_str().unwrap_or_default().trim();
+        let bare = text.trim_start_matches("W/").trim_matches('"');
+        bare.parse::<i64>().map(|n| IfMatch(Some(n))).map_err(|_| {
+            ApiError::invalid("If-Match", format!("'{text}' is not a version: send the object's version number, e.g. If-Match: \"3\""))
+        })
+    }
+}
+
+/// A JSON body that may be left out entirely (an empty body is `None`).
+pub struct OptionalBody<T>(pub Option<T>);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", e.body_text()))?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalBody(None));
+        }
+        serde_json::from_slice(&bytes).map(|v| OptionalBody(Some(v))).map_err(|e| {
+            if e.is_data() {
+                ApiError::invalid("body", e.to_string())
+            } else {
+                ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("the body is not valid JSON: {e}"))
+            }
+        })
+    }
+}

@@ -1,0 +1,30 @@
+//! Thin handlers: extract, call the service, wrap the answer. One file per resource.
+
+pub mod approvals;
+pub mod audit;
+pub mod gates;
+pub mod milestones;
+pub mod system;
+pub mod tokens;
+pub mod train_actions;
+pub mod trains;
+pub mod users;
+
+use std::str::FromStr;
+
+use crate::error::ApiError;
+
+/// Parses a comma-separated list of enum values from a query parameter.
+pub(crate) fn parse_list<T: FromStr<Err = String>>(field: &str, value: Option<&str>) -> Result<Vec<T>, ApiError> {
+    value
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse::<T>().map_err(|e| ApiError::invalid(field, e)))
+        .collect()
+}
+
+pub(crate) fn parse_one<T: FromStr<Err = String>>(field: &str, value: &str) -> Result<T, ApiError> {
+    value.parse::<T>().map_err(|e| ApiError::invalid(field, e))
+}

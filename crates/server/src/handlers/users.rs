@@ -1,0 +1,52 @@
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use railyard_service::{NewUser, Page, Service, UserPatch, UserView};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::error::{ApiResult, Problem};
+use crate::extract::{Authed, Body, IfMatch, Params};
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", params(ListParams), security(("bearer" = [])),
+    responses((status = 200, body = Page<UserView>), (status = 401, body = Problem)))]
+pub async fn list(State(s): State<Service>, Authed(a): Authed, Params(p): Params<ListParams>) -> ApiResult<Json<Page<UserView>>> {
+    Ok(Json(s.users(&a, p.limit, p.cursor.as_deref()).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = NewUser, security(("bearer" = [])),
+    responses((status = 201, body = UserView), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn create(State(s): State<Service>, Authed(a): Authed, Body(b): Body<NewUser>) -> ApiResult<(StatusCode, Json<UserView>)> {
+    Ok((StatusCode::CREATED, Json(s.create_user(&a, b).await?)))
+}
+
+/// The user the token belongs to.
+#[utoipa::path(get, path = "/api/v1/users/me", tag = "users", security(("bearer" = [])), responses((status = 200, body = UserView)))]
+pub async fn me(State(s): State<Service>, Authed(a): Authed) -> ApiResult<Json<UserView>> {
+    Ok(Json(s.user(&a, &a.name).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/users/{name}", tag = "users", params(("name" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = UserView), (status = 404, body = Problem)))]
+pub async fn show(State(s): State<Service>, Authed(a): Authed, Path(name): Path<String>) -> ApiResult<Json<UserView>> {
+    Ok(Json(s.user(&a, &name).await?))
+}
+
+#[utoipa::path(patch, path = "/api/v1/users/{name}", tag = "users", params(("name" = String, Path)), request_body = UserPatch,
+    security(("bearer" = [])), responses((status = 200, body = UserView), (status = 403, body = Problem), (status = 409, body = Problem)))]
+pub async fn update(
+    State(s): State<Service>,
+    Authed(a): Authed,
+    Path(name): Path<String>,
+    IfMatch(v): IfMatch,
+    Body(b): Body<UserPatch>,
+) -> ApiResult<Json<UserView>> {
+    Ok(Json(s.update_user(&a, &name, b, v).await?))
+}

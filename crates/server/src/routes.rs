@@ -1,0 +1,67 @@
+//! Every route of the server, in one place; the OpenAPI document is generated from the same list.
+
+use axum::Router;
+use railyard_service::Service;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::handlers::{approvals, audit, gates, milestones, system, tokens, train_actions, trains, users};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Railyard", description = "Release orchestration: release trains, gates, approvals and the audit log."),
+    modifiers(&BearerAuth),
+    components(schemas(crate::error::Problem))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+    }
+}
+
+/// The routes and the OpenAPI document describing them.
+pub fn routes() -> (Router<Service>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(system::healthz))
+        .routes(routes!(system::readyz))
+        .routes(routes!(users::list, users::create))
+        .routes(routes!(users::me))
+        .routes(routes!(users::show, users::update))
+        .routes(routes!(tokens::list, tokens::create))
+        .routes(routes!(tokens::revoke))
+        .routes(routes!(trains::list, trains::create))
+        .routes(routes!(trains::show, trains::update))
+        .routes(routes!(trains::copy))
+        .routes(routes!(train_actions::submit))
+        .routes(routes!(train_actions::start_construction))
+        .routes(routes!(train_actions::start_verification))
+        .routes(routes!(train_actions::request_executive_approval))
+        .routes(routes!(train_actions::close))
+        .routes(routes!(train_actions::cancel))
+        .routes(routes!(gates::update))
+        .routes(routes!(gates::request_approval))
+        .routes(routes!(gates::add_criterion))
+        .routes(routes!(gates::edit_criterion, gates::remove_criterion))
+        .routes(routes!(gates::meet))
+        .routes(routes!(gates::waive))
+        .routes(routes!(gates::reopen))
+        .routes(routes!(milestones::add))
+        .routes(routes!(milestones::edit, milestones::remove))
+        .routes(routes!(milestones::complete))
+        .routes(routes!(milestones::miss))
+        .routes(routes!(approvals::list))
+        .routes(routes!(approvals::show))
+        .routes(routes!(approvals::approve))
+        .routes(routes!(approvals::reject))
+        .routes(routes!(approvals::override_))
+        .routes(routes!(audit::list))
+        .routes(routes!(audit::verify))
+        .split_for_parts()
+}
