@@ -23,7 +23,8 @@ use async_trait::async_trait;
 /// Errors of the storage layer. Backends map their driver errors onto these.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The record was changed since it was read (or, for an insert, already exists).
+    /// The record was changed since it was read (or, for an insert, already exists: then `expected` is 0
+    /// and `found` the stored version; for an update of a missing record `found` is `None`).
     #[error("{kind} {id} was changed by someone else: expected version {expected}, found {}", found.map(|v| v.to_string()).unwrap_or_else(|| "none".into()))]
     Conflict { kind: String, id: String, expected: i64, found: Option<i64> },
     /// Another record of the same kind already holds this unique key.

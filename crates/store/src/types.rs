@@ -29,6 +29,8 @@ pub enum Write {
     /// Inserts a new record; it is stored with version 1.
     Insert(Record),
     /// Replaces a record whose stored version is `expected_version`; it is stored with `expected_version + 1`.
+    /// The record is matched by `kind` and `id`; its `seq` and `created_at` are fixed at insert and the
+    /// values given here are ignored.
     Update { record: Record, expected_version: i64 },
 }
 

@@ -1,0 +1,342 @@
+//! The writer thread: the only connection that writes, with group commit.
+//!
+//! Requests arrive over a channel. The thread blocks for the first, drains whatever else is already
+//! queued (up to [`MAX_BATCH`]), and applies them all in one transaction, each inside its own savepoint:
+//! a request that fails is rolled back to its savepoint alone and answered at once with its error; the
+//! others are answered only after the single `COMMIT` (one WAL fsync for the whole batch) has returned.
+//! Under load, batches grow by themselves: while one batch is being fsynced, the next one queues up.
+
+use std::sync::mpsc::Receiver;
+
+use railyard_store::{
+    Commit, CommitReceipt, Event, GENESIS_HASH, Record, StoreError, StoreResult, Write, event_hash, format_time,
+    to_stored_precision,
+};
+use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
+use tokio::sync::oneshot;
+
+use crate::{SqliteSettings, copy_err, map_err};
+
+/// The most requests applied in one transaction. Bounds the latency a request can add to the others of
+/// its batch, and the work lost to a failed `COMMIT`.
+pub(crate) const MAX_BATCH: usize = 256;
+
+pub(crate) enum Request {
+    Commit(Commit, oneshot::Sender<StoreResult<CommitReceipt>>),
+    NextSeq(String, oneshot::Sender<StoreResult<i64>>),
+    Settings(oneshot::Sender<StoreResult<SqliteSettings>>),
+}
+
+impl Request {
+    fn fail(self, e: StoreError) {
+        // A requester that stopped waiting is no error of ours: ignore failed sends.
+        match self {
+            Request::Commit(_, reply) => drop(reply.send(Err(e))),
+            Request::NextSeq(_, reply) => drop(reply.send(Err(e))),
+            Request::Settings(reply) => drop(reply.send(Err(e))),
+        }
+    }
+}
+
+/// A request applied inside the open transaction, answered once it commits.
+enum Applied {
+    Commit(oneshot::Sender<StoreResult<CommitReceipt>>, CommitReceipt),
+    NextSeq(oneshot::Sender<StoreResult<i64>>, i64),
+}
+
+impl Applied {
+    fn answer(self, outcome: Result<(), &StoreError>) {
+        match (self, outcome) {
+            (Applied::Commit(reply, receipt), Ok(())) => drop(reply.send(Ok(receipt))),
+            (Applied::NextSeq(reply, n), Ok(())) => drop(reply.send(Ok(n))),
+            (Applied::Commit(reply, _), Err(e)) => drop(reply.send(Err(copy_err(e)))),
+            (Applied::NextSeq(reply, _), Err(e)) => drop(reply.send(Err(copy_err(e)))),
+        }
+    }
+}
+
+/// The last event of the chain: the next event gets `seq + 1` and links to `hash`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Head {
+    seq: i64,
+    hash: String,
+}
+
+pub(crate) fn load_head(conn: &Connection) -> StoreResult<Head> {
+    let head = conn
+        .query_row("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1", [], |r| {
+            Ok(Head { seq: r.get(0)?, hash: r.get(1)? })
+        })
+        .optional()
+        .map_err(map_err)?;
+    Ok(head.unwrap_or_else(|| Head { seq: 0, hash: GENESIS_HASH.to_string() }))
+}
+
+/// How one request inside the batch ended.
+enum Outcome<T> {
+    Done(T),
+    /// The request failed and was rolled back to its savepoint; the batch goes on.
+    Failed(StoreError),
+    /// The transaction itself is no longer usable: the whole batch must be abandoned.
+    Broken(StoreError),
+}
+
+pub(crate) struct Writer {
+    conn: Connection,
+    head: Head,
+    inbox: Receiver<Request>,
+}
+
+impl Writer {
+    pub(crate) fn new(conn: Connection, head: Head, inbox: Receiver<Request>) -> Writer {
+        Writer { conn, head, inbox }
+    }
+
+    /// Serves batches until every sender is gone (the store was dropped).
+    pub(crate) fn run(mut self) {
+        while let Ok(first) = self.inbox.recv() {
+            let mut batch = Vec::with_capacity(16);
+            batch.push(first);
+            while batch.len() < MAX_BATCH {
+                match self.inbox.try_recv() {
+                    Ok(request) => batch.push(request),
+                    Err(_) => break,
+                }
+            }
+            self.run_batch(batch);
+        }
+        tracing::debug!("SQLite writer thread stopping");
+    }
+
+    fn run_batch(&mut self, batch: Vec<Request>) {
+        if let Err(e) = self.begin() {
+            for request in batch {
+                request.fail(copy_err(&e));
+            }
+            return;
+        }
+        let start_head = self.head.clone();
+        let mut applied = Vec::with_capacity(batch.len());
+        let mut requests = batch.into_iter();
+        let mut broken = None;
+        for request in requests.by_ref() {
+            match request {
+                Request::Settings(reply) => drop(reply.send(self.settings())),
+                Request::Commit(commit, reply) => match self.in_savepoint(|conn, head| apply_commit(conn, head, commit)) {
+                    Outcome::Done(receipt) => applied.push(Applied::Commit(reply, receipt)),
+                    Outcome::Failed(e) => drop(reply.send(Err(e))),
+                    Outcome::Broken(e) => {
+                        drop(reply.send(Err(copy_err(&e))));
+                        broken = Some(e);
+                        break;
+                    }
+                },
+                Request::NextSeq(counter, reply) => match self.in_savepoint(|conn, _| next_seq(conn, &counter)) {
+                    Outcome::Done(n) => applied.push(Applied::NextSeq(reply, n)),
+                    Outcome::Failed(e) => drop(reply.send(Err(e))),
+                    Outcome::Broken(e) => {
+                        drop(reply.send(Err(copy_err(&e))));
+                        broken = Some(e);
+                        break;
+                    }
+                },
+            }
+        }
+        let result = match broken {
+            Some(e) => Err(e),
+            None => self.conn.execute_batch("COMMIT").map_err(map_err),
+        };
+        match result {
+            Ok(()) => applied.into_iter().for_each(|a| a.answer(Ok(()))),
+            Err(e) => {
+                tracing::error!(error = %e, "SQLite batch failed; rolling it back");
+                if !self.conn.is_autocommit() {
+                    if let Err(rollback) = self.conn.execute_batch("ROLLBACK") {
+                        tracing::error!(error = %rollback, "SQLite rollback failed");
+                    }
+                }
+                self.head = start_head;
+                applied.into_iter().for_each(|a| a.answer(Err(&e)));
+                requests.for_each(|r| r.fail(copy_err(&e)));
+            }
+        }
+    }
+
+    /// Opens the batch's transaction and re-reads the chain head, in case another process appended to
+    /// the log since our last batch (one index lookup per batch, not per request).
+    fn begin(&mut self) -> StoreResult<()> {
+        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(map_err)?;
+        match load_head(&self.conn) {
+            Ok(head) => {
+                self.head = head;
+                Ok(())
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
+    /// Runs `f` inside a savepoint; on failure rolls back to it and restores the chain head.
+    fn in_savepoint<T>(&mut self, f: impl FnOnce(&Connection, &mut Head) -> StoreResult<T>) -> Outcome<T> {
+        if let Err(e) = self.conn.execute_batch("SAVEPOINT request") {
+            return Outcome::Broken(map_err(e));
+        }
+        let saved = self.head.clone();
+        match f(&self.conn, &mut self.head) {
+            Ok(v) => match self.conn.execute_batch("RELEASE request") {
+                Ok(()) => Outcome::Done(v),
+                Err(e) => Outcome::Broken(map_err(e)),
+            },
+            Err(e) => {
+                self.head = saved;
+                match self.conn.execute_batch("ROLLBACK TO request; RELEASE request") {
+                    Ok(()) => Outcome::Failed(e),
+                    // E.g. an I/O error that already rolled back the whole transaction.
+                    Err(rollback) => {
+                        tracing::error!(error = %rollback, request_error = %e, "SQLite savepoint rollback failed");
+                        Outcome::Broken(e)
+                    }
+                }
+            }
+        }
+    }
+
+    fn settings(&self) -> StoreResult<SqliteSettings> {
+        let journal_mode: String = self.conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).map_err(map_err)?;
+        let synchronous: i64 = self.conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).map_err(map_err)?;
+        let synchronous = match synchronous {
+            0 => "OFF",
+            1 => "NORMAL",
+            2 => "FULL",
+            3 => "EXTRA",
+            _ => "UNKNOWN",
+        };
+        Ok(SqliteSettings { journal_mode, synchronous: synchronous.to_string() })
+    }
+}
+
+fn next_seq(conn: &Connection, counter: &str) -> StoreResult<i64> {
+    conn.prepare_cached(
+        "INSERT INTO counters (name, value) VALUES (?1, 1)
+         ON CONFLICT (name) DO UPDATE SET value = counters.value + 1
+         RETURNING value",
+    )
+    .and_then(|mut stmt| stmt.query_row([counter], |r| r.get(0)))
+    .map_err(map_err)
+}
+
+fn apply_commit(conn: &Connection, head: &mut Head, commit: Commit) -> StoreResult<CommitReceipt> {
+    for write in &commit.writes {
+        match write {
+            Write::Insert(record) => insert(conn, record)?,
+            Write::Update { record, expected_version } => update(conn, record, *expected_version)?,
+        }
+    }
+    let mut events = Vec::with_capacity(commit.events.len());
+    if commit.events.is_empty() {
+        return Ok(CommitReceipt { events });
+    }
+    let mut stmt = conn
+        .prepare_cached(
+            "INSERT INTO events (seq, at, actor, object_kind, object_id, action, data, prev_hash, hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )
+        .map_err(map_err)?;
+    for e in commit.events {
+        let seq = head.seq + 1;
+        let hash = event_hash(seq, &e.at, &e.actor, &e.object_kind, &e.object_id, &e.action, &e.data, &head.hash);
+        stmt.execute(params![seq, format_time(&e.at), e.actor, e.object_kind, e.object_id, e.action, e.data, head.hash, hash])
+            .map_err(map_err)?;
+        let prev_hash = std::mem::replace(&mut head.hash, hash.clone());
+        head.seq = seq;
+        events.push(Event {
+            seq,
+            at: to_stored_precision(e.at),
+            actor: e.actor,
+            object_kind: e.object_kind,
+            object_id: e.object_id,
+            action: e.action,
+            data: e.data,
+            prev_hash,
+            hash,
+        });
+    }
+    Ok(CommitReceipt { events })
+}
+
+/// A unique-constraint failure while writing `r` can only be its `(kind, unique_key)`: the id is handled
+/// by `ON CONFLICT (id) DO NOTHING`.
+fn write_err(e: rusqlite::Error, r: &Record) -> StoreError {
+    match e.sqlite_error_code() {
+        Some(ErrorCode::ConstraintViolation) => {
+            StoreError::DuplicateKey { kind: r.kind.clone(), key: r.unique_key.clone().unwrap_or_default() }
+        }
+        _ => map_err(e),
+    }
+}
+
+fn insert(conn: &Connection, r: &Record) -> StoreResult<()> {
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO records (id, kind, seq, version, state, parent_id, category, unique_key, created_at, updated_at, doc)
+             VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                r.id,
+                r.kind,
+                r.seq,
+                r.state,
+                r.parent_id,
+                r.category,
+                r.unique_key,
+                format_time(&r.created_at),
+                format_time(&r.updated_at),
+                r.doc
+            ])
+        })
+        .map_err(|e| write_err(e, r))?;
+    if inserted == 1 {
+        return Ok(());
+    }
+    let found: Option<i64> = conn
+        .prepare_cached("SELECT version FROM records WHERE id = ?1")
+        .and_then(|mut stmt| stmt.query_row([&r.id], |row| row.get(0)).optional())
+        .map_err(map_err)?;
+    Err(StoreError::Conflict { kind: r.kind.clone(), id: r.id.clone(), expected: 0, found })
+}
+
+fn update(conn: &Connection, r: &Record, expected: i64) -> StoreResult<()> {
+    let updated = conn
+        .prepare_cached(
+            "UPDATE records
+             SET version = version + 1, state = ?1, parent_id = ?2, category = ?3, unique_key = ?4,
+                 updated_at = ?5, doc = ?6
+             WHERE id = ?7 AND kind = ?8 AND version = ?9",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                r.state,
+                r.parent_id,
+                r.category,
+                r.unique_key,
+                format_time(&r.updated_at),
+                r.doc,
+                r.id,
+                r.kind,
+                expected
+            ])
+        })
+        .map_err(|e| write_err(e, r))?;
+    if updated == 1 {
+        return Ok(());
+    }
+    let found: Option<i64> = conn
+        .prepare_cached("SELECT version FROM records WHERE id = ?1 AND kind = ?2")
+        .and_then(|mut stmt| stmt.query_row([&r.id, &r.kind], |row| row.get(0)).optional())
+        .map_err(map_err)?;
+    Err(StoreError::Conflict { kind: r.kind.clone(), id: r.id.clone(), expected, found })
+}
