@@ -83,8 +83,10 @@ impl Client {
             .await
             .map_err(|e| ClientError::Transport(format!("cannot reach the Railyard server at {}: {e}", self.base)))?;
         let status = res.status();
-        let text = res.text().await.map_err(|e| ClientError::Transport(format!("the server's answer was cut off: {e}")))?;
-        let value: Value = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        let text =
+            res.text().await.map_err(|e| ClientError::Transport(format!("the server's answer was cut off: {e}")))?;
+        let value: Value =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
         if status.is_success() {
             return Ok(value);
         }
@@ -92,10 +94,18 @@ impl Client {
         let code = value["code"].as_str().unwrap_or("error").to_string();
         let mut lines: Vec<String> = Vec::new();
         for g in value["guards"].as_array().into_iter().flatten() {
-            lines.push(format!("{} [{}]", g["message"].as_str().unwrap_or_default(), g["code"].as_str().unwrap_or_default()));
+            lines.push(format!(
+                "{} [{}]",
+                g["message"].as_str().unwrap_or_default(),
+                g["code"].as_str().unwrap_or_default()
+            ));
         }
         for e in value["errors"].as_array().into_iter().flatten() {
-            lines.push(format!("{}: {}", e["field"].as_str().unwrap_or_default(), e["message"].as_str().unwrap_or_default()));
+            lines.push(format!(
+                "{}: {}",
+                e["field"].as_str().unwrap_or_default(),
+                e["message"].as_str().unwrap_or_default()
+            ));
         }
         if !lines.is_empty() && value["guards"].is_array() {
             // The detail repeats the guards; keep the headline only.

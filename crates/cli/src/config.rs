@@ -43,7 +43,8 @@ pub fn save(saved: &Saved) -> anyhow::Result<PathBuf> {
     if let Some(dir) = p.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    std::fs::write(&p, serde_json::to_string_pretty(saved)?).with_context(|| format!("cannot write {}", p.display()))?;
+    std::fs::write(&p, serde_json::to_string_pretty(saved)?)
+        .with_context(|| format!("cannot write {}", p.display()))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -12,7 +12,11 @@ use crate::cmd::{admin, approval, train};
 use crate::output::Format;
 
 #[derive(Parser)]
-#[command(name = "railyard", version, about = "Release orchestration: release trains, gates, approvals and their audit log")]
+#[command(
+    name = "railyard",
+    version,
+    about = "Release orchestration: release trains, gates, approvals and their audit log"
+)]
 struct Cli {
     /// The server to talk to (client commands).
     #[arg(long, global = true, env = "RAILYARD_SERVER")]

@@ -203,7 +203,13 @@ pub fn events(page: &Value) {
     let rows: Vec<Vec<String>> = items(page)
         .iter()
         .map(|e| {
-            vec![s(&e["seq"]), s(&e["at"]), s(&e["actor"]), format!("{} {}", s(&e["object_kind"]), s(&e["object_id"])), s(&e["action"])]
+            vec![
+                s(&e["seq"]),
+                s(&e["at"]),
+                s(&e["actor"]),
+                format!("{} {}", s(&e["object_kind"]), s(&e["object_id"])),
+                s(&e["action"]),
+            ]
         })
         .collect();
     table(&["SEQ", "AT", "ACTOR", "OBJECT", "ACTION"], &rows);
@@ -231,7 +237,13 @@ pub fn users(page: &Value) {
 }
 
 pub fn user(u: &Value) {
-    kv(&[("name", s(&u["name"])), ("display name", s(&u["display_name"])), ("email", s(&u["email"])), ("roles", s(&u["roles"])), ("active", s(&u["active"]))]);
+    kv(&[
+        ("name", s(&u["name"])),
+        ("display name", s(&u["display_name"])),
+        ("email", s(&u["email"])),
+        ("roles", s(&u["roles"])),
+        ("active", s(&u["active"])),
+    ]);
 }
 
 pub fn tokens(page: &Value) {

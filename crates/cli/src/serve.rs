@@ -25,7 +25,9 @@ impl DatabaseUrl {
         }
         let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
         if path.is_empty() || url.contains("://") && !url.starts_with("sqlite://") {
-            bail!("--database '{url}' is not understood: use sqlite://PATH (or a file path) or postgres://USER@HOST/DB");
+            bail!(
+                "--database '{url}' is not understood: use sqlite://PATH (or a file path) or postgres://USER@HOST/DB"
+            );
         }
         Ok(DatabaseUrl::Sqlite(PathBuf::from(path)))
     }
@@ -33,7 +35,8 @@ impl DatabaseUrl {
     pub async fn open(&self) -> anyhow::Result<Arc<dyn Store>> {
         Ok(match self {
             DatabaseUrl::Sqlite(path) => Arc::new(
-                SqliteStore::open(path).with_context(|| format!("cannot open the SQLite database {}", path.display()))?,
+                SqliteStore::open(path)
+                    .with_context(|| format!("cannot open the SQLite database {}", path.display()))?,
             ),
             DatabaseUrl::Postgres(url) => {
                 Arc::new(PostgresStore::connect(url).await.context("cannot open the PostgreSQL database")?)
@@ -98,7 +101,10 @@ mod tests {
 
     #[test]
     fn database_urls() {
-        assert_eq!(DatabaseUrl::parse("sqlite://x/railyard.db").unwrap(), DatabaseUrl::Sqlite(PathBuf::from("x/railyard.db")));
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://x/railyard.db").unwrap(),
+            DatabaseUrl::Sqlite(PathBuf::from("x/railyard.db"))
+        );
         assert_eq!(DatabaseUrl::parse("railyard.db").unwrap(), DatabaseUrl::Sqlite(PathBuf::from("railyard.db")));
         assert!(matches!(DatabaseUrl::parse("postgres://u@h/db").unwrap(), DatabaseUrl::Postgres(_)));
         assert!(DatabaseUrl::parse("mysql://h/db").is_err());

@@ -2,7 +2,7 @@
 //! `code`; refused actions carry every unmet guard, invalid input every bad field. Internal faults are
 //! logged and answered with a generic message: their details never reach the client.
 
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use railyard_domain::{FieldError, Guard};
@@ -68,22 +68,6 @@ impl From<ServiceError> for ApiError {
                 tracing::error!(error = %m, "internal error");
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see the server's log")
             }
-        }
-    }
-}
-
-impl From<JsonRejection> for ApiError {
-    fn from(r: JsonRejection) -> Self {
-        let detail = r.body_text();
-        match r {
-            JsonRejection::JsonDataError(_) => {
-                let errors = vec![FieldError::new("body", detail.clone())];
-                ApiError { errors, ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", detail) }
-            }
-            JsonRejection::MissingJsonContentType(_) => {
-                ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "malformed_json", "send the body as JSON with Content-Type: application/json")
-            }
-            _ => ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", detail),
         }
     }
 }

@@ -4,7 +4,6 @@
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
-use axum::Json;
 use railyard_domain::Actor;
 use railyard_service::Service;
 use serde::de::DeserializeOwned;
@@ -30,16 +29,42 @@ impl FromRequestParts<Service> for Authed {
     }
 }
 
-/// A JSON body, rejected with a problem report naming what is wrong.
+/// A JSON body, rejected with a problem report naming what is wrong: 400 when it is not JSON at all,
+/// 422 naming the field when it is JSON of the wrong shape (unknown field, wrong type, missing field).
 pub struct Body<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let Json(v) = Json::<T>::from_request(req, state).await?;
-        Ok(Body(v))
+        let json_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json") || v.contains("+json"));
+        if !json_type {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "malformed_json",
+                "send the body as JSON with Content-Type: application/json",
+            ));
+        }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", e.body_text()))?;
+        parse_json(&bytes).map(Body)
     }
+}
+
+fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("the body is not valid JSON: {e}"))
+    })?;
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let field = e.path().to_string();
+        let field = if field == "." { "body".to_string() } else { field };
+        ApiError::invalid(&field, e.into_inner().to_string())
+    })
 }
 
 /// Query parameters, rejected with a problem report naming what is wrong.
@@ -65,7 +90,10 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
         let text = v.to_str().unwrap_or_default().trim();
         let bare = text.trim_start_matches("W/").trim_matches('"');
         bare.parse::<i64>().map(|n| IfMatch(Some(n))).map_err(|_| {
-            ApiError::invalid("If-Match", format!("'{text}' is not a version: send the object's version number, e.g. If-Match: \"3\""))
+            ApiError::invalid(
+                "If-Match",
+                format!("'{text}' is not a version: send the object's version number, e.g. If-Match: \"3\""),
+            )
         })
     }
 }
@@ -83,12 +111,6 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalBody<T> {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(OptionalBody(None));
         }
-        serde_json::from_slice(&bytes).map(|v| OptionalBody(Some(v))).map_err(|e| {
-            if e.is_data() {
-                ApiError::invalid("body", e.to_string())
-            } else {
-                ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("the body is not valid JSON: {e}"))
-            }
-        })
+        parse_json(&bytes).map(|v| OptionalBody(Some(v)))
     }
 }

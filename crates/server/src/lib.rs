@@ -29,7 +29,11 @@ pub fn app(service: Service) -> Router {
     router
         .route("/api/v1/openapi.json", get(move || async move { Json(doc.as_ref().clone()) }))
         .fallback(|| async {
-            ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route; the API is described at /api/v1/openapi.json")
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such route; the API is described at /api/v1/openapi.json",
+            )
         })
         .with_state(service)
 }

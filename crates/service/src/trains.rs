@@ -58,9 +58,12 @@ impl Service {
     pub async fn create_train(&self, actor: &Actor, spec: TrainSpec) -> ServiceResult<TrainView> {
         self.authorize(actor, Operation::CreateTrain)?;
         spec.validate()?;
-        let id = self.new_id("RT").await?;
-        let (train, change) = Train::create(id.clone(), spec, actor)?;
+        let (mut train, mut change) = Train::create(String::new(), spec, actor)?;
         self.check_users(train.referenced_users()).await?;
+        // The id is taken only once the input is known to be good, so refused creates leave no gaps.
+        let id = self.new_id("RT").await?;
+        train.id = id.clone();
+        change.object_id = id.clone();
         let mut tx = Tx::new(actor, self.now());
         tx.insert(&train, seq_of(&id))?;
         tx.record([change]);

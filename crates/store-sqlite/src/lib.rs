@@ -32,9 +32,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use railyard_store::{
-    Commit, CommitReceipt, Event, EventQuery, ListQuery, Record, Store, StoreError, StoreResult,
-};
+use railyard_store::{Commit, CommitReceipt, Event, EventQuery, ListQuery, Record, Store, StoreError, StoreResult};
 use rusqlite::{Connection, ErrorCode};
 use tokio::sync::oneshot;
 

@@ -21,8 +21,11 @@ pub(crate) fn run(conn: &mut Connection) -> StoreResult<()> {
         )",
     )
     .map_err(map_err)?;
-    let newest: Option<i64> =
-        tx.query_row("SELECT MAX(version) FROM schema_migrations", [], |r| r.get(0)).optional().map_err(map_err)?.flatten();
+    let newest: Option<i64> = tx
+        .query_row("SELECT MAX(version) FROM schema_migrations", [], |r| r.get(0))
+        .optional()
+        .map_err(map_err)?
+        .flatten();
     let known = MIGRATIONS.last().map_or(0, |m| m.0);
     if let Some(newest) = newest.filter(|n| *n > known) {
         return Err(StoreError::Backend(format!(

@@ -122,15 +122,17 @@ impl Writer {
         for request in requests.by_ref() {
             match request {
                 Request::Settings(reply) => drop(reply.send(self.settings())),
-                Request::Commit(commit, reply) => match self.in_savepoint(|conn, head| apply_commit(conn, head, commit)) {
-                    Outcome::Done(receipt) => applied.push(Applied::Commit(reply, receipt)),
-                    Outcome::Failed(e) => drop(reply.send(Err(e))),
-                    Outcome::Broken(e) => {
-                        drop(reply.send(Err(copy_err(&e))));
-                        broken = Some(e);
-                        break;
+                Request::Commit(commit, reply) => {
+                    match self.in_savepoint(|conn, head| apply_commit(conn, head, commit)) {
+                        Outcome::Done(receipt) => applied.push(Applied::Commit(reply, receipt)),
+                        Outcome::Failed(e) => drop(reply.send(Err(e))),
+                        Outcome::Broken(e) => {
+                            drop(reply.send(Err(copy_err(&e))));
+                            broken = Some(e);
+                            break;
+                        }
                     }
-                },
+                }
                 Request::NextSeq(counter, reply) => match self.in_savepoint(|conn, _| next_seq(conn, &counter)) {
                     Outcome::Done(n) => applied.push(Applied::NextSeq(reply, n)),
                     Outcome::Failed(e) => drop(reply.send(Err(e))),
@@ -247,8 +249,18 @@ fn apply_commit(conn: &Connection, head: &mut Head, commit: Commit) -> StoreResu
     for e in commit.events {
         let seq = head.seq + 1;
         let hash = event_hash(seq, &e.at, &e.actor, &e.object_kind, &e.object_id, &e.action, &e.data, &head.hash);
-        stmt.execute(params![seq, format_time(&e.at), e.actor, e.object_kind, e.object_id, e.action, e.data, head.hash, hash])
-            .map_err(map_err)?;
+        stmt.execute(params![
+            seq,
+            format_time(&e.at),
+            e.actor,
+            e.object_kind,
+            e.object_id,
+            e.action,
+            e.data,
+            head.hash,
+            hash
+        ])
+        .map_err(map_err)?;
         let prev_hash = std::mem::replace(&mut head.hash, hash.clone());
         head.seq = seq;
         events.push(Event {

@@ -227,9 +227,12 @@ pub async fn insert_then_get_round_trips(store: &dyn Store) {
     full.version = 42; // ignored: an insert stores version 1
     let mut bare = record("user", "bob", 2);
     bare.state = None;
-    let receipt =
-        ok_commit(store, Commit { writes: vec![Write::Insert(full.clone()), Write::Insert(bare.clone())], events: vec![] }, "insert")
-            .await;
+    let receipt = ok_commit(
+        store,
+        Commit { writes: vec![Write::Insert(full.clone()), Write::Insert(bare.clone())], events: vec![] },
+        "insert",
+    )
+    .await;
     assert!(receipt.events.is_empty(), "a commit without events stores no event");
 
     let want = stored(&full, 1);
@@ -281,7 +284,11 @@ pub async fn update_bumps_version(store: &dyn Store) {
     changed.doc = r#"{"v":2}"#.into();
     changed.version = 99; // ignored
     ok_commit(store, update(&changed, 1), "update at version 1").await;
-    assert_eq!(get(store, "train", "RT-1").await, Some(stored(&changed, 2)), "update must store every column, version 2");
+    assert_eq!(
+        get(store, "train", "RT-1").await,
+        Some(stored(&changed, 2)),
+        "update must store every column, version 2"
+    );
 
     let mut third = changed.clone();
     third.state = None;
@@ -290,7 +297,11 @@ pub async fn update_bumps_version(store: &dyn Store) {
     third.seq = 1234; // fixed at insert: ignored
     ok_commit(store, update(&third, 2), "update at version 2").await;
     let want = Record { created_at: a.created_at, seq: a.seq, ..third };
-    assert_eq!(get(store, "train", "RT-1").await, Some(stored(&want, 3)), "seq and created_at are kept from the insert");
+    assert_eq!(
+        get(store, "train", "RT-1").await,
+        Some(stored(&want, 3)),
+        "seq and created_at are kept from the insert"
+    );
     assert_eq!(store.get_by_key("train", "2024.1").await.expect("get_by_key"), None, "a cleared unique key is freed");
 }
 
@@ -298,7 +309,12 @@ pub async fn update_bumps_version(store: &dyn Store) {
 pub async fn stale_update_conflicts_and_writes_nothing(store: &dyn Store) {
     let a = record("train", "RT-1", 1);
     let b = record("train", "RT-2", 2);
-    ok_commit(store, Commit { writes: vec![Write::Insert(a.clone()), Write::Insert(b.clone())], events: vec![] }, "insert").await;
+    ok_commit(
+        store,
+        Commit { writes: vec![Write::Insert(a.clone()), Write::Insert(b.clone())], events: vec![] },
+        "insert",
+    )
+    .await;
     let mut a2 = a.clone();
     a2.state = Some("open".into());
     ok_commit(store, update(&a2, 1), "update a to version 2").await;
@@ -318,7 +334,11 @@ pub async fn stale_update_conflicts_and_writes_nothing(store: &dyn Store) {
     };
     assert_conflict(store.commit(commit).await, "stale update", "RT-1", 1, Some(2));
     assert_eq!(get(store, "train", "RT-1").await, Some(stored(&a2, 2)), "the stale update must not land");
-    assert_eq!(get(store, "train", "RT-2").await, Some(stored(&b, 1)), "an earlier update of the failed commit must roll back");
+    assert_eq!(
+        get(store, "train", "RT-2").await,
+        Some(stored(&b, 1)),
+        "an earlier update of the failed commit must roll back"
+    );
     assert_eq!(get(store, "train", "RT-3").await, None, "an insert of the failed commit must roll back");
     assert_eq!(all_events(store).await.len(), 1, "no event of the failed commit may land");
 }
@@ -355,18 +375,29 @@ pub async fn duplicate_unique_key_within_kind(store: &dyn Store) {
 
     let n1 = record("user", "U-3", 3);
     let n2 = record("user", "U-4", 4);
-    ok_commit(store, Commit { writes: vec![Write::Insert(n1), Write::Insert(n2)], events: vec![] }, "records without keys").await;
+    ok_commit(
+        store,
+        Commit { writes: vec![Write::Insert(n1), Write::Insert(n2)], events: vec![] },
+        "records without keys",
+    )
+    .await;
 
     let mut u3 = record("user", "U-3", 3);
     u3.unique_key = Some("alice".into());
     let res = store.commit(update(&u3, 1)).await;
-    assert!(matches!(res, Err(StoreError::DuplicateKey { .. })), "update to a taken key: expected DuplicateKey, got {res:?}");
+    assert!(
+        matches!(res, Err(StoreError::DuplicateKey { .. })),
+        "update to a taken key: expected DuplicateKey, got {res:?}"
+    );
 
     let mut d1 = record("user", "U-5", 5);
     d1.unique_key = Some("bob".into());
     let mut d2 = record("user", "U-6", 6);
     d2.unique_key = Some("bob".into());
-    let commit = Commit { writes: vec![Write::Insert(d1), Write::Insert(d2)], events: vec![new_event("user", "U-5", "create", "x")] };
+    let commit = Commit {
+        writes: vec![Write::Insert(d1), Write::Insert(d2)],
+        events: vec![new_event("user", "U-5", "create", "x")],
+    };
     let res = store.commit(commit).await;
     assert!(matches!(res, Err(StoreError::DuplicateKey { .. })), "same key twice in one commit: got {res:?}");
     assert_eq!(get(store, "user", "U-5").await, None, "the first insert of the failed commit must roll back");
@@ -616,7 +647,8 @@ pub async fn concurrent_commits_all_land(store: &dyn Store) {
         }
         receipts
     };
-    let receipts: Vec<CommitReceipt> = join_all((0..WORKERS).map(worker).collect()).await.into_iter().flatten().collect();
+    let receipts: Vec<CommitReceipt> =
+        join_all((0..WORKERS).map(worker).collect()).await.into_iter().flatten().collect();
     let total = (WORKERS * COMMITS + WORKERS * (COMMITS - 1)) as usize;
     let mut from_receipts: Vec<i64> = receipts.iter().flat_map(|r| seqs(&r.events)).collect();
     from_receipts.sort_unstable();

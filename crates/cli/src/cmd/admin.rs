@@ -27,7 +27,9 @@ pub enum UserCmd {
         #[arg(long)]
         cursor: Option<String>,
     },
-    Show { name: String },
+    Show {
+        name: String,
+    },
     /// Change a user (admins).
     Update {
         name: String,
@@ -59,7 +61,9 @@ pub enum TokenCmd {
         #[arg(long)]
         user: Option<String>,
     },
-    Revoke { id: String },
+    Revoke {
+        id: String,
+    },
 }
 
 #[derive(Subcommand)]

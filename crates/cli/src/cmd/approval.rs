@@ -25,7 +25,9 @@ pub enum ApprovalCmd {
         #[arg(long)]
         cursor: Option<String>,
     },
-    Show { id: String },
+    Show {
+        id: String,
+    },
     /// Approve at the current level.
     Approve {
         id: String,

@@ -71,7 +71,9 @@ pub enum TrainCmd {
         #[arg(long)]
         cursor: Option<String>,
     },
-    Show { id: String },
+    Show {
+        id: String,
+    },
     /// Change a train's fields (only those given).
     Update {
         id: String,
@@ -119,15 +121,25 @@ pub enum TrainCmd {
         title: Option<String>,
     },
     /// draft → awaiting train approval (or scoping).
-    Submit { id: String },
+    Submit {
+        id: String,
+    },
     /// scoping → construction.
-    StartConstruction { id: String },
+    StartConstruction {
+        id: String,
+    },
     /// construction → verification.
-    StartVerification { id: String },
+    StartVerification {
+        id: String,
+    },
     /// verification → awaiting executive approval.
-    RequestExecutiveApproval { id: String },
+    RequestExecutiveApproval {
+        id: String,
+    },
     /// deployment → closed.
-    Close { id: String },
+    Close {
+        id: String,
+    },
     /// Cancel, with a reason.
     Cancel {
         id: String,
@@ -172,7 +184,10 @@ pub enum CriterionCmd {
         #[arg(long)]
         environment: Option<String>,
     },
-    Remove { train: String, criterion: String },
+    Remove {
+        train: String,
+        criterion: String,
+    },
     /// Meet a criterion, with evidence.
     Meet {
         train: String,
@@ -189,7 +204,10 @@ pub enum CriterionCmd {
         #[arg(long)]
         reason: String,
     },
-    Reopen { train: String, criterion: String },
+    Reopen {
+        train: String,
+        criterion: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -219,14 +237,25 @@ pub enum MilestoneCmd {
         #[arg(long)]
         inherit: Option<bool>,
     },
-    Remove { train: String, milestone: String },
-    Complete { train: String, milestone: String },
-    Miss { train: String, milestone: String },
+    Remove {
+        train: String,
+        milestone: String,
+    },
+    Complete {
+        train: String,
+        milestone: String,
+    },
+    Miss {
+        train: String,
+        milestone: String,
+    },
 }
 
 fn parse_level(text: &str) -> anyhow::Result<Value> {
     let (names, required) = match text.rsplit_once(':') {
-        Some((n, r)) => (n, r.trim().parse::<u32>().with_context(|| format!("'{r}' in --level {text} is not a number"))?),
+        Some((n, r)) => {
+            (n, r.trim().parse::<u32>().with_context(|| format!("'{r}' in --level {text} is not a number"))?)
+        }
         None => (text, 1),
     };
     let approvers: Vec<&str> = names.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
@@ -374,13 +403,16 @@ pub async fn criterion(ctx: &Context, cmd: CriterionCmd) -> anyhow::Result<()> {
             let version = c.get(&base(&train), &[]).await?["version"].as_i64().unwrap_or(0);
             c.patch(&format!("{}/criteria/{}", base(&train), seg(&criterion)), Value::Object(body), version).await?
         }
-        CriterionCmd::Remove { train, criterion } => c.delete(&format!("{}/criteria/{}", base(&train), seg(&criterion))).await?,
+        CriterionCmd::Remove { train, criterion } => {
+            c.delete(&format!("{}/criteria/{}", base(&train), seg(&criterion))).await?
+        }
         CriterionCmd::Meet { train, criterion, note, link } => {
             let body = json!({"evidence": {"note": note, "link": link}});
             c.post(&format!("{}/criteria/{}/meet", base(&train), seg(&criterion)), Some(body)).await?
         }
         CriterionCmd::Waive { train, criterion, reason } => {
-            c.post(&format!("{}/criteria/{}/waive", base(&train), seg(&criterion)), Some(json!({"reason": reason}))).await?
+            c.post(&format!("{}/criteria/{}/waive", base(&train), seg(&criterion)), Some(json!({"reason": reason})))
+                .await?
         }
         CriterionCmd::Reopen { train, criterion } => {
             c.post(&format!("{}/criteria/{}/reopen", base(&train), seg(&criterion)), None).await?
@@ -408,12 +440,17 @@ pub async fn milestone(ctx: &Context, cmd: MilestoneCmd) -> anyhow::Result<()> {
             put(&mut body, "due", due);
             put(&mut body, "owner", owner);
             put(&mut body, "inherit", inherit);
-            let version = c.get(&format!("/api/v1/trains/{}", seg(&train)), &[]).await?["version"].as_i64().unwrap_or(0);
+            let version =
+                c.get(&format!("/api/v1/trains/{}", seg(&train)), &[]).await?["version"].as_i64().unwrap_or(0);
             c.patch(&format!("{}/{}", base(&train), seg(&milestone)), Value::Object(body), version).await?
         }
         MilestoneCmd::Remove { train, milestone } => c.delete(&format!("{}/{}", base(&train), seg(&milestone))).await?,
-        MilestoneCmd::Complete { train, milestone } => c.post(&format!("{}/{}/complete", base(&train), seg(&milestone)), None).await?,
-        MilestoneCmd::Miss { train, milestone } => c.post(&format!("{}/{}/miss", base(&train), seg(&milestone)), None).await?,
+        MilestoneCmd::Complete { train, milestone } => {
+            c.post(&format!("{}/{}/complete", base(&train), seg(&milestone)), None).await?
+        }
+        MilestoneCmd::Miss { train, milestone } => {
+            c.post(&format!("{}/{}/miss", base(&train), seg(&milestone)), None).await?
+        }
     };
     ctx.show(&v, output::train);
     Ok(())

@@ -1,5 +1,5 @@
-use axum::extract::{Path, State};
 use axum::Json;
+use axum::extract::{Path, State};
 use railyard_domain::{ApprovalKind, ApprovalState, Verdict};
 use railyard_service::{ApprovalFilter, ApprovalView, DecideInput, OverrideInput, Page, Service};
 use serde::Deserialize;
@@ -24,8 +24,9 @@ pub struct ApprovalParams {
 }
 
 fn parse_kind(k: &str) -> Result<ApprovalKind, ApiError> {
-    serde_json::from_value(serde_json::Value::String(k.to_string()))
-        .map_err(|_| ApiError::invalid("kind", format!("unknown approval kind '{k}'; kinds are train, development, executive, gate")))
+    serde_json::from_value(serde_json::Value::String(k.to_string())).map_err(|_| {
+        ApiError::invalid("kind", format!("unknown approval kind '{k}'; kinds are train, development, executive, gate"))
+    })
 }
 
 fn parse_state(s: &str) -> Result<ApprovalState, String> {
@@ -36,7 +37,11 @@ fn parse_state(s: &str) -> Result<ApprovalState, String> {
 
 #[utoipa::path(get, path = "/api/v1/approvals", tag = "approvals", params(ApprovalParams), security(("bearer" = [])),
     responses((status = 200, body = Page<ApprovalView>), (status = 422, body = Problem)))]
-pub async fn list(State(s): State<Service>, Authed(a): Authed, Params(p): Params<ApprovalParams>) -> ApiResult<Json<Page<ApprovalView>>> {
+pub async fn list(
+    State(s): State<Service>,
+    Authed(a): Authed,
+    Params(p): Params<ApprovalParams>,
+) -> ApiResult<Json<Page<ApprovalView>>> {
     let states = p
         .state
         .as_deref()
@@ -58,14 +63,24 @@ pub async fn list(State(s): State<Service>, Authed(a): Authed, Params(p): Params
 
 #[utoipa::path(get, path = "/api/v1/approvals/{id}", tag = "approvals", params(("id" = String, Path, example = "AP-1")),
     security(("bearer" = [])), responses((status = 200, body = ApprovalView), (status = 404, body = Problem)))]
-pub async fn show(State(s): State<Service>, Authed(a): Authed, Path(id): Path<String>) -> ApiResult<Json<ApprovalView>> {
+pub async fn show(
+    State(s): State<Service>,
+    Authed(a): Authed,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ApprovalView>> {
     Ok(Json(s.approval(&a, &id).await?))
 }
 
 /// Approves at the current level; only its listed approvers, never the requester (R2).
 #[utoipa::path(post, path = "/api/v1/approvals/{id}/approve", tag = "approvals", params(("id" = String, Path)), request_body = DecideInput,
     security(("bearer" = [])), responses((status = 200, body = ApprovalView), (status = 409, body = Problem)))]
-pub async fn approve(State(s): State<Service>, Authed(a): Authed, Path(id): Path<String>, IfMatch(v): IfMatch, OptionalBody(b): OptionalBody<DecideInput>) -> ApiResult<Json<ApprovalView>> {
+pub async fn approve(
+    State(s): State<Service>,
+    Authed(a): Authed,
+    Path(id): Path<String>,
+    IfMatch(v): IfMatch,
+    OptionalBody(b): OptionalBody<DecideInput>,
+) -> ApiResult<Json<ApprovalView>> {
     let input = b.unwrap_or_default();
     Ok(Json(s.decide_approval(&a, &id, Verdict::Approve, input, v).await?))
 }
@@ -73,13 +88,24 @@ pub async fn approve(State(s): State<Service>, Authed(a): Authed, Path(id): Path
 /// Rejects, with a comment; an executive rejection says where the train goes back to (`return_to`).
 #[utoipa::path(post, path = "/api/v1/approvals/{id}/reject", tag = "approvals", params(("id" = String, Path)), request_body = DecideInput,
     security(("bearer" = [])), responses((status = 200, body = ApprovalView), (status = 409, body = Problem), (status = 422, body = Problem)))]
-pub async fn reject(State(s): State<Service>, Authed(a): Authed, Path(id): Path<String>, IfMatch(v): IfMatch, Body(b): Body<DecideInput>) -> ApiResult<Json<ApprovalView>> {
+pub async fn reject(
+    State(s): State<Service>,
+    Authed(a): Authed,
+    Path(id): Path<String>,
+    IfMatch(v): IfMatch,
+    Body(b): Body<DecideInput>,
+) -> ApiResult<Json<ApprovalView>> {
     Ok(Json(s.decide_approval(&a, &id, Verdict::Reject, b, v).await?))
 }
 
 /// Overrides a pending approval: the train's manager only, where the policy allows, with a reason (R3).
 #[utoipa::path(post, path = "/api/v1/approvals/{id}/override", tag = "approvals", params(("id" = String, Path)), request_body = OverrideInput,
     security(("bearer" = [])), responses((status = 200, body = ApprovalView), (status = 409, body = Problem), (status = 422, body = Problem)))]
-pub async fn override_(State(s): State<Service>, Authed(a): Authed, Path(id): Path<String>, Body(b): Body<OverrideInput>) -> ApiResult<Json<ApprovalView>> {
+pub async fn override_(
+    State(s): State<Service>,
+    Authed(a): Authed,
+    Path(id): Path<String>,
+    Body(b): Body<OverrideInput>,
+) -> ApiResult<Json<ApprovalView>> {
     Ok(Json(s.override_approval(&a, &id, b).await?))
 }

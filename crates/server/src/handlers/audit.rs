@@ -1,5 +1,5 @@
-use axum::extract::State;
 use axum::Json;
+use axum::extract::State;
 use chrono::{DateTime, Utc};
 use railyard_service::{AuditFilter, ChainView, EventView, Page, Service};
 use serde::Deserialize;
@@ -26,16 +26,20 @@ pub struct EventParams {
 
 fn parse_time(field: &str, v: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiError> {
     v.map(|t| {
-        DateTime::parse_from_rfc3339(t)
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(|e| ApiError::invalid(field, format!("'{t}' is not an RFC 3339 time (e.g. 2026-11-26T09:00:00Z): {e}")))
+        DateTime::parse_from_rfc3339(t).map(|t| t.with_timezone(&Utc)).map_err(|e| {
+            ApiError::invalid(field, format!("'{t}' is not an RFC 3339 time (e.g. 2026-11-26T09:00:00Z): {e}"))
+        })
     })
     .transpose()
 }
 
 #[utoipa::path(get, path = "/api/v1/audit/events", tag = "audit", params(EventParams), security(("bearer" = [])),
     responses((status = 200, body = Page<EventView>), (status = 422, body = Problem)))]
-pub async fn list(State(s): State<Service>, Authed(a): Authed, Params(p): Params<EventParams>) -> ApiResult<Json<Page<EventView>>> {
+pub async fn list(
+    State(s): State<Service>,
+    Authed(a): Authed,
+    Params(p): Params<EventParams>,
+) -> ApiResult<Json<Page<EventView>>> {
     let filter = AuditFilter {
         object_id: p.object,
         object_kind: p.object_kind,

@@ -1,8 +1,8 @@
 //! Gates and their exit criteria.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::Json;
 use railyard_domain::{CriterionPatch, CriterionSpec, CriterionState, GateName};
 use railyard_service::{DecideCriterionInput, GateInput, Service, TrainView};
 
@@ -28,7 +28,11 @@ pub async fn update(
 #[utoipa::path(post, path = "/api/v1/trains/{id}/gates/{gate}/request-approval", tag = "gates",
     params(("id" = String, Path), ("gate" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = TrainView), (status = 409, body = Problem)))]
-pub async fn request_approval(State(s): State<Service>, Authed(a): Authed, Path((id, gate)): Path<(String, String)>) -> ApiResult<Json<TrainView>> {
+pub async fn request_approval(
+    State(s): State<Service>,
+    Authed(a): Authed,
+    Path((id, gate)): Path<(String, String)>,
+) -> ApiResult<Json<TrainView>> {
     let gate = parse_one::<GateName>("gate", &gate)?;
     Ok(Json(s.request_gate_approval(&a, &id, gate).await?))
 }
@@ -62,7 +66,11 @@ pub async fn edit_criterion(
 #[utoipa::path(delete, path = "/api/v1/trains/{id}/criteria/{criterion}", tag = "gates",
     params(("id" = String, Path), ("criterion" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = TrainView), (status = 409, body = Problem)))]
-pub async fn remove_criterion(State(s): State<Service>, Authed(a): Authed, Path((id, criterion)): Path<(String, String)>) -> ApiResult<Json<TrainView>> {
+pub async fn remove_criterion(
+    State(s): State<Service>,
+    Authed(a): Authed,
+    Path((id, criterion)): Path<(String, String)>,
+) -> ApiResult<Json<TrainView>> {
     Ok(Json(s.remove_criterion(&a, &id, &criterion).await?))
 }
 
@@ -70,7 +78,12 @@ pub async fn remove_criterion(State(s): State<Service>, Authed(a): Authed, Path(
 #[utoipa::path(post, path = "/api/v1/trains/{id}/criteria/{criterion}/meet", tag = "gates", request_body = DecideCriterionInput,
     params(("id" = String, Path), ("criterion" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = TrainView), (status = 409, body = Problem), (status = 422, body = Problem)))]
-pub async fn meet(State(s): State<Service>, Authed(a): Authed, Path((id, c)): Path<(String, String)>, Body(b): Body<DecideCriterionInput>) -> ApiResult<Json<TrainView>> {
+pub async fn meet(
+    State(s): State<Service>,
+    Authed(a): Authed,
+    Path((id, c)): Path<(String, String)>,
+    Body(b): Body<DecideCriterionInput>,
+) -> ApiResult<Json<TrainView>> {
     Ok(Json(s.decide_criterion(&a, &id, &c, CriterionState::Met, b).await?))
 }
 
@@ -78,13 +91,22 @@ pub async fn meet(State(s): State<Service>, Authed(a): Authed, Path((id, c)): Pa
 #[utoipa::path(post, path = "/api/v1/trains/{id}/criteria/{criterion}/waive", tag = "gates", request_body = DecideCriterionInput,
     params(("id" = String, Path), ("criterion" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = TrainView), (status = 409, body = Problem), (status = 422, body = Problem)))]
-pub async fn waive(State(s): State<Service>, Authed(a): Authed, Path((id, c)): Path<(String, String)>, Body(b): Body<DecideCriterionInput>) -> ApiResult<Json<TrainView>> {
+pub async fn waive(
+    State(s): State<Service>,
+    Authed(a): Authed,
+    Path((id, c)): Path<(String, String)>,
+    Body(b): Body<DecideCriterionInput>,
+) -> ApiResult<Json<TrainView>> {
     Ok(Json(s.decide_criterion(&a, &id, &c, CriterionState::Waived, b).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/trains/{id}/criteria/{criterion}/reopen", tag = "gates",
     params(("id" = String, Path), ("criterion" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = TrainView), (status = 409, body = Problem)))]
-pub async fn reopen(State(s): State<Service>, Authed(a): Authed, Path((id, c)): Path<(String, String)>) -> ApiResult<Json<TrainView>> {
+pub async fn reopen(
+    State(s): State<Service>,
+    Authed(a): Authed,
+    Path((id, c)): Path<(String, String)>,
+) -> ApiResult<Json<TrainView>> {
     Ok(Json(s.decide_criterion(&a, &id, &c, CriterionState::Open, DecideCriterionInput::default()).await?))
 }

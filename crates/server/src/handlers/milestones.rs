@@ -1,6 +1,6 @@
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::Json;
 use railyard_domain::{MilestonePatch, MilestoneSpec, MilestoneState};
 use railyard_service::{Service, TrainView};
 
@@ -10,7 +10,12 @@ use crate::extract::{Authed, Body, IfMatch};
 #[utoipa::path(post, path = "/api/v1/trains/{id}/milestones", tag = "milestones", request_body = MilestoneSpec,
     params(("id" = String, Path)), security(("bearer" = [])),
     responses((status = 201, body = TrainView), (status = 409, body = Problem), (status = 422, body = Problem)))]
-pub async fn add(State(s): State<Service>, Authed(a): Authed, Path(id): Path<String>, Body(b): Body<MilestoneSpec>) -> ApiResult<(StatusCode, Json<TrainView>)> {
+pub async fn add(
+    State(s): State<Service>,
+    Authed(a): Authed,
+    Path(id): Path<String>,
+    Body(b): Body<MilestoneSpec>,
+) -> ApiResult<(StatusCode, Json<TrainView>)> {
     Ok((StatusCode::CREATED, Json(s.add_milestone(&a, &id, b).await?)))
 }
 
@@ -30,20 +35,32 @@ pub async fn edit(
 #[utoipa::path(delete, path = "/api/v1/trains/{id}/milestones/{milestone}", tag = "milestones",
     params(("id" = String, Path), ("milestone" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = TrainView), (status = 409, body = Problem)))]
-pub async fn remove(State(s): State<Service>, Authed(a): Authed, Path((id, m)): Path<(String, String)>) -> ApiResult<Json<TrainView>> {
+pub async fn remove(
+    State(s): State<Service>,
+    Authed(a): Authed,
+    Path((id, m)): Path<(String, String)>,
+) -> ApiResult<Json<TrainView>> {
     Ok(Json(s.remove_milestone(&a, &id, &m).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/trains/{id}/milestones/{milestone}/complete", tag = "milestones",
     params(("id" = String, Path), ("milestone" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = TrainView), (status = 409, body = Problem)))]
-pub async fn complete(State(s): State<Service>, Authed(a): Authed, Path((id, m)): Path<(String, String)>) -> ApiResult<Json<TrainView>> {
+pub async fn complete(
+    State(s): State<Service>,
+    Authed(a): Authed,
+    Path((id, m)): Path<(String, String)>,
+) -> ApiResult<Json<TrainView>> {
     Ok(Json(s.decide_milestone(&a, &id, &m, MilestoneState::Completed).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/trains/{id}/milestones/{milestone}/miss", tag = "milestones",
     params(("id" = String, Path), ("milestone" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = TrainView), (status = 409, body = Problem)))]
-pub async fn miss(State(s): State<Service>, Authed(a): Authed, Path((id, m)): Path<(String, String)>) -> ApiResult<Json<TrainView>> {
+pub async fn miss(
+    State(s): State<Service>,
+    Authed(a): Authed,
+    Path((id, m)): Path<(String, String)>,
+) -> ApiResult<Json<TrainView>> {
     Ok(Json(s.decide_milestone(&a, &id, &m, MilestoneState::Missed).await?))
 }

@@ -1,6 +1,6 @@
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::Json;
 use railyard_service::{NewToken, Page, Service, TokenView};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -18,14 +18,22 @@ pub struct TokenParams {
 /// The caller's tokens (never their secrets).
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens", params(TokenParams), security(("bearer" = [])),
     responses((status = 200, body = Page<TokenView>)))]
-pub async fn list(State(s): State<Service>, Authed(a): Authed, Params(p): Params<TokenParams>) -> ApiResult<Json<Page<TokenView>>> {
+pub async fn list(
+    State(s): State<Service>,
+    Authed(a): Authed,
+    Params(p): Params<TokenParams>,
+) -> ApiResult<Json<Page<TokenView>>> {
     Ok(Json(s.tokens(&a, p.user.as_deref()).await?))
 }
 
 /// Creates a token; its secret is in the answer, once.
 #[utoipa::path(post, path = "/api/v1/tokens", tag = "tokens", request_body = NewToken, security(("bearer" = [])),
     responses((status = 201, body = TokenView), (status = 403, body = Problem)))]
-pub async fn create(State(s): State<Service>, Authed(a): Authed, Body(b): Body<NewToken>) -> ApiResult<(StatusCode, Json<TokenView>)> {
+pub async fn create(
+    State(s): State<Service>,
+    Authed(a): Authed,
+    Body(b): Body<NewToken>,
+) -> ApiResult<(StatusCode, Json<TokenView>)> {
     Ok((StatusCode::CREATED, Json(s.create_token(&a, b).await?)))
 }
 

@@ -1,7 +1,7 @@
 //! The train's lifecycle actions: `POST /api/v1/trains/{id}/<action>`.
 
-use axum::extract::{Path, State};
 use axum::Json;
+use axum::extract::{Path, State};
 use railyard_domain::TrainAction;
 use railyard_service::{Service, TrainView};
 use serde::Deserialize;
@@ -10,42 +10,73 @@ use utoipa::ToSchema;
 use crate::error::{ApiResult, Problem};
 use crate::extract::{Authed, Body, IfMatch};
 
-async fn act(s: &Service, a: &railyard_domain::Actor, id: &str, action: TrainAction, v: Option<i64>) -> ApiResult<Json<TrainView>> {
+async fn act(
+    s: &Service,
+    a: &railyard_domain::Actor,
+    id: &str,
+    action: TrainAction,
+    v: Option<i64>,
+) -> ApiResult<Json<TrainView>> {
     Ok(Json(s.train_action(a, id, action, v).await?))
 }
 
 /// draft → awaiting_train_approval (with a train approval policy) or scoping.
 #[utoipa::path(post, path = "/api/v1/trains/{id}/submit", tag = "train lifecycle", params(("id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = TrainView), (status = 409, description = "refused: every unmet guard is listed", body = Problem)))]
-pub async fn submit(State(s): State<Service>, Authed(a): Authed, Path(id): Path<String>, IfMatch(v): IfMatch) -> ApiResult<Json<TrainView>> {
+pub async fn submit(
+    State(s): State<Service>,
+    Authed(a): Authed,
+    Path(id): Path<String>,
+    IfMatch(v): IfMatch,
+) -> ApiResult<Json<TrainView>> {
     act(&s, &a, &id, TrainAction::Submit, v).await
 }
 
 /// scoping → construction; the scoping gate must be passed.
 #[utoipa::path(post, path = "/api/v1/trains/{id}/start-construction", tag = "train lifecycle", params(("id" = String, Path)),
     security(("bearer" = [])), responses((status = 200, body = TrainView), (status = 409, body = Problem)))]
-pub async fn start_construction(State(s): State<Service>, Authed(a): Authed, Path(id): Path<String>, IfMatch(v): IfMatch) -> ApiResult<Json<TrainView>> {
+pub async fn start_construction(
+    State(s): State<Service>,
+    Authed(a): Authed,
+    Path(id): Path<String>,
+    IfMatch(v): IfMatch,
+) -> ApiResult<Json<TrainView>> {
     act(&s, &a, &id, TrainAction::StartConstruction, v).await
 }
 
 /// construction → verification; the construction gate must be passed.
 #[utoipa::path(post, path = "/api/v1/trains/{id}/start-verification", tag = "train lifecycle", params(("id" = String, Path)),
     security(("bearer" = [])), responses((status = 200, body = TrainView), (status = 409, body = Problem)))]
-pub async fn start_verification(State(s): State<Service>, Authed(a): Authed, Path(id): Path<String>, IfMatch(v): IfMatch) -> ApiResult<Json<TrainView>> {
+pub async fn start_verification(
+    State(s): State<Service>,
+    Authed(a): Authed,
+    Path(id): Path<String>,
+    IfMatch(v): IfMatch,
+) -> ApiResult<Json<TrainView>> {
     act(&s, &a, &id, TrainAction::StartVerification, v).await
 }
 
 /// verification → awaiting_executive_approval; the verification gate must be passed.
 #[utoipa::path(post, path = "/api/v1/trains/{id}/request-executive-approval", tag = "train lifecycle", params(("id" = String, Path)),
     security(("bearer" = [])), responses((status = 200, body = TrainView), (status = 409, body = Problem)))]
-pub async fn request_executive_approval(State(s): State<Service>, Authed(a): Authed, Path(id): Path<String>, IfMatch(v): IfMatch) -> ApiResult<Json<TrainView>> {
+pub async fn request_executive_approval(
+    State(s): State<Service>,
+    Authed(a): Authed,
+    Path(id): Path<String>,
+    IfMatch(v): IfMatch,
+) -> ApiResult<Json<TrainView>> {
     act(&s, &a, &id, TrainAction::RequestExecutiveApproval, v).await
 }
 
 /// deployment → closed, by the train's manager or a release engineer.
 #[utoipa::path(post, path = "/api/v1/trains/{id}/close", tag = "train lifecycle", params(("id" = String, Path)),
     security(("bearer" = [])), responses((status = 200, body = TrainView), (status = 409, body = Problem)))]
-pub async fn close(State(s): State<Service>, Authed(a): Authed, Path(id): Path<String>, IfMatch(v): IfMatch) -> ApiResult<Json<TrainView>> {
+pub async fn close(
+    State(s): State<Service>,
+    Authed(a): Authed,
+    Path(id): Path<String>,
+    IfMatch(v): IfMatch,
+) -> ApiResult<Json<TrainView>> {
     act(&s, &a, &id, TrainAction::Close, v).await
 }
 

@@ -1,6 +1,6 @@
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::Json;
 use railyard_domain::{ReleaseType, TrainPatch, TrainSpec, TrainState};
 use railyard_service::{CopyInput, Page, Service, TrainFilter, TrainView};
 use serde::Deserialize;
@@ -23,7 +23,11 @@ pub struct TrainParams {
 
 #[utoipa::path(get, path = "/api/v1/trains", tag = "trains", params(TrainParams), security(("bearer" = [])),
     responses((status = 200, body = Page<TrainView>), (status = 422, body = Problem)))]
-pub async fn list(State(s): State<Service>, Authed(a): Authed, Params(p): Params<TrainParams>) -> ApiResult<Json<Page<TrainView>>> {
+pub async fn list(
+    State(s): State<Service>,
+    Authed(a): Authed,
+    Params(p): Params<TrainParams>,
+) -> ApiResult<Json<Page<TrainView>>> {
     let filter = TrainFilter {
         states: parse_list::<TrainState>("state", p.state.as_deref())?,
         release_type: p.release_type.as_deref().map(|t| parse_one::<ReleaseType>("release_type", t)).transpose()?,
@@ -35,7 +39,11 @@ pub async fn list(State(s): State<Service>, Authed(a): Authed, Params(p): Params
 
 #[utoipa::path(post, path = "/api/v1/trains", tag = "trains", request_body = TrainSpec, security(("bearer" = [])),
     responses((status = 201, body = TrainView), (status = 403, body = Problem), (status = 422, body = Problem)))]
-pub async fn create(State(s): State<Service>, Authed(a): Authed, Body(b): Body<TrainSpec>) -> ApiResult<(StatusCode, Json<TrainView>)> {
+pub async fn create(
+    State(s): State<Service>,
+    Authed(a): Authed,
+    Body(b): Body<TrainSpec>,
+) -> ApiResult<(StatusCode, Json<TrainView>)> {
     Ok((StatusCode::CREATED, Json(s.create_train(&a, b).await?)))
 }
 

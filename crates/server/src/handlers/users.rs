@@ -1,6 +1,6 @@
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::Json;
 use railyard_service::{NewUser, Page, Service, UserPatch, UserView};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -17,13 +17,21 @@ pub struct ListParams {
 
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", params(ListParams), security(("bearer" = [])),
     responses((status = 200, body = Page<UserView>), (status = 401, body = Problem)))]
-pub async fn list(State(s): State<Service>, Authed(a): Authed, Params(p): Params<ListParams>) -> ApiResult<Json<Page<UserView>>> {
+pub async fn list(
+    State(s): State<Service>,
+    Authed(a): Authed,
+    Params(p): Params<ListParams>,
+) -> ApiResult<Json<Page<UserView>>> {
     Ok(Json(s.users(&a, p.limit, p.cursor.as_deref()).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = NewUser, security(("bearer" = [])),
     responses((status = 201, body = UserView), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
-pub async fn create(State(s): State<Service>, Authed(a): Authed, Body(b): Body<NewUser>) -> ApiResult<(StatusCode, Json<UserView>)> {
+pub async fn create(
+    State(s): State<Service>,
+    Authed(a): Authed,
+    Body(b): Body<NewUser>,
+) -> ApiResult<(StatusCode, Json<UserView>)> {
     Ok((StatusCode::CREATED, Json(s.create_user(&a, b).await?)))
 }
 

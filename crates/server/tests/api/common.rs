@@ -1,0 +1,146 @@
+//! A real server on 127.0.0.1 port 0 over a real SQLite file, driven by a real HTTP client.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use railyard_service::Service;
+use railyard_store_sqlite::SqliteStore;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub admin: String,
+    pub db_path: PathBuf,
+    _dir: tempfile::TempDir,
+    _stop: oneshot::Sender<()>,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+impl Reply {
+    /// The codes of the guards of a refusal.
+    pub fn guards(&self) -> Vec<String> {
+        self.body["guards"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|g| g["code"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+    pub fn guard_text(&self) -> String {
+        self.body["guards"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|g| g["message"].as_str().unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join(" | ")
+    }
+    #[track_caller]
+    pub fn ok(self) -> Value {
+        assert!(self.status.is_success(), "expected success, got {}: {}", self.status, self.body);
+        self.body
+    }
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Value {
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        self.body
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let db_path = dir.path().join("railyard.db");
+        let store = SqliteStore::open(&db_path).unwrap();
+        let service = Service::new(Arc::new(store));
+        let admin = service.bootstrap_admin(None).await.unwrap().expect("a fresh database creates the admin");
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(railyard_server::serve(listener, service, async move {
+            let _ = rx.await;
+        }));
+        TestApp { base, http: reqwest::Client::new(), admin, db_path, _dir: dir, _stop: tx }
+    }
+
+    pub async fn call(&self, token: Option<&str>, method: Method, path: &str, body: Option<Value>) -> Reply {
+        self.call_with(token, method, path, body, None).await
+    }
+
+    pub async fn call_with(
+        &self,
+        token: Option<&str>,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        if_match: Option<i64>,
+    ) -> Reply {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(v) = if_match {
+            req = req.header("If-Match", format!("\"{v}\""));
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status();
+        let text = res.text().await.unwrap();
+        let body =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        Reply { status, body }
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> Reply {
+        self.call(Some(token), Method::GET, path, None).await
+    }
+    pub async fn post(&self, token: &str, path: &str, body: Value) -> Reply {
+        self.call(Some(token), Method::POST, path, Some(body)).await
+    }
+    pub async fn patch(&self, token: &str, path: &str, body: Value, version: i64) -> Reply {
+        self.call_with(Some(token), Method::PATCH, path, Some(body), Some(version)).await
+    }
+
+    /// Creates a user with these roles and returns a token for them.
+    pub async fn user(&self, name: &str, roles: &[&str]) -> String {
+        self.post(&self.admin, "/api/v1/users", json!({"name": name, "roles": roles})).await.ok();
+        let t = self.post(&self.admin, "/api/v1/tokens", json!({"label": "test", "user": name})).await.ok();
+        t["token"].as_str().unwrap().to_string()
+    }
+
+    pub async fn event_count(&self) -> usize {
+        let v = self.get(&self.admin, "/api/v1/audit/verify").await.ok();
+        v["events_checked"].as_u64().unwrap() as usize
+    }
+}
+
+/// A train body with a valid schedule and the given policies.
+pub fn train_body(title: &str, policies: Value) -> Value {
+    json!({
+        "title": title,
+        "release_type": "major",
+        "purpose": "Q1 release",
+        "schedule": {
+            "start": "2027-01-04",
+            "scoping_end": "2027-01-15",
+            "construction_end": "2027-02-12",
+            "verification_end": "2027-02-26",
+            "production_date": "2027-03-06"
+        },
+        "approval_policies": policies
+    })
+}
+
+pub fn level(approvers: &[&str], required: u32) -> Value {
+    json!({"approvers": approvers, "required": required})
+}

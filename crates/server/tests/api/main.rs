@@ -1,0 +1,8 @@
+//! The REST API, end to end: a real server on a real SQLite file, a real HTTP client.
+
+mod audit;
+mod common;
+mod input;
+mod lifecycle;
+mod openapi;
+mod roles;

@@ -1,0 +1,153 @@
+//! The role matrix: every endpoint, called by every role, lets in exactly the roles it should.
+//! The expectations are written out here, independently of the code's matrix, and the test fails when
+//! the OpenAPI document lists an endpoint this table does not cover.
+
+use std::collections::BTreeSet;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::common::{TestApp, level, train_body};
+
+const ALL: &[&str] = &["admin", "release_manager", "release_engineer", "product_owner", "developer", "viewer"];
+const RM: &[&str] = &["admin", "release_manager"];
+const RM_RE: &[&str] = &["admin", "release_manager", "release_engineer"];
+const ACTORS: &[&str] = &["admin", "release_manager", "release_engineer", "product_owner", "developer"];
+const ADMIN: &[&str] = &["admin"];
+
+struct Row {
+    method: Method,
+    path: &'static str,
+    body: Option<Value>,
+    allowed: &'static [&'static str],
+}
+
+fn row(method: Method, path: &'static str, body: Option<Value>, allowed: &'static [&'static str]) -> Row {
+    Row { method, path, body, allowed }
+}
+
+fn matrix() -> Vec<Row> {
+    use Method as M;
+    let criterion = || Some(json!({"title": "c"}));
+    vec![
+        row(M::GET, "/api/v1/users", None, ALL),
+        row(M::POST, "/api/v1/users", Some(json!({"name": "newbie", "roles": ["viewer"]})), ADMIN),
+        row(M::GET, "/api/v1/users/me", None, ALL),
+        row(M::GET, "/api/v1/users/{name}", None, ALL),
+        row(M::PATCH, "/api/v1/users/{name}", Some(json!({"display_name": "X"})), ADMIN),
+        row(M::GET, "/api/v1/tokens", None, ALL),
+        row(M::POST, "/api/v1/tokens", Some(json!({"label": "x"})), ALL),
+        row(M::POST, "/api/v1/tokens/{token}/revoke", None, ALL),
+        row(M::GET, "/api/v1/trains", None, ALL),
+        row(M::POST, "/api/v1/trains", Some(train_body("made by role test", json!({}))), RM),
+        row(M::GET, "/api/v1/trains/{id}", None, ALL),
+        row(M::PATCH, "/api/v1/trains/{id}", Some(json!({"purpose": "p"})), RM),
+        row(M::POST, "/api/v1/trains/{id}/copy", Some(json!({"start": "2028-01-03"})), RM),
+        row(M::POST, "/api/v1/trains/{id}/submit", None, RM),
+        row(M::POST, "/api/v1/trains/{id}/start-construction", None, RM),
+        row(M::POST, "/api/v1/trains/{id}/start-verification", None, RM),
+        row(M::POST, "/api/v1/trains/{id}/request-executive-approval", None, RM),
+        row(M::POST, "/api/v1/trains/{id}/close", None, RM_RE),
+        row(M::POST, "/api/v1/trains/{id}/cancel", Some(json!({"reason": "r"})), RM),
+        row(M::PATCH, "/api/v1/trains/{id}/gates/{gate}", Some(json!({"approval_required": false})), RM),
+        row(M::POST, "/api/v1/trains/{id}/gates/{gate}/request-approval", None, RM),
+        row(M::POST, "/api/v1/trains/{id}/gates/{gate}/criteria", criterion(), RM),
+        row(M::PATCH, "/api/v1/trains/{id}/criteria/{criterion}", Some(json!({"title": "c2"})), RM),
+        row(M::DELETE, "/api/v1/trains/{id}/criteria/{criterion}", None, RM),
+        row(M::POST, "/api/v1/trains/{id}/criteria/{criterion}/meet", Some(json!({"evidence": {"note": "n"}})), ACTORS),
+        row(M::POST, "/api/v1/trains/{id}/criteria/{criterion}/waive", Some(json!({"reason": "r"})), RM),
+        row(M::POST, "/api/v1/trains/{id}/criteria/{criterion}/reopen", None, ACTORS),
+        row(M::POST, "/api/v1/trains/{id}/milestones", Some(json!({"title": "m", "due": "2027-02-01"})), RM),
+        row(M::PATCH, "/api/v1/trains/{id}/milestones/{milestone}", Some(json!({"title": "m2"})), RM),
+        row(M::DELETE, "/api/v1/trains/{id}/milestones/{milestone}", None, RM),
+        row(M::POST, "/api/v1/trains/{id}/milestones/{milestone}/complete", None, ACTORS),
+        row(M::POST, "/api/v1/trains/{id}/milestones/{milestone}/miss", None, ACTORS),
+        row(M::GET, "/api/v1/approvals", None, ALL),
+        row(M::GET, "/api/v1/approvals/{id}", None, ALL),
+        row(M::POST, "/api/v1/approvals/{id}/approve", Some(json!({})), ACTORS),
+        row(M::POST, "/api/v1/approvals/{id}/reject", Some(json!({"comment": "no"})), ACTORS),
+        row(M::POST, "/api/v1/approvals/{id}/override", Some(json!({"reason": "r"})), RM),
+        row(M::GET, "/api/v1/audit/events", None, ALL),
+        row(M::GET, "/api/v1/audit/verify", None, ALL),
+    ]
+}
+
+#[tokio::test]
+async fn every_endpoint_lets_in_exactly_the_roles_of_the_matrix() {
+    let app = TestApp::spawn().await;
+    let mut tokens = vec![("admin".to_string(), app.admin.clone())];
+    for role in &ALL[1..] {
+        tokens.push((role.to_string(), app.user(&format!("u-{}", role.replace('_', "-")), &[role]).await));
+    }
+    app.user("eve", &["viewer"]).await;
+    // A fixture train with a pending approval, a criterion and a milestone.
+    let rm = &tokens[1].1;
+    let policies = json!({"train": {"levels": [level(&["eve"], 1)]}, "executive": {"levels": [level(&["eve"], 1)]}});
+    let t = app.post(rm, "/api/v1/trains", train_body("fixture", policies)).await.ok();
+    let id = t["id"].as_str().unwrap().to_string();
+    app.post(rm, &format!("/api/v1/trains/{id}/gates/scoping/criteria"), json!({"title": "c"})).await.ok();
+    let t =
+        app.post(rm, &format!("/api/v1/trains/{id}/milestones"), json!({"title": "m", "due": "2027-02-01"})).await.ok();
+    let ec = t["gates"]["scoping"]["criteria"][0]["id"].as_str().unwrap().to_string();
+    let ms = t["milestones"][0]["id"].as_str().unwrap().to_string();
+    let t = app.post(rm, &format!("/api/v1/trains/{id}/submit"), json!({})).await.ok();
+    let ap = t["train_approval"]["id"].as_str().unwrap().to_string();
+
+    let rows = matrix();
+    // Every operation of the OpenAPI document is in the table (and nothing else).
+    let doc = app.call(None, Method::GET, "/api/v1/openapi.json", None).await.ok();
+    let mut documented = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            if path.starts_with("/api/v1/") {
+                documented.insert(format!("{} {path}", method.to_uppercase()));
+            }
+        }
+    }
+    let covered: BTreeSet<String> = rows.iter().map(|r| format!("{} {}", r.method, normalise(r.path))).collect();
+    let documented: BTreeSet<String> = documented.iter().map(|d| normalise(d)).collect();
+    assert_eq!(covered, documented, "the role matrix and the API's endpoints differ");
+
+    let mut failures = Vec::new();
+    for r in &rows {
+        let path = r
+            .path
+            .replace("{id}", if r.path.starts_with("/api/v1/approvals") { &ap } else { &id })
+            .replace("{name}", "eve")
+            .replace("{token}", "TK-999999")
+            .replace("{gate}", "scoping")
+            .replace("{criterion}", &ec)
+            .replace("{milestone}", &ms);
+        for (role, token) in &tokens {
+            let res = app.call_with(Some(token), r.method.clone(), &path, r.body.clone(), Some(1_000_000)).await;
+            let allowed = r.allowed.contains(&role.as_str());
+            let let_in = res.status != 403 && res.status != 401;
+            if allowed != let_in {
+                failures.push(format!("{} {path} as {role}: {} ({})", r.method, res.status, res.body["detail"]));
+            }
+        }
+        let anon = app.call(None, r.method.clone(), &path, r.body.clone()).await;
+        if anon.status != 401 {
+            failures.push(format!("{} {path} without a token: {}", r.method, anon.status));
+        }
+    }
+    assert!(failures.is_empty(), "role matrix violations:\n{}", failures.join("\n"));
+}
+
+/// Path parameters renamed to `{}` so the table's names need not match the document's.
+fn normalise(s: &str) -> String {
+    let mut out = String::new();
+    let mut skip = false;
+    for c in s.chars() {
+        match c {
+            '{' => {
+                skip = true;
+                out.push_str("{}");
+            }
+            '}' => skip = false,
+            _ if !skip => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
