@@ -25,8 +25,12 @@ mod write;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime};
-use railyard_store::{Commit, CommitReceipt, Event, EventQuery, ListQuery, Record, Store, StoreError, StoreResult};
+use deadpool_postgres::{
+    Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime,
+};
+use railyard_store::{
+    Commit, CommitReceipt, Event, EventQuery, ListQuery, Record, Store, StoreError, StoreResult,
+};
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 
@@ -46,17 +50,26 @@ impl PostgresStore {
     }
 
     /// [`connect`](Self::connect) with at most `max_connections` pooled connections.
-    pub async fn connect_with_pool_size(url: &str, max_connections: usize) -> StoreResult<PostgresStore> {
-        let mut config: tokio_postgres::Config =
-            url.parse().map_err(|e| StoreError::Backend(format!("bad PostgreSQL URL: {e}")))?;
+    pub async fn connect_with_pool_size(
+        url: &str,
+        max_connections: usize,
+    ) -> StoreResult<PostgresStore> {
+        let mut config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| StoreError::Backend(format!("bad PostgreSQL URL: {e}")))?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }
         if config.get_application_name().is_none() {
             config.application_name("railyard");
         }
-        let manager =
-            Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
         let pool = Pool::builder(manager)
             .max_size(max_connections.max(1))
             .runtime(Runtime::Tokio1)
@@ -99,7 +112,10 @@ impl Store for PostgresStore {
             )
             .await
             .map_err(map_err)?;
-        let row = client.query_one(&stmt, &[&counter]).await.map_err(map_err)?;
+        let row = client
+            .query_one(&stmt, &[&counter])
+            .await
+            .map_err(map_err)?;
         row.try_get(0).map_err(map_err)
     }
 
@@ -137,7 +153,11 @@ pub(crate) fn map_err(e: tokio_postgres::Error) -> StoreError {
             || *code == SqlState::CANNOT_CONNECT_NOW
             || *code == SqlState::QUERY_CANCELED;
         let msg = format!("{} ({})", db.message(), code.code());
-        return if unavailable { StoreError::Unavailable(msg) } else { StoreError::Backend(msg) };
+        return if unavailable {
+            StoreError::Unavailable(msg)
+        } else {
+            StoreError::Backend(msg)
+        };
     }
     if e.is_closed() || source_is_io(&e) {
         return StoreError::Unavailable(e.to_string());
@@ -163,7 +183,9 @@ fn source_is_io(e: &tokio_postgres::Error) -> bool {
 fn pool_err(e: PoolError) -> StoreError {
     match e {
         PoolError::Backend(e) => match map_err(e) {
-            StoreError::Backend(m) => StoreError::Unavailable(format!("cannot connect to PostgreSQL: {m}")),
+            StoreError::Backend(m) => {
+                StoreError::Unavailable(format!("cannot connect to PostgreSQL: {m}"))
+            }
             other => other,
         },
         other => StoreError::Unavailable(format!("no PostgreSQL connection: {other}")),

@@ -5,7 +5,8 @@ use railyard_store::{StoreError, StoreResult, format_time};
 use crate::map_err;
 
 /// Every migration, in order. A migration, once released, is never edited: add a new one.
-pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "0001_init", include_str!("../migrations/0001_init.sql"))];
+pub(crate) const MIGRATIONS: &[(i64, &str, &str)] =
+    &[(1, "0001_init", include_str!("../migrations/0001_init.sql"))];
 
 /// The advisory lock key that serialises migrations ("RAILYARD" in ASCII, as a number).
 const MIGRATION_LOCK: i64 = 0x5241_494C_5941_5244;
@@ -15,7 +16,9 @@ const MIGRATION_LOCK: i64 = 0x5241_494C_5941_5244;
 /// find nothing left to do; PostgreSQL DDL is transactional, so a failed migration leaves nothing behind.
 pub(crate) async fn run(client: &mut tokio_postgres::Client) -> StoreResult<()> {
     let tx = client.transaction().await.map_err(map_err)?;
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await.map_err(map_err)?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .await
+        .map_err(map_err)?;
     tx.batch_execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
             version     BIGINT PRIMARY KEY,
@@ -25,8 +28,12 @@ pub(crate) async fn run(client: &mut tokio_postgres::Client) -> StoreResult<()> 
     )
     .await
     .map_err(map_err)?;
-    let newest: Option<i64> =
-        tx.query_one("SELECT MAX(version) FROM schema_migrations", &[]).await.map_err(map_err)?.try_get(0).map_err(map_err)?;
+    let newest: Option<i64> = tx
+        .query_one("SELECT MAX(version) FROM schema_migrations", &[])
+        .await
+        .map_err(map_err)?
+        .try_get(0)
+        .map_err(map_err)?;
     let known = MIGRATIONS.last().map_or(0, |m| m.0);
     if let Some(newest) = newest.filter(|n| *n > known) {
         return Err(StoreError::Backend(format!(
@@ -37,7 +44,9 @@ pub(crate) async fn run(client: &mut tokio_postgres::Client) -> StoreResult<()> 
         if newest.is_some_and(|n| n >= *version) {
             continue;
         }
-        tx.batch_execute(sql).await.map_err(|e| StoreError::Backend(format!("migration {name} failed: {e}")))?;
+        tx.batch_execute(sql)
+            .await
+            .map_err(|e| StoreError::Backend(format!("migration {name} failed: {e}")))?;
         tx.execute(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
             &[version, name, &format_time(&chrono::Utc::now())],

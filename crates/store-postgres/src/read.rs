@@ -17,7 +17,11 @@ pub(crate) async fn get(client: &Client, kind: &str, id: &str) -> StoreResult<Op
     one_record(client, &sql, kind, id).await
 }
 
-pub(crate) async fn get_by_key(client: &Client, kind: &str, key: &str) -> StoreResult<Option<Record>> {
+pub(crate) async fn get_by_key(
+    client: &Client,
+    kind: &str,
+    key: &str,
+) -> StoreResult<Option<Record>> {
     let sql = format!("SELECT {RECORD_COLUMNS} FROM records WHERE kind = $1 AND unique_key = $2");
     one_record(client, &sql, kind, key).await
 }
@@ -59,7 +63,10 @@ impl Filter {
     }
 
     fn refs(&self) -> Vec<&(dyn ToSql + Sync)> {
-        self.params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect()
+        self.params
+            .iter()
+            .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+            .collect()
     }
 }
 
@@ -76,7 +83,10 @@ pub(crate) async fn list(client: &Client, q: &ListQuery) -> StoreResult<Vec<Reco
         f.cmp("seq", ">", Box::new(after));
     }
     let limit = f.param(Box::new(i64::from(q.limit)));
-    let sql = format!("SELECT {RECORD_COLUMNS} FROM records WHERE {} ORDER BY seq LIMIT {limit}", f.sql());
+    let sql = format!(
+        "SELECT {RECORD_COLUMNS} FROM records WHERE {} ORDER BY seq LIMIT {limit}",
+        f.sql()
+    );
     let stmt = client.prepare_cached(&sql).await.map_err(map_err)?;
     let rows = client.query(&stmt, &f.refs()).await.map_err(map_err)?;
     rows.iter().map(record_from_row).collect()
@@ -95,7 +105,10 @@ pub(crate) async fn events(client: &Client, q: &EventQuery) -> StoreResult<Vec<E
         f.cmp("at", "<", Box::new(format_time(to)));
     }
     let limit = f.param(Box::new(i64::from(q.limit)));
-    let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE {} ORDER BY seq LIMIT {limit}", f.sql());
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE {} ORDER BY seq LIMIT {limit}",
+        f.sql()
+    );
     let stmt = client.prepare_cached(&sql).await.map_err(map_err)?;
     let rows = client.query(&stmt, &f.refs()).await.map_err(map_err)?;
     rows.iter().map(event_from_row).collect()

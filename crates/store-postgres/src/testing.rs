@@ -30,7 +30,8 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
-const INSTALL_HINT: &str = "install the PostgreSQL server binaries, e.g. `apt-get install postgresql`";
+const INSTALL_HINT: &str =
+    "install the PostgreSQL server binaries, e.g. `apt-get install postgresql`";
 
 /// A running throwaway PostgreSQL cluster; stopped (and its files deleted) when dropped or when the
 /// process exits.
@@ -47,30 +48,58 @@ impl TestCluster {
     /// (e.g. PostgreSQL is not installed) if it cannot be started.
     pub fn shared() -> &'static TestCluster {
         static SHARED: OnceLock<TestCluster> = OnceLock::new();
-        SHARED.get_or_init(|| TestCluster::start().unwrap_or_else(|e| panic!("cannot start a test PostgreSQL: {e}")))
+        SHARED.get_or_init(|| {
+            TestCluster::start().unwrap_or_else(|e| panic!("cannot start a test PostgreSQL: {e}"))
+        })
     }
 
     /// Starts a new cluster. Blocking (a second or two for `initdb`).
     pub fn start() -> Result<TestCluster, String> {
         let bin = find_bindir()?;
-        let run_as = if effective_uid()? == 0 { Some(postgres_user()?) } else { None };
+        let run_as = if effective_uid()? == 0 {
+            Some(postgres_user()?)
+        } else {
+            None
+        };
         let dir = tempfile::Builder::new()
             .prefix("railyard-pg-")
             .tempdir()
             .map_err(|e| format!("cannot create a temp dir: {e}"))?;
         if let Some(user) = &run_as {
-            std::os::unix::fs::chown(dir.path(), Some(user.uid), Some(user.gid))
-                .map_err(|e| format!("cannot hand {} to the postgres user: {e}", dir.path().display()))?;
+            std::os::unix::fs::chown(dir.path(), Some(user.uid), Some(user.gid)).map_err(|e| {
+                format!(
+                    "cannot hand {} to the postgres user: {e}",
+                    dir.path().display()
+                )
+            })?;
         }
-        let runner = Runner { run_as, cwd: dir.path().to_path_buf() };
+        let runner = Runner {
+            run_as,
+            cwd: dir.path().to_path_buf(),
+        };
         let data = dir.path().join("data");
         let log = dir.path().join("server.log");
 
         let (watchdog, watchdog_pipe) = runner.watchdog(&bin.join("pg_ctl"), &data, dir.path())?;
-        let mut cluster = TestCluster { port: 0, next_db: AtomicU64::new(1), watchdog, watchdog_pipe: Some(watchdog_pipe), dir };
+        let mut cluster = TestCluster {
+            port: 0,
+            next_db: AtomicU64::new(1),
+            watchdog,
+            watchdog_pipe: Some(watchdog_pipe),
+            dir,
+        };
 
         let mut initdb = runner.command(&bin.join("initdb"));
-        initdb.arg("-D").arg(&data).args(["-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"]);
+        initdb.arg("-D").arg(&data).args([
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+        ]);
         runner.run(initdb, "initdb")?;
 
         let mut last_error = String::new();
@@ -82,7 +111,12 @@ impl TestCluster {
                 cluster.dir.path().display()
             );
             let mut start = runner.command(&bin.join("pg_ctl"));
-            start.arg("-D").arg(&data).arg("-l").arg(&log).args(["-w", "-t", "60", "-o", &options, "start"]);
+            start
+                .arg("-D")
+                .arg(&data)
+                .arg("-l")
+                .arg(&log)
+                .args(["-w", "-t", "60", "-o", &options, "start"]);
             match runner.run(start, "pg_ctl start") {
                 Ok(()) => {
                     wait_for_port(port, Duration::from_secs(30))?;
@@ -109,9 +143,15 @@ impl TestCluster {
     /// Creates a new empty database (`test_N`) and returns its URL. Panics if it cannot.
     pub async fn fresh_database(&self) -> String {
         let name = format!("test_{}", self.next_db.fetch_add(1, Ordering::SeqCst));
-        let (client, connection) = tokio_postgres::connect(&self.url("postgres"), tokio_postgres::NoTls)
-            .await
-            .unwrap_or_else(|e| panic!("cannot connect to the test PostgreSQL on port {}: {e}", self.port));
+        let (client, connection) =
+            tokio_postgres::connect(&self.url("postgres"), tokio_postgres::NoTls)
+                .await
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "cannot connect to the test PostgreSQL on port {}: {e}",
+                        self.port
+                    )
+                });
         let connection = tokio::spawn(connection);
         client
             .batch_execute(&format!("CREATE DATABASE {name}"))
@@ -162,7 +202,9 @@ impl Runner {
     }
 
     fn run(&self, mut cmd: Command, what: &str) -> Result<(), String> {
-        let out = cmd.output().map_err(|e| format!("cannot run {what} ({cmd:?}): {e}"))?;
+        let out = cmd
+            .output()
+            .map_err(|e| format!("cannot run {what} ({cmd:?}): {e}"))?;
         if out.status.success() {
             return Ok(());
         }
@@ -176,12 +218,22 @@ impl Runner {
 
     /// Starts the watchdog: `sh` blocked on `read` until our end of its stdin closes, then stopping the
     /// server and deleting `dir`.
-    fn watchdog(&self, pg_ctl: &Path, data: &Path, dir: &Path) -> Result<(Child, ChildStdin), String> {
+    fn watchdog(
+        &self,
+        pg_ctl: &Path,
+        data: &Path,
+        dir: &Path,
+    ) -> Result<(Child, ChildStdin), String> {
         let script = r#"trap '' INT HUP; read _unused; "$0" -D "$1" stop -m immediate >/dev/null 2>&1; rm -rf "$2""#;
         let mut cmd = self.command(Path::new("/bin/sh"));
         cmd.arg("-c").arg(script).arg(pg_ctl).arg(data).arg(dir);
-        cmd.stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::null()).process_group(0);
-        let mut child = cmd.spawn().map_err(|e| format!("cannot start the watchdog ({cmd:?}): {e}"))?;
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0);
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| format!("cannot start the watchdog ({cmd:?}): {e}"))?;
         let pipe = child.stdin.take().ok_or("the watchdog has no stdin")?;
         Ok((child, pipe))
     }
@@ -194,7 +246,9 @@ fn find_bindir() -> Result<PathBuf, String> {
         .ok()
         .filter(|o| o.status.success())
         .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
-    if let Some(dir) = from_pg_config.filter(|d| d.join("initdb").is_file() && d.join("pg_ctl").is_file()) {
+    if let Some(dir) =
+        from_pg_config.filter(|d| d.join("initdb").is_file() && d.join("pg_ctl").is_file())
+    {
         return Ok(dir);
     }
     let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
@@ -202,7 +256,13 @@ fn find_bindir() -> Result<PathBuf, String> {
         .flatten()
         .flatten()
         .filter_map(|entry| {
-            let version = entry.file_name().to_str()?.split('.').next()?.parse().ok()?;
+            let version = entry
+                .file_name()
+                .to_str()?
+                .split('.')
+                .next()?
+                .parse()
+                .ok()?;
             let bin = entry.path().join("bin");
             (bin.join("initdb").is_file() && bin.join("pg_ctl").is_file()).then_some((version, bin))
         })
@@ -215,27 +275,46 @@ fn find_bindir() -> Result<PathBuf, String> {
 }
 
 fn effective_uid() -> Result<u32, String> {
-    let out = Command::new("id").arg("-u").output().map_err(|e| format!("cannot run `id -u`: {e}"))?;
-    String::from_utf8_lossy(&out.stdout).trim().parse().map_err(|e| format!("unexpected `id -u` output: {e}"))
+    let out = Command::new("id")
+        .arg("-u")
+        .output()
+        .map_err(|e| format!("cannot run `id -u`: {e}"))?;
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .map_err(|e| format!("unexpected `id -u` output: {e}"))
 }
 
 fn postgres_user() -> Result<User, String> {
     let id = |flag: &str| -> Result<u32, String> {
-        let out = Command::new("id").args([flag, "postgres"]).output().map_err(|e| format!("cannot run `id`: {e}"))?;
+        let out = Command::new("id")
+            .args([flag, "postgres"])
+            .output()
+            .map_err(|e| format!("cannot run `id`: {e}"))?;
         if !out.status.success() {
             return Err(format!(
                 "PostgreSQL refuses to run as root and there is no `postgres` user to run it as: {INSTALL_HINT} \
                  (which creates it), or run the tests as another user"
             ));
         }
-        String::from_utf8_lossy(&out.stdout).trim().parse().map_err(|e| format!("unexpected `id` output: {e}"))
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .map_err(|e| format!("unexpected `id` output: {e}"))
     };
-    Ok(User { uid: id("-u")?, gid: id("-g")? })
+    Ok(User {
+        uid: id("-u")?,
+        gid: id("-g")?,
+    })
 }
 
 fn free_port() -> Result<u16, String> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| format!("cannot find a free port: {e}"))?;
-    listener.local_addr().map(|a| a.port()).map_err(|e| format!("cannot find a free port: {e}"))
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")
+        .map_err(|e| format!("cannot find a free port: {e}"))?;
+    listener
+        .local_addr()
+        .map(|a| a.port())
+        .map_err(|e| format!("cannot find a free port: {e}"))
 }
 
 fn wait_for_port(port: u16, timeout: Duration) -> Result<(), String> {
@@ -245,7 +324,9 @@ fn wait_for_port(port: u16, timeout: Duration) -> Result<(), String> {
             return Ok(());
         }
         if Instant::now() > deadline {
-            return Err(format!("the test PostgreSQL did not accept connections on port {port} within {timeout:?}"));
+            return Err(format!(
+                "the test PostgreSQL did not accept connections on port {port} within {timeout:?}"
+            ));
         }
         std::thread::sleep(Duration::from_millis(50));
     }

@@ -30,7 +30,10 @@ async fn apply(tx: &Transaction<'_>, commit: Commit) -> StoreResult<CommitReceip
     for write in &commit.writes {
         match write {
             Write::Insert(record) => insert(tx, record).await?,
-            Write::Update { record, expected_version } => update(tx, record, *expected_version).await?,
+            Write::Update {
+                record,
+                expected_version,
+            } => update(tx, record, *expected_version).await?,
         }
     }
     if commit.events.is_empty() {
@@ -38,7 +41,10 @@ async fn apply(tx: &Transaction<'_>, commit: Commit) -> StoreResult<CommitReceip
     }
 
     // The serial section: from here to COMMIT, other commits with events wait for this row.
-    let lock = tx.prepare_cached("SELECT seq, hash FROM chain_head WHERE id = 1 FOR UPDATE").await.map_err(map_err)?;
+    let lock = tx
+        .prepare_cached("SELECT seq, hash FROM chain_head WHERE id = 1 FOR UPDATE")
+        .await
+        .map_err(map_err)?;
     let head = tx.query_opt(&lock, &[]).await.map_err(map_err)?;
     let Some(head) = head else {
         return Err(StoreError::Corrupt("the chain_head row is missing".into()));
@@ -50,7 +56,16 @@ async fn apply(tx: &Transaction<'_>, commit: Commit) -> StoreResult<CommitReceip
     for e in commit.events {
         seq += 1;
         let prev_hash = hash;
-        hash = event_hash(seq, &e.at, &e.actor, &e.object_kind, &e.object_id, &e.action, &e.data, &prev_hash);
+        hash = event_hash(
+            seq,
+            &e.at,
+            &e.actor,
+            &e.object_kind,
+            &e.object_id,
+            &e.action,
+            &e.data,
+            &prev_hash,
+        );
         events.push(Event {
             seq,
             at: to_stored_precision(e.at),
@@ -65,8 +80,16 @@ async fn apply(tx: &Transaction<'_>, commit: Commit) -> StoreResult<CommitReceip
     }
     let column = |f: fn(&Event) -> String| events.iter().map(f).collect::<Vec<String>>();
     let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
-    let (ats, actors, kinds) = (column(|e| format_time(&e.at)), column(|e| e.actor.clone()), column(|e| e.object_kind.clone()));
-    let (ids, actions, data) = (column(|e| e.object_id.clone()), column(|e| e.action.clone()), column(|e| e.data.clone()));
+    let (ats, actors, kinds) = (
+        column(|e| format_time(&e.at)),
+        column(|e| e.actor.clone()),
+        column(|e| e.object_kind.clone()),
+    );
+    let (ids, actions, data) = (
+        column(|e| e.object_id.clone()),
+        column(|e| e.action.clone()),
+        column(|e| e.data.clone()),
+    );
     let (prevs, hashes) = (column(|e| e.prev_hash.clone()), column(|e| e.hash.clone()));
     // One round trip appends every event and moves the head.
     let append = tx
@@ -80,9 +103,14 @@ async fn apply(tx: &Transaction<'_>, commit: Commit) -> StoreResult<CommitReceip
         )
         .await
         .map_err(map_err)?;
-    tx.execute(&append, &[&seqs, &ats, &actors, &kinds, &ids, &actions, &data, &prevs, &hashes, &seq, &hash])
-        .await
-        .map_err(map_err)?;
+    tx.execute(
+        &append,
+        &[
+            &seqs, &ats, &actors, &kinds, &ids, &actions, &data, &prevs, &hashes, &seq, &hash,
+        ],
+    )
+    .await
+    .map_err(map_err)?;
     Ok(CommitReceipt { events })
 }
 
@@ -90,8 +118,14 @@ async fn apply(tx: &Transaction<'_>, commit: Commit) -> StoreResult<CommitReceip
 /// `ON CONFLICT (id) DO NOTHING`.
 fn write_err(e: tokio_postgres::Error, r: &Record) -> StoreError {
     match e.as_db_error() {
-        Some(db) if *db.code() == SqlState::UNIQUE_VIOLATION && db.constraint() == Some("records_kind_unique_key") => {
-            StoreError::DuplicateKey { kind: r.kind.clone(), key: r.unique_key.clone().unwrap_or_default() }
+        Some(db)
+            if *db.code() == SqlState::UNIQUE_VIOLATION
+                && db.constraint() == Some("records_kind_unique_key") =>
+        {
+            StoreError::DuplicateKey {
+                kind: r.kind.clone(),
+                key: r.unique_key.clone().unwrap_or_default(),
+            }
         }
         _ => map_err(e),
     }
@@ -127,12 +161,20 @@ async fn insert(tx: &Transaction<'_>, r: &Record) -> StoreResult<()> {
     if inserted == 1 {
         return Ok(());
     }
-    let stmt = tx.prepare_cached("SELECT version FROM records WHERE id = $1").await.map_err(map_err)?;
+    let stmt = tx
+        .prepare_cached("SELECT version FROM records WHERE id = $1")
+        .await
+        .map_err(map_err)?;
     let found = match tx.query_opt(&stmt, &[&r.id]).await.map_err(map_err)? {
         Some(row) => Some(row.try_get(0).map_err(map_err)?),
         None => None,
     };
-    Err(StoreError::Conflict { kind: r.kind.clone(), id: r.id.clone(), expected: 0, found })
+    Err(StoreError::Conflict {
+        kind: r.kind.clone(),
+        id: r.id.clone(),
+        expected: 0,
+        found,
+    })
 }
 
 async fn update(tx: &Transaction<'_>, r: &Record, expected: i64) -> StoreResult<()> {
@@ -166,10 +208,22 @@ async fn update(tx: &Transaction<'_>, r: &Record, expected: i64) -> StoreResult<
         return Ok(());
     }
     // Under READ COMMITTED a concurrent winner's row is seen here once it has committed.
-    let stmt = tx.prepare_cached("SELECT version FROM records WHERE id = $1 AND kind = $2").await.map_err(map_err)?;
-    let found = match tx.query_opt(&stmt, &[&r.id, &r.kind]).await.map_err(map_err)? {
+    let stmt = tx
+        .prepare_cached("SELECT version FROM records WHERE id = $1 AND kind = $2")
+        .await
+        .map_err(map_err)?;
+    let found = match tx
+        .query_opt(&stmt, &[&r.id, &r.kind])
+        .await
+        .map_err(map_err)?
+    {
         Some(row) => Some(row.try_get(0).map_err(map_err)?),
         None => None,
     };
-    Err(StoreError::Conflict { kind: r.kind.clone(), id: r.id.clone(), expected, found })
+    Err(StoreError::Conflict {
+        kind: r.kind.clone(),
+        id: r.id.clone(),
+        expected,
+        found,
+    })
 }

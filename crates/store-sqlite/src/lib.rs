@@ -68,8 +68,9 @@ impl SqliteStore {
     /// starts the writer thread. Blocking: call it at startup, or from `spawn_blocking`.
     pub fn open(path: &Path) -> StoreResult<SqliteStore> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| StoreError::Unavailable(format!("cannot create directory {}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Unavailable(format!("cannot create directory {}: {e}", dir.display()))
+            })?;
         }
         let mut conn = Connection::open(path).map_err(map_err)?;
         configure_writer(&conn)?;
@@ -79,7 +80,9 @@ impl SqliteStore {
         let writer = std::thread::Builder::new()
             .name("railyard-sqlite-writer".into())
             .spawn(move || writer::Writer::new(conn, head, inbox).run())
-            .map_err(|e| StoreError::Backend(format!("cannot start the SQLite writer thread: {e}")))?;
+            .map_err(|e| {
+                StoreError::Backend(format!("cannot start the SQLite writer thread: {e}"))
+            })?;
         Ok(SqliteStore {
             path: path.to_path_buf(),
             requests: Some(requests),
@@ -110,10 +113,8 @@ impl Drop for SqliteStore {
     fn drop(&mut self) {
         // Closing the channel ends the writer's loop once it has answered what is queued.
         drop(self.requests.take());
-        if let Some(writer) = self.writer.take() {
-            if writer.join().is_err() {
-                tracing::error!("the SQLite writer thread panicked");
-            }
+        if let Some(Err(_)) = self.writer.take().map(JoinHandle::join) {
+            tracing::error!("the SQLite writer thread panicked");
         }
     }
 }
@@ -128,7 +129,9 @@ impl Store for SqliteStore {
         if self.writer.as_ref().is_none_or(|w| w.is_finished()) {
             return Err(writer_gone());
         }
-        self.readers.run(|conn| conn.query_row("SELECT 1", [], |_| Ok(())).map_err(map_err)).await
+        self.readers
+            .run(|conn| conn.query_row("SELECT 1", [], |_| Ok(())).map_err(map_err))
+            .await
     }
 
     async fn next_seq(&self, counter: &str) -> StoreResult<i64> {
@@ -139,12 +142,16 @@ impl Store for SqliteStore {
 
     async fn get(&self, kind: &str, id: &str) -> StoreResult<Option<Record>> {
         let (kind, id) = (kind.to_string(), id.to_string());
-        self.readers.run(move |conn| read::get(conn, &kind, &id)).await
+        self.readers
+            .run(move |conn| read::get(conn, &kind, &id))
+            .await
     }
 
     async fn get_by_key(&self, kind: &str, unique_key: &str) -> StoreResult<Option<Record>> {
         let (kind, key) = (kind.to_string(), unique_key.to_string());
-        self.readers.run(move |conn| read::get_by_key(conn, &kind, &key)).await
+        self.readers
+            .run(move |conn| read::get_by_key(conn, &kind, &key))
+            .await
     }
 
     async fn list(&self, query: &ListQuery) -> StoreResult<Vec<Record>> {
@@ -160,18 +167,25 @@ impl Store for SqliteStore {
 
     async fn events(&self, query: &EventQuery) -> StoreResult<Vec<Event>> {
         let query = query.clone();
-        self.readers.run(move |conn| read::events(conn, &query)).await
+        self.readers
+            .run(move |conn| read::events(conn, &query))
+            .await
     }
 }
 
 /// WAL + `synchronous=FULL`: see the crate docs for why.
 fn configure_writer(conn: &Connection) -> StoreResult<()> {
     conn.busy_timeout(BUSY_TIMEOUT).map_err(map_err)?;
-    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).map_err(map_err)?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        .map_err(map_err)?;
     if !mode.eq_ignore_ascii_case("wal") {
-        return Err(StoreError::Backend(format!("SQLite refused WAL mode (journal_mode is {mode})")));
+        return Err(StoreError::Backend(format!(
+            "SQLite refused WAL mode (journal_mode is {mode})"
+        )));
     }
-    conn.pragma_update(None, "synchronous", "FULL").map_err(map_err)?;
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(map_err)?;
     Ok(())
 }
 
@@ -188,12 +202,14 @@ pub(crate) fn map_err(e: rusqlite::Error) -> StoreError {
             ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked | ErrorCode::CannotOpen => {
                 StoreError::Unavailable(e.to_string())
             }
-            ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase => StoreError::Corrupt(e.to_string()),
+            ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase => {
+                StoreError::Corrupt(e.to_string())
+            }
             _ => StoreError::Backend(e.to_string()),
         },
-        E::FromSqlConversionFailure(..) | E::InvalidColumnType(..) | E::IntegralValueOutOfRange(..) => {
-            StoreError::Corrupt(e.to_string())
-        }
+        E::FromSqlConversionFailure(..)
+        | E::InvalidColumnType(..)
+        | E::IntegralValueOutOfRange(..) => StoreError::Corrupt(e.to_string()),
         _ => StoreError::Backend(e.to_string()),
     }
 }
@@ -201,10 +217,21 @@ pub(crate) fn map_err(e: rusqlite::Error) -> StoreError {
 /// `StoreError` is not `Clone`; the writer needs one copy per requester when a whole batch fails.
 pub(crate) fn copy_err(e: &StoreError) -> StoreError {
     match e {
-        StoreError::Conflict { kind, id, expected, found } => {
-            StoreError::Conflict { kind: kind.clone(), id: id.clone(), expected: *expected, found: *found }
-        }
-        StoreError::DuplicateKey { kind, key } => StoreError::DuplicateKey { kind: kind.clone(), key: key.clone() },
+        StoreError::Conflict {
+            kind,
+            id,
+            expected,
+            found,
+        } => StoreError::Conflict {
+            kind: kind.clone(),
+            id: id.clone(),
+            expected: *expected,
+            found: *found,
+        },
+        StoreError::DuplicateKey { kind, key } => StoreError::DuplicateKey {
+            kind: kind.clone(),
+            key: key.clone(),
+        },
         StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
         StoreError::Backend(m) => StoreError::Backend(m.clone()),
         StoreError::Corrupt(m) => StoreError::Corrupt(m.clone()),

@@ -6,7 +6,9 @@
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use railyard_store::{Event, EventQuery, ListQuery, Record, StoreError, StoreResult, format_time, parse_time};
+use railyard_store::{
+    Event, EventQuery, ListQuery, Record, StoreError, StoreResult, format_time, parse_time,
+};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags, Row, params_from_iter};
 use tokio::sync::Semaphore;
@@ -28,7 +30,11 @@ pub(crate) struct Readers {
 
 impl Readers {
     pub(crate) fn new(path: PathBuf) -> Readers {
-        Readers { path, idle: Mutex::new(Vec::new()), permits: Semaphore::new(MAX_READERS) }
+        Readers {
+            path,
+            idle: Mutex::new(Vec::new()),
+            permits: Semaphore::new(MAX_READERS),
+        }
     }
 
     /// Runs `f` on a pooled reader connection on the blocking thread pool.
@@ -37,8 +43,11 @@ impl Readers {
         T: Send + 'static,
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
-        let _permit =
-            self.permits.acquire().await.map_err(|_| StoreError::Unavailable("the reader pool is closed".into()))?;
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| StoreError::Unavailable("the reader pool is closed".into()))?;
         let this = self.clone();
         tokio::task::spawn_blocking(move || {
             let conn = this.take()?;
@@ -67,11 +76,14 @@ impl Readers {
 }
 
 fn open_reader(path: &std::path::Path) -> StoreResult<Connection> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_URI;
     let conn = Connection::open_with_flags(path, flags).map_err(map_err)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(map_err)?;
     // Read-write flags so the reader can maintain the WAL index, but no statement may write.
-    conn.pragma_update(None, "query_only", "ON").map_err(map_err)?;
+    conn.pragma_update(None, "query_only", "ON")
+        .map_err(map_err)?;
     Ok(conn)
 }
 
@@ -128,7 +140,11 @@ pub(crate) fn list(conn: &Connection, q: &ListQuery) -> StoreResult<Vec<Record>>
     let mut f = Filter::default();
     f.cmp("kind", "=", Value::Text(q.kind.clone()));
     if !q.states.is_empty() {
-        let ps: Vec<String> = q.states.iter().map(|s| f.param(Value::Text(s.clone()))).collect();
+        let ps: Vec<String> = q
+            .states
+            .iter()
+            .map(|s| f.param(Value::Text(s.clone())))
+            .collect();
         f.clauses.push(format!("state IN ({})", ps.join(", ")));
     }
     f.eq("parent_id", q.parent_id.as_ref());
@@ -137,9 +153,14 @@ pub(crate) fn list(conn: &Connection, q: &ListQuery) -> StoreResult<Vec<Record>>
         f.cmp("seq", ">", Value::Integer(after));
     }
     let limit = f.param(Value::Integer(i64::from(q.limit)));
-    let sql = format!("SELECT {RECORD_COLUMNS} FROM records WHERE {} ORDER BY seq LIMIT {limit}", f.sql());
+    let sql = format!(
+        "SELECT {RECORD_COLUMNS} FROM records WHERE {} ORDER BY seq LIMIT {limit}",
+        f.sql()
+    );
     let mut stmt = conn.prepare_cached(&sql).map_err(map_err)?;
-    let mut rows = stmt.query(params_from_iter(f.params.iter())).map_err(map_err)?;
+    let mut rows = stmt
+        .query(params_from_iter(f.params.iter()))
+        .map_err(map_err)?;
     let mut out = Vec::new();
     while let Some(row) = rows.next().map_err(map_err)? {
         out.push(record_from_row(row)?);
@@ -160,9 +181,14 @@ pub(crate) fn events(conn: &Connection, q: &EventQuery) -> StoreResult<Vec<Event
         f.cmp("at", "<", Value::Text(format_time(to)));
     }
     let limit = f.param(Value::Integer(i64::from(q.limit)));
-    let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE {} ORDER BY seq LIMIT {limit}", f.sql());
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE {} ORDER BY seq LIMIT {limit}",
+        f.sql()
+    );
     let mut stmt = conn.prepare_cached(&sql).map_err(map_err)?;
-    let mut rows = stmt.query(params_from_iter(f.params.iter())).map_err(map_err)?;
+    let mut rows = stmt
+        .query(params_from_iter(f.params.iter()))
+        .map_err(map_err)?;
     let mut out = Vec::new();
     while let Some(row) = rows.next().map_err(map_err)? {
         out.push(event_from_row(row)?);

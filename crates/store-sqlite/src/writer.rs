@@ -9,8 +9,8 @@
 use std::sync::mpsc::Receiver;
 
 use railyard_store::{
-    Commit, CommitReceipt, Event, GENESIS_HASH, Record, StoreError, StoreResult, Write, event_hash, format_time,
-    to_stored_precision,
+    Commit, CommitReceipt, Event, GENESIS_HASH, Record, StoreError, StoreResult, Write, event_hash,
+    format_time, to_stored_precision,
 };
 use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 use tokio::sync::oneshot;
@@ -64,12 +64,22 @@ pub(crate) struct Head {
 
 pub(crate) fn load_head(conn: &Connection) -> StoreResult<Head> {
     let head = conn
-        .query_row("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1", [], |r| {
-            Ok(Head { seq: r.get(0)?, hash: r.get(1)? })
-        })
+        .query_row(
+            "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| {
+                Ok(Head {
+                    seq: r.get(0)?,
+                    hash: r.get(1)?,
+                })
+            },
+        )
         .optional()
         .map_err(map_err)?;
-    Ok(head.unwrap_or_else(|| Head { seq: 0, hash: GENESIS_HASH.to_string() }))
+    Ok(head.unwrap_or_else(|| Head {
+        seq: 0,
+        hash: GENESIS_HASH.to_string(),
+    }))
 }
 
 /// How one request inside the batch ended.
@@ -122,24 +132,28 @@ impl Writer {
         for request in requests.by_ref() {
             match request {
                 Request::Settings(reply) => drop(reply.send(self.settings())),
-                Request::Commit(commit, reply) => match self.in_savepoint(|conn, head| apply_commit(conn, head, commit)) {
-                    Outcome::Done(receipt) => applied.push(Applied::Commit(reply, receipt)),
-                    Outcome::Failed(e) => drop(reply.send(Err(e))),
-                    Outcome::Broken(e) => {
-                        drop(reply.send(Err(copy_err(&e))));
-                        broken = Some(e);
-                        break;
+                Request::Commit(commit, reply) => {
+                    match self.in_savepoint(|conn, head| apply_commit(conn, head, commit)) {
+                        Outcome::Done(receipt) => applied.push(Applied::Commit(reply, receipt)),
+                        Outcome::Failed(e) => drop(reply.send(Err(e))),
+                        Outcome::Broken(e) => {
+                            drop(reply.send(Err(copy_err(&e))));
+                            broken = Some(e);
+                            break;
+                        }
                     }
-                },
-                Request::NextSeq(counter, reply) => match self.in_savepoint(|conn, _| next_seq(conn, &counter)) {
-                    Outcome::Done(n) => applied.push(Applied::NextSeq(reply, n)),
-                    Outcome::Failed(e) => drop(reply.send(Err(e))),
-                    Outcome::Broken(e) => {
-                        drop(reply.send(Err(copy_err(&e))));
-                        broken = Some(e);
-                        break;
+                }
+                Request::NextSeq(counter, reply) => {
+                    match self.in_savepoint(|conn, _| next_seq(conn, &counter)) {
+                        Outcome::Done(n) => applied.push(Applied::NextSeq(reply, n)),
+                        Outcome::Failed(e) => drop(reply.send(Err(e))),
+                        Outcome::Broken(e) => {
+                            drop(reply.send(Err(copy_err(&e))));
+                            broken = Some(e);
+                            break;
+                        }
                     }
-                },
+                }
             }
         }
         let result = match broken {
@@ -150,10 +164,14 @@ impl Writer {
             Ok(()) => applied.into_iter().for_each(|a| a.answer(Ok(()))),
             Err(e) => {
                 tracing::error!(error = %e, "SQLite batch failed; rolling it back");
-                if !self.conn.is_autocommit() {
-                    if let Err(rollback) = self.conn.execute_batch("ROLLBACK") {
-                        tracing::error!(error = %rollback, "SQLite rollback failed");
-                    }
+                // A failed COMMIT or an I/O error may already have ended the transaction.
+                let rollback = if self.conn.is_autocommit() {
+                    Ok(())
+                } else {
+                    self.conn.execute_batch("ROLLBACK")
+                };
+                if let Err(rollback) = rollback {
+                    tracing::error!(error = %rollback, "SQLite rollback failed");
                 }
                 self.head = start_head;
                 applied.into_iter().for_each(|a| a.answer(Err(&e)));
@@ -165,7 +183,9 @@ impl Writer {
     /// Opens the batch's transaction and re-reads the chain head, in case another process appended to
     /// the log since our last batch (one index lookup per batch, not per request).
     fn begin(&mut self) -> StoreResult<()> {
-        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(map_err)?;
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(map_err)?;
         match load_head(&self.conn) {
             Ok(head) => {
                 self.head = head;
@@ -179,7 +199,10 @@ impl Writer {
     }
 
     /// Runs `f` inside a savepoint; on failure rolls back to it and restores the chain head.
-    fn in_savepoint<T>(&mut self, f: impl FnOnce(&Connection, &mut Head) -> StoreResult<T>) -> Outcome<T> {
+    fn in_savepoint<T>(
+        &mut self,
+        f: impl FnOnce(&Connection, &mut Head) -> StoreResult<T>,
+    ) -> Outcome<T> {
         if let Err(e) = self.conn.execute_batch("SAVEPOINT request") {
             return Outcome::Broken(map_err(e));
         }
@@ -191,7 +214,10 @@ impl Writer {
             },
             Err(e) => {
                 self.head = saved;
-                match self.conn.execute_batch("ROLLBACK TO request; RELEASE request") {
+                match self
+                    .conn
+                    .execute_batch("ROLLBACK TO request; RELEASE request")
+                {
                     Ok(()) => Outcome::Failed(e),
                     // E.g. an I/O error that already rolled back the whole transaction.
                     Err(rollback) => {
@@ -204,8 +230,14 @@ impl Writer {
     }
 
     fn settings(&self) -> StoreResult<SqliteSettings> {
-        let journal_mode: String = self.conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).map_err(map_err)?;
-        let synchronous: i64 = self.conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).map_err(map_err)?;
+        let journal_mode: String = self
+            .conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .map_err(map_err)?;
+        let synchronous: i64 = self
+            .conn
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .map_err(map_err)?;
         let synchronous = match synchronous {
             0 => "OFF",
             1 => "NORMAL",
@@ -213,7 +245,10 @@ impl Writer {
             3 => "EXTRA",
             _ => "UNKNOWN",
         };
-        Ok(SqliteSettings { journal_mode, synchronous: synchronous.to_string() })
+        Ok(SqliteSettings {
+            journal_mode,
+            synchronous: synchronous.to_string(),
+        })
     }
 }
 
@@ -231,7 +266,10 @@ fn apply_commit(conn: &Connection, head: &mut Head, commit: Commit) -> StoreResu
     for write in &commit.writes {
         match write {
             Write::Insert(record) => insert(conn, record)?,
-            Write::Update { record, expected_version } => update(conn, record, *expected_version)?,
+            Write::Update {
+                record,
+                expected_version,
+            } => update(conn, record, *expected_version)?,
         }
     }
     let mut events = Vec::with_capacity(commit.events.len());
@@ -246,9 +284,28 @@ fn apply_commit(conn: &Connection, head: &mut Head, commit: Commit) -> StoreResu
         .map_err(map_err)?;
     for e in commit.events {
         let seq = head.seq + 1;
-        let hash = event_hash(seq, &e.at, &e.actor, &e.object_kind, &e.object_id, &e.action, &e.data, &head.hash);
-        stmt.execute(params![seq, format_time(&e.at), e.actor, e.object_kind, e.object_id, e.action, e.data, head.hash, hash])
-            .map_err(map_err)?;
+        let hash = event_hash(
+            seq,
+            &e.at,
+            &e.actor,
+            &e.object_kind,
+            &e.object_id,
+            &e.action,
+            &e.data,
+            &head.hash,
+        );
+        stmt.execute(params![
+            seq,
+            format_time(&e.at),
+            e.actor,
+            e.object_kind,
+            e.object_id,
+            e.action,
+            e.data,
+            head.hash,
+            hash
+        ])
+        .map_err(map_err)?;
         let prev_hash = std::mem::replace(&mut head.hash, hash.clone());
         head.seq = seq;
         events.push(Event {
@@ -270,9 +327,10 @@ fn apply_commit(conn: &Connection, head: &mut Head, commit: Commit) -> StoreResu
 /// by `ON CONFLICT (id) DO NOTHING`.
 fn write_err(e: rusqlite::Error, r: &Record) -> StoreError {
     match e.sqlite_error_code() {
-        Some(ErrorCode::ConstraintViolation) => {
-            StoreError::DuplicateKey { kind: r.kind.clone(), key: r.unique_key.clone().unwrap_or_default() }
-        }
+        Some(ErrorCode::ConstraintViolation) => StoreError::DuplicateKey {
+            kind: r.kind.clone(),
+            key: r.unique_key.clone().unwrap_or_default(),
+        },
         _ => map_err(e),
     }
 }
@@ -306,7 +364,12 @@ fn insert(conn: &Connection, r: &Record) -> StoreResult<()> {
         .prepare_cached("SELECT version FROM records WHERE id = ?1")
         .and_then(|mut stmt| stmt.query_row([&r.id], |row| row.get(0)).optional())
         .map_err(map_err)?;
-    Err(StoreError::Conflict { kind: r.kind.clone(), id: r.id.clone(), expected: 0, found })
+    Err(StoreError::Conflict {
+        kind: r.kind.clone(),
+        id: r.id.clone(),
+        expected: 0,
+        found,
+    })
 }
 
 fn update(conn: &Connection, r: &Record, expected: i64) -> StoreResult<()> {
@@ -336,7 +399,15 @@ fn update(conn: &Connection, r: &Record, expected: i64) -> StoreResult<()> {
     }
     let found: Option<i64> = conn
         .prepare_cached("SELECT version FROM records WHERE id = ?1 AND kind = ?2")
-        .and_then(|mut stmt| stmt.query_row([&r.id, &r.kind], |row| row.get(0)).optional())
+        .and_then(|mut stmt| {
+            stmt.query_row([&r.id, &r.kind], |row| row.get(0))
+                .optional()
+        })
         .map_err(map_err)?;
-    Err(StoreError::Conflict { kind: r.kind.clone(), id: r.id.clone(), expected, found })
+    Err(StoreError::Conflict {
+        kind: r.kind.clone(),
+        id: r.id.clone(),
+        expected,
+        found,
+    })
 }

@@ -25,7 +25,8 @@ impl Deref for Fresh {
 async fn fresh() -> Fresh {
     let dir = tempfile::tempdir().expect("temp dir");
     // A nested path: open must create missing directories.
-    let store = SqliteStore::open(&dir.path().join("data/railyard.db")).expect("open a new SQLite store");
+    let store =
+        SqliteStore::open(&dir.path().join("data/railyard.db")).expect("open a new SQLite store");
     Fresh { store, _dir: dir }
 }
 
@@ -50,15 +51,29 @@ async fn reopen_keeps_records_counters_and_chain_head() {
     };
 
     let store = open(&path);
-    let got = store.get("train", "RT-1").await.expect("get").expect("record survives reopen");
+    let got = store
+        .get("train", "RT-1")
+        .await
+        .expect("get")
+        .expect("record survives reopen");
     assert_eq!(got.version, 2);
-    assert_eq!(store.next_seq("RT").await.expect("next_seq"), 3, "counters survive reopen");
+    assert_eq!(
+        store.next_seq("RT").await.expect("next_seq"),
+        3,
+        "counters survive reopen"
+    );
     let r = store
-        .commit(Commit { writes: vec![], events: vec![new_event("train", "RT-1", "note", "bob")] })
+        .commit(Commit {
+            writes: vec![],
+            events: vec![new_event("train", "RT-1", "note", "bob")],
+        })
         .await
         .expect("commit after reopen");
     assert_eq!(r.events[0].seq, 3, "the chain goes on at the next seq");
-    assert_eq!(r.events[0].prev_hash, last_hash, "and links to the last event written before reopening");
+    assert_eq!(
+        r.events[0].prev_hash, last_hash,
+        "and links to the last event written before reopening"
+    );
     let report = verify_chain(&store).await.expect("verify");
     assert_eq!((report.events_checked, report.first_broken), (3, None));
 }
@@ -69,19 +84,34 @@ async fn tampering_with_an_event_is_detected() {
     let path = dir.path().join("railyard.db");
     let store = open(&path);
     for i in 1..=5 {
-        store.commit(insert(&record("train", &format!("RT-{i}"), i))).await.expect("insert");
+        store
+            .commit(insert(&record("train", &format!("RT-{i}"), i)))
+            .await
+            .expect("insert");
     }
-    assert_eq!(verify_chain(&store).await.expect("verify").first_broken, None);
+    assert_eq!(
+        verify_chain(&store).await.expect("verify").first_broken,
+        None
+    );
 
     let raw = rusqlite::Connection::open(&path).expect("raw connection");
-    raw.busy_timeout(std::time::Duration::from_secs(5)).expect("busy timeout");
-    let changed = raw.execute("UPDATE events SET data = '{\"forged\":true}' WHERE seq = 3", []).expect("tamper");
+    raw.busy_timeout(std::time::Duration::from_secs(5))
+        .expect("busy timeout");
+    let changed = raw
+        .execute(
+            "UPDATE events SET data = '{\"forged\":true}' WHERE seq = 3",
+            [],
+        )
+        .expect("tamper");
     assert_eq!(changed, 1);
     drop(raw);
 
     let report = verify_chain(&store).await.expect("verify");
     let broken = report.first_broken.expect("the edit must be detected");
-    assert_eq!(broken.seq, 3, "verify_chain must point at the edited event: {broken:?}");
+    assert_eq!(
+        broken.seq, 3,
+        "verify_chain must point at the edited event: {broken:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -94,9 +124,13 @@ async fn durability_settings_are_wal_and_full() {
     assert_eq!(settings.synchronous, "FULL");
     // WAL is a property of the file: a plain connection sees it too.
     let raw = rusqlite::Connection::open(&path).expect("raw connection");
-    let mode: String = raw.query_row("PRAGMA journal_mode", [], |r| r.get(0)).expect("pragma");
+    let mode: String = raw
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .expect("pragma");
     assert_eq!(mode.to_lowercase(), "wal");
-    let applied: i64 = raw.query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0)).expect("migrations");
+    let applied: i64 = raw
+        .query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))
+        .expect("migrations");
     assert_eq!(applied, 1, "the migration is recorded once");
 }
 
@@ -106,10 +140,18 @@ async fn migrations_are_not_reapplied_on_reopen() {
     let path = dir.path().join("railyard.db");
     drop(open(&path));
     let store = open(&path);
-    assert!(store.list(&ListQuery::new("train", 10)).await.expect("list").is_empty());
+    assert!(
+        store
+            .list(&ListQuery::new("train", 10))
+            .await
+            .expect("list")
+            .is_empty()
+    );
     drop(store);
     let raw = rusqlite::Connection::open(&path).expect("raw connection");
-    let applied: i64 = raw.query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0)).expect("migrations");
+    let applied: i64 = raw
+        .query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))
+        .expect("migrations");
     assert_eq!(applied, 1);
 }
 
@@ -121,7 +163,11 @@ async fn dropping_the_store_stops_the_writer_and_answers_queued_requests() {
     let mut tasks = Vec::new();
     for i in 0..50 {
         let store = store.clone();
-        tasks.push(tokio::spawn(async move { store.commit(insert(&record("train", &format!("RT-{i}"), i))).await }));
+        tasks.push(tokio::spawn(async move {
+            store
+                .commit(insert(&record("train", &format!("RT-{i}"), i)))
+                .await
+        }));
     }
     for t in tasks {
         t.await.expect("task").expect("commit");
@@ -129,6 +175,13 @@ async fn dropping_the_store_stops_the_writer_and_answers_queued_requests() {
     // The last Arc goes here: Drop joins the writer thread, so the file is closed when this returns.
     drop(store);
     let store = open(&path);
-    let q = EventQuery { limit: 1000, ..Default::default() };
-    assert_eq!(store.events(&q).await.expect("events").len(), 50, "every acknowledged commit is on disk");
+    let q = EventQuery {
+        limit: 1000,
+        ..Default::default()
+    };
+    assert_eq!(
+        store.events(&q).await.expect("events").len(),
+        50,
+        "every acknowledged commit is on disk"
+    );
 }

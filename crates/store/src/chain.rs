@@ -18,7 +18,16 @@ pub fn event_hash(
     prev_hash: &str,
 ) -> String {
     let mut h = Sha256::new();
-    for part in [&seq.to_string(), &format_time(at), actor, object_kind, object_id, action, data, prev_hash] {
+    for part in [
+        &seq.to_string(),
+        &format_time(at),
+        actor,
+        object_kind,
+        object_id,
+        action,
+        data,
+        prev_hash,
+    ] {
         h.update(part.as_bytes());
         h.update(b"\n");
     }
@@ -48,31 +57,62 @@ pub async fn verify_chain(store: &dyn Store) -> StoreResult<ChainReport> {
     let mut checked = 0u64;
     let mut after = None;
     loop {
-        let page = store.events(&EventQuery { after_seq: after, limit: 1000, ..Default::default() }).await?;
+        let page = store
+            .events(&EventQuery {
+                after_seq: after,
+                limit: 1000,
+                ..Default::default()
+            })
+            .await?;
         let Some(last) = page.last() else { break };
         after = Some(last.seq);
         for e in &page {
             checked += 1;
             if let Some(reason) = check(e, expected_seq, &prev) {
-                return Ok(ChainReport { events_checked: checked, head_hash: prev, first_broken: Some(BrokenLink { seq: e.seq, reason }) });
+                return Ok(ChainReport {
+                    events_checked: checked,
+                    head_hash: prev,
+                    first_broken: Some(BrokenLink { seq: e.seq, reason }),
+                });
             }
             prev = e.hash.clone();
             expected_seq = e.seq + 1;
         }
     }
-    Ok(ChainReport { events_checked: checked, head_hash: prev, first_broken: None })
+    Ok(ChainReport {
+        events_checked: checked,
+        head_hash: prev,
+        first_broken: None,
+    })
 }
 
 fn check(e: &Event, expected_seq: i64, prev: &str) -> Option<String> {
     if e.seq != expected_seq {
-        return Some(format!("event {expected_seq} is missing: the next stored event is {}", e.seq));
+        return Some(format!(
+            "event {expected_seq} is missing: the next stored event is {}",
+            e.seq
+        ));
     }
     if e.prev_hash != prev {
-        return Some(format!("its previous-hash does not match the hash of event {}", e.seq - 1));
+        return Some(format!(
+            "its previous-hash does not match the hash of event {}",
+            e.seq - 1
+        ));
     }
-    let recomputed = event_hash(e.seq, &e.at, &e.actor, &e.object_kind, &e.object_id, &e.action, &e.data, &e.prev_hash);
+    let recomputed = event_hash(
+        e.seq,
+        &e.at,
+        &e.actor,
+        &e.object_kind,
+        &e.object_id,
+        &e.action,
+        &e.data,
+        &e.prev_hash,
+    );
     if recomputed != e.hash {
-        return Some("its content does not match its hash: it was changed after it was written".into());
+        return Some(
+            "its content does not match its hash: it was changed after it was written".into(),
+        );
     }
     None
 }

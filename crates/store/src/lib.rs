@@ -15,7 +15,7 @@ mod chain;
 pub mod conformance;
 mod types;
 
-pub use chain::{ChainReport, GENESIS_HASH, BrokenLink, event_hash, verify_chain};
+pub use chain::{BrokenLink, ChainReport, GENESIS_HASH, event_hash, verify_chain};
 pub use types::*;
 
 use async_trait::async_trait;
@@ -26,7 +26,12 @@ pub enum StoreError {
     /// The record was changed since it was read (or, for an insert, already exists: then `expected` is 0
     /// and `found` the stored version; for an update of a missing record `found` is `None`).
     #[error("{kind} {id} was changed by someone else: expected version {expected}, found {}", found.map(|v| v.to_string()).unwrap_or_else(|| "none".into()))]
-    Conflict { kind: String, id: String, expected: i64, found: Option<i64> },
+    Conflict {
+        kind: String,
+        id: String,
+        expected: i64,
+        found: Option<i64>,
+    },
     /// Another record of the same kind already holds this unique key.
     #[error("a {kind} with key '{key}' already exists")]
     DuplicateKey { kind: String, key: String },

@@ -31,7 +31,10 @@ pub enum Write {
     /// Replaces a record whose stored version is `expected_version`; it is stored with `expected_version + 1`.
     /// The record is matched by `kind` and `id`; its `seq` and `created_at` are fixed at insert and the
     /// values given here are ignored.
-    Update { record: Record, expected_version: i64 },
+    Update {
+        record: Record,
+        expected_version: i64,
+    },
 }
 
 /// An audit event before it is stored: the store gives it its `seq` and hashes.
@@ -90,7 +93,11 @@ pub struct ListQuery {
 
 impl ListQuery {
     pub fn new(kind: &str, limit: u32) -> Self {
-        ListQuery { kind: kind.to_string(), limit, ..Default::default() }
+        ListQuery {
+            kind: kind.to_string(),
+            limit,
+            ..Default::default()
+        }
     }
 }
 
