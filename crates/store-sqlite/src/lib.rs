@@ -108,10 +108,8 @@ impl Drop for SqliteStore {
     fn drop(&mut self) {
         // Closing the channel ends the writer's loop once it has answered what is queued.
         drop(self.requests.take());
-        if let Some(writer) = self.writer.take() {
-            if writer.join().is_err() {
-                tracing::error!("the SQLite writer thread panicked");
-            }
+        if let Some(Err(_)) = self.writer.take().map(JoinHandle::join) {
+            tracing::error!("the SQLite writer thread panicked");
         }
     }
 }

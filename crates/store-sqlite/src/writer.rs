@@ -152,10 +152,10 @@ impl Writer {
             Ok(()) => applied.into_iter().for_each(|a| a.answer(Ok(()))),
             Err(e) => {
                 tracing::error!(error = %e, "SQLite batch failed; rolling it back");
-                if !self.conn.is_autocommit() {
-                    if let Err(rollback) = self.conn.execute_batch("ROLLBACK") {
-                        tracing::error!(error = %rollback, "SQLite rollback failed");
-                    }
+                // A failed COMMIT or an I/O error may already have ended the transaction.
+                let rollback = if self.conn.is_autocommit() { Ok(()) } else { self.conn.execute_batch("ROLLBACK") };
+                if let Err(rollback) = rollback {
+                    tracing::error!(error = %rollback, "SQLite rollback failed");
                 }
                 self.head = start_head;
                 applied.into_iter().for_each(|a| a.answer(Err(&e)));

@@ -3,7 +3,7 @@
 //! Each case is a public async function taking a fresh, empty, migrated store and panicking with a clear
 //! message when the store misbehaves. A backend runs them all with [`conformance_suite!`](crate::conformance_suite):
 //!
-//! ```ignore
+//! ```text
 //! async fn fresh() -> MyGuard { /* a new empty store, plus whatever keeps it alive */ }
 //! railyard_store::conformance_suite!(fresh);
 //! ```
@@ -49,6 +49,7 @@ macro_rules! conformance_suite {
             chain_verifies_after_many_commits,
             concurrent_commits_all_land,
             concurrent_updates_of_same_version_one_wins,
+            concurrent_inserts_of_one_unique_key_one_wins,
         );
     };
     (@cases $factory:expr; $($case:ident),+ $(,)?) => {
@@ -690,4 +691,25 @@ pub async fn concurrent_updates_of_same_version_one_wins(store: &dyn Store) {
     assert_eq!(now.version, 2, "one update happened");
     assert_eq!(now.doc, format!(r#"{{"winner":{}}}"#, winners[0]), "the winner's document is stored");
     assert_chain_intact(store, 2).await;
+}
+
+/// Concurrent inserts of different records with the same unique key: exactly one wins, the rest are
+/// DuplicateKey, and none of the losers' events land.
+pub async fn concurrent_inserts_of_one_unique_key_one_wins(store: &dyn Store) {
+    let attempts = (0..8)
+        .map(|i| {
+            let mut r = record("user", &format!("U-{i}"), i);
+            r.unique_key = Some("alice".into());
+            store.commit(insert(&r))
+        })
+        .collect();
+    let results = join_all(attempts).await;
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "exactly one insert must win: {results:?}");
+    assert!(
+        results.iter().all(|r| r.is_ok() || matches!(r, Err(StoreError::DuplicateKey { .. }))),
+        "the others must be DuplicateKey: {results:?}"
+    );
+    let users = store.list(&ListQuery::new("user", 100)).await.expect("list");
+    assert_eq!(users.len(), 1, "one user is stored");
+    assert_chain_intact(store, 1).await;
 }

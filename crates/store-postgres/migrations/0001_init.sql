@@ -1,0 +1,54 @@
+-- Railyard's first schema (PostgreSQL). The SQLite schema has the same tables and columns.
+-- Times are TEXT written by railyard_store::format_time: fixed width, so text order is time order;
+-- COLLATE "C" makes the comparison bytewise whatever the database's default collation.
+
+CREATE TABLE records (
+    id          TEXT PRIMARY KEY,
+    kind        TEXT NOT NULL,
+    seq         BIGINT NOT NULL,
+    version     BIGINT NOT NULL,
+    state       TEXT,
+    parent_id   TEXT,
+    category    TEXT,
+    unique_key  TEXT,
+    created_at  TEXT COLLATE "C" NOT NULL,
+    updated_at  TEXT COLLATE "C" NOT NULL,
+    doc         TEXT NOT NULL,
+    CONSTRAINT records_kind_unique_key UNIQUE (kind, unique_key)
+);
+CREATE INDEX records_kind_seq ON records (kind, seq);
+CREATE INDEX records_kind_state_seq ON records (kind, state, seq);
+CREATE INDEX records_kind_parent_seq ON records (kind, parent_id, seq);
+CREATE INDEX records_kind_category_seq ON records (kind, category, seq);
+
+-- The append-only audit log: a SHA-256 hash chain (railyard_store::event_hash).
+CREATE TABLE events (
+    seq          BIGINT PRIMARY KEY,
+    at           TEXT COLLATE "C" NOT NULL,
+    actor        TEXT NOT NULL,
+    object_kind  TEXT NOT NULL,
+    object_id    TEXT NOT NULL,
+    action       TEXT NOT NULL,
+    data         TEXT NOT NULL,
+    prev_hash    TEXT NOT NULL,
+    hash         TEXT NOT NULL
+);
+CREATE INDEX events_object_kind ON events (object_kind, seq);
+CREATE INDEX events_object_id ON events (object_id, seq);
+CREATE INDEX events_actor ON events (actor, seq);
+CREATE INDEX events_at ON events (at);
+
+CREATE TABLE counters (
+    name   TEXT PRIMARY KEY,
+    value  BIGINT NOT NULL
+);
+
+-- The last event of the chain, one row. Every commit that appends events locks it (SELECT ... FOR
+-- UPDATE), so commits from several servers append one after another and the chain never forks.
+CREATE TABLE chain_head (
+    id    INT PRIMARY KEY CHECK (id = 1),
+    seq   BIGINT NOT NULL,
+    hash  TEXT NOT NULL
+);
+INSERT INTO chain_head (id, seq, hash)
+VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');

@@ -1,0 +1,54 @@
+//! Embedded schema migrations, applied in order at connect and recorded in `schema_migrations`.
+
+use railyard_store::{StoreError, StoreResult, format_time};
+
+use crate::map_err;
+
+/// Every migration, in order. A migration, once released, is never edited: add a new one.
+pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "0001_init", include_str!("../migrations/0001_init.sql"))];
+
+/// The advisory lock key that serialises migrations ("RAILYARD" in ASCII, as a number).
+const MIGRATION_LOCK: i64 = 0x5241_494C_5941_5244;
+
+/// Applies the migrations this database lacks. Everything happens in one transaction that first takes a
+/// transaction-scoped advisory lock, so servers starting at once wait for each other and the later ones
+/// find nothing left to do; PostgreSQL DDL is transactional, so a failed migration leaves nothing behind.
+pub(crate) async fn run(client: &mut tokio_postgres::Client) -> StoreResult<()> {
+    let tx = client.transaction().await.map_err(map_err)?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await.map_err(map_err)?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+            version     BIGINT PRIMARY KEY,
+            name        TEXT NOT NULL,
+            applied_at  TEXT NOT NULL
+        )",
+    )
+    .await
+    .map_err(map_err)?;
+    let newest: Option<i64> = tx
+        .query_one("SELECT MAX(version) FROM schema_migrations", &[])
+        .await
+        .map_err(map_err)?
+        .try_get(0)
+        .map_err(map_err)?;
+    let known = MIGRATIONS.last().map_or(0, |m| m.0);
+    if let Some(newest) = newest.filter(|n| *n > known) {
+        return Err(StoreError::Backend(format!(
+            "the database has schema version {newest}, newer than this server knows ({known}): upgrade the server"
+        )));
+    }
+    for (version, name, sql) in MIGRATIONS {
+        if newest.is_some_and(|n| n >= *version) {
+            continue;
+        }
+        tx.batch_execute(sql).await.map_err(|e| StoreError::Backend(format!("migration {name} failed: {e}")))?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+            &[version, name, &format_time(&chrono::Utc::now())],
+        )
+        .await
+        .map_err(map_err)?;
+        tracing::info!(migration = name, "applied PostgreSQL migration");
+    }
+    tx.commit().await.map_err(map_err)
+}

@@ -1,0 +1,132 @@
+//! Reads: plain queries on a pooled connection, with the same filters and ordering as SQLite.
+
+use railyard_store::{Event, EventQuery, ListQuery, Record, StoreResult, format_time, parse_time};
+use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
+
+use crate::map_err;
+
+const RECORD_COLUMNS: &str =
+    "kind, id, seq, version, state, parent_id, category, unique_key, created_at, updated_at, doc";
+const EVENT_COLUMNS: &str = "seq, at, actor, object_kind, object_id, action, data, prev_hash, hash";
+
+type Client = deadpool_postgres::Object;
+
+pub(crate) async fn get(client: &Client, kind: &str, id: &str) -> StoreResult<Option<Record>> {
+    let sql = format!("SELECT {RECORD_COLUMNS} FROM records WHERE kind = $1 AND id = $2");
+    one_record(client, &sql, kind, id).await
+}
+
+pub(crate) async fn get_by_key(client: &Client, kind: &str, key: &str) -> StoreResult<Option<Record>> {
+    let sql = format!("SELECT {RECORD_COLUMNS} FROM records WHERE kind = $1 AND unique_key = $2");
+    one_record(client, &sql, kind, key).await
+}
+
+async fn one_record(client: &Client, sql: &str, a: &str, b: &str) -> StoreResult<Option<Record>> {
+    let stmt = client.prepare_cached(sql).await.map_err(map_err)?;
+    match client.query_opt(&stmt, &[&a, &b]).await.map_err(map_err)? {
+        Some(row) => record_from_row(&row).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Builds a `WHERE` clause with numbered parameters (`$1`, `$2`, ...).
+#[derive(Default)]
+struct Filter {
+    clauses: Vec<String>,
+    params: Vec<Box<dyn ToSql + Sync + Send>>,
+}
+
+impl Filter {
+    fn param(&mut self, v: Box<dyn ToSql + Sync + Send>) -> String {
+        self.params.push(v);
+        format!("${}", self.params.len())
+    }
+
+    fn cmp(&mut self, column: &str, op: &str, v: Box<dyn ToSql + Sync + Send>) {
+        let p = self.param(v);
+        self.clauses.push(format!("{column} {op} {p}"));
+    }
+
+    fn eq(&mut self, column: &str, v: Option<&String>) {
+        if let Some(v) = v {
+            self.cmp(column, "=", Box::new(v.clone()));
+        }
+    }
+
+    fn sql(&self) -> String {
+        self.clauses.join(" AND ")
+    }
+
+    fn refs(&self) -> Vec<&(dyn ToSql + Sync)> {
+        self.params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect()
+    }
+}
+
+pub(crate) async fn list(client: &Client, q: &ListQuery) -> StoreResult<Vec<Record>> {
+    let mut f = Filter::default();
+    f.cmp("kind", "=", Box::new(q.kind.clone()));
+    if !q.states.is_empty() {
+        let p = f.param(Box::new(q.states.clone()));
+        f.clauses.push(format!("state = ANY({p})"));
+    }
+    f.eq("parent_id", q.parent_id.as_ref());
+    f.eq("category", q.category.as_ref());
+    if let Some(after) = q.after_seq {
+        f.cmp("seq", ">", Box::new(after));
+    }
+    let limit = f.param(Box::new(i64::from(q.limit)));
+    let sql = format!("SELECT {RECORD_COLUMNS} FROM records WHERE {} ORDER BY seq LIMIT {limit}", f.sql());
+    let stmt = client.prepare_cached(&sql).await.map_err(map_err)?;
+    let rows = client.query(&stmt, &f.refs()).await.map_err(map_err)?;
+    rows.iter().map(record_from_row).collect()
+}
+
+pub(crate) async fn events(client: &Client, q: &EventQuery) -> StoreResult<Vec<Event>> {
+    let mut f = Filter::default();
+    f.cmp("seq", ">", Box::new(q.after_seq.unwrap_or(0)));
+    f.eq("object_kind", q.object_kind.as_ref());
+    f.eq("object_id", q.object_id.as_ref());
+    f.eq("actor", q.actor.as_ref());
+    if let Some(from) = &q.from {
+        f.cmp("at", ">=", Box::new(format_time(from)));
+    }
+    if let Some(to) = &q.to {
+        f.cmp("at", "<", Box::new(format_time(to)));
+    }
+    let limit = f.param(Box::new(i64::from(q.limit)));
+    let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE {} ORDER BY seq LIMIT {limit}", f.sql());
+    let stmt = client.prepare_cached(&sql).await.map_err(map_err)?;
+    let rows = client.query(&stmt, &f.refs()).await.map_err(map_err)?;
+    rows.iter().map(event_from_row).collect()
+}
+
+fn record_from_row(row: &Row) -> StoreResult<Record> {
+    Ok(Record {
+        kind: row.try_get(0).map_err(map_err)?,
+        id: row.try_get(1).map_err(map_err)?,
+        seq: row.try_get(2).map_err(map_err)?,
+        version: row.try_get(3).map_err(map_err)?,
+        state: row.try_get(4).map_err(map_err)?,
+        parent_id: row.try_get(5).map_err(map_err)?,
+        category: row.try_get(6).map_err(map_err)?,
+        unique_key: row.try_get(7).map_err(map_err)?,
+        created_at: parse_time(row.try_get(8).map_err(map_err)?)?,
+        updated_at: parse_time(row.try_get(9).map_err(map_err)?)?,
+        doc: row.try_get(10).map_err(map_err)?,
+    })
+}
+
+fn event_from_row(row: &Row) -> StoreResult<Event> {
+    Ok(Event {
+        seq: row.try_get(0).map_err(map_err)?,
+        at: parse_time(row.try_get(1).map_err(map_err)?)?,
+        actor: row.try_get(2).map_err(map_err)?,
+        object_kind: row.try_get(3).map_err(map_err)?,
+        object_id: row.try_get(4).map_err(map_err)?,
+        action: row.try_get(5).map_err(map_err)?,
+        data: row.try_get(6).map_err(map_err)?,
+        prev_hash: row.try_get(7).map_err(map_err)?,
+        hash: row.try_get(8).map_err(map_err)?,
+    })
+}

@@ -1,0 +1,176 @@
+//! Commits: the writes, then the events appended after the locked chain head, in one transaction.
+
+use deadpool_postgres::{Object, Transaction};
+use railyard_store::{
+    Commit, CommitReceipt, Event, Record, StoreError, StoreResult, Write, event_hash, format_time, to_stored_precision,
+};
+use tokio_postgres::error::SqlState;
+
+use crate::map_err;
+
+pub(crate) async fn commit(client: &mut Object, commit: Commit) -> StoreResult<CommitReceipt> {
+    let tx = client.transaction().await.map_err(map_err)?;
+    match apply(&tx, commit).await {
+        Ok(receipt) => {
+            tx.commit().await.map_err(map_err)?;
+            Ok(receipt)
+        }
+        Err(e) => {
+            // Dropping the transaction would roll back too, but without waiting for the server.
+            if let Err(rollback) = tx.rollback().await {
+                tracing::warn!(error = %rollback, "PostgreSQL rollback failed");
+            }
+            Err(e)
+        }
+    }
+}
+
+async fn apply(tx: &Transaction<'_>, commit: Commit) -> StoreResult<CommitReceipt> {
+    for write in &commit.writes {
+        match write {
+            Write::Insert(record) => insert(tx, record).await?,
+            Write::Update { record, expected_version } => update(tx, record, *expected_version).await?,
+        }
+    }
+    if commit.events.is_empty() {
+        return Ok(CommitReceipt { events: Vec::new() });
+    }
+
+    // The serial section: from here to COMMIT, other commits with events wait for this row.
+    let lock = tx.prepare_cached("SELECT seq, hash FROM chain_head WHERE id = 1 FOR UPDATE").await.map_err(map_err)?;
+    let head = tx.query_opt(&lock, &[]).await.map_err(map_err)?;
+    let Some(head) = head else {
+        return Err(StoreError::Corrupt("the chain_head row is missing".into()));
+    };
+    let mut seq: i64 = head.try_get(0).map_err(map_err)?;
+    let mut hash: String = head.try_get(1).map_err(map_err)?;
+
+    let mut events = Vec::with_capacity(commit.events.len());
+    for e in commit.events {
+        seq += 1;
+        let prev_hash = hash;
+        hash = event_hash(seq, &e.at, &e.actor, &e.object_kind, &e.object_id, &e.action, &e.data, &prev_hash);
+        events.push(Event {
+            seq,
+            at: to_stored_precision(e.at),
+            actor: e.actor,
+            object_kind: e.object_kind,
+            object_id: e.object_id,
+            action: e.action,
+            data: e.data,
+            prev_hash,
+            hash: hash.clone(),
+        });
+    }
+    let column = |f: fn(&Event) -> String| events.iter().map(f).collect::<Vec<String>>();
+    let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
+    let (ats, actors, kinds) =
+        (column(|e| format_time(&e.at)), column(|e| e.actor.clone()), column(|e| e.object_kind.clone()));
+    let (ids, actions, data) =
+        (column(|e| e.object_id.clone()), column(|e| e.action.clone()), column(|e| e.data.clone()));
+    let (prevs, hashes) = (column(|e| e.prev_hash.clone()), column(|e| e.hash.clone()));
+    // One round trip appends every event and moves the head.
+    let append = tx
+        .prepare_cached(
+            "WITH appended AS (
+                 INSERT INTO events (seq, at, actor, object_kind, object_id, action, data, prev_hash, hash)
+                 SELECT * FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::TEXT[],
+                                      $7::TEXT[], $8::TEXT[], $9::TEXT[])
+             )
+             UPDATE chain_head SET seq = $10, hash = $11 WHERE id = 1",
+        )
+        .await
+        .map_err(map_err)?;
+    tx.execute(&append, &[&seqs, &ats, &actors, &kinds, &ids, &actions, &data, &prevs, &hashes, &seq, &hash])
+        .await
+        .map_err(map_err)?;
+    Ok(CommitReceipt { events })
+}
+
+/// A unique violation while writing `r` can only be its `(kind, unique_key)`: the id is handled by
+/// `ON CONFLICT (id) DO NOTHING`.
+fn write_err(e: tokio_postgres::Error, r: &Record) -> StoreError {
+    match e.as_db_error() {
+        Some(db) if *db.code() == SqlState::UNIQUE_VIOLATION && db.constraint() == Some("records_kind_unique_key") => {
+            StoreError::DuplicateKey { kind: r.kind.clone(), key: r.unique_key.clone().unwrap_or_default() }
+        }
+        _ => map_err(e),
+    }
+}
+
+async fn insert(tx: &Transaction<'_>, r: &Record) -> StoreResult<()> {
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO records (id, kind, seq, version, state, parent_id, category, unique_key, created_at, updated_at, doc)
+             VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8, $9, $10)
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .await
+        .map_err(map_err)?;
+    let inserted = tx
+        .execute(
+            &stmt,
+            &[
+                &r.id,
+                &r.kind,
+                &r.seq,
+                &r.state,
+                &r.parent_id,
+                &r.category,
+                &r.unique_key,
+                &format_time(&r.created_at),
+                &format_time(&r.updated_at),
+                &r.doc,
+            ],
+        )
+        .await
+        .map_err(|e| write_err(e, r))?;
+    if inserted == 1 {
+        return Ok(());
+    }
+    let stmt = tx.prepare_cached("SELECT version FROM records WHERE id = $1").await.map_err(map_err)?;
+    let found = match tx.query_opt(&stmt, &[&r.id]).await.map_err(map_err)? {
+        Some(row) => Some(row.try_get(0).map_err(map_err)?),
+        None => None,
+    };
+    Err(StoreError::Conflict { kind: r.kind.clone(), id: r.id.clone(), expected: 0, found })
+}
+
+async fn update(tx: &Transaction<'_>, r: &Record, expected: i64) -> StoreResult<()> {
+    let stmt = tx
+        .prepare_cached(
+            "UPDATE records
+             SET version = version + 1, state = $1, parent_id = $2, category = $3, unique_key = $4,
+                 updated_at = $5, doc = $6
+             WHERE id = $7 AND kind = $8 AND version = $9",
+        )
+        .await
+        .map_err(map_err)?;
+    let updated = tx
+        .execute(
+            &stmt,
+            &[
+                &r.state,
+                &r.parent_id,
+                &r.category,
+                &r.unique_key,
+                &format_time(&r.updated_at),
+                &r.doc,
+                &r.id,
+                &r.kind,
+                &expected,
+            ],
+        )
+        .await
+        .map_err(|e| write_err(e, r))?;
+    if updated == 1 {
+        return Ok(());
+    }
+    // Under READ COMMITTED a concurrent winner's row is seen here once it has committed.
+    let stmt = tx.prepare_cached("SELECT version FROM records WHERE id = $1 AND kind = $2").await.map_err(map_err)?;
+    let found = match tx.query_opt(&stmt, &[&r.id, &r.kind]).await.map_err(map_err)? {
+        Some(row) => Some(row.try_get(0).map_err(map_err)?),
+        None => None,
+    };
+    Err(StoreError::Conflict { kind: r.kind.clone(), id: r.id.clone(), expected, found })
+}

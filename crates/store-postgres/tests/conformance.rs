@@ -1,0 +1,119 @@
+//! The shared conformance suite on PostgreSQL (a throwaway cluster, one fresh database per test), plus
+//! what only PostgreSQL has: raw tampering, several servers on one database, repeated migrations.
+
+use std::sync::Arc;
+
+use railyard_store::conformance::{insert, join_all, new_event, record};
+use railyard_store::{Commit, Store, StoreError, verify_chain};
+use railyard_store_postgres::PostgresStore;
+use railyard_store_postgres::testing::fresh_database;
+
+async fn fresh() -> Arc<dyn Store> {
+    let url = fresh_database().await;
+    Arc::new(PostgresStore::connect(&url).await.expect("connect to a fresh test database"))
+}
+
+railyard_store::conformance_suite!(fresh);
+
+async fn raw(url: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.expect("raw connection");
+    tokio::spawn(connection);
+    client
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tampering_with_an_event_is_detected() {
+    let url = fresh_database().await;
+    let store = PostgresStore::connect(&url).await.expect("connect");
+    for i in 1..=5 {
+        store.commit(insert(&record("train", &format!("RT-{i}"), i))).await.expect("insert");
+    }
+    assert_eq!(verify_chain(&store).await.expect("verify").first_broken, None);
+
+    let changed = raw(&url)
+        .await
+        .execute("UPDATE events SET data = '{\"forged\":true}' WHERE seq = 3", &[])
+        .await
+        .expect("tamper");
+    assert_eq!(changed, 1);
+
+    let broken = verify_chain(&store).await.expect("verify").first_broken.expect("the edit must be detected");
+    assert_eq!(broken.seq, 3, "verify_chain must point at the edited event: {broken:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_on_one_database_build_one_chain() {
+    const WORKERS: i64 = 8;
+    const COMMITS: i64 = 15;
+    let url = fresh_database().await;
+    let (a, b) = tokio::join!(PostgresStore::connect(&url), PostgresStore::connect(&url));
+    let servers = [Arc::new(a.expect("server a")), Arc::new(b.expect("server b"))];
+
+    let mut tasks = Vec::new();
+    for (s, server) in servers.iter().enumerate() {
+        for w in 0..WORKERS {
+            let server = server.clone();
+            tasks.push(tokio::spawn(async move {
+                for i in 0..COMMITS {
+                    let r = record("load", &format!("S{s}-{w}-{i}"), (s as i64) * 10_000 + w * 100 + i);
+                    let mut c = insert(&r);
+                    c.events.push(new_event("load", &r.id, "note", "worker"));
+                    server.commit(c).await.expect("commit");
+                }
+            }));
+        }
+    }
+    for t in tasks {
+        t.await.expect("worker task");
+    }
+
+    let total = (2 * WORKERS * COMMITS * 2) as u64;
+    for server in &servers {
+        let report = verify_chain(server.as_ref()).await.expect("verify");
+        assert_eq!(report.first_broken, None, "two servers must not fork the chain");
+        assert_eq!(report.events_checked, total, "every event of both servers must land, without gaps");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrations_run_twice_are_a_no_op() {
+    let url = fresh_database().await;
+    let first = PostgresStore::connect(&url).await.expect("first connect");
+    first.commit(insert(&record("train", "RT-1", 1))).await.expect("insert");
+    assert_eq!(first.next_seq("RT").await.expect("next_seq"), 1);
+
+    let second = PostgresStore::connect(&url).await.expect("second connect");
+    assert!(second.get("train", "RT-1").await.expect("get").is_some(), "data survives a second migration run");
+    assert_eq!(second.next_seq("RT").await.expect("next_seq"), 2, "counters survive a second migration run");
+    let r = second
+        .commit(Commit { writes: vec![], events: vec![new_event("train", "RT-1", "note", "bob")] })
+        .await
+        .expect("commit");
+    assert_eq!(r.events[0].seq, 2, "the chain head survives a second migration run");
+
+    let client = raw(&url).await;
+    let applied: i64 = client.query_one("SELECT COUNT(*) FROM schema_migrations", &[]).await.expect("count").get(0);
+    assert_eq!(applied, 1, "each migration is recorded once");
+    let heads: i64 = client.query_one("SELECT COUNT(*) FROM chain_head", &[]).await.expect("count").get(0);
+    assert_eq!(heads, 1, "there is one chain head");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn servers_starting_together_migrate_once() {
+    let url = fresh_database().await;
+    let connects = (0..4).map(|_| PostgresStore::connect(&url)).collect();
+    for store in join_all(connects).await {
+        let store = store.expect("every concurrent connect succeeds");
+        store.ping().await.expect("ping");
+    }
+    let applied: i64 =
+        raw(&url).await.query_one("SELECT COUNT(*) FROM schema_migrations", &[]).await.expect("count").get(0);
+    assert_eq!(applied, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_database_is_unavailable() {
+    // Port 9 (discard) on localhost: nothing listens there in the test environment.
+    let res = PostgresStore::connect("postgres://postgres@127.0.0.1:9/nothing?connect_timeout=2").await;
+    assert!(matches!(res, Err(StoreError::Unavailable(_))), "expected Unavailable, got {:?}", res.err());
+}
