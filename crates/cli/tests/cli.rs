@@ -47,7 +47,9 @@ fn start_server() -> Server {
     let deadline = Instant::now() + Duration::from_secs(30);
     let (mut url, mut token) = (None, None);
     while url.is_none() {
-        let line = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("the server printed its address");
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("the server printed its address");
         if let Some(t) = line.trim().strip_prefix("ry_") {
             token = Some(format!("ry_{t}"));
         }
@@ -90,7 +92,11 @@ fn ry(server: &Server, token: Option<&str>, args: &[&str]) -> Run {
         None => cmd.env_remove("RAILYARD_TOKEN"),
     };
     let out: Output = cmd.output().unwrap();
-    Run { ok: out.status.success(), stdout: String::from_utf8_lossy(&out.stdout).into(), stderr: String::from_utf8_lossy(&out.stderr).into() }
+    Run {
+        ok: out.status.success(),
+        stdout: String::from_utf8_lossy(&out.stdout).into(),
+        stderr: String::from_utf8_lossy(&out.stderr).into(),
+    }
 }
 
 fn field(text: &str, key: &str) -> String {
@@ -127,12 +133,54 @@ fn a_release_team_runs_a_train_through_the_cli_alone() {
     let r = Some(rita.as_str());
 
     // Dates out of order are refused, naming the field.
-    ry(&s, r, &["train", "create", "--title", "2027.1", "--type", "major", "--start", "2027-01-04", "--scoping-end", "2027-01-01",
-        "--construction-end", "2027-02-12", "--verification-end", "2027-02-26", "--production-date", "2027-03-06"])
-        .refused("schedule.scoping_end");
-    let out = ry(&s, r, &["train", "create", "--title", "2027.1", "--type", "major", "--purpose", "Q1", "--start", "2027-01-04",
-        "--scoping-end", "2027-01-15", "--construction-end", "2027-02-12", "--verification-end", "2027-02-26",
-        "--production-date", "2027-03-06"]).ok();
+    ry(
+        &s,
+        r,
+        &[
+            "train",
+            "create",
+            "--title",
+            "2027.1",
+            "--type",
+            "major",
+            "--start",
+            "2027-01-04",
+            "--scoping-end",
+            "2027-01-01",
+            "--construction-end",
+            "2027-02-12",
+            "--verification-end",
+            "2027-02-26",
+            "--production-date",
+            "2027-03-06",
+        ],
+    )
+    .refused("schedule.scoping_end");
+    let out = ry(
+        &s,
+        r,
+        &[
+            "train",
+            "create",
+            "--title",
+            "2027.1",
+            "--type",
+            "major",
+            "--purpose",
+            "Q1",
+            "--start",
+            "2027-01-04",
+            "--scoping-end",
+            "2027-01-15",
+            "--construction-end",
+            "2027-02-12",
+            "--verification-end",
+            "2027-02-26",
+            "--production-date",
+            "2027-03-06",
+        ],
+    )
+    .ok();
     let id = field(&out, "id");
     assert_eq!(field(&out, "state"), "draft");
     ry(&s, Some(&viewer), &["train", "cancel", &id, "--reason", "x"]).refused("forbidden");
@@ -160,12 +208,22 @@ fn a_release_team_runs_a_train_through_the_cli_alone() {
     assert_eq!(field(&ry(&s, r, &["train", "show", &id]).ok(), "state"), "scoping");
 
     // Scoping gate: a criterion and a gate approval.
-    let t = ry(&s, r, &["criterion", "add", &id, "scoping", "--title", "Scope signed off", "--owner", "alice", "--output", "json"]).json();
+    let t = ry(
+        &s,
+        r,
+        &["criterion", "add", &id, "scoping", "--title", "Scope signed off", "--owner", "alice", "--output", "json"],
+    )
+    .json();
     let ec = t["gates"]["scoping"]["criteria"][0]["id"].as_str().unwrap().to_string();
     ry(&s, r, &["gate", "require-approval", &id, "scoping"]).ok();
     let err = ry(&s, r, &["train", "start-construction", &id]).refused("criterion_open");
     assert!(err.contains(&ec) && err.contains("gate_approval_missing"), "{err}");
-    ry(&s, Some(&alice), &["criterion", "meet", &id, &ec, "--note", "signed by the business", "--link", "https://wiki/scope"]).ok();
+    ry(
+        &s,
+        Some(&alice),
+        &["criterion", "meet", &id, &ec, "--note", "signed by the business", "--link", "https://wiki/scope"],
+    )
+    .ok();
     let t = ry(&s, r, &["gate", "request-approval", &id, "scoping", "--output", "json"]).json();
     let gap = t["gates"]["scoping"]["approval"]["id"].as_str().unwrap().to_string();
     ry(&s, r, &["train", "start-construction", &id]).refused("gate_approval_not_granted");
@@ -180,7 +238,23 @@ fn a_release_team_runs_a_train_through_the_cli_alone() {
     assert_eq!(field(&ry(&s, r, &["train", "start-verification", &id]).ok(), "state"), "verification");
 
     // Verification gate: met; then executive approval, rejected once, then approved.
-    let t = ry(&s, r, &["criterion", "add", &id, "verification", "--title", "Load test passed", "--owner", "quinn", "--output", "json"]).json();
+    let t = ry(
+        &s,
+        r,
+        &[
+            "criterion",
+            "add",
+            &id,
+            "verification",
+            "--title",
+            "Load test passed",
+            "--owner",
+            "quinn",
+            "--output",
+            "json",
+        ],
+    )
+    .json();
     let ec3 = t["gates"]["verification"]["criteria"][0]["id"].as_str().unwrap().to_string();
     ry(&s, r, &["train", "request-executive-approval", &id]).refused("Load test passed");
     ry(&s, Some(&alice), &["criterion", "meet", &id, &ec3, "--note", "mine now"]).refused("not_owner");
@@ -189,7 +263,12 @@ fn a_release_team_runs_a_train_through_the_cli_alone() {
     let list = ry(&s, r, &["approval", "list", "--train", &id, "--kind", "executive", "--output", "json"]).json();
     let xap = list["items"][0]["id"].as_str().unwrap().to_string();
     ry(&s, Some(&eve), &["approval", "reject", &xap, "--comment", "rerun the load test"]).refused("return_to");
-    ry(&s, Some(&eve), &["approval", "reject", &xap, "--comment", "rerun the load test", "--return-to", "verification"]).ok();
+    ry(
+        &s,
+        Some(&eve),
+        &["approval", "reject", &xap, "--comment", "rerun the load test", "--return-to", "verification"],
+    )
+    .ok();
     assert_eq!(field(&ry(&s, r, &["train", "show", &id]).ok(), "state"), "verification");
     ry(&s, r, &["train", "request-executive-approval", &id]).ok();
     let list = ry(&s, Some(&eve), &["approval", "list", "--mine", "--output", "json"]).json();
@@ -228,7 +307,8 @@ fn client_errors_are_explained_and_exit_non_zero() {
     ry(&s, Some("ry_wrong"), &["--server", &s.url, "train", "list"]).refused("not valid");
     ry(&s, Some(&s.admin_token), &["--server", "http://127.0.0.1:9", "train", "list"]).refused("cannot reach");
     ry(&s, Some(&s.admin_token), &["--server", &s.url, "train", "show", "RT-404"]).refused("does not exist");
-    ry(&s, Some(&s.admin_token), &["--server", &s.url, "train", "policy", "RT-1", "deploy", "--level", "a"]).refused("unknown policy kind");
+    ry(&s, Some(&s.admin_token), &["--server", &s.url, "train", "policy", "RT-1", "deploy", "--level", "a"])
+        .refused("unknown policy kind");
 }
 
 #[test]
@@ -251,7 +331,12 @@ fn the_admin_token_can_be_preset_and_is_never_printed() {
         }
     };
     assert!(!seen.join("\n").contains("preset-token"), "{seen:?}");
-    let out = Command::new(BIN).args(["--server", &url, "whoami"]).env("RAILYARD_TOKEN", "preset-token-0123456789").env("RAILYARD_CONFIG", dir.path().join("c.json")).output().unwrap();
+    let out = Command::new(BIN)
+        .args(["--server", &url, "whoami"])
+        .env("RAILYARD_TOKEN", "preset-token-0123456789")
+        .env("RAILYARD_CONFIG", dir.path().join("c.json"))
+        .output()
+        .unwrap();
     let _ = child.kill();
     let _ = child.wait();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

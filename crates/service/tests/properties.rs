@@ -90,9 +90,12 @@ fn gate(i: u8) -> GateName {
 async fn setup(svc: &Service) -> String {
     let admin = actor(0);
     for (name, role) in &USERS[1..] {
-        svc.create_user(&admin, NewUser { name: name.to_string(), display_name: String::new(), email: None, roles: vec![*role] })
-            .await
-            .unwrap();
+        svc.create_user(
+            &admin,
+            NewUser { name: name.to_string(), display_name: String::new(), email: None, roles: vec![*role] },
+        )
+        .await
+        .unwrap();
     }
     let d = |s: &str| s.parse().unwrap();
     let spec = TrainSpec {
@@ -132,7 +135,9 @@ async fn run(svc: &Service, trains: &[String], a: &Act, who: &Actor, pick: usize
     let t = svc.train(who, id).await.ok();
     let criteria: Vec<String> = t
         .iter()
-        .flat_map(|t| GateName::ALL.iter().flat_map(move |g| t.train.gates.get(*g).criteria.iter().map(|c| c.id.clone())))
+        .flat_map(|t| {
+            GateName::ALL.iter().flat_map(move |g| t.train.gates.get(*g).criteria.iter().map(|c| c.id.clone()))
+        })
         .collect();
     let approvals = all_approvals(svc).await;
     match a {
@@ -148,13 +153,21 @@ async fn run(svc: &Service, trains: &[String], a: &Act, who: &Actor, pick: usize
             svc.train_action(who, id, action, None).await.map(drop)
         }
         Act::AddCriterion(g) => svc
-            .add_criterion(who, id, gate(*g), railyard_domain::CriterionSpec { title: "c".into(), owner: Some("dev".into()), environment: None })
+            .add_criterion(
+                who,
+                id,
+                gate(*g),
+                railyard_domain::CriterionSpec { title: "c".into(), owner: Some("dev".into()), environment: None },
+            )
             .await
             .map(drop),
         Act::DecideCriterion(i, s) => {
             let Some(c) = criteria.get(*i as usize % criteria.len().max(1)) else { return Ok(()) };
             let (to, input) = match s {
-                0 => (CriterionState::Met, DecideCriterionInput { evidence: Some(Evidence { note: "e".into(), link: None }), reason: None }),
+                0 => (
+                    CriterionState::Met,
+                    DecideCriterionInput { evidence: Some(Evidence { note: "e".into(), link: None }), reason: None },
+                ),
                 1 => (CriterionState::Waived, DecideCriterionInput { evidence: None, reason: Some("r".into()) }),
                 _ => (CriterionState::Open, DecideCriterionInput::default()),
             };
@@ -177,7 +190,16 @@ async fn run(svc: &Service, trains: &[String], a: &Act, who: &Actor, pick: usize
             svc.override_approval(who, &ap.approval.id, OverrideInput { reason: "urgent".into() }).await.map(drop)
         }
         Act::AddMilestone => svc
-            .add_milestone(who, id, MilestoneSpec { title: "m".into(), due: "2027-02-01".parse().unwrap(), owner: Some("po".into()), inherit: false })
+            .add_milestone(
+                who,
+                id,
+                MilestoneSpec {
+                    title: "m".into(),
+                    due: "2027-02-01".parse().unwrap(),
+                    owner: Some("po".into()),
+                    inherit: false,
+                },
+            )
             .await
             .map(drop),
         Act::DecideMilestone(i, complete) => {
@@ -186,7 +208,9 @@ async fn run(svc: &Service, trains: &[String], a: &Act, who: &Actor, pick: usize
             let to = if *complete { MilestoneState::Completed } else { MilestoneState::Missed };
             svc.decide_milestone(who, id, m, to).await.map(drop)
         }
-        Act::Copy => svc.copy_train(who, id, CopyInput { start: "2027-06-07".parse().unwrap(), title: None }).await.map(drop),
+        Act::Copy => {
+            svc.copy_train(who, id, CopyInput { start: "2027-06-07".parse().unwrap(), title: None }).await.map(drop)
+        }
     }
 }
 
@@ -198,26 +222,41 @@ async fn check_invariants(svc: &Service) -> Result<(), String> {
         let tr = &t.train;
         let s = tr.state;
         if s != TrainState::Cancelled {
-            for (gate, stage) in [(GateName::Scoping, TrainState::Construction), (GateName::Construction, TrainState::Verification), (GateName::Verification, TrainState::AwaitingExecutiveApproval)] {
+            for (gate, stage) in [
+                (GateName::Scoping, TrainState::Construction),
+                (GateName::Construction, TrainState::Verification),
+                (GateName::Verification, TrainState::AwaitingExecutiveApproval),
+            ] {
                 if s >= stage && !tr.gate_passed(gate) {
-                    return Err(format!("{} is {s} but its {gate} gate is not passed: {:?}", tr.id, tr.gates.get(gate)));
+                    return Err(format!(
+                        "{} is {s} but its {gate} gate is not passed: {:?}",
+                        tr.id,
+                        tr.gates.get(gate)
+                    ));
                 }
             }
         }
         if matches!(s, TrainState::Deployment | TrainState::Closed) {
-            let granted = tr.executive_approval.as_ref().and_then(|r| by_id(&r.id)).is_some_and(|a| a.approval.state.is_granted());
+            let granted = tr
+                .executive_approval
+                .as_ref()
+                .and_then(|r| by_id(&r.id))
+                .is_some_and(|a| a.approval.state.is_granted());
             if !granted {
                 return Err(format!("{} is {s} without a granted executive approval", tr.id));
             }
         }
-        let pending = |r: &Option<railyard_domain::approval::ApprovalRef>| r.as_ref().and_then(|r| by_id(&r.id)).is_some_and(|a| a.approval.state == ApprovalState::Pending);
+        let pending = |r: &Option<railyard_domain::approval::ApprovalRef>| {
+            r.as_ref().and_then(|r| by_id(&r.id)).is_some_and(|a| a.approval.state == ApprovalState::Pending)
+        };
         if s == TrainState::AwaitingTrainApproval && !pending(&tr.train_approval) {
             return Err(format!("{} awaits train approval but none is pending", tr.id));
         }
         if s == TrainState::AwaitingExecutiveApproval && !pending(&tr.executive_approval) {
             return Err(format!("{} awaits executive approval but none is pending", tr.id));
         }
-        let mut refs: Vec<&railyard_domain::approval::ApprovalRef> = tr.train_approval.iter().chain(tr.executive_approval.iter()).collect();
+        let mut refs: Vec<&railyard_domain::approval::ApprovalRef> =
+            tr.train_approval.iter().chain(tr.executive_approval.iter()).collect();
         refs.extend(GateName::ALL.iter().filter_map(|g| tr.gates.get(*g).approval.as_ref()));
         for r in refs {
             let a = by_id(&r.id).ok_or_else(|| format!("{} refers to a missing approval {}", tr.id, r.id))?;

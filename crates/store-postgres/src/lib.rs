@@ -134,7 +134,10 @@ pub(crate) fn map_err(e: tokio_postgres::Error) -> StoreError {
             || *code == SqlState::ADMIN_SHUTDOWN
             || *code == SqlState::CRASH_SHUTDOWN
             || *code == SqlState::CANNOT_CONNECT_NOW
-            || *code == SqlState::QUERY_CANCELED;
+            || *code == SqlState::QUERY_CANCELED
+            // Transient: two transactions locked the same records in opposite orders. Retrying works.
+            || *code == SqlState::T_R_DEADLOCK_DETECTED
+            || *code == SqlState::T_R_SERIALIZATION_FAILURE;
         let msg = format!("{} ({})", db.message(), code.code());
         return if unavailable { StoreError::Unavailable(msg) } else { StoreError::Backend(msg) };
     }

@@ -87,10 +87,14 @@ async fn apply(tx: &Transaction<'_>, commit: Commit) -> StoreResult<CommitReceip
     Ok(CommitReceipt { events })
 }
 
-/// A unique violation while writing `r` can only be its `(kind, unique_key)`: the id is handled by
-/// `ON CONFLICT (id) DO NOTHING`.
+/// A unique violation while writing `r` is its `(kind, unique_key)`. The id is handled by
+/// `ON CONFLICT (id) DO NOTHING` (which also reports the stored version), but a primary-key violation
+/// is still mapped to `Conflict` should one ever surface.
 fn write_err(e: tokio_postgres::Error, r: &Record) -> StoreError {
     match e.as_db_error() {
+        Some(db) if *db.code() == SqlState::UNIQUE_VIOLATION && db.constraint() == Some("records_pkey") => {
+            StoreError::Conflict { kind: r.kind.clone(), id: r.id.clone(), expected: 0, found: None }
+        }
         Some(db) if *db.code() == SqlState::UNIQUE_VIOLATION && db.constraint() == Some("records_kind_unique_key") => {
             StoreError::DuplicateKey { kind: r.kind.clone(), key: r.unique_key.clone().unwrap_or_default() }
         }

@@ -65,6 +65,10 @@ impl SqliteStore {
     /// Opens (creating the file and its directory if missing) and migrates the database at `path`, and
     /// starts the writer thread. Blocking: call it at startup, or from `spawn_blocking`.
     pub fn open(path: &Path) -> StoreResult<SqliteStore> {
+        if path.as_os_str() == ":memory:" || path.as_os_str().is_empty() {
+            // The writer and the readers are separate connections: they must share a file.
+            return Err(StoreError::Backend("the SQLite store needs a file path, not an in-memory database".into()));
+        }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError::Unavailable(format!("cannot create directory {}: {e}", dir.display())))?;

@@ -132,3 +132,36 @@ async fn dropping_the_store_stops_the_writer_and_answers_queued_requests() {
     let q = EventQuery { limit: 1000, ..Default::default() };
     assert_eq!(store.events(&q).await.expect("events").len(), 50, "every acknowledged commit is on disk");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_stores_on_one_file_build_one_chain() {
+    // Like two processes on one file: each writer re-reads the chain head inside its IMMEDIATE
+    // transaction, so their batches interleave without forking the chain.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("railyard.db");
+    let stores = [std::sync::Arc::new(open(&path)), std::sync::Arc::new(open(&path))];
+    let mut tasks = Vec::new();
+    for (s, store) in stores.iter().enumerate() {
+        for w in 0..4 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                for i in 0..25 {
+                    let r = record("load", &format!("S{s}-{w}-{i}"), (s * 1000 + w * 100 + i) as i64);
+                    store.commit(insert(&r)).await.expect("commit");
+                }
+            }));
+        }
+    }
+    for t in tasks {
+        t.await.expect("task");
+    }
+    for store in &stores {
+        let report = verify_chain(store.as_ref()).await.expect("verify");
+        assert_eq!((report.events_checked, report.first_broken), (200, None));
+    }
+}
+
+#[test]
+fn an_in_memory_database_is_refused() {
+    assert!(SqliteStore::open(Path::new(":memory:")).is_err());
+}
