@@ -343,10 +343,10 @@ async fn check_invariants(svc: &Service) -> Result<(), String> {
                     }
                 }
             }
-            ApprovalState::Rejected => {
-                if rejections != 1 || a.decisions.last().map(|d| d.verdict) != Some(Verdict::Reject) {
-                    return Err(format!("{} rejected without exactly one final rejection", a.id));
-                }
+            ApprovalState::Rejected
+                if rejections != 1 || a.decisions.last().map(|d| d.verdict) != Some(Verdict::Reject) =>
+            {
+                return Err(format!("{} rejected without exactly one final rejection", a.id));
             }
             ApprovalState::Pending if rejections > 0 => return Err(format!("{} pending after a rejection", a.id)),
             ApprovalState::Overridden => {
