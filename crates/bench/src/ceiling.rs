@@ -43,7 +43,11 @@ fn writer(conn: Connection, jobs: mpsc::Receiver<Job>) {
         let Ok(tx) = conn.transaction() else { continue };
         let mut ids = Vec::with_capacity(batch.len());
         for (value, _) in &batch {
-            ids.push(tx.execute("INSERT INTO rows (value) VALUES (?1)", [value]).map(|_| tx.last_insert_rowid()).unwrap_or(-1));
+            ids.push(
+                tx.execute("INSERT INTO rows (value) VALUES (?1)", [value])
+                    .map(|_| tx.last_insert_rowid())
+                    .unwrap_or(-1),
+            );
         }
         if tx.commit().is_err() {
             continue;

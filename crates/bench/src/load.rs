@@ -32,9 +32,15 @@ impl Setup {
     /// A release manager and their token.
     pub async fn manager(&self) -> anyhow::Result<String> {
         let url = |p: &str| format!("{}{p}", self.base);
-        send(self.http.post(url("/api/v1/users")).bearer_auth(&self.admin).json(&json!({"name": "bench", "roles": ["release_manager"]})))
+        send(
+            self.http
+                .post(url("/api/v1/users"))
+                .bearer_auth(&self.admin)
+                .json(&json!({"name": "bench", "roles": ["release_manager"]})),
+        )
+        .await?;
+        let t = send(self.http.post(url("/api/v1/tokens")).bearer_auth(&self.admin).json(&json!({"user": "bench"})))
             .await?;
-        let t = send(self.http.post(url("/api/v1/tokens")).bearer_auth(&self.admin).json(&json!({"user": "bench"}))).await?;
         Ok(t["token"].as_str().context("token")?.to_string())
     }
 
@@ -118,7 +124,13 @@ impl Report {
 }
 
 impl Load {
-    pub fn train_actions(base: String, token: String, targets: Vec<(String, String)>, writers: usize, readers: usize) -> Self {
+    pub fn train_actions(
+        base: String,
+        token: String,
+        targets: Vec<(String, String)>,
+        writers: usize,
+        readers: usize,
+    ) -> Self {
         Load { base, token: Some(token), kind: Kind::Trains(targets), writers, readers }
     }
 

@@ -50,7 +50,8 @@ fn main() -> anyhow::Result<()> {
 
     let dir = tempfile::tempdir()?;
     let (_server, base, token, targets) = railyard(&args, &dir.path().join("railyard.db"))?;
-    let ours = client.block_on(Load::train_actions(base, token, targets, args.writers, args.readers).run(args.seconds))?;
+    let ours =
+        client.block_on(Load::train_actions(base, token, targets, args.writers, args.readers).run(args.seconds))?;
     print_report("Railyard: meet/reopen an exit criterion (a train action, durable, audited)", &ours);
 
     let (_ceiling, cbase, cids) = ceiling::start(&dir.path().join("ceiling.db"), args.server_threads)?;
@@ -75,7 +76,9 @@ fn main() -> anyhow::Result<()> {
         "ratio_read_p99": ratio(ours.read_p99_ms(), bare.read_p99_ms()),
     });
     let out = std::path::Path::new("target").join("bench-results.json");
-    if std::fs::create_dir_all("target").is_ok() && std::fs::write(&out, serde_json::to_string_pretty(&summary)?).is_ok() {
+    if std::fs::create_dir_all("target").is_ok()
+        && std::fs::write(&out, serde_json::to_string_pretty(&summary)?).is_ok()
+    {
         println!("\nwritten to {}", out.display());
     }
     Ok(())

@@ -55,12 +55,29 @@ impl Reply {
     }
 }
 
+/// Which database a test server runs on.
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
 impl TestApp {
     pub async fn spawn() -> TestApp {
+        TestApp::spawn_on(Backend::Sqlite).await
+    }
+
+    pub async fn spawn_on(backend: Backend) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let db_path = dir.path().join("railyard.db");
-        let store = SqliteStore::open(&db_path).unwrap();
-        let service = Service::new(Arc::new(store));
+        let store: Arc<dyn railyard_store::Store> = match backend {
+            Backend::Sqlite => Arc::new(SqliteStore::open(&db_path).unwrap()),
+            Backend::Postgres => {
+                let url = railyard_store_postgres::testing::fresh_database().await;
+                Arc::new(railyard_store_postgres::PostgresStore::connect(&url).await.unwrap())
+            }
+        };
+        let service = Service::new(store);
         let admin = service.bootstrap_admin(None).await.unwrap().expect("a fresh database creates the admin");
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

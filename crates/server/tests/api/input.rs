@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::common::{TestApp, level, train_body};
+use crate::common::{Backend, TestApp, level, train_body};
 
 async fn raw(app: &TestApp, token: &str, method: Method, path: &str, body: &str) -> (u16, Value) {
     let res = app
@@ -111,8 +111,18 @@ async fn bad_input_is_refused_with_the_field_named_and_nothing_changes() {
 }
 
 #[tokio::test]
-async fn two_clients_updating_one_train_at_once_one_wins_the_other_gets_409_and_can_retry() {
-    let app = TestApp::spawn().await;
+async fn two_clients_updating_one_train_at_once_one_wins_on_sqlite() {
+    one_update_wins(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn two_clients_updating_one_train_at_once_one_wins_on_postgres() {
+    one_update_wins(Backend::Postgres).await;
+}
+
+/// Two clients update one train at the same version: one wins, the other gets 409 and can retry.
+async fn one_update_wins(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
     let rm = app.user("rita", &["release_manager"]).await;
     let rm2 = app.user("ralph", &["release_manager"]).await;
     let t = app.post(&rm, "/api/v1/trains", train_body("T", json!({}))).await.ok();
@@ -162,4 +172,15 @@ async fn paging_through_trains_and_filters() {
     assert_eq!(draft["items"].as_array().unwrap().len(), 7);
     let none = app.get(&rm, "/api/v1/trains?state=closed").await.ok();
     assert!(none["items"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn health_and_readiness_answer_without_a_token() {
+    let app = TestApp::spawn().await;
+    let h = app.call(None, Method::GET, "/healthz", None).await.ok();
+    assert_eq!(h["status"], "ok");
+    let r = app.call(None, Method::GET, "/readyz", None).await.ok();
+    assert_eq!(r["database"], "sqlite");
+    let r = app.call(None, Method::GET, "/api/v1/nothing-here", None).await;
+    assert_eq!((r.status.as_u16(), r.body["code"].as_str().unwrap()), (404, "not_found"));
 }

@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::common::{TestApp, level, train_body};
+use crate::common::{Backend, TestApp, level, train_body};
 
 fn criterion_id(train: &Value, gate: &str, title: &str) -> String {
     train["gates"][gate]["criteria"]
@@ -18,8 +18,17 @@ fn criterion_id(train: &Value, gate: &str, title: &str) -> String {
 }
 
 #[tokio::test]
-async fn a_train_goes_from_draft_to_closed_with_every_guard_enforced() {
-    let app = TestApp::spawn().await;
+async fn a_train_goes_from_draft_to_closed_with_every_guard_enforced_on_sqlite() {
+    draft_to_closed(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_train_goes_from_draft_to_closed_with_every_guard_enforced_on_postgres() {
+    draft_to_closed(Backend::Postgres).await;
+}
+
+async fn draft_to_closed(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
     let rm = app.user("rita", &["release_manager"]).await;
     let alice = app.user("alice", &["developer"]).await;
     let bob = app.user("bob", &["release_engineer"]).await;
