@@ -303,28 +303,14 @@ impl Train {
 
         let mut out = Outcome::default();
         match action {
-            TrainAction::Submit => match (&self.approval_policies.train, approval_id) {
-                (Some(policy), Some(id)) => {
-                    let (approval, change) = Approval::request(ApprovalRequest {
-                        id,
-                        kind: ApprovalKind::Train,
-                        train_id: &self.id,
-                        gate: None,
-                        subject_id: &self.id,
-                        policy,
-                        requested_by: &actor.name,
-                        now,
-                    });
-                    self.train_approval = Some(approval.as_ref());
-                    out.changes.push(self.transition(TrainState::AwaitingTrainApproval, name, &actor.name, now));
-                    out.changes.push(change);
-                    out.new_approval = Some(approval);
-                }
-                (Some(_), None) => {
-                    return Err(DomainError::invalid("approval_id", "no id was allocated for the train approval"));
-                }
-                (None, _) => out.changes.push(self.transition(TrainState::Scoping, name, &actor.name, now)),
-            },
+            TrainAction::Submit if self.approval_policies.train.is_some() => {
+                let (approval, change) = self.new_approval(ApprovalKind::Train, None, approval_id, actor, now)?;
+                self.train_approval = Some(approval.as_ref());
+                out.changes.push(self.transition(TrainState::AwaitingTrainApproval, name, &actor.name, now));
+                out.changes.push(change);
+                out.new_approval = Some(approval);
+            }
+            TrainAction::Submit => out.changes.push(self.transition(TrainState::Scoping, name, &actor.name, now)),
             TrainAction::StartConstruction => {
                 out.changes.push(self.transition(TrainState::Construction, name, &actor.name, now))
             }
@@ -332,19 +318,7 @@ impl Train {
                 out.changes.push(self.transition(TrainState::Verification, name, &actor.name, now))
             }
             TrainAction::RequestExecutiveApproval => {
-                let (Some(policy), Some(id)) = (&self.approval_policies.executive, approval_id) else {
-                    return Err(DomainError::invalid("approval_id", "no id was allocated for the executive approval"));
-                };
-                let (approval, change) = Approval::request(ApprovalRequest {
-                    id,
-                    kind: ApprovalKind::Executive,
-                    train_id: &self.id,
-                    gate: None,
-                    subject_id: &self.id,
-                    policy,
-                    requested_by: &actor.name,
-                    now,
-                });
+                let (approval, change) = self.new_approval(ApprovalKind::Executive, None, approval_id, actor, now)?;
                 self.executive_approval = Some(approval.as_ref());
                 out.changes.push(self.transition(TrainState::AwaitingExecutiveApproval, name, &actor.name, now));
                 out.changes.push(change);
@@ -359,6 +333,38 @@ impl Train {
             }
         }
         Ok(out)
+    }
+
+    /// A new approval of this train under its policy of that kind.
+    fn new_approval(
+        &self,
+        kind: ApprovalKind,
+        gate: Option<GateName>,
+        id: Option<String>,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(Approval, Change), DomainError> {
+        let p = &self.approval_policies;
+        let policy = match kind {
+            ApprovalKind::Train => &p.train,
+            ApprovalKind::Development => &p.development,
+            ApprovalKind::Executive => &p.executive,
+            ApprovalKind::Gate => &p.gate,
+        };
+        let (Some(policy), Some(id)) = (policy, id) else {
+            let field = format!("approval_policies.{}", kind.as_str());
+            return Err(DomainError::invalid(&field, "no such policy, or no id was allocated for its approval"));
+        };
+        Ok(Approval::request(ApprovalRequest {
+            id,
+            kind,
+            train_id: &self.id,
+            gate,
+            subject_id: &self.id,
+            policy,
+            requested_by: &actor.name,
+            now,
+        }))
     }
 
     fn check_executive_policy(&self, g: &mut Guards) {
@@ -399,19 +405,7 @@ impl Train {
             "the train has no gate approval policy; define approval_policies.gate first".to_string()
         });
         g.done()?;
-        let Some(policy) = &self.approval_policies.gate else {
-            return Err(DomainError::invalid("approval_policies.gate", "missing"));
-        };
-        let (approval, change) = Approval::request(ApprovalRequest {
-            id: approval_id,
-            kind: ApprovalKind::Gate,
-            train_id: &self.id,
-            gate: Some(gate),
-            subject_id: &self.id,
-            policy,
-            requested_by: &actor.name,
-            now,
-        });
+        let (approval, change) = self.new_approval(ApprovalKind::Gate, Some(gate), Some(approval_id), actor, now)?;
         self.gates.get_mut(gate).approval = Some(approval.as_ref());
         Ok(Outcome {
             changes: vec![
