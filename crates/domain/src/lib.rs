@@ -13,6 +13,7 @@ pub mod milestone;
 pub mod policy;
 pub mod schedule;
 pub mod train;
+pub mod work_item;
 
 pub use access::{Actor, Operation, Role};
 pub use approval::{Approval, ApprovalKind, ApprovalState, Decision, Verdict};
@@ -26,6 +27,7 @@ pub use train::{
     CriterionPatch, CriterionSpec, MilestonePatch, MilestoneSpec, ReleaseType, Train, TrainAction, TrainPatch,
     TrainSpec, TrainState,
 };
+pub use work_item::{WorkItem, WorkItemKind, WorkItemSpec, WorkItemStatus};
 
 /// The actor the engine and other automatic steps act as.
 pub const SYSTEM_ACTOR: &str = "system";
