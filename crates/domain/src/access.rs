@@ -99,6 +99,15 @@ pub enum Operation {
     DecideApproval,
     /// Override an approval (only the train's manager, where the policy allows).
     OverrideApproval,
+    /// Create, edit and archive applications.
+    ManageApplications,
+    /// Create and edit application releases, their dependencies and milestones, propose them to trains,
+    /// take them off, and move them through their lifecycle (product owners: only their own).
+    EditRelease,
+    /// Accept or reject an application release proposed to a train.
+    DecideMembership,
+    /// Create, edit and import work items (product owners: only on their own releases).
+    ManageWorkItems,
 }
 
 impl Operation {
@@ -119,6 +128,10 @@ impl Operation {
             Operation::MeetCriterion | Operation::CompleteMilestone | Operation::DecideApproval => {
                 &[ReleaseManager, ReleaseEngineer, ProductOwner, Developer]
             }
+            Operation::ManageApplications | Operation::EditRelease | Operation::ManageWorkItems => {
+                &[ReleaseManager, ProductOwner]
+            }
+            Operation::DecideMembership => &[ReleaseManager],
         }
     }
 }

@@ -5,23 +5,30 @@
 //! touches a database or spawns anything; the service layer does that around these functions.
 
 pub mod access;
+pub mod application;
 pub mod approval;
 mod change;
 mod error;
 pub mod gate;
 pub mod milestone;
 pub mod policy;
+pub mod release;
 pub mod schedule;
 pub mod train;
 pub mod work_item;
 
 pub use access::{Actor, Operation, Role};
+pub use application::{Application, ApplicationPatch, ApplicationSpec};
 pub use approval::{Approval, ApprovalKind, ApprovalState, Decision, Verdict};
 pub use change::Change;
 pub use error::{DomainError, FieldError, Guard, Refusal};
 pub use gate::{CriterionState, Evidence, ExitCriterion, Gate, GateName, Gates};
 pub use milestone::{Milestone, MilestoneState};
 pub use policy::{ApprovalPolicies, ApprovalPolicy, PolicyLevel};
+pub use release::{
+    ApplicationRelease, Criticality, Membership, MembershipState, ReleaseAction, ReleasePatch, ReleaseSchedule,
+    ReleaseSpec, ReleaseState,
+};
 pub use schedule::Schedule;
 pub use train::{
     CriterionPatch, CriterionSpec, MilestonePatch, MilestoneSpec, ReleaseType, Train, TrainAction, TrainPatch,

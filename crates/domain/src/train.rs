@@ -470,6 +470,17 @@ impl Train {
         changes
     }
 
+    /// R10: an application release sent back to construction takes its train back to construction when
+    /// the train was past it.
+    pub fn return_to_construction(&mut self, release_id: &str, actor: &str, now: DateTime<Utc>) -> Option<Change> {
+        if !matches!(self.state, TrainState::Verification | TrainState::AwaitingExecutiveApproval) {
+            return None;
+        }
+        let mut c = self.transition(TrainState::Construction, "release_sent_back", actor, now);
+        c.data["release_id"] = json!(release_id);
+        Some(c)
+    }
+
     /// The gates' guards: every gate of a stage the train has left must be passed.
     pub fn gate_passed(&self, gate: GateName) -> bool {
         self.gates.get(gate).passed()

@@ -1,6 +1,8 @@
 //! Approvals: list, show, approve, reject, override; and what a decision does to the train.
 
-use railyard_domain::{Actor, Approval, ApprovalKind, ApprovalState, Operation, Train, TrainState, Verdict};
+use railyard_domain::{
+    Actor, ApplicationRelease, Approval, ApprovalKind, ApprovalState, Operation, Train, TrainState, Verdict,
+};
 use railyard_store::ListQuery;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -115,8 +117,15 @@ impl Service {
         self.approval(actor, id).await
     }
 
-    /// The train reacts to its settled approval.
+    /// What was approved reacts to its settled approval: the train, or (development) the release.
     async fn settle(&self, tx: &mut Tx, approval: &Approval, now: chrono::DateTime<chrono::Utc>) -> ServiceResult<()> {
+        if approval.kind == ApprovalKind::Development {
+            let mut release: Stored<ApplicationRelease> = self.load(&approval.subject_id).await?;
+            let changes = release.value.on_development_decided(approval, now);
+            tx.update(&release)?;
+            tx.record(changes);
+            return Ok(());
+        }
         let mut train: Stored<Train> = self.load(&approval.train_id).await?;
         let changes = train.value.on_approval_decided(approval, now);
         tx.update(&train)?;

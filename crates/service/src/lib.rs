@@ -5,10 +5,12 @@
 //! The HTTP server, the CLI's `serve` and (later) the engine all go through [`Service`]; nothing else
 //! writes to the store.
 
+mod applications;
 mod approvals;
 mod audit;
 mod error;
 mod persist;
+mod releases;
 mod train_parts;
 mod trains;
 mod users;
@@ -20,9 +22,11 @@ use chrono::{DateTime, Utc};
 use railyard_domain::{Actor, Operation};
 use railyard_store::Store;
 
+pub use applications::ApplicationView;
 pub use approvals::{ApprovalFilter, DecideInput, OverrideInput};
 pub use audit::{AuditFilter, ChainView, EventView};
 pub use error::{ServiceError, ServiceResult};
+pub use releases::{ProposeInput, ReasonInput, ReleaseFilter, ReleaseView};
 pub use train_parts::{DecideCriterionInput, GateInput};
 pub use trains::{CopyInput, TrainFilter};
 pub use users::{NewToken, NewUser, TokenView, UserPatch, UserView, hash_token};

@@ -1,7 +1,7 @@
 //! Loading and saving aggregates as store records, and committing them with their audit events.
 
 use chrono::{DateTime, Utc};
-use railyard_domain::{Actor, Approval, Change, Train};
+use railyard_domain::{Actor, Application, ApplicationRelease, Approval, Change, Train, WorkItem};
 use railyard_store::{Commit, NewEvent, Record, Write};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -51,6 +51,53 @@ impl Aggregate for Approval {
     }
     fn category(&self) -> Option<String> {
         Some(self.kind.as_str().to_string())
+    }
+}
+
+impl Aggregate for Application {
+    const KIND: &'static str = "application";
+    fn id(&self) -> &str {
+        &self.key
+    }
+    fn state(&self) -> Option<String> {
+        Some(if self.archived { "archived" } else { "active" }.to_string())
+    }
+}
+
+impl Aggregate for ApplicationRelease {
+    const KIND: &'static str = "application_release";
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn state(&self) -> Option<String> {
+        Some(self.state.as_str().to_string())
+    }
+    /// The train it is proposed to or accepted on.
+    fn parent_id(&self) -> Option<String> {
+        self.active_train().map(str::to_string)
+    }
+    fn category(&self) -> Option<String> {
+        Some(self.application.clone())
+    }
+}
+
+impl Aggregate for WorkItem {
+    const KIND: &'static str = "work_item";
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn state(&self) -> Option<String> {
+        Some(self.status.as_str().to_string())
+    }
+    fn parent_id(&self) -> Option<String> {
+        Some(self.release_id.clone())
+    }
+    fn category(&self) -> Option<String> {
+        Some(self.kind.as_str().to_string())
+    }
+    /// A key is unique within its application release.
+    fn unique_key(&self) -> Option<String> {
+        Some(format!("{}:{}", self.release_id, self.key))
     }
 }
 

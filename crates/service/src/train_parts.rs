@@ -177,6 +177,7 @@ impl Service {
         .await
     }
 
+    /// Edits a train milestone; inherited copies not moved by hand follow a new date, in the same commit.
     pub async fn edit_milestone(
         &self,
         actor: &Actor,
@@ -185,15 +186,32 @@ impl Service {
         patch: MilestonePatch,
         expected: Option<i64>,
     ) -> ServiceResult<TrainView> {
-        self.change_train(
-            actor,
-            train,
-            Operation::EditTrain,
-            expected,
-            |t, _, _| one(t.edit_milestone(milestone, patch.clone())),
-            None,
-        )
-        .await
+        self.authorize(actor, Operation::EditTrain)?;
+        if let Some(o) = &patch.owner {
+            self.check_users([(format!("milestones.{milestone}.owner"), o.clone())]).await?;
+        }
+        let patch = &patch;
+        self.retrying(expected, move || async move {
+            let mut s: Stored<Train> = self.load(train).await?;
+            check_version("train", train, s.version, expected)?;
+            let now = self.now();
+            let (change, moved) = s.value.edit_milestone(milestone, patch.clone())?;
+            let mut tx = Tx::new(actor, now);
+            tx.update(&s)?;
+            tx.record([change]);
+            let origin = s.value.milestones.iter().find(|m| m.id == milestone);
+            if let (true, Some(origin)) = (moved, origin) {
+                for mut r in self.accepted_members(train).await? {
+                    if let Some(c) = r.value.follow_milestone(origin) {
+                        tx.update(&r)?;
+                        tx.record([c]);
+                    }
+                }
+            }
+            self.commit(tx).await
+        })
+        .await?;
+        self.train(actor, train).await
     }
 
     pub async fn remove_milestone(&self, actor: &Actor, train: &str, milestone: &str) -> ServiceResult<TrainView> {

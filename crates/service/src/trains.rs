@@ -133,9 +133,17 @@ impl Service {
         self.train(actor, &new_id).await
     }
 
-    /// What the train's guards need to know beyond the train (application releases come with issue 3).
-    async fn surroundings(&self, _train: &Train) -> ServiceResult<Surroundings> {
-        Ok(Surroundings::default())
+    /// What the train's guards need to know beyond the train: its accepted application releases.
+    async fn surroundings(&self, train: &Train, action: &TrainAction) -> ServiceResult<Surroundings> {
+        let mut around = Surroundings::default();
+        if matches!(action, TrainAction::StartVerification) {
+            for r in self.accepted_members(&train.id).await? {
+                if !r.value.is_development_approved() {
+                    around.not_development_approved.push((r.value.id.clone(), r.value.title.clone()));
+                }
+            }
+        }
+        Ok(around)
     }
 
     pub(crate) async fn pending_approvals_of(&self, train_id: &str) -> ServiceResult<Vec<Stored<Approval>>> {
@@ -175,7 +183,7 @@ impl Service {
             let mut s: Stored<Train> = self.load(id).await?;
             check_version("train", id, s.version, expected)?;
             let approval_id = if action.requests_approval(&s.value) { Some(self.new_id("AP").await?) } else { None };
-            let around = self.surroundings(&s.value).await?;
+            let around = self.surroundings(&s.value, action).await?;
             let now = self.now();
             let outcome = s.value.apply(action, actor, now, approval_id, &around)?;
             let mut tx = Tx::new(actor, now);
@@ -189,6 +197,15 @@ impl Service {
                         tx.update(&pending)?;
                         tx.record([c]);
                         tx.record(s.value.on_approval_decided(&pending.value, now));
+                    }
+                }
+            }
+            if matches!(action, TrainAction::StartConstruction) {
+                // Entering construction: every accepted release inherits the train's `inherit` milestones.
+                for mut r in self.accepted_members(id).await? {
+                    if let Some(c) = r.value.inherit_milestones(&s.value) {
+                        tx.update(&r)?;
+                        tx.record([c]);
                     }
                 }
             }

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use crate::error::{Fields, Guards};
 use crate::{
     Actor, ApprovalPolicies, Change, CriterionState, DomainError, Evidence, ExitCriterion, GateName, Milestone,
-    MilestoneState, ReleaseType, Role, Schedule, Train, TrainState,
+    MilestoneState, ReleaseType, Role, Schedule, Train, TrainState, milestone::Milestones,
 };
 
 const MAX_TITLE: usize = 200;
@@ -265,6 +265,7 @@ impl Train {
                 state: MilestoneState::Open,
                 inherit: m.inherit,
                 inherited_from: None,
+                moved_by_hand: false,
                 decided_by: None,
                 decided_at: None,
             });
@@ -450,69 +451,24 @@ impl Train {
 
     // ---- milestones ----
 
-    fn milestone_index(&self, id: &str) -> Result<usize, DomainError> {
-        self.milestones
-            .iter()
-            .position(|m| m.id == id)
-            .ok_or_else(|| DomainError::invalid("milestone_id", format!("{} has no milestone {id}", self.describe())))
+    fn milestones(&mut self) -> Milestones<'_> {
+        Milestones { list: &mut self.milestones, owner_kind: "train", owner_id: &self.id, privileged: false }
     }
 
     pub fn add_milestone(&mut self, id: String, spec: MilestoneSpec) -> Result<Change, DomainError> {
-        let mut f = Fields::default();
-        check_title(&mut f, "title", &spec.title);
-        f.done()?;
         self.guard_open("add_milestone")?;
-        let m = Milestone {
-            id,
-            title: spec.title.trim().to_string(),
-            due: spec.due,
-            owner: spec.owner,
-            state: MilestoneState::Open,
-            inherit: spec.inherit,
-            inherited_from: None,
-            decided_by: None,
-            decided_at: None,
-        };
-        let change = Change::new(
-            "train",
-            &self.id,
-            "add_milestone",
-            json!({"milestone_id": m.id, "title": m.title, "due": m.due, "inherit": m.inherit}),
-        );
-        self.milestones.push(m);
-        Ok(change)
+        self.milestones().add(id, spec)
     }
 
-    pub fn edit_milestone(&mut self, id: &str, patch: MilestonePatch) -> Result<Change, DomainError> {
-        if let Some(t) = &patch.title {
-            let mut f = Fields::default();
-            check_title(&mut f, "title", t);
-            f.done()?;
-        }
+    /// Edits a train milestone; returns whether its due date moved (inherited copies follow it).
+    pub fn edit_milestone(&mut self, id: &str, patch: MilestonePatch) -> Result<(Change, bool), DomainError> {
         self.guard_open("edit_milestone")?;
-        let i = self.milestone_index(id)?;
-        let data = json!({"milestone_id": id, "changes": patch});
-        let m = &mut self.milestones[i];
-        if let Some(t) = patch.title {
-            m.title = t.trim().to_string();
-        }
-        if let Some(d) = patch.due {
-            m.due = d;
-        }
-        if let Some(o) = patch.owner {
-            m.owner = Some(o).filter(|o| !o.is_empty());
-        }
-        if let Some(i) = patch.inherit {
-            m.inherit = i;
-        }
-        Ok(Change::new("train", &self.id, "edit_milestone", data))
+        self.milestones().edit(id, patch)
     }
 
     pub fn remove_milestone(&mut self, id: &str) -> Result<Change, DomainError> {
         self.guard_open("remove_milestone")?;
-        self.milestone_index(id)?;
-        self.milestones.retain(|m| m.id != id);
-        Ok(Change::new("train", &self.id, "remove_milestone", json!({"milestone_id": id})))
+        self.milestones().remove(id)
     }
 
     /// Complete or miss an open milestone. Non-managers may act only on milestones they own.
@@ -523,31 +479,7 @@ impl Train {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<Change, DomainError> {
-        let action = match to {
-            MilestoneState::Completed => "complete_milestone",
-            MilestoneState::Missed => "miss_milestone",
-            MilestoneState::Open => {
-                return Err(DomainError::invalid("state", "a milestone can be completed or missed, not reopened"));
-            }
-        };
-        self.guard_open(action)?;
-        let i = self.milestone_index(id)?;
-        let m = &mut self.milestones[i];
-        let mut g = Guards::new(action, &format!("milestone {id}"), m.state.as_str());
-        g.check(m.state == MilestoneState::Open, "wrong_state", || {
-            format!("milestone {id} '{}' is {}, not open", m.title, m.state.as_str())
-        });
-        let privileged = actor.is_admin() || actor.has(Role::ReleaseManager);
-        g.check(privileged || m.owner.as_deref() == Some(actor.name.as_str()), "not_owner", || {
-            format!(
-                "milestone {id} is owned by {}; only its owner or a release manager may do this",
-                m.owner.as_deref().unwrap_or("nobody")
-            )
-        });
-        g.done()?;
-        m.state = to;
-        m.decided_by = Some(actor.name.clone());
-        m.decided_at = Some(now);
-        Ok(Change::new("train", &self.id, action, json!({"milestone_id": id})))
+        self.guard_open("decide_milestone")?;
+        self.milestones().decide(id, to, actor, now)
     }
 }

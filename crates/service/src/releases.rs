@@ -1,0 +1,419 @@
+//! Application releases: create, list, show, update; train membership; lifecycle (with R10's send back);
+//! milestones.
+
+use chrono::{DateTime, Utc};
+use railyard_domain::train::Outcome;
+use railyard_domain::{
+    Actor, Application, ApplicationRelease, DomainError, MilestonePatch, MilestoneSpec, MilestoneState, Operation,
+    ReleaseAction, ReleasePatch, ReleaseSpec, ReleaseState, Train,
+};
+use railyard_store::ListQuery;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::persist::{Stored, Tx, check_version, decode, seq_of};
+use crate::views::{Meta, Page, page_filtered};
+use crate::{Service, ServiceError, ServiceResult};
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReleaseView {
+    #[serde(flatten)]
+    pub release: ApplicationRelease,
+    #[serde(flatten)]
+    pub meta: Meta,
+    /// Ids of open milestones past their due date.
+    pub overdue_milestones: Vec<String>,
+}
+
+/// Which application releases to list.
+#[derive(Debug, Clone, Default)]
+pub struct ReleaseFilter {
+    /// Proposed to or accepted on this train.
+    pub train: Option<String>,
+    pub application: Option<String>,
+    pub states: Vec<ReleaseState>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProposeInput {
+    pub train: String,
+}
+
+/// A reason, required or optional depending on the action.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonInput {
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+impl Service {
+    pub(crate) fn release_view(&self, s: Stored<ApplicationRelease>) -> ReleaseView {
+        let today = self.now().date_naive();
+        let overdue_milestones =
+            s.value.milestones.iter().filter(|m| m.is_overdue(today)).map(|m| m.id.clone()).collect();
+        ReleaseView { meta: Meta::of(&s), release: s.value, overdue_milestones }
+    }
+
+    async fn load_train_for(&self, field: &str, id: &str) -> ServiceResult<Stored<Train>> {
+        self.find(id).await?.ok_or_else(|| ServiceError::invalid(field, format!("there is no train {id}")))
+    }
+
+    /// Every application release proposed to or accepted on a train.
+    pub(crate) async fn members_of(&self, train_id: &str) -> ServiceResult<Vec<Stored<ApplicationRelease>>> {
+        let mut q = ListQuery::new("application_release", crate::MAX_PAGE);
+        q.parent_id = Some(train_id.to_string());
+        let mut out = Vec::new();
+        loop {
+            let batch = self.store.list(&q).await?;
+            let done = batch.len() < q.limit as usize;
+            for r in batch {
+                q.after_seq = Some(r.seq);
+                out.push(decode(r)?);
+            }
+            if done {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// The accepted, not cancelled application releases of a train.
+    pub(crate) async fn accepted_members(&self, train_id: &str) -> ServiceResult<Vec<Stored<ApplicationRelease>>> {
+        let mut all = self.members_of(train_id).await?;
+        all.retain(|r| r.value.accepted_train() == Some(train_id) && r.value.state != ReleaseState::Cancelled);
+        Ok(all)
+    }
+
+    pub async fn create_release(&self, actor: &Actor, spec: ReleaseSpec) -> ServiceResult<ReleaseView> {
+        self.authorize(actor, Operation::EditRelease)?;
+        let app: Stored<Application> = self.find(&spec.application).await?.ok_or_else(|| {
+            ServiceError::invalid("application", format!("there is no application '{}'", spec.application))
+        })?;
+        let train = match &spec.train {
+            Some(t) => Some(self.load_train_for("train", t).await?),
+            None => None,
+        };
+        let owner = spec.product_owner.clone().unwrap_or_else(|| actor.name.clone());
+        self.check_users([("product_owner".to_string(), owner)]).await?;
+        let now = self.now();
+        // Decide with a placeholder id first, so refused input takes no number.
+        ApplicationRelease::create(
+            String::new(),
+            spec.clone(),
+            &app.value,
+            train.as_ref().map(|t| &t.value),
+            actor,
+            now,
+        )?;
+        let id = self.new_id("AR").await?;
+        let (release, changes) =
+            ApplicationRelease::create(id.clone(), spec, &app.value, train.as_ref().map(|t| &t.value), actor, now)?;
+        let mut tx = Tx::new(actor, now);
+        tx.insert(&release, seq_of(&id))?;
+        tx.record(changes);
+        self.commit(tx).await?;
+        self.release(actor, &id).await
+    }
+
+    pub async fn release(&self, actor: &Actor, id: &str) -> ServiceResult<ReleaseView> {
+        self.authorize(actor, Operation::Read)?;
+        Ok(self.release_view(self.load(id).await?))
+    }
+
+    pub async fn releases(&self, actor: &Actor, filter: ReleaseFilter) -> ServiceResult<Page<ReleaseView>> {
+        self.authorize(actor, Operation::Read)?;
+        let mut q = ListQuery::new("application_release", 0);
+        q.parent_id = filter.train.clone();
+        q.category = filter.application.clone();
+        q.states = filter.states.iter().map(|s| s.as_str().to_string()).collect();
+        page_filtered(self, &mut q, filter.limit, filter.cursor.as_deref(), |_| true, |s| Ok(self.release_view(s)))
+            .await
+    }
+
+    pub async fn update_release(
+        &self,
+        actor: &Actor,
+        id: &str,
+        patch: ReleasePatch,
+        expected: Option<i64>,
+    ) -> ServiceResult<ReleaseView> {
+        self.authorize(actor, Operation::EditRelease)?;
+        let Some(expected) = expected else {
+            return Err(ServiceError::PreconditionRequired(format!(
+                "updating application release {id} needs the version it is based on: send If-Match with its version"
+            )));
+        };
+        if let Some(o) = &patch.product_owner {
+            self.check_users([("product_owner".to_string(), o.clone())]).await?;
+        }
+        let mut s: Stored<ApplicationRelease> = self.load(id).await?;
+        check_version("application release", id, s.version, Some(expected))?;
+        let train = match s.value.active_train() {
+            Some(t) => Some(self.load::<Train>(t).await?),
+            None => None,
+        };
+        let change = s.value.update(patch, train.as_ref().map(|t| &t.value), actor)?;
+        let mut tx = Tx::new(actor, self.now());
+        tx.update(&s)?;
+        tx.record([change]);
+        self.commit(tx).await?;
+        self.release(actor, id).await
+    }
+
+    /// Loads a release and the train it is on, lets `step` change the release, and saves it.
+    pub(crate) async fn change_release(
+        &self,
+        actor: &Actor,
+        id: &str,
+        op: Operation,
+        step: impl Fn(
+            &mut ApplicationRelease,
+            Option<&Train>,
+            DateTime<Utc>,
+            Option<String>,
+        ) -> Result<Outcome, DomainError>
+        + Sync,
+        new_id_prefix: Option<&str>,
+    ) -> ServiceResult<ReleaseView> {
+        self.authorize(actor, op)?;
+        let step = &step;
+        self.retrying(None, move || async move {
+            let mut s: Stored<ApplicationRelease> = self.load(id).await?;
+            let train = match s.value.active_train() {
+                Some(t) => Some(self.load::<Train>(t).await?),
+                None => None,
+            };
+            let new_id = match new_id_prefix {
+                Some(p) => Some(self.new_id(p).await?),
+                None => None,
+            };
+            let now = self.now();
+            let outcome = step(&mut s.value, train.as_ref().map(|t| &t.value), now, new_id)?;
+            let mut tx = Tx::new(actor, now);
+            tx.update(&s)?;
+            if let Some(a) = &outcome.new_approval {
+                tx.insert(a, seq_of(&a.id))?;
+            }
+            tx.record(outcome.changes);
+            self.commit(tx).await
+        })
+        .await?;
+        self.release(actor, id).await
+    }
+
+    /// Proposes the release to a train; a release manager's proposal is accepted at once.
+    pub async fn propose_release(&self, actor: &Actor, id: &str, input: ProposeInput) -> ServiceResult<ReleaseView> {
+        self.authorize(actor, Operation::EditRelease)?;
+        let input = &input;
+        self.retrying(None, move || async move {
+            let mut s: Stored<ApplicationRelease> = self.load(id).await?;
+            let train = self.load_train_for("train", &input.train).await?;
+            let now = self.now();
+            let changes = s.value.propose(&train.value, actor, now)?;
+            let mut tx = Tx::new(actor, now);
+            tx.update(&s)?;
+            tx.record(changes);
+            self.commit(tx).await
+        })
+        .await?;
+        self.release(actor, id).await
+    }
+
+    pub async fn accept_release(&self, actor: &Actor, id: &str) -> ServiceResult<ReleaseView> {
+        self.change_release(
+            actor,
+            id,
+            Operation::DecideMembership,
+            |r, train, now, _| {
+                let Some(train) = train else {
+                    return Err(DomainError::invalid("train", format!("{} is not proposed to a train", r.id)));
+                };
+                r.accept(train, actor, now).map(|changes| Outcome { changes, new_approval: None })
+            },
+            None,
+        )
+        .await
+    }
+
+    pub async fn reject_release(&self, actor: &Actor, id: &str, input: ReasonInput) -> ServiceResult<ReleaseView> {
+        let reason = input.reason.unwrap_or_default();
+        self.change_release(
+            actor,
+            id,
+            Operation::DecideMembership,
+            |r, _, now, _| r.reject(&reason, actor, now).map(|c| Outcome { changes: vec![c], new_approval: None }),
+            None,
+        )
+        .await
+    }
+
+    pub async fn remove_release(&self, actor: &Actor, id: &str, input: ReasonInput) -> ServiceResult<ReleaseView> {
+        self.change_release(
+            actor,
+            id,
+            Operation::EditRelease,
+            |r, _, now, _| {
+                r.remove_from_train(input.reason.clone(), actor, now)
+                    .map(|c| Outcome { changes: vec![c], new_approval: None })
+            },
+            None,
+        )
+        .await
+    }
+
+    /// begin_work, request_development_approval, send_back (R10) and cancel.
+    pub async fn release_action(&self, actor: &Actor, id: &str, action: ReleaseAction) -> ServiceResult<ReleaseView> {
+        self.authorize(actor, Operation::EditRelease)?;
+        let action = &action;
+        self.retrying(None, move || async move {
+            let mut s: Stored<ApplicationRelease> = self.load(id).await?;
+            let mut train = match s.value.active_train() {
+                Some(t) => Some(self.load::<Train>(t).await?),
+                None => None,
+            };
+            let approval_id = match action {
+                ReleaseAction::RequestDevelopmentApproval if train.is_some() => Some(self.new_id("AP").await?),
+                _ => None,
+            };
+            let now = self.now();
+            let outcome = s.value.apply(action, train.as_ref().map(|t| &t.value), actor, now, approval_id)?;
+            let mut tx = Tx::new(actor, now);
+            tx.record(outcome.changes);
+            if let Some(a) = &outcome.new_approval {
+                tx.insert(a, seq_of(&a.id))?;
+            }
+            if matches!(action, ReleaseAction::SendBack { .. } | ReleaseAction::Cancel { .. }) {
+                self.cascade(
+                    &mut tx,
+                    &mut s,
+                    train.as_mut(),
+                    matches!(action, ReleaseAction::SendBack { .. }),
+                    actor,
+                    now,
+                )
+                .await?;
+            }
+            tx.update(&s)?;
+            self.commit(tx).await
+        })
+        .await?;
+        self.release(actor, id).await
+    }
+
+    /// R10: what sending a release back (or cancelling it) does around it, in the same commit: its pending
+    /// development approval is cancelled; on send back, a train past construction returns to construction
+    /// and its pending executive and verification-gate approvals, which depended on this release, are
+    /// cancelled.
+    async fn cascade(
+        &self,
+        tx: &mut Tx,
+        release: &mut Stored<ApplicationRelease>,
+        train: Option<&mut Stored<Train>>,
+        send_back: bool,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<()> {
+        let rid = release.value.id.clone();
+        let why =
+            if send_back { format!("{rid} was sent back to construction") } else { format!("{rid} was cancelled") };
+        let Some(train) = train else { return Ok(()) };
+        let moved = if send_back { train.value.return_to_construction(&rid, &actor.name, now) } else { None };
+        let mut touched = moved.is_some();
+        for mut pending in self.pending_approvals_of(&train.value.id).await? {
+            let a = &pending.value;
+            let depends = a.subject_id == rid
+                || (moved.is_some()
+                    && (a.kind == railyard_domain::ApprovalKind::Executive
+                        || a.gate == Some(railyard_domain::GateName::Verification)));
+            if !depends {
+                continue;
+            }
+            if let Some(c) = pending.value.cancel(&why, now) {
+                tx.update(&pending)?;
+                tx.record([c]);
+                tx.record(release.value.on_development_decided(&pending.value, now));
+                tx.record(train.value.on_approval_decided(&pending.value, now));
+                touched |= pending.value.kind != railyard_domain::ApprovalKind::Development;
+            }
+        }
+        tx.record(moved);
+        if touched {
+            tx.update(train)?;
+        }
+        Ok(())
+    }
+
+    pub async fn add_release_milestone(
+        &self,
+        actor: &Actor,
+        id: &str,
+        spec: MilestoneSpec,
+    ) -> ServiceResult<ReleaseView> {
+        if let Some(o) = &spec.owner {
+            self.check_users([("owner".to_string(), o.clone())]).await?;
+        }
+        self.change_release(
+            actor,
+            id,
+            Operation::EditRelease,
+            |r, _, _, mid| r.add_milestone(mid.unwrap_or_default(), spec.clone(), actor).map(one),
+            Some("MS"),
+        )
+        .await
+    }
+
+    pub async fn edit_release_milestone(
+        &self,
+        actor: &Actor,
+        id: &str,
+        ms: &str,
+        patch: MilestonePatch,
+    ) -> ServiceResult<ReleaseView> {
+        if let Some(o) = &patch.owner {
+            self.check_users([("owner".to_string(), o.clone())]).await?;
+        }
+        self.change_release(
+            actor,
+            id,
+            Operation::EditRelease,
+            |r, _, _, _| r.edit_milestone(ms, patch.clone(), actor).map(one),
+            None,
+        )
+        .await
+    }
+
+    pub async fn remove_release_milestone(&self, actor: &Actor, id: &str, ms: &str) -> ServiceResult<ReleaseView> {
+        self.change_release(
+            actor,
+            id,
+            Operation::EditRelease,
+            |r, _, _, _| r.remove_milestone(ms, actor).map(one),
+            None,
+        )
+        .await
+    }
+
+    pub async fn decide_release_milestone(
+        &self,
+        actor: &Actor,
+        id: &str,
+        ms: &str,
+        to: MilestoneState,
+    ) -> ServiceResult<ReleaseView> {
+        self.change_release(
+            actor,
+            id,
+            Operation::CompleteMilestone,
+            |r, _, now, _| r.decide_milestone(ms, to, actor, now).map(one),
+            None,
+        )
+        .await
+    }
+}
+
+fn one(c: railyard_domain::Change) -> Outcome {
+    Outcome { changes: vec![c], new_approval: None }
+}
