@@ -7,11 +7,13 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::handlers::{approvals, audit, gates, milestones, system, tokens, train_actions, trains, users};
+use crate::handlers::{
+    applications, approvals, audit, gates, milestones, releases, system, tokens, train_actions, trains, users,
+};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Railyard", description = "Release orchestration: release trains, gates, approvals and the audit log."),
+    info(title = "Railyard", description = "Release orchestration: release trains, application releases, gates, approvals and the audit log."),
     modifiers(&BearerAuth),
     components(schemas(crate::error::Problem))
 )]
@@ -64,6 +66,23 @@ pub fn routes() -> (Router<Service>, utoipa::openapi::OpenApi) {
         .routes(routes!(approvals::approve))
         .routes(routes!(approvals::reject))
         .routes(routes!(approvals::override_))
+        .routes(routes!(applications::list, applications::create))
+        .routes(routes!(applications::show, applications::update))
+        .routes(routes!(applications::archive))
+        .routes(routes!(releases::list, releases::create))
+        .routes(routes!(releases::show, releases::update))
+        .routes(routes!(releases::propose))
+        .routes(routes!(releases::accept))
+        .routes(routes!(releases::reject))
+        .routes(routes!(releases::remove))
+        .routes(routes!(releases::begin_work))
+        .routes(routes!(releases::request_development_approval))
+        .routes(routes!(releases::send_back))
+        .routes(routes!(releases::cancel))
+        .routes(routes!(releases::add_milestone))
+        .routes(routes!(releases::edit_milestone, releases::remove_milestone))
+        .routes(routes!(releases::complete_milestone))
+        .routes(routes!(releases::miss_milestone))
         .routes(routes!(audit::list))
         .routes(routes!(audit::verify))
         .split_for_parts()

@@ -186,12 +186,17 @@ impl Service {
                 Some(t) => Some(self.load::<Train>(t).await?),
                 None => None,
             };
+            let now = self.now();
+            let t = train.as_ref().map(|t| &t.value);
+            // Decide on a copy first, so a refused step takes no number from the counter.
             let new_id = match new_id_prefix {
-                Some(p) => Some(self.new_id(p).await?),
+                Some(p) => {
+                    step(&mut s.value.clone(), t, now, Some(String::new()))?;
+                    Some(self.new_id(p).await?)
+                }
                 None => None,
             };
-            let now = self.now();
-            let outcome = step(&mut s.value, train.as_ref().map(|t| &t.value), now, new_id)?;
+            let outcome = step(&mut s.value, t, now, new_id)?;
             let mut tx = Tx::new(actor, now);
             tx.update(&s)?;
             if let Some(a) = &outcome.new_approval {
@@ -274,11 +279,14 @@ impl Service {
                 Some(t) => Some(self.load::<Train>(t).await?),
                 None => None,
             };
+            let now = self.now();
             let approval_id = match action {
-                ReleaseAction::RequestDevelopmentApproval if train.is_some() => Some(self.new_id("AP").await?),
+                ReleaseAction::RequestDevelopmentApproval if train.is_some() => {
+                    s.value.clone().apply(action, train.as_ref().map(|t| &t.value), actor, now, Some(String::new()))?;
+                    Some(self.new_id("AP").await?)
+                }
                 _ => None,
             };
-            let now = self.now();
             let outcome = s.value.apply(action, train.as_ref().map(|t| &t.value), actor, now, approval_id)?;
             let mut tx = Tx::new(actor, now);
             tx.record(outcome.changes);

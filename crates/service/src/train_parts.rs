@@ -45,11 +45,15 @@ impl Service {
         self.retrying(expected, move || async move {
             let mut s: Stored<Train> = self.load(id).await?;
             check_version("train", id, s.version, expected)?;
+            let now = self.now();
+            // Decide on a copy first, so a refused step takes no number from the counter.
             let new_id = match new_id_prefix {
-                Some(p) => Some(self.new_id(p).await?),
+                Some(p) => {
+                    step(&mut s.value.clone(), now, Some(String::new()))?;
+                    Some(self.new_id(p).await?)
+                }
                 None => None,
             };
-            let now = self.now();
             let owners_before = criterion_and_milestone_owners(&s.value);
             let outcome = step(&mut s.value, now, new_id)?;
             // Only owners this step named anew are looked up.

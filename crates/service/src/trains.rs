@@ -182,9 +182,15 @@ impl Service {
         self.retrying(expected, move || async move {
             let mut s: Stored<Train> = self.load(id).await?;
             check_version("train", id, s.version, expected)?;
-            let approval_id = if action.requests_approval(&s.value) { Some(self.new_id("AP").await?) } else { None };
             let around = self.surroundings(&s.value, action).await?;
             let now = self.now();
+            // Decide on a copy first, so a refused action takes no approval number.
+            let approval_id = if action.requests_approval(&s.value) {
+                s.value.clone().apply(action, actor, now, Some(String::new()), &around)?;
+                Some(self.new_id("AP").await?)
+            } else {
+                None
+            };
             let outcome = s.value.apply(action, actor, now, approval_id, &around)?;
             let mut tx = Tx::new(actor, now);
             tx.record(outcome.changes);

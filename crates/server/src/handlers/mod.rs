@@ -1,9 +1,11 @@
 //! Thin handlers: extract, call the service, wrap the answer. One file per resource.
 
+pub mod applications;
 pub mod approvals;
 pub mod audit;
 pub mod gates;
 pub mod milestones;
+pub mod releases;
 pub mod system;
 pub mod tokens;
 pub mod train_actions;

@@ -5,4 +5,5 @@ mod common;
 mod input;
 mod lifecycle;
 mod openapi;
+mod releases;
 mod roles;
