@@ -8,7 +8,7 @@ mod serve;
 
 use clap::{Parser, Subcommand};
 
-use crate::cmd::{admin, approval, train};
+use crate::cmd::{admin, approval, release, train};
 use crate::output::Format;
 
 #[derive(Parser)]
@@ -55,9 +55,15 @@ enum Command {
     /// Exit criteria of a train's gates.
     #[command(subcommand)]
     Criterion(train::CriterionCmd),
-    /// Milestones of a train.
+    /// Milestones of a train (RT-…) or an application release (AR-…).
     #[command(subcommand)]
     Milestone(train::MilestoneCmd),
+    /// Applications.
+    #[command(subcommand)]
+    App(release::AppCmd),
+    /// Application releases.
+    #[command(subcommand)]
+    Release(release::ReleaseCmd),
     /// Approvals.
     #[command(subcommand)]
     Approval(approval::ApprovalCmd),
@@ -109,6 +115,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Gate(c) => train::gate(&ctx, c).await,
         Command::Criterion(c) => train::criterion(&ctx, c).await,
         Command::Milestone(c) => train::milestone(&ctx, c).await,
+        Command::App(c) => release::app(&ctx, c).await,
+        Command::Release(c) => release::release(&ctx, c).await,
         Command::Approval(c) => approval::run(&ctx, c).await,
         Command::Audit(c) => admin::audit(&ctx, c).await,
         Command::User(c) => admin::user(&ctx, c).await,

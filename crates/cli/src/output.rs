@@ -136,23 +136,7 @@ pub fn train(t: &Value) {
             println!("  {:<6} {:<7} {}{owner}", s(&c["id"]), s(&c["state"]), s(&c["title"]));
         }
     }
-    let ms = t["milestones"].as_array().cloned().unwrap_or_default();
-    if !ms.is_empty() {
-        println!();
-        let overdue: Vec<String> = t["overdue_milestones"].as_array().into_iter().flatten().map(s).collect();
-        let rows: Vec<Vec<String>> = ms
-            .iter()
-            .map(|m| {
-                let mut state = s(&m["state"]);
-                if overdue.contains(&s(&m["id"])) {
-                    state.push_str(" (overdue)");
-                }
-                let inherit = if m["inherit"].as_bool() == Some(true) { "yes" } else { "no" };
-                vec![s(&m["id"]), s(&m["title"]), s(&m["due"]), state, s(&m["owner"]), inherit.into()]
-            })
-            .collect();
-        table(&["MILESTONE", "TITLE", "DUE", "STATE", "OWNER", "INHERIT"], &rows);
-    }
+    milestones(t);
 }
 
 pub fn approvals(page: &Value) {
@@ -259,4 +243,101 @@ pub fn token(t: &Value) {
     if let Some(secret) = t["token"].as_str() {
         println!("secret (shown once): {secret}");
     }
+}
+
+pub fn applications(page: &Value) {
+    let rows: Vec<Vec<String>> = items(page)
+        .iter()
+        .map(|a| {
+            let state = if a["archived"].as_bool() == Some(true) { "archived" } else { "active" };
+            vec![s(&a["key"]), s(&a["name"]), s(&a["owner"]), state.into()]
+        })
+        .collect();
+    table(&["KEY", "NAME", "OWNER", "STATE"], &rows);
+    more(page);
+}
+
+pub fn application(a: &Value) {
+    kv(&[
+        ("key", s(&a["key"])),
+        ("name", s(&a["name"])),
+        ("owner", s(&a["owner"])),
+        ("description", s(&a["description"])),
+        ("archived", s(&a["archived"])),
+    ]);
+}
+
+fn membership(r: &Value) -> String {
+    match r["membership"].as_object() {
+        Some(m) => format!("{} {}", s(&m["state"]), s(&m["train_id"])),
+        None => "-".into(),
+    }
+}
+
+pub fn releases(page: &Value) {
+    let rows: Vec<Vec<String>> = items(page)
+        .iter()
+        .map(|r| {
+            vec![
+                s(&r["id"]),
+                s(&r["title"]),
+                s(&r["application"]),
+                s(&r["state"]),
+                membership(r),
+                s(&r["schedule"]["start"]),
+                s(&r["schedule"]["end"]),
+                s(&r["product_owner"]),
+            ]
+        })
+        .collect();
+    table(&["ID", "TITLE", "APP", "STATE", "TRAIN", "START", "END", "OWNER"], &rows);
+    more(page);
+}
+
+pub fn release(r: &Value) {
+    kv(&[
+        ("id", s(&r["id"])),
+        ("title", s(&r["title"])),
+        ("state", s(&r["state"])),
+        ("application", s(&r["application"])),
+        ("train", membership(r)),
+        ("product owner", s(&r["product_owner"])),
+        ("type", s(&r["release_type"])),
+        ("criticality", s(&r["criticality"])),
+        ("schedule", format!("{} to {}", s(&r["schedule"]["start"]), s(&r["schedule"]["end"]))),
+        ("depends on", s(&r["dependencies"])),
+        (
+            "development approval",
+            r["development_approval"]
+                .as_object()
+                .map(|a| format!("{} {}", s(&a["id"]), s(&a["state"])))
+                .unwrap_or_else(|| "-".into()),
+        ),
+        ("version", s(&r["version"])),
+    ]);
+    milestones(r);
+}
+
+/// The milestones of a train or an application release, overdue ones marked.
+pub fn milestones(o: &Value) {
+    let ms = o["milestones"].as_array().cloned().unwrap_or_default();
+    if ms.is_empty() {
+        return;
+    }
+    println!();
+    let overdue: Vec<String> = o["overdue_milestones"].as_array().into_iter().flatten().map(s).collect();
+    let rows: Vec<Vec<String>> = ms
+        .iter()
+        .map(|m| {
+            let mut state = s(&m["state"]);
+            if overdue.contains(&s(&m["id"])) {
+                state.push_str(" (overdue)");
+            }
+            let from = m["inherited_from"].as_str().map(|f| format!("from train ({f})")).unwrap_or_else(|| {
+                if m["inherit"].as_bool() == Some(true) { "inherited by releases".into() } else { "-".into() }
+            });
+            vec![s(&m["id"]), s(&m["title"]), s(&m["due"]), state, s(&m["owner"]), from]
+        })
+        .collect();
+    table(&["MILESTONE", "TITLE", "DUE", "STATE", "OWNER", "INHERIT"], &rows);
 }

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod approval;
+pub mod release;
 pub mod train;
 
 use serde_json::{Map, Value};

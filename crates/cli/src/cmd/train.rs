@@ -422,9 +422,18 @@ pub async fn criterion(ctx: &Context, cmd: CriterionCmd) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The collection an id belongs to: application releases (AR-…) or trains.
+fn owner_path(id: &str) -> String {
+    if id.starts_with("AR-") {
+        format!("/api/v1/application-releases/{}", seg(id))
+    } else {
+        format!("/api/v1/trains/{}", seg(id))
+    }
+}
+
 pub async fn milestone(ctx: &Context, cmd: MilestoneCmd) -> anyhow::Result<()> {
     let c = &ctx.client;
-    let base = |t: &str| format!("/api/v1/trains/{}/milestones", seg(t));
+    let base = |t: &str| format!("{}/milestones", owner_path(t));
     let v = match cmd {
         MilestoneCmd::Add { train, title, due, owner, inherit } => {
             let mut body = Map::new();
@@ -440,8 +449,7 @@ pub async fn milestone(ctx: &Context, cmd: MilestoneCmd) -> anyhow::Result<()> {
             put(&mut body, "due", due);
             put(&mut body, "owner", owner);
             put(&mut body, "inherit", inherit);
-            let version =
-                c.get(&format!("/api/v1/trains/{}", seg(&train)), &[]).await?["version"].as_i64().unwrap_or(0);
+            let version = c.get(&owner_path(&train), &[]).await?["version"].as_i64().unwrap_or(0);
             c.patch(&format!("{}/{}", base(&train), seg(&milestone)), Value::Object(body), version).await?
         }
         MilestoneCmd::Remove { train, milestone } => c.delete(&format!("{}/{}", base(&train), seg(&milestone))).await?,
@@ -452,6 +460,6 @@ pub async fn milestone(ctx: &Context, cmd: MilestoneCmd) -> anyhow::Result<()> {
             c.post(&format!("{}/{}/miss", base(&train), seg(&milestone)), None).await?
         }
     };
-    ctx.show(&v, output::train);
+    ctx.show(&v, if v["application"].is_string() { output::release } else { output::train });
     Ok(())
 }

@@ -1,0 +1,249 @@
+//! `railyard app ...` and `railyard release ...`
+
+use anyhow::bail;
+use clap::Subcommand;
+use serde_json::{Map, Value, json};
+
+use super::{put, seg};
+use crate::config::Context;
+use crate::output;
+
+#[derive(Subcommand)]
+pub enum AppCmd {
+    /// Register an application.
+    Create {
+        /// 2 to 16 upper-case letters and digits, e.g. PAY.
+        key: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        owner: Option<String>,
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    List {
+        /// Include archived applications.
+        #[arg(long)]
+        archived: bool,
+    },
+    Show {
+        key: String,
+    },
+    Update {
+        key: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        owner: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+    },
+    Archive {
+        key: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ReleaseCmd {
+    /// Create an application release; with --train it joins the train (proposed, or accepted when a
+    /// release manager creates it).
+    Create {
+        #[arg(long)]
+        title: String,
+        /// The application's key.
+        #[arg(long)]
+        app: String,
+        #[arg(long)]
+        start: String,
+        #[arg(long)]
+        end: String,
+        #[arg(long)]
+        train: Option<String>,
+        /// Product owner; default: you.
+        #[arg(long)]
+        owner: Option<String>,
+        #[arg(long = "type")]
+        release_type: Option<String>,
+        /// low, medium, high or critical.
+        #[arg(long)]
+        criticality: Option<String>,
+    },
+    List {
+        #[arg(long)]
+        train: Option<String>,
+        #[arg(long)]
+        app: Option<String>,
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        limit: Option<u32>,
+        #[arg(long)]
+        cursor: Option<String>,
+    },
+    Show {
+        id: String,
+    },
+    Update {
+        id: String,
+        #[arg(long)]
+        title: Option<String>,
+        #[arg(long)]
+        owner: Option<String>,
+        #[arg(long)]
+        start: Option<String>,
+        #[arg(long)]
+        end: Option<String>,
+        #[arg(long = "type")]
+        release_type: Option<String>,
+        #[arg(long)]
+        criticality: Option<String>,
+    },
+    /// Propose it to a train.
+    Propose {
+        id: String,
+        #[arg(long)]
+        train: String,
+    },
+    /// Accept its proposal (release managers).
+    Accept {
+        id: String,
+    },
+    /// Reject its proposal, with a reason (release managers).
+    Reject {
+        id: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Take it off its train.
+    Remove {
+        id: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// planning → construction.
+    BeginWork {
+        id: String,
+    },
+    /// construction → awaiting development approval.
+    RequestDevelopmentApproval {
+        id: String,
+    },
+    /// Back to construction (R10), with its train when the train was past construction.
+    SendBack {
+        id: String,
+        #[arg(long)]
+        reason: String,
+    },
+    Cancel {
+        id: String,
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+pub async fn app(ctx: &Context, cmd: AppCmd) -> anyhow::Result<()> {
+    let c = &ctx.client;
+    let v = match cmd {
+        AppCmd::Create { key, name, owner, description } => {
+            let mut body = Map::new();
+            body.insert("key".into(), json!(key));
+            body.insert("name".into(), json!(name));
+            body.insert("description".into(), json!(description));
+            put(&mut body, "owner", owner);
+            c.post("/api/v1/applications", Some(Value::Object(body))).await?
+        }
+        AppCmd::List { archived } => {
+            let q: Vec<(&str, String)> = if archived { vec![("archived", "true".into())] } else { vec![] };
+            let v = c.get("/api/v1/applications", &q).await?;
+            ctx.show(&v, output::applications);
+            return Ok(());
+        }
+        AppCmd::Show { key } => c.get(&format!("/api/v1/applications/{}", seg(&key)), &[]).await?,
+        AppCmd::Update { key, name, owner, description } => {
+            let path = format!("/api/v1/applications/{}", seg(&key));
+            let version = c.get(&path, &[]).await?["version"].as_i64().unwrap_or(0);
+            let mut body = Map::new();
+            put(&mut body, "name", name);
+            put(&mut body, "owner", owner);
+            put(&mut body, "description", description);
+            c.patch(&path, Value::Object(body), version).await?
+        }
+        AppCmd::Archive { key } => c.post(&format!("/api/v1/applications/{}/archive", seg(&key)), None).await?,
+    };
+    ctx.show(&v, output::application);
+    Ok(())
+}
+
+pub async fn release(ctx: &Context, cmd: ReleaseCmd) -> anyhow::Result<()> {
+    let c = &ctx.client;
+    let base = |id: &str| format!("/api/v1/application-releases/{}", seg(id));
+    let v = match cmd {
+        ReleaseCmd::Create { title, app, start, end, train, owner, release_type, criticality } => {
+            let mut body = Map::new();
+            body.insert("title".into(), json!(title));
+            body.insert("application".into(), json!(app));
+            body.insert("schedule".into(), json!({"start": start, "end": end}));
+            put(&mut body, "train", train);
+            put(&mut body, "product_owner", owner);
+            put(&mut body, "release_type", release_type);
+            put(&mut body, "criticality", criticality);
+            c.post("/api/v1/application-releases", Some(Value::Object(body))).await?
+        }
+        ReleaseCmd::List { train, app, state, limit, cursor } => {
+            let mut q = Vec::new();
+            q.extend(train.map(|s| ("train", s)));
+            q.extend(app.map(|s| ("application", s)));
+            q.extend(state.map(|s| ("state", s)));
+            q.extend(limit.map(|s| ("limit", s.to_string())));
+            q.extend(cursor.map(|s| ("cursor", s)));
+            let v = c.get("/api/v1/application-releases", &q).await?;
+            ctx.show(&v, output::releases);
+            return Ok(());
+        }
+        ReleaseCmd::Show { id } => c.get(&base(&id), &[]).await?,
+        ReleaseCmd::Update { id, title, owner, start, end, release_type, criticality } => {
+            let current = c.get(&base(&id), &[]).await?;
+            let mut body = Map::new();
+            put(&mut body, "title", title);
+            put(&mut body, "product_owner", owner);
+            put(&mut body, "release_type", release_type);
+            put(&mut body, "criticality", criticality);
+            if start.is_some() || end.is_some() {
+                let mut sched = current["schedule"].clone();
+                if let Some(s) = start {
+                    sched["start"] = json!(s);
+                }
+                if let Some(e) = end {
+                    sched["end"] = json!(e);
+                }
+                body.insert("schedule".into(), sched);
+            }
+            if body.is_empty() {
+                bail!("nothing to change: give at least one field, e.g. --title");
+            }
+            c.patch(&base(&id), Value::Object(body), current["version"].as_i64().unwrap_or(0)).await?
+        }
+        ReleaseCmd::Propose { id, train } => {
+            c.post(&format!("{}/propose", base(&id)), Some(json!({"train": train}))).await?
+        }
+        ReleaseCmd::Accept { id } => c.post(&format!("{}/accept", base(&id)), None).await?,
+        ReleaseCmd::Reject { id, reason } => {
+            c.post(&format!("{}/reject", base(&id)), Some(json!({"reason": reason}))).await?
+        }
+        ReleaseCmd::Remove { id, reason } => {
+            c.post(&format!("{}/remove", base(&id)), Some(json!({"reason": reason}))).await?
+        }
+        ReleaseCmd::BeginWork { id } => c.post(&format!("{}/begin-work", base(&id)), None).await?,
+        ReleaseCmd::RequestDevelopmentApproval { id } => {
+            c.post(&format!("{}/request-development-approval", base(&id)), None).await?
+        }
+        ReleaseCmd::SendBack { id, reason } => {
+            c.post(&format!("{}/send-back", base(&id)), Some(json!({"reason": reason}))).await?
+        }
+        ReleaseCmd::Cancel { id, reason } => {
+            c.post(&format!("{}/cancel", base(&id)), Some(json!({"reason": reason}))).await?
+        }
+    };
+    ctx.show(&v, output::release);
+    Ok(())
+}
