@@ -5,8 +5,8 @@
 //! `unique_key`) and the rest as a JSON document, plus a `version` for optimistic concurrency.
 //! Changes are written with [`Store::commit`]: every write and every audit [`NewEvent`] of one use case in
 //! one transaction (rule R17). All events of one commit share a `commit_seq` (the `seq` of its first
-//! event), so the audit log shows one change made of several events. Events form a SHA-256 hash chain ([`event_hash`]) so that an edit to a past
-//! event is detectable ([`verify_chain`]).
+//! event), so the audit log shows one change made of several events. Events form a SHA-256 hash chain
+//! ([`event_hash`]) so that an edit to a past event is detectable ([`verify_chain`]).
 //!
 //! Two backends implement [`Store`]: `railyard-store-sqlite` and `railyard-store-postgres`. Both pass the
 //! same conformance suite ([`conformance`], feature `conformance`).
