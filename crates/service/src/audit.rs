@@ -59,6 +59,7 @@ impl Service {
             from: filter.from,
             to: filter.to,
             after_seq: parse_cursor(filter.cursor.as_deref())?,
+            commit_seq: None,
             limit: limit + 1,
         };
         let mut events = self.store.events(&q).await?;

@@ -21,9 +21,11 @@ CREATE INDEX records_kind_state_seq ON records (kind, state, seq);
 CREATE INDEX records_kind_parent_seq ON records (kind, parent_id, seq);
 CREATE INDEX records_kind_category_seq ON records (kind, category, seq);
 
--- The append-only audit log: a SHA-256 hash chain (railyard_store::event_hash).
+-- The append-only audit log: a SHA-256 hash chain (railyard_store::event_hash). commit_seq is the seq
+-- of the first event written by the same commit: the events of one change share it.
 CREATE TABLE events (
     seq          BIGINT PRIMARY KEY,
+    commit_seq   BIGINT NOT NULL,
     at           TEXT COLLATE "C" NOT NULL,
     actor        TEXT NOT NULL,
     object_kind  TEXT NOT NULL,
@@ -31,13 +33,16 @@ CREATE TABLE events (
     action       TEXT NOT NULL,
     data         TEXT NOT NULL,
     prev_hash    TEXT NOT NULL,
-    hash         TEXT NOT NULL
+    hash         TEXT NOT NULL,
+    CONSTRAINT events_commit_seq_range CHECK (commit_seq BETWEEN 1 AND seq)
 );
+CREATE INDEX events_commit_seq ON events (commit_seq, seq);
 CREATE INDEX events_object_kind ON events (object_kind, seq);
 CREATE INDEX events_object_id ON events (object_id, seq);
 CREATE INDEX events_actor ON events (actor, seq);
 CREATE INDEX events_at ON events (at);
 
+-- The last number each counter handed out (next_seq, reserve_seqs).
 CREATE TABLE counters (
     name   TEXT PRIMARY KEY,
     value  BIGINT NOT NULL

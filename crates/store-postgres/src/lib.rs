@@ -26,7 +26,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime};
-use railyard_store::{Commit, CommitReceipt, Event, EventQuery, ListQuery, Record, Store, StoreError, StoreResult};
+use railyard_store::{
+    Commit, CommitReceipt, Event, EventQuery, ListQuery, Record, Store, StoreError, StoreResult, check_seq_count,
+};
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 
@@ -71,6 +73,25 @@ impl PostgresStore {
         Ok(store)
     }
 
+    /// Moves the counter on by `count` (at least 1) in one statement and returns the first number of the
+    /// block: `next_seq` is a block of one. The upsert locks the counter's row until it commits, so
+    /// concurrent callers, on this server or another, get disjoint blocks. The counter stores the last
+    /// number handed out.
+    async fn seqs(&self, counter: &str, count: i64) -> StoreResult<i64> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "INSERT INTO counters (name, value) VALUES ($1, $2)
+                 ON CONFLICT (name) DO UPDATE SET value = counters.value + EXCLUDED.value
+                 RETURNING value",
+            )
+            .await
+            .map_err(map_err)?;
+        let row = client.query_one(&stmt, &[&counter, &count]).await.map_err(map_err)?;
+        let last: i64 = row.try_get(0).map_err(map_err)?;
+        Ok(last - count + 1)
+    }
+
     async fn client(&self) -> StoreResult<Object> {
         self.pool.get().await.map_err(pool_err)
     }
@@ -89,17 +110,11 @@ impl Store for PostgresStore {
     }
 
     async fn next_seq(&self, counter: &str) -> StoreResult<i64> {
-        let client = self.client().await?;
-        let stmt = client
-            .prepare_cached(
-                "INSERT INTO counters (name, value) VALUES ($1, 1)
-                 ON CONFLICT (name) DO UPDATE SET value = counters.value + 1
-                 RETURNING value",
-            )
-            .await
-            .map_err(map_err)?;
-        let row = client.query_one(&stmt, &[&counter]).await.map_err(map_err)?;
-        row.try_get(0).map_err(map_err)
+        self.seqs(counter, 1).await
+    }
+
+    async fn reserve_seqs(&self, counter: &str, count: u32) -> StoreResult<i64> {
+        self.seqs(counter, check_seq_count(counter, count)?).await
     }
 
     async fn get(&self, kind: &str, id: &str) -> StoreResult<Option<Record>> {

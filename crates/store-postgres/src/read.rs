@@ -8,7 +8,7 @@ use crate::map_err;
 
 const RECORD_COLUMNS: &str =
     "kind, id, seq, version, state, parent_id, category, unique_key, created_at, updated_at, doc";
-const EVENT_COLUMNS: &str = "seq, at, actor, object_kind, object_id, action, data, prev_hash, hash";
+const EVENT_COLUMNS: &str = "seq, commit_seq, at, actor, object_kind, object_id, action, data, prev_hash, hash";
 
 type Client = deadpool_postgres::Object;
 
@@ -85,6 +85,9 @@ pub(crate) async fn list(client: &Client, q: &ListQuery) -> StoreResult<Vec<Reco
 pub(crate) async fn events(client: &Client, q: &EventQuery) -> StoreResult<Vec<Event>> {
     let mut f = Filter::default();
     f.cmp("seq", ">", Box::new(q.after_seq.unwrap_or(0)));
+    if let Some(commit) = q.commit_seq {
+        f.cmp("commit_seq", "=", Box::new(commit));
+    }
     f.eq("object_kind", q.object_kind.as_ref());
     f.eq("object_id", q.object_id.as_ref());
     f.eq("actor", q.actor.as_ref());
@@ -120,13 +123,14 @@ fn record_from_row(row: &Row) -> StoreResult<Record> {
 fn event_from_row(row: &Row) -> StoreResult<Event> {
     Ok(Event {
         seq: row.try_get(0).map_err(map_err)?,
-        at: parse_time(row.try_get(1).map_err(map_err)?)?,
-        actor: row.try_get(2).map_err(map_err)?,
-        object_kind: row.try_get(3).map_err(map_err)?,
-        object_id: row.try_get(4).map_err(map_err)?,
-        action: row.try_get(5).map_err(map_err)?,
-        data: row.try_get(6).map_err(map_err)?,
-        prev_hash: row.try_get(7).map_err(map_err)?,
-        hash: row.try_get(8).map_err(map_err)?,
+        commit_seq: row.try_get(1).map_err(map_err)?,
+        at: parse_time(row.try_get(2).map_err(map_err)?)?,
+        actor: row.try_get(3).map_err(map_err)?,
+        object_kind: row.try_get(4).map_err(map_err)?,
+        object_id: row.try_get(5).map_err(map_err)?,
+        action: row.try_get(6).map_err(map_err)?,
+        data: row.try_get(7).map_err(map_err)?,
+        prev_hash: row.try_get(8).map_err(map_err)?,
+        hash: row.try_get(9).map_err(map_err)?,
     })
 }

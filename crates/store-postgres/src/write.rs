@@ -45,13 +45,17 @@ async fn apply(tx: &Transaction<'_>, commit: Commit) -> StoreResult<CommitReceip
     let mut seq: i64 = head.try_get(0).map_err(map_err)?;
     let mut hash: String = head.try_get(1).map_err(map_err)?;
 
+    // The commit's id is the seq of its first event.
+    let commit_seq = seq + 1;
     let mut events = Vec::with_capacity(commit.events.len());
     for e in commit.events {
         seq += 1;
         let prev_hash = hash;
-        hash = event_hash(seq, &e.at, &e.actor, &e.object_kind, &e.object_id, &e.action, &e.data, &prev_hash);
+        hash =
+            event_hash(seq, commit_seq, &e.at, &e.actor, &e.object_kind, &e.object_id, &e.action, &e.data, &prev_hash);
         events.push(Event {
             seq,
+            commit_seq,
             at: to_stored_precision(e.at),
             actor: e.actor,
             object_kind: e.object_kind,
@@ -73,17 +77,20 @@ async fn apply(tx: &Transaction<'_>, commit: Commit) -> StoreResult<CommitReceip
     let append = tx
         .prepare_cached(
             "WITH appended AS (
-                 INSERT INTO events (seq, at, actor, object_kind, object_id, action, data, prev_hash, hash)
-                 SELECT * FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::TEXT[],
-                                      $7::TEXT[], $8::TEXT[], $9::TEXT[])
+                 INSERT INTO events (seq, commit_seq, at, actor, object_kind, object_id, action, data, prev_hash, hash)
+                 SELECT u.seq, $12::BIGINT, u.at, u.actor, u.object_kind, u.object_id, u.action, u.data,
+                        u.prev_hash, u.hash
+                 FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::TEXT[],
+                             $7::TEXT[], $8::TEXT[], $9::TEXT[])
+                      AS u (seq, at, actor, object_kind, object_id, action, data, prev_hash, hash)
              )
              UPDATE chain_head SET seq = $10, hash = $11 WHERE id = 1",
         )
         .await
         .map_err(map_err)?;
-    tx.execute(&append, &[&seqs, &ats, &actors, &kinds, &ids, &actions, &data, &prevs, &hashes, &seq, &hash])
-        .await
-        .map_err(map_err)?;
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 12] =
+        [&seqs, &ats, &actors, &kinds, &ids, &actions, &data, &prevs, &hashes, &seq, &hash, &commit_seq];
+    tx.execute(&append, &params).await.map_err(map_err)?;
     Ok(CommitReceipt { events })
 }
 

@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use railyard_store::conformance::{insert, join_all, new_event, record};
-use railyard_store::{Commit, Store, StoreError, verify_chain};
+use railyard_store::conformance::{assert_blocks_partition, insert, join_all, new_event, record};
+use railyard_store::{Commit, Event, EventQuery, Store, StoreError, event_hash, verify_chain};
 use railyard_store_postgres::PostgresStore;
 use railyard_store_postgres::testing::fresh_database;
 
@@ -39,6 +39,81 @@ async fn tampering_with_an_event_is_detected() {
 
     let broken = verify_chain(&store).await.expect("verify").first_broken.expect("the edit must be detected");
     assert_eq!(broken.seq, 3, "verify_chain must point at the edited event: {broken:?}");
+}
+
+/// Commit 1 is events 1..=3, then commits 4 and 5 of one event each.
+async fn three_commits(store: &PostgresStore) {
+    let mut c = insert(&record("train", "RT-1", 1));
+    c.events.push(new_event("train", "RT-1", "submit", "alice"));
+    c.events.push(new_event("train", "RT-1", "approve", "alice"));
+    store.commit(c).await.expect("commit of 3 events");
+    for i in 2..=3 {
+        store.commit(insert(&record("train", &format!("RT-{i}"), i))).await.expect("insert");
+    }
+    let report = verify_chain(store).await.expect("verify");
+    assert_eq!((report.events_checked, report.first_broken), (5, None));
+}
+
+async fn event(store: &PostgresStore, seq: i64) -> Event {
+    let q = EventQuery { after_seq: Some(seq - 1), limit: 1, ..Default::default() };
+    store.events(&q).await.expect("events").remove(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tampering_with_a_commit_seq_is_detected() {
+    let url = fresh_database().await;
+    let store = PostgresStore::connect(&url).await.expect("connect");
+    three_commits(&store).await;
+    let raw = raw(&url).await;
+
+    // Splitting commit 1: event 2 claims to open its own commit. Plausible, but not what was hashed.
+    assert_eq!(raw.execute("UPDATE events SET commit_seq = 2 WHERE seq = 2", &[]).await.expect("tamper"), 1);
+    let broken = verify_chain(&store).await.expect("verify").first_broken.expect("the edit must be detected");
+    assert_eq!(broken.seq, 2, "verify_chain must point at the edited event: {broken:?}");
+    assert!(broken.reason.contains("does not match its hash"), "the hash exposes it: {broken:?}");
+    raw.execute("UPDATE events SET commit_seq = 1 WHERE seq = 2", &[]).await.expect("undo");
+    assert_eq!(verify_chain(&store).await.expect("verify").first_broken, None, "undone");
+
+    // The last event moved into commit 3, which is no commit, with its hash recomputed to match: only
+    // the commit id check can tell.
+    let e = event(&store, 5).await;
+    let forged = event_hash(e.seq, 3, &e.at, &e.actor, &e.object_kind, &e.object_id, &e.action, &e.data, &e.prev_hash);
+    let changed = raw
+        .execute("UPDATE events SET commit_seq = 3, hash = $1 WHERE seq = 5", &[&forged])
+        .await
+        .expect("tamper with a recomputed hash");
+    assert_eq!(changed, 1);
+    let broken = verify_chain(&store).await.expect("verify").first_broken.expect("the edit must be detected");
+    assert_eq!(broken.seq, 5, "verify_chain must point at the edited event: {broken:?}");
+    assert!(broken.reason.contains("commit id"), "the commit id check exposes it: {broken:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_on_one_database_reserve_disjoint_blocks() {
+    let url = fresh_database().await;
+    let (a, b) = tokio::join!(PostgresStore::connect(&url), PostgresStore::connect(&url));
+    let servers = [Arc::new(a.expect("server a")), Arc::new(b.expect("server b"))];
+    let mut tasks = Vec::new();
+    for server in &servers {
+        for w in 0..8u32 {
+            let server = server.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut blocks = Vec::new();
+                for i in 0..10u32 {
+                    let count = if (w + i) % 2 == 0 { 1 } else { 50 };
+                    let first =
+                        if count == 1 { server.next_seq("WI").await } else { server.reserve_seqs("WI", 50).await };
+                    blocks.push((first.expect("counter call"), count));
+                }
+                blocks
+            }));
+        }
+    }
+    let mut blocks = Vec::new();
+    for t in tasks {
+        blocks.extend(t.await.expect("worker task"));
+    }
+    assert_blocks_partition(&blocks, 2 * 8 * (5 + 5 * 50));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

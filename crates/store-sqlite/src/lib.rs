@@ -7,11 +7,11 @@
 //! would make concurrent writers fight over the lock (`SQLITE_BUSY`). So:
 //!
 //! * **One writer thread** ([`writer`]) owns the only connection that writes. Commit and counter requests
-//!   reach it over a channel. It drains everything queued (up to [`writer::MAX_BATCH`]), runs each
-//!   request inside its own `SAVEPOINT` of one transaction, so that a request that fails (a version
-//!   conflict, a duplicate key) rolls back alone, then `COMMIT`s once: **group commit**, one fsync for
-//!   the whole batch. Only after that `COMMIT` returns does it answer the requesters, so an acknowledged
-//!   commit is on disk.
+//!   (`next_seq` is a `reserve_seqs` of one number) reach it over a channel. It drains everything queued
+//!   (up to [`writer::MAX_BATCH`]), runs each request inside its own `SAVEPOINT` of one transaction, so
+//!   that a request that fails (a version conflict, a duplicate key) rolls back alone, then `COMMIT`s
+//!   once: **group commit**, one fsync for the whole batch. Only after that `COMMIT` returns does it
+//!   answer the requesters, so an acknowledged commit is on disk.
 //! * **Durability**: `journal_mode=WAL` (readers never block the writer, and a commit is one sequential
 //!   append) with `synchronous=FULL` (the WAL is fsynced at every commit). `synchronous=NORMAL` would be
 //!   faster but can lose the last acknowledged commits on power loss, which an audit log must not.
@@ -32,7 +32,9 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use railyard_store::{Commit, CommitReceipt, Event, EventQuery, ListQuery, Record, Store, StoreError, StoreResult};
+use railyard_store::{
+    Commit, CommitReceipt, Event, EventQuery, ListQuery, Record, Store, StoreError, StoreResult, check_seq_count,
+};
 use rusqlite::{Connection, ErrorCode};
 use tokio::sync::oneshot;
 
@@ -102,6 +104,13 @@ impl SqliteStore {
         answer.await.map_err(|_| writer_gone())?
     }
 
+    /// A block of `count` (at least 1) numbers, reserved by the writer thread: one request, one round trip.
+    async fn seqs(&self, counter: &str, count: i64) -> StoreResult<i64> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Request::Seqs { counter: counter.to_string(), count, reply })?;
+        answer.await.map_err(|_| writer_gone())?
+    }
+
     fn send(&self, request: Request) -> StoreResult<()> {
         let requests = self.requests.as_ref().ok_or_else(writer_gone)?;
         requests.send(request).map_err(|_| writer_gone())
@@ -132,9 +141,11 @@ impl Store for SqliteStore {
     }
 
     async fn next_seq(&self, counter: &str) -> StoreResult<i64> {
-        let (reply, answer) = oneshot::channel();
-        self.send(Request::NextSeq(counter.to_string(), reply))?;
-        answer.await.map_err(|_| writer_gone())?
+        self.seqs(counter, 1).await
+    }
+
+    async fn reserve_seqs(&self, counter: &str, count: u32) -> StoreResult<i64> {
+        self.seqs(counter, check_seq_count(counter, count)?).await
     }
 
     async fn get(&self, kind: &str, id: &str) -> StoreResult<Option<Record>> {

@@ -18,7 +18,7 @@ pub(crate) const MAX_READERS: usize = 4;
 
 pub(crate) const RECORD_COLUMNS: &str =
     "kind, id, seq, version, state, parent_id, category, unique_key, created_at, updated_at, doc";
-const EVENT_COLUMNS: &str = "seq, at, actor, object_kind, object_id, action, data, prev_hash, hash";
+const EVENT_COLUMNS: &str = "seq, commit_seq, at, actor, object_kind, object_id, action, data, prev_hash, hash";
 
 pub(crate) struct Readers {
     path: PathBuf,
@@ -150,6 +150,9 @@ pub(crate) fn list(conn: &Connection, q: &ListQuery) -> StoreResult<Vec<Record>>
 pub(crate) fn events(conn: &Connection, q: &EventQuery) -> StoreResult<Vec<Event>> {
     let mut f = Filter::default();
     f.cmp("seq", ">", Value::Integer(q.after_seq.unwrap_or(0)));
+    if let Some(commit) = q.commit_seq {
+        f.cmp("commit_seq", "=", Value::Integer(commit));
+    }
     f.eq("object_kind", q.object_kind.as_ref());
     f.eq("object_id", q.object_id.as_ref());
     f.eq("actor", q.actor.as_ref());
@@ -190,13 +193,14 @@ pub(crate) fn record_from_row(row: &Row<'_>) -> StoreResult<Record> {
 fn event_from_row(row: &Row<'_>) -> StoreResult<Event> {
     Ok(Event {
         seq: row.get(0).map_err(map_err)?,
-        at: parse_time(&row.get::<_, String>(1).map_err(map_err)?)?,
-        actor: row.get(2).map_err(map_err)?,
-        object_kind: row.get(3).map_err(map_err)?,
-        object_id: row.get(4).map_err(map_err)?,
-        action: row.get(5).map_err(map_err)?,
-        data: row.get(6).map_err(map_err)?,
-        prev_hash: row.get(7).map_err(map_err)?,
-        hash: row.get(8).map_err(map_err)?,
+        commit_seq: row.get(1).map_err(map_err)?,
+        at: parse_time(&row.get::<_, String>(2).map_err(map_err)?)?,
+        actor: row.get(3).map_err(map_err)?,
+        object_kind: row.get(4).map_err(map_err)?,
+        object_id: row.get(5).map_err(map_err)?,
+        action: row.get(6).map_err(map_err)?,
+        data: row.get(7).map_err(map_err)?,
+        prev_hash: row.get(8).map_err(map_err)?,
+        hash: row.get(9).map_err(map_err)?,
     })
 }

@@ -23,7 +23,12 @@ pub(crate) const MAX_BATCH: usize = 256;
 
 pub(crate) enum Request {
     Commit(Commit, oneshot::Sender<StoreResult<CommitReceipt>>),
-    NextSeq(String, oneshot::Sender<StoreResult<i64>>),
+    /// Reserves a block of `count` (at least 1) numbers of a counter; answers the first.
+    Seqs {
+        counter: String,
+        count: i64,
+        reply: oneshot::Sender<StoreResult<i64>>,
+    },
     Settings(oneshot::Sender<StoreResult<SqliteSettings>>),
 }
 
@@ -32,7 +37,7 @@ impl Request {
         // A requester that stopped waiting is no error of ours: ignore failed sends.
         match self {
             Request::Commit(_, reply) => drop(reply.send(Err(e))),
-            Request::NextSeq(_, reply) => drop(reply.send(Err(e))),
+            Request::Seqs { reply, .. } => drop(reply.send(Err(e))),
             Request::Settings(reply) => drop(reply.send(Err(e))),
         }
     }
@@ -41,16 +46,16 @@ impl Request {
 /// A request applied inside the open transaction, answered once it commits.
 enum Applied {
     Commit(oneshot::Sender<StoreResult<CommitReceipt>>, CommitReceipt),
-    NextSeq(oneshot::Sender<StoreResult<i64>>, i64),
+    Seqs(oneshot::Sender<StoreResult<i64>>, i64),
 }
 
 impl Applied {
     fn answer(self, outcome: Result<(), &StoreError>) {
         match (self, outcome) {
             (Applied::Commit(reply, receipt), Ok(())) => drop(reply.send(Ok(receipt))),
-            (Applied::NextSeq(reply, n), Ok(())) => drop(reply.send(Ok(n))),
+            (Applied::Seqs(reply, first), Ok(())) => drop(reply.send(Ok(first))),
             (Applied::Commit(reply, _), Err(e)) => drop(reply.send(Err(copy_err(e)))),
-            (Applied::NextSeq(reply, _), Err(e)) => drop(reply.send(Err(copy_err(e)))),
+            (Applied::Seqs(reply, _), Err(e)) => drop(reply.send(Err(copy_err(e)))),
         }
     }
 }
@@ -133,15 +138,17 @@ impl Writer {
                         }
                     }
                 }
-                Request::NextSeq(counter, reply) => match self.in_savepoint(|conn, _| next_seq(conn, &counter)) {
-                    Outcome::Done(n) => applied.push(Applied::NextSeq(reply, n)),
-                    Outcome::Failed(e) => drop(reply.send(Err(e))),
-                    Outcome::Broken(e) => {
-                        drop(reply.send(Err(copy_err(&e))));
-                        broken = Some(e);
-                        break;
+                Request::Seqs { counter, count, reply } => {
+                    match self.in_savepoint(|conn, _| reserve_seqs(conn, &counter, count)) {
+                        Outcome::Done(first) => applied.push(Applied::Seqs(reply, first)),
+                        Outcome::Failed(e) => drop(reply.send(Err(e))),
+                        Outcome::Broken(e) => {
+                            drop(reply.send(Err(copy_err(&e))));
+                            broken = Some(e);
+                            break;
+                        }
                     }
-                },
+                }
             }
         }
         let result = match broken {
@@ -219,14 +226,18 @@ impl Writer {
     }
 }
 
-fn next_seq(conn: &Connection, counter: &str) -> StoreResult<i64> {
-    conn.prepare_cached(
-        "INSERT INTO counters (name, value) VALUES (?1, 1)
-         ON CONFLICT (name) DO UPDATE SET value = counters.value + 1
-         RETURNING value",
-    )
-    .and_then(|mut stmt| stmt.query_row([counter], |r| r.get(0)))
-    .map_err(map_err)
+/// Moves the counter on by `count` and returns the first number of the block: `next_seq` is a block of 1.
+/// The counter stores the last number handed out.
+fn reserve_seqs(conn: &Connection, counter: &str, count: i64) -> StoreResult<i64> {
+    let last: i64 = conn
+        .prepare_cached(
+            "INSERT INTO counters (name, value) VALUES (?1, ?2)
+             ON CONFLICT (name) DO UPDATE SET value = counters.value + excluded.value
+             RETURNING value",
+        )
+        .and_then(|mut stmt| stmt.query_row(params![counter, count], |r| r.get(0)))
+        .map_err(map_err)?;
+    Ok(last - count + 1)
 }
 
 fn apply_commit(conn: &Connection, head: &mut Head, commit: Commit) -> StoreResult<CommitReceipt> {
@@ -242,15 +253,19 @@ fn apply_commit(conn: &Connection, head: &mut Head, commit: Commit) -> StoreResu
     }
     let mut stmt = conn
         .prepare_cached(
-            "INSERT INTO events (seq, at, actor, object_kind, object_id, action, data, prev_hash, hash)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            "INSERT INTO events (seq, commit_seq, at, actor, object_kind, object_id, action, data, prev_hash, hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )
         .map_err(map_err)?;
+    // The commit's id is the seq of its first event.
+    let commit_seq = head.seq + 1;
     for e in commit.events {
         let seq = head.seq + 1;
-        let hash = event_hash(seq, &e.at, &e.actor, &e.object_kind, &e.object_id, &e.action, &e.data, &head.hash);
+        let hash =
+            event_hash(seq, commit_seq, &e.at, &e.actor, &e.object_kind, &e.object_id, &e.action, &e.data, &head.hash);
         stmt.execute(params![
             seq,
+            commit_seq,
             format_time(&e.at),
             e.actor,
             e.object_kind,
@@ -265,6 +280,7 @@ fn apply_commit(conn: &Connection, head: &mut Head, commit: Commit) -> StoreResu
         head.seq = seq;
         events.push(Event {
             seq,
+            commit_seq,
             at: to_stored_precision(e.at),
             actor: e.actor,
             object_kind: e.object_kind,

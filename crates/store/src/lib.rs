@@ -4,8 +4,9 @@
 //! [`Record`]: a row with a few indexed columns (`kind`, `id`, `state`, `parent_id`, `category`,
 //! `unique_key`) and the rest as a JSON document, plus a `version` for optimistic concurrency.
 //! Changes are written with [`Store::commit`]: every write and every audit [`NewEvent`] of one use case in
-//! one transaction (rule R17). Events form a SHA-256 hash chain ([`event_hash`]) so that an edit to a past
-//! event is detectable ([`verify_chain`]).
+//! one transaction (rule R17). All events of one commit share a `commit_seq` (the `seq` of its first
+//! event), so the audit log shows one change made of several events. Events form a SHA-256 hash chain
+//! ([`event_hash`]) so that an edit to a past event is detectable ([`verify_chain`]).
 //!
 //! Two backends implement [`Store`]: `railyard-store-sqlite` and `railyard-store-postgres`. Both pass the
 //! same conformance suite ([`conformance`], feature `conformance`).
@@ -43,6 +44,15 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// Checks the `count` of [`Store::reserve_seqs`] and returns it as the `i64` the databases add: a block
+/// of no numbers is a caller's bug, refused alike by every backend before it reaches the database.
+pub fn check_seq_count(counter: &str, count: u32) -> StoreResult<i64> {
+    if count == 0 {
+        return Err(StoreError::Backend(format!("reserve_seqs({counter}, 0): a block must hold at least one number")));
+    }
+    Ok(i64::from(count))
+}
+
 /// The one storage trait. Implementations must be safe to share between tasks.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -55,6 +65,15 @@ pub trait Store: Send + Sync + 'static {
     /// Allocates the next number of a counter (e.g. "RT" for trains), starting at 1. Numbers are never
     /// handed out twice, even across servers sharing one database; a number whose commit failed is lost.
     async fn next_seq(&self, counter: &str) -> StoreResult<i64>;
+
+    /// Reserves `count` consecutive numbers of a counter in one round trip and returns the first: the
+    /// block is `[first, first + count)`. The block never overlaps a number handed out by [`next_seq`]
+    /// or another `reserve_seqs`, even across servers sharing one database; numbers of a block that ends
+    /// up unused are lost, like those of a failed commit. A `count` of 0 is refused with
+    /// [`StoreError::Backend`] (see [`check_seq_count`]).
+    ///
+    /// [`next_seq`]: Store::next_seq
+    async fn reserve_seqs(&self, counter: &str, count: u32) -> StoreResult<i64>;
 
     /// One record by kind and id.
     async fn get(&self, kind: &str, id: &str) -> StoreResult<Option<Record>>;

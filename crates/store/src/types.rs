@@ -34,7 +34,7 @@ pub enum Write {
     Update { record: Record, expected_version: i64 },
 }
 
-/// An audit event before it is stored: the store gives it its `seq` and hashes.
+/// An audit event before it is stored: the store gives it its `seq`, `commit_seq` and hashes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewEvent {
     pub at: DateTime<Utc>,
@@ -52,6 +52,9 @@ pub struct NewEvent {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
     pub seq: i64,
+    /// The commit the event was written by: the `seq` of that commit's first event. Every event of one
+    /// [`Commit`] has the same `commit_seq`, so the first one has `commit_seq == seq`. Set by the store.
+    pub commit_seq: i64,
     pub at: DateTime<Utc>,
     pub actor: String,
     pub object_kind: String,
@@ -72,7 +75,7 @@ pub struct Commit {
 /// What a successful commit stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CommitReceipt {
-    /// The stored events, in order, with their sequence numbers and hashes.
+    /// The stored events, in order, with their sequence numbers, commit id and hashes.
     pub events: Vec<Event>,
 }
 
@@ -105,6 +108,8 @@ pub struct EventQuery {
     pub to: Option<DateTime<Utc>>,
     /// Only events with `seq` greater than this (the cursor).
     pub after_seq: Option<i64>,
+    /// Only events of this commit (their [`Event::commit_seq`]).
+    pub commit_seq: Option<i64>,
     pub limit: u32,
 }
 

@@ -25,6 +25,7 @@ pub async fn concurrent_commits_all_land(store: &dyn Store) {
     let receipts: Vec<CommitReceipt> =
         join_all((0..WORKERS).map(worker).collect()).await.into_iter().flatten().collect();
     let total = (WORKERS * COMMITS + WORKERS * (COMMITS - 1)) as usize;
+    receipts.iter().for_each(assert_one_commit);
     let mut from_receipts: Vec<i64> = receipts.iter().flat_map(|r| seqs(&r.events)).collect();
     from_receipts.sort_unstable();
     assert_eq!(from_receipts, (1..=total as i64).collect::<Vec<_>>(), "receipts must hand out every seq exactly once");

@@ -43,10 +43,15 @@ macro_rules! conformance_suite {
             list_cursor_and_limit,
             next_seq_starts_at_one_per_counter,
             next_seq_never_repeats_under_concurrency,
+            reserve_seqs_and_next_seq_never_overlap,
+            reserve_seqs_never_overlap_under_concurrency,
+            reserve_seqs_of_zero_is_refused,
             events_are_sequenced_and_chained,
             failed_commit_leaves_chain_intact,
             event_filters,
             chain_verifies_after_many_commits,
+            events_of_one_commit_share_its_commit_seq,
+            event_filter_by_commit,
             concurrent_commits_all_land,
             concurrent_updates_of_same_version_one_wins,
             concurrent_inserts_of_one_unique_key_one_wins,
@@ -193,13 +198,45 @@ fn assert_conflict<T: std::fmt::Debug>(
 
 fn assert_chain_links(events: &[Event]) {
     let mut prev = GENESIS_HASH.to_string();
+    let mut prev_commit = None;
     for (i, e) in events.iter().enumerate() {
         assert_eq!(e.seq, i as i64 + 1, "event seqs must be 1, 2, 3, ... without gaps");
         assert_eq!(e.prev_hash, prev, "event {} must link to the hash of the event before it", e.seq);
-        let h = event_hash(e.seq, &e.at, &e.actor, &e.object_kind, &e.object_id, &e.action, &e.data, &e.prev_hash);
+        assert!(
+            e.commit_seq == e.seq || Some(e.commit_seq) == prev_commit,
+            "event {} has commit_seq {}: it must open its commit or continue the previous one ({prev_commit:?})",
+            e.seq,
+            e.commit_seq
+        );
+        let h = event_hash(
+            e.seq,
+            e.commit_seq,
+            &e.at,
+            &e.actor,
+            &e.object_kind,
+            &e.object_id,
+            &e.action,
+            &e.data,
+            &e.prev_hash,
+        );
         assert_eq!(e.hash, h, "event {} hash must be event_hash(...) of its stored fields", e.seq);
         prev = e.hash.clone();
+        prev_commit = Some(e.commit_seq);
     }
+}
+
+/// The events of one receipt are consecutive and all carry the seq of the first as their commit_seq.
+fn assert_one_commit(receipt: &CommitReceipt) {
+    let Some(first) = receipt.events.first() else { return };
+    for (i, e) in receipt.events.iter().enumerate() {
+        assert_eq!(e.seq, first.seq + i as i64, "the events of one commit must have consecutive seqs");
+        assert_eq!(e.commit_seq, first.seq, "every event of a commit must carry the seq of its first event");
+    }
+}
+
+/// Unwraps a counter call.
+fn counted(res: StoreResult<i64>, what: &str) -> i64 {
+    res.unwrap_or_else(|e| panic!("{what} failed: {e:?}"))
 }
 
 async fn assert_chain_intact(store: &dyn Store, want_events: u64) {
@@ -208,10 +245,12 @@ async fn assert_chain_intact(store: &dyn Store, want_events: u64) {
     assert_eq!(report.events_checked, want_events, "verify_chain must walk every event");
 }
 
+mod commit_ids;
 mod concurrency;
 mod records;
 mod sequences;
 
+pub use commit_ids::*;
 pub use concurrency::*;
 pub use records::*;
 pub use sequences::*;

@@ -21,6 +21,72 @@ pub async fn next_seq_never_repeats_under_concurrency(store: &dyn Store) {
     assert_eq!(store.next_seq("RT").await.expect("next_seq"), 51, "the counter goes on after them");
 }
 
+/// Blocks from `reserve_seqs` and single numbers from `next_seq` follow each other on one counter without
+/// overlap or gap; a block on a new counter starts at 1; counters stay independent.
+pub async fn reserve_seqs_and_next_seq_never_overlap(store: &dyn Store) {
+    assert_eq!(counted(store.next_seq("WI").await, "next_seq(WI)"), 1, "a new counter starts at 1");
+    assert_eq!(counted(store.reserve_seqs("WI", 10).await, "reserve_seqs(WI, 10)"), 2, "the block follows 1: 2..12");
+    assert_eq!(counted(store.next_seq("WI").await, "next_seq(WI)"), 12, "next_seq follows the block");
+    assert_eq!(counted(store.reserve_seqs("WI", 1).await, "reserve_seqs(WI, 1)"), 13, "a block of one is one number");
+    assert_eq!(counted(store.reserve_seqs("WI", 10_000).await, "reserve_seqs(WI, 10000)"), 14, "a big block");
+    assert_eq!(counted(store.reserve_seqs("WI", 3).await, "reserve_seqs(WI, 3)"), 10_014, "blocks follow blocks");
+    assert_eq!(counted(store.next_seq("WI").await, "next_seq(WI)"), 10_017, "and next_seq follows them");
+
+    assert_eq!(counted(store.reserve_seqs("NEW", 5).await, "reserve_seqs(NEW, 5)"), 1, "a block on a new counter");
+    assert_eq!(counted(store.next_seq("NEW").await, "next_seq(NEW)"), 6, "next_seq after a first block");
+    assert_eq!(counted(store.next_seq("RT").await, "next_seq(RT)"), 1, "other counters are untouched");
+    let max = counted(store.reserve_seqs("MAX", u32::MAX).await, "reserve_seqs(MAX, u32::MAX)");
+    assert_eq!(max, 1, "the largest block starts at 1");
+    assert_eq!(counted(store.next_seq("MAX").await, "next_seq(MAX)"), i64::from(u32::MAX) + 1, "and is all taken");
+}
+
+/// 20 concurrent callers, half taking one number with `next_seq` and half a block of 50 with
+/// `reserve_seqs`, get disjoint numbers that together are exactly 1..=510.
+pub async fn reserve_seqs_never_overlap_under_concurrency(store: &dyn Store) {
+    const CALLERS: u32 = 20;
+    const BLOCK: u32 = 50;
+    let calls = (0..CALLERS)
+        .map(|i| async move {
+            if i % 2 == 0 {
+                (counted(store.next_seq("WI").await, "concurrent next_seq"), 1)
+            } else {
+                (counted(store.reserve_seqs("WI", BLOCK).await, "concurrent reserve_seqs"), BLOCK)
+            }
+        })
+        .collect();
+    let total = i64::from(CALLERS / 2 + CALLERS / 2 * BLOCK);
+    assert_blocks_partition(&join_all(calls).await, total);
+    assert_eq!(counted(store.next_seq("WI").await, "next_seq"), total + 1, "the counter goes on after them");
+}
+
+/// Asserts that the blocks `(first, count)` handed out by `next_seq` (count 1) and `reserve_seqs` are
+/// disjoint and together exactly `1..=total`.
+pub fn assert_blocks_partition(blocks: &[(i64, u32)], total: i64) {
+    let mut got: Vec<i64> = blocks
+        .iter()
+        .flat_map(|&(first, count)| {
+            assert!(first >= 1, "numbers start at 1, got a block at {first}");
+            first..first + i64::from(count)
+        })
+        .collect();
+    got.sort_unstable();
+    let duplicates = got.windows(2).filter(|w| w[0] == w[1]).count();
+    assert_eq!(duplicates, 0, "next_seq and reserve_seqs calls handed out {duplicates} numbers twice");
+    assert_eq!(got, (1..=total).collect::<Vec<_>>(), "together they must hand out 1..={total}, each once");
+}
+
+/// A block of no numbers is refused and does not move the counter.
+pub async fn reserve_seqs_of_zero_is_refused(store: &dyn Store) {
+    match store.reserve_seqs("WI", 0).await {
+        Err(StoreError::Backend(m)) => assert!(m.contains("at least one"), "the error must say why: {m}"),
+        other => panic!("reserve_seqs(WI, 0) on a new counter must be refused with Backend, got {other:?}"),
+    }
+    assert_eq!(counted(store.reserve_seqs("WI", 2).await, "reserve_seqs(WI, 2)"), 1, "the counter did not move");
+    let res = store.reserve_seqs("WI", 0).await;
+    assert!(matches!(res, Err(StoreError::Backend(_))), "reserve_seqs(WI, 0) must be refused, got {res:?}");
+    assert_eq!(counted(store.next_seq("WI").await, "next_seq(WI)"), 3, "the counter did not move");
+}
+
 /// Events get seq 1, 2, 3, ..., each linked to the previous hash and hashed with `event_hash`.
 pub async fn events_are_sequenced_and_chained(store: &dyn Store) {
     let a = record("train", "RT-1", 1);
