@@ -189,6 +189,7 @@ pub fn events(page: &Value) {
         .map(|e| {
             vec![
                 s(&e["seq"]),
+                s(&e["commit_seq"]),
                 s(&e["at"]),
                 s(&e["actor"]),
                 format!("{} {}", s(&e["object_kind"]), s(&e["object_id"])),
@@ -196,7 +197,7 @@ pub fn events(page: &Value) {
             ]
         })
         .collect();
-    table(&["SEQ", "AT", "ACTOR", "OBJECT", "ACTION"], &rows);
+    table(&["SEQ", "COMMIT", "AT", "ACTOR", "OBJECT", "ACTION"], &rows);
     more(page);
 }
 

@@ -16,6 +16,8 @@ pub struct AuditFilter {
     pub object_id: Option<String>,
     pub object_kind: Option<String>,
     pub actor: Option<String>,
+    /// Only the events of one commit (one change).
+    pub commit_seq: Option<i64>,
     /// At or after.
     pub from: Option<DateTime<Utc>>,
     /// Before.
@@ -27,6 +29,8 @@ pub struct AuditFilter {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct EventView {
     pub seq: i64,
+    /// The seq of the first event of the commit that wrote this one: events of one change share it.
+    pub commit_seq: i64,
     pub at: DateTime<Utc>,
     pub actor: String,
     pub object_kind: String,
@@ -59,7 +63,7 @@ impl Service {
             from: filter.from,
             to: filter.to,
             after_seq: parse_cursor(filter.cursor.as_deref())?,
-            commit_seq: None,
+            commit_seq: filter.commit_seq,
             limit: limit + 1,
         };
         let mut events = self.store.events(&q).await?;
@@ -70,6 +74,7 @@ impl Service {
             .into_iter()
             .map(|e| EventView {
                 seq: e.seq,
+                commit_seq: e.commit_seq,
                 at: e.at,
                 actor: e.actor,
                 object_kind: e.object_kind,

@@ -77,6 +77,9 @@ pub enum AuditCmd {
         object_kind: Option<String>,
         #[arg(long)]
         actor: Option<String>,
+        /// Only the events of one commit (one change).
+        #[arg(long)]
+        commit: Option<i64>,
         /// RFC 3339, inclusive.
         #[arg(long)]
         from: Option<String>,
@@ -171,11 +174,12 @@ pub async fn token(ctx: &Context, cmd: TokenCmd) -> anyhow::Result<()> {
 pub async fn audit(ctx: &Context, cmd: AuditCmd) -> anyhow::Result<()> {
     let c = &ctx.client;
     match cmd {
-        AuditCmd::List { object, object_kind, actor, from, to, limit, cursor } => {
+        AuditCmd::List { object, object_kind, actor, commit, from, to, limit, cursor } => {
             let mut q = Vec::new();
             q.extend(object.map(|s| ("object", s)));
             q.extend(object_kind.map(|s| ("object_kind", s)));
             q.extend(actor.map(|s| ("actor", s)));
+            q.extend(commit.map(|s| ("commit", s.to_string())));
             q.extend(from.map(|s| ("from", s)));
             q.extend(to.map(|s| ("to", s)));
             q.extend(limit.map(|s| ("limit", s.to_string())));

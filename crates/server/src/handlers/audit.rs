@@ -16,6 +16,8 @@ pub struct EventParams {
     /// `train`, `approval`, `user`, `token`.
     pub object_kind: Option<String>,
     pub actor: Option<String>,
+    /// Only the events of one commit (one change): its `commit_seq`.
+    pub commit: Option<i64>,
     /// RFC 3339; events at or after.
     pub from: Option<String>,
     /// RFC 3339; events before.
@@ -44,6 +46,7 @@ pub async fn list(
         object_id: p.object,
         object_kind: p.object_kind,
         actor: p.actor,
+        commit_seq: p.commit,
         from: parse_time("from", p.from.as_deref())?,
         to: parse_time("to", p.to.as_deref())?,
         limit: p.limit,

@@ -14,6 +14,7 @@ const RM: &[&str] = &["admin", "release_manager"];
 const RM_RE: &[&str] = &["admin", "release_manager", "release_engineer"];
 const ACTORS: &[&str] = &["admin", "release_manager", "release_engineer", "product_owner", "developer"];
 const ADMIN: &[&str] = &["admin"];
+const RM_PO: &[&str] = &["admin", "release_manager", "product_owner"];
 
 struct Row {
     method: Method,
@@ -67,6 +68,43 @@ fn matrix() -> Vec<Row> {
         row(M::POST, "/api/v1/approvals/{id}/approve", Some(json!({})), ACTORS),
         row(M::POST, "/api/v1/approvals/{id}/reject", Some(json!({"comment": "no"})), ACTORS),
         row(M::POST, "/api/v1/approvals/{id}/override", Some(json!({"reason": "r"})), RM),
+        row(M::GET, "/api/v1/applications", None, ALL),
+        row(M::POST, "/api/v1/applications", Some(json!({"key": "NEWAPP", "name": "x"})), RM_PO),
+        row(M::GET, "/api/v1/applications/{key}", None, ALL),
+        row(M::PATCH, "/api/v1/applications/{key}", Some(json!({"description": "d"})), RM_PO),
+        row(M::POST, "/api/v1/applications/{key}/archive", None, RM_PO),
+        row(M::GET, "/api/v1/application-releases", None, ALL),
+        row(
+            M::POST,
+            "/api/v1/application-releases",
+            Some(json!({"title": "r", "application": "FIX", "schedule": {"start": "2027-01-05", "end": "2027-01-06"}})),
+            RM_PO,
+        ),
+        row(M::GET, "/api/v1/application-releases/{release}", None, ALL),
+        row(M::PATCH, "/api/v1/application-releases/{release}", Some(json!({"title": "t"})), RM_PO),
+        row(M::POST, "/api/v1/application-releases/{release}/propose", Some(json!({"train": "RT-1"})), RM_PO),
+        row(M::POST, "/api/v1/application-releases/{release}/accept", None, RM),
+        row(M::POST, "/api/v1/application-releases/{release}/reject", Some(json!({"reason": "r"})), RM),
+        row(M::POST, "/api/v1/application-releases/{release}/remove", Some(json!({})), RM_PO),
+        row(M::POST, "/api/v1/application-releases/{release}/begin-work", None, RM_PO),
+        row(M::POST, "/api/v1/application-releases/{release}/request-development-approval", None, RM_PO),
+        row(M::POST, "/api/v1/application-releases/{release}/send-back", Some(json!({"reason": "r"})), RM_PO),
+        row(M::POST, "/api/v1/application-releases/{release}/cancel", Some(json!({"reason": "r"})), RM_PO),
+        row(
+            M::POST,
+            "/api/v1/application-releases/{release}/milestones",
+            Some(json!({"title": "m", "due": "2027-01-06"})),
+            RM_PO,
+        ),
+        row(
+            M::PATCH,
+            "/api/v1/application-releases/{release}/milestones/{rmilestone}",
+            Some(json!({"title": "m2"})),
+            RM_PO,
+        ),
+        row(M::DELETE, "/api/v1/application-releases/{release}/milestones/{rmilestone}", None, RM_PO),
+        row(M::POST, "/api/v1/application-releases/{release}/milestones/{rmilestone}/complete", None, ACTORS),
+        row(M::POST, "/api/v1/application-releases/{release}/milestones/{rmilestone}/miss", None, ACTORS),
         row(M::GET, "/api/v1/audit/events", None, ALL),
         row(M::GET, "/api/v1/audit/verify", None, ALL),
     ]
@@ -93,6 +131,16 @@ async fn every_endpoint_lets_in_exactly_the_roles_of_the_matrix() {
     let t = app.post(rm, &format!("/api/v1/trains/{id}/submit"), json!({})).await.ok();
     let ap = t["train_approval"]["id"].as_str().unwrap().to_string();
 
+    app.post(rm, "/api/v1/applications", json!({"key": "FIX", "name": "Fixture"})).await.ok();
+    let body = json!({"title": "fixture release", "application": "FIX", "schedule": {"start": "2027-01-05", "end": "2027-01-06"}});
+    let r = app.post(rm, "/api/v1/application-releases", body).await.ok();
+    let ar = r["id"].as_str().unwrap().to_string();
+    let r = app
+        .post(rm, &format!("/api/v1/application-releases/{ar}/milestones"), json!({"title": "m", "due": "2027-01-06"}))
+        .await
+        .ok();
+    let rms = r["milestones"][0]["id"].as_str().unwrap().to_string();
+
     let rows = matrix();
     // Every operation of the OpenAPI document is in the table (and nothing else).
     let doc = app.call(None, Method::GET, "/api/v1/openapi.json", None).await.ok();
@@ -117,7 +165,10 @@ async fn every_endpoint_lets_in_exactly_the_roles_of_the_matrix() {
             .replace("{token}", "TK-999999")
             .replace("{gate}", "scoping")
             .replace("{criterion}", &ec)
-            .replace("{milestone}", &ms);
+            .replace("{milestone}", &ms)
+            .replace("{key}", "FIX")
+            .replace("{release}", &ar)
+            .replace("{rmilestone}", &rms);
         for (role, token) in &tokens {
             let res = app.call_with(Some(token), r.method.clone(), &path, r.body.clone(), Some(1_000_000)).await;
             let allowed = r.allowed.contains(&role.as_str());
