@@ -366,6 +366,12 @@ impl ApplicationRelease {
         Ok(Change::new("application_release", &self.id, "update", data))
     }
 
+    /// Whether the actor may change what belongs to this release (its work items): it is open, and they
+    /// are its product owner or a release manager.
+    pub fn guard_manage(&self, action: &str, actor: &Actor) -> Result<(), DomainError> {
+        self.guard_edit(action, actor)
+    }
+
     // ---- dependencies (R5: the service checks for cycles over the whole graph first) ----
 
     pub fn add_dependency(&mut self, on: &ApplicationRelease, actor: &Actor) -> Result<Change, DomainError> {
