@@ -6,7 +6,7 @@ use railyard_domain::WorkItemSpec;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::{ImportError, Lines, check};
+use crate::{ImportError, check};
 
 const SHAPE: &str = "a file is a JSON array of work items, or an object {\"items\": [...]}";
 
@@ -31,8 +31,27 @@ fn line(e: &serde_json::Error) -> Option<usize> {
     (e.line() > 0).then(|| e.line())
 }
 
+/// 1-based line numbers of byte offsets, for offsets that only grow: each newline is counted once.
+struct Lines<'a> {
+    bytes: &'a [u8],
+    offset: usize,
+    line: usize,
+}
+
+impl Lines<'_> {
+    fn at(&mut self, offset: usize) -> usize {
+        let offset = offset.min(self.bytes.len());
+        if offset < self.offset {
+            (self.offset, self.line) = (0, 1);
+        }
+        self.line += self.bytes[self.offset..offset].iter().filter(|&&b| b == b'\n').count();
+        self.offset = offset;
+        self.line
+    }
+}
+
 pub(crate) fn parse(bytes: &[u8]) -> Result<Vec<WorkItemSpec>, ImportError> {
-    let mut lines = Lines::new(bytes);
+    let mut lines = Lines { bytes, offset: 0, line: 1 };
     let text = std::str::from_utf8(bytes).map_err(|e| {
         ImportError::at(lines.at(e.valid_up_to()), "the file is not valid UTF-8 text: JSON files must be UTF-8")
     })?;

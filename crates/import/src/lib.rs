@@ -68,34 +68,6 @@ pub fn parse(bytes: &[u8], format: Format) -> Result<Vec<WorkItemSpec>, ImportEr
     }
 }
 
-/// Turns the byte offset where the csv crate started reading a record into the 1-based line the record
-/// starts on. The csv crate's own position is taken before it skips empty lines (and the `\n` of a
-/// `\r\n`), so those are skipped here too. Offsets only grow, so lines are counted once.
-pub(crate) struct Lines<'a> {
-    bytes: &'a [u8],
-    offset: usize,
-    line: usize,
-}
-
-impl<'a> Lines<'a> {
-    pub(crate) fn new(bytes: &'a [u8]) -> Self {
-        Lines { bytes, offset: 0, line: 1 }
-    }
-
-    pub(crate) fn at(&mut self, start: usize) -> usize {
-        let mut start = start.min(self.bytes.len());
-        while matches!(self.bytes.get(start), Some(b'\r' | b'\n')) {
-            start += 1;
-        }
-        if start < self.offset {
-            (self.offset, self.line) = (0, 1);
-        }
-        self.line += self.bytes[self.offset..start].iter().filter(|&&b| b == b'\n').count();
-        self.offset = start;
-        self.line
-    }
-}
-
 /// Checks one item and that its key is new; `line` is where it starts in the file.
 pub(crate) fn check(
     spec: &WorkItemSpec,

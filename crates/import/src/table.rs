@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use csv::{ErrorKind, ReaderBuilder, StringRecord};
 use railyard_domain::WorkItemSpec;
 
-use crate::{ImportError, Lines, check, vocab};
+use crate::{ImportError, check, vocab};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Field {
@@ -158,12 +158,23 @@ fn listed(names: &[String]) -> String {
     shown.join(", ")
 }
 
-fn offset(p: &csv::Position) -> usize {
-    usize::try_from(p.byte()).unwrap_or(usize::MAX)
+/// The 1-based line a record starts on. The csv crate counts every `\n` it reads, but takes a record's
+/// position before it skips the empty lines (and the `\n` of a `\r\n`) ahead of the record: skip them too.
+fn line_at(bytes: &[u8], p: &csv::Position) -> usize {
+    let mut line = usize::try_from(p.line()).unwrap_or(usize::MAX);
+    let start = usize::try_from(p.byte()).unwrap_or(usize::MAX);
+    for &b in bytes.get(start..).unwrap_or_default() {
+        match b {
+            b'\n' => line += 1,
+            b'\r' => {}
+            _ => break,
+        }
+    }
+    line
 }
 
-fn read_error(e: csv::Error, lines: &mut Lines<'_>, names: &[String]) -> ImportError {
-    let line = e.position().map(|p| lines.at(offset(p)));
+fn read_error(e: csv::Error, bytes: &[u8], names: &[String]) -> ImportError {
+    let line = e.position().map(|p| line_at(bytes, p));
     let message = match e.kind() {
         ErrorKind::Utf8 { err, .. } => {
             let column = match names.get(err.field()) {
@@ -182,22 +193,21 @@ fn read_error(e: csv::Error, lines: &mut Lines<'_>, names: &[String]) -> ImportE
 
 pub(crate) fn parse(bytes: &[u8]) -> Result<Vec<WorkItemSpec>, ImportError> {
     let mut reader = ReaderBuilder::new().has_headers(false).flexible(true).from_reader(bytes);
-    let mut lines = Lines::new(bytes);
     let mut header = StringRecord::new();
-    if !reader.read_record(&mut header).map_err(|e| read_error(e, &mut lines, &[]))? {
+    if !reader.read_record(&mut header).map_err(|e| read_error(e, bytes, &[]))? {
         return Err(ImportError::at(1, format!("the file is empty: {EXPECTED}")));
     }
-    let header_line = header.position().map_or(1, |p| lines.at(offset(p)));
+    let header_line = header.position().map_or(1, |p| line_at(bytes, p));
     let columns = Columns::find(&header, header_line)?;
 
     let mut items = Vec::new();
     let mut seen = HashMap::new();
     let mut row = StringRecord::new();
-    while reader.read_record(&mut row).map_err(|e| read_error(e, &mut lines, &columns.names))? {
+    while reader.read_record(&mut row).map_err(|e| read_error(e, bytes, &columns.names))? {
         if is_blank(&row) {
             continue;
         }
-        let line = row.position().map_or(0, |p| lines.at(offset(p)));
+        let line = row.position().map_or(0, |p| line_at(bytes, p));
         if row.len() != header.len() {
             return Err(ImportError::at(
                 line,

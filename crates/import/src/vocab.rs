@@ -44,21 +44,30 @@ const STATUSES: &[(&str, WorkItemStatus)] = &[
     ("Completed", Done),
 ];
 
-fn normalized(s: &str) -> impl Iterator<Item = char> + '_ {
-    s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase)
+/// Lowercase ASCII letters and digits only; `None` for anything longer than any accepted value.
+fn normalized(s: &str) -> Option<([u8; 32], usize)> {
+    let mut out = [0u8; 32];
+    let mut len = 0;
+    for b in s.bytes().filter(u8::is_ascii_alphanumeric) {
+        *out.get_mut(len)? = b.to_ascii_lowercase();
+        len += 1;
+    }
+    Some((out, len))
 }
 
 fn lookup<T: Copy>(table: &[(&str, T)], value: &str) -> Option<T> {
-    table.iter().find(|(name, _)| normalized(name).eq(normalized(value))).map(|&(_, v)| v)
+    let (wanted, len) = normalized(value)?;
+    let wanted = &wanted[..len];
+    table.iter().find(|(name, _)| normalized(name).is_some_and(|(n, l)| &n[..l] == wanted)).map(|&(_, v)| v)
 }
 
-/// The accepted values grouped by what they mean, e.g. `business request: business_request, Epic, ...`.
+/// The accepted values grouped by what they mean, e.g. `business request = business_request, Epic, ...`.
 fn accepted<T: Copy + PartialEq>(table: &[(&str, T)], groups: &[(&str, T)]) -> String {
     groups
         .iter()
         .map(|&(label, value)| {
             let names: Vec<&str> = table.iter().filter(|(_, v)| *v == value).map(|(n, _)| *n).collect();
-            format!("{label}: {}", names.join(", "))
+            format!("{label} = {}", names.join(", "))
         })
         .collect::<Vec<_>>()
         .join("; ")
@@ -67,7 +76,7 @@ fn accepted<T: Copy + PartialEq>(table: &[(&str, T)], groups: &[(&str, T)]) -> S
 pub(crate) fn kind(value: &str) -> Result<WorkItemKind, String> {
     lookup(KINDS, value).ok_or_else(|| {
         let groups = [("business request", BusinessRequest), ("development task", DevelopmentTask)];
-        format!("use one of (case-insensitive) {}", accepted(KINDS, &groups))
+        format!("accepted values (case-insensitive): {}", accepted(KINDS, &groups))
     })
 }
 
@@ -78,7 +87,7 @@ pub(crate) fn status(value: &str) -> Result<WorkItemStatus, String> {
     }
     lookup(STATUSES, value).ok_or_else(|| {
         let groups = [("open", Open), ("in progress", InProgress), ("done", Done)];
-        format!("use one of (case-insensitive) {}", accepted(STATUSES, &groups))
+        format!("accepted values (case-insensitive): {}", accepted(STATUSES, &groups))
     })
 }
 

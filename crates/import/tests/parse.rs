@@ -129,6 +129,14 @@ fn blank_trailing_lines_and_comma_only_rows_are_fine() {
 }
 
 #[test]
+fn line_numbers_count_blank_lines_crlf_and_quoted_line_breaks() {
+    refused(csv("key,title,kind\n\n\nA-1,,bug\n"), Some(4), &["needs a title"]);
+    refused(csv("\r\nkey,title,kind\r\n\r\n\r\nA-1,One,bug\r\nA-2,,bug\r\n"), Some(6), &["needs a title"]);
+    refused(csv("key,title,kind\r\nA-1,\"One\r\n\r\nmore\",bug\r\n\r\nA-2,Two,spike\r\n"), Some(6), &["'spike'"]);
+    refused(csv("\n\nkey;title;kind\n"), Some(3), &["';'"]);
+}
+
+#[test]
 fn unknown_kind_lists_the_accepted_ones() {
     let err = refused(
         csv("key,title,kind\nA-1,One,development_task\nA-2,Two,feature\n"),
