@@ -6,6 +6,12 @@ use std::fmt;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
+enum Payload {
+    None,
+    Json(Value),
+    Raw(Vec<u8>, String),
+}
+
 pub struct Client {
     base: String,
     token: Option<String>,
@@ -59,12 +65,32 @@ impl Client {
         self.send(Method::DELETE, path, &[], None, None).await
     }
 
+    /// POSTs a file as it is, with its content type.
+    pub async fn post_file(&self, path: &str, bytes: Vec<u8>, content_type: &str) -> Result<Value, ClientError> {
+        self.send_body(Method::POST, path, &[], Payload::Raw(bytes, content_type.to_string()), None).await
+    }
+
     async fn send(
         &self,
         method: Method,
         path: &str,
         query: &[(&str, String)],
         body: Option<Value>,
+        version: Option<i64>,
+    ) -> Result<Value, ClientError> {
+        let payload = match body {
+            Some(b) => Payload::Json(b),
+            None => Payload::None,
+        };
+        self.send_body(method, path, query, payload, version).await
+    }
+
+    async fn send_body(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Payload,
         version: Option<i64>,
     ) -> Result<Value, ClientError> {
         let url = format!("{}{path}", self.base);
@@ -75,8 +101,10 @@ impl Client {
         if let Some(v) = version {
             req = req.header("If-Match", format!("\"{v}\""));
         }
-        if let Some(b) = body {
-            req = req.json(&b);
+        match body {
+            Payload::Json(b) => req = req.json(&b),
+            Payload::Raw(bytes, content_type) => req = req.header("Content-Type", content_type).body(bytes),
+            Payload::None => {}
         }
         let res = req
             .send()

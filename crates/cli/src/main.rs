@@ -8,7 +8,7 @@ mod serve;
 
 use clap::{Parser, Subcommand};
 
-use crate::cmd::{admin, approval, release, train};
+use crate::cmd::{admin, approval, release, train, work_item};
 use crate::output::Format;
 
 #[derive(Parser)]
@@ -64,6 +64,9 @@ enum Command {
     /// Application releases.
     #[command(subcommand)]
     Release(release::ReleaseCmd),
+    /// Work items of an application release.
+    #[command(subcommand)]
+    WorkItem(work_item::WorkItemCmd),
     /// Approvals.
     #[command(subcommand)]
     Approval(approval::ApprovalCmd),
@@ -117,6 +120,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Milestone(c) => train::milestone(&ctx, c).await,
         Command::App(c) => release::app(&ctx, c).await,
         Command::Release(c) => release::release(&ctx, c).await,
+        Command::WorkItem(c) => work_item::run(&ctx, c).await,
         Command::Approval(c) => approval::run(&ctx, c).await,
         Command::Audit(c) => admin::audit(&ctx, c).await,
         Command::User(c) => admin::user(&ctx, c).await,

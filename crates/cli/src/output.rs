@@ -342,3 +342,35 @@ pub fn milestones(o: &Value) {
         .collect();
     table(&["MILESTONE", "TITLE", "DUE", "STATE", "OWNER", "INHERIT"], &rows);
 }
+
+pub fn work_items(page: &Value) {
+    let rows: Vec<Vec<String>> = items(page)
+        .iter()
+        .map(|w| vec![s(&w["id"]), s(&w["key"]), s(&w["kind"]), s(&w["status"]), s(&w["title"]), s(&w["source"])])
+        .collect();
+    table(&["ID", "KEY", "KIND", "STATUS", "TITLE", "SOURCE"], &rows);
+    more(page);
+}
+
+pub fn work_item(w: &Value) {
+    kv(&[
+        ("id", s(&w["id"])),
+        ("release", s(&w["release_id"])),
+        ("key", s(&w["key"])),
+        ("title", s(&w["title"])),
+        ("kind", s(&w["kind"])),
+        ("status", s(&w["status"])),
+        ("link", s(&w["link"])),
+        ("source", s(&w["source"])),
+    ]);
+}
+
+pub fn import_report(r: &Value) {
+    println!(
+        "imported {} rows: {} created, {} updated, {} unchanged",
+        s(&r["rows"]),
+        s(&r["created"]),
+        s(&r["updated"]),
+        s(&r["unchanged"])
+    );
+}

@@ -17,6 +17,9 @@ use tokio::net::TcpListener;
 
 pub use error::{ApiError, Problem};
 
+/// The largest request body accepted, in bytes.
+pub const MAX_BODY: usize = 32 * 1024 * 1024;
+
 /// The OpenAPI document, as served.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     routes::routes().1
@@ -28,6 +31,8 @@ pub fn app(service: Service) -> Router {
     let doc = Arc::new(api);
     router
         .route("/api/v1/openapi.json", get(move || async move { Json(doc.as_ref().clone()) }))
+        // Work item imports carry whole CSV exports (a 10,000-issue Jira export is a few MB).
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,

@@ -9,6 +9,7 @@ use utoipa_axum::routes;
 
 use crate::handlers::{
     applications, approvals, audit, gates, milestones, releases, system, tokens, train_actions, trains, users,
+    work_items,
 };
 
 #[derive(OpenApi)]
@@ -83,6 +84,9 @@ pub fn routes() -> (Router<Service>, utoipa::openapi::OpenApi) {
         .routes(routes!(releases::edit_milestone, releases::remove_milestone))
         .routes(routes!(releases::complete_milestone))
         .routes(routes!(releases::miss_milestone))
+        .routes(routes!(work_items::list, work_items::create))
+        .routes(routes!(work_items::import))
+        .routes(routes!(work_items::show, work_items::update))
         .routes(routes!(audit::list))
         .routes(routes!(audit::verify))
         .split_for_parts()

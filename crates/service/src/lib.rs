@@ -15,6 +15,7 @@ mod train_parts;
 mod trains;
 mod users;
 mod views;
+mod work_items;
 
 use std::sync::Arc;
 
@@ -31,6 +32,7 @@ pub use train_parts::{DecideCriterionInput, GateInput};
 pub use trains::{CopyInput, TrainFilter};
 pub use users::{NewToken, NewUser, TokenView, UserPatch, UserView, hash_token};
 pub use views::{ApprovalView, GateStatus, Meta, Page, TrainView};
+pub use work_items::{ImportReport, WorkItemFilter, WorkItemPatch, WorkItemView};
 
 /// Where the time comes from: the system clock, or a fixed one in tests.
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;

@@ -83,7 +83,12 @@ fn same(item: &WorkItem, spec: &WorkItemSpec) -> bool {
 }
 
 impl Service {
-    async fn release_for_items(&self, actor: &Actor, id: &str, action: &str) -> ServiceResult<Stored<ApplicationRelease>> {
+    async fn release_for_items(
+        &self,
+        actor: &Actor,
+        id: &str,
+        action: &str,
+    ) -> ServiceResult<Stored<ApplicationRelease>> {
         let r: Stored<ApplicationRelease> = self.load(id).await?;
         r.value.guard_manage(action, actor)?;
         Ok(r)
@@ -108,19 +113,32 @@ impl Service {
         }
     }
 
-    pub async fn add_work_item(&self, actor: &Actor, release_id: &str, spec: WorkItemSpec) -> ServiceResult<WorkItemView> {
+    pub async fn add_work_item(
+        &self,
+        actor: &Actor,
+        release_id: &str,
+        spec: WorkItemSpec,
+    ) -> ServiceResult<WorkItemView> {
         self.authorize(actor, Operation::ManageWorkItems)?;
         spec.validate()?;
         self.release_for_items(actor, release_id, "add_work_item").await?;
         let key = format!("{release_id}:{}", spec.key.trim());
         if self.store.get_by_key("work_item", &key).await?.is_some() {
-            return Err(ServiceError::Conflict(format!("work item {} already exists on {release_id}", spec.key.trim())));
+            return Err(ServiceError::Conflict(format!(
+                "work item {} already exists on {release_id}",
+                spec.key.trim()
+            )));
         }
         let id = self.new_id("WI").await?;
         let item = from_spec(id.clone(), release_id, spec);
         let mut tx = Tx::new(actor, self.now());
         tx.insert(&item, seq_of(&id))?;
-        tx.record([Change::new("work_item", &id, "create", json!({"release_id": release_id, "key": item.key, "status": item.status}))]);
+        tx.record([Change::new(
+            "work_item",
+            &id,
+            "create",
+            json!({"release_id": release_id, "key": item.key, "status": item.status}),
+        )]);
         self.commit(tx).await?;
         self.work_item(actor, &id).await
     }
@@ -130,7 +148,12 @@ impl Service {
         Ok(view(self.load(id).await?))
     }
 
-    pub async fn work_items(&self, actor: &Actor, release_id: &str, filter: WorkItemFilter) -> ServiceResult<Page<WorkItemView>> {
+    pub async fn work_items(
+        &self,
+        actor: &Actor,
+        release_id: &str,
+        filter: WorkItemFilter,
+    ) -> ServiceResult<Page<WorkItemView>> {
         self.authorize(actor, Operation::Read)?;
         self.load::<ApplicationRelease>(release_id).await?;
         let mut q = ListQuery::new("work_item", 0);
@@ -174,7 +197,12 @@ impl Service {
             }
             let mut tx = Tx::new(actor, self.now());
             tx.update(&s)?;
-            tx.record([Change::new("work_item", id, "update", json!({"status": s.value.status, "title": s.value.title}))]);
+            tx.record([Change::new(
+                "work_item",
+                id,
+                "update",
+                json!({"status": s.value.status, "title": s.value.title}),
+            )]);
             self.commit(tx).await
         })
         .await?;

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod approval;
 pub mod release;
 pub mod train;
+pub mod work_item;
 
 use serde_json::{Map, Value};
 

@@ -11,6 +11,7 @@ pub mod tokens;
 pub mod train_actions;
 pub mod trains;
 pub mod users;
+pub mod work_items;
 
 use std::str::FromStr;
 

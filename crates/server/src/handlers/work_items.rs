@@ -1,9 +1,9 @@
 //! Work items of an application release.
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::Json;
 use railyard_domain::{WorkItemKind, WorkItemSpec, WorkItemStatus};
 use railyard_service::{ImportReport, Page, Service, WorkItemFilter, WorkItemPatch, WorkItemView};
 use serde::Deserialize;
@@ -30,10 +30,23 @@ fn parse<T: serde::de::DeserializeOwned>(field: &str, v: &str, allowed: &str) ->
 
 #[utoipa::path(get, path = "/api/v1/application-releases/{id}/work-items", tag = "work items", params(("id" = String, Path), WorkItemParams),
     security(("bearer" = [])), responses((status = 200, body = Page<WorkItemView>), (status = 404, body = Problem)))]
-pub async fn list(State(s): State<Service>, Authed(a): Authed, Path(id): Path<String>, Params(p): Params<WorkItemParams>) -> ApiResult<Json<Page<WorkItemView>>> {
+pub async fn list(
+    State(s): State<Service>,
+    Authed(a): Authed,
+    Path(id): Path<String>,
+    Params(p): Params<WorkItemParams>,
+) -> ApiResult<Json<Page<WorkItemView>>> {
     let filter = WorkItemFilter {
-        kind: p.kind.as_deref().map(|k| parse::<WorkItemKind>("kind", k, "business_request, development_task")).transpose()?,
-        status: p.status.as_deref().map(|k| parse::<WorkItemStatus>("status", k, "open, in_progress, done")).transpose()?,
+        kind: p
+            .kind
+            .as_deref()
+            .map(|k| parse::<WorkItemKind>("kind", k, "business_request, development_task"))
+            .transpose()?,
+        status: p
+            .status
+            .as_deref()
+            .map(|k| parse::<WorkItemStatus>("status", k, "open, in_progress, done"))
+            .transpose()?,
         limit: p.limit,
         cursor: p.cursor,
     };
@@ -43,7 +56,12 @@ pub async fn list(State(s): State<Service>, Authed(a): Authed, Path(id): Path<St
 #[utoipa::path(post, path = "/api/v1/application-releases/{id}/work-items", tag = "work items", params(("id" = String, Path)),
     request_body = WorkItemSpec, security(("bearer" = [])),
     responses((status = 201, body = WorkItemView), (status = 409, body = Problem), (status = 422, body = Problem)))]
-pub async fn create(State(s): State<Service>, Authed(a): Authed, Path(id): Path<String>, Body(b): Body<WorkItemSpec>) -> ApiResult<(StatusCode, Json<WorkItemView>)> {
+pub async fn create(
+    State(s): State<Service>,
+    Authed(a): Authed,
+    Path(id): Path<String>,
+    Body(b): Body<WorkItemSpec>,
+) -> ApiResult<(StatusCode, Json<WorkItemView>)> {
     Ok((StatusCode::CREATED, Json(s.add_work_item(&a, &id, b).await?)))
 }
 
@@ -53,14 +71,24 @@ pub async fn create(State(s): State<Service>, Authed(a): Authed, Path(id): Path<
 #[utoipa::path(post, path = "/api/v1/application-releases/{id}/work-items/import", tag = "work items", params(("id" = String, Path)),
     request_body(content = String, content_type = "text/csv", description = "the file: CSV with a header row, or JSON"),
     security(("bearer" = [])), responses((status = 200, body = ImportReport), (status = 422, body = Problem)))]
-pub async fn import(State(s): State<Service>, Authed(a): Authed, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> ApiResult<Json<ImportReport>> {
+pub async fn import(
+    State(s): State<Service>,
+    Authed(a): Authed,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<ImportReport>> {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     Ok(Json(s.import_work_items(&a, &id, &body, content_type).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/work-items/{id}", tag = "work items", params(("id" = String, Path, example = "WI-1")),
     security(("bearer" = [])), responses((status = 200, body = WorkItemView), (status = 404, body = Problem)))]
-pub async fn show(State(s): State<Service>, Authed(a): Authed, Path(id): Path<String>) -> ApiResult<Json<WorkItemView>> {
+pub async fn show(
+    State(s): State<Service>,
+    Authed(a): Authed,
+    Path(id): Path<String>,
+) -> ApiResult<Json<WorkItemView>> {
     Ok(Json(s.work_item(&a, &id).await?))
 }
 

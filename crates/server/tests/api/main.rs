@@ -7,3 +7,4 @@ mod lifecycle;
 mod openapi;
 mod releases;
 mod roles;
+mod work_items;
