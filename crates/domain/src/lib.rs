@@ -10,6 +10,7 @@ pub mod approval;
 mod change;
 mod error;
 pub mod gate;
+pub mod graph;
 pub mod milestone;
 pub mod policy;
 pub mod release;
@@ -23,6 +24,7 @@ pub use approval::{Approval, ApprovalKind, ApprovalState, Decision, Verdict};
 pub use change::Change;
 pub use error::{DomainError, FieldError, Guard, Refusal};
 pub use gate::{CriterionState, Evidence, ExitCriterion, Gate, GateName, Gates};
+pub use graph::{Conflict, Dated, DependencyGraph};
 pub use milestone::{Milestone, MilestoneState};
 pub use policy::{ApprovalPolicies, ApprovalPolicy, PolicyLevel};
 pub use release::{

@@ -8,7 +8,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::handlers::{
-    applications, approvals, audit, gates, milestones, releases, system, tokens, train_actions, trains, users,
+    applications, approvals, audit, dependencies, gates, milestones, releases, system, tokens, train_actions, trains, users,
     work_items,
 };
 
@@ -84,6 +84,10 @@ pub fn routes() -> (Router<Service>, utoipa::openapi::OpenApi) {
         .routes(routes!(releases::edit_milestone, releases::remove_milestone))
         .routes(routes!(releases::complete_milestone))
         .routes(routes!(releases::miss_milestone))
+        .routes(routes!(dependencies::add))
+        .routes(routes!(dependencies::remove))
+        .routes(routes!(dependencies::conflicts))
+        .routes(routes!(dependencies::order))
         .routes(routes!(work_items::list, work_items::create))
         .routes(routes!(work_items::import))
         .routes(routes!(work_items::show, work_items::update))

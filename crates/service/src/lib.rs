@@ -8,6 +8,7 @@
 mod applications;
 mod approvals;
 mod audit;
+mod dependencies;
 mod error;
 mod persist;
 mod releases;
@@ -26,6 +27,7 @@ use railyard_store::Store;
 pub use applications::ApplicationView;
 pub use approvals::{ApprovalFilter, DecideInput, OverrideInput};
 pub use audit::{AuditFilter, ChainView, EventView};
+pub use dependencies::{DependencyInput, OrderEntry};
 pub use error::{ServiceError, ServiceResult};
 pub use releases::{ProposeInput, ReasonInput, ReleaseFilter, ReleaseView};
 pub use train_parts::{DecideCriterionInput, GateInput};

@@ -3,6 +3,7 @@
 pub mod applications;
 pub mod approvals;
 pub mod audit;
+pub mod dependencies;
 pub mod gates;
 pub mod milestones;
 pub mod releases;
