@@ -374,3 +374,34 @@ pub fn import_report(r: &Value) {
         s(&r["unchanged"])
     );
 }
+
+pub fn conflicts(v: &Value) {
+    let list = v.as_array().map(Vec::as_slice).unwrap_or(&[]);
+    if list.is_empty() {
+        println!("no schedule conflicts");
+        return;
+    }
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|c| {
+            vec![
+                format!("{} '{}'", s(&c["dependent"]), s(&c["dependent_title"])),
+                s(&c["dependent_start"]),
+                format!("{} '{}'", s(&c["dependency"]), s(&c["dependency_title"])),
+                s(&c["dependency_end"]),
+            ]
+        })
+        .collect();
+    table(&["DEPENDENT", "STARTS", "DEPENDS ON", "WHICH ENDS"], &rows);
+}
+
+pub fn order(v: &Value) {
+    let rows: Vec<Vec<String>> = v
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+        .iter()
+        .map(|e| vec![s(&e["position"]), s(&e["id"]), s(&e["application"]), s(&e["title"]), s(&e["depends_on"])])
+        .collect();
+    table(&["#", "ID", "APP", "TITLE", "DEPENDS ON"], &rows);
+}

@@ -8,8 +8,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::handlers::{
-    applications, approvals, audit, dependencies, gates, milestones, releases, system, tokens, train_actions, trains, users,
-    work_items,
+    applications, approvals, audit, dependencies, gates, milestones, releases, system, tokens, train_actions, trains,
+    users, work_items,
 };
 
 #[derive(OpenApi)]

@@ -139,6 +139,18 @@ pub enum ReleaseCmd {
         #[arg(long)]
         reason: String,
     },
+    /// Make it depend on another application release (of any train); a cycle is refused.
+    Depend {
+        id: String,
+        #[arg(long)]
+        on: String,
+    },
+    /// Remove a dependency.
+    Undepend {
+        id: String,
+        #[arg(long)]
+        on: String,
+    },
 }
 
 pub async fn app(ctx: &Context, cmd: AppCmd) -> anyhow::Result<()> {
@@ -243,6 +255,10 @@ pub async fn release(ctx: &Context, cmd: ReleaseCmd) -> anyhow::Result<()> {
         ReleaseCmd::Cancel { id, reason } => {
             c.post(&format!("{}/cancel", base(&id)), Some(json!({"reason": reason}))).await?
         }
+        ReleaseCmd::Depend { id, on } => {
+            c.post(&format!("{}/dependencies", base(&id)), Some(json!({"depends_on": on}))).await?
+        }
+        ReleaseCmd::Undepend { id, on } => c.delete(&format!("{}/dependencies/{}", base(&id), seg(&on))).await?,
     };
     ctx.show(&v, output::release);
     Ok(())

@@ -146,6 +146,14 @@ pub enum TrainCmd {
         #[arg(long)]
         reason: String,
     },
+    /// Schedule conflicts: dependencies that end after their dependents start.
+    Conflicts {
+        id: String,
+    },
+    /// The train's application releases in dependency order.
+    Order {
+        id: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -359,6 +367,16 @@ pub async fn train(ctx: &Context, cmd: TrainCmd) -> anyhow::Result<()> {
         TrainCmd::RequestExecutiveApproval { id } => action(ctx, &id, "request-executive-approval", None).await?,
         TrainCmd::Close { id } => action(ctx, &id, "close", None).await?,
         TrainCmd::Cancel { id, reason } => action(ctx, &id, "cancel", Some(json!({"reason": reason}))).await?,
+        TrainCmd::Conflicts { id } => {
+            let v = c.get(&format!("/api/v1/trains/{}/conflicts", seg(&id)), &[]).await?;
+            ctx.show(&v, output::conflicts);
+            return Ok(());
+        }
+        TrainCmd::Order { id } => {
+            let v = c.get(&format!("/api/v1/trains/{}/order", seg(&id)), &[]).await?;
+            ctx.show(&v, output::order);
+            return Ok(());
+        }
     };
     ctx.show(&v, output::train);
     Ok(())

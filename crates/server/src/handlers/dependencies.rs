@@ -1,7 +1,7 @@
 //! Dependencies between application releases; a train's conflicts and dependency order.
 
-use axum::extract::{Path, State};
 use axum::Json;
+use axum::extract::{Path, State};
 use railyard_domain::graph::Conflict;
 use railyard_service::{DependencyInput, OrderEntry, ReleaseView, Service};
 
@@ -12,27 +12,44 @@ use crate::extract::{Authed, Body};
 #[utoipa::path(post, path = "/api/v1/application-releases/{id}/dependencies", tag = "application releases",
     params(("id" = String, Path)), request_body = DependencyInput, security(("bearer" = [])),
     responses((status = 200, body = ReleaseView), (status = 409, body = Problem), (status = 422, body = Problem)))]
-pub async fn add(State(s): State<Service>, Authed(a): Authed, Path(id): Path<String>, Body(b): Body<DependencyInput>) -> ApiResult<Json<ReleaseView>> {
+pub async fn add(
+    State(s): State<Service>,
+    Authed(a): Authed,
+    Path(id): Path<String>,
+    Body(b): Body<DependencyInput>,
+) -> ApiResult<Json<ReleaseView>> {
     Ok(Json(s.add_dependency(&a, &id, b).await?))
 }
 
 #[utoipa::path(delete, path = "/api/v1/application-releases/{id}/dependencies/{on}", tag = "application releases",
     params(("id" = String, Path), ("on" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = ReleaseView), (status = 409, body = Problem)))]
-pub async fn remove(State(s): State<Service>, Authed(a): Authed, Path((id, on)): Path<(String, String)>) -> ApiResult<Json<ReleaseView>> {
+pub async fn remove(
+    State(s): State<Service>,
+    Authed(a): Authed,
+    Path((id, on)): Path<(String, String)>,
+) -> ApiResult<Json<ReleaseView>> {
     Ok(Json(s.remove_dependency(&a, &id, &on).await?))
 }
 
 /// Every schedule conflict of the train: a dependency ending after its dependent starts (R5).
 #[utoipa::path(get, path = "/api/v1/trains/{id}/conflicts", tag = "trains", params(("id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = Vec<Conflict>), (status = 404, body = Problem)))]
-pub async fn conflicts(State(s): State<Service>, Authed(a): Authed, Path(id): Path<String>) -> ApiResult<Json<Vec<Conflict>>> {
+pub async fn conflicts(
+    State(s): State<Service>,
+    Authed(a): Authed,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<Conflict>>> {
     Ok(Json(s.train_conflicts(&a, &id).await?))
 }
 
 /// The train's accepted application releases, dependencies first.
 #[utoipa::path(get, path = "/api/v1/trains/{id}/order", tag = "trains", params(("id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = Vec<OrderEntry>), (status = 404, body = Problem)))]
-pub async fn order(State(s): State<Service>, Authed(a): Authed, Path(id): Path<String>) -> ApiResult<Json<Vec<OrderEntry>>> {
+pub async fn order(
+    State(s): State<Service>,
+    Authed(a): Authed,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<OrderEntry>>> {
     Ok(Json(s.train_order(&a, &id).await?))
 }

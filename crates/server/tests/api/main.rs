@@ -2,6 +2,7 @@
 
 mod audit;
 mod common;
+mod dependencies;
 mod input;
 mod lifecycle;
 mod openapi;

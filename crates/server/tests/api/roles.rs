@@ -105,6 +105,30 @@ fn matrix() -> Vec<Row> {
         row(M::DELETE, "/api/v1/application-releases/{release}/milestones/{rmilestone}", None, RM_PO),
         row(M::POST, "/api/v1/application-releases/{release}/milestones/{rmilestone}/complete", None, ACTORS),
         row(M::POST, "/api/v1/application-releases/{release}/milestones/{rmilestone}/miss", None, ACTORS),
+        row(
+            M::POST,
+            "/api/v1/application-releases/{release}/dependencies",
+            Some(json!({"depends_on": "AR-999"})),
+            RM_PO,
+        ),
+        row(M::DELETE, "/api/v1/application-releases/{release}/dependencies/{other}", None, RM_PO),
+        row(M::GET, "/api/v1/trains/{id}/conflicts", None, ALL),
+        row(M::GET, "/api/v1/trains/{id}/order", None, ALL),
+        row(M::GET, "/api/v1/application-releases/{release}/work-items", None, ALL),
+        row(
+            M::POST,
+            "/api/v1/application-releases/{release}/work-items",
+            Some(json!({"key": "K-1", "title": "t", "kind": "development_task"})),
+            RM_PO,
+        ),
+        row(
+            M::POST,
+            "/api/v1/application-releases/{release}/work-items/import",
+            Some(json!([{"key": "K-2", "title": "t", "kind": "development_task"}])),
+            RM_PO,
+        ),
+        row(M::GET, "/api/v1/work-items/{item}", None, ALL),
+        row(M::PATCH, "/api/v1/work-items/{item}", Some(json!({"status": "done"})), RM_PO),
         row(M::GET, "/api/v1/audit/events", None, ALL),
         row(M::GET, "/api/v1/audit/verify", None, ALL),
     ]
@@ -140,6 +164,15 @@ async fn every_endpoint_lets_in_exactly_the_roles_of_the_matrix() {
         .await
         .ok();
     let rms = r["milestones"][0]["id"].as_str().unwrap().to_string();
+    let w = app
+        .post(
+            rm,
+            &format!("/api/v1/application-releases/{ar}/work-items"),
+            json!({"key": "FIX-1", "title": "t", "kind": "development_task"}),
+        )
+        .await
+        .ok();
+    let wi = w["id"].as_str().unwrap().to_string();
 
     let rows = matrix();
     // Every operation of the OpenAPI document is in the table (and nothing else).
@@ -168,7 +201,9 @@ async fn every_endpoint_lets_in_exactly_the_roles_of_the_matrix() {
             .replace("{milestone}", &ms)
             .replace("{key}", "FIX")
             .replace("{release}", &ar)
-            .replace("{rmilestone}", &rms);
+            .replace("{rmilestone}", &rms)
+            .replace("{other}", "AR-999")
+            .replace("{item}", &wi);
         for (role, token) in &tokens {
             let res = app.call_with(Some(token), r.method.clone(), &path, r.body.clone(), Some(1_000_000)).await;
             let allowed = r.allowed.contains(&role.as_str());

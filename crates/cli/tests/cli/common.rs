@@ -1,0 +1,116 @@
+//! A real `railyard serve` child process on a real SQLite file, and the CLI run against it.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_railyard");
+
+pub struct Server {
+    child: Child,
+    pub url: String,
+    pub admin_token: String,
+    pub db: PathBuf,
+    pub dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn start_server() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("railyard.db");
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", &format!("sqlite://{}", db.display())])
+        .env_remove("RAILYARD_ADMIN_TOKEN")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (mut url, mut token) = (None, None);
+    while url.is_none() {
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("the server printed its address");
+        if let Some(t) = line.trim().strip_prefix("ry_") {
+            token = Some(format!("ry_{t}"));
+        }
+        if let Some(rest) = line.strip_prefix("Railyard is listening on ") {
+            url = rest.split_whitespace().next().map(str::to_string);
+        }
+    }
+    Server { child, url: url.unwrap(), admin_token: token.expect("the server printed the admin token once"), db, dir }
+}
+
+pub struct Run {
+    pub ok: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    #[track_caller]
+    pub fn ok(self) -> String {
+        assert!(self.ok, "command failed:\nstdout: {}\nstderr: {}", self.stdout, self.stderr);
+        self.stdout
+    }
+    #[track_caller]
+    pub fn refused(self, needle: &str) -> String {
+        assert!(!self.ok, "command should have failed, printed: {}", self.stdout);
+        assert!(self.stderr.contains(needle), "stderr does not name '{needle}':\n{}", self.stderr);
+        self.stderr
+    }
+    #[track_caller]
+    pub fn json(self) -> Value {
+        serde_json::from_str(&self.ok()).unwrap()
+    }
+}
+
+pub fn ry(server: &Server, token: Option<&str>, args: &[&str]) -> Run {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args).env("RAILYARD_CONFIG", server.dir.path().join("config.json")).env_remove("RAILYARD_SERVER");
+    match token {
+        Some(t) => cmd.env("RAILYARD_TOKEN", t),
+        None => cmd.env_remove("RAILYARD_TOKEN"),
+    };
+    let out: Output = cmd.output().unwrap();
+    Run {
+        ok: out.status.success(),
+        stdout: String::from_utf8_lossy(&out.stdout).into(),
+        stderr: String::from_utf8_lossy(&out.stderr).into(),
+    }
+}
+
+pub fn field(text: &str, key: &str) -> String {
+    text.lines()
+        .find_map(|l| l.strip_prefix(key).filter(|r| r.starts_with(' ')).map(|r| r.trim().to_string()))
+        .unwrap_or_else(|| panic!("no '{key}' in:\n{text}"))
+}
+
+pub fn create_user(s: &Server, name: &str, role: &str) -> String {
+    ry(s, None, &["user", "create", name, "--role", role]).ok();
+    let out = ry(s, None, &["token", "create", "--user", name, "--label", "cli-test", "--output", "json"]).json();
+    out["token"].as_str().unwrap().to_string()
+}
+
+pub fn tamper(db: &Path, seq: i64) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    assert_eq!(conn.execute("UPDATE events SET data = '{\"forged\":true}' WHERE seq = ?1", [seq]).unwrap(), 1);
+}

@@ -1,0 +1,81 @@
+//! Dependencies between application releases (R5): cycles refused with the cycle named; conflicts and
+//! the dependency order of a train.
+
+use serde_json::json;
+
+use crate::common::{TestApp, train_body};
+
+#[tokio::test]
+async fn cycles_are_refused_naming_the_cycle_and_conflicts_and_order_are_reported() {
+    let app = TestApp::spawn().await;
+    let rita = app.user("rita", &["release_manager"]).await;
+    app.post(&rita, "/api/v1/applications", json!({"key": "DB", "name": "Database"})).await.ok();
+    app.post(&rita, "/api/v1/applications", json!({"key": "API", "name": "API"})).await.ok();
+    app.post(&rita, "/api/v1/applications", json!({"key": "WEB", "name": "Web"})).await.ok();
+    let t = app.post(&rita, "/api/v1/trains", train_body("2027.1", json!({}))).await.ok();
+    let rt = t["id"].as_str().unwrap().to_string();
+    let mk = |title: &str, app_key: &str, start: &str, end: &str| json!({"title": title, "application": app_key, "train": rt, "schedule": {"start": start, "end": end}});
+    let web = app.post(&rita, "/api/v1/application-releases", mk("web", "WEB", "2027-01-20", "2027-02-20")).await.ok()
+        ["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let api = app.post(&rita, "/api/v1/application-releases", mk("api", "API", "2027-01-10", "2027-02-01")).await.ok()
+        ["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let db =
+        app.post(&rita, "/api/v1/application-releases", mk("db", "DB", "2027-01-05", "2027-01-25")).await.ok()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    let dep = |from: &str| format!("/api/v1/application-releases/{from}/dependencies");
+
+    app.post(&rita, &dep(&web), json!({"depends_on": api})).await.ok();
+    app.post(&rita, &dep(&api), json!({"depends_on": db})).await.ok();
+    let r = app.post(&rita, &dep(&api), json!({"depends_on": db})).await;
+    assert_eq!(r.guards(), vec!["already_depends"]);
+    let r = app.post(&rita, &dep(&db), json!({"depends_on": web})).await;
+    assert_eq!(r.status, 409);
+    assert_eq!(r.guards(), vec!["dependency_cycle"]);
+    assert!(r.guard_text().contains(&format!("{db} → {web} → {api} → {db}")), "{}", r.guard_text());
+    let r = app.post(&rita, &dep(&db), json!({"depends_on": db})).await;
+    assert!(r.guard_text().contains(&format!("{db} → {db}")), "{}", r.guard_text());
+    let r = app.post(&rita, &dep(&db), json!({"depends_on": "AR-999"})).await;
+    assert_eq!(r.status, 422);
+
+    // web starts 2027-01-20 but api ends 2027-02-01; api starts 2027-01-10 but db ends 2027-01-25.
+    let c = app.get(&rita, &format!("/api/v1/trains/{rt}/conflicts")).await.ok();
+    assert_eq!(
+        c,
+        json!([
+            {"dependent": web, "dependent_title": "web", "dependent_start": "2027-01-20",
+             "dependency": api, "dependency_title": "api", "dependency_end": "2027-02-01"},
+            {"dependent": api, "dependent_title": "api", "dependent_start": "2027-01-10",
+             "dependency": db, "dependency_title": "db", "dependency_end": "2027-01-25"}
+        ])
+    );
+    let o = app.get(&rita, &format!("/api/v1/trains/{rt}/order")).await.ok();
+    let ids: Vec<&str> = o.as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [db.as_str(), api.as_str(), web.as_str()]);
+    assert_eq!(o[2]["depends_on"], json!([api]));
+
+    // Moving the schedules apart clears the conflicts; removing a dependency works.
+    let r = app.get(&rita, &format!("/api/v1/application-releases/{web}")).await.ok();
+    app.patch(
+        &rita,
+        &format!("/api/v1/application-releases/{web}"),
+        json!({"schedule": {"start": "2027-02-02", "end": "2027-02-20"}}),
+        r["version"].as_i64().unwrap(),
+    )
+    .await
+    .ok();
+    let c = app.get(&rita, &format!("/api/v1/trains/{rt}/conflicts")).await.ok();
+    assert_eq!(c.as_array().unwrap().len(), 1);
+    app.call(Some(&rita), reqwest::Method::DELETE, &format!("{}/{db}", dep(&api)), None).await.ok();
+    let c = app.get(&rita, &format!("/api/v1/trains/{rt}/conflicts")).await.ok();
+    assert!(c.as_array().unwrap().is_empty());
+    // Now the former cycle is allowed.
+    app.post(&rita, &dep(&db), json!({"depends_on": web})).await.ok();
+}
