@@ -55,6 +55,7 @@ macro_rules! conformance_suite {
             concurrent_commits_all_land,
             concurrent_updates_of_same_version_one_wins,
             concurrent_inserts_of_one_unique_key_one_wins,
+            a_large_batch_lands_whole_or_not_at_all,
         );
     };
     (@cases $factory:expr; $($case:ident),+ $(,)?) => {
@@ -245,11 +246,13 @@ async fn assert_chain_intact(store: &dyn Store, want_events: u64) {
     assert_eq!(report.events_checked, want_events, "verify_chain must walk every event");
 }
 
+mod batches;
 mod commit_ids;
 mod concurrency;
 mod records;
 mod sequences;
 
+pub use batches::*;
 pub use commit_ids::*;
 pub use concurrency::*;
 pub use records::*;
