@@ -1,0 +1,73 @@
+//! Railyard on its own runtime over a fresh SQLite file, for the scenarios.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use railyard_store::Store;
+use serde_json::{Value, json};
+
+pub struct Running {
+    /// Keeps the server's threads alive.
+    _runtime: tokio::runtime::Runtime,
+    pub base: String,
+    pub admin: String,
+    /// The store under the server, for seeding large fixtures directly.
+    pub store: Arc<dyn Store>,
+}
+
+pub fn start(db: &Path, threads: usize) -> anyhow::Result<Running> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(threads).enable_all().build()?;
+    let store: Arc<dyn Store> =
+        Arc::new(railyard_store_sqlite::SqliteStore::open(db).context("open the SQLite store")?);
+    let service = railyard_service::Service::new(store.clone());
+    let (base, admin) = runtime.block_on(async {
+        let admin = service.bootstrap_admin(None).await?.context("fresh database")?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        tokio::spawn(railyard_server::serve(listener, service, std::future::pending()));
+        anyhow::Ok((base, admin))
+    })?;
+    Ok(Running { _runtime: runtime, base, admin, store })
+}
+
+/// A small JSON client for setting up fixtures.
+pub struct Api {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub token: String,
+}
+
+impl Api {
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> anyhow::Result<Value> {
+        let res = req.bearer_auth(&self.token).send().await?;
+        let status = res.status();
+        let body: Value = res.json().await.unwrap_or(Value::Null);
+        if !status.is_success() {
+            anyhow::bail!("{status}: {body}");
+        }
+        Ok(body)
+    }
+    pub async fn post(&self, path: &str, body: Value) -> anyhow::Result<Value> {
+        self.send(self.http.post(format!("{}{path}", self.base)).json(&body)).await
+    }
+    pub async fn get(&self, path: &str) -> anyhow::Result<Value> {
+        self.send(self.http.get(format!("{}{path}", self.base))).await
+    }
+
+    /// A release manager (who is also a product owner) and an API for them.
+    pub async fn manager(base: &str, admin: &str) -> anyhow::Result<Api> {
+        let root = Api { http: reqwest::Client::new(), base: base.to_string(), token: admin.to_string() };
+        root.post("/api/v1/users", json!({"name": "bench", "roles": ["release_manager", "product_owner"]})).await?;
+        let t = root.post("/api/v1/tokens", json!({"user": "bench"})).await?;
+        let token = t["token"].as_str().context("token")?.to_string();
+        Ok(Api { token, ..root })
+    }
+}
+
+/// p50, p99 and max of some latencies in milliseconds.
+pub fn quantiles(mut ms: Vec<f64>) -> (f64, f64, f64) {
+    ms.sort_by(|a, b| a.total_cmp(b));
+    let q = |p: f64| ms.get(((ms.len().max(1) - 1) as f64 * p).round() as usize).copied().unwrap_or(0.0);
+    (q(0.5), q(0.99), ms.last().copied().unwrap_or(0.0))
+}
