@@ -22,7 +22,7 @@ pub fn start(db: &Path, threads: usize) -> anyhow::Result<Running> {
         Arc::new(railyard_store_sqlite::SqliteStore::open(db).context("open the SQLite store")?);
     let service = railyard_service::Service::new(store.clone());
     let (base, admin) = runtime.block_on(async {
-        let admin = service.bootstrap_admin(None).await?.context("fresh database")?;
+        let admin = service.bootstrap_admin(None).await?.token().context("fresh database")?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base = format!("http://{}", listener.local_addr()?);
         tokio::spawn(railyard_server::serve(listener, service, std::future::pending()));

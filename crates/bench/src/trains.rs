@@ -98,7 +98,7 @@ fn railyard(args: &Args, db: &std::path::Path) -> anyhow::Result<Served> {
     let store = railyard_store_sqlite::SqliteStore::open(db).context("open the SQLite store")?;
     let service = railyard_service::Service::new(std::sync::Arc::new(store));
     let (base, token, targets) = rt.block_on(async {
-        let admin = service.bootstrap_admin(None).await?.context("fresh database")?;
+        let admin = service.bootstrap_admin(None).await?.token().context("fresh database")?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base = format!("http://{}", listener.local_addr()?);
         tokio::spawn(railyard_server::serve(listener, service, std::future::pending()));

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use railyard_service::Service;
+use railyard_service::{Bootstrap, Service};
 use railyard_store::Store;
 use railyard_store_postgres::PostgresStore;
 use railyard_store_sqlite::SqliteStore;
@@ -51,15 +51,20 @@ pub async fn run(listen: &str, database: &str) -> anyhow::Result<()> {
     let service = Service::new(store);
     let preset = std::env::var("RAILYARD_ADMIN_TOKEN").ok().filter(|t| !t.is_empty());
     match service.bootstrap_admin(preset.as_deref()).await.context("cannot create the first admin user")? {
-        Some(token) => {
+        Bootstrap::Created(token) => {
             println!("Created the admin user. Its API token is shown this once; keep it safe:");
             println!();
             println!("    {token}");
             println!();
             println!("Use it with: railyard login --server http://{listen} --token {token}");
         }
-        None if preset.is_some() => println!("Admin user ready with the token from RAILYARD_ADMIN_TOKEN."),
-        None => {}
+        Bootstrap::Preset => println!("Created the admin user with the token from RAILYARD_ADMIN_TOKEN."),
+        Bootstrap::AlreadyInitialised if preset.is_some() => {
+            println!(
+                "The database already has users; RAILYARD_ADMIN_TOKEN is only used on first start and was ignored."
+            )
+        }
+        Bootstrap::AlreadyInitialised => {}
     }
     let listener = TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;

@@ -46,6 +46,22 @@ impl ApprovalPolicy {
         f.done()
     }
 
+    /// Why an approval under this policy, requested by `requester`, could never be approved: a level
+    /// whose approvers other than the requester (who may not decide, R2) are fewer than it requires.
+    pub fn undecidable_by(&self, requester: &str) -> Option<String> {
+        self.levels.iter().enumerate().find_map(|(i, l)| {
+            let eligible = l.approvers.iter().filter(|a| *a != requester).count();
+            (eligible < l.required as usize).then(|| {
+                format!(
+                    "level {} needs {} approval(s) but only {eligible} of its approvers ({}) may decide a request by {requester}",
+                    i + 1,
+                    l.required,
+                    l.approvers.join(", ")
+                )
+            })
+        })
+    }
+
     /// Every user the policy names.
     pub fn users(&self) -> impl Iterator<Item = &str> {
         self.levels.iter().flat_map(|l| l.approvers.iter().map(String::as_str))

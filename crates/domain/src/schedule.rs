@@ -42,13 +42,14 @@ impl Schedule {
         fields.done()
     }
 
-    pub fn shifted(&self, by: Duration) -> Schedule {
-        Schedule {
-            start: self.start + by,
-            scoping_end: self.scoping_end + by,
-            construction_end: self.construction_end + by,
-            verification_end: self.verification_end + by,
-            production_date: self.production_date + by,
-        }
+    /// Every date moved by the same offset; `None` when a date would leave the calendar's range.
+    pub fn shifted(&self, by: Duration) -> Option<Schedule> {
+        Some(Schedule {
+            start: self.start.checked_add_signed(by)?,
+            scoping_end: self.scoping_end.checked_add_signed(by)?,
+            construction_end: self.construction_end.checked_add_signed(by)?,
+            verification_end: self.verification_end.checked_add_signed(by)?,
+            production_date: self.production_date.checked_add_signed(by)?,
+        })
     }
 }

@@ -218,6 +218,13 @@ pub struct Surroundings {
     pub open_turnovers: Vec<String>,
 }
 
+/// Refuses to request an approval nobody could ever grant.
+pub(crate) fn check_decidable(g: &mut Guards, kind: &str, policy: Option<&crate::ApprovalPolicy>, requester: &str) {
+    if let Some(why) = policy.and_then(|p| p.undecidable_by(requester)) {
+        g.fail("approval_undecidable", format!("the {kind} approval could never be granted: {why}"));
+    }
+}
+
 impl Train {
     pub fn describe(&self) -> String {
         format!("train {} '{}'", self.id, self.title)
@@ -247,6 +254,7 @@ impl Train {
             TrainAction::Submit => {
                 g.check(self.state == TrainState::Draft, "wrong_state", || wrong_state("from draft"));
                 self.check_executive_policy(&mut g);
+                check_decidable(&mut g, "train", self.approval_policies.train.as_ref(), &actor.name);
             }
             TrainAction::StartConstruction => {
                 g.check(self.state == TrainState::Scoping, "wrong_state", || wrong_state("from scoping"));
@@ -275,6 +283,7 @@ impl Train {
                     g.fail("release_not_verified", format!("application release {id} '{title}' is not verified"));
                 }
                 self.check_executive_policy(&mut g);
+                check_decidable(&mut g, "executive", self.approval_policies.executive.as_ref(), &actor.name);
             }
             TrainAction::Close => {
                 g.check(self.state == TrainState::Deployment, "wrong_state", || wrong_state("from deployment"));
@@ -404,6 +413,7 @@ impl Train {
         g.check(self.approval_policies.gate.is_some(), "gate_policy_missing", || {
             "the train has no gate approval policy; define approval_policies.gate first".to_string()
         });
+        check_decidable(&mut g, "gate", self.approval_policies.gate.as_ref(), &actor.name);
         g.done()?;
         let (approval, change) = self.new_approval(ApprovalKind::Gate, Some(gate), Some(approval_id), actor, now)?;
         self.gates.get_mut(gate).approval = Some(approval.as_ref());
@@ -473,6 +483,8 @@ impl Train {
     /// R10: an application release sent back to construction takes its train back to construction when
     /// the train was past it.
     pub fn return_to_construction(&mut self, release_id: &str, actor: &str, now: DateTime<Utc>) -> Option<Change> {
+        // A train in deployment is past validation: sending a release back then is refused (see
+        // `ApplicationRelease::apply`), so only verification and executive approval return here.
         if !matches!(self.state, TrainState::Verification | TrainState::AwaitingExecutiveApproval) {
             return None;
         }

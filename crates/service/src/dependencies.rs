@@ -38,7 +38,8 @@ struct DependencyLock {
     edits: u64,
 }
 
-const LOCK_ID: &str = "dependency-graph";
+/// Not a valid user name or object id, so nothing else can take it.
+const LOCK_ID: &str = "~dependency-graph";
 
 impl Aggregate for DependencyLock {
     const KIND: &'static str = "dependency_lock";

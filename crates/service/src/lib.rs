@@ -32,7 +32,7 @@ pub use error::{ServiceError, ServiceResult};
 pub use releases::{ProposeInput, ReasonInput, ReleaseFilter, ReleaseView};
 pub use train_parts::{DecideCriterionInput, GateInput};
 pub use trains::{CopyInput, TrainFilter};
-pub use users::{NewToken, NewUser, TokenView, UserPatch, UserView, hash_token};
+pub use users::{Bootstrap, NewToken, NewUser, TokenView, UserPatch, UserView, hash_token};
 pub use views::{ApprovalView, GateStatus, Meta, Page, TrainView};
 pub use work_items::{ImportReport, WorkItemFilter, WorkItemPatch, WorkItemView};
 

@@ -161,6 +161,12 @@ fn record<T: Aggregate>(value: &T, seq: i64, created_at: DateTime<Utc>, now: Dat
     })
 }
 
+fn write_key(w: &Write) -> (&str, &str) {
+    match w {
+        Write::Insert(r) | Write::Update { record: r, .. } => (r.kind.as_str(), r.id.as_str()),
+    }
+}
+
 /// The number in an id such as "RT-12".
 pub(crate) fn seq_of(id: &str) -> i64 {
     id.rsplit('-').next().and_then(|n| n.parse().ok()).unwrap_or(0)
@@ -216,7 +222,10 @@ impl Service {
         self.find(id).await?.ok_or_else(|| ServiceError::NotFound { kind: T::KIND, id: id.to_string() })
     }
 
-    pub(crate) async fn commit(&self, tx: Tx) -> ServiceResult<()> {
+    pub(crate) async fn commit(&self, mut tx: Tx) -> ServiceResult<()> {
+        // Writes in one order everywhere (kind, then id), so two commits touching the same records lock
+        // them in the same order and never deadlock on PostgreSQL.
+        tx.commit.writes.sort_by(|a, b| write_key(a).cmp(&write_key(b)));
         self.store.commit(tx.commit).await?;
         Ok(())
     }

@@ -177,6 +177,7 @@ impl Service {
         ) -> Result<Outcome, DomainError>
         + Sync,
         new_id_prefix: Option<&str>,
+        touch_train: bool,
     ) -> ServiceResult<ReleaseView> {
         self.authorize(actor, op)?;
         let step = &step;
@@ -199,6 +200,10 @@ impl Service {
             let outcome = step(&mut s.value, t, now, new_id)?;
             let mut tx = Tx::new(actor, now);
             tx.update(&s)?;
+            if let (true, Some(train)) = (touch_train, &train) {
+                // Membership changes write the train too, so they serialise with its stage changes.
+                tx.update(train)?;
+            }
             if let Some(a) = &outcome.new_approval {
                 tx.insert(a, seq_of(&a.id))?;
             }
@@ -220,6 +225,8 @@ impl Service {
             let changes = s.value.propose(&train.value, actor, now)?;
             let mut tx = Tx::new(actor, now);
             tx.update(&s)?;
+            // Joining a train writes the train too, so it serialises with the train's stage changes.
+            tx.update(&train)?;
             tx.record(changes);
             self.commit(tx).await
         })
@@ -239,6 +246,7 @@ impl Service {
                 r.accept(train, actor, now).map(|changes| Outcome { changes, new_approval: None })
             },
             None,
+            true,
         )
         .await
     }
@@ -251,6 +259,7 @@ impl Service {
             Operation::DecideMembership,
             |r, _, now, _| r.reject(&reason, actor, now).map(|c| Outcome { changes: vec![c], new_approval: None }),
             None,
+            false,
         )
         .await
     }
@@ -265,6 +274,7 @@ impl Service {
                     .map(|c| Outcome { changes: vec![c], new_approval: None })
             },
             None,
+            true,
         )
         .await
     }
@@ -348,7 +358,8 @@ impl Service {
             }
         }
         tx.record(moved);
-        if touched {
+        // On send back the train is always written, so a concurrent stage change of it conflicts.
+        if touched || send_back {
             tx.update(train)?;
         }
         Ok(())
@@ -369,6 +380,7 @@ impl Service {
             Operation::EditRelease,
             |r, _, _, mid| r.add_milestone(mid.unwrap_or_default(), spec.clone(), actor).map(one),
             Some("MS"),
+            false,
         )
         .await
     }
@@ -389,6 +401,7 @@ impl Service {
             Operation::EditRelease,
             |r, _, _, _| r.edit_milestone(ms, patch.clone(), actor).map(one),
             None,
+            false,
         )
         .await
     }
@@ -400,6 +413,7 @@ impl Service {
             Operation::EditRelease,
             |r, _, _, _| r.remove_milestone(ms, actor).map(one),
             None,
+            false,
         )
         .await
     }
@@ -417,6 +431,7 @@ impl Service {
             Operation::CompleteMilestone,
             |r, _, now, _| r.decide_milestone(ms, to, actor, now).map(one),
             None,
+            false,
         )
         .await
     }

@@ -46,21 +46,20 @@ impl Service {
             let mut s: Stored<Train> = self.load(id).await?;
             check_version("train", id, s.version, expected)?;
             let now = self.now();
-            // Decide on a copy first, so a refused step takes no number from the counter.
-            let new_id = match new_id_prefix {
-                Some(p) => {
-                    step(&mut s.value.clone(), now, Some(String::new()))?;
-                    Some(self.new_id(p).await?)
-                }
-                None => None,
-            };
+            // Decide on a copy first, and check the users it names, so a refused step takes no number
+            // from the counter. Only owners the step names anew are looked up.
             let owners_before = criterion_and_milestone_owners(&s.value);
-            let outcome = step(&mut s.value, now, new_id)?;
-            // Only owners this step named anew are looked up.
-            let named = criterion_and_milestone_owners(&s.value)
+            let mut probe = s.value.clone();
+            step(&mut probe, now, new_id_prefix.map(|_| String::new()))?;
+            let named = criterion_and_milestone_owners(&probe)
                 .into_iter()
                 .filter(|(_, u)| !owners_before.iter().any(|(_, b)| b == u));
             self.check_users(named).await?;
+            let new_id = match new_id_prefix {
+                Some(p) => Some(self.new_id(p).await?),
+                None => None,
+            };
+            let outcome = step(&mut s.value, now, new_id)?;
             let mut tx = Tx::new(actor, now);
             tx.update(&s)?;
             if let Some(a) = &outcome.new_approval {

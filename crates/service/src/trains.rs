@@ -4,7 +4,9 @@ use std::collections::BTreeSet;
 
 use chrono::NaiveDate;
 use railyard_domain::train::{Surroundings, TrainAction};
-use railyard_domain::{Actor, Approval, FieldError, Operation, ReleaseType, Train, TrainPatch, TrainSpec, TrainState};
+use railyard_domain::{
+    Actor, ApplicationRelease, Approval, FieldError, Operation, ReleaseType, Train, TrainPatch, TrainSpec, TrainState,
+};
 use railyard_store::ListQuery;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -55,11 +57,32 @@ impl Service {
         if errors.is_empty() { Ok(()) } else { Err(ServiceError::Invalid(errors)) }
     }
 
+    /// Approval rights come from being listed in a policy; listed users must be able to decide, so a
+    /// viewer (who changes nothing) may not be listed.
+    pub(crate) async fn check_approvers(&self, train: &Train) -> ServiceResult<()> {
+        let mut errors = Vec::new();
+        for (kind, policy) in train.approval_policies.iter() {
+            for name in policy.users() {
+                if let Some(u) = self.find::<User>(name).await? {
+                    let who = Actor { name: u.value.name.clone(), roles: u.value.roles.clone() };
+                    if !who.may(Operation::DecideApproval) {
+                        errors.push(FieldError::new(
+                            &format!("approval_policies.{kind}"),
+                            format!("{name} is only a viewer and cannot decide approvals; give them another role or list someone else"),
+                        ));
+                    }
+                }
+            }
+        }
+        if errors.is_empty() { Ok(()) } else { Err(ServiceError::Invalid(errors)) }
+    }
+
     pub async fn create_train(&self, actor: &Actor, spec: TrainSpec) -> ServiceResult<TrainView> {
         self.authorize(actor, Operation::CreateTrain)?;
         spec.validate()?;
         let (mut train, mut change) = Train::create(String::new(), spec, actor)?;
         self.check_users(train.referenced_users()).await?;
+        self.check_approvers(&train).await?;
         // The id is taken only once the input is known to be good, so refused creates leave no gaps.
         let id = self.new_id("RT").await?;
         train.id = id.clone();
@@ -101,8 +124,25 @@ impl Service {
         patch.validate()?;
         let mut s: Stored<Train> = self.load(id).await?;
         check_version("train", id, s.version, Some(expected))?;
-        let change = s.value.update(patch)?;
+        let moves_dates = patch.schedule.is_some();
+        let change = s.value.update(patch, actor)?;
         self.check_users(s.value.referenced_users()).await?;
+        self.check_approvers(&s.value).await?;
+        if moves_dates {
+            // R5: the train's releases must still lie inside its new window.
+            let mut errors = Vec::new();
+            for r in self.members_of(id).await? {
+                for e in r.value.schedule.outside(&s.value) {
+                    errors.push(FieldError::new(
+                        "schedule",
+                        format!("application release {} {}: {}", r.value.id, e.field, e.message),
+                    ));
+                }
+            }
+            if !errors.is_empty() {
+                return Err(ServiceError::Invalid(errors));
+            }
+        }
         let mut tx = Tx::new(actor, self.now());
         tx.update(&s)?;
         tx.record([change]);
@@ -114,6 +154,9 @@ impl Service {
         self.authorize(actor, Operation::CreateTrain)?;
         let source: Stored<Train> = self.load(id).await?;
         let t = &source.value;
+        // Decide with placeholder ids first, so a refused copy takes no numbers.
+        let mut none = std::iter::repeat(String::new());
+        t.copy(String::new(), input.start, input.title.clone(), &mut none.clone(), &mut none, actor)?;
         let criteria: usize = railyard_domain::GateName::ALL.iter().map(|g| t.gates.get(*g).criteria.len()).sum();
         let mut ec_ids = Vec::with_capacity(criteria);
         for _ in 0..criteria {
@@ -131,19 +174,6 @@ impl Service {
         tx.record([change]);
         self.commit(tx).await?;
         self.train(actor, &new_id).await
-    }
-
-    /// What the train's guards need to know beyond the train: its accepted application releases.
-    async fn surroundings(&self, train: &Train, action: &TrainAction) -> ServiceResult<Surroundings> {
-        let mut around = Surroundings::default();
-        if matches!(action, TrainAction::StartVerification) {
-            for r in self.accepted_members(&train.id).await? {
-                if !r.value.is_development_approved() {
-                    around.not_development_approved.push((r.value.id.clone(), r.value.title.clone()));
-                }
-            }
-        }
-        Ok(around)
     }
 
     pub(crate) async fn pending_approvals_of(&self, train_id: &str) -> ServiceResult<Vec<Stored<Approval>>> {
@@ -182,7 +212,25 @@ impl Service {
         self.retrying(expected, move || async move {
             let mut s: Stored<Train> = self.load(id).await?;
             check_version("train", id, s.version, expected)?;
-            let around = self.surroundings(&s.value, action).await?;
+            // The stage changes that look at the train's releases read them, and write them back in the
+            // same commit: a release changed meanwhile makes one of the two commits conflict and retry,
+            // so no guard is ever decided on a stale release.
+            let reads_members = matches!(
+                action,
+                TrainAction::StartConstruction | TrainAction::StartVerification | TrainAction::RequestExecutiveApproval
+            );
+            let mut members = if reads_members { self.accepted_members(id).await? } else { Vec::new() };
+            let mut around = Surroundings::default();
+            for r in members.iter().map(|r| &r.value).filter(|r| !r.is_development_approved()) {
+                let entry = (r.id.clone(), r.title.clone());
+                match action {
+                    TrainAction::StartVerification => around.not_development_approved.push(entry),
+                    // R9 (verified in every required pre-production stage) comes with turnovers; until
+                    // then a release is verified once it is development-approved.
+                    TrainAction::RequestExecutiveApproval => around.not_verified.push(entry),
+                    _ => {}
+                }
+            }
             let now = self.now();
             // Decide on a copy first, so a refused action takes no approval number.
             let approval_id = if action.requests_approval(&s.value) {
@@ -202,18 +250,23 @@ impl Service {
                     if let Some(c) = pending.value.cancel(&format!("train {id} was cancelled"), now) {
                         tx.update(&pending)?;
                         tx.record([c]);
-                        tx.record(s.value.on_approval_decided(&pending.value, now));
+                        if pending.value.kind == railyard_domain::ApprovalKind::Development {
+                            // Its release goes back to construction rather than wait for a decision.
+                            let mut release: Stored<ApplicationRelease> = self.load(&pending.value.subject_id).await?;
+                            tx.record(release.value.on_development_decided(&pending.value, now));
+                            tx.update(&release)?;
+                        } else {
+                            tx.record(s.value.on_approval_decided(&pending.value, now));
+                        }
                     }
                 }
             }
-            if matches!(action, TrainAction::StartConstruction) {
-                // Entering construction: every accepted release inherits the train's `inherit` milestones.
-                for mut r in self.accepted_members(id).await? {
-                    if let Some(c) = r.value.inherit_milestones(&s.value) {
-                        tx.update(&r)?;
-                        tx.record([c]);
-                    }
+            for r in &mut members {
+                if matches!(action, TrainAction::StartConstruction) {
+                    // Entering construction: every accepted release inherits the train's `inherit` milestones.
+                    tx.record(r.value.inherit_milestones(&s.value));
                 }
+                tx.update(r)?;
             }
             tx.update(&s)?;
             self.commit(tx).await

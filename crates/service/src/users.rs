@@ -17,6 +17,27 @@ use crate::{Service, ServiceError, ServiceResult};
 
 pub const ADMIN_USER: &str = "admin";
 
+/// What the first start did about the admin user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bootstrap {
+    /// Created with this new token, to be shown once.
+    Created(String),
+    /// Created with the token from `RAILYARD_ADMIN_TOKEN`.
+    Preset,
+    /// Users existed already; nothing was done (a preset token is not used).
+    AlreadyInitialised,
+}
+
+impl Bootstrap {
+    /// The new token, when one was made.
+    pub fn token(self) -> Option<String> {
+        match self {
+            Bootstrap::Created(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct User {
     /// Login name: also the user's id.
@@ -136,12 +157,13 @@ fn token_view(s: Stored<Token>, secret: Option<String>) -> TokenView {
 
 impl Service {
     /// On first start with an empty database: creates the `admin` user and a token for it. The token is
-    /// `preset` (from `RAILYARD_ADMIN_TOKEN`) or a new random one; returns the new one so the caller can
-    /// print it once. Returns `None` when users already exist or the token was preset.
-    pub async fn bootstrap_admin(&self, preset: Option<&str>) -> ServiceResult<Option<String>> {
+    /// `preset` (from `RAILYARD_ADMIN_TOKEN`) or a new random one, which the caller prints once. Two
+    /// servers starting together on one empty PostgreSQL database both try; the one that loses finds the
+    /// database already initialised.
+    pub async fn bootstrap_admin(&self, preset: Option<&str>) -> ServiceResult<Bootstrap> {
         let existing = self.store.list(&ListQuery::new("user", 1)).await?;
         if !existing.is_empty() {
-            return Ok(None);
+            return Ok(Bootstrap::AlreadyInitialised);
         }
         let secret = match preset {
             Some(p) if p.trim().len() >= 16 => p.trim().to_string(),
@@ -172,8 +194,12 @@ impl Service {
             Change::new("user", ADMIN_USER, "create", json!({"roles": user.roles, "bootstrap": true})),
             Change::new("token", &token_id, "create", json!({"user": ADMIN_USER, "label": "bootstrap"})),
         ]);
-        self.commit(tx).await?;
-        Ok(if preset.is_some() { None } else { Some(secret) })
+        match self.commit(tx).await {
+            Ok(()) if preset.is_some() => Ok(Bootstrap::Preset),
+            Ok(()) => Ok(Bootstrap::Created(secret)),
+            Err(ServiceError::Conflict(_)) => Ok(Bootstrap::AlreadyInitialised),
+            Err(e) => Err(e),
+        }
     }
 
     /// Who holds this bearer token.

@@ -151,7 +151,12 @@ impl ApprovalView {
         let current = a.current_level();
         let waiting_for = current
             .map(|l| {
-                a.levels[l].approvers.iter().filter(|u| !a.decisions.iter().any(|d| &d.user == *u)).cloned().collect()
+                a.levels[l]
+                    .approvers
+                    .iter()
+                    .filter(|u| **u != a.requested_by && !a.decisions.iter().any(|d| &d.user == *u))
+                    .cloned()
+                    .collect()
             })
             .unwrap_or_default();
         ApprovalView { meta: Meta::of(&s), current_level: current.map(|l| l + 1), waiting_for, approval: s.value }

@@ -233,6 +233,7 @@ impl Service {
             let mut tx = Tx::new(actor, now);
             let (mut created, mut updated, mut unchanged) = (Vec::new(), Vec::new(), 0usize);
             let mut fresh = Vec::new();
+            let mut item_events = Vec::new();
             for spec in specs {
                 match existing.get(spec.key.trim()) {
                     Some(s) if same(&s.value, spec) => unchanged += 1,
@@ -240,6 +241,7 @@ impl Service {
                         let mut s = s.clone();
                         s.value = from_spec(s.value.id.clone(), release_id, spec.clone());
                         tx.update(&s)?;
+                        item_events.push(Change::new("work_item", &s.value.id, "import_update", json!({"key": s.value.key, "status": s.value.status})));
                         updated.push(spec.key.trim().to_string());
                     }
                     None => fresh.push(spec),
@@ -251,6 +253,7 @@ impl Service {
                     let seq = first + i as i64;
                     let item = from_spec(format!("WI-{seq}"), release_id, (*spec).clone());
                     tx.insert(&item, seq)?;
+                    item_events.push(Change::new("work_item", &item.id, "import_create", json!({"release_id": release_id, "key": item.key, "status": item.status})));
                     created.push(item.key);
                 }
             }
@@ -258,12 +261,14 @@ impl Service {
             if created.is_empty() && updated.is_empty() {
                 return Ok(report);
             }
+            // One event for the import, then one per item created or updated: all of one commit.
             tx.record([Change::new(
                 "application_release",
                 release_id,
                 "import_work_items",
-                json!({"rows": report.rows, "created": created, "updated": updated, "unchanged": unchanged}),
+                json!({"rows": report.rows, "created": created.len(), "updated": updated.len(), "unchanged": unchanged}),
             )]);
+            tx.record(item_events);
             self.commit(tx).await?;
             Ok(report)
         })

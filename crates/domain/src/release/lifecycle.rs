@@ -34,10 +34,22 @@ impl ReleaseAction {
     }
 }
 
-fn check_train_open_for_members(g: &mut Guards, train: &Train) {
-    g.check(train.state.is_open() && train.state < TrainState::Deployment, "train_closed_to_releases", || {
-        format!("train {} is {}; application releases join a train before deployment", train.id, train.state)
+/// Releases join a train up to its construction stage: after that, the train's guards (every accepted
+/// release development-approved before verification) have already been checked without them.
+fn check_train_open_for_members(g: &mut Guards, release: &ApplicationRelease, train: &Train) {
+    g.check(train.state.is_open() && train.state <= TrainState::Construction, "train_closed_to_releases", || {
+        format!("train {} is {}; application releases join a train up to its construction stage", train.id, train.state)
     });
+    g.check(
+        release.state == ReleaseState::Planning || train.state >= TrainState::Construction,
+        "release_ahead_of_train",
+        || {
+            format!(
+                "{} is already in {} but train {} is {}; it can join once the train is in construction",
+                release.id, release.state, train.id, train.state
+            )
+        },
+    );
 }
 
 fn check_window(g: &mut Guards, release: &ApplicationRelease, train: &Train) {
@@ -66,7 +78,7 @@ impl ApplicationRelease {
                 format!("{} is already {} on train {}", self.id, m.state.as_str(), m.train_id),
             );
         }
-        check_train_open_for_members(&mut g, train);
+        check_train_open_for_members(&mut g, self, train);
         check_window(&mut g, self, train);
         self.check_owner(&mut g, actor);
         g.done()?;
@@ -105,7 +117,7 @@ impl ApplicationRelease {
                 });
             }
         }
-        check_train_open_for_members(&mut g, train);
+        check_train_open_for_members(&mut g, self, train);
         check_window(&mut g, self, train);
         g.done()?;
         if let Some(m) = self.membership.as_mut() {
@@ -214,7 +226,17 @@ impl ApplicationRelease {
                         g.check(t.approval_policies.development.is_some(), "development_policy_missing", || {
                             format!("train {} has no development approval policy; its manager must define one", t.id)
                         });
-                        g.check(t.state.is_open(), "train_closed", || format!("train {} is {}", t.id, t.state));
+                        g.check(
+                            t.state.is_open() && t.state >= TrainState::Construction,
+                            "train_not_in_construction",
+                            || format!("train {} is {}; development approval follows construction", t.id, t.state),
+                        );
+                        crate::train::check_decidable(
+                            &mut g,
+                            "development",
+                            t.approval_policies.development.as_ref(),
+                            &actor.name,
+                        );
                     }
                     _ => g.fail(
                         "not_on_a_train",
@@ -234,6 +256,15 @@ impl ApplicationRelease {
                     "wrong_state",
                     || wrong("from verification or while awaiting development approval"),
                 );
+                if let Some(t) = train.filter(|t| t.state >= TrainState::Deployment) {
+                    g.fail(
+                        "train_in_deployment",
+                        format!(
+                            "train {} is {}: validation is over, so its releases can no longer be sent back",
+                            t.id, t.state
+                        ),
+                    );
+                }
             }
             ReleaseAction::Cancel { .. } => {
                 g.check(state.is_open() && state != ReleaseState::Released, "wrong_state", || {

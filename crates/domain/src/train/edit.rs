@@ -184,9 +184,18 @@ impl Train {
         g.done()
     }
 
-    pub fn update(&mut self, patch: TrainPatch) -> Result<Change, DomainError> {
+    /// A partial update. Handing the train to another manager is for its manager or an admin (R3 rests
+    /// on who the manager is).
+    pub fn update(&mut self, patch: TrainPatch, actor: &Actor) -> Result<Change, DomainError> {
         patch.validate()?;
         self.guard_open("update")?;
+        if patch.manager.as_ref().is_some_and(|m| *m != self.manager) {
+            let mut g = Guards::new("update", &self.describe(), self.state);
+            g.check(actor.name == self.manager || actor.is_admin(), "not_train_manager", || {
+                format!("only the train's manager ({}) or an admin may hand the train to another manager", self.manager)
+            });
+            g.done()?;
+        }
         let data = serde_json::to_value(&patch).unwrap_or_default();
         let TrainPatch {
             title,
@@ -241,6 +250,9 @@ impl Train {
         check_title(&mut f, "title", &title);
         f.done()?;
         let offset = start - self.schedule.start;
+        let out_of_range =
+            || DomainError::invalid("start", format!("{start} moves the train's dates out of the calendar's range"));
+        let schedule = self.schedule.shifted(offset).ok_or_else(out_of_range)?;
         let mut gates = self.gates.clone();
         for gate in GateName::ALL {
             let g = gates.get_mut(gate);
@@ -260,7 +272,7 @@ impl Train {
             milestones.push(Milestone {
                 id,
                 title: m.title.clone(),
-                due: m.due + offset,
+                due: m.due.checked_add_signed(offset).ok_or_else(out_of_range)?,
                 owner: m.owner.clone(),
                 state: MilestoneState::Open,
                 inherit: m.inherit,
@@ -277,7 +289,7 @@ impl Train {
             purpose: self.purpose.clone(),
             manager: self.manager.clone(),
             engineers: self.engineers.clone(),
-            schedule: self.schedule.shifted(offset),
+            schedule,
             approval_policies: self.approval_policies.clone(),
             gates,
             milestones,
@@ -410,12 +422,10 @@ impl Train {
         let gate = self.criterion_gate(id)?;
         self.guard_gate_editable(action, gate)?;
         let describe = self.describe();
-        let state = self.state;
         let Some(c) = self.gates.get_mut(gate).criterion_mut(id) else {
             return Err(DomainError::invalid("criterion_id", format!("{describe} has no exit criterion {id}")));
         };
         let mut g = Guards::new(action, &format!("exit criterion {id}"), c.state.as_str());
-        let _ = state;
         match to {
             CriterionState::Open => g.check(c.state != CriterionState::Open, "wrong_state", || {
                 format!("exit criterion {id} '{}' is already open", c.title)

@@ -78,7 +78,7 @@ impl TestApp {
             }
         };
         let service = Service::new(store);
-        let admin = service.bootstrap_admin(None).await.unwrap().expect("a fresh database creates the admin");
+        let admin = service.bootstrap_admin(None).await.unwrap().token().expect("a fresh database creates the admin");
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = oneshot::channel::<()>();

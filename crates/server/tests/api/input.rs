@@ -28,7 +28,8 @@ async fn raw(app: &TestApp, token: &str, method: Method, path: &str, body: &str)
 async fn bad_input_is_refused_with_the_field_named_and_nothing_changes() {
     let app = TestApp::spawn().await;
     let rm = app.user("rita", &["release_manager"]).await;
-    app.user("eve", &["viewer"]).await;
+    app.user("eve", &["product_owner"]).await;
+    app.user("val", &["viewer"]).await;
     let t = app
         .post(&rm, "/api/v1/trains", train_body("T", json!({"executive": {"levels": [level(&["eve"], 1)]}})))
         .await
@@ -68,6 +69,11 @@ async fn bad_input_is_refused_with_the_field_named_and_nothing_changes() {
     assert_eq!(r.status, 422);
     assert_eq!(r.body["errors"][0]["field"], "approval_policies.train");
     assert!(r.body["errors"][0]["message"].as_str().unwrap().contains("zed"));
+
+    let r =
+        app.post(&rm, "/api/v1/trains", train_body("T2", json!({"executive": {"levels": [level(&["val"], 1)]}}))).await;
+    assert_eq!(r.status, 422);
+    assert!(r.body["errors"][0]["message"].as_str().unwrap().contains("val is only a viewer"), "{}", r.body);
 
     let r = app.post(&rm, "/api/v1/trains", train_body("T2", json!({"train": {"levels": [level(&["eve"], 2)]}}))).await;
     assert_eq!(r.status, 422);

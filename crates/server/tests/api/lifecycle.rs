@@ -210,7 +210,7 @@ async fn draft_to_closed(backend: Backend) {
 async fn a_train_without_train_approval_goes_straight_to_scoping_and_needs_an_executive_policy() {
     let app = TestApp::spawn().await;
     let rm = app.user("rita", &["release_manager"]).await;
-    app.user("eve", &["viewer"]).await;
+    app.user("eve", &["product_owner"]).await;
     let t = app.post(&rm, "/api/v1/trains", train_body("no policies", json!({}))).await.ok();
     let base = format!("/api/v1/trains/{}", t["id"].as_str().unwrap());
     let r = app.post(&rm, &format!("{base}/submit"), json!({})).await;
@@ -226,7 +226,7 @@ async fn a_train_without_train_approval_goes_straight_to_scoping_and_needs_an_ex
 async fn copying_shifts_every_date_and_copies_criteria_without_decisions() {
     let app = TestApp::spawn().await;
     let rm = app.user("rita", &["release_manager"]).await;
-    app.user("eve", &["viewer"]).await;
+    app.user("eve", &["product_owner"]).await;
     let t = app
         .post(
             &rm,
@@ -273,7 +273,7 @@ async fn cancelling_a_train_cancels_its_pending_approvals_and_override_is_the_ma
     let rm = app.user("rita", &["release_manager"]).await;
     let rm2 = app.user("ralph", &["release_manager"]).await;
     app.user("alice", &["developer"]).await;
-    app.user("eve", &["viewer"]).await;
+    app.user("eve", &["product_owner"]).await;
     let policies = json!({
         "train": {"levels": [level(&["alice"], 1)], "override_allowed": true},
         "executive": {"levels": [level(&["eve"], 1)]}

@@ -141,7 +141,7 @@ async fn every_endpoint_lets_in_exactly_the_roles_of_the_matrix() {
     for role in &ALL[1..] {
         tokens.push((role.to_string(), app.user(&format!("u-{}", role.replace('_', "-")), &[role]).await));
     }
-    app.user("eve", &["viewer"]).await;
+    app.user("eve", &["product_owner"]).await;
     // A fixture train with a pending approval, a criterion and a milestone.
     let rm = &tokens[1].1;
     let policies = json!({"train": {"levels": [level(&["eve"], 1)]}, "executive": {"levels": [level(&["eve"], 1)]}});
