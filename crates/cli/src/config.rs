@@ -43,13 +43,23 @@ pub fn save(saved: &Saved) -> anyhow::Result<PathBuf> {
     if let Some(dir) = p.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    std::fs::write(&p, serde_json::to_string_pretty(saved)?)
-        .with_context(|| format!("cannot write {}", p.display()))?;
+    // The file holds a token: create it readable by its owner only, before writing the token into it.
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(&p).with_context(|| format!("cannot write {}", p.display()))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600))?;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
     }
+    use std::io::Write as _;
+    file.write_all(serde_json::to_string_pretty(saved)?.as_bytes())
+        .with_context(|| format!("cannot write {}", p.display()))?;
     Ok(p)
 }
 

@@ -376,7 +376,7 @@ pub fn import_report(r: &Value) {
 }
 
 pub fn conflicts(v: &Value) {
-    let list = v.as_array().map(Vec::as_slice).unwrap_or(&[]);
+    let list = items(v);
     if list.is_empty() {
         println!("no schedule conflicts");
         return;
@@ -396,10 +396,7 @@ pub fn conflicts(v: &Value) {
 }
 
 pub fn order(v: &Value) {
-    let rows: Vec<Vec<String>> = v
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or(&[])
+    let rows: Vec<Vec<String>> = items(v)
         .iter()
         .map(|e| vec![s(&e["position"]), s(&e["id"]), s(&e["application"]), s(&e["title"]), s(&e["depends_on"])])
         .collect();

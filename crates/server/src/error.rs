@@ -14,7 +14,8 @@ use utoipa::ToSchema;
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Problem {
     /// Stable, machine-readable: `unauthenticated`, `forbidden`, `not_found`, `malformed_json`,
-    /// `invalid_input`, `action_refused`, `version_conflict`, `version_required`, `unavailable`, `internal`.
+    /// `payload_too_large`, `invalid_input`, `action_refused`, `version_conflict`, `already_exists`,
+    /// `version_required`, `unavailable`, `internal`.
     pub code: &'static str,
     pub title: &'static str,
     pub status: u16,
@@ -60,6 +61,7 @@ impl From<ServiceError> for ApiError {
                 ApiError { guards: r.guards, ..ApiError::new(StatusCode::CONFLICT, "action_refused", detail) }
             }
             ServiceError::Conflict(_) => ApiError::new(StatusCode::CONFLICT, "version_conflict", detail),
+            ServiceError::Duplicate(_) => ApiError::new(StatusCode::CONFLICT, "already_exists", detail),
             ServiceError::PreconditionRequired(_) => {
                 ApiError::new(StatusCode::PRECONDITION_REQUIRED, "version_required", detail)
             }
@@ -74,7 +76,7 @@ impl From<ServiceError> for ApiError {
 
 impl From<QueryRejection> for ApiError {
     fn from(r: QueryRejection) -> Self {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_input", r.body_text())
+        ApiError::invalid("query", r.body_text())
     }
 }
 

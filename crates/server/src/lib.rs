@@ -11,6 +11,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::Router;
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use axum::routing::get;
 use railyard_service::Service;
 use tokio::net::TcpListener;
@@ -33,6 +34,7 @@ pub fn app(service: Service) -> Router {
         .route("/api/v1/openapi.json", get(move || async move { Json(doc.as_ref().clone()) }))
         // Work item imports carry whole CSV exports (a 10,000-issue Jira export is a few MB).
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn(refuse_control_characters))
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -41,6 +43,44 @@ pub fn app(service: Service) -> Router {
             )
         })
         .with_state(service)
+}
+
+/// Ids and query values are text: a URL carrying a NUL or another control character is refused before
+/// it reaches a handler (PostgreSQL would reject such text with an error of its own).
+async fn refuse_control_characters(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let uri = req.uri();
+    let text = format!("{}?{}", uri.path(), uri.query().unwrap_or_default());
+    let decoded: Vec<u8> = percent_decode(text.as_bytes());
+    if decoded.iter().any(|b| *b < 0x20 || *b == 0x7f) {
+        return ApiError::invalid(
+            "url",
+            "the URL contains a control character (such as %00); ids and query values are plain text",
+        )
+        .into_response();
+    }
+    next.run(req).await
+}
+
+fn percent_decode(s: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+        match (s[i], s.get(i + 1).copied().and_then(hex), s.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(h), Some(l)) => {
+                out.push(h * 16 + l);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 /// Serves until `shutdown` completes.

@@ -27,7 +27,7 @@ impl Service {
         let (app, change) = Application::create(spec, actor)?;
         self.check_users([("owner".to_string(), app.owner.clone())]).await?;
         if self.find::<Application>(&app.key).await?.is_some() {
-            return Err(ServiceError::Conflict(format!("application {} already exists", app.key)));
+            return Err(ServiceError::Duplicate(format!("application {} already exists", app.key)));
         }
         let mut tx = Tx::new(actor, self.now());
         tx.insert(&app, self.store.next_seq("APP").await?)?;

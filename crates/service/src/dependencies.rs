@@ -7,7 +7,7 @@ use railyard_store::ListQuery;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::persist::{Aggregate, Stored, Tx, decode};
+use crate::persist::{Aggregate, Stored, Tx};
 use crate::{ReleaseView, Service, ServiceError, ServiceResult};
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -54,19 +54,8 @@ impl Aggregate for DependencyLock {
 impl Service {
     /// Every application release, for the graph.
     async fn all_releases(&self) -> ServiceResult<Vec<ApplicationRelease>> {
-        let mut q = ListQuery::new("application_release", crate::MAX_PAGE);
-        let mut out = Vec::new();
-        loop {
-            let batch = self.store.list(&q).await?;
-            let done = batch.len() < q.limit as usize;
-            for r in batch {
-                q.after_seq = Some(r.seq);
-                out.push(decode::<ApplicationRelease>(r)?.value);
-            }
-            if done {
-                return Ok(out);
-            }
-        }
+        let all = self.list_all::<ApplicationRelease>(ListQuery::new("application_release", crate::MAX_PAGE)).await?;
+        Ok(all.into_iter().map(|s| s.value).collect())
     }
 
     fn graph_of(releases: &[ApplicationRelease]) -> DependencyGraph {

@@ -19,9 +19,12 @@ pub enum ServiceError {
     /// The action is not allowed now: every unmet guard is listed.
     #[error("{0}")]
     Refused(Refusal),
-    /// Someone else changed the object first (stale version), or it already exists.
+    /// Someone else changed the object first (a stale version).
     #[error("{0}")]
     Conflict(String),
+    /// What was to be created exists already (a user name, an application key, a work item key).
+    #[error("{0}")]
+    Duplicate(String),
     /// An update without the version it was based on.
     #[error("{0}")]
     PreconditionRequired(String),
@@ -50,7 +53,8 @@ impl From<DomainError> for ServiceError {
 impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Conflict { .. } | StoreError::DuplicateKey { .. } => ServiceError::Conflict(e.to_string()),
+            StoreError::Conflict { .. } => ServiceError::Conflict(e.to_string()),
+            StoreError::DuplicateKey { .. } => ServiceError::Duplicate(e.to_string()),
             StoreError::Unavailable(m) => ServiceError::Unavailable(m),
             StoreError::Backend(m) | StoreError::Corrupt(m) => ServiceError::Internal(m),
         }

@@ -261,3 +261,27 @@ pub(crate) fn check_version(kind: &str, id: &str, stored: i64, expected: Option<
         _ => Ok(()),
     }
 }
+
+impl Service {
+    /// Every record a query matches, page after page (the query's limit is the page size).
+    pub(crate) async fn list_all<T: Aggregate>(
+        &self,
+        mut q: railyard_store::ListQuery,
+    ) -> ServiceResult<Vec<Stored<T>>> {
+        if q.limit == 0 {
+            q.limit = crate::MAX_PAGE;
+        }
+        let mut out = Vec::new();
+        loop {
+            let batch = self.store.list(&q).await?;
+            let done = batch.len() < q.limit as usize;
+            for r in batch {
+                q.after_seq = Some(r.seq);
+                out.push(decode(r)?);
+            }
+            if done {
+                return Ok(out);
+            }
+        }
+    }
+}

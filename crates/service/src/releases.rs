@@ -11,7 +11,7 @@ use railyard_store::ListQuery;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::persist::{Stored, Tx, check_version, decode, seq_of};
+use crate::persist::{Stored, Tx, check_version, seq_of};
 use crate::views::{Meta, Page, page_filtered};
 use crate::{Service, ServiceError, ServiceResult};
 
@@ -66,18 +66,7 @@ impl Service {
     pub(crate) async fn members_of(&self, train_id: &str) -> ServiceResult<Vec<Stored<ApplicationRelease>>> {
         let mut q = ListQuery::new("application_release", crate::MAX_PAGE);
         q.parent_id = Some(train_id.to_string());
-        let mut out = Vec::new();
-        loop {
-            let batch = self.store.list(&q).await?;
-            let done = batch.len() < q.limit as usize;
-            for r in batch {
-                q.after_seq = Some(r.seq);
-                out.push(decode(r)?);
-            }
-            if done {
-                return Ok(out);
-            }
-        }
+        self.list_all(q).await
     }
 
     /// The accepted, not cancelled application releases of a train.

@@ -180,18 +180,7 @@ impl Service {
         let mut q = ListQuery::new("approval", crate::MAX_PAGE);
         q.parent_id = Some(train_id.to_string());
         q.states = vec!["pending".into()];
-        let mut out = Vec::new();
-        loop {
-            let batch = self.store.list(&q).await?;
-            let done = batch.len() < q.limit as usize;
-            for r in batch {
-                q.after_seq = Some(r.seq);
-                out.push(crate::persist::decode(r)?);
-            }
-            if done {
-                return Ok(out);
-            }
-        }
+        self.list_all(q).await
     }
 
     /// Runs one lifecycle action on a train.

@@ -197,7 +197,7 @@ impl Service {
         match self.commit(tx).await {
             Ok(()) if preset.is_some() => Ok(Bootstrap::Preset),
             Ok(()) => Ok(Bootstrap::Created(secret)),
-            Err(ServiceError::Conflict(_)) => Ok(Bootstrap::AlreadyInitialised),
+            Err(ServiceError::Conflict(_) | ServiceError::Duplicate(_)) => Ok(Bootstrap::AlreadyInitialised),
             Err(e) => Err(e),
         }
     }
@@ -224,7 +224,7 @@ impl Service {
             return Err(ServiceError::invalid("roles", "a user needs at least one role"));
         }
         if self.find::<User>(&input.name).await?.is_some() {
-            return Err(ServiceError::Conflict(format!("user {} already exists", input.name)));
+            return Err(ServiceError::Duplicate(format!("user {} already exists", input.name)));
         }
         let now = self.now();
         let user = User {

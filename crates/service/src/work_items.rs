@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
-use crate::persist::{Stored, Tx, check_version, decode, seq_of};
+use crate::persist::{Stored, Tx, check_version, seq_of};
 use crate::views::{Meta, Page, page_filtered};
 use crate::{Service, ServiceError, ServiceResult};
 
@@ -98,19 +98,8 @@ impl Service {
     async fn items_of(&self, release_id: &str) -> ServiceResult<HashMap<String, Stored<WorkItem>>> {
         let mut q = ListQuery::new("work_item", crate::MAX_PAGE);
         q.parent_id = Some(release_id.to_string());
-        let mut out = HashMap::new();
-        loop {
-            let batch = self.store.list(&q).await?;
-            let done = batch.len() < q.limit as usize;
-            for r in batch {
-                q.after_seq = Some(r.seq);
-                let s: Stored<WorkItem> = decode(r)?;
-                out.insert(s.value.key.clone(), s);
-            }
-            if done {
-                return Ok(out);
-            }
-        }
+        let items = self.list_all::<WorkItem>(q).await?;
+        Ok(items.into_iter().map(|s| (s.value.key.clone(), s)).collect())
     }
 
     pub async fn add_work_item(

@@ -291,9 +291,15 @@ pub async fn train(ctx: &Context, cmd: TrainCmd) -> anyhow::Result<()> {
             if !engineers.is_empty() {
                 body.insert("engineers".into(), json!(engineers));
             }
-            let sched = body.entry("schedule").or_insert_with(|| json!({}));
-            for (k, v) in schedule.given() {
-                sched[k] = json!(v);
+            let given = schedule.given();
+            if !given.is_empty() {
+                let sched = body.entry("schedule").or_insert_with(|| json!({}));
+                let Some(sched) = sched.as_object_mut() else {
+                    bail!("'schedule' in the file must be an object of dates, e.g. {{\"start\": \"2027-01-04\", ...}}");
+                };
+                for (k, v) in given {
+                    sched.insert(k.to_string(), json!(v));
+                }
             }
             c.post("/api/v1/trains", Some(Value::Object(body))).await?
         }

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use railyard_domain::graph::Conflict;
-use railyard_service::{DependencyInput, OrderEntry, ReleaseView, Service};
+use railyard_service::{DependencyInput, OrderEntry, Page, ReleaseView, Service};
 
 use crate::error::{ApiResult, Problem};
 use crate::extract::{Authed, Body};
@@ -34,22 +34,22 @@ pub async fn remove(
 
 /// Every schedule conflict of the train: a dependency ending after its dependent starts (R5).
 #[utoipa::path(get, path = "/api/v1/trains/{id}/conflicts", tag = "trains", params(("id" = String, Path)), security(("bearer" = [])),
-    responses((status = 200, body = Vec<Conflict>), (status = 404, body = Problem)))]
+    responses((status = 200, body = Page<Conflict>), (status = 404, body = Problem)))]
 pub async fn conflicts(
     State(s): State<Service>,
     Authed(a): Authed,
     Path(id): Path<String>,
-) -> ApiResult<Json<Vec<Conflict>>> {
-    Ok(Json(s.train_conflicts(&a, &id).await?))
+) -> ApiResult<Json<Page<Conflict>>> {
+    Ok(Json(Page { items: s.train_conflicts(&a, &id).await?, next_cursor: None }))
 }
 
 /// The train's accepted application releases, dependencies first.
 #[utoipa::path(get, path = "/api/v1/trains/{id}/order", tag = "trains", params(("id" = String, Path)), security(("bearer" = [])),
-    responses((status = 200, body = Vec<OrderEntry>), (status = 404, body = Problem)))]
+    responses((status = 200, body = Page<OrderEntry>), (status = 404, body = Problem)))]
 pub async fn order(
     State(s): State<Service>,
     Authed(a): Authed,
     Path(id): Path<String>,
-) -> ApiResult<Json<Vec<OrderEntry>>> {
-    Ok(Json(s.train_order(&a, &id).await?))
+) -> ApiResult<Json<Page<OrderEntry>>> {
+    Ok(Json(Page { items: s.train_order(&a, &id).await?, next_cursor: None }))
 }

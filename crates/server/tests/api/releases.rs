@@ -105,7 +105,6 @@ async fn releases_join_a_train_inherit_milestones_get_development_approval_and_c
     assert_eq!(r1["milestones"][0]["inherited_from"], inherited.as_str());
 
     // Moving the train milestone moves the copies not changed by hand.
-    let r2 = app.get(&rita, &p2).await.ok();
     app.call_with(
         Some(&rita),
         reqwest::Method::PATCH,
@@ -126,12 +125,10 @@ async fn releases_join_a_train_inherit_milestones_get_development_approval_and_c
     .ok();
     assert_eq!(app.get(&paula, &p1).await.ok()["milestones"][0]["due"], "2027-02-08");
     assert_eq!(app.get(&rita, &p2).await.ok()["milestones"][0]["due"], "2027-02-05");
-    assert!(r2["version"].as_i64().is_some());
 
     app.post(&paula, &format!("{p1}/begin-work"), json!({})).await.ok();
     app.post(&rita, &format!("{p2}/begin-work"), json!({})).await.ok();
     // Another product owner may not act on paula's release.
-    app.post(&eve, &format!("{p1}/request-development-approval"), json!({})).await;
     let r = app.post(&eve, &format!("{p1}/request-development-approval"), json!({})).await;
     assert_eq!(r.guards(), vec!["not_product_owner"]);
 
