@@ -108,6 +108,10 @@ pub enum Operation {
     DecideMembership,
     /// Create, edit and import work items (product owners: only on their own releases).
     ManageWorkItems,
+    /// Create and edit environments and deployment paths; take environments offline or online.
+    ManageEnvironments,
+    /// Add events to an environment's calendar (maintenance, blackouts, reservations for a train).
+    PlanCalendar,
 }
 
 impl Operation {
@@ -132,6 +136,8 @@ impl Operation {
                 &[ReleaseManager, ProductOwner]
             }
             Operation::DecideMembership => &[ReleaseManager],
+            Operation::ManageEnvironments => &[ReleaseEngineer],
+            Operation::PlanCalendar => &[ReleaseEngineer, ReleaseManager],
         }
     }
 }

@@ -8,10 +8,12 @@ pub mod access;
 pub mod application;
 pub mod approval;
 mod change;
+pub mod environment;
 mod error;
 pub mod gate;
 pub mod graph;
 pub mod milestone;
+pub mod path;
 pub mod policy;
 pub mod release;
 pub mod schedule;
@@ -22,10 +24,15 @@ pub use access::{Actor, Operation, Role};
 pub use application::{Application, ApplicationPatch, ApplicationSpec};
 pub use approval::{Approval, ApprovalKind, ApprovalState, Decision, Verdict};
 pub use change::Change;
+pub use environment::{
+    CalendarEvent, Environment, EnvironmentAction, EnvironmentKind, EnvironmentPatch, EnvironmentSpec,
+    EnvironmentState, EventKind, EventSpec,
+};
 pub use error::{DomainError, FieldError, Guard, Refusal};
 pub use gate::{CriterionState, Evidence, ExitCriterion, Gate, GateName, Gates};
 pub use graph::{Conflict, Dated, DependencyGraph};
 pub use milestone::{Milestone, MilestoneState};
+pub use path::{DeploymentPath, PathAction, PathPatch, PathSpec, PathState, Stage};
 pub use policy::{ApprovalPolicies, ApprovalPolicy, PolicyLevel};
 pub use release::{
     ApplicationRelease, Criticality, Membership, MembershipState, ReleaseAction, ReleasePatch, ReleaseSchedule,

@@ -1,7 +1,9 @@
 //! Loading and saving aggregates as store records, and committing them with their audit events.
 
 use chrono::{DateTime, Utc};
-use railyard_domain::{Actor, Application, ApplicationRelease, Approval, Change, Train, WorkItem};
+use railyard_domain::{
+    Actor, Application, ApplicationRelease, Approval, Change, DeploymentPath, Environment, Train, WorkItem,
+};
 use railyard_store::{Commit, NewEvent, Record, Write};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -98,6 +100,33 @@ impl Aggregate for WorkItem {
     /// A key is unique within its application release.
     fn unique_key(&self) -> Option<String> {
         Some(format!("{}:{}", self.release_id, self.key))
+    }
+}
+
+impl Aggregate for Environment {
+    const KIND: &'static str = "environment";
+    fn id(&self) -> &str {
+        &self.name
+    }
+    fn state(&self) -> Option<String> {
+        Some(self.state.as_str().to_string())
+    }
+    fn category(&self) -> Option<String> {
+        Some(self.kind.as_str().to_string())
+    }
+}
+
+impl Aggregate for DeploymentPath {
+    const KIND: &'static str = "deployment_path";
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn state(&self) -> Option<String> {
+        Some(self.state.as_str().to_string())
+    }
+    /// Path names are unique.
+    fn unique_key(&self) -> Option<String> {
+        Some(self.name.to_lowercase())
     }
 }
 

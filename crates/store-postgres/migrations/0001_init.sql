@@ -3,7 +3,7 @@
 -- COLLATE "C" makes the comparison bytewise whatever the database's default collation.
 
 CREATE TABLE records (
-    id          TEXT PRIMARY KEY,
+    id          TEXT NOT NULL,
     kind        TEXT NOT NULL,
     seq         BIGINT NOT NULL,
     version     BIGINT NOT NULL,
@@ -14,6 +14,8 @@ CREATE TABLE records (
     created_at  TEXT COLLATE "C" NOT NULL,
     updated_at  TEXT COLLATE "C" NOT NULL,
     doc         TEXT NOT NULL,
+    -- Ids are unique within a kind: a user and an environment may both be called "test".
+    CONSTRAINT records_pkey PRIMARY KEY (kind, id),
     CONSTRAINT records_kind_unique_key UNIQUE (kind, unique_key)
 );
 CREATE INDEX records_kind_seq ON records (kind, seq);

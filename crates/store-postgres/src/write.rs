@@ -95,7 +95,7 @@ async fn apply(tx: &Transaction<'_>, commit: Commit) -> StoreResult<CommitReceip
 }
 
 /// A unique violation while writing `r` is its `(kind, unique_key)`. The id is handled by
-/// `ON CONFLICT (id) DO NOTHING` (which also reports the stored version), but a primary-key violation
+/// `ON CONFLICT (kind, id) DO NOTHING` (which also reports the stored version), but a primary-key violation
 /// is still mapped to `Conflict` should one ever surface.
 fn write_err(e: tokio_postgres::Error, r: &Record) -> StoreError {
     match e.as_db_error() {
@@ -114,7 +114,7 @@ async fn insert(tx: &Transaction<'_>, r: &Record) -> StoreResult<()> {
         .prepare_cached(
             "INSERT INTO records (id, kind, seq, version, state, parent_id, category, unique_key, created_at, updated_at, doc)
              VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8, $9, $10)
-             ON CONFLICT (id) DO NOTHING",
+             ON CONFLICT (kind, id) DO NOTHING",
         )
         .await
         .map_err(map_err)?;
@@ -139,8 +139,8 @@ async fn insert(tx: &Transaction<'_>, r: &Record) -> StoreResult<()> {
     if inserted == 1 {
         return Ok(());
     }
-    let stmt = tx.prepare_cached("SELECT version FROM records WHERE id = $1").await.map_err(map_err)?;
-    let found = match tx.query_opt(&stmt, &[&r.id]).await.map_err(map_err)? {
+    let stmt = tx.prepare_cached("SELECT version FROM records WHERE kind = $1 AND id = $2").await.map_err(map_err)?;
+    let found = match tx.query_opt(&stmt, &[&r.kind, &r.id]).await.map_err(map_err)? {
         Some(row) => Some(row.try_get(0).map_err(map_err)?),
         None => None,
     };

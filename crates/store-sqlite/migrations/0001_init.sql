@@ -2,7 +2,7 @@
 -- Times are TEXT written by railyard_store::format_time: fixed width, so text order is time order.
 
 CREATE TABLE records (
-    id          TEXT PRIMARY KEY,
+    id          TEXT NOT NULL,
     kind        TEXT NOT NULL,
     seq         INTEGER NOT NULL,
     version     INTEGER NOT NULL,
@@ -13,6 +13,8 @@ CREATE TABLE records (
     created_at  TEXT NOT NULL,
     updated_at  TEXT NOT NULL,
     doc         TEXT NOT NULL,
+    -- Ids are unique within a kind: a user and an environment may both be called "test".
+    CONSTRAINT records_pkey PRIMARY KEY (kind, id),
     CONSTRAINT records_kind_unique_key UNIQUE (kind, unique_key)
 );
 CREATE INDEX records_kind_seq ON records (kind, seq);

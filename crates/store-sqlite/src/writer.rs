@@ -295,7 +295,7 @@ fn apply_commit(conn: &Connection, head: &mut Head, commit: Commit) -> StoreResu
 }
 
 /// A unique-constraint failure while writing `r` can only be its `(kind, unique_key)`: the id is handled
-/// by `ON CONFLICT (id) DO NOTHING`.
+/// by `ON CONFLICT (kind, id) DO NOTHING`.
 fn write_err(e: rusqlite::Error, r: &Record) -> StoreError {
     match e.sqlite_error_code() {
         Some(ErrorCode::ConstraintViolation) => {
@@ -310,7 +310,7 @@ fn insert(conn: &Connection, r: &Record) -> StoreResult<()> {
         .prepare_cached(
             "INSERT INTO records (id, kind, seq, version, state, parent_id, category, unique_key, created_at, updated_at, doc)
              VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-             ON CONFLICT (id) DO NOTHING",
+             ON CONFLICT (kind, id) DO NOTHING",
         )
         .and_then(|mut stmt| {
             stmt.execute(params![
@@ -331,8 +331,8 @@ fn insert(conn: &Connection, r: &Record) -> StoreResult<()> {
         return Ok(());
     }
     let found: Option<i64> = conn
-        .prepare_cached("SELECT version FROM records WHERE id = ?1")
-        .and_then(|mut stmt| stmt.query_row([&r.id], |row| row.get(0)).optional())
+        .prepare_cached("SELECT version FROM records WHERE kind = ?1 AND id = ?2")
+        .and_then(|mut stmt| stmt.query_row([&r.kind, &r.id], |row| row.get(0)).optional())
         .map_err(map_err)?;
     Err(StoreError::Conflict { kind: r.kind.clone(), id: r.id.clone(), expected: 0, found })
 }

@@ -5,7 +5,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 pub struct Record {
     /// The aggregate's kind: "train", "approval", "user", "token", ...
     pub kind: String,
-    /// Its id, unique across all kinds ("RT-7", "AP-3", "alice").
+    /// Its id, unique within its kind ("RT-7", "AP-3", "alice"): a user and an environment may share a name.
     pub id: String,
     /// Its number within its kind, for ordering and cursors.
     pub seq: i64,

@@ -56,6 +56,7 @@ macro_rules! conformance_suite {
             concurrent_updates_of_same_version_one_wins,
             concurrent_inserts_of_one_unique_key_one_wins,
             a_large_batch_lands_whole_or_not_at_all,
+            the_same_id_in_two_kinds_is_two_records,
         );
     };
     (@cases $factory:expr; $($case:ident),+ $(,)?) => {

@@ -1,0 +1,276 @@
+//! Environments, their calendars, and deployment paths.
+
+use chrono::{DateTime, Utc};
+use railyard_domain::{
+    Actor, CalendarEvent, DeploymentPath, DomainError, Environment, EnvironmentAction, EnvironmentKind,
+    EnvironmentPatch, EnvironmentSpec, EnvironmentState, EventSpec, Operation, PathAction, PathPatch, PathSpec,
+    PathState, Train,
+};
+use railyard_store::ListQuery;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::persist::{Stored, Tx, check_version, seq_of};
+use crate::views::{Meta, Page, page_of};
+use crate::{Service, ServiceError, ServiceResult};
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EnvironmentView {
+    #[serde(flatten)]
+    pub environment: Environment,
+    #[serde(flatten)]
+    pub meta: Meta,
+    /// R13: why nothing may start deploying here now, if anything.
+    pub blocked: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PathView {
+    #[serde(flatten)]
+    pub path: DeploymentPath,
+    #[serde(flatten)]
+    pub meta: Meta,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct EnvironmentFilter {
+    pub kind: Option<EnvironmentKind>,
+    pub states: Vec<EnvironmentState>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+fn path_view(s: Stored<DeploymentPath>) -> PathView {
+    PathView { meta: Meta::of(&s), path: s.value }
+}
+
+impl Service {
+    fn environment_view(&self, s: Stored<Environment>) -> EnvironmentView {
+        let blocked = s.value.blocked_at(self.now());
+        EnvironmentView { meta: Meta::of(&s), environment: s.value, blocked }
+    }
+
+    pub async fn create_environment(&self, actor: &Actor, spec: EnvironmentSpec) -> ServiceResult<EnvironmentView> {
+        self.authorize(actor, Operation::ManageEnvironments)?;
+        let (env, change) = Environment::create(spec, &actor.name)?;
+        self.check_users([("owner".to_string(), env.owner.clone())]).await?;
+        if self.find::<Environment>(&env.name).await?.is_some() {
+            return Err(ServiceError::Duplicate(format!("environment {} already exists", env.name)));
+        }
+        let mut tx = Tx::new(actor, self.now());
+        tx.insert(&env, self.store.next_seq("ENV").await?)?;
+        tx.record([change]);
+        self.commit(tx).await?;
+        self.environment(actor, &env.name).await
+    }
+
+    pub async fn environment(&self, actor: &Actor, name: &str) -> ServiceResult<EnvironmentView> {
+        self.authorize(actor, Operation::Read)?;
+        Ok(self.environment_view(self.load(name).await?))
+    }
+
+    pub async fn environments(&self, actor: &Actor, filter: EnvironmentFilter) -> ServiceResult<Page<EnvironmentView>> {
+        self.authorize(actor, Operation::Read)?;
+        let mut q = ListQuery::new("environment", 0);
+        q.category = filter.kind.map(|k| k.as_str().to_string());
+        q.states = filter.states.iter().map(|s| s.as_str().to_string()).collect();
+        page_of(self, &mut q, filter.limit, filter.cursor.as_deref(), |s| Ok(self.environment_view(s))).await
+    }
+
+    /// Loads an environment, lets `step` change it, saves it with its event; retried on a concurrent change.
+    async fn change_environment(
+        &self,
+        actor: &Actor,
+        name: &str,
+        op: Operation,
+        expected: Option<i64>,
+        step: impl Fn(&mut Environment, Option<String>) -> Result<railyard_domain::Change, DomainError> + Sync,
+        new_id_prefix: Option<&str>,
+    ) -> ServiceResult<EnvironmentView> {
+        self.authorize(actor, op)?;
+        let step = &step;
+        self.retrying(expected, move || async move {
+            let mut s: Stored<Environment> = self.load(name).await?;
+            check_version("environment", name, s.version, expected)?;
+            let new_id = match new_id_prefix {
+                Some(p) => {
+                    step(&mut s.value.clone(), Some(String::new()))?;
+                    Some(self.new_id(p).await?)
+                }
+                None => None,
+            };
+            let change = step(&mut s.value, new_id)?;
+            let mut tx = Tx::new(actor, self.now());
+            tx.update(&s)?;
+            tx.record([change]);
+            self.commit(tx).await
+        })
+        .await?;
+        self.environment(actor, name).await
+    }
+
+    pub async fn update_environment(
+        &self,
+        actor: &Actor,
+        name: &str,
+        patch: EnvironmentPatch,
+        expected: Option<i64>,
+    ) -> ServiceResult<EnvironmentView> {
+        if let Some(o) = &patch.owner {
+            self.check_users([("owner".to_string(), o.clone())]).await?;
+        }
+        self.change_environment(
+            actor,
+            name,
+            Operation::ManageEnvironments,
+            expected,
+            |e, _| e.update(patch.clone()),
+            None,
+        )
+        .await
+    }
+
+    pub async fn environment_action(
+        &self,
+        actor: &Actor,
+        name: &str,
+        action: EnvironmentAction,
+    ) -> ServiceResult<EnvironmentView> {
+        self.change_environment(actor, name, Operation::ManageEnvironments, None, |e, _| e.apply(action), None).await
+    }
+
+    pub async fn add_calendar_event(
+        &self,
+        actor: &Actor,
+        name: &str,
+        spec: EventSpec,
+    ) -> ServiceResult<EnvironmentView> {
+        if let Some(t) = &spec.train_id
+            && self.find::<Train>(t).await?.is_none()
+        {
+            return Err(ServiceError::invalid("train_id", format!("there is no train {t}")));
+        }
+        let by = actor.name.clone();
+        self.change_environment(
+            actor,
+            name,
+            Operation::PlanCalendar,
+            None,
+            |e, id| e.add_event(id.unwrap_or_default(), spec.clone(), &by),
+            Some("CE"),
+        )
+        .await
+    }
+
+    pub async fn remove_calendar_event(
+        &self,
+        actor: &Actor,
+        name: &str,
+        event: &str,
+    ) -> ServiceResult<EnvironmentView> {
+        self.change_environment(actor, name, Operation::PlanCalendar, None, |e, _| e.remove_event(event), None).await
+    }
+
+    /// An environment's calendar between two times, in time order.
+    pub async fn calendar(
+        &self,
+        actor: &Actor,
+        name: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> ServiceResult<Vec<CalendarEvent>> {
+        self.authorize(actor, Operation::Read)?;
+        if to <= from {
+            return Err(ServiceError::invalid("to", format!("to {to} must be after from {from}")));
+        }
+        let env: Stored<Environment> = self.load(name).await?;
+        Ok(env.value.events_between(from, to).into_iter().cloned().collect())
+    }
+
+    // ---- deployment paths ----
+
+    pub async fn create_path(&self, actor: &Actor, spec: PathSpec) -> ServiceResult<PathView> {
+        self.authorize(actor, Operation::ManageEnvironments)?;
+        DeploymentPath::create(String::new(), spec.clone())?;
+        let id = self.new_id("DP").await?;
+        let (path, change) = DeploymentPath::create(id.clone(), spec)?;
+        let mut tx = Tx::new(actor, self.now());
+        tx.insert(&path, seq_of(&id))?;
+        tx.record([change]);
+        self.commit(tx).await?;
+        self.path(actor, &id).await
+    }
+
+    pub async fn path(&self, actor: &Actor, id: &str) -> ServiceResult<PathView> {
+        self.authorize(actor, Operation::Read)?;
+        Ok(path_view(self.load(id).await?))
+    }
+
+    pub async fn paths(
+        &self,
+        actor: &Actor,
+        states: Vec<PathState>,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> ServiceResult<Page<PathView>> {
+        self.authorize(actor, Operation::Read)?;
+        let mut q = ListQuery::new("deployment_path", 0);
+        q.states = states.iter().map(|s| s.as_str().to_string()).collect();
+        page_of(self, &mut q, limit, cursor, |s| Ok(path_view(s))).await
+    }
+
+    pub async fn update_path(
+        &self,
+        actor: &Actor,
+        id: &str,
+        patch: PathPatch,
+        expected: Option<i64>,
+    ) -> ServiceResult<PathView> {
+        self.authorize(actor, Operation::ManageEnvironments)?;
+        let patch = &patch;
+        self.retrying(expected, move || async move {
+            let mut s: Stored<DeploymentPath> = self.load(id).await?;
+            check_version("deployment path", id, s.version, expected)?;
+            let change = s.value.update(patch.clone())?;
+            let mut tx = Tx::new(actor, self.now());
+            tx.update(&s)?;
+            tx.record([change]);
+            self.commit(tx).await
+        })
+        .await?;
+        self.path(actor, id).await
+    }
+
+    /// activate (every stage's environment must exist and not be decommissioned), return to draft, retire.
+    pub async fn path_action(&self, actor: &Actor, id: &str, action: PathAction) -> ServiceResult<PathView> {
+        self.authorize(actor, Operation::ManageEnvironments)?;
+        self.retrying(None, move || async move {
+            let mut s: Stored<DeploymentPath> = self.load(id).await?;
+            let mut unusable = Vec::new();
+            if action == PathAction::Activate {
+                for (i, stage) in s.value.stages.iter().enumerate() {
+                    match self.find::<Environment>(&stage.environment).await? {
+                        None => unusable.push(format!(
+                            "stage {} names environment {}, which does not exist",
+                            i + 1,
+                            stage.environment
+                        )),
+                        Some(e) if e.value.state == EnvironmentState::Decommissioned => unusable.push(format!(
+                            "stage {} names environment {}, which is decommissioned",
+                            i + 1,
+                            stage.environment
+                        )),
+                        Some(_) => {}
+                    }
+                }
+            }
+            let change = s.value.apply(action, &unusable)?;
+            let mut tx = Tx::new(actor, self.now());
+            tx.update(&s)?;
+            tx.record([change]);
+            self.commit(tx).await
+        })
+        .await?;
+        self.path(actor, id).await
+    }
+}
