@@ -8,7 +8,7 @@ mod serve;
 
 use clap::{Parser, Subcommand};
 
-use crate::cmd::{admin, approval, release, train, work_item};
+use crate::cmd::{admin, approval, environment, release, train, work_item};
 use crate::output::Format;
 
 #[derive(Parser)]
@@ -67,6 +67,12 @@ enum Command {
     /// Work items of an application release.
     #[command(subcommand)]
     WorkItem(work_item::WorkItemCmd),
+    /// Environments and their calendars.
+    #[command(subcommand)]
+    Env(environment::EnvCmd),
+    /// Deployment paths.
+    #[command(subcommand)]
+    Path(environment::PathCmd),
     /// Approvals.
     #[command(subcommand)]
     Approval(approval::ApprovalCmd),
@@ -121,6 +127,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::App(c) => release::app(&ctx, c).await,
         Command::Release(c) => release::release(&ctx, c).await,
         Command::WorkItem(c) => work_item::run(&ctx, c).await,
+        Command::Env(c) => environment::env(&ctx, c).await,
+        Command::Path(c) => environment::path(&ctx, c).await,
         Command::Approval(c) => approval::run(&ctx, c).await,
         Command::Audit(c) => admin::audit(&ctx, c).await,
         Command::User(c) => admin::user(&ctx, c).await,

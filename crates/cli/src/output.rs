@@ -402,3 +402,77 @@ pub fn order(v: &Value) {
         .collect();
     table(&["#", "ID", "APP", "TITLE", "DEPENDS ON"], &rows);
 }
+
+pub fn environments(page: &Value) {
+    let rows: Vec<Vec<String>> = items(page)
+        .iter()
+        .map(|e| {
+            let locked = if e["locked"].as_bool() == Some(true) { "locked" } else { "-" };
+            vec![s(&e["name"]), s(&e["kind"]), s(&e["state"]), locked.into(), s(&e["owner"]), s(&e["blocked"])]
+        })
+        .collect();
+    table(&["NAME", "KIND", "STATE", "LOCKED", "OWNER", "BLOCKED"], &rows);
+    more(page);
+}
+
+pub fn environment(e: &Value) {
+    kv(&[
+        ("name", s(&e["name"])),
+        ("kind", s(&e["kind"])),
+        ("state", s(&e["state"])),
+        ("locked", s(&e["locked"])),
+        ("owner", s(&e["owner"])),
+        ("blocked", s(&e["blocked"])),
+        ("version", s(&e["version"])),
+    ]);
+    let events = e["events"].as_array().cloned().unwrap_or_default();
+    if !events.is_empty() {
+        println!();
+        calendar(&serde_json::json!({"items": events}));
+    }
+}
+
+pub fn calendar(page: &Value) {
+    let rows: Vec<Vec<String>> = items(page)
+        .iter()
+        .map(|e| vec![s(&e["id"]), s(&e["kind"]), s(&e["start"]), s(&e["end"]), s(&e["title"]), s(&e["train_id"])])
+        .collect();
+    table(&["EVENT", "KIND", "START", "END", "TITLE", "TRAIN"], &rows);
+}
+
+fn stages_text(p: &Value) -> String {
+    p["stages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|st| {
+            let mut t = s(&st["environment"]);
+            if st["required"].as_bool() == Some(false) {
+                t.push_str(" (optional)");
+            }
+            if st["freeze_tasks"].as_bool() == Some(true) {
+                t.push_str(" (freezes tasks)");
+            }
+            t
+        })
+        .collect::<Vec<_>>()
+        .join(" → ")
+}
+
+pub fn paths(page: &Value) {
+    let rows: Vec<Vec<String>> =
+        items(page).iter().map(|p| vec![s(&p["id"]), s(&p["name"]), s(&p["state"]), stages_text(p)]).collect();
+    table(&["ID", "NAME", "STATE", "STAGES"], &rows);
+    more(page);
+}
+
+pub fn path(p: &Value) {
+    kv(&[
+        ("id", s(&p["id"])),
+        ("name", s(&p["name"])),
+        ("state", s(&p["state"])),
+        ("release types", s(&p["release_types"])),
+        ("stages", stages_text(p)),
+        ("version", s(&p["version"])),
+    ]);
+}

@@ -8,8 +8,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::handlers::{
-    applications, approvals, audit, dependencies, gates, milestones, releases, system, tokens, train_actions, trains,
-    users, work_items,
+    applications, approvals, audit, dependencies, environments, gates, milestones, paths, releases, system, tokens,
+    train_actions, trains, users, work_items,
 };
 
 #[derive(OpenApi)]
@@ -91,6 +91,19 @@ pub fn routes() -> (Router<Service>, utoipa::openapi::OpenApi) {
         .routes(routes!(work_items::list, work_items::create))
         .routes(routes!(work_items::import))
         .routes(routes!(work_items::show, work_items::update))
+        .routes(routes!(environments::list, environments::create))
+        .routes(routes!(environments::show, environments::update))
+        .routes(routes!(environments::take_offline))
+        .routes(routes!(environments::bring_online))
+        .routes(routes!(environments::decommission))
+        .routes(routes!(environments::add_event))
+        .routes(routes!(environments::remove_event))
+        .routes(routes!(environments::calendar))
+        .routes(routes!(paths::list, paths::create))
+        .routes(routes!(paths::show, paths::update))
+        .routes(routes!(paths::activate))
+        .routes(routes!(paths::return_to_draft))
+        .routes(routes!(paths::retire))
         .routes(routes!(audit::list))
         .routes(routes!(audit::verify))
         .split_for_parts()

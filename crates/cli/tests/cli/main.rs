@@ -2,5 +2,6 @@
 //! only through the CLI's own commands, as a release team would.
 
 mod common;
+mod environments;
 mod releases;
 mod trains;

@@ -3,6 +3,7 @@
 mod audit;
 mod common;
 mod dependencies;
+mod environments;
 mod guards;
 mod input;
 mod lifecycle;

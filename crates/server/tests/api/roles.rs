@@ -15,6 +15,7 @@ const RM_RE: &[&str] = &["admin", "release_manager", "release_engineer"];
 const ACTORS: &[&str] = &["admin", "release_manager", "release_engineer", "product_owner", "developer"];
 const ADMIN: &[&str] = &["admin"];
 const RM_PO: &[&str] = &["admin", "release_manager", "product_owner"];
+const RE: &[&str] = &["admin", "release_engineer"];
 
 struct Row {
     method: Method,
@@ -129,6 +130,30 @@ fn matrix() -> Vec<Row> {
         ),
         row(M::GET, "/api/v1/work-items/{item}", None, ALL),
         row(M::PATCH, "/api/v1/work-items/{item}", Some(json!({"status": "done"})), RM_PO),
+        row(M::GET, "/api/v1/environments", None, ALL),
+        row(M::POST, "/api/v1/environments", Some(json!({"name": "newenv", "kind": "test"})), RE),
+        row(M::GET, "/api/v1/environments/{env}", None, ALL),
+        row(M::PATCH, "/api/v1/environments/{env}", Some(json!({"description": "d"})), RE),
+        row(M::POST, "/api/v1/environments/{env}/take-offline", None, RE),
+        row(M::POST, "/api/v1/environments/{env}/bring-online", None, RE),
+        row(
+            M::POST,
+            "/api/v1/environments/{env}/events",
+            Some(
+                json!({"kind": "blackout", "title": "b", "start": "2030-01-01T00:00:00Z", "end": "2030-01-02T00:00:00Z"}),
+            ),
+            RM_RE,
+        ),
+        row(M::DELETE, "/api/v1/environments/{env}/events/{event}", None, RM_RE),
+        row(M::GET, "/api/v1/environments/{env}/calendar", None, ALL),
+        row(M::POST, "/api/v1/environments/{env}/decommission", None, RE),
+        row(M::GET, "/api/v1/deployment-paths", None, ALL),
+        row(M::POST, "/api/v1/deployment-paths", Some(json!({"name": "p", "stages": [{"environment": "fixenv"}]})), RE),
+        row(M::GET, "/api/v1/deployment-paths/{path}", None, ALL),
+        row(M::PATCH, "/api/v1/deployment-paths/{path}", Some(json!({"description": "d"})), RE),
+        row(M::POST, "/api/v1/deployment-paths/{path}/activate", None, RE),
+        row(M::POST, "/api/v1/deployment-paths/{path}/return-to-draft", None, RE),
+        row(M::POST, "/api/v1/deployment-paths/{path}/retire", None, RE),
         row(M::GET, "/api/v1/audit/events", None, ALL),
         row(M::GET, "/api/v1/audit/verify", None, ALL),
     ]
@@ -173,6 +198,22 @@ async fn every_endpoint_lets_in_exactly_the_roles_of_the_matrix() {
         .await
         .ok();
     let wi = w["id"].as_str().unwrap().to_string();
+    let eng = &tokens[2].1;
+    app.post(eng, "/api/v1/environments", json!({"name": "fixenv", "kind": "test"})).await.ok();
+    let e = app
+        .post(
+            eng,
+            "/api/v1/environments/fixenv/events",
+            json!({"kind": "blackout", "title": "b", "start": "2030-01-01T00:00:00Z", "end": "2030-01-02T00:00:00Z"}),
+        )
+        .await
+        .ok();
+    let ce = e["events"][0]["id"].as_str().unwrap().to_string();
+    let p = app
+        .post(eng, "/api/v1/deployment-paths", json!({"name": "fixture", "stages": [{"environment": "fixenv"}]}))
+        .await
+        .ok();
+    let dp = p["id"].as_str().unwrap().to_string();
 
     let rows = matrix();
     // Every operation of the OpenAPI document is in the table (and nothing else).
@@ -203,7 +244,10 @@ async fn every_endpoint_lets_in_exactly_the_roles_of_the_matrix() {
             .replace("{release}", &ar)
             .replace("{rmilestone}", &rms)
             .replace("{other}", "AR-999")
-            .replace("{item}", &wi);
+            .replace("{item}", &wi)
+            .replace("{env}", "fixenv")
+            .replace("{event}", &ce)
+            .replace("{path}", &dp);
         for (role, token) in &tokens {
             let res = app.call_with(Some(token), r.method.clone(), &path, r.body.clone(), Some(1_000_000)).await;
             let allowed = r.allowed.contains(&role.as_str());

@@ -1,0 +1,161 @@
+//! Environments and their calendars.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use railyard_domain::{
+    CalendarEvent, EnvironmentAction, EnvironmentKind, EnvironmentPatch, EnvironmentSpec, EnvironmentState, EventSpec,
+};
+use railyard_service::{EnvironmentFilter, EnvironmentView, Page, Service};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::{Authed, Body, IfMatch, Params};
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct EnvironmentParams {
+    /// development, test, staging or production.
+    pub kind: Option<EnvironmentKind>,
+    /// online, offline or decommissioned.
+    pub state: Option<EnvironmentState>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/environments", tag = "environments", params(EnvironmentParams), security(("bearer" = [])),
+    responses((status = 200, body = Page<EnvironmentView>), (status = 422, body = Problem)))]
+pub async fn list(
+    State(s): State<Service>,
+    Authed(a): Authed,
+    Params(p): Params<EnvironmentParams>,
+) -> ApiResult<Json<Page<EnvironmentView>>> {
+    let filter =
+        EnvironmentFilter { kind: p.kind, states: p.state.into_iter().collect(), limit: p.limit, cursor: p.cursor };
+    Ok(Json(s.environments(&a, filter).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/environments", tag = "environments", request_body = EnvironmentSpec, security(("bearer" = [])),
+    responses((status = 201, body = EnvironmentView), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn create(
+    State(s): State<Service>,
+    Authed(a): Authed,
+    Body(b): Body<EnvironmentSpec>,
+) -> ApiResult<(StatusCode, Json<EnvironmentView>)> {
+    Ok((StatusCode::CREATED, Json(s.create_environment(&a, b).await?)))
+}
+
+#[utoipa::path(get, path = "/api/v1/environments/{name}", tag = "environments", params(("name" = String, Path, example = "staging")),
+    security(("bearer" = [])), responses((status = 200, body = EnvironmentView), (status = 404, body = Problem)))]
+pub async fn show(
+    State(s): State<Service>,
+    Authed(a): Authed,
+    Path(name): Path<String>,
+) -> ApiResult<Json<EnvironmentView>> {
+    Ok(Json(s.environment(&a, &name).await?))
+}
+
+#[utoipa::path(patch, path = "/api/v1/environments/{name}", tag = "environments", params(("name" = String, Path)),
+    request_body = EnvironmentPatch, security(("bearer" = [])), responses((status = 200, body = EnvironmentView), (status = 409, body = Problem)))]
+pub async fn update(
+    State(s): State<Service>,
+    Authed(a): Authed,
+    Path(name): Path<String>,
+    IfMatch(v): IfMatch,
+    Body(b): Body<EnvironmentPatch>,
+) -> ApiResult<Json<EnvironmentView>> {
+    Ok(Json(s.update_environment(&a, &name, b, v).await?))
+}
+
+/// online → offline: nothing deploys here while it is offline (R13).
+#[utoipa::path(post, path = "/api/v1/environments/{name}/take-offline", tag = "environments", params(("name" = String, Path)),
+    security(("bearer" = [])), responses((status = 200, body = EnvironmentView), (status = 409, body = Problem)))]
+pub async fn take_offline(
+    State(s): State<Service>,
+    Authed(a): Authed,
+    Path(name): Path<String>,
+) -> ApiResult<Json<EnvironmentView>> {
+    Ok(Json(s.environment_action(&a, &name, EnvironmentAction::TakeOffline).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/environments/{name}/bring-online", tag = "environments", params(("name" = String, Path)),
+    security(("bearer" = [])), responses((status = 200, body = EnvironmentView), (status = 409, body = Problem)))]
+pub async fn bring_online(
+    State(s): State<Service>,
+    Authed(a): Authed,
+    Path(name): Path<String>,
+) -> ApiResult<Json<EnvironmentView>> {
+    Ok(Json(s.environment_action(&a, &name, EnvironmentAction::BringOnline).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/environments/{name}/decommission", tag = "environments", params(("name" = String, Path)),
+    security(("bearer" = [])), responses((status = 200, body = EnvironmentView), (status = 409, body = Problem)))]
+pub async fn decommission(
+    State(s): State<Service>,
+    Authed(a): Authed,
+    Path(name): Path<String>,
+) -> ApiResult<Json<EnvironmentView>> {
+    Ok(Json(s.environment_action(&a, &name, EnvironmentAction::Decommission).await?))
+}
+
+/// Adds a maintenance window, a blackout or a reservation for a train; overlapping maintenance is refused,
+/// naming the other event.
+#[utoipa::path(post, path = "/api/v1/environments/{name}/events", tag = "environments", params(("name" = String, Path)),
+    request_body = EventSpec, security(("bearer" = [])),
+    responses((status = 201, body = EnvironmentView), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn add_event(
+    State(s): State<Service>,
+    Authed(a): Authed,
+    Path(name): Path<String>,
+    Body(b): Body<EventSpec>,
+) -> ApiResult<(StatusCode, Json<EnvironmentView>)> {
+    Ok((StatusCode::CREATED, Json(s.add_calendar_event(&a, &name, b).await?)))
+}
+
+#[utoipa::path(delete, path = "/api/v1/environments/{name}/events/{event}", tag = "environments",
+    params(("name" = String, Path), ("event" = String, Path, example = "CE-1")), security(("bearer" = [])),
+    responses((status = 200, body = EnvironmentView), (status = 422, body = Problem)))]
+pub async fn remove_event(
+    State(s): State<Service>,
+    Authed(a): Authed,
+    Path((name, event)): Path<(String, String)>,
+) -> ApiResult<Json<EnvironmentView>> {
+    Ok(Json(s.remove_calendar_event(&a, &name, &event).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarParams {
+    /// RFC 3339; default: now.
+    pub from: Option<String>,
+    /// RFC 3339; default: 30 days after `from`.
+    pub to: Option<String>,
+}
+
+fn time(field: &str, v: &str) -> Result<DateTime<Utc>, ApiError> {
+    DateTime::parse_from_rfc3339(v).map(|t| t.with_timezone(&Utc)).map_err(|e| {
+        ApiError::invalid(field, format!("'{v}' is not an RFC 3339 time (e.g. 2027-01-04T09:00:00Z): {e}"))
+    })
+}
+
+/// The environment's calendar events between `from` and `to`, in time order.
+#[utoipa::path(get, path = "/api/v1/environments/{name}/calendar", tag = "environments", params(("name" = String, Path), CalendarParams),
+    security(("bearer" = [])), responses((status = 200, body = Page<CalendarEvent>), (status = 422, body = Problem)))]
+pub async fn calendar(
+    State(s): State<Service>,
+    Authed(a): Authed,
+    Path(name): Path<String>,
+    Params(p): Params<CalendarParams>,
+) -> ApiResult<Json<Page<CalendarEvent>>> {
+    let from = match p.from.as_deref() {
+        Some(v) => time("from", v)?,
+        None => Utc::now(),
+    };
+    let to = match p.to.as_deref() {
+        Some(v) => time("to", v)?,
+        None => from + chrono::Duration::days(30),
+    };
+    Ok(Json(Page { items: s.calendar(&a, &name, from, to).await?, next_cursor: None }))
+}
