@@ -152,7 +152,7 @@ async fn deployment_paths_are_edited_in_draft_and_activated_over_usable_environm
     let r = app.post(&eng, &format!("{path}/activate"), json!({})).await;
     assert_eq!(r.guards(), vec!["stage_environment_unusable"]);
     assert!(r.guard_text().contains("old") && r.guard_text().contains("decommissioned"), "{}", r.guard_text());
-    let p = app
+    let edited = app
         .patch(
             &eng,
             &path,
@@ -161,6 +161,7 @@ async fn deployment_paths_are_edited_in_draft_and_activated_over_usable_environm
         )
         .await
         .ok();
+    assert_eq!(edited["stages"][1]["freeze_tasks"], true);
     let p = app.post(&eng, &format!("{path}/activate"), json!({})).await.ok();
     assert_eq!(p["state"], "active");
     let r = app.patch(&eng, &path, json!({"name": "renamed"}), p["version"].as_i64().unwrap()).await;
