@@ -53,7 +53,7 @@ pub(crate) async fn run(
             outcome.message =
                 format!("answered {status} but the body did not end within the {} s timeout", action.timeout_secs);
         }
-        (Ok(Err(e)), None) => outcome.message = request_error(&e, &target),
+        (Ok(Err(e)), None) => (outcome.status, outcome.message) = request_error(&e, &target),
         (Ok(Err(e)), Some(status)) => {
             outcome.message = format!("answered {status} but the body could not be read: {}", innermost(&e));
         }
@@ -148,7 +148,15 @@ fn describe(url: &Url) -> String {
 }
 
 /// A failed request in words: "connection refused by 127.0.0.1:9".
-fn request_error(e: &reqwest::Error, target: &str) -> String {
+fn request_error(e: &reqwest::Error, target: &str) -> (RunStatus, String) {
+    if chain_text(e).contains("scheme is not http") {
+        // Nothing was sent: the build has no TLS.
+        return (RunStatus::CouldNotStart, "https is not supported by this build of Railyard (no TLS)".to_string());
+    }
+    (RunStatus::Failed, request_error_text(e, target))
+}
+
+fn request_error_text(e: &reqwest::Error, target: &str) -> String {
     let chain = chain_text(e);
     if let Some(io) = io_error(e) {
         match io.kind() {
@@ -160,9 +168,6 @@ fn request_error(e: &reqwest::Error, target: &str) -> String {
     if chain.contains("dns error") || chain.contains("failed to lookup address") {
         let host = target.rsplit_once(':').map_or(target, |(h, _)| h);
         return format!("could not resolve host '{host}'");
-    }
-    if chain.contains("scheme is not http") {
-        return "https is not supported by this build of Railyard (no TLS)".to_string();
     }
     if e.is_connect() {
         return format!("could not connect to {target}: {}", innermost(e));
