@@ -248,3 +248,22 @@ fn signal_name(signal: i32) -> &'static str {
         _ => "",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_servers_own_railyard_variables_are_not_passed_on() {
+        // SAFETY: no other test of this binary reads or writes the environment.
+        unsafe { std::env::set_var("RAILYARD_DATABASE", "postgres://user:secret@db/railyard") };
+        let mut action = CommandAction::new("env");
+        action.env.insert("KEEP".into(), "1".into());
+        let ctx = RunContext::new().with("RAILYARD_TURNOVER", "TO-1");
+        let cmd = command(&action, &ctx);
+        let envs: Vec<_> = cmd.as_std().get_envs().map(|(k, v)| (k.to_owned(), v.map(|v| v.to_owned()))).collect();
+        assert!(envs.contains(&("RAILYARD_DATABASE".into(), None)), "{envs:?}");
+        assert!(envs.contains(&("RAILYARD_TURNOVER".into(), Some("TO-1".into()))));
+        assert!(envs.contains(&("KEEP".into(), Some("1".into()))));
+    }
+}

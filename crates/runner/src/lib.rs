@@ -44,6 +44,17 @@ impl RunContext {
         RunContext::default()
     }
 
+    /// Every variable whose name is not `[A-Za-z_][A-Za-z0-9_]*` or whose value holds a NUL character.
+    pub fn validate(&self) -> Result<(), Vec<FieldError>> {
+        let errors: Vec<FieldError> = self
+            .env
+            .iter()
+            .filter(|(name, value)| !is_env_name(name) || value.contains('\0'))
+            .map(|(name, _)| FieldError::new("env", format!("'{name}' is not a usable variable")))
+            .collect();
+        if errors.is_empty() { Ok(()) } else { Err(errors) }
+    }
+
     /// Adds one variable.
     pub fn with(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.env.insert(name.into(), value.into());
@@ -56,9 +67,12 @@ impl RunContext {
 /// `limits.max_output_bytes` of them, then one marker line.
 pub async fn run(action: &Action, ctx: &RunContext, sink: &mut dyn LineSink, limits: &Limits) -> Outcome {
     let started_at = Utc::now();
+    let list = |errors: Vec<FieldError>| errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
     if let Err(errors) = action.validate() {
-        let list = errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
-        return Outcome::new(RunStatus::CouldNotStart, format!("invalid action: {list}"), started_at);
+        return Outcome::new(RunStatus::CouldNotStart, format!("invalid action: {}", list(errors)), started_at);
+    }
+    if let Err(errors) = ctx.validate() {
+        return Outcome::new(RunStatus::CouldNotStart, format!("invalid run context: {}", list(errors)), started_at);
     }
     let mut capture = output::Capture::new(sink, limits);
     let mut outcome = match action {

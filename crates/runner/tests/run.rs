@@ -269,6 +269,11 @@ async fn an_invalid_action_could_not_start_and_names_its_fields() {
     assert_eq!(outcome.status, RunStatus::CouldNotStart);
     assert!(outcome.message.starts_with("invalid action: program: must not be empty"), "{}", outcome.message);
 
+    let ctx = RunContext::new().with("NOT-A-NAME", "x");
+    let (outcome, _) = run_with(Action::Command(cmd("true", &[])), &ctx).await;
+    assert_eq!(outcome.status, RunStatus::CouldNotStart);
+    assert_eq!(outcome.message, "invalid run context: env: 'NOT-A-NAME' is not a usable variable");
+
     let mut c = cmd("true", &[]);
     c.timeout_secs = 86_401;
     assert_eq!(c.validate().expect_err("too long")[0].field, "timeout_secs");
