@@ -2,6 +2,14 @@
 //! lines as they come (to a [`LineSink`]) and an [`Outcome`] at the end. It knows nothing of trains,
 //! turnovers or storage; the engine calls it.
 //!
+//! A command runs without a shell, in a process group of its own, stdin from `/dev/null`. At its timeout
+//! the whole group gets SIGTERM, then SIGKILL after [`KILL_GRACE`]; the pipes are read for at most
+//! [`DRAIN_BOUND`] more, so a grandchild that escaped the group and holds them cannot hang the run.
+//! Dropping the run's future kills the group too. A program that exits by itself while a background
+//! process of its own keeps running is not killed; its pipes are read for [`DRAIN_BOUND`], then closed.
+//! The process inherits the server's environment minus the server's own `RAILYARD_*` settings, plus the
+//! action's variables, plus the [`RunContext`]'s (which win).
+//!
 //! ```no_run
 //! # async fn demo() {
 //! use railyard_runner::{Action, CommandAction, Limits, RunContext, VecSink, run};
