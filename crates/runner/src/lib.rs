@@ -1,0 +1,93 @@
+//! Runs one automation task action — a command or an HTTP call — and reports what happened: its output
+//! lines as they come (to a [`LineSink`]) and an [`Outcome`] at the end. It knows nothing of trains,
+//! turnovers or storage; the engine calls it.
+//!
+//! A command runs without a shell, in a process group of its own, stdin from `/dev/null`. At its timeout
+//! the whole group gets SIGTERM, then SIGKILL after [`KILL_GRACE`]; the pipes are read for at most
+//! [`DRAIN_BOUND`] more, so a grandchild that escaped the group and holds them cannot hang the run.
+//! Dropping the run's future kills the group too. A program that exits by itself while a background
+//! process of its own keeps running is not killed; its pipes are read for [`DRAIN_BOUND`], then closed.
+//! The process inherits the server's environment minus the server's own `RAILYARD_*` settings, plus the
+//! action's variables, plus the [`RunContext`]'s (which win).
+//!
+//! ```no_run
+//! # async fn demo() {
+//! use railyard_runner::{Action, CommandAction, Limits, RunContext, VecSink, run};
+//! let action = Action::Command(CommandAction::new("true"));
+//! let mut sink = VecSink::new();
+//! let outcome = run(&action, &RunContext::default(), &mut sink, &Limits::default()).await;
+//! assert!(outcome.succeeded());
+//! # }
+//! ```
+
+use std::collections::BTreeMap;
+
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+mod action;
+mod command;
+mod http;
+mod outcome;
+mod output;
+pub mod placeholder;
+
+pub use action::{Action, CommandAction, FieldError, HTTP_METHODS, HttpAction, MAX_TIMEOUT_SECS, is_env_name};
+pub use command::{DRAIN_BOUND, KILL_GRACE};
+pub use outcome::{Outcome, OutputLine, RunStatus, Stream};
+pub use output::{Limits, LineSink, MAX_LINE_BYTES, VecSink};
+
+/// What the engine adds to every run: environment variables such as `RAILYARD_TURNOVER` and
+/// `RAILYARD_ENVIRONMENT`. A command sees them in its environment (they override the action's own);
+/// an HTTP action can use them as `${RAILYARD_...}` placeholders in its URL, headers and body.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RunContext {
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+}
+
+impl RunContext {
+    pub fn new() -> Self {
+        RunContext::default()
+    }
+
+    /// Every variable whose name is not `[A-Za-z_][A-Za-z0-9_]*` or whose value holds a NUL character.
+    pub fn validate(&self) -> Result<(), Vec<FieldError>> {
+        let errors: Vec<FieldError> = self
+            .env
+            .iter()
+            .filter(|(name, value)| !is_env_name(name) || value.contains('\0'))
+            .map(|(name, _)| FieldError::new("env", format!("'{name}' is not a usable variable")))
+            .collect();
+        if errors.is_empty() { Ok(()) } else { Err(errors) }
+    }
+
+    /// Adds one variable.
+    pub fn with(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.insert(name.into(), value.into());
+        self
+    }
+}
+
+/// Runs one action to its end. Never panics and never returns an error: whatever happens, including an
+/// invalid action, is in the outcome. Output lines go to `sink` as they are read, at most
+/// `limits.max_output_bytes` of them, then one marker line.
+pub async fn run(action: &Action, ctx: &RunContext, sink: &mut dyn LineSink, limits: &Limits) -> Outcome {
+    let started_at = Utc::now();
+    let list = |errors: Vec<FieldError>| errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+    if let Err(errors) = action.validate() {
+        return Outcome::new(RunStatus::CouldNotStart, format!("invalid action: {}", list(errors)), started_at);
+    }
+    if let Err(errors) = ctx.validate() {
+        return Outcome::new(RunStatus::CouldNotStart, format!("invalid run context: {}", list(errors)), started_at);
+    }
+    let mut capture = output::Capture::new(sink, limits);
+    let mut outcome = match action {
+        Action::Command(c) => command::run(c, ctx, &mut capture, started_at).await,
+        Action::Http(h) => http::run(h, ctx, &mut capture, started_at).await,
+    };
+    outcome.truncated = capture.truncated();
+    outcome.finished_at = Utc::now();
+    outcome
+}

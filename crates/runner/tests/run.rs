@@ -1,0 +1,308 @@
+//! The runner against real processes and a real HTTP server on 127.0.0.1.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use railyard_runner::{
+    Action, CommandAction, HttpAction, Limits, MAX_LINE_BYTES, Outcome, RunContext, RunStatus, Stream, VecSink, run,
+};
+
+#[path = "run/http_server.rs"]
+mod http_server;
+
+fn cmd(program: &str, args: &[&str]) -> CommandAction {
+    let mut c = CommandAction::new(program);
+    c.args = args.iter().map(|a| a.to_string()).collect();
+    c
+}
+
+fn sh(script: &str) -> CommandAction {
+    cmd("/bin/sh", &["-c", script])
+}
+
+async fn run_cmd(c: CommandAction) -> (Outcome, VecSink) {
+    run_with(Action::Command(c), &RunContext::default()).await
+}
+
+async fn run_with(action: Action, ctx: &RunContext) -> (Outcome, VecSink) {
+    let mut sink = VecSink::new();
+    let outcome = run(&action, ctx, &mut sink, &Limits::default()).await;
+    (outcome, sink)
+}
+
+/// Whether a process is gone (or a zombie waiting for its new parent to reap it).
+fn process_gone(pid: &str) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+    }
+}
+
+async fn wait_gone(pid: &str) -> bool {
+    for _ in 0..40 {
+        if process_gone(pid) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+fn read_pid(path: &Path) -> String {
+    std::fs::read_to_string(path).expect("pid file").trim().to_string()
+}
+
+#[tokio::test]
+async fn success_reports_each_streams_lines_in_order_with_timestamps() {
+    let (outcome, sink) = run_cmd(sh("echo out1; echo err1 >&2; echo out2; echo err2 >&2; echo out3")).await;
+    assert_eq!(outcome.status, RunStatus::Succeeded, "{outcome:?}");
+    assert_eq!(outcome.exit_code, Some(0));
+    assert_eq!(outcome.message, "exited with 0");
+    assert!(!outcome.truncated);
+    assert_eq!(sink.texts(Stream::Stdout), ["out1", "out2", "out3"]);
+    assert_eq!(sink.texts(Stream::Stderr), ["err1", "err2"]);
+    for stream in [Stream::Stdout, Stream::Stderr] {
+        let times: Vec<_> = sink.lines.iter().filter(|l| l.stream == stream).map(|l| l.at).collect();
+        assert!(times.windows(2).all(|w| w[0] <= w[1]), "{stream:?} timestamps go forward");
+    }
+    assert!(sink.lines.iter().all(|l| outcome.started_at <= l.at && l.at <= outcome.finished_at));
+}
+
+#[tokio::test]
+async fn non_zero_exit_fails_with_its_code() {
+    let (outcome, sink) = run_cmd(sh("echo failing >&2; exit 3")).await;
+    assert_eq!(outcome.status, RunStatus::Failed);
+    assert_eq!((outcome.exit_code, outcome.signal), (Some(3), None));
+    assert_eq!(outcome.message, "exited with 3");
+    assert_eq!(sink.texts(Stream::Stderr), ["failing"]);
+}
+
+#[tokio::test]
+async fn killed_by_a_signal_says_which() {
+    let (outcome, _) = run_cmd(sh("kill -9 $$")).await;
+    assert_eq!(outcome.status, RunStatus::Failed);
+    assert_eq!((outcome.exit_code, outcome.signal), (None, Some(9)));
+    assert_eq!(outcome.message, "killed by signal 9 (SIGKILL)");
+}
+
+#[tokio::test]
+async fn action_and_context_variables_reach_the_process_and_the_context_wins() {
+    let mut c = cmd("env", &[]);
+    c.env.insert("DEPLOY_TARGET".into(), "blue".into());
+    c.env.insert("RAILYARD_TURNOVER".into(), "spoofed".into());
+    let ctx = RunContext::new().with("RAILYARD_TURNOVER", "TO-42").with("RAILYARD_ENVIRONMENT", "test");
+    let (outcome, sink) = run_with(Action::Command(c), &ctx).await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    let out = sink.texts(Stream::Stdout);
+    for expected in ["DEPLOY_TARGET=blue", "RAILYARD_TURNOVER=TO-42", "RAILYARD_ENVIRONMENT=test"] {
+        assert!(out.contains(&expected), "{expected} missing from {out:?}");
+    }
+    assert!(!out.contains(&"RAILYARD_TURNOVER=spoofed"));
+    assert!(out.iter().any(|l| l.starts_with("PATH=")), "the server's environment is inherited");
+}
+
+#[tokio::test]
+async fn the_working_directory_is_used() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut c = cmd("pwd", &[]);
+    c.working_dir = Some(dir.path().to_string_lossy().into_owned());
+    let (outcome, sink) = run_cmd(c).await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    let printed = std::fs::canonicalize(sink.texts(Stream::Stdout)[0]).expect("printed dir");
+    assert_eq!(printed, std::fs::canonicalize(dir.path()).expect("dir"));
+}
+
+#[tokio::test]
+async fn no_shell_by_default_arguments_arrive_literally() {
+    let (outcome, sink) = run_cmd(cmd("printf", &["%s\\n", "$HOME", "a;b", "*", "$(id)"])).await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    assert_eq!(sink.texts(Stream::Stdout), ["$HOME", "a;b", "*", "$(id)"]);
+}
+
+#[tokio::test]
+async fn a_shell_named_as_the_program_interprets_its_script() {
+    let mut c = sh("echo $((40 + 2)) \"$GREETING\" | tr a-z A-Z");
+    c.env.insert("GREETING".into(), "hello".into());
+    let (outcome, sink) = run_cmd(c).await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    assert_eq!(sink.texts(Stream::Stdout), ["42 HELLO"]);
+}
+
+#[tokio::test]
+async fn the_timeout_kills_the_whole_group_grandchildren_included() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pid_file = dir.path().join("grandchild.pid");
+    let script = format!("sleep 100 & echo $! > '{}'; echo started; sleep 100", pid_file.display());
+    let mut c = sh(&script);
+    c.timeout_secs = 1;
+    let begin = Instant::now();
+    let (outcome, sink) = run_cmd(c).await;
+    assert_eq!(outcome.status, RunStatus::TimedOut, "{outcome:?}");
+    assert_eq!(outcome.message, "killed after the 1 s timeout");
+    assert_eq!(outcome.signal, Some(15), "SIGTERM was enough");
+    assert_eq!(sink.texts(Stream::Stdout), ["started"]);
+    assert!(begin.elapsed() < Duration::from_secs(5), "took {:?}", begin.elapsed());
+    let pid = read_pid(&pid_file);
+    assert!(wait_gone(&pid).await, "grandchild {pid} survived the timeout");
+}
+
+#[tokio::test]
+async fn the_timeout_escalates_to_sigkill_when_sigterm_is_ignored() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pid_file = dir.path().join("stubborn.pid");
+    let script = format!("trap '' TERM; sleep 100 & echo $! > '{}'; sleep 100", pid_file.display());
+    let mut c = sh(&script);
+    c.timeout_secs = 1;
+    let begin = Instant::now();
+    let (outcome, _) = run_cmd(c).await;
+    assert_eq!(outcome.status, RunStatus::TimedOut, "{outcome:?}");
+    assert_eq!(outcome.signal, Some(9));
+    let took = begin.elapsed();
+    assert!(took >= Duration::from_secs(2) && took < Duration::from_secs(7), "took {took:?}");
+    let pid = read_pid(&pid_file);
+    assert!(wait_gone(&pid).await, "stubborn grandchild {pid} survived");
+}
+
+#[tokio::test]
+async fn a_background_process_holding_the_pipes_cannot_hang_the_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pid_file = dir.path().join("daemon.pid");
+    let script = format!("sleep 30 & echo $! > '{}'; echo done", pid_file.display());
+    let begin = Instant::now();
+    let (outcome, sink) = run_cmd(sh(&script)).await;
+    let took = begin.elapsed();
+    let pid = read_pid(&pid_file);
+    let _ = std::process::Command::new("kill").arg(&pid).status();
+    assert!(outcome.succeeded(), "{outcome:?}");
+    assert_eq!(sink.texts(Stream::Stdout), ["done"]);
+    assert!(took < Duration::from_secs(6), "took {took:?}");
+}
+
+#[tokio::test]
+async fn dropping_the_run_kills_its_group() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pid_file = dir.path().join("child.pid");
+    let script = format!("sleep 100 & echo $! > '{}'; sleep 100", pid_file.display());
+    let action = Action::Command(sh(&script));
+    let mut sink = VecSink::new();
+    let ctx = RunContext::default();
+    let limits = Limits::default();
+    let cancelled = tokio::time::timeout(Duration::from_millis(700), run(&action, &ctx, &mut sink, &limits)).await;
+    assert!(cancelled.is_err());
+    let pid = read_pid(&pid_file);
+    assert!(wait_gone(&pid).await, "{pid} survived its cancelled run");
+}
+
+#[tokio::test]
+async fn megabytes_of_output_are_capped_behind_one_marker_and_the_run_finishes() {
+    let (outcome, sink) = run_cmd(sh("yes 0123456789abcdef | head -c 8000000; echo end >&2")).await;
+    assert_eq!(outcome.status, RunStatus::Succeeded, "the process was drained to its end: {outcome:?}");
+    assert!(outcome.truncated);
+    let marker = "[output truncated after 1048576 bytes]";
+    assert_eq!(sink.lines.iter().filter(|l| l.text == marker).count(), 1);
+    assert_eq!(sink.lines.last().map(|l| l.text.as_str()), Some(marker));
+    let kept: usize = sink.lines.iter().filter(|l| l.text != marker).map(|l| l.text.len() + 1).sum();
+    assert!(kept <= 1024 * 1024 && kept > 1000 * 1024, "kept {kept} bytes");
+}
+
+#[tokio::test]
+async fn the_cap_follows_the_limits() {
+    let mut sink = VecSink::new();
+    let action = Action::Command(sh("seq 1 1000"));
+    let outcome = run(&action, &RunContext::default(), &mut sink, &Limits { max_output_bytes: 10 }).await;
+    assert!(outcome.succeeded() && outcome.truncated);
+    assert_eq!(sink.texts(Stream::Stdout), ["1", "2", "3", "4", "5", "[output truncated after 10 bytes]"]);
+}
+
+#[tokio::test]
+async fn invalid_utf8_is_kept_lossily_and_long_lines_are_split() {
+    let (outcome, sink) = run_cmd(cmd("printf", &["ok \\377\\376 end\\n"])).await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    assert_eq!(sink.texts(Stream::Stdout), ["ok \u{FFFD}\u{FFFD} end"]);
+
+    let (outcome, sink) = run_cmd(sh("head -c 20000 /dev/zero | tr '\\0' a")).await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    let lengths: Vec<usize> = sink.lines.iter().map(|l| l.text.len()).collect();
+    assert_eq!(lengths, [MAX_LINE_BYTES, MAX_LINE_BYTES, 20000 - 2 * MAX_LINE_BYTES]);
+}
+
+#[tokio::test]
+async fn a_missing_program_could_not_start() {
+    let (outcome, sink) = run_cmd(cmd("deploy-db-that-does-not-exist", &[])).await;
+    assert_eq!(outcome.status, RunStatus::CouldNotStart);
+    assert_eq!(outcome.message, "program 'deploy-db-that-does-not-exist' not found (looked in PATH)");
+    assert!(sink.lines.is_empty());
+    let (outcome, _) = run_cmd(cmd("/nowhere/deploy-db", &[])).await;
+    assert_eq!(outcome.message, "program '/nowhere/deploy-db' not found");
+}
+
+#[tokio::test]
+async fn a_non_executable_file_or_a_directory_could_not_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let script = dir.path().join("deploy.sh");
+    std::fs::write(&script, "#!/bin/sh\necho hi\n").expect("write");
+    let (outcome, _) = run_cmd(cmd(&script.to_string_lossy(), &[])).await;
+    assert_eq!(outcome.status, RunStatus::CouldNotStart);
+    assert!(outcome.message.ends_with("is not executable (permission denied)"), "{}", outcome.message);
+    let (outcome, _) = run_cmd(cmd(&dir.path().to_string_lossy(), &[])).await;
+    assert_eq!(outcome.status, RunStatus::CouldNotStart);
+    assert!(outcome.message.ends_with("is a directory"), "{}", outcome.message);
+}
+
+#[tokio::test]
+async fn a_missing_working_directory_could_not_start() {
+    let mut c = cmd("true", &[]);
+    c.working_dir = Some("/nowhere/at/all".into());
+    let (outcome, _) = run_cmd(c).await;
+    assert_eq!(outcome.status, RunStatus::CouldNotStart);
+    assert_eq!(outcome.message, "working directory '/nowhere/at/all' does not exist");
+}
+
+#[tokio::test]
+async fn an_invalid_action_could_not_start_and_names_its_fields() {
+    let mut c = cmd("", &[]);
+    c.timeout_secs = 0;
+    c.env.insert("BAD-NAME".into(), "x".into());
+    let fields: Vec<String> = c.validate().expect_err("invalid").into_iter().map(|e| e.field).collect();
+    assert_eq!(fields, ["program", "env", "timeout_secs"]);
+    let (outcome, _) = run_cmd(c).await;
+    assert_eq!(outcome.status, RunStatus::CouldNotStart);
+    assert!(outcome.message.starts_with("invalid action: program: must not be empty"), "{}", outcome.message);
+
+    let ctx = RunContext::new().with("NOT-A-NAME", "x");
+    let (outcome, _) = run_with(Action::Command(cmd("true", &[])), &ctx).await;
+    assert_eq!(outcome.status, RunStatus::CouldNotStart);
+    assert_eq!(outcome.message, "invalid run context: env: 'NOT-A-NAME' is not a usable variable");
+
+    let mut c = cmd("true", &[]);
+    c.timeout_secs = 86_401;
+    assert_eq!(c.validate().expect_err("too long")[0].field, "timeout_secs");
+
+    let mut h = HttpAction::new("FETCH", "ftp://example.test/x");
+    h.timeout_secs = 0;
+    h.headers.insert("Bad Header".into(), "v".into());
+    h.expected_status = vec![700];
+    let fields: Vec<String> = h.validate().expect_err("invalid").into_iter().map(|e| e.field).collect();
+    assert_eq!(fields, ["method", "url", "headers", "expected_status", "timeout_secs"]);
+    assert!(HttpAction::new("GET", "http://${RAILYARD_HOST}:8080/a/${RAILYARD_TURNOVER}").validate().is_ok());
+    assert_eq!(HttpAction::new("GET", "not a url").validate().expect_err("url")[0].field, "url");
+}
+
+#[test]
+fn actions_serialise_with_a_kind_tag_and_defaults() {
+    let json = r#"{"kind":"command","program":"/bin/deploy","args":["--env","test"]}"#;
+    let action: Action = serde_json::from_str(json).expect("command");
+    let Action::Command(c) = &action else { panic!("not a command") };
+    assert_eq!((c.timeout_secs, c.working_dir.as_deref(), c.env.len()), (600, None, 0));
+    let back = serde_json::to_value(&action).expect("json");
+    assert_eq!(back["kind"], "command");
+    let json = r#"{"kind":"http","method":"POST","url":"http://127.0.0.1:1/hook"}"#;
+    let Action::Http(h) = serde_json::from_str(json).expect("http") else { panic!("not http") };
+    assert!(h.expected_status.is_empty() && h.accepts(204) && !h.accepts(302));
+    assert!(serde_json::from_str::<Action>(r#"{"kind":"command","program":"x","shell":true}"#).is_err());
+    let status = serde_json::to_value(RunStatus::CouldNotStart).expect("json");
+    assert_eq!(status, "could_not_start");
+}
+
+#[path = "run/http.rs"]
+mod http;
