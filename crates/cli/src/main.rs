@@ -46,6 +46,8 @@ enum Command {
     Login,
     /// Who the token belongs to.
     Whoami,
+    /// What waits for me: approvals to decide, exit criteria and milestones I own.
+    Inbox,
     /// Release trains.
     #[command(subcommand)]
     Train(train::TrainCmd),
@@ -120,6 +122,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { .. } => Ok(()),
         Command::Login => admin::login(&ctx).await,
         Command::Whoami => admin::whoami(&ctx).await,
+        Command::Inbox => admin::inbox(&ctx).await,
         Command::Train(c) => train::train(&ctx, c).await,
         Command::Gate(c) => train::gate(&ctx, c).await,
         Command::Criterion(c) => train::criterion(&ctx, c).await,

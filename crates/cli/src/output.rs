@@ -140,7 +140,12 @@ pub fn train(t: &Value) {
 }
 
 pub fn approvals(page: &Value) {
-    let rows: Vec<Vec<String>> = items(page)
+    approvals_table(items(page));
+    more(page);
+}
+
+fn approvals_table(list: &[Value]) {
+    let rows: Vec<Vec<String>> = list
         .iter()
         .map(|a| {
             let level = a["current_level"].as_u64().map(|l| l.to_string()).unwrap_or_else(|| "-".into());
@@ -157,7 +162,6 @@ pub fn approvals(page: &Value) {
         })
         .collect();
     table(&["ID", "KIND", "TRAIN", "GATE", "STATE", "LEVEL", "WAITING FOR", "REQUESTED BY"], &rows);
-    more(page);
 }
 
 pub fn approval(a: &Value) {
@@ -475,4 +479,40 @@ pub fn path(p: &Value) {
         ("stages", stages_text(p)),
         ("version", s(&p["version"])),
     ]);
+}
+
+pub fn inbox(v: &Value) {
+    let list = |k: &str| v[k].as_array().cloned().unwrap_or_default();
+    let (approvals, criteria, milestones) = (list("approvals"), list("criteria"), list("milestones"));
+    if approvals.is_empty() && criteria.is_empty() && milestones.is_empty() {
+        println!("nothing waits for you");
+        return;
+    }
+    if !approvals.is_empty() {
+        println!("approvals to decide");
+        approvals_table(&approvals);
+    }
+    if !criteria.is_empty() {
+        println!("\nexit criteria you own");
+        let rows: Vec<Vec<String>> = criteria
+            .iter()
+            .map(|c| vec![s(&c["id"]), s(&c["title"]), format!("{} {} gate", s(&c["train_id"]), s(&c["gate"]))])
+            .collect();
+        table(&["CRITERION", "TITLE", "WHERE"], &rows);
+    }
+    if !milestones.is_empty() {
+        println!("\nmilestones you own");
+        let rows: Vec<Vec<String>> = milestones
+            .iter()
+            .map(|m| {
+                let due = if m["overdue"].as_bool() == Some(true) {
+                    format!("{} (overdue)", s(&m["due"]))
+                } else {
+                    s(&m["due"])
+                };
+                vec![s(&m["id"]), s(&m["title"]), due, format!("{} '{}'", s(&m["owner_id"]), s(&m["owner_title"]))]
+            })
+            .collect();
+        table(&["MILESTONE", "TITLE", "DUE", "OF"], &rows);
+    }
 }

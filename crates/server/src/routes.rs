@@ -8,8 +8,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::handlers::{
-    applications, approvals, audit, dependencies, environments, gates, milestones, paths, releases, system, tokens,
-    train_actions, trains, users, work_items,
+    applications, approvals, audit, dependencies, environments, gates, inbox, milestones, paths, releases, system,
+    tokens, train_actions, trains, users, work_items,
 };
 
 #[derive(OpenApi)]
@@ -39,6 +39,7 @@ pub fn routes() -> (Router<Service>, utoipa::openapi::OpenApi) {
         .routes(routes!(system::readyz))
         .routes(routes!(users::list, users::create))
         .routes(routes!(users::me))
+        .routes(routes!(inbox::inbox))
         .routes(routes!(users::show, users::update))
         .routes(routes!(tokens::list, tokens::create))
         .routes(routes!(tokens::revoke))

@@ -111,6 +111,12 @@ pub async fn whoami(ctx: &Context) -> anyhow::Result<()> {
     Ok(())
 }
 
+pub async fn inbox(ctx: &Context) -> anyhow::Result<()> {
+    let v = ctx.client.get("/api/v1/me/inbox", &[]).await?;
+    ctx.show(&v, output::inbox);
+    Ok(())
+}
+
 pub async fn user(ctx: &Context, cmd: UserCmd) -> anyhow::Result<()> {
     let c = &ctx.client;
     let v = match cmd {

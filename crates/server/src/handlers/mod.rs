@@ -6,6 +6,7 @@ pub mod audit;
 pub mod dependencies;
 pub mod environments;
 pub mod gates;
+pub mod inbox;
 pub mod milestones;
 pub mod paths;
 pub mod releases;

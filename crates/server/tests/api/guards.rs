@@ -160,3 +160,36 @@ async fn every_imported_work_item_has_its_own_audit_event_in_the_import_commit()
     let actions: Vec<&str> = all["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert_eq!(actions, ["import_work_items", "import_create", "import_create"]);
 }
+
+#[tokio::test]
+async fn the_inbox_lists_what_waits_for_me() {
+    let app = TestApp::spawn().await;
+    let rita = app.user("rita", &["release_manager"]).await;
+    let alice = app.user("alice", &["developer"]).await;
+    app.user("eve", &["product_owner"]).await;
+    let empty = app.get(&alice, "/api/v1/me/inbox").await.ok();
+    assert_eq!(empty, json!({"approvals": [], "criteria": [], "milestones": []}));
+    let policies = json!({"train": {"levels": [level(&["alice"], 1)]}, "executive": {"levels": [level(&["eve"], 1)]}});
+    let t = app.post(&rita, "/api/v1/trains", train_body("T", policies)).await.ok();
+    let path = format!("/api/v1/trains/{}", t["id"].as_str().unwrap());
+    app.post(&rita, &format!("{path}/gates/scoping/criteria"), json!({"title": "Scope signed off", "owner": "alice"}))
+        .await
+        .ok();
+    app.post(&rita, &format!("{path}/gates/scoping/criteria"), json!({"title": "not mine", "owner": "rita"}))
+        .await
+        .ok();
+    app.post(&rita, &format!("{path}/milestones"), json!({"title": "Kick-off", "due": "2020-01-01", "owner": "alice"}))
+        .await
+        .ok();
+    app.post(&rita, &format!("{path}/submit"), json!({})).await.ok();
+    let inbox = app.get(&alice, "/api/v1/me/inbox").await.ok();
+    assert_eq!(inbox["approvals"].as_array().unwrap().len(), 1);
+    assert_eq!(inbox["criteria"][0]["title"], "Scope signed off");
+    assert_eq!(inbox["criteria"].as_array().unwrap().len(), 1);
+    assert_eq!(inbox["milestones"][0]["title"], "Kick-off");
+    assert_eq!(inbox["milestones"][0]["overdue"], true);
+    // Deciding the approval takes it out of the inbox.
+    let ap = inbox["approvals"][0]["id"].as_str().unwrap();
+    app.post(&alice, &format!("/api/v1/approvals/{ap}/approve"), json!({})).await.ok();
+    assert!(app.get(&alice, "/api/v1/me/inbox").await.ok()["approvals"].as_array().unwrap().is_empty());
+}

@@ -35,6 +35,7 @@ fn matrix() -> Vec<Row> {
         row(M::GET, "/api/v1/users", None, ALL),
         row(M::POST, "/api/v1/users", Some(json!({"name": "newbie", "roles": ["viewer"]})), ADMIN),
         row(M::GET, "/api/v1/users/me", None, ALL),
+        row(M::GET, "/api/v1/me/inbox", None, ALL),
         row(M::GET, "/api/v1/users/{name}", None, ALL),
         row(M::PATCH, "/api/v1/users/{name}", Some(json!({"display_name": "X"})), ADMIN),
         row(M::GET, "/api/v1/tokens", None, ALL),

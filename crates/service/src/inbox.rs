@@ -1,0 +1,119 @@
+//! The inbox: what waits for the user now — approvals to decide, and the open exit criteria and
+//! milestones they own. (Manual task runs join it with the engine.)
+
+use chrono::NaiveDate;
+use railyard_domain::{
+    Actor, ApplicationRelease, CriterionState, GateName, MilestoneState, Operation, ReleaseState, Train, TrainState,
+};
+use railyard_store::ListQuery;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::{ApprovalFilter, ApprovalView, Service, ServiceResult};
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct InboxCriterion {
+    pub train_id: String,
+    pub train_title: String,
+    pub gate: GateName,
+    pub id: String,
+    pub title: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct InboxMilestone {
+    /// `train` or `application_release`.
+    pub owner_kind: String,
+    pub owner_id: String,
+    pub owner_title: String,
+    pub id: String,
+    pub title: String,
+    pub due: NaiveDate,
+    pub overdue: bool,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Inbox {
+    /// Approvals waiting for my decision now (I am listed at their current level and did not request them).
+    pub approvals: Vec<ApprovalView>,
+    /// Open exit criteria I own, on gates still open.
+    pub criteria: Vec<InboxCriterion>,
+    /// Open milestones I own, soonest first.
+    pub milestones: Vec<InboxMilestone>,
+}
+
+const OPEN_TRAINS: [TrainState; 7] = [
+    TrainState::Draft,
+    TrainState::AwaitingTrainApproval,
+    TrainState::Scoping,
+    TrainState::Construction,
+    TrainState::Verification,
+    TrainState::AwaitingExecutiveApproval,
+    TrainState::Deployment,
+];
+
+impl Service {
+    pub async fn inbox(&self, actor: &Actor) -> ServiceResult<Inbox> {
+        self.authorize(actor, Operation::Read)?;
+        let today = self.now().date_naive();
+        let filter = ApprovalFilter { mine: true, limit: Some(crate::MAX_PAGE), ..Default::default() };
+        let approvals = self.approvals(actor, filter).await?.items;
+
+        let mut q = ListQuery::new("train", crate::MAX_PAGE);
+        q.states = OPEN_TRAINS.iter().map(|s| s.as_str().to_string()).collect();
+        let trains = self.list_all::<Train>(q).await?;
+        let mut criteria = Vec::new();
+        let mut milestones = Vec::new();
+        for t in trains.iter().map(|s| &s.value) {
+            for gate in GateName::ALL.into_iter().filter(|g| t.gate_editable(*g)) {
+                for c in t.gates.get(gate).criteria.iter() {
+                    if c.state == CriterionState::Open && c.owner.as_deref() == Some(actor.name.as_str()) {
+                        criteria.push(InboxCriterion {
+                            train_id: t.id.clone(),
+                            train_title: t.title.clone(),
+                            gate,
+                            id: c.id.clone(),
+                            title: c.title.clone(),
+                        });
+                    }
+                }
+            }
+            for m in t
+                .milestones
+                .iter()
+                .filter(|m| m.state == MilestoneState::Open && m.owner.as_deref() == Some(actor.name.as_str()))
+            {
+                milestones.push(InboxMilestone {
+                    owner_kind: "train".into(),
+                    owner_id: t.id.clone(),
+                    owner_title: t.title.clone(),
+                    id: m.id.clone(),
+                    title: m.title.clone(),
+                    due: m.due,
+                    overdue: m.is_overdue(today),
+                });
+            }
+        }
+        let releases =
+            self.list_all::<ApplicationRelease>(ListQuery::new("application_release", crate::MAX_PAGE)).await?;
+        for r in releases.iter().map(|s| &s.value).filter(|r| r.state.is_open() && r.state != ReleaseState::Released) {
+            for m in r
+                .milestones
+                .iter()
+                .filter(|m| m.state == MilestoneState::Open && m.owner.as_deref() == Some(actor.name.as_str()))
+            {
+                milestones.push(InboxMilestone {
+                    owner_kind: "application_release".into(),
+                    owner_id: r.id.clone(),
+                    owner_title: r.title.clone(),
+                    id: m.id.clone(),
+                    title: m.title.clone(),
+                    due: m.due,
+                    overdue: m.is_overdue(today),
+                });
+            }
+        }
+        milestones.sort_by(|a, b| a.due.cmp(&b.due).then_with(|| a.owner_id.cmp(&b.owner_id)));
+        Ok(Inbox { approvals, criteria, milestones })
+    }
+}
