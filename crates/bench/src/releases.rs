@@ -54,7 +54,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let t = Instant::now();
             let c = api.get(&format!("/api/v1/trains/{train}/conflicts")).await?;
             conflict_ms.push(t.elapsed().as_secs_f64() * 1000.0);
-            count = c.as_array().map(Vec::len).unwrap_or(0);
+            count = c["items"].as_array().map(Vec::len).unwrap_or(0);
         }
         let (p50, p99, max) = quantiles(conflict_ms);
         println!("\nGET /trains/{{id}}/conflicts ({count} conflicts): p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms");
