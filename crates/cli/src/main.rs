@@ -8,7 +8,7 @@ mod serve;
 
 use clap::{Parser, Subcommand};
 
-use crate::cmd::{admin, approval, environment, release, train, work_item};
+use crate::cmd::{admin, approval, environment, release, train, turnover, work_item};
 use crate::output::Format;
 
 #[derive(Parser)]
@@ -75,6 +75,12 @@ enum Command {
     /// Deployment paths.
     #[command(subcommand)]
     Path(environment::PathCmd),
+    /// Turnovers: packages of deployment tasks.
+    #[command(subcommand)]
+    Turnover(turnover::TurnoverCmd),
+    /// Deployment tasks of a turnover.
+    #[command(subcommand)]
+    Task(turnover::TaskCmd),
     /// Approvals.
     #[command(subcommand)]
     Approval(approval::ApprovalCmd),
@@ -132,6 +138,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::WorkItem(c) => work_item::run(&ctx, c).await,
         Command::Env(c) => environment::env(&ctx, c).await,
         Command::Path(c) => environment::path(&ctx, c).await,
+        Command::Turnover(c) => turnover::turnover(&ctx, c).await,
+        Command::Task(c) => turnover::task(&ctx, c).await,
         Command::Approval(c) => approval::run(&ctx, c).await,
         Command::Audit(c) => admin::audit(&ctx, c).await,
         Command::User(c) => admin::user(&ctx, c).await,

@@ -516,3 +516,57 @@ pub fn inbox(v: &Value) {
         table(&["MILESTONE", "TITLE", "DUE", "OF"], &rows);
     }
 }
+
+pub fn turnovers(page: &Value) {
+    let rows: Vec<Vec<String>> = items(page)
+        .iter()
+        .map(|t| {
+            let tasks = t["tasks"].as_array().map(Vec::len).unwrap_or(0).to_string();
+            vec![s(&t["id"]), s(&t["title"]), s(&t["releases"]), s(&t["state"]), s(&t["developer"]), tasks]
+        })
+        .collect();
+    table(&["ID", "TITLE", "RELEASES", "STATE", "DEVELOPER", "TASKS"], &rows);
+    more(page);
+}
+
+pub fn turnover(t: &Value) {
+    let artifacts: Vec<String> = t["artifacts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|a| format!("{}@{}", s(&a["name"]), s(&a["version"])))
+        .collect();
+    let stages: Vec<String> = t["stages"].as_array().into_iter().flatten().map(|st| s(&st["environment"])).collect();
+    kv(&[
+        ("id", s(&t["id"])),
+        ("title", s(&t["title"])),
+        ("state", s(&t["state"])),
+        ("releases", s(&t["releases"])),
+        ("train", s(&t["train_id"])),
+        ("developer", s(&t["developer"])),
+        ("path", format!("{} ({})", s(&t["path_id"]), stages.join(" → "))),
+        ("artifacts", if artifacts.is_empty() { "-".into() } else { artifacts.join(", ") }),
+        ("work items", s(&t["work_items"])),
+        ("frozen", s(&t["frozen"])),
+        ("version", s(&t["version"])),
+    ]);
+    let tasks = t["tasks"].as_array().cloned().unwrap_or_default();
+    if !tasks.is_empty() {
+        println!();
+        let rows: Vec<Vec<String>> = tasks
+            .iter()
+            .map(|k| {
+                let what = match (k["owner"].as_str(), k["action"]["kind"].as_str()) {
+                    (Some(o), _) => format!("manual: {o}"),
+                    (None, Some("command")) => {
+                        format!("run: {} {}", s(&k["action"]["program"]), s(&k["action"]["args"]))
+                    }
+                    (None, Some("http")) => format!("http: {} {}", s(&k["action"]["method"]), s(&k["action"]["url"])),
+                    _ => "-".into(),
+                };
+                vec![s(&k["sequence"]), s(&k["id"]), s(&k["title"]), what, s(&k["tier"])]
+            })
+            .collect();
+        table(&["SEQ", "TASK", "TITLE", "WHAT", "TIER"], &rows);
+    }
+}

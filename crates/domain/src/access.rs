@@ -112,6 +112,8 @@ pub enum Operation {
     ManageEnvironments,
     /// Add events to an environment's calendar (maintenance, blackouts, reservations for a train).
     PlanCalendar,
+    /// Create turnovers and edit their tasks, artifacts and work items (developers: their own).
+    EditTurnover,
 }
 
 impl Operation {
@@ -138,6 +140,7 @@ impl Operation {
             Operation::DecideMembership => &[ReleaseManager],
             Operation::ManageEnvironments => &[ReleaseEngineer],
             Operation::PlanCalendar => &[ReleaseEngineer, ReleaseManager],
+            Operation::EditTurnover => &[ReleaseManager, ReleaseEngineer, Developer],
         }
     }
 }

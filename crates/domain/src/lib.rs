@@ -5,6 +5,7 @@
 //! touches a database or spawns anything; the service layer does that around these functions.
 
 pub mod access;
+pub mod action;
 pub mod application;
 pub mod approval;
 mod change;
@@ -14,10 +15,12 @@ pub mod gate;
 pub mod graph;
 pub mod milestone;
 pub mod path;
+pub mod placeholder;
 pub mod policy;
 pub mod release;
 pub mod schedule;
 pub mod train;
+pub mod turnover;
 pub mod work_item;
 
 pub use access::{Actor, Operation, Role};
@@ -42,6 +45,10 @@ pub use schedule::Schedule;
 pub use train::{
     CriterionPatch, CriterionSpec, MilestonePatch, MilestoneSpec, ReleaseType, Train, TrainAction, TrainPatch,
     TrainSpec, TrainState,
+};
+pub use turnover::{
+    Artifact, ReorderEntry, Task, TaskPatch, TaskSpec, Turnover, TurnoverKind, TurnoverPatch, TurnoverSpec,
+    TurnoverState,
 };
 pub use work_item::{WorkItem, WorkItemKind, WorkItemSpec, WorkItemStatus};
 

@@ -26,17 +26,18 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-mod action;
 mod command;
 mod http;
 mod outcome;
 mod output;
-pub mod placeholder;
 
-pub use action::{Action, CommandAction, FieldError, HTTP_METHODS, HttpAction, MAX_TIMEOUT_SECS, is_env_name};
+// The actions are data of the domain (a task holds one); the runner carries them out.
 pub use command::{DRAIN_BOUND, KILL_GRACE};
 pub use outcome::{Outcome, OutputLine, RunStatus, Stream};
 pub use output::{Limits, LineSink, MAX_LINE_BYTES, VecSink};
+pub(crate) use railyard_domain::action;
+pub use railyard_domain::action::{Action, CommandAction, HTTP_METHODS, HttpAction, MAX_TIMEOUT_SECS, is_env_name};
+pub use railyard_domain::{FieldError, placeholder};
 
 /// What the engine adds to every run: environment variables such as `RAILYARD_TURNOVER` and
 /// `RAILYARD_ENVIRONMENT`. A command sees them in its environment (they override the action's own);

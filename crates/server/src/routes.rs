@@ -9,7 +9,7 @@ use utoipa_axum::routes;
 
 use crate::handlers::{
     applications, approvals, audit, dependencies, environments, gates, inbox, milestones, paths, releases, system,
-    tokens, train_actions, trains, users, work_items,
+    tokens, train_actions, trains, turnovers, users, work_items,
 };
 
 #[derive(OpenApi)]
@@ -105,6 +105,15 @@ pub fn routes() -> (Router<Service>, utoipa::openapi::OpenApi) {
         .routes(routes!(paths::activate))
         .routes(routes!(paths::return_to_draft))
         .routes(routes!(paths::retire))
+        .routes(routes!(turnovers::list, turnovers::create))
+        .routes(routes!(turnovers::show, turnovers::update))
+        .routes(routes!(turnovers::cancel))
+        .routes(routes!(turnovers::link))
+        .routes(routes!(turnovers::unlink))
+        .routes(routes!(turnovers::add_task))
+        .routes(routes!(turnovers::edit_task, turnovers::remove_task))
+        .routes(routes!(turnovers::reorder))
+        .routes(routes!(turnovers::copy_tasks))
         .routes(routes!(audit::list))
         .routes(routes!(audit::verify))
         .split_for_parts()

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use railyard_domain::{
-    Actor, Application, ApplicationRelease, Approval, Change, DeploymentPath, Environment, Train, WorkItem,
+    Actor, Application, ApplicationRelease, Approval, Change, DeploymentPath, Environment, Train, Turnover, WorkItem,
 };
 use railyard_store::{Commit, NewEvent, Record, Write};
 use serde::Serialize;
@@ -127,6 +127,23 @@ impl Aggregate for DeploymentPath {
     /// Path names are unique.
     fn unique_key(&self) -> Option<String> {
         Some(self.name.to_lowercase())
+    }
+}
+
+impl Aggregate for Turnover {
+    const KIND: &'static str = "turnover";
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn state(&self) -> Option<String> {
+        Some(self.state.as_str().to_string())
+    }
+    /// Its (first) application release.
+    fn parent_id(&self) -> Option<String> {
+        self.releases.first().cloned()
+    }
+    fn category(&self) -> Option<String> {
+        Some(self.train_id.clone())
     }
 }
 

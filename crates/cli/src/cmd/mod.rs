@@ -5,6 +5,7 @@ pub mod approval;
 pub mod environment;
 pub mod release;
 pub mod train;
+pub mod turnover;
 pub mod work_item;
 
 use serde_json::{Map, Value};

@@ -5,3 +5,4 @@ mod common;
 mod environments;
 mod releases;
 mod trains;
+mod turnovers;

@@ -14,6 +14,7 @@ pub mod system;
 pub mod tokens;
 pub mod train_actions;
 pub mod trains;
+pub mod turnovers;
 pub mod users;
 pub mod work_items;
 

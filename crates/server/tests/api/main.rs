@@ -10,4 +10,5 @@ mod lifecycle;
 mod openapi;
 mod releases;
 mod roles;
+mod turnovers;
 mod work_items;

@@ -16,6 +16,7 @@ const ACTORS: &[&str] = &["admin", "release_manager", "release_engineer", "produ
 const ADMIN: &[&str] = &["admin"];
 const RM_PO: &[&str] = &["admin", "release_manager", "product_owner"];
 const RE: &[&str] = &["admin", "release_engineer"];
+const BUILDERS: &[&str] = &["admin", "release_manager", "release_engineer", "developer"];
 
 struct Row {
     method: Method,
@@ -155,6 +156,23 @@ fn matrix() -> Vec<Row> {
         row(M::POST, "/api/v1/deployment-paths/{path}/activate", None, RE),
         row(M::POST, "/api/v1/deployment-paths/{path}/return-to-draft", None, RE),
         row(M::POST, "/api/v1/deployment-paths/{path}/retire", None, RE),
+        row(M::GET, "/api/v1/turnovers", None, ALL),
+        row(M::POST, "/api/v1/turnovers", Some(json!({"title": "t", "release": "AR-999", "path": "DP-999"})), BUILDERS),
+        row(M::GET, "/api/v1/turnovers/{turnover}", None, ALL),
+        row(M::PATCH, "/api/v1/turnovers/{turnover}", Some(json!({"title": "t2"})), BUILDERS),
+        row(M::POST, "/api/v1/turnovers/{turnover}/cancel", Some(json!({"reason": "r"})), BUILDERS),
+        row(M::POST, "/api/v1/turnovers/{turnover}/work-items", Some(json!({"work_items": []})), BUILDERS),
+        row(M::DELETE, "/api/v1/turnovers/{turnover}/work-items/{item}", None, BUILDERS),
+        row(
+            M::POST,
+            "/api/v1/turnovers/{turnover}/tasks",
+            Some(json!({"title": "t", "sequence": 1, "owner": "eve"})),
+            BUILDERS,
+        ),
+        row(M::PATCH, "/api/v1/turnovers/{turnover}/tasks/{task}", Some(json!({"title": "t2"})), BUILDERS),
+        row(M::DELETE, "/api/v1/turnovers/{turnover}/tasks/{task}", None, BUILDERS),
+        row(M::POST, "/api/v1/turnovers/{turnover}/tasks/reorder", Some(json!({"order": []})), BUILDERS),
+        row(M::POST, "/api/v1/turnovers/{turnover}/tasks/copy", Some(json!({"from": "TO-999"})), BUILDERS),
         row(M::GET, "/api/v1/audit/events", None, ALL),
         row(M::GET, "/api/v1/audit/verify", None, ALL),
     ]
@@ -248,7 +266,9 @@ async fn every_endpoint_lets_in_exactly_the_roles_of_the_matrix() {
             .replace("{item}", &wi)
             .replace("{env}", "fixenv")
             .replace("{event}", &ce)
-            .replace("{path}", &dp);
+            .replace("{path}", &dp)
+            .replace("{turnover}", "TO-999")
+            .replace("{task}", "TA-999");
         for (role, token) in &tokens {
             let res = app.call_with(Some(token), r.method.clone(), &path, r.body.clone(), Some(1_000_000)).await;
             let allowed = r.allowed.contains(&role.as_str());

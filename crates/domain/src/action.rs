@@ -2,12 +2,12 @@
 //! that tell a task author which field is wrong before anything runs.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
-use reqwest::header::{HeaderName, HeaderValue};
+use http::header::{HeaderName, HeaderValue};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::FieldError;
 use crate::placeholder;
 
 /// The longest timeout a task may ask for: 24 hours.
@@ -180,7 +180,7 @@ impl HttpAction {
             ));
         }
         let url = placeholder::with_stand_ins(&self.url);
-        match reqwest::Url::parse(&url) {
+        match url::Url::parse(&url) {
             Ok(u) if u.scheme() != "http" && u.scheme() != "https" => errors
                 .push(FieldError::new("url", format!("scheme '{}' is not supported; use http or https", u.scheme()))),
             Ok(u) if u.host_str().is_none_or(str::is_empty) => errors.push(FieldError::new("url", "must name a host")),
@@ -218,23 +218,4 @@ pub fn is_env_name(name: &str) -> bool {
     let mut chars = name.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-/// One invalid field of an action.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct FieldError {
-    pub field: String,
-    pub message: String,
-}
-
-impl FieldError {
-    pub fn new(field: &str, message: impl Into<String>) -> Self {
-        FieldError { field: field.to_string(), message: message.into() }
-    }
-}
-
-impl fmt::Display for FieldError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.field, self.message)
-    }
 }

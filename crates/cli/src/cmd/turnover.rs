@@ -1,0 +1,204 @@
+//! `railyard turnover ...` and `railyard task ...`
+
+use anyhow::{Context as _, bail};
+use clap::Subcommand;
+use serde_json::{Map, Value, json};
+
+use super::{put, seg};
+use crate::config::Context;
+use crate::output;
+
+#[derive(Subcommand)]
+pub enum TurnoverCmd {
+    /// Create a turnover of an application release on an active deployment path.
+    Create {
+        #[arg(long)]
+        title: String,
+        #[arg(long)]
+        release: String,
+        #[arg(long)]
+        path: String,
+        #[arg(long)]
+        developer: Option<String>,
+        /// NAME@VERSION, repeatable.
+        #[arg(long = "artifact")]
+        artifacts: Vec<String>,
+    },
+    List {
+        #[arg(long)]
+        release: Option<String>,
+        #[arg(long)]
+        train: Option<String>,
+        #[arg(long)]
+        state: Option<String>,
+    },
+    Show {
+        id: String,
+    },
+    /// Link done work items of its release (R7).
+    Link {
+        id: String,
+        #[arg(required = true)]
+        work_items: Vec<String>,
+    },
+    Unlink {
+        id: String,
+        work_item: String,
+    },
+    Cancel {
+        id: String,
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum TaskCmd {
+    /// Add a task: manual with --owner, or automation with --run (a command, no shell unless named) or --http.
+    Add {
+        turnover: String,
+        #[arg(long)]
+        title: String,
+        /// Equal numbers run in parallel.
+        #[arg(long)]
+        sequence: u32,
+        #[arg(long, conflicts_with_all = ["run", "http"])]
+        owner: Option<String>,
+        /// The program and its arguments, e.g. --run /bin/sh -c "./migrate.sh"
+        #[arg(long, num_args = 1.., allow_hyphen_values = true, conflicts_with = "http")]
+        run: Vec<String>,
+        /// METHOD URL, e.g. --http POST https://deploy.example/hooks/web
+        #[arg(long, num_args = 2)]
+        http: Vec<String>,
+        #[arg(long, default_value_t = 600)]
+        timeout: u64,
+        #[arg(long)]
+        tier: Option<String>,
+        /// Environments it applies to (default: all).
+        #[arg(long = "env")]
+        environments: Vec<String>,
+        #[arg(long, default_value_t = 0)]
+        retries: u32,
+        #[arg(long)]
+        rollback: bool,
+    },
+    /// Move tasks: TASK=SEQUENCE pairs.
+    Reorder {
+        turnover: String,
+        #[arg(required = true)]
+        moves: Vec<String>,
+    },
+    Remove {
+        turnover: String,
+        task: String,
+    },
+    /// Copy tasks from another turnover (all, or --task ones).
+    Copy {
+        turnover: String,
+        #[arg(long)]
+        from: String,
+        #[arg(long = "task")]
+        tasks: Vec<String>,
+    },
+}
+
+pub async fn turnover(ctx: &Context, cmd: TurnoverCmd) -> anyhow::Result<()> {
+    let c = &ctx.client;
+    let base = |id: &str| format!("/api/v1/turnovers/{}", seg(id));
+    let v = match cmd {
+        TurnoverCmd::Create { title, release, path, developer, artifacts } => {
+            let artifacts = artifacts
+                .iter()
+                .map(|a| {
+                    let (name, version) =
+                        a.split_once('@').with_context(|| format!("--artifact {a}: write NAME@VERSION"))?;
+                    Ok(json!({"name": name, "version": version}))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let mut body = Map::new();
+            body.insert("title".into(), json!(title));
+            body.insert("release".into(), json!(release));
+            body.insert("path".into(), json!(path));
+            body.insert("artifacts".into(), json!(artifacts));
+            put(&mut body, "developer", developer);
+            c.post("/api/v1/turnovers", Some(Value::Object(body))).await?
+        }
+        TurnoverCmd::List { release, train, state } => {
+            let mut q = Vec::new();
+            q.extend(release.map(|s| ("release", s)));
+            q.extend(train.map(|s| ("train", s)));
+            q.extend(state.map(|s| ("state", s)));
+            let v = c.get("/api/v1/turnovers", &q).await?;
+            ctx.show(&v, output::turnovers);
+            return Ok(());
+        }
+        TurnoverCmd::Show { id } => c.get(&base(&id), &[]).await?,
+        TurnoverCmd::Link { id, work_items } => {
+            c.post(&format!("{}/work-items", base(&id)), Some(json!({"work_items": work_items}))).await?
+        }
+        TurnoverCmd::Unlink { id, work_item } => {
+            c.delete(&format!("{}/work-items/{}", base(&id), seg(&work_item))).await?
+        }
+        TurnoverCmd::Cancel { id, reason } => {
+            c.post(&format!("{}/cancel", base(&id)), Some(json!({"reason": reason}))).await?
+        }
+    };
+    ctx.show(&v, output::turnover);
+    Ok(())
+}
+
+pub async fn task(ctx: &Context, cmd: TaskCmd) -> anyhow::Result<()> {
+    let c = &ctx.client;
+    let base = |id: &str| format!("/api/v1/turnovers/{}/tasks", seg(id));
+    let v = match cmd {
+        TaskCmd::Add {
+            turnover,
+            title,
+            sequence,
+            owner,
+            run,
+            http,
+            timeout,
+            tier,
+            environments,
+            retries,
+            rollback,
+        } => {
+            let mut body = Map::new();
+            body.insert("title".into(), json!(title));
+            body.insert("sequence".into(), json!(sequence));
+            body.insert("environments".into(), json!(environments));
+            body.insert("retries".into(), json!(retries));
+            body.insert("rollback".into(), json!(rollback));
+            put(&mut body, "tier", tier);
+            put(&mut body, "owner", owner);
+            if let Some((program, args)) = run.split_first() {
+                body.insert(
+                    "action".into(),
+                    json!({"kind": "command", "program": program, "args": args, "timeout_secs": timeout}),
+                );
+            } else if let [method, url] = http.as_slice() {
+                body.insert(
+                    "action".into(),
+                    json!({"kind": "http", "method": method, "url": url, "timeout_secs": timeout}),
+                );
+            }
+            c.post(&base(&turnover), Some(Value::Object(body))).await?
+        }
+        TaskCmd::Reorder { turnover, moves } => {
+            let mut order = Vec::new();
+            for m in &moves {
+                let Some((task, seq)) = m.split_once('=') else { bail!("'{m}': write TASK=SEQUENCE, e.g. TA-3=1") };
+                let seq: u32 = seq.parse().with_context(|| format!("'{seq}' in {m} is not a number"))?;
+                order.push(json!({"task": task, "sequence": seq}));
+            }
+            c.post(&format!("{}/reorder", base(&turnover)), Some(json!({"order": order}))).await?
+        }
+        TaskCmd::Remove { turnover, task } => c.delete(&format!("{}/{}", base(&turnover), seg(&task))).await?,
+        TaskCmd::Copy { turnover, from, tasks } => {
+            c.post(&format!("{}/copy", base(&turnover)), Some(json!({"from": from, "tasks": tasks}))).await?
+        }
+    };
+    ctx.show(&v, output::turnover);
+    Ok(())
+}

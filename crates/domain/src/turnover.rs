@@ -1,0 +1,325 @@
+//! Turnovers: packages of deployment tasks that move an application release through its path
+//! (DESIGN.md §1–2; R6 creation, R7 work items, R12 freezing).
+
+mod tasks;
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+
+use crate::error::{Fields, Guards};
+use crate::{
+    Actor, ApplicationRelease, Change, DeploymentPath, DomainError, PathState, ReleaseState, Role, Stage, Train,
+    TrainState, WorkItem, WorkItemStatus,
+};
+
+pub use tasks::{ReorderEntry, Task, TaskPatch, TaskSpec};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TurnoverKind {
+    /// Carries one application release through the pre-production stages of its path.
+    Standard,
+    /// Assembled for production; may span several application releases of one train.
+    ProductionReady,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TurnoverState {
+    Draft,
+    InFlight,
+    Completed,
+    Cancelled,
+}
+
+impl TurnoverState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TurnoverState::Draft => "draft",
+            TurnoverState::InFlight => "in_flight",
+            TurnoverState::Completed => "completed",
+            TurnoverState::Cancelled => "cancelled",
+        }
+    }
+    pub fn is_open(self) -> bool {
+        matches!(self, TurnoverState::Draft | TurnoverState::InFlight)
+    }
+}
+
+impl fmt::Display for TurnoverState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a turnover delivers: a build, a package, an image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Artifact {
+    pub name: String,
+    pub version: String,
+    #[serde(default)]
+    pub digest: Option<String>,
+    #[serde(default)]
+    pub link: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Turnover {
+    /// "TO-31"
+    pub id: String,
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    /// The developer who assembled it.
+    pub developer: String,
+    pub kind: TurnoverKind,
+    /// The application releases it carries (one for a standard turnover).
+    pub releases: Vec<String>,
+    pub train_id: String,
+    pub path_id: String,
+    /// The path's stages as they were when the turnover was created: later edits of the path do not
+    /// change them.
+    pub stages: Vec<Stage>,
+    #[serde(default)]
+    pub artifacts: Vec<Artifact>,
+    /// Ids of the work items it delivers (done, of its own releases: R7).
+    #[serde(default)]
+    pub work_items: Vec<String>,
+    #[serde(default)]
+    pub tasks: Vec<Task>,
+    pub state: TurnoverState,
+    /// R12: once frozen, its tasks and artifacts no longer change; why it was frozen.
+    #[serde(default)]
+    pub frozen: Option<String>,
+    #[serde(default)]
+    pub cancel_reason: Option<String>,
+    pub created_by: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TurnoverSpec {
+    pub title: String,
+    /// The application release it carries.
+    pub release: String,
+    /// An active deployment path.
+    pub path: String,
+    #[serde(default)]
+    pub description: String,
+    /// Defaults to the creator.
+    #[serde(default)]
+    pub developer: Option<String>,
+    #[serde(default)]
+    pub artifacts: Vec<Artifact>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TurnoverPatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub developer: Option<String>,
+    /// Replaces the artifacts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifacts: Option<Vec<Artifact>>,
+}
+
+fn check_artifacts(f: &mut Fields, artifacts: &[Artifact]) {
+    for (i, a) in artifacts.iter().enumerate() {
+        f.check(!a.name.trim().is_empty(), &format!("artifacts[{i}].name"), || "must not be empty".into());
+        f.check(!a.version.trim().is_empty(), &format!("artifacts[{i}].version"), || "must not be empty".into());
+    }
+}
+
+impl Turnover {
+    pub fn describe(&self) -> String {
+        format!("turnover {} '{}'", self.id, self.title)
+    }
+
+    /// R6: turnovers are created once the train is in construction and the release has begun work;
+    /// the path must be active and serve the release's type.
+    pub fn create(
+        id: String,
+        spec: TurnoverSpec,
+        release: &ApplicationRelease,
+        train: &Train,
+        path: &DeploymentPath,
+        actor: &Actor,
+    ) -> Result<(Turnover, Change), DomainError> {
+        let mut f = Fields::default();
+        f.check(!spec.title.trim().is_empty(), "title", || "must not be empty".into());
+        check_artifacts(&mut f, &spec.artifacts);
+        f.done()?;
+        let mut g = Guards::new("create", &format!("a turnover of {}", release.id), release.state);
+        g.check(train.state >= TrainState::Construction && train.state.is_open(), "train_not_in_construction", || {
+            format!("train {} is {}; turnovers are created once it is in construction (R6)", train.id, train.state)
+        });
+        g.check(release.accepted_train() == Some(train.id.as_str()), "release_not_on_train", || {
+            format!("{} is not accepted on train {}", release.id, train.id)
+        });
+        g.check(
+            matches!(
+                release.state,
+                ReleaseState::Construction | ReleaseState::AwaitingDevelopmentApproval | ReleaseState::Verification
+            ),
+            "release_not_begun",
+            || format!("{} is {}; turnovers are created once it has begun work (R6)", release.id, release.state),
+        );
+        g.check(path.state == PathState::Active, "path_not_active", || {
+            format!(
+                "deployment path {} '{}' is {}; only an active path can be given to a turnover",
+                path.id, path.name, path.state
+            )
+        });
+        g.check(
+            path.release_types.is_empty() || path.release_types.contains(&release.release_type),
+            "path_type",
+            || format!("deployment path {} does not serve {} releases", path.id, release.release_type.as_str()),
+        );
+        g.done()?;
+        let turnover = Turnover {
+            id,
+            title: spec.title.trim().to_string(),
+            description: spec.description,
+            developer: spec.developer.unwrap_or_else(|| actor.name.clone()),
+            kind: TurnoverKind::Standard,
+            releases: vec![release.id.clone()],
+            train_id: train.id.clone(),
+            path_id: path.id.clone(),
+            stages: path.stages.clone(),
+            artifacts: spec.artifacts,
+            work_items: Vec::new(),
+            tasks: Vec::new(),
+            state: TurnoverState::Draft,
+            frozen: None,
+            cancel_reason: None,
+            created_by: actor.name.clone(),
+        };
+        let change = Change::new(
+            "turnover",
+            &turnover.id,
+            "create",
+            json!({"release": release.id, "path": path.id, "stages": turnover.stages.len()}),
+        );
+        Ok((turnover, change))
+    }
+
+    pub(crate) fn guards(&self, action: &str) -> Guards {
+        Guards::new(action, &self.describe(), self.state)
+    }
+
+    /// Developers change the turnovers they develop; release engineers and managers any.
+    pub(crate) fn check_editor(&self, g: &mut Guards, actor: &Actor) {
+        let privileged = actor.is_admin() || actor.has(Role::ReleaseEngineer) || actor.has(Role::ReleaseManager);
+        g.check(privileged || self.developer == actor.name, "not_developer", || {
+            format!(
+                "{} is developed by {}; only they or a release engineer may change it",
+                self.describe(),
+                self.developer
+            )
+        });
+    }
+
+    /// Open, not frozen (R12), and the actor may edit it.
+    pub(crate) fn guard_mutable(&self, action: &str, actor: &Actor) -> Result<(), DomainError> {
+        let mut g = self.guards(action);
+        g.check(self.state.is_open(), "wrong_state", || format!("{} is {}", self.describe(), self.state));
+        if let Some(why) = &self.frozen {
+            g.fail("frozen", format!("{} is frozen: {why} (R12)", self.describe()));
+        }
+        self.check_editor(&mut g, actor);
+        g.done()
+    }
+
+    pub fn update(&mut self, patch: TurnoverPatch, actor: &Actor) -> Result<Change, DomainError> {
+        let mut f = Fields::default();
+        if let Some(t) = &patch.title {
+            f.check(!t.trim().is_empty(), "title", || "must not be empty".into());
+        }
+        if let Some(a) = &patch.artifacts {
+            check_artifacts(&mut f, a);
+        }
+        f.done()?;
+        if patch.artifacts.is_some() {
+            self.guard_mutable("update", actor)?;
+        } else {
+            let mut g = self.guards("update");
+            g.check(self.state.is_open(), "wrong_state", || format!("{} is {}", self.describe(), self.state));
+            self.check_editor(&mut g, actor);
+            g.done()?;
+        }
+        let data = json!(patch);
+        if let Some(t) = patch.title {
+            self.title = t.trim().to_string();
+        }
+        if let Some(d) = patch.description {
+            self.description = d;
+        }
+        if let Some(d) = patch.developer {
+            self.developer = d;
+        }
+        if let Some(a) = patch.artifacts {
+            self.artifacts = a;
+        }
+        Ok(Change::new("turnover", &self.id, "update", data))
+    }
+
+    /// R7: links work items that are done and belong to its own releases; each other one is named.
+    pub fn link_work_items(&mut self, items: &[WorkItem], actor: &Actor) -> Result<Change, DomainError> {
+        self.guard_mutable("link_work_items", actor)?;
+        let mut g = self.guards("link_work_items");
+        for w in items {
+            g.check(self.releases.contains(&w.release_id), "work_item_elsewhere", || {
+                format!(
+                    "work item {} ({}) belongs to {}, not to this turnover's release (R7)",
+                    w.id, w.key, w.release_id
+                )
+            });
+            g.check(w.status == WorkItemStatus::Done, "work_item_not_done", || {
+                format!("work item {} ({}) is {}, not done (R7)", w.id, w.key, w.status.as_str())
+            });
+        }
+        g.done()?;
+        let mut added = Vec::new();
+        for w in items {
+            if !self.work_items.contains(&w.id) {
+                self.work_items.push(w.id.clone());
+                added.push(w.id.clone());
+            }
+        }
+        Ok(Change::new("turnover", &self.id, "link_work_items", json!({"work_items": added})))
+    }
+
+    pub fn unlink_work_item(&mut self, id: &str, actor: &Actor) -> Result<Change, DomainError> {
+        self.guard_mutable("unlink_work_item", actor)?;
+        if !self.work_items.iter().any(|w| w == id) {
+            return Err(DomainError::invalid(
+                "work_item",
+                format!("{} does not deliver work item {id}", self.describe()),
+            ));
+        }
+        self.work_items.retain(|w| w != id);
+        Ok(Change::new("turnover", &self.id, "unlink_work_item", json!({"work_item": id})))
+    }
+
+    pub fn cancel(&mut self, reason: &str, actor: &Actor) -> Result<Change, DomainError> {
+        if reason.trim().is_empty() {
+            return Err(DomainError::invalid("reason", "cancelling a turnover needs a reason"));
+        }
+        let mut g = self.guards("cancel");
+        g.check(self.state.is_open(), "wrong_state", || format!("{} is already {}", self.describe(), self.state));
+        self.check_editor(&mut g, actor);
+        g.done()?;
+        let from = self.state;
+        self.state = TurnoverState::Cancelled;
+        self.cancel_reason = Some(reason.trim().to_string());
+        Ok(Change::new("turnover", &self.id, "cancel", json!({"from": from, "reason": reason.trim()})))
+    }
+}

@@ -1,0 +1,224 @@
+//! Turnovers: created under R6, with artifacts, delivered work items (R7) and deployment tasks.
+
+use railyard_domain::{
+    Actor, ApplicationRelease, Change, DeploymentPath, DomainError, Guard, Operation, Refusal, ReorderEntry, TaskPatch,
+    TaskSpec, Train, Turnover, TurnoverPatch, TurnoverSpec, TurnoverState, WorkItem,
+};
+use railyard_store::ListQuery;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::persist::{Stored, Tx, check_version, seq_of};
+use crate::views::{Meta, Page, page_filtered};
+use crate::{ReasonInput, Service, ServiceError, ServiceResult};
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TurnoverView {
+    #[serde(flatten)]
+    pub turnover: Turnover,
+    #[serde(flatten)]
+    pub meta: Meta,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TurnoverFilter {
+    pub release: Option<String>,
+    pub train: Option<String>,
+    pub states: Vec<TurnoverState>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkInput {
+    /// Work item ids (`WI-3`).
+    pub work_items: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReorderInput {
+    pub order: Vec<ReorderEntry>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CopyTasksInput {
+    /// The turnover to copy from.
+    pub from: String,
+    /// Only these of its tasks (default: all).
+    #[serde(default)]
+    pub tasks: Vec<String>,
+}
+
+fn view(s: Stored<Turnover>) -> TurnoverView {
+    TurnoverView { meta: Meta::of(&s), turnover: s.value }
+}
+
+impl Service {
+    pub async fn create_turnover(&self, actor: &Actor, spec: TurnoverSpec) -> ServiceResult<TurnoverView> {
+        self.authorize(actor, Operation::EditTurnover)?;
+        let release: Stored<ApplicationRelease> = self.find(&spec.release).await?.ok_or_else(|| {
+            ServiceError::invalid("release", format!("there is no application release {}", spec.release))
+        })?;
+        let path: Stored<DeploymentPath> = self
+            .find(&spec.path)
+            .await?
+            .ok_or_else(|| ServiceError::invalid("path", format!("there is no deployment path {}", spec.path)))?;
+        let Some(train_id) = release.value.accepted_train() else {
+            return Err(ServiceError::Refused(Refusal {
+                action: "create".into(),
+                object: format!("a turnover of {}", release.value.id),
+                state: release.value.state.to_string(),
+                guards: vec![Guard::new(
+                    "release_not_on_train",
+                    format!("{} is not accepted on a train; turnovers ride trains (R6)", release.value.id),
+                )],
+            }));
+        };
+        let train: Stored<Train> = self.load(train_id).await?;
+        let developer = spec.developer.clone().unwrap_or_else(|| actor.name.clone());
+        self.check_users([("developer".to_string(), developer)]).await?;
+        Turnover::create(String::new(), spec.clone(), &release.value, &train.value, &path.value, actor)?;
+        let id = self.new_id("TO").await?;
+        let (turnover, change) = Turnover::create(id.clone(), spec, &release.value, &train.value, &path.value, actor)?;
+        let mut tx = Tx::new(actor, self.now());
+        tx.insert(&turnover, seq_of(&id))?;
+        tx.record([change]);
+        self.commit(tx).await?;
+        self.turnover(actor, &id).await
+    }
+
+    pub async fn turnover(&self, actor: &Actor, id: &str) -> ServiceResult<TurnoverView> {
+        self.authorize(actor, Operation::Read)?;
+        Ok(view(self.load(id).await?))
+    }
+
+    pub async fn turnovers(&self, actor: &Actor, filter: TurnoverFilter) -> ServiceResult<Page<TurnoverView>> {
+        self.authorize(actor, Operation::Read)?;
+        let mut q = ListQuery::new("turnover", 0);
+        q.parent_id = filter.release.clone();
+        q.category = filter.train.clone();
+        q.states = filter.states.iter().map(|s| s.as_str().to_string()).collect();
+        page_filtered(self, &mut q, filter.limit, filter.cursor.as_deref(), |_| true, |s| Ok(view(s))).await
+    }
+
+    /// Loads a turnover, lets `step` change it, saves it with its event.
+    async fn change_turnover(
+        &self,
+        actor: &Actor,
+        id: &str,
+        expected: Option<i64>,
+        step: impl Fn(&mut Turnover, &mut dyn Iterator<Item = String>) -> Result<Change, DomainError> + Sync,
+        new_ids: Option<(&str, usize)>,
+    ) -> ServiceResult<TurnoverView> {
+        self.authorize(actor, Operation::EditTurnover)?;
+        let step = &step;
+        self.retrying(expected, move || async move {
+            let mut s: Stored<Turnover> = self.load(id).await?;
+            check_version("turnover", id, s.version, expected)?;
+            let mut ids: Vec<String> = Vec::new();
+            if let Some((prefix, n)) = new_ids.filter(|(_, n)| *n > 0) {
+                // Decide on a copy first, so a refused step takes no numbers.
+                step(&mut s.value.clone(), &mut std::iter::repeat(String::new()))?;
+                let first = self.store.reserve_seqs(prefix, n as u32).await?;
+                ids = (0..n as i64).map(|i| format!("{prefix}-{}", first + i)).collect();
+            }
+            let change = step(&mut s.value, &mut ids.into_iter())?;
+            let mut tx = Tx::new(actor, self.now());
+            tx.update(&s)?;
+            tx.record([change]);
+            self.commit(tx).await
+        })
+        .await?;
+        self.turnover(actor, id).await
+    }
+
+    pub async fn update_turnover(
+        &self,
+        actor: &Actor,
+        id: &str,
+        patch: TurnoverPatch,
+        expected: Option<i64>,
+    ) -> ServiceResult<TurnoverView> {
+        if let Some(d) = &patch.developer {
+            self.check_users([("developer".to_string(), d.clone())]).await?;
+        }
+        self.change_turnover(actor, id, expected, |t, _| t.update(patch.clone(), actor), None).await
+    }
+
+    /// R7: links done work items of the turnover's own release; each other one is named.
+    pub async fn link_work_items(&self, actor: &Actor, id: &str, input: LinkInput) -> ServiceResult<TurnoverView> {
+        let mut items = Vec::new();
+        for (i, w) in input.work_items.iter().enumerate() {
+            let item: Stored<WorkItem> = self.find(w).await?.ok_or_else(|| {
+                ServiceError::invalid(&format!("work_items[{i}]"), format!("there is no work item {w}"))
+            })?;
+            items.push(item.value);
+        }
+        self.change_turnover(actor, id, None, |t, _| t.link_work_items(&items, actor), None).await
+    }
+
+    pub async fn unlink_work_item(&self, actor: &Actor, id: &str, item: &str) -> ServiceResult<TurnoverView> {
+        self.change_turnover(actor, id, None, |t, _| t.unlink_work_item(item, actor), None).await
+    }
+
+    pub async fn add_task(&self, actor: &Actor, id: &str, spec: TaskSpec) -> ServiceResult<TurnoverView> {
+        if let Some(o) = &spec.owner {
+            self.check_users([("owner".to_string(), o.clone())]).await?;
+        }
+        self.change_turnover(
+            actor,
+            id,
+            None,
+            |t, ids| t.add_task(ids.next().unwrap_or_default(), spec.clone(), actor),
+            Some(("TA", 1)),
+        )
+        .await
+    }
+
+    pub async fn edit_task(
+        &self,
+        actor: &Actor,
+        id: &str,
+        task: &str,
+        patch: TaskPatch,
+    ) -> ServiceResult<TurnoverView> {
+        if let Some(o) = &patch.owner {
+            self.check_users([("owner".to_string(), o.clone())]).await?;
+        }
+        self.change_turnover(actor, id, None, |t, _| t.edit_task(task, patch.clone(), actor), None).await
+    }
+
+    pub async fn remove_task(&self, actor: &Actor, id: &str, task: &str) -> ServiceResult<TurnoverView> {
+        self.change_turnover(actor, id, None, |t, _| t.remove_task(task, actor), None).await
+    }
+
+    pub async fn reorder_tasks(&self, actor: &Actor, id: &str, input: ReorderInput) -> ServiceResult<TurnoverView> {
+        self.change_turnover(actor, id, None, |t, _| t.reorder_tasks(&input.order, actor), None).await
+    }
+
+    /// Copies tasks from another turnover under new ids.
+    pub async fn copy_tasks(&self, actor: &Actor, id: &str, input: CopyTasksInput) -> ServiceResult<TurnoverView> {
+        self.authorize(actor, Operation::EditTurnover)?;
+        let from: Stored<Turnover> = self
+            .find(&input.from)
+            .await?
+            .ok_or_else(|| ServiceError::invalid("from", format!("there is no turnover {}", input.from)))?;
+        let n = Turnover::tasks_to_copy(&from.value, &input.tasks);
+        self.change_turnover(
+            actor,
+            id,
+            None,
+            |t, ids| t.copy_tasks(&from.value, &input.tasks, ids, actor),
+            Some(("TA", n)),
+        )
+        .await
+    }
+
+    pub async fn cancel_turnover(&self, actor: &Actor, id: &str, input: ReasonInput) -> ServiceResult<TurnoverView> {
+        let reason = input.reason.unwrap_or_default();
+        self.change_turnover(actor, id, None, |t, _| t.cancel(&reason, actor), None).await
+    }
+}
