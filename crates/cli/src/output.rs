@@ -570,3 +570,67 @@ pub fn turnover(t: &Value) {
         table(&["SEQ", "TASK", "TITLE", "WHAT", "TIER"], &rows);
     }
 }
+
+fn day(v: &Value) -> String {
+    v.as_str().map(|t| t.chars().take(10).collect()).unwrap_or_else(|| "-".into())
+}
+
+fn span(from: &Value, to: &Value) -> String {
+    format!("{} .. {}", day(from), day(to))
+}
+
+pub fn timeline(t: &Value) {
+    println!("{} '{}' is {} (today {})\n", s(&t["train_id"]), s(&t["title"]), s(&t["state"]), s(&t["today"]));
+    let list = |k: &str| t[k].as_array().cloned().unwrap_or_default();
+    let rows: Vec<Vec<String>> = list("stages")
+        .iter()
+        .map(|st| {
+            vec![
+                s(&st["stage"]),
+                span(&st["planned_start"], &st["planned_end"]),
+                span(&st["actual_start"], &st["actual_end"]),
+            ]
+        })
+        .collect();
+    table(&["STAGE", "PLANNED", "ACTUAL"], &rows);
+    println!();
+    let rows: Vec<Vec<String>> = list("gates")
+        .iter()
+        .map(|g| vec![format!("{} gate", s(&g["gate"])), s(&g["planned"]), day(&g["passed_at"])])
+        .collect();
+    table(&["GATE", "PLANNED", "PASSED"], &rows);
+    let releases = list("releases");
+    if !releases.is_empty() {
+        println!();
+        let rows: Vec<Vec<String>> = releases
+            .iter()
+            .map(|r| {
+                vec![
+                    s(&r["id"]),
+                    s(&r["application"]),
+                    s(&r["state"]),
+                    span(&r["planned_start"], &r["planned_end"]),
+                    span(&r["actual_start"], &r["actual_end"]),
+                    s(&r["depends_on"]),
+                ]
+            })
+            .collect();
+        table(&["RELEASE", "APP", "STATE", "PLANNED", "ACTUAL", "DEPENDS ON"], &rows);
+    }
+    let ms = list("milestones");
+    if !ms.is_empty() {
+        println!();
+        let rows: Vec<Vec<String>> = ms
+            .iter()
+            .map(|m| {
+                let state = if m["overdue"].as_bool() == Some(true) {
+                    format!("{} (overdue)", s(&m["state"]))
+                } else {
+                    s(&m["state"])
+                };
+                vec![s(&m["id"]), s(&m["title"]), s(&m["due"]), state]
+            })
+            .collect();
+        table(&["MILESTONE", "TITLE", "DUE", "STATE"], &rows);
+    }
+}

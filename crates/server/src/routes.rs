@@ -89,6 +89,7 @@ pub fn routes() -> (Router<Service>, utoipa::openapi::OpenApi) {
         .routes(routes!(dependencies::remove))
         .routes(routes!(dependencies::conflicts))
         .routes(routes!(dependencies::order))
+        .routes(routes!(dependencies::timeline))
         .routes(routes!(work_items::list, work_items::create))
         .routes(routes!(work_items::import))
         .routes(routes!(work_items::show, work_items::update))

@@ -154,6 +154,10 @@ pub enum TrainCmd {
     Order {
         id: String,
     },
+    /// Stages, gates, milestones and release bars, planned against actual.
+    Timeline {
+        id: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -376,6 +380,11 @@ pub async fn train(ctx: &Context, cmd: TrainCmd) -> anyhow::Result<()> {
         TrainCmd::Conflicts { id } => {
             let v = c.get(&format!("/api/v1/trains/{}/conflicts", seg(&id)), &[]).await?;
             ctx.show(&v, output::conflicts);
+            return Ok(());
+        }
+        TrainCmd::Timeline { id } => {
+            let v = c.get(&format!("/api/v1/trains/{}/timeline", seg(&id)), &[]).await?;
+            ctx.show(&v, output::timeline);
             return Ok(());
         }
         TrainCmd::Order { id } => {

@@ -120,6 +120,9 @@ fn product_owners_and_a_manager_take_two_releases_to_verification_and_one_back()
         assert!(out.contains("Code complete") && out.contains("from train"), "{out}");
     }
 
+    let out = ry(&s, r, &["train", "timeline", &rt]).ok();
+    assert!(out.contains("construction") && out.contains("scoping gate") && out.contains(&pay), "{out}");
+
     // Work items from a Jira export.
     let csv = s.dir.path().join("jira.csv");
     std::fs::write(&csv, JIRA).unwrap();

@@ -1,4 +1,4 @@
-//! Dependencies between application releases; a train's conflicts and dependency order.
+//! Dependencies between application releases; a train's conflicts, dependency order and timeline.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -52,4 +52,16 @@ pub async fn order(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Page<OrderEntry>>> {
     Ok(Json(Page { items: s.train_order(&a, &id).await?, next_cursor: None }))
+}
+
+/// The train's timeline: stages planned and actual, gates, milestones, and each application release's
+/// planned and actual bar with its dependencies — in one response a chart can draw.
+#[utoipa::path(get, path = "/api/v1/trains/{id}/timeline", tag = "trains", params(("id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = railyard_service::Timeline), (status = 404, body = Problem)))]
+pub async fn timeline(
+    State(s): State<Service>,
+    Authed(a): Authed,
+    Path(id): Path<String>,
+) -> ApiResult<Json<railyard_service::Timeline>> {
+    Ok(Json(s.timeline(&a, &id).await?))
 }

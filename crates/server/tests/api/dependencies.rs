@@ -80,3 +80,56 @@ async fn cycles_are_refused_naming_the_cycle_and_conflicts_and_order_are_reporte
     // Now the former cycle is allowed.
     app.post(&rita, &dep(&db), json!({"depends_on": web})).await.ok();
 }
+
+#[tokio::test]
+async fn the_timeline_shows_planned_and_actual_stages_gates_milestones_and_release_bars() {
+    let app = TestApp::spawn().await;
+    let rita = app.user("rita", &["release_manager"]).await;
+    app.user("eve", &["product_owner"]).await;
+    app.post(&rita, "/api/v1/applications", json!({"key": "DB", "name": "Database"})).await.ok();
+    app.post(&rita, "/api/v1/applications", json!({"key": "API", "name": "API"})).await.ok();
+    let policies = json!({"executive": {"levels": [{"approvers": ["eve"], "required": 1}]}});
+    let t = app.post(&rita, "/api/v1/trains", train_body("2027.1", policies)).await.ok();
+    let rt = t["id"].as_str().unwrap().to_string();
+    app.post(
+        &rita,
+        &format!("/api/v1/trains/{rt}/milestones"),
+        json!({"title": "Code complete", "due": "2027-02-01", "inherit": true}),
+    )
+    .await
+    .ok();
+    let mk = |title: &str, key: &str| json!({"title": title, "application": key, "train": rt, "schedule": {"start": "2027-01-05", "end": "2027-02-01"}});
+    let db =
+        app.post(&rita, "/api/v1/application-releases", mk("db", "DB")).await.ok()["id"].as_str().unwrap().to_string();
+    let api = app.post(&rita, "/api/v1/application-releases", mk("api", "API")).await.ok()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.post(&rita, &format!("/api/v1/application-releases/{api}/dependencies"), json!({"depends_on": db})).await.ok();
+    app.post(&rita, &format!("/api/v1/trains/{rt}/submit"), json!({})).await.ok();
+    app.post(&rita, &format!("/api/v1/trains/{rt}/start-construction"), json!({})).await.ok();
+    app.post(&rita, &format!("/api/v1/application-releases/{db}/begin-work"), json!({})).await.ok();
+
+    let tl = app.get(&rita, &format!("/api/v1/trains/{rt}/timeline")).await.ok();
+    assert_eq!(tl["state"], "construction");
+    let stages = tl["stages"].as_array().unwrap();
+    assert_eq!(
+        stages.iter().map(|s| s["stage"].as_str().unwrap()).collect::<Vec<_>>(),
+        ["scoping", "construction", "verification", "deployment"]
+    );
+    assert_eq!(
+        (stages[0]["planned_start"].as_str(), stages[0]["planned_end"].as_str()),
+        (Some("2027-01-04"), Some("2027-01-15"))
+    );
+    assert!(stages[0]["actual_start"].is_string() && stages[0]["actual_end"].is_string(), "{}", stages[0]);
+    assert!(stages[1]["actual_start"].is_string() && stages[1]["actual_end"].is_null(), "{}", stages[1]);
+    assert!(stages[2]["actual_start"].is_null());
+    assert!(tl["gates"][0]["passed_at"].is_string() && tl["gates"][1]["passed_at"].is_null(), "{}", tl["gates"]);
+    assert_eq!(tl["milestones"][0]["title"], "Code complete");
+    let bars = tl["releases"].as_array().unwrap();
+    let bar = |id: &str| bars.iter().find(|b| b["id"] == id).unwrap().clone();
+    assert!(bar(&db)["actual_start"].is_string() && bar(&api)["actual_start"].is_null());
+    assert_eq!(bar(&api)["depends_on"], json!([db]));
+    assert_eq!(bar(&db)["milestones"][0]["title"], "Code complete", "inherited milestones show on the release bars");
+    app.get(&rita, "/api/v1/trains/RT-404/timeline").await.expect(404);
+}

@@ -117,6 +117,7 @@ fn matrix() -> Vec<Row> {
         row(M::DELETE, "/api/v1/application-releases/{release}/dependencies/{other}", None, RM_PO),
         row(M::GET, "/api/v1/trains/{id}/conflicts", None, ALL),
         row(M::GET, "/api/v1/trains/{id}/order", None, ALL),
+        row(M::GET, "/api/v1/trains/{id}/timeline", None, ALL),
         row(M::GET, "/api/v1/application-releases/{release}/work-items", None, ALL),
         row(
             M::POST,
