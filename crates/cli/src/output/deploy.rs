@@ -1,0 +1,133 @@
+//! Printers for environments, deployment paths and turnovers.
+
+use serde_json::Value;
+
+use super::*;
+
+pub fn environments(page: &Value) {
+    let rows: Vec<Vec<String>> = items(page)
+        .iter()
+        .map(|e| {
+            let locked = if e["locked"].as_bool() == Some(true) { "locked" } else { "-" };
+            vec![s(&e["name"]), s(&e["kind"]), s(&e["state"]), locked.into(), s(&e["owner"]), s(&e["blocked"])]
+        })
+        .collect();
+    table(&["NAME", "KIND", "STATE", "LOCKED", "OWNER", "BLOCKED"], &rows);
+    more(page);
+}
+
+pub fn environment(e: &Value) {
+    kv(&[
+        ("name", s(&e["name"])),
+        ("kind", s(&e["kind"])),
+        ("state", s(&e["state"])),
+        ("locked", s(&e["locked"])),
+        ("owner", s(&e["owner"])),
+        ("blocked", s(&e["blocked"])),
+        ("version", s(&e["version"])),
+    ]);
+    let events = e["events"].as_array().cloned().unwrap_or_default();
+    if !events.is_empty() {
+        println!();
+        calendar(&serde_json::json!({"items": events}));
+    }
+}
+
+pub fn calendar(page: &Value) {
+    let rows: Vec<Vec<String>> = items(page)
+        .iter()
+        .map(|e| vec![s(&e["id"]), s(&e["kind"]), s(&e["start"]), s(&e["end"]), s(&e["title"]), s(&e["train_id"])])
+        .collect();
+    table(&["EVENT", "KIND", "START", "END", "TITLE", "TRAIN"], &rows);
+}
+
+fn stages_text(p: &Value) -> String {
+    p["stages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|st| {
+            let mut t = s(&st["environment"]);
+            if st["required"].as_bool() == Some(false) {
+                t.push_str(" (optional)");
+            }
+            if st["freeze_tasks"].as_bool() == Some(true) {
+                t.push_str(" (freezes tasks)");
+            }
+            t
+        })
+        .collect::<Vec<_>>()
+        .join(" → ")
+}
+
+pub fn paths(page: &Value) {
+    let rows: Vec<Vec<String>> =
+        items(page).iter().map(|p| vec![s(&p["id"]), s(&p["name"]), s(&p["state"]), stages_text(p)]).collect();
+    table(&["ID", "NAME", "STATE", "STAGES"], &rows);
+    more(page);
+}
+
+pub fn path(p: &Value) {
+    kv(&[
+        ("id", s(&p["id"])),
+        ("name", s(&p["name"])),
+        ("state", s(&p["state"])),
+        ("release types", s(&p["release_types"])),
+        ("stages", stages_text(p)),
+        ("version", s(&p["version"])),
+    ]);
+}
+
+pub fn turnovers(page: &Value) {
+    let rows: Vec<Vec<String>> = items(page)
+        .iter()
+        .map(|t| {
+            let tasks = t["tasks"].as_array().map(Vec::len).unwrap_or(0).to_string();
+            vec![s(&t["id"]), s(&t["title"]), s(&t["releases"]), s(&t["state"]), s(&t["developer"]), tasks]
+        })
+        .collect();
+    table(&["ID", "TITLE", "RELEASES", "STATE", "DEVELOPER", "TASKS"], &rows);
+    more(page);
+}
+
+pub fn turnover(t: &Value) {
+    let artifacts: Vec<String> = t["artifacts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|a| format!("{}@{}", s(&a["name"]), s(&a["version"])))
+        .collect();
+    let stages: Vec<String> = t["stages"].as_array().into_iter().flatten().map(|st| s(&st["environment"])).collect();
+    kv(&[
+        ("id", s(&t["id"])),
+        ("title", s(&t["title"])),
+        ("state", s(&t["state"])),
+        ("releases", s(&t["releases"])),
+        ("train", s(&t["train_id"])),
+        ("developer", s(&t["developer"])),
+        ("path", format!("{} ({})", s(&t["path_id"]), stages.join(" → "))),
+        ("artifacts", if artifacts.is_empty() { "-".into() } else { artifacts.join(", ") }),
+        ("work items", s(&t["work_items"])),
+        ("frozen", s(&t["frozen"])),
+        ("version", s(&t["version"])),
+    ]);
+    let tasks = t["tasks"].as_array().cloned().unwrap_or_default();
+    if !tasks.is_empty() {
+        println!();
+        let rows: Vec<Vec<String>> = tasks
+            .iter()
+            .map(|k| {
+                let what = match (k["owner"].as_str(), k["action"]["kind"].as_str()) {
+                    (Some(o), _) => format!("manual: {o}"),
+                    (None, Some("command")) => {
+                        format!("run: {} {}", s(&k["action"]["program"]), s(&k["action"]["args"]))
+                    }
+                    (None, Some("http")) => format!("http: {} {}", s(&k["action"]["method"]), s(&k["action"]["url"])),
+                    _ => "-".into(),
+                };
+                vec![s(&k["sequence"]), s(&k["id"]), s(&k["title"]), what, s(&k["tier"])]
+            })
+            .collect();
+        table(&["SEQ", "TASK", "TITLE", "WHAT", "TIER"], &rows);
+    }
+}
