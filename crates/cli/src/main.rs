@@ -8,7 +8,7 @@ mod serve;
 
 use clap::{Parser, Subcommand};
 
-use crate::cmd::{admin, approval, environment, release, train, turnover, work_item};
+use crate::cmd::{admin, approval, deployment, environment, release, train, turnover, work_item};
 use crate::output::Format;
 
 #[derive(Parser)]
@@ -81,6 +81,19 @@ enum Command {
     /// Deployment tasks of a turnover.
     #[command(subcommand)]
     Task(turnover::TaskCmd),
+    /// Schedule a turnover's next deployment (the engine runs it).
+    Deploy {
+        turnover: String,
+        /// Optional stages to skip.
+        #[arg(long = "skip")]
+        skip: Vec<String>,
+    },
+    /// Deployments: list, show, watch, logs, retry, abandon, validate.
+    #[command(subcommand)]
+    Deployment(deployment::DeploymentCmd),
+    /// Task runs: complete a manual run.
+    #[command(subcommand)]
+    Run(deployment::RunCmd),
     /// Approvals.
     #[command(subcommand)]
     Approval(approval::ApprovalCmd),
@@ -140,6 +153,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Path(c) => environment::path(&ctx, c).await,
         Command::Turnover(c) => turnover::turnover(&ctx, c).await,
         Command::Task(c) => turnover::task(&ctx, c).await,
+        Command::Deploy { turnover, skip } => deployment::deploy(&ctx, &turnover, skip).await,
+        Command::Deployment(c) => deployment::deployment(&ctx, c).await,
+        Command::Run(c) => deployment::run(&ctx, c).await,
         Command::Approval(c) => approval::run(&ctx, c).await,
         Command::Audit(c) => admin::audit(&ctx, c).await,
         Command::User(c) => admin::user(&ctx, c).await,

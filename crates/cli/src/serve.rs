@@ -73,6 +73,9 @@ pub async fn run(listen: &str, database: &str) -> anyhow::Result<()> {
         DatabaseUrl::Postgres(_) => "PostgreSQL".to_string(),
     };
     println!("Railyard is listening on http://{addr} ({what})");
+    // The engine runs deployments beside the API; it stops with the process (its leases then expire and
+    // the next start marks the runs it had in flight interrupted).
+    tokio::spawn(railyard_engine::Engine::new(service.clone()).run(std::future::pending()));
     railyard_server::serve(listener, service, shutdown_signal()).await.context("the server stopped with an error")?;
     println!("Railyard stopped.");
     Ok(())

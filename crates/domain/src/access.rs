@@ -114,6 +114,10 @@ pub enum Operation {
     PlanCalendar,
     /// Create turnovers and edit their tasks, artifacts and work items (developers: their own).
     EditTurnover,
+    /// Start, retry, abandon and validate deployments; promote turnovers along their path.
+    Deploy,
+    /// Complete a manual task run (its owner, or a release engineer: R15).
+    CompleteRun,
 }
 
 impl Operation {
@@ -141,6 +145,8 @@ impl Operation {
             Operation::ManageEnvironments => &[ReleaseEngineer],
             Operation::PlanCalendar => &[ReleaseEngineer, ReleaseManager],
             Operation::EditTurnover => &[ReleaseManager, ReleaseEngineer, Developer],
+            Operation::Deploy => &[ReleaseEngineer],
+            Operation::CompleteRun => &[ReleaseManager, ReleaseEngineer, ProductOwner, Developer],
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod action;
 pub mod application;
 pub mod approval;
 mod change;
+pub mod deployment;
 pub mod environment;
 mod error;
 pub mod gate;
@@ -27,6 +28,9 @@ pub use access::{Actor, Operation, Role};
 pub use application::{Application, ApplicationPatch, ApplicationSpec};
 pub use approval::{Approval, ApprovalKind, ApprovalState, Decision, Verdict};
 pub use change::Change;
+pub use deployment::{
+    Deployment, DeploymentState, Lease, RunResult, RunState, RunStatus, TaskRun, Trigger, Validation,
+};
 pub use environment::{
     CalendarEvent, Environment, EnvironmentAction, EnvironmentKind, EnvironmentPatch, EnvironmentSpec,
     EnvironmentState, EventKind, EventSpec,
@@ -47,7 +51,7 @@ pub use train::{
     TrainSpec, TrainState,
 };
 pub use turnover::{
-    Artifact, ReorderEntry, Task, TaskPatch, TaskSpec, Turnover, TurnoverKind, TurnoverPatch, TurnoverSpec,
+    Artifact, NextStage, ReorderEntry, Task, TaskPatch, TaskSpec, Turnover, TurnoverKind, TurnoverPatch, TurnoverSpec,
     TurnoverState,
 };
 pub use work_item::{WorkItem, WorkItemKind, WorkItemSpec, WorkItemStatus};

@@ -323,3 +323,101 @@ impl Turnover {
         Ok(Change::new("turnover", &self.id, "cancel", json!({"from": from, "reason": reason.trim()})))
     }
 }
+
+/// Where a turnover deploys next, and the how-many-th time into that stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NextStage {
+    pub stage: usize,
+    pub attempt: u32,
+}
+
+impl Turnover {
+    /// R8: the next deployment goes into the next stage once the last one is validated (optional stages
+    /// may be skipped, by naming them; required ones never), or again into the same stage after a
+    /// failure or a failed validation when the stage allows redeploys.
+    pub fn next_stage(&self, past: &[crate::Deployment], skip: &[String]) -> Result<NextStage, DomainError> {
+        use crate::DeploymentState as D;
+        let mut g = self.guards("deploy");
+        g.check(self.state.is_open(), "wrong_state", || format!("{} is {}", self.describe(), self.state));
+        if let Some(active) = past.iter().find(|d| d.state.is_active()) {
+            g.fail(
+                "deployment_active",
+                format!("deployment {} into {} is still {}", active.id, active.environment, active.state),
+            );
+        }
+        for name in skip {
+            match self.stages.iter().find(|s| &s.environment == name) {
+                None => g.fail("no_such_stage", format!("the path of {} has no stage {name}", self.id)),
+                Some(s) if s.required => {
+                    g.fail("stage_required", format!("stage {name} is required and is never skipped (R8)"))
+                }
+                Some(_) => {}
+            }
+        }
+        let last = past.iter().max_by_key(|d| (d.stage, d.attempt));
+        let next = |from: usize| (from..self.stages.len()).find(|&i| !skip.contains(&self.stages[i].environment));
+        let target = match last {
+            None => next(0).map(|stage| NextStage { stage, attempt: 1 }),
+            Some(d) => match d.state {
+                D::Validated => next(d.stage + 1).map(|stage| NextStage { stage, attempt: 1 }),
+                D::Failed | D::Rejected | D::Abandoned => {
+                    let stage = &self.stages[d.stage.min(self.stages.len().saturating_sub(1))];
+                    g.check(stage.allow_redeploy, "redeploy_not_allowed", || {
+                        format!("stage {} does not allow redeploys (R8)", stage.environment)
+                    });
+                    Some(NextStage { stage: d.stage, attempt: d.attempt + 1 })
+                }
+                D::Succeeded => {
+                    g.fail(
+                        "awaiting_validation",
+                        format!("deployment {} into {} succeeded and awaits validation", d.id, d.environment),
+                    );
+                    None
+                }
+                D::Scheduled | D::Running => None,
+            },
+        };
+        if target.is_none() && last.is_some_and(|d| d.state == D::Validated) {
+            g.fail("path_complete", format!("{} has been validated in every stage of its path", self.describe()));
+        }
+        // Stages between the last validated one and the target must be optional and named in `skip`.
+        if let (Some(t), Some(d)) = (target, last) {
+            for i in (d.stage + 1)..t.stage {
+                let s = &self.stages[i];
+                g.check(!s.required, "stage_required", || {
+                    format!("stage {} is required and is never skipped (R8)", s.environment)
+                });
+            }
+        }
+        g.done()?;
+        target.ok_or_else(|| DomainError::invalid("stage", "no stage to deploy into"))
+    }
+
+    /// A deployment into `stage` was scheduled: the turnover is in flight, and frozen when the stage
+    /// freezes tasks (R12).
+    pub fn on_deploy(&mut self, stage: usize) -> Option<Change> {
+        let mut changes = Vec::new();
+        if self.state == TurnoverState::Draft {
+            self.state = TurnoverState::InFlight;
+            changes.push("in_flight");
+        }
+        if let Some(s) = self.stages.get(stage)
+            && s.freeze_tasks
+            && self.frozen.is_none()
+        {
+            self.frozen = Some(format!("it entered {}, a stage that freezes tasks", s.environment));
+            changes.push("frozen");
+        }
+        (!changes.is_empty())
+            .then(|| Change::new("turnover", &self.id, "deploy", json!({"stage": stage + 1, "now": changes})))
+    }
+
+    /// A deployment into `stage` was validated: validated in the last stage, the turnover is completed.
+    pub fn on_validated(&mut self, stage: usize) -> Option<Change> {
+        if stage + 1 == self.stages.len() && self.state == TurnoverState::InFlight {
+            self.state = TurnoverState::Completed;
+            return Some(Change::new("turnover", &self.id, "complete", json!({})));
+        }
+        None
+    }
+}

@@ -8,8 +8,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::handlers::{
-    applications, approvals, audit, dependencies, environments, gates, inbox, milestones, paths, releases, system,
-    tokens, train_actions, trains, turnovers, users, work_items,
+    applications, approvals, audit, dependencies, deployments, environments, gates, inbox, milestones, paths, releases,
+    system, tokens, train_actions, trains, turnovers, users, work_items,
 };
 
 #[derive(OpenApi)]
@@ -115,6 +115,14 @@ pub fn routes() -> (Router<Service>, utoipa::openapi::OpenApi) {
         .routes(routes!(turnovers::edit_task, turnovers::remove_task))
         .routes(routes!(turnovers::reorder))
         .routes(routes!(turnovers::copy_tasks))
+        .routes(routes!(deployments::deploy))
+        .routes(routes!(deployments::list))
+        .routes(routes!(deployments::show))
+        .routes(routes!(deployments::retry))
+        .routes(routes!(deployments::abandon))
+        .routes(routes!(deployments::validate))
+        .routes(routes!(deployments::complete_run))
+        .routes(routes!(deployments::log))
         .routes(routes!(audit::list))
         .routes(routes!(audit::verify))
         .split_for_parts()

@@ -9,6 +9,8 @@ mod applications;
 mod approvals;
 mod audit;
 mod dependencies;
+mod deployments;
+mod engine_work;
 mod environments;
 mod error;
 mod inbox;
@@ -32,6 +34,10 @@ pub use applications::ApplicationView;
 pub use approvals::{ApprovalFilter, DecideInput, OverrideInput};
 pub use audit::{AuditFilter, ChainView, EventView};
 pub use dependencies::{DependencyInput, OrderEntry};
+pub use deployments::{
+    CompleteRunInput, DeployInput, DeploymentFilter, DeploymentView, RetryInput, RunLog, ValidateInput,
+};
+pub use engine_work::{LEASE_SECS, Launch};
 pub use environments::{EnvironmentFilter, EnvironmentView, PathView};
 pub use error::{ServiceError, ServiceResult};
 pub use inbox::{Inbox, InboxCriterion, InboxMilestone};

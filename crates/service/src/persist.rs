@@ -2,7 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use railyard_domain::{
-    Actor, Application, ApplicationRelease, Approval, Change, DeploymentPath, Environment, Train, Turnover, WorkItem,
+    Actor, Application, ApplicationRelease, Approval, Change, Deployment, DeploymentPath, Environment, Train, Turnover,
+    WorkItem,
 };
 use railyard_store::{Commit, NewEvent, Record, Write};
 use serde::Serialize;
@@ -147,6 +148,22 @@ impl Aggregate for Turnover {
     }
 }
 
+impl Aggregate for Deployment {
+    const KIND: &'static str = "deployment";
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn state(&self) -> Option<String> {
+        Some(self.state.as_str().to_string())
+    }
+    fn parent_id(&self) -> Option<String> {
+        Some(self.turnover_id.clone())
+    }
+    fn category(&self) -> Option<String> {
+        Some(self.environment.clone())
+    }
+}
+
 impl Aggregate for User {
     const KIND: &'static str = "user";
     fn id(&self) -> &str {
@@ -240,6 +257,11 @@ impl Tx {
         let r = record(&stored.value, stored.seq, stored.created_at, self.now)?;
         self.commit.writes.push(Write::Update { record: r, expected_version: stored.version });
         Ok(())
+    }
+
+    /// A write prepared by the caller (records that are not aggregates, such as run logs).
+    pub fn raw(&mut self, write: Write) {
+        self.commit.writes.push(write);
     }
 
     pub fn record(&mut self, changes: impl IntoIterator<Item = Change>) {

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod approval;
+pub mod deployment;
 pub mod environment;
 pub mod release;
 pub mod train;

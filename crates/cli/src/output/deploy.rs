@@ -131,3 +131,56 @@ pub fn turnover(t: &Value) {
         table(&["SEQ", "TASK", "TITLE", "WHAT", "TIER"], &rows);
     }
 }
+
+/// One run on one line: group, id, title, state, and how it ended.
+pub fn run_line(r: &Value) -> String {
+    let how = match (r["owner"].as_str(), r["message"].as_str().filter(|m| !m.is_empty())) {
+        (Some(o), None) if r["state"] == "waiting_for_owner" => format!(" (waiting for {o})"),
+        (_, Some(m)) => format!(" ({m})"),
+        _ => String::new(),
+    };
+    format!("[{}] {} {}: {}{how}", s(&r["sequence"]), s(&r["id"]), s(&r["title"]), s(&r["state"]))
+}
+
+pub fn deployments(page: &Value) {
+    let rows: Vec<Vec<String>> = items(page)
+        .iter()
+        .map(|d| {
+            vec![
+                s(&d["id"]),
+                s(&d["turnover_id"]),
+                s(&d["environment"]),
+                s(&d["attempt"]),
+                s(&d["state"]),
+                s(&d["blocked"]),
+            ]
+        })
+        .collect();
+    table(&["ID", "TURNOVER", "ENV", "ATTEMPT", "STATE", "BLOCKED"], &rows);
+    more(page);
+}
+
+pub fn deployment(d: &Value) {
+    kv(&[
+        ("id", s(&d["id"])),
+        ("turnover", s(&d["turnover_id"])),
+        ("environment", s(&d["environment"])),
+        ("attempt", s(&d["attempt"])),
+        ("state", s(&d["state"])),
+        ("blocked", s(&d["blocked"])),
+    ]);
+    for r in d["runs"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
+        println!("  {}", run_line(r));
+    }
+}
+
+pub fn run_log(v: &Value) {
+    for l in items_named(v, "lines") {
+        let stream = if l["stream"] == "stderr" { "!" } else { " " };
+        println!("{} {stream} {}", s(&l["at"]), s(&l["text"]));
+    }
+}
+
+fn items_named<'a>(v: &'a Value, key: &str) -> &'a [Value] {
+    v[key].as_array().map(Vec::as_slice).unwrap_or(&[])
+}

@@ -10,7 +10,7 @@ use serde_json::Value;
 pub const BIN: &str = env!("CARGO_BIN_EXE_railyard");
 
 pub struct Server {
-    child: Child,
+    pub child: Child,
     pub url: String,
     pub admin_token: String,
     pub db: PathBuf,
@@ -113,4 +113,25 @@ pub fn create_user(s: &Server, name: &str, role: &str) -> String {
 pub fn tamper(db: &Path, seq: i64) {
     let conn = rusqlite::Connection::open(db).unwrap();
     assert_eq!(conn.execute("UPDATE events SET data = '{\"forged\":true}' WHERE seq = ?1", [seq]).unwrap(), 1);
+}
+
+/// Starts `railyard serve` on an existing database (a restart); returns the process and its URL.
+pub fn serve_on(db: &Path) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", &format!("sqlite://{}", db.display())])
+        .env_remove("RAILYARD_ADMIN_TOKEN")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = loop {
+        let line = lines.next().expect("the server printed its address").unwrap();
+        if let Some(rest) = line.strip_prefix("Railyard is listening on ") {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    // Keep draining its output so it never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, url)
 }

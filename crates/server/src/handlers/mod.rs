@@ -4,6 +4,7 @@ pub mod applications;
 pub mod approvals;
 pub mod audit;
 pub mod dependencies;
+pub mod deployments;
 pub mod environments;
 pub mod gates;
 pub mod inbox;

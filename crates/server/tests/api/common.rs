@@ -82,6 +82,7 @@ impl TestApp {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(railyard_engine::Engine::new(service.clone()).run(std::future::pending()));
         tokio::spawn(railyard_server::serve(listener, service, async move {
             let _ = rx.await;
         }));

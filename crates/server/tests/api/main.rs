@@ -3,6 +3,7 @@
 mod audit;
 mod common;
 mod dependencies;
+mod deployments;
 mod environments;
 mod guards;
 mod input;

@@ -174,6 +174,14 @@ fn matrix() -> Vec<Row> {
         row(M::DELETE, "/api/v1/turnovers/{turnover}/tasks/{task}", None, BUILDERS),
         row(M::POST, "/api/v1/turnovers/{turnover}/tasks/reorder", Some(json!({"order": []})), BUILDERS),
         row(M::POST, "/api/v1/turnovers/{turnover}/tasks/copy", Some(json!({"from": "TO-999"})), BUILDERS),
+        row(M::POST, "/api/v1/turnovers/{turnover}/deploy", None, RE),
+        row(M::GET, "/api/v1/deployments", None, ALL),
+        row(M::GET, "/api/v1/deployments/{deployment}", None, ALL),
+        row(M::POST, "/api/v1/deployments/{deployment}/retry", None, RE),
+        row(M::POST, "/api/v1/deployments/{deployment}/abandon", None, RE),
+        row(M::POST, "/api/v1/deployments/{deployment}/validate", Some(json!({"passed": true})), RE),
+        row(M::POST, "/api/v1/deployments/{deployment}/runs/{run}/complete", Some(json!({"done": true})), ACTORS),
+        row(M::GET, "/api/v1/deployments/{deployment}/runs/{run}/log", None, ALL),
         row(M::GET, "/api/v1/audit/events", None, ALL),
         row(M::GET, "/api/v1/audit/verify", None, ALL),
     ]
@@ -269,7 +277,9 @@ async fn every_endpoint_lets_in_exactly_the_roles_of_the_matrix() {
             .replace("{event}", &ce)
             .replace("{path}", &dp)
             .replace("{turnover}", "TO-999")
-            .replace("{task}", "TA-999");
+            .replace("{task}", "TA-999")
+            .replace("{deployment}", "DE-999")
+            .replace("{run}", "R1");
         for (role, token) in &tokens {
             let res = app.call_with(Some(token), r.method.clone(), &path, r.body.clone(), Some(1_000_000)).await;
             let allowed = r.allowed.contains(&role.as_str());

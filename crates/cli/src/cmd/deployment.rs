@@ -1,0 +1,158 @@
+//! `railyard deploy`, `railyard deployment ...` and `railyard run ...`
+
+use std::time::Duration;
+
+use anyhow::bail;
+use clap::Subcommand;
+use serde_json::json;
+
+use super::seg;
+use crate::config::Context;
+use crate::output;
+
+#[derive(Subcommand)]
+pub enum DeploymentCmd {
+    List {
+        #[arg(long)]
+        turnover: Option<String>,
+        #[arg(long = "env")]
+        environment: Option<String>,
+        #[arg(long)]
+        state: Option<String>,
+    },
+    Show {
+        id: String,
+    },
+    /// Follow a deployment live until it settles; exits 0 when it succeeded, 1 when it failed.
+    Watch {
+        id: String,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 3600)]
+        timeout: u64,
+    },
+    /// Print a run's output.
+    Logs {
+        id: String,
+        run: String,
+    },
+    /// Run a failed deployment again: failed runs rerun, succeeded ones are skipped unless named.
+    Retry {
+        id: String,
+        #[arg(long = "rerun")]
+        rerun: Vec<String>,
+    },
+    Abandon {
+        id: String,
+    },
+    /// Validate a succeeded deployment: --pass, or --fail with a note.
+    Validate {
+        id: String,
+        #[arg(long, conflicts_with = "fail")]
+        pass: bool,
+        #[arg(long)]
+        fail: bool,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum RunCmd {
+    /// Complete a manual run you own: --done, or --failed with a note.
+    Complete {
+        deployment: String,
+        run: String,
+        #[arg(long, conflicts_with = "failed")]
+        done: bool,
+        #[arg(long)]
+        failed: bool,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+}
+
+pub async fn deploy(ctx: &Context, turnover: &str, skip: Vec<String>) -> anyhow::Result<()> {
+    let v =
+        ctx.client.post(&format!("/api/v1/turnovers/{}/deploy", seg(turnover)), Some(json!({"skip": skip}))).await?;
+    ctx.show(&v, output::deployment);
+    Ok(())
+}
+
+pub async fn deployment(ctx: &Context, cmd: DeploymentCmd) -> anyhow::Result<()> {
+    let c = &ctx.client;
+    let base = |id: &str| format!("/api/v1/deployments/{}", seg(id));
+    let v = match cmd {
+        DeploymentCmd::List { turnover, environment, state } => {
+            let mut q = Vec::new();
+            q.extend(turnover.map(|s| ("turnover", s)));
+            q.extend(environment.map(|s| ("environment", s)));
+            q.extend(state.map(|s| ("state", s)));
+            let v = c.get("/api/v1/deployments", &q).await?;
+            ctx.show(&v, output::deployments);
+            return Ok(());
+        }
+        DeploymentCmd::Show { id } => c.get(&base(&id), &[]).await?,
+        DeploymentCmd::Watch { id, timeout } => return watch(ctx, &id, timeout).await,
+        DeploymentCmd::Logs { id, run } => {
+            let v = c.get(&format!("{}/runs/{}/log", base(&id), seg(&run)), &[]).await?;
+            ctx.show(&v, output::run_log);
+            return Ok(());
+        }
+        DeploymentCmd::Retry { id, rerun } => {
+            c.post(&format!("{}/retry", base(&id)), Some(json!({"rerun": rerun}))).await?
+        }
+        DeploymentCmd::Abandon { id } => c.post(&format!("{}/abandon", base(&id)), None).await?,
+        DeploymentCmd::Validate { id, pass, fail, note } => {
+            if pass == fail {
+                bail!("say --pass or --fail (with --note saying what failed)");
+            }
+            c.post(&format!("{}/validate", base(&id)), Some(json!({"passed": pass, "note": note}))).await?
+        }
+    };
+    ctx.show(&v, output::deployment);
+    Ok(())
+}
+
+pub async fn run(ctx: &Context, cmd: RunCmd) -> anyhow::Result<()> {
+    let RunCmd::Complete { deployment, run, done, failed, note } = cmd;
+    if done == failed {
+        bail!("say --done or --failed (with --note)");
+    }
+    let path = format!("/api/v1/deployments/{}/runs/{}/complete", seg(&deployment), seg(&run));
+    let v = ctx.client.post(&path, Some(json!({"done": done, "note": note}))).await?;
+    ctx.show(&v, output::deployment);
+    Ok(())
+}
+
+/// Polls the deployment, printing each run as its state changes, until it settles.
+async fn watch(ctx: &Context, id: &str, timeout: u64) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout);
+    let mut seen: Vec<(String, String)> = Vec::new();
+    let mut last_state = String::new();
+    loop {
+        let d = ctx.client.get(&format!("/api/v1/deployments/{}", seg(id)), &[]).await?;
+        let state = d["state"].as_str().unwrap_or_default().to_string();
+        if state != last_state {
+            let blocked = d["blocked"].as_str().map(|b| format!(" (blocked: {b})")).unwrap_or_default();
+            println!("{id} {state}{blocked}");
+            last_state = state.clone();
+        }
+        for r in d["runs"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
+            let key =
+                (r["id"].as_str().unwrap_or_default().to_string(), r["state"].as_str().unwrap_or_default().to_string());
+            if key.1 != "pending" && !seen.contains(&key) {
+                println!("  {}", output::run_line(r));
+                seen.push(key);
+            }
+        }
+        match state.as_str() {
+            "succeeded" | "validated" => return Ok(()),
+            "failed" | "abandoned" | "rejected" => bail!("deployment {id} {state}"),
+            _ => {}
+        }
+        if tokio::time::Instant::now() >= deadline {
+            bail!("deployment {id} is still {state} after {timeout} s");
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}

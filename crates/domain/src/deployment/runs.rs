@@ -1,0 +1,147 @@
+//! Task runs: one deployment task as run in one deployment.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::Task;
+use crate::action::Action;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RunState {
+    Pending,
+    Running,
+    /// A manual run handed to its owner (R15).
+    WaitingForOwner,
+    Succeeded,
+    Failed,
+    TimedOut,
+    /// Not run again on a retry: it had succeeded.
+    Skipped,
+    /// In flight when the server stopped.
+    Interrupted,
+}
+
+impl RunState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunState::Pending => "pending",
+            RunState::Running => "running",
+            RunState::WaitingForOwner => "waiting_for_owner",
+            RunState::Succeeded => "succeeded",
+            RunState::Failed => "failed",
+            RunState::TimedOut => "timed_out",
+            RunState::Skipped => "skipped",
+            RunState::Interrupted => "interrupted",
+        }
+    }
+    /// Succeeded or skipped: its group may go on (R16).
+    pub fn is_done_ok(self) -> bool {
+        matches!(self, RunState::Succeeded | RunState::Skipped)
+    }
+    pub fn is_failure(self) -> bool {
+        matches!(self, RunState::Failed | RunState::TimedOut | RunState::Interrupted)
+    }
+}
+
+/// How an automation run ended, as the engine reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Succeeded,
+    Failed,
+    TimedOut,
+    CouldNotStart,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RunResult {
+    pub status: RunStatus,
+    pub exit_code: Option<i32>,
+    pub http_status: Option<u16>,
+    pub message: String,
+    pub finished_at: DateTime<Utc>,
+    pub truncated: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TaskRun {
+    /// "R1", "R2", ... within its deployment.
+    pub id: String,
+    pub task_id: String,
+    pub title: String,
+    pub sequence: u32,
+    #[serde(default)]
+    pub owner: Option<String>,
+    #[serde(default)]
+    pub action: Option<Action>,
+    pub state: RunState,
+    /// How many times it was started.
+    #[serde(default)]
+    pub attempts: u32,
+    #[serde(default)]
+    pub started_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub finished_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub exit_code: Option<i32>,
+    #[serde(default)]
+    pub http_status: Option<u16>,
+    #[serde(default)]
+    pub message: String,
+    #[serde(default)]
+    pub truncated: bool,
+    /// Manual runs: who completed it, and their note.
+    #[serde(default)]
+    pub completed_by: Option<String>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+impl TaskRun {
+    pub(crate) fn of(index: usize, t: &Task) -> TaskRun {
+        TaskRun {
+            id: format!("R{}", index + 1),
+            task_id: t.id.clone(),
+            title: t.title.clone(),
+            sequence: t.sequence,
+            owner: t.owner.clone(),
+            action: t.action.clone(),
+            state: RunState::Pending,
+            attempts: 0,
+            started_at: None,
+            finished_at: None,
+            exit_code: None,
+            http_status: None,
+            message: String::new(),
+            truncated: false,
+            completed_by: None,
+            note: None,
+        }
+    }
+
+    pub(crate) fn apply(&mut self, r: &RunResult) {
+        self.state = match r.status {
+            RunStatus::Succeeded => RunState::Succeeded,
+            RunStatus::TimedOut => RunState::TimedOut,
+            RunStatus::Failed | RunStatus::CouldNotStart => RunState::Failed,
+        };
+        self.exit_code = r.exit_code;
+        self.http_status = r.http_status;
+        self.message = r.message.clone();
+        self.finished_at = Some(r.finished_at);
+        self.truncated = r.truncated;
+    }
+
+    pub(crate) fn reset(&mut self) {
+        self.state = RunState::Pending;
+        self.finished_at = None;
+        self.exit_code = None;
+        self.http_status = None;
+        self.message.clear();
+        self.truncated = false;
+        self.completed_by = None;
+        self.note = None;
+    }
+}

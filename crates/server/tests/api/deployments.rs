@@ -1,0 +1,250 @@
+//! Deployments run by the engine with real processes: sequence groups (R16), manual runs (R15),
+//! validation, promotion and redeploys (R8), freezing (R12), blocked starts (R13), retries.
+
+use std::time::{Duration, Instant};
+
+use chrono::{SecondsFormat, Utc};
+use serde_json::{Value, json};
+
+use crate::common::{TestApp, level, train_body};
+
+async fn wait_for(app: &TestApp, token: &str, id: &str, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let d = app.get(token, &format!("/api/v1/deployments/{id}")).await.ok();
+        if pred(&d) {
+            return d;
+        }
+        assert!(Instant::now() < deadline, "deployment {id} never got {what}: {d}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn run<'a>(d: &'a Value, title: &str) -> &'a Value {
+    d["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["title"] == title)
+        .unwrap_or_else(|| panic!("no run {title} in {d}"))
+}
+
+struct Setup {
+    rita: String,
+    erin: String,
+    dan: String,
+    to: String,
+    dir: tempfile::TempDir,
+}
+
+async fn setup(app: &TestApp) -> Setup {
+    let rita = app.user("rita", &["release_manager"]).await;
+    let erin = app.user("erin", &["release_engineer"]).await;
+    let dan = app.user("dan", &["developer"]).await;
+    app.user("eve", &["product_owner"]).await;
+    for (name, kind) in [("test", "test"), ("staging", "staging")] {
+        app.post(&erin, "/api/v1/environments", json!({"name": name, "kind": kind})).await.ok();
+    }
+    let p = app
+        .post(&erin, "/api/v1/deployment-paths", json!({"name": "standard", "stages": [{"environment": "test"}, {"environment": "staging", "freeze_tasks": true}]}))
+        .await
+        .ok();
+    let path = p["id"].as_str().unwrap().to_string();
+    app.post(&erin, &format!("/api/v1/deployment-paths/{path}/activate"), json!({})).await.ok();
+    let t = app
+        .post(&rita, "/api/v1/trains", train_body("T", json!({"executive": {"levels": [level(&["eve"], 1)]}})))
+        .await
+        .ok();
+    let rt = t["id"].as_str().unwrap().to_string();
+    app.post(&rita, "/api/v1/applications", json!({"key": "PAY", "name": "Payments"})).await.ok();
+    let r = app
+        .post(&rita, "/api/v1/application-releases", json!({"title": "PAY 1", "application": "PAY", "train": rt, "schedule": {"start": "2027-01-05", "end": "2027-02-05"}}))
+        .await
+        .ok();
+    let ar = r["id"].as_str().unwrap().to_string();
+    app.post(&rita, &format!("/api/v1/trains/{rt}/submit"), json!({})).await.ok();
+    app.post(&rita, &format!("/api/v1/trains/{rt}/start-construction"), json!({})).await.ok();
+    app.post(&rita, &format!("/api/v1/application-releases/{ar}/begin-work"), json!({})).await.ok();
+    let t = app
+        .post(
+            &dan,
+            "/api/v1/turnovers",
+            json!({"title": "build 42", "release": ar, "path": path, "artifacts": [{"name": "pay", "version": "42"}]}),
+        )
+        .await
+        .ok();
+    let to = t["id"].as_str().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    let sh =
+        |script: String| json!({"kind": "command", "program": "/bin/sh", "args": ["-c", script], "timeout_secs": 30});
+    for (title, seq, action) in [
+        ("Migrate schema", 1, sh(format!("echo migrated > {d}/db-$RAILYARD_ENVIRONMENT.txt"))),
+        ("Record artifacts", 1, sh(format!("echo $RAILYARD_ARTIFACTS > {d}/artifacts.txt; echo done"))),
+        (
+            "Deploy web",
+            2,
+            sh(format!(
+                "test ! -e {d}/fail || {{ echo 'web deploy failed' >&2; exit 3; }}; echo web > {d}/web-$RAILYARD_ENVIRONMENT.txt"
+            )),
+        ),
+    ] {
+        app.post(
+            &dan,
+            &format!("/api/v1/turnovers/{to}/tasks"),
+            json!({"title": title, "sequence": seq, "action": action}),
+        )
+        .await
+        .expect(201);
+    }
+    app.post(
+        &dan,
+        &format!("/api/v1/turnovers/{to}/tasks"),
+        json!({"title": "Sign-off", "sequence": 3, "owner": "rita"}),
+    )
+    .await
+    .expect(201);
+    Setup { rita, erin, dan, to, dir }
+}
+
+#[tokio::test]
+async fn a_turnover_deploys_through_test_and_staging_with_a_failure_fixed_and_redeployed() {
+    let app = TestApp::spawn().await;
+    let s = setup(&app).await;
+    let dir = s.dir.path();
+    app.post(&s.dan, &format!("/api/v1/turnovers/{}/deploy", s.to), json!({})).await.expect(403);
+    let d = app.post(&s.erin, &format!("/api/v1/turnovers/{}/deploy", s.to), json!({})).await.expect(201);
+    assert_eq!((d["environment"].as_str(), d["attempt"].as_u64()), (Some("test"), Some(1)));
+    let id = d["id"].as_str().unwrap().to_string();
+    let r = app.post(&s.erin, &format!("/api/v1/turnovers/{}/deploy", s.to), json!({})).await;
+    assert_eq!(r.guards(), vec!["deployment_active"]);
+
+    // Groups 1 and 2 run by themselves; the manual sign-off waits for its owner.
+    let d =
+        wait_for(&app, &s.rita, &id, "its manual run", |d| run(d, "Sign-off")["state"] == "waiting_for_owner").await;
+    assert_eq!(run(&d, "Migrate schema")["state"], "succeeded");
+    assert_eq!(run(&d, "Deploy web")["state"], "succeeded");
+    assert_eq!(std::fs::read_to_string(dir.join("db-test.txt")).unwrap(), "migrated\n");
+    assert_eq!(std::fs::read_to_string(dir.join("artifacts.txt")).unwrap(), "pay@42\n");
+    assert!(dir.join("web-test.txt").exists());
+    let log = app
+        .get(
+            &s.dan,
+            &format!("/api/v1/deployments/{id}/runs/{}/log", run(&d, "Record artifacts")["id"].as_str().unwrap()),
+        )
+        .await
+        .ok();
+    assert_eq!(log["lines"][0]["text"], "done");
+    let sign_off = run(&d, "Sign-off")["id"].as_str().unwrap().to_string();
+    let r =
+        app.post(&s.dan, &format!("/api/v1/deployments/{id}/runs/{sign_off}/complete"), json!({"done": true})).await;
+    assert_eq!(r.guards(), vec!["not_run_owner"]);
+    app.post(
+        &s.rita,
+        &format!("/api/v1/deployments/{id}/runs/{sign_off}/complete"),
+        json!({"done": true, "note": "looks good"}),
+    )
+    .await
+    .ok();
+    wait_for(&app, &s.rita, &id, "succeeded", |d| d["state"] == "succeeded").await;
+    let r = app.post(&s.erin, &format!("/api/v1/turnovers/{}/deploy", s.to), json!({})).await;
+    assert_eq!(r.guards(), vec!["awaiting_validation"]);
+    app.post(&s.erin, &format!("/api/v1/deployments/{id}/validate"), json!({"passed": true})).await.ok();
+    assert_eq!(app.get(&s.dan, &format!("/api/v1/turnovers/{}", s.to)).await.ok()["state"], "in_flight");
+
+    // Promote to staging, which freezes the tasks (R12); it fails there on purpose.
+    std::fs::write(dir.join("fail"), "").unwrap();
+    let d = app.post(&s.erin, &format!("/api/v1/turnovers/{}/deploy", s.to), json!({})).await.ok();
+    assert_eq!(d["environment"], "staging");
+    let staging = d["id"].as_str().unwrap().to_string();
+    let r = app
+        .post(
+            &s.dan,
+            &format!("/api/v1/turnovers/{}/tasks", s.to),
+            json!({"title": "late", "sequence": 9, "owner": "dan"}),
+        )
+        .await;
+    assert_eq!(r.guards(), vec!["frozen"]);
+    let d = wait_for(&app, &s.rita, &staging, "failed", |d| d["state"] == "failed").await;
+    let web = run(&d, "Deploy web");
+    assert_eq!((web["state"].as_str(), web["exit_code"].as_i64()), (Some("failed"), Some(3)));
+    assert_eq!(run(&d, "Sign-off")["state"], "pending", "the next group never started");
+    let log =
+        app.get(&s.dan, &format!("/api/v1/deployments/{staging}/runs/{}/log", web["id"].as_str().unwrap())).await.ok();
+    assert_eq!(
+        (log["lines"][0]["stream"].as_str(), log["lines"][0]["text"].as_str()),
+        (Some("stderr"), Some("web deploy failed"))
+    );
+
+    // Fixed: the retry reruns the failed run, skips the succeeded ones, and goes on.
+    std::fs::remove_file(dir.join("fail")).unwrap();
+    app.post(&s.erin, &format!("/api/v1/deployments/{staging}/retry"), json!({})).await.ok();
+    let d = wait_for(&app, &s.rita, &staging, "its manual run", |d| run(d, "Sign-off")["state"] == "waiting_for_owner")
+        .await;
+    assert_eq!(run(&d, "Migrate schema")["state"], "skipped");
+    assert_eq!(run(&d, "Deploy web")["attempts"], 2);
+    let sign_off = run(&d, "Sign-off")["id"].as_str().unwrap().to_string();
+    app.post(&s.erin, &format!("/api/v1/deployments/{staging}/runs/{sign_off}/complete"), json!({"done": true}))
+        .await
+        .ok();
+    wait_for(&app, &s.rita, &staging, "succeeded", |d| d["state"] == "succeeded").await;
+    app.post(&s.erin, &format!("/api/v1/deployments/{staging}/validate"), json!({"passed": false})).await.expect(422);
+    app.post(
+        &s.erin,
+        &format!("/api/v1/deployments/{staging}/validate"),
+        json!({"passed": false, "note": "checkout is slow"}),
+    )
+    .await
+    .ok();
+
+    // Redeploy into staging (attempt 2), validate, and the turnover is complete.
+    let d = app.post(&s.erin, &format!("/api/v1/turnovers/{}/deploy", s.to), json!({})).await.ok();
+    assert_eq!((d["environment"].as_str(), d["attempt"].as_u64()), (Some("staging"), Some(2)));
+    let again = d["id"].as_str().unwrap().to_string();
+    let d =
+        wait_for(&app, &s.rita, &again, "its manual run", |d| run(d, "Sign-off")["state"] == "waiting_for_owner").await;
+    let sign_off = run(&d, "Sign-off")["id"].as_str().unwrap().to_string();
+    app.post(&s.rita, &format!("/api/v1/deployments/{again}/runs/{sign_off}/complete"), json!({"done": true}))
+        .await
+        .ok();
+    wait_for(&app, &s.rita, &again, "succeeded", |d| d["state"] == "succeeded").await;
+    app.post(&s.erin, &format!("/api/v1/deployments/{again}/validate"), json!({"passed": true, "note": "fast now"}))
+        .await
+        .ok();
+    assert_eq!(app.get(&s.dan, &format!("/api/v1/turnovers/{}", s.to)).await.ok()["state"], "completed");
+    let r = app.post(&s.erin, &format!("/api/v1/turnovers/{}/deploy", s.to), json!({})).await;
+    assert_eq!(r.guards(), vec!["wrong_state", "path_complete"]);
+
+    // Every step is audited, by the engine as `system`.
+    let ev = app.get(&s.rita, &format!("/api/v1/audit/events?object={staging}&limit=500")).await.ok();
+    let by_system: Vec<&str> = ev["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["actor"] == "system")
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for a in ["start", "start_group", "finish_run", "fail", "manual_run_ready", "succeed"] {
+        assert!(by_system.contains(&a), "missing {a} in {by_system:?}");
+    }
+    assert_eq!(app.get(&s.rita, "/api/v1/audit/verify").await.ok()["intact"], true);
+}
+
+#[tokio::test]
+async fn a_maintenance_window_blocks_a_deployment_until_it_ends() {
+    let app = TestApp::spawn().await;
+    let s = setup(&app).await;
+    let end = Utc::now() + chrono::Duration::seconds(3);
+    let start = (Utc::now() - chrono::Duration::minutes(5)).to_rfc3339_opts(SecondsFormat::Secs, true);
+    app.post(&s.erin, "/api/v1/environments/test/events", json!({"kind": "maintenance", "title": "DB upgrade", "start": start, "end": end.to_rfc3339_opts(SecondsFormat::Millis, true)}))
+        .await
+        .ok();
+    let d = app.post(&s.erin, &format!("/api/v1/turnovers/{}/deploy", s.to), json!({})).await.ok();
+    let id = d["id"].as_str().unwrap().to_string();
+    let d = wait_for(&app, &s.rita, &id, "blocked", |d| d["blocked"].is_string()).await;
+    assert_eq!(d["state"], "scheduled");
+    assert!(d["blocked"].as_str().unwrap().contains("maintenance"), "{}", d["blocked"]);
+    let d = wait_for(&app, &s.rita, &id, "started", |d| d["state"] == "running").await;
+    assert!(d["blocked"].is_null());
+    assert!(Utc::now() >= end, "it started only once the window ended");
+}

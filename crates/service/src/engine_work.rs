@@ -1,0 +1,143 @@
+//! The engine's side of deployments: it acts through these functions as the `system` actor, so every
+//! step is in the audit log. Work is claimed with a lease (renewed while it runs), so that several
+//! servers sharing one database never run the same deployment twice, and a deployment whose engine died
+//! is picked up once its lease expires, its in-flight runs marked interrupted (never silently rerun).
+
+use std::collections::BTreeMap;
+
+use chrono::Duration;
+use railyard_domain::{
+    Actor, Deployment, DeploymentState, Environment, Role, RunResult, SYSTEM_ACTOR, TaskRun, Turnover,
+};
+use railyard_store::{ListQuery, Record, Write};
+use serde_json::Value;
+
+use crate::deployments::RunLog;
+use crate::persist::{Stored, Tx};
+use crate::{Service, ServiceError, ServiceResult};
+
+/// How long a claim lasts unless renewed.
+pub const LEASE_SECS: i64 = 10;
+
+/// One automation run the engine must launch now.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    pub deployment: String,
+    pub run: usize,
+    pub task: TaskRun,
+    /// `RAILYARD_*` variables for the run.
+    pub env: BTreeMap<String, String>,
+}
+
+fn system() -> Actor {
+    Actor::new(SYSTEM_ACTOR, &[Role::Admin])
+}
+
+impl Service {
+    /// Scheduled and running deployments.
+    pub async fn active_deployments(&self) -> ServiceResult<Vec<String>> {
+        let mut q = ListQuery::new("deployment", crate::MAX_PAGE);
+        q.states = vec![DeploymentState::Scheduled.as_str().into(), DeploymentState::Running.as_str().into()];
+        Ok(self.list_all::<Deployment>(q).await?.into_iter().map(|d| d.value.id).collect())
+    }
+
+    /// Claims (or renews) a deployment for `holder` and moves it on: R13 blocks, group starts, settling.
+    /// Returns the automation runs to launch. A deployment another live engine holds is left alone; one
+    /// whose lease expired while runs were in flight has them marked interrupted first.
+    pub async fn engine_step(&self, holder: &str, id: &str) -> ServiceResult<Vec<Launch>> {
+        let actor = system();
+        self.retrying(None, || async {
+            let mut d: Stored<Deployment> = self.load(id).await?;
+            if !d.value.state.is_active() {
+                return Ok(Vec::new());
+            }
+            let now = self.now();
+            let orphaned = d.value.lease.as_ref().is_some_and(|l| l.holder != holder && l.expires_at <= now);
+            if !d.value.claim(holder, now, Duration::seconds(LEASE_SECS)) {
+                return Ok(Vec::new());
+            }
+            let mut tx = Tx::new(&actor, now);
+            if orphaned {
+                tx.record(d.value.interrupt(now));
+                d.value.claim(holder, now, Duration::seconds(LEASE_SECS));
+            }
+            if d.value.state == DeploymentState::Scheduled {
+                let env: Option<Stored<Environment>> = self.find(&d.value.environment).await?;
+                let reason = match &env {
+                    Some(e) => e.value.blocked_at(now),
+                    None => Some(format!("environment {} no longer exists", d.value.environment)),
+                };
+                tx.record(d.value.set_blocked(reason));
+            }
+            let (changes, launch) = d.value.advance(now);
+            tx.record(changes);
+            let launches = if launch.is_empty() {
+                Vec::new()
+            } else {
+                let t: Stored<Turnover> = self.load(&d.value.turnover_id).await?;
+                let artifacts: Vec<String> =
+                    t.value.artifacts.iter().map(|a| format!("{}@{}", a.name, a.version)).collect();
+                launch
+                    .into_iter()
+                    .map(|i| {
+                        let run = &d.value.runs[i];
+                        let env = BTreeMap::from([
+                            ("RAILYARD_TURNOVER".to_string(), t.value.id.clone()),
+                            ("RAILYARD_ENVIRONMENT".to_string(), d.value.environment.clone()),
+                            ("RAILYARD_DEPLOYMENT".to_string(), d.value.id.clone()),
+                            ("RAILYARD_ATTEMPT".to_string(), d.value.attempt.to_string()),
+                            ("RAILYARD_RUN".to_string(), run.id.clone()),
+                            ("RAILYARD_ARTIFACTS".to_string(), artifacts.join(" ")),
+                        ]);
+                        Launch { deployment: d.value.id.clone(), run: i, task: run.clone(), env }
+                    })
+                    .collect()
+            };
+            tx.update(&d)?;
+            self.commit(tx).await?;
+            Ok(launches)
+        })
+        .await
+    }
+
+    /// Records how an automation run ended, with its output, in one commit.
+    pub async fn engine_finish_run(
+        &self,
+        id: &str,
+        run: usize,
+        result: RunResult,
+        lines: Vec<Value>,
+    ) -> ServiceResult<()> {
+        let actor = &system();
+        let result = &result;
+        let lines = &lines;
+        self.retrying(None, move || async move {
+            let mut d: Stored<Deployment> = self.load(id).await?;
+            let change = d.value.finish_run(run, result.clone())?;
+            let r = &d.value.runs[run];
+            let now = self.now();
+            let log =
+                RunLog { deployment: id.to_string(), run: r.id.clone(), attempt: r.attempts, lines: lines.clone() };
+            let key = format!("{id}:{}:{}", r.id, r.attempts);
+            let doc = serde_json::to_string(&log).map_err(|e| ServiceError::Internal(e.to_string()))?;
+            let mut tx = Tx::new(actor, now);
+            tx.update(&d)?;
+            tx.record([change]);
+            tx.raw(Write::Insert(Record {
+                kind: "run_log".into(),
+                id: key,
+                seq: crate::persist::seq_of(id),
+                version: 0,
+                state: None,
+                parent_id: Some(id.to_string()),
+                category: None,
+                unique_key: None,
+                created_at: now,
+                updated_at: now,
+                doc,
+            }));
+            self.commit(tx).await
+        })
+        .await
+    }
+}
