@@ -353,6 +353,17 @@ impl Deployment {
         Ok(Change::new("deployment", &self.id, "retry", json!({"rerun": rerun})))
     }
 
+    /// A scheduled deployment whose turnover went back to draft (R10) is abandoned before it starts.
+    pub fn withdraw(&mut self, why: &str, now: DateTime<Utc>) -> Option<Change> {
+        if self.state != DeploymentState::Scheduled {
+            return None;
+        }
+        self.state = DeploymentState::Abandoned;
+        self.finished_at = Some(now);
+        self.lease = None;
+        Some(Change::new("deployment", &self.id, "withdraw", json!({"why": why})))
+    }
+
     pub fn abandon(&mut self, now: DateTime<Utc>) -> Result<Change, DomainError> {
         let mut g = self.guards("abandon");
         g.check(self.state == DeploymentState::Failed, "wrong_state", || {

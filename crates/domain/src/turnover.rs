@@ -421,3 +421,17 @@ impl Turnover {
         None
     }
 }
+
+impl Turnover {
+    /// R10: its release was sent back to construction; an open turnover returns to draft, its tasks no
+    /// longer frozen, so that it can be fixed.
+    pub fn back_to_draft(&mut self, why: &str) -> Option<Change> {
+        if self.state != TurnoverState::InFlight && !(self.state == TurnoverState::Draft && self.frozen.is_some()) {
+            return None;
+        }
+        let from = self.state;
+        self.state = TurnoverState::Draft;
+        self.frozen = None;
+        Some(Change::new("turnover", &self.id, "back_to_draft", json!({"from": from, "why": why})))
+    }
+}

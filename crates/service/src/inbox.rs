@@ -32,8 +32,20 @@ pub struct InboxMilestone {
     pub overdue: bool,
 }
 
+/// A manual task run waiting for its owner (R15).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct InboxRun {
+    pub deployment: String,
+    pub run: String,
+    pub title: String,
+    pub turnover: String,
+    pub environment: String,
+}
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Inbox {
+    /// Manual task runs waiting for me: complete them with `POST /deployments/{id}/runs/{run}/complete`.
+    pub manual_runs: Vec<InboxRun>,
     /// Approvals waiting for my decision now (I am listed at their current level and did not request them).
     pub approvals: Vec<ApprovalView>,
     /// Open exit criteria I own, on gates still open.
@@ -114,6 +126,23 @@ impl Service {
             }
         }
         milestones.sort_by(|a, b| a.due.cmp(&b.due).then_with(|| a.owner_id.cmp(&b.owner_id)));
-        Ok(Inbox { approvals, criteria, milestones })
+        let mut q = ListQuery::new("deployment", crate::MAX_PAGE);
+        q.states = vec![railyard_domain::DeploymentState::Running.as_str().into()];
+        let mut manual_runs = Vec::new();
+        for d in self.list_all::<railyard_domain::Deployment>(q).await? {
+            let d = d.value;
+            for r in d.runs.iter().filter(|r| {
+                r.state == railyard_domain::RunState::WaitingForOwner && r.owner.as_deref() == Some(actor.name.as_str())
+            }) {
+                manual_runs.push(InboxRun {
+                    deployment: d.id.clone(),
+                    run: r.id.clone(),
+                    title: r.title.clone(),
+                    turnover: d.turnover_id.clone(),
+                    environment: d.environment.clone(),
+                });
+            }
+        }
+        Ok(Inbox { manual_runs, approvals, criteria, milestones })
     }
 }

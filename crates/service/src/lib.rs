@@ -40,7 +40,7 @@ pub use deployments::{
 pub use engine_work::{LEASE_SECS, Launch};
 pub use environments::{EnvironmentFilter, EnvironmentView, PathView};
 pub use error::{ServiceError, ServiceResult};
-pub use inbox::{Inbox, InboxCriterion, InboxMilestone};
+pub use inbox::{Inbox, InboxCriterion, InboxMilestone, InboxRun};
 pub use releases::{ProposeInput, ReasonInput, ReleaseFilter, ReleaseView};
 pub use timeline::{GateMark, MilestoneMark, ReleaseBar, StageBar, Timeline};
 pub use train_parts::{DecideCriterionInput, GateInput};

@@ -292,6 +292,9 @@ impl Service {
             if let Some(a) = &outcome.new_approval {
                 tx.insert(a, seq_of(&a.id))?;
             }
+            if matches!(action, ReleaseAction::SendBack { .. }) {
+                self.turnovers_back_to_draft(&mut tx, &s.value.id, now).await?;
+            }
             if matches!(action, ReleaseAction::SendBack { .. } | ReleaseAction::Cancel { .. }) {
                 self.cascade(
                     &mut tx,
@@ -308,6 +311,41 @@ impl Service {
         })
         .await?;
         self.release(actor, id).await
+    }
+
+    /// R10: the release's open turnovers return to draft; their scheduled deployments are withdrawn. A
+    /// deployment still running refuses the send back: it finishes (or fails) first.
+    async fn turnovers_back_to_draft(&self, tx: &mut Tx, release: &str, now: DateTime<Utc>) -> ServiceResult<()> {
+        let why = format!("{release} was sent back to construction");
+        let mut q = ListQuery::new("turnover", crate::MAX_PAGE);
+        q.parent_id = Some(release.to_string());
+        for mut t in self.list_all::<railyard_domain::Turnover>(q).await? {
+            for mut d in self.deployments_of(&t.value.id).await? {
+                if d.value.state == railyard_domain::DeploymentState::Running {
+                    return Err(ServiceError::Refused(railyard_domain::Refusal {
+                        action: "send_back".into(),
+                        object: format!("application release {release}"),
+                        state: "verification".into(),
+                        guards: vec![railyard_domain::Guard::new(
+                            "deployment_running",
+                            format!(
+                                "deployment {} of turnover {} is running; let it finish or fail first",
+                                d.value.id, t.value.id
+                            ),
+                        )],
+                    }));
+                }
+                if let Some(c) = d.value.withdraw(&why, now) {
+                    tx.record([c]);
+                    tx.update(&d)?;
+                }
+            }
+            if let Some(c) = t.value.back_to_draft(&why) {
+                tx.record([c]);
+                tx.update(&t)?;
+            }
+        }
+        Ok(())
     }
 
     /// R10: what sending a release back (or cancelling it) does around it, in the same commit: its pending

@@ -309,9 +309,26 @@ pub fn timeline(t: &Value) {
 pub fn inbox(v: &Value) {
     let list = |k: &str| v[k].as_array().cloned().unwrap_or_default();
     let (approvals, criteria, milestones) = (list("approvals"), list("criteria"), list("milestones"));
-    if approvals.is_empty() && criteria.is_empty() && milestones.is_empty() {
+    let runs = list("manual_runs");
+    if runs.is_empty() && approvals.is_empty() && criteria.is_empty() && milestones.is_empty() {
         println!("nothing waits for you");
         return;
+    }
+    if !runs.is_empty() {
+        println!("manual task runs to complete (railyard run complete DEPLOYMENT RUN --done)");
+        let rows: Vec<Vec<String>> = runs
+            .iter()
+            .map(|r| {
+                vec![
+                    s(&r["deployment"]),
+                    s(&r["run"]),
+                    s(&r["title"]),
+                    format!("{} into {}", s(&r["turnover"]), s(&r["environment"])),
+                ]
+            })
+            .collect();
+        table(&["DEPLOYMENT", "RUN", "TITLE", "OF"], &rows);
+        println!();
     }
     if !approvals.is_empty() {
         println!("approvals to decide");

@@ -248,3 +248,69 @@ async fn a_maintenance_window_blocks_a_deployment_until_it_ends() {
     assert!(d["blocked"].is_null());
     assert!(Utc::now() >= end, "it started only once the window ended");
 }
+
+#[tokio::test]
+async fn sending_the_release_back_returns_its_turnover_to_draft_and_withdraws_waiting_deployments() {
+    let app = TestApp::spawn().await;
+    let s = setup(&app).await;
+    let t = app.get(&s.dan, &format!("/api/v1/turnovers/{}", s.to)).await.ok();
+    let (rt, ar) = (t["train_id"].as_str().unwrap().to_string(), t["releases"][0].as_str().unwrap().to_string());
+    let train = app.get(&s.rita, &format!("/api/v1/trains/{rt}")).await.ok();
+    let mut policies = train["approval_policies"].clone();
+    policies["development"] = json!({"levels": [level(&["eve"], 1)]});
+    app.patch(
+        &s.rita,
+        &format!("/api/v1/trains/{rt}"),
+        json!({"approval_policies": policies}),
+        train["version"].as_i64().unwrap(),
+    )
+    .await
+    .ok();
+    let eve = app.post(&app.admin, "/api/v1/tokens", json!({"user": "eve"})).await.ok()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = app
+        .post(&s.rita, &format!("/api/v1/application-releases/{ar}/request-development-approval"), json!({}))
+        .await
+        .ok();
+    let ap = r["development_approval"]["id"].as_str().unwrap();
+    app.post(&eve, &format!("/api/v1/approvals/{ap}/approve"), json!({})).await.ok();
+
+    // Through test, with the sign-off in rita's inbox while it waits.
+    let d = app.post(&s.erin, &format!("/api/v1/turnovers/{}/deploy", s.to), json!({})).await.ok();
+    let id = d["id"].as_str().unwrap().to_string();
+    let d =
+        wait_for(&app, &s.rita, &id, "its manual run", |d| run(d, "Sign-off")["state"] == "waiting_for_owner").await;
+    let inbox = app.get(&s.rita, "/api/v1/me/inbox").await.ok();
+    assert_eq!(inbox["manual_runs"][0]["deployment"], id.as_str());
+    assert_eq!(inbox["manual_runs"][0]["title"], "Sign-off");
+    let sign_off = run(&d, "Sign-off")["id"].as_str().unwrap().to_string();
+    app.post(&s.rita, &format!("/api/v1/deployments/{id}/runs/{sign_off}/complete"), json!({"done": true})).await.ok();
+    wait_for(&app, &s.rita, &id, "succeeded", |d| d["state"] == "succeeded").await;
+    assert!(app.get(&s.rita, "/api/v1/me/inbox").await.ok()["manual_runs"].as_array().unwrap().is_empty());
+    app.post(&s.erin, &format!("/api/v1/deployments/{id}/validate"), json!({"passed": true})).await.ok();
+
+    // Staging is offline: the next deployment waits, blocked; the turnover is frozen by staging.
+    app.post(&s.erin, "/api/v1/environments/staging/take-offline", json!({})).await.ok();
+    let d = app.post(&s.erin, &format!("/api/v1/turnovers/{}/deploy", s.to), json!({})).await.ok();
+    let staging = d["id"].as_str().unwrap().to_string();
+    wait_for(&app, &s.rita, &staging, "blocked", |d| d["blocked"] == "environment staging is offline").await;
+    assert!(app.get(&s.dan, &format!("/api/v1/turnovers/{}", s.to)).await.ok()["frozen"].is_string());
+
+    // R10: the release goes back; its turnover returns to draft, unfrozen; the waiting deployment is withdrawn.
+    app.post(&s.rita, &format!("/api/v1/application-releases/{ar}/send-back"), json!({"reason": "wrong build"}))
+        .await
+        .ok();
+    let t = app.get(&s.dan, &format!("/api/v1/turnovers/{}", s.to)).await.ok();
+    assert_eq!(t["state"], "draft");
+    assert!(t["frozen"].is_null());
+    assert_eq!(app.get(&s.rita, &format!("/api/v1/deployments/{staging}")).await.ok()["state"], "abandoned");
+    app.post(
+        &s.dan,
+        &format!("/api/v1/turnovers/{}/tasks", s.to),
+        json!({"title": "fix", "sequence": 9, "owner": "dan"}),
+    )
+    .await
+    .expect(201);
+}

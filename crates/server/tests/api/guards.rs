@@ -168,7 +168,7 @@ async fn the_inbox_lists_what_waits_for_me() {
     let alice = app.user("alice", &["developer"]).await;
     app.user("eve", &["product_owner"]).await;
     let empty = app.get(&alice, "/api/v1/me/inbox").await.ok();
-    assert_eq!(empty, json!({"approvals": [], "criteria": [], "milestones": []}));
+    assert_eq!(empty, json!({"manual_runs": [], "approvals": [], "criteria": [], "milestones": []}));
     let policies = json!({"train": {"levels": [level(&["alice"], 1)]}, "executive": {"levels": [level(&["eve"], 1)]}});
     let t = app.post(&rita, "/api/v1/trains", train_body("T", policies)).await.ok();
     let path = format!("/api/v1/trains/{}", t["id"].as_str().unwrap());
