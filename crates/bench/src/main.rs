@@ -5,10 +5,12 @@
 //! - `releases`: a train with 5,000 application releases and 20,000 dependencies: `/conflicts` and adding
 //!   a dependency (the cycle check over the whole graph).
 //! - `import`: importing 10,000 work items from a Jira-style CSV, then the same file again.
+//! - `engine`: a turnover of 1,000 `true` tasks in groups of 50 run by the engine, against spawning alone.
 //!
 //! Run: `cargo run --release -p railyard-bench -- [trains|releases|import] [options]`
 
 mod ceiling;
+mod engine;
 mod import;
 mod load;
 mod releases;
@@ -31,6 +33,8 @@ enum Scenario {
     Releases(releases::Args),
     /// Importing 10,000 work items from CSV.
     Import(import::Args),
+    /// 1,000 automation tasks run by the engine, against spawning them alone.
+    Engine(engine::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -39,5 +43,6 @@ fn main() -> anyhow::Result<()> {
         Some(Scenario::Trains(a)) => trains::run(a),
         Some(Scenario::Releases(a)) => releases::run(a),
         Some(Scenario::Import(a)) => import::run(a),
+        Some(Scenario::Engine(a)) => engine::run(a),
     }
 }

@@ -25,6 +25,7 @@ pub fn start(db: &Path, threads: usize) -> anyhow::Result<Running> {
         let admin = service.bootstrap_admin(None).await?.token().context("fresh database")?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base = format!("http://{}", listener.local_addr()?);
+        tokio::spawn(railyard_engine::Engine::new(service.clone()).run(std::future::pending()));
         tokio::spawn(railyard_server::serve(listener, service, std::future::pending()));
         anyhow::Ok((base, admin))
     })?;

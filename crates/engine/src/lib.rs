@@ -20,6 +20,9 @@ use serde_json::json;
 /// How often the engine looks for work.
 pub const TICK: Duration = Duration::from_millis(250);
 
+/// A run that ended, waiting to be recorded.
+type Finished = (String, usize, RunResult, Vec<serde_json::Value>);
+
 #[derive(Clone)]
 pub struct Engine {
     service: Service,
@@ -27,16 +30,55 @@ pub struct Engine {
     /// Runs launched by this engine and not yet recorded: (deployment, run index).
     in_flight: Arc<Mutex<HashSet<(String, usize)>>>,
     limits: Limits,
+    /// Where finished runs go; one recorder task writes them in batches.
+    finished: tokio::sync::mpsc::UnboundedSender<Finished>,
 }
 
 impl Engine {
+    /// A new engine; it must be created inside a tokio runtime (it starts its recorder task).
     pub fn new(service: Service) -> Engine {
         let mut bytes = [0u8; 8];
         let holder = match getrandom::fill(&mut bytes) {
             Ok(()) => format!("engine-{}", hex::encode(bytes)),
             Err(_) => format!("engine-{}", std::process::id()),
         };
-        Engine { service, holder, in_flight: Arc::default(), limits: Limits::default() }
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let engine = Engine { service, holder, in_flight: Arc::default(), limits: Limits::default(), finished: tx };
+        tokio::spawn(engine.clone().record(rx));
+        engine
+    }
+
+    /// Records finished runs: everything that finished meanwhile is written together, one commit per
+    /// deployment, and each deployment is moved on at once.
+    async fn record(self, mut rx: tokio::sync::mpsc::UnboundedReceiver<Finished>) {
+        while let Some(first) = rx.recv().await {
+            let mut batch = vec![first];
+            while let Ok(more) = rx.try_recv() {
+                batch.push(more);
+            }
+            let mut by_deployment: std::collections::BTreeMap<String, Vec<(usize, RunResult, Vec<serde_json::Value>)>> =
+                std::collections::BTreeMap::new();
+            for (d, run, result, lines) in batch {
+                by_deployment.entry(d).or_default().push((run, result, lines));
+            }
+            for (id, runs) in by_deployment {
+                let keys: Vec<(String, usize)> = runs.iter().map(|(r, _, _)| (id.clone(), *r)).collect();
+                let recorded = self.service.engine_finish_runs(&id, runs).await;
+                {
+                    let mut in_flight = self.in_flight();
+                    for k in &keys {
+                        in_flight.remove(k);
+                    }
+                }
+                if let Err(e) = recorded {
+                    tracing::error!(deployment = %id, error = %e, "could not record finished runs");
+                    continue;
+                }
+                if let Err(e) = self.step(&id).await {
+                    tracing::warn!(deployment = %id, error = %e, "could not move the deployment on");
+                }
+            }
+        }
     }
 
     /// The name this engine's leases carry.
@@ -88,18 +130,13 @@ impl Engine {
         if !self.in_flight().insert(key.clone()) {
             return;
         }
-        let engine = self.clone();
+        let limits = self.limits.clone();
+        let finished = self.finished.clone();
         tokio::spawn(async move {
-            let result = run_one(&launch, &engine.limits).await;
-            let recorded = engine.service.engine_finish_run(&launch.deployment, launch.run, result.0, result.1).await;
-            engine.in_flight().remove(&key);
-            if let Err(e) = recorded {
-                tracing::error!(deployment = %launch.deployment, run = launch.run, error = %e, "could not record a run's result");
-                return;
-            }
-            if let Err(e) = engine.step(&launch.deployment).await {
-                tracing::warn!(deployment = %launch.deployment, error = %e, "could not move the deployment on");
-            }
+            let (result, lines) = run_one(&launch, &limits).await;
+            // The recorder is gone only when the engine is: then the lease expires and the run is
+            // marked interrupted by the next engine.
+            let _ = finished.send((launch.deployment, launch.run, result, lines));
         });
     }
 }

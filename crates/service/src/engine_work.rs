@@ -100,42 +100,41 @@ impl Service {
         .await
     }
 
-    /// Records how an automation run ended, with its output, in one commit.
-    pub async fn engine_finish_run(
+    /// Records how automation runs of one deployment ended, with their output, in one commit (the
+    /// engine batches the runs that finish together, so a group of 50 is a few commits, not 50).
+    pub async fn engine_finish_runs(
         &self,
         id: &str,
-        run: usize,
-        result: RunResult,
-        lines: Vec<Value>,
+        finished: Vec<(usize, RunResult, Vec<Value>)>,
     ) -> ServiceResult<()> {
         let actor = &system();
-        let result = &result;
-        let lines = &lines;
+        let finished = &finished;
         self.retrying(None, move || async move {
             let mut d: Stored<Deployment> = self.load(id).await?;
-            let change = d.value.finish_run(run, result.clone())?;
-            let r = &d.value.runs[run];
             let now = self.now();
-            let log =
-                RunLog { deployment: id.to_string(), run: r.id.clone(), attempt: r.attempts, lines: lines.clone() };
-            let key = format!("{id}:{}:{}", r.id, r.attempts);
-            let doc = serde_json::to_string(&log).map_err(|e| ServiceError::Internal(e.to_string()))?;
             let mut tx = Tx::new(actor, now);
+            for (run, result, lines) in finished {
+                let change = d.value.finish_run(*run, result.clone())?;
+                tx.record([change]);
+                let r = &d.value.runs[*run];
+                let log =
+                    RunLog { deployment: id.to_string(), run: r.id.clone(), attempt: r.attempts, lines: lines.clone() };
+                let doc = serde_json::to_string(&log).map_err(|e| ServiceError::Internal(e.to_string()))?;
+                tx.raw(Write::Insert(Record {
+                    kind: "run_log".into(),
+                    id: format!("{id}:{}:{}", r.id, r.attempts),
+                    seq: crate::persist::seq_of(id),
+                    version: 0,
+                    state: None,
+                    parent_id: Some(id.to_string()),
+                    category: None,
+                    unique_key: None,
+                    created_at: now,
+                    updated_at: now,
+                    doc,
+                }));
+            }
             tx.update(&d)?;
-            tx.record([change]);
-            tx.raw(Write::Insert(Record {
-                kind: "run_log".into(),
-                id: key,
-                seq: crate::persist::seq_of(id),
-                version: 0,
-                state: None,
-                parent_id: Some(id.to_string()),
-                category: None,
-                unique_key: None,
-                created_at: now,
-                updated_at: now,
-                doc,
-            }));
             self.commit(tx).await
         })
         .await
