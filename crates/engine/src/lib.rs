@@ -130,7 +130,7 @@ impl Engine {
         if !self.in_flight().insert(key.clone()) {
             return;
         }
-        let limits = self.limits.clone();
+        let limits = self.limits;
         let finished = self.finished.clone();
         tokio::spawn(async move {
             let (result, lines) = run_one(&launch, &limits).await;
