@@ -81,6 +81,9 @@ enum Command {
     /// Deployment tasks of a turnover.
     #[command(subcommand)]
     Task(turnover::TaskCmd),
+    /// Runbooks: reusable, reviewed task lists.
+    #[command(subcommand)]
+    Runbook(turnover::RunbookCmd),
     /// Schedule a turnover's next deployment (the engine runs it).
     Deploy {
         turnover: String,
@@ -153,6 +156,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Path(c) => environment::path(&ctx, c).await,
         Command::Turnover(c) => turnover::turnover(&ctx, c).await,
         Command::Task(c) => turnover::task(&ctx, c).await,
+        Command::Runbook(c) => turnover::runbook(&ctx, c).await,
         Command::Deploy { turnover, skip } => deployment::deploy(&ctx, &turnover, skip).await,
         Command::Deployment(c) => deployment::deployment(&ctx, c).await,
         Command::Run(c) => deployment::run(&ctx, c).await,

@@ -19,6 +19,7 @@ pub mod path;
 pub mod placeholder;
 pub mod policy;
 pub mod release;
+pub mod runbook;
 pub mod schedule;
 pub mod train;
 pub mod turnover;
@@ -45,6 +46,7 @@ pub use release::{
     ApplicationRelease, Criticality, Membership, MembershipState, ReleaseAction, ReleasePatch, ReleaseSchedule,
     ReleaseSpec, ReleaseState,
 };
+pub use runbook::{Runbook, RunbookAction, RunbookSpec, RunbookState};
 pub use schedule::Schedule;
 pub use train::{
     CriterionPatch, CriterionSpec, MilestonePatch, MilestoneSpec, ReleaseType, Train, TrainAction, TrainPatch,

@@ -9,7 +9,7 @@ use utoipa_axum::routes;
 
 use crate::handlers::{
     applications, approvals, audit, dependencies, deployments, environments, gates, inbox, milestones, paths, releases,
-    system, tokens, train_actions, trains, turnovers, users, work_items,
+    runbooks, system, tokens, train_actions, trains, turnovers, users, work_items,
 };
 
 #[derive(OpenApi)]
@@ -123,6 +123,14 @@ pub fn routes() -> (Router<Service>, utoipa::openapi::OpenApi) {
         .routes(routes!(deployments::validate))
         .routes(routes!(deployments::complete_run))
         .routes(routes!(deployments::log))
+        .routes(routes!(runbooks::list, runbooks::create))
+        .routes(routes!(runbooks::show))
+        .routes(routes!(runbooks::submit))
+        .routes(routes!(runbooks::accept))
+        .routes(routes!(runbooks::reject))
+        .routes(routes!(runbooks::deactivate))
+        .routes(routes!(runbooks::copy_into))
+        .routes(routes!(runbooks::save_from))
         .routes(routes!(audit::list))
         .routes(routes!(audit::verify))
         .split_for_parts()

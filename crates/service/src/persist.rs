@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use railyard_domain::{
-    Actor, Application, ApplicationRelease, Approval, Change, Deployment, DeploymentPath, Environment, Train, Turnover,
-    WorkItem,
+    Actor, Application, ApplicationRelease, Approval, Change, Deployment, DeploymentPath, Environment, Runbook, Train,
+    Turnover, WorkItem,
 };
 use railyard_store::{Commit, NewEvent, Record, Write};
 use serde::Serialize;
@@ -161,6 +161,16 @@ impl Aggregate for Deployment {
     }
     fn category(&self) -> Option<String> {
         Some(self.environment.clone())
+    }
+}
+
+impl Aggregate for Runbook {
+    const KIND: &'static str = "runbook";
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn state(&self) -> Option<String> {
+        Some(self.state.as_str().to_string())
     }
 }
 

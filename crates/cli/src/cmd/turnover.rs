@@ -50,6 +50,45 @@ pub enum TurnoverCmd {
         #[arg(long)]
         reason: String,
     },
+    /// Save its tasks as a new draft runbook.
+    SaveAsRunbook {
+        id: String,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum RunbookCmd {
+    /// Create a draft runbook from a JSON file (the API's body: name, tasks, environments, applications).
+    Create {
+        #[arg(long)]
+        file: std::path::PathBuf,
+    },
+    List {
+        #[arg(long)]
+        state: Option<String>,
+    },
+    Show {
+        id: String,
+    },
+    /// draft → in review.
+    Submit {
+        id: String,
+    },
+    /// in review → accepted (a reviewer who did not write it).
+    Accept {
+        id: String,
+    },
+    /// in review → draft, with a comment.
+    Reject {
+        id: String,
+        #[arg(long)]
+        comment: String,
+    },
+    Deactivate {
+        id: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -91,6 +130,11 @@ pub enum TaskCmd {
     Remove {
         turnover: String,
         task: String,
+    },
+    /// Copy an accepted runbook's tasks into the turnover.
+    FromRunbook {
+        turnover: String,
+        runbook: String,
     },
     /// Copy tasks from another turnover (all, or --task ones).
     Copy {
@@ -141,6 +185,11 @@ pub async fn turnover(ctx: &Context, cmd: TurnoverCmd) -> anyhow::Result<()> {
         }
         TurnoverCmd::Cancel { id, reason } => {
             c.post(&format!("{}/cancel", base(&id)), Some(json!({"reason": reason}))).await?
+        }
+        TurnoverCmd::SaveAsRunbook { id, name } => {
+            let v = c.post(&format!("{}/save-as-runbook", base(&id)), Some(json!({"name": name}))).await?;
+            ctx.show(&v, output::runbook);
+            return Ok(());
         }
     };
     ctx.show(&v, output::turnover);
@@ -194,11 +243,41 @@ pub async fn task(ctx: &Context, cmd: TaskCmd) -> anyhow::Result<()> {
             }
             c.post(&format!("{}/reorder", base(&turnover)), Some(json!({"order": order}))).await?
         }
+        TaskCmd::FromRunbook { turnover, runbook } => {
+            c.post(&format!("{}/from-runbook", base(&turnover)), Some(json!({"runbook": runbook}))).await?
+        }
         TaskCmd::Remove { turnover, task } => c.delete(&format!("{}/{}", base(&turnover), seg(&task))).await?,
         TaskCmd::Copy { turnover, from, tasks } => {
             c.post(&format!("{}/copy", base(&turnover)), Some(json!({"from": from, "tasks": tasks}))).await?
         }
     };
     ctx.show(&v, output::turnover);
+    Ok(())
+}
+
+pub async fn runbook(ctx: &Context, cmd: RunbookCmd) -> anyhow::Result<()> {
+    let c = &ctx.client;
+    let base = |id: &str| format!("/api/v1/runbooks/{}", seg(id));
+    let v = match cmd {
+        RunbookCmd::Create { file } => {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let body: Value = serde_json::from_str(&text).with_context(|| format!("{} is not JSON", file.display()))?;
+            c.post("/api/v1/runbooks", Some(body)).await?
+        }
+        RunbookCmd::List { state } => {
+            let q: Vec<(&str, String)> = state.map(|s| ("state", s)).into_iter().collect();
+            let v = c.get("/api/v1/runbooks", &q).await?;
+            ctx.show(&v, output::runbooks);
+            return Ok(());
+        }
+        RunbookCmd::Show { id } => c.get(&base(&id), &[]).await?,
+        RunbookCmd::Submit { id } => c.post(&format!("{}/submit", base(&id)), None).await?,
+        RunbookCmd::Accept { id } => c.post(&format!("{}/accept", base(&id)), None).await?,
+        RunbookCmd::Reject { id, comment } => {
+            c.post(&format!("{}/reject", base(&id)), Some(json!({"comment": comment}))).await?
+        }
+        RunbookCmd::Deactivate { id } => c.post(&format!("{}/deactivate", base(&id)), None).await?,
+    };
+    ctx.show(&v, output::runbook);
     Ok(())
 }

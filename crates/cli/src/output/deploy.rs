@@ -184,3 +184,30 @@ pub fn run_log(v: &Value) {
 fn items_named<'a>(v: &'a Value, key: &str) -> &'a [Value] {
     v[key].as_array().map(Vec::as_slice).unwrap_or(&[])
 }
+
+pub fn runbooks(page: &Value) {
+    let rows: Vec<Vec<String>> = items(page)
+        .iter()
+        .map(|r| {
+            let n = r["tasks"].as_array().map(Vec::len).unwrap_or(0).to_string();
+            vec![s(&r["id"]), s(&r["name"]), s(&r["state"]), s(&r["author"]), n, s(&r["applications"])]
+        })
+        .collect();
+    table(&["ID", "NAME", "STATE", "AUTHOR", "TASKS", "APPLICATIONS"], &rows);
+    more(page);
+}
+
+pub fn runbook(r: &Value) {
+    kv(&[
+        ("id", s(&r["id"])),
+        ("name", s(&r["name"])),
+        ("state", s(&r["state"])),
+        ("author", s(&r["author"])),
+        ("reviewed by", s(&r["reviewed_by"])),
+        ("applications", s(&r["applications"])),
+        ("environments", s(&r["environments"])),
+    ]);
+    for t in r["tasks"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
+        println!("  [{}] {} {}", s(&t["sequence"]), s(&t["id"]), s(&t["title"]));
+    }
+}

@@ -143,6 +143,21 @@ fn a_developer_assembles_a_turnover_with_database_web_and_manual_tasks() {
     let out = ry(&s, d, &["turnover", "show", &to]).ok();
     assert!(out.contains("pay-api@1.4.2") && out.contains("test → staging"), "{out}");
     assert!(out.contains("run: /bin/sh") && out.contains("http: POST") && out.contains("manual: rita"), "{out}");
+    let rb = ry(&s, d, &["turnover", "save-as-runbook", &to, "--name", "standard deploy", "--output", "json"]).json();
+    let rb = rb["id"].as_str().unwrap().to_string();
+    ry(&s, d, &["runbook", "submit", &rb]).ok();
+    ry(&s, d, &["runbook", "accept", &rb]).refused("own_runbook");
+    let out = ry(&s, e, &["runbook", "accept", &rb]).ok();
+    assert!(out.contains("accepted") && out.contains("Migrate schema"), "{out}");
+    let t2 = ry(
+        &s,
+        d,
+        &["turnover", "create", "--title", "build 43", "--release", &ar, "--path", &path, "--output", "json"],
+    )
+    .json();
+    let to2 = t2["id"].as_str().unwrap().to_string();
+    let out = ry(&s, d, &["task", "from-runbook", &to2, &rb]).ok();
+    assert!(out.contains("Deploy web") && out.contains("manual: rita"), "{out}");
     let list = ry(&s, d, &["turnover", "list", "--release", &ar]).ok();
     assert!(list.contains(&to) && list.contains("draft"), "{list}");
 }

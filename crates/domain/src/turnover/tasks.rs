@@ -110,7 +110,48 @@ fn check_task(f: &mut Fields, t: &Task) {
     }
 }
 
+impl Task {
+    pub fn from_spec(id: String, spec: TaskSpec) -> Task {
+        Task {
+            id,
+            title: spec.title.trim().to_string(),
+            sequence: spec.sequence,
+            owner: spec.owner,
+            action: spec.action,
+            environments: spec.environments,
+            retries: spec.retries,
+            tier: spec.tier,
+            rollback: spec.rollback,
+        }
+    }
+
+    /// Every invalid field of the task.
+    pub fn validate(&self) -> Result<(), DomainError> {
+        let mut f = Fields::default();
+        check_task(&mut f, self);
+        f.done()
+    }
+}
+
 impl Turnover {
+    /// Copies an accepted runbook's tasks into this turnover under new ids.
+    pub fn copy_runbook(
+        &mut self,
+        rb: &crate::Runbook,
+        ids: &mut dyn Iterator<Item = String>,
+        actor: &Actor,
+    ) -> Result<Change, DomainError> {
+        self.guard_mutable("copy_runbook", actor)?;
+        let mut copied = Vec::new();
+        for t in &rb.tasks {
+            let id = ids.next().ok_or_else(|| DomainError::invalid("tasks", "not enough task ids"))?;
+            copied.push(id.clone());
+            self.tasks.push(Task { id, ..t.clone() });
+        }
+        self.sort_tasks();
+        Ok(Change::new("turnover", &self.id, "copy_runbook", json!({"runbook": rb.id, "tasks": copied})))
+    }
+
     fn task_index(&self, id: &str) -> Result<usize, DomainError> {
         self.tasks
             .iter()
@@ -123,17 +164,7 @@ impl Turnover {
     }
 
     pub fn add_task(&mut self, id: String, spec: TaskSpec, actor: &Actor) -> Result<Change, DomainError> {
-        let task = Task {
-            id,
-            title: spec.title.trim().to_string(),
-            sequence: spec.sequence,
-            owner: spec.owner,
-            action: spec.action,
-            environments: spec.environments,
-            retries: spec.retries,
-            tier: spec.tier,
-            rollback: spec.rollback,
-        };
+        let task = Task::from_spec(id, spec);
         let mut f = Fields::default();
         check_task(&mut f, &task);
         f.done()?;

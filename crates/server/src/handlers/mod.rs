@@ -11,6 +11,7 @@ pub mod inbox;
 pub mod milestones;
 pub mod paths;
 pub mod releases;
+pub mod runbooks;
 pub mod system;
 pub mod tokens;
 pub mod train_actions;

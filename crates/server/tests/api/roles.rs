@@ -182,6 +182,15 @@ fn matrix() -> Vec<Row> {
         row(M::POST, "/api/v1/deployments/{deployment}/validate", Some(json!({"passed": true})), RE),
         row(M::POST, "/api/v1/deployments/{deployment}/runs/{run}/complete", Some(json!({"done": true})), ACTORS),
         row(M::GET, "/api/v1/deployments/{deployment}/runs/{run}/log", None, ALL),
+        row(M::GET, "/api/v1/runbooks", None, ALL),
+        row(M::POST, "/api/v1/runbooks", Some(json!({"name": "rb", "tasks": []})), BUILDERS),
+        row(M::GET, "/api/v1/runbooks/{runbook}", None, ALL),
+        row(M::POST, "/api/v1/runbooks/{runbook}/submit", None, BUILDERS),
+        row(M::POST, "/api/v1/runbooks/{runbook}/accept", None, BUILDERS),
+        row(M::POST, "/api/v1/runbooks/{runbook}/reject", Some(json!({"comment": "c"})), BUILDERS),
+        row(M::POST, "/api/v1/runbooks/{runbook}/deactivate", None, BUILDERS),
+        row(M::POST, "/api/v1/turnovers/{turnover}/tasks/from-runbook", Some(json!({"runbook": "RB-999"})), BUILDERS),
+        row(M::POST, "/api/v1/turnovers/{turnover}/save-as-runbook", Some(json!({"name": "n"})), BUILDERS),
         row(M::GET, "/api/v1/audit/events", None, ALL),
         row(M::GET, "/api/v1/audit/verify", None, ALL),
     ]
@@ -279,7 +288,8 @@ async fn every_endpoint_lets_in_exactly_the_roles_of_the_matrix() {
             .replace("{turnover}", "TO-999")
             .replace("{task}", "TA-999")
             .replace("{deployment}", "DE-999")
-            .replace("{run}", "R1");
+            .replace("{run}", "R1")
+            .replace("{runbook}", "RB-999");
         for (role, token) in &tokens {
             let res = app.call_with(Some(token), r.method.clone(), &path, r.body.clone(), Some(1_000_000)).await;
             let allowed = r.allowed.contains(&role.as_str());

@@ -166,3 +166,67 @@ async fn turnovers_follow_r6_and_r7_and_carry_tasks() {
     let mine = app.get(&f.dan, &format!("/api/v1/turnovers?release={}&state=draft", f.ar)).await.ok();
     assert_eq!(mine["items"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn runbooks_are_reviewed_then_copied_into_turnovers_and_made_from_them() {
+    let app = TestApp::spawn().await;
+    let f = fixture(&app).await;
+    let erin = app.user("erin2", &["release_engineer"]).await;
+    app.post(&erin, &format!("/api/v1/deployment-paths/{}/activate", f.path), json!({})).await.ok();
+    app.post(&f.rita, &format!("/api/v1/trains/{}/submit", f.rt), json!({})).await.ok();
+    app.post(&f.rita, &format!("/api/v1/trains/{}/start-construction", f.rt), json!({})).await.ok();
+    app.post(&f.rita, &format!("/api/v1/application-releases/{}/begin-work", f.ar), json!({})).await.ok();
+    let t = app.post(&f.dan, "/api/v1/turnovers", spec(&f)).await.ok();
+    let to = t["id"].as_str().unwrap().to_string();
+
+    let tasks = json!([
+        {"title": "Stop app", "sequence": 1, "action": {"kind": "command", "program": "/bin/true"}},
+        {"title": "Smoke test", "sequence": 2, "owner": "rita"}
+    ]);
+    let r = app
+        .post(
+            &f.dan,
+            "/api/v1/runbooks",
+            json!({"name": "x", "tasks": [{"title": "bad", "sequence": 0, "owner": "rita"}]}),
+        )
+        .await;
+    assert_eq!(r.body["errors"][0]["field"], "tasks[0].sequence");
+    let rb = app
+        .post(&f.dan, "/api/v1/runbooks", json!({"name": "PAY restart", "applications": ["PAY"], "tasks": tasks}))
+        .await
+        .expect(201);
+    let id = rb["id"].as_str().unwrap().to_string();
+    let other = app
+        .post(&f.dan, "/api/v1/runbooks", json!({"name": "WEB only", "applications": ["WEB"], "tasks": tasks}))
+        .await
+        .ok();
+    let other = other["id"].as_str().unwrap().to_string();
+
+    // A draft cannot be used; its author cannot accept it; a reviewer can.
+    let r = app.post(&f.dan, &format!("/api/v1/turnovers/{to}/tasks/from-runbook"), json!({"runbook": id})).await;
+    assert_eq!(r.guards(), vec!["runbook_not_accepted"]);
+    app.post(&f.dan, &format!("/api/v1/runbooks/{id}/submit"), json!({})).await.ok();
+    let r = app.post(&f.dan, &format!("/api/v1/runbooks/{id}/accept"), json!({})).await;
+    assert_eq!(r.guards(), vec!["own_runbook", "not_reviewer"]);
+    app.post(&erin, &format!("/api/v1/runbooks/{id}/reject"), json!({})).await.expect(422);
+    let rb = app.post(&erin, &format!("/api/v1/runbooks/{id}/accept"), json!({"comment": "fine"})).await.ok();
+    assert_eq!((rb["state"].as_str(), rb["reviewed_by"].as_str()), (Some("accepted"), Some("erin2")));
+    let t = app.post(&f.dan, &format!("/api/v1/turnovers/{to}/tasks/from-runbook"), json!({"runbook": id})).await.ok();
+    let titles: Vec<&str> = t["tasks"].as_array().unwrap().iter().map(|t| t["title"].as_str().unwrap()).collect();
+    assert_eq!(titles, ["Stop app", "Smoke test"]);
+    assert_ne!(t["tasks"][0]["id"], rb["tasks"][0]["id"], "copies get their own ids");
+    app.post(&f.dan, &format!("/api/v1/runbooks/{other}/submit"), json!({})).await.ok();
+    app.post(&erin, &format!("/api/v1/runbooks/{other}/accept"), json!({})).await.ok();
+    let r = app.post(&f.dan, &format!("/api/v1/turnovers/{to}/tasks/from-runbook"), json!({"runbook": other})).await;
+    assert_eq!(r.guards(), vec!["runbook_out_of_scope"]);
+
+    // A turnover's tasks saved as a new draft runbook; a runbook is deactivated.
+    let saved = app
+        .post(&f.dan, &format!("/api/v1/turnovers/{to}/save-as-runbook"), json!({"name": "from build 42"}))
+        .await
+        .expect(201);
+    assert_eq!((saved["state"].as_str(), saved["tasks"].as_array().unwrap().len()), (Some("draft"), 2));
+    app.post(&erin, &format!("/api/v1/runbooks/{id}/deactivate"), json!({})).await.ok();
+    let accepted = app.get(&f.dan, "/api/v1/runbooks?state=accepted").await.ok();
+    assert_eq!(accepted["items"].as_array().unwrap().len(), 1);
+}
