@@ -124,10 +124,12 @@ pub async fn run(ctx: &Context, cmd: RunCmd) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Polls the deployment, printing each run as its state changes, until it settles.
+/// Polls the deployment until it settles: a progress bar per sequence group as it moves, then each
+/// run's result as it comes.
 async fn watch(ctx: &Context, id: &str, timeout: u64) -> anyhow::Result<()> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout);
     let mut seen: Vec<(String, String)> = Vec::new();
+    let mut bars: Vec<(u64, usize)> = Vec::new();
     let mut last_state = String::new();
     loop {
         let d = ctx.client.get(&format!("/api/v1/deployments/{}", seg(id)), &[]).await?;
@@ -137,11 +139,34 @@ async fn watch(ctx: &Context, id: &str, timeout: u64) -> anyhow::Result<()> {
             println!("{id} {state}{blocked}");
             last_state = state.clone();
         }
-        for r in d["runs"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
+        let runs = d["runs"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+        let mut groups: Vec<u64> = runs.iter().filter_map(|r| r["sequence"].as_u64()).collect();
+        groups.sort_unstable();
+        groups.dedup();
+        for g in groups {
+            let in_group: Vec<&serde_json::Value> = runs.iter().filter(|r| r["sequence"].as_u64() == Some(g)).collect();
+            let done = in_group
+                .iter()
+                .filter(|r| {
+                    matches!(
+                        r["state"].as_str(),
+                        Some("succeeded" | "skipped" | "failed" | "timed_out" | "interrupted")
+                    )
+                })
+                .count();
+            let started = in_group.iter().any(|r| r["state"] != "pending");
+            if started && !bars.contains(&(g, done)) {
+                println!("  group {g} {}", bar(done, in_group.len()));
+                bars.push((g, done));
+            }
+        }
+        for r in runs {
             let key =
                 (r["id"].as_str().unwrap_or_default().to_string(), r["state"].as_str().unwrap_or_default().to_string());
-            if key.1 != "pending" && !seen.contains(&key) {
-                println!("  {}", output::run_line(r));
+            let settled =
+                matches!(key.1.as_str(), "succeeded" | "failed" | "timed_out" | "interrupted" | "waiting_for_owner");
+            if settled && !seen.contains(&key) {
+                println!("    {}", output::run_line(r));
                 seen.push(key);
             }
         }
@@ -155,4 +180,11 @@ async fn watch(ctx: &Context, id: &str, timeout: u64) -> anyhow::Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
+}
+
+/// `[########............] 8/20`
+fn bar(done: usize, total: usize) -> String {
+    const WIDTH: usize = 20;
+    let filled = (done * WIDTH).checked_div(total).unwrap_or(WIDTH);
+    format!("[{}{}] {done}/{total}", "#".repeat(filled), ".".repeat(WIDTH - filled))
 }

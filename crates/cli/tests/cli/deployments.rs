@@ -138,3 +138,213 @@ fn a_run_in_flight_when_the_server_is_killed_is_interrupted_and_a_retry_complete
     let _ = again.kill();
     let _ = again.wait();
 }
+
+/// Sets up a train in construction with a release that began work and an active path test → staging;
+/// returns (rita, erin, dan, eve tokens, release, path).
+fn stage_set(s: &Server) -> (String, String, String, String, String, String, String) {
+    ry(s, None, &["login", "--server", &s.url, "--token", &s.admin_token]).ok();
+    let rita = create_user(s, "rita", "release_manager");
+    let erin = create_user(s, "erin", "release_engineer");
+    let dan = create_user(s, "dan", "developer");
+    let eve = create_user(s, "eve", "product_owner");
+    let (r, e) = (Some(rita.as_str()), Some(erin.as_str()));
+    ry(s, e, &["env", "create", "test", "--kind", "test"]).ok();
+    ry(s, e, &["env", "create", "staging", "--kind", "staging"]).ok();
+    let p =
+        ry(s, e, &["path", "create", "standard", "--stage", "test", "--stage", "staging", "--output", "json"]).json();
+    let path = p["id"].as_str().unwrap().to_string();
+    ry(s, e, &["path", "activate", &path]).ok();
+    let t = ry(
+        s,
+        r,
+        &[
+            "train",
+            "create",
+            "--title",
+            "T",
+            "--type",
+            "minor",
+            "--start",
+            "2027-01-04",
+            "--scoping-end",
+            "2027-01-15",
+            "--construction-end",
+            "2027-02-12",
+            "--verification-end",
+            "2027-02-26",
+            "--production-date",
+            "2027-03-06",
+            "--output",
+            "json",
+        ],
+    )
+    .json();
+    let rt = t["id"].as_str().unwrap().to_string();
+    ry(s, r, &["train", "policy", &rt, "executive", "--level", "eve"]).ok();
+    ry(s, r, &["train", "policy", &rt, "development", "--level", "eve"]).ok();
+    ry(s, r, &["app", "create", "PAY", "--name", "Payments"]).ok();
+    ry(s, r, &["app", "create", "WEB", "--name", "Web"]).ok();
+    let mut releases = Vec::new();
+    for app in ["PAY", "WEB"] {
+        let ar = ry(
+            s,
+            r,
+            &[
+                "release",
+                "create",
+                "--title",
+                app,
+                "--app",
+                app,
+                "--train",
+                &rt,
+                "--start",
+                "2027-01-05",
+                "--end",
+                "2027-02-05",
+                "--output",
+                "json",
+            ],
+        )
+        .json();
+        releases.push(ar["id"].as_str().unwrap().to_string());
+    }
+    ry(s, r, &["train", "submit", &rt]).ok();
+    ry(s, r, &["train", "start-construction", &rt]).ok();
+    for ar in &releases {
+        ry(s, r, &["release", "begin-work", ar]).ok();
+    }
+    (rita, erin, dan, eve, releases[0].clone(), releases[1].clone(), path)
+}
+
+#[test]
+fn through_the_cli_a_turnover_is_deployed_validated_promoted_fails_is_fixed_and_redeployed() {
+    let s = start_server();
+    let (rita, erin, dan, eve, pay, web, path) = stage_set(&s);
+    let (r, e, d) = (Some(rita.as_str()), Some(erin.as_str()), Some(dan.as_str()));
+    let dir = s.dir.path().display().to_string();
+    let t = ry(
+        &s,
+        d,
+        &["turnover", "create", "--title", "PAY build 42", "--release", &pay, "--path", &path, "--output", "json"],
+    )
+    .json();
+    let to = t["id"].as_str().unwrap().to_string();
+    let db = format!("echo schema > {dir}/db-$RAILYARD_ENVIRONMENT.txt; echo migrated");
+    let cache = format!("echo warm > {dir}/cache-$RAILYARD_ENVIRONMENT.txt");
+    let web_task = format!(
+        "test ! -e {dir}/broken || {{ echo 'health check failed' >&2; exit 2; }}; echo up > {dir}/web-$RAILYARD_ENVIRONMENT.txt"
+    );
+    ry(
+        &s,
+        d,
+        &[
+            "task",
+            "add",
+            &to,
+            "--title",
+            "Migrate schema",
+            "--sequence",
+            "1",
+            "--tier",
+            "database",
+            "--run",
+            "/bin/sh",
+            "-c",
+            &db,
+        ],
+    )
+    .ok();
+    ry(
+        &s,
+        d,
+        &[
+            "task",
+            "add",
+            &to,
+            "--title",
+            "Warm cache",
+            "--sequence",
+            "1",
+            "--tier",
+            "database",
+            "--run",
+            "/bin/sh",
+            "-c",
+            &cache,
+        ],
+    )
+    .ok();
+    ry(
+        &s,
+        d,
+        &[
+            "task",
+            "add",
+            &to,
+            "--title",
+            "Deploy web",
+            "--sequence",
+            "2",
+            "--tier",
+            "web",
+            "--run",
+            "/bin/sh",
+            "-c",
+            &web_task,
+        ],
+    )
+    .ok();
+    ry(&s, d, &["task", "add", &to, "--title", "Sign-off", "--sequence", "3", "--owner", "rita"]).ok();
+
+    // test: both groups run by themselves, the sign-off waits in rita's inbox.
+    let id = ry(&s, e, &["deploy", &to, "--output", "json"]).json()["id"].as_str().unwrap().to_string();
+    wait(&s, &s.url, &erin, &id, "the sign-off", |d| d["runs"][3]["state"] == "waiting_for_owner");
+    let inbox = ry(&s, r, &["inbox"]).ok();
+    assert!(inbox.contains(&id) && inbox.contains("Sign-off"), "{inbox}");
+    ry(&s, r, &["run", "complete", &id, "R4", "--done", "--note", "checked"]).ok();
+    let out = ry(&s, e, &["deployment", "watch", &id, "--timeout", "30"]).ok();
+    assert!(out.contains("group 1 [####################] 2/2") && out.contains("succeeded"), "{out}");
+    ry(&s, e, &["deployment", "validate", &id, "--pass"]).ok();
+    for f in ["db-test.txt", "cache-test.txt", "web-test.txt"] {
+        assert!(s.dir.path().join(f).exists(), "{f} was not written");
+    }
+
+    // staging: it fails on purpose; the watch exits non-zero and the log says why.
+    std::fs::write(s.dir.path().join("broken"), "").unwrap();
+    let st = ry(&s, e, &["deploy", &to, "--output", "json"]).json()["id"].as_str().unwrap().to_string();
+    let run = ry(&s, e, &["deployment", "watch", &st, "--timeout", "30"]);
+    assert!(!run.ok && run.stderr.contains("failed"), "{}", run.stdout);
+    assert!(run.stdout.contains("Deploy web: failed (exited with 2)"), "{}", run.stdout);
+    assert!(ry(&s, e, &["deployment", "logs", &st, "R3"]).ok().contains("health check failed"));
+
+    // Fixed: abandon, redeploy into staging, validate.
+    std::fs::remove_file(s.dir.path().join("broken")).unwrap();
+    ry(&s, e, &["deployment", "abandon", &st]).ok();
+    let again = ry(&s, e, &["deploy", &to, "--output", "json"]).json();
+    assert_eq!((again["environment"].as_str(), again["attempt"].as_u64()), (Some("staging"), Some(2)));
+    let again = again["id"].as_str().unwrap().to_string();
+    wait(&s, &s.url, &erin, &again, "the sign-off", |d| d["runs"][3]["state"] == "waiting_for_owner");
+    ry(&s, r, &["run", "complete", &again, "R4", "--done"]).ok();
+    ry(&s, e, &["deployment", "watch", &again, "--timeout", "30"]).ok();
+    ry(&s, e, &["deployment", "validate", &again, "--pass"]).ok();
+    assert_eq!(field(&ry(&s, d, &["turnover", "show", &to]).ok(), "state"), "completed");
+
+    // Another release's turnover is sent back to construction with its release.
+    let t2 = ry(
+        &s,
+        d,
+        &["turnover", "create", "--title", "WEB build 7", "--release", &web, "--path", &path, "--output", "json"],
+    )
+    .json();
+    let to2 = t2["id"].as_str().unwrap().to_string();
+    ry(&s, d, &["task", "add", &to2, "--title", "Deploy", "--sequence", "1", "--run", "/bin/true"]).ok();
+    let dep = ry(&s, e, &["deploy", &to2, "--output", "json"]).json()["id"].as_str().unwrap().to_string();
+    ry(&s, e, &["deployment", "watch", &dep, "--timeout", "30"]).ok();
+    let out = ry(&s, r, &["release", "request-development-approval", &web, "--output", "json"]).json();
+    let ap = out["development_approval"]["id"].as_str().unwrap().to_string();
+    ry(&s, Some(eve.as_str()), &["approval", "approve", &ap]).ok();
+    ry(&s, r, &["release", "send-back", &web, "--reason", "wrong build"]).ok();
+    assert_eq!(field(&ry(&s, d, &["turnover", "show", &to2]).ok(), "state"), "draft");
+    assert_eq!(field(&ry(&s, r, &["release", "show", &web]).ok(), "state"), "construction");
+}

@@ -118,6 +118,10 @@ pub async fn complete_run(
 pub struct LogParams {
     /// Which attempt (default: the latest).
     pub attempt: Option<u32>,
+    /// The first line to return (0-based; default 0): page through a long log.
+    pub from_line: Option<usize>,
+    /// How many lines at most (default: all).
+    pub limit: Option<usize>,
 }
 
 /// A run's output: stdout and stderr lines with their times.
@@ -129,5 +133,9 @@ pub async fn log(
     Path((id, run)): Path<(String, String)>,
     Params(p): Params<LogParams>,
 ) -> ApiResult<Json<RunLog>> {
-    Ok(Json(s.run_log(&a, &id, &run, p.attempt).await?))
+    let mut log = s.run_log(&a, &id, &run, p.attempt).await?;
+    let from = p.from_line.unwrap_or(0).min(log.lines.len());
+    let to = p.limit.map_or(log.lines.len(), |n| (from + n).min(log.lines.len()));
+    log.lines = log.lines[from..to].to_vec();
+    Ok(Json(log))
 }

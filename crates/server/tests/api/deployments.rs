@@ -314,3 +314,59 @@ async fn sending_the_release_back_returns_its_turnover_to_draft_and_withdraws_wa
     .await
     .expect(201);
 }
+
+#[tokio::test]
+async fn tasks_that_misbehave_end_in_a_clear_state_with_a_message() {
+    let app = TestApp::spawn().await;
+    let s = setup(&app).await;
+    // A second turnover on the same release, with only misbehaving tasks, all in one group.
+    let t = app.get(&s.dan, &format!("/api/v1/turnovers/{}", s.to)).await.ok();
+    let spec = json!({"title": "chaos", "release": t["releases"][0], "path": t["path_id"]});
+    let to = app.post(&s.dan, "/api/v1/turnovers", spec).await.ok()["id"].as_str().unwrap().to_string();
+    let sh = |script: &str, timeout: u64| json!({"kind": "command", "program": "/bin/sh", "args": ["-c", script], "timeout_secs": timeout});
+    for (title, action) in [
+        ("missing program", json!({"kind": "command", "program": "deploy-that-does-not-exist"})),
+        ("hangs", sh("sleep 30", 1)),
+        ("floods", sh("head -c 3000000 /dev/zero | tr '\\0' x; echo", 30)),
+        ("bad bytes", sh("printf 'caf\\351 ok\\n'", 30)),
+        ("refused", json!({"kind": "http", "method": "POST", "url": "http://127.0.0.1:9/deploy", "timeout_secs": 5})),
+    ] {
+        app.post(
+            &s.dan,
+            &format!("/api/v1/turnovers/{to}/tasks"),
+            json!({"title": title, "sequence": 1, "action": action}),
+        )
+        .await
+        .expect(201);
+    }
+    let d = app.post(&s.erin, &format!("/api/v1/turnovers/{to}/deploy"), json!({})).await.ok();
+    let id = d["id"].as_str().unwrap().to_string();
+    let d = wait_for(&app, &s.rita, &id, "failed", |d| d["state"] == "failed").await;
+    let missing = run(&d, "missing program");
+    assert_eq!(missing["state"], "failed");
+    assert!(missing["message"].as_str().unwrap().contains("deploy-that-does-not-exist"), "{missing}");
+    let hangs = run(&d, "hangs");
+    assert_eq!(hangs["state"], "timed_out", "{hangs}");
+    let floods = run(&d, "floods");
+    assert_eq!((floods["state"].as_str(), floods["truncated"].as_bool()), (Some("succeeded"), Some(true)), "{floods}");
+    let log =
+        app.get(&s.rita, &format!("/api/v1/deployments/{id}/runs/{}/log", floods["id"].as_str().unwrap())).await.ok();
+    let last = log["lines"].as_array().unwrap().last().unwrap()["text"].as_str().unwrap().to_string();
+    assert!(last.contains("truncated"), "{last}");
+    let page = app
+        .get(
+            &s.rita,
+            &format!("/api/v1/deployments/{id}/runs/{}/log?from_line=1&limit=2", floods["id"].as_str().unwrap()),
+        )
+        .await
+        .ok();
+    assert_eq!(page["lines"].as_array().unwrap().len(), 2);
+    let bad = run(&d, "bad bytes");
+    assert_eq!(bad["state"], "succeeded");
+    let log =
+        app.get(&s.rita, &format!("/api/v1/deployments/{id}/runs/{}/log", bad["id"].as_str().unwrap())).await.ok();
+    assert_eq!(log["lines"][0]["text"], "caf\u{fffd} ok");
+    let refused = run(&d, "refused");
+    assert_eq!(refused["state"], "failed");
+    assert!(refused["message"].as_str().unwrap().contains("127.0.0.1:9"), "{refused}");
+}
