@@ -272,6 +272,11 @@ impl Deployment {
             return Err(DomainError::invalid("run", format!("run {} is {}, not running", r.id, r.state.as_str())));
         }
         r.apply(&result);
+        if r.state.is_failure() && r.retries_left() {
+            // The task asked for retries: it runs again when the engine next moves the deployment on.
+            r.message = format!("{}; retrying ({} of {} retries)", r.message, r.attempts, r.retries);
+            r.state = RunState::Pending;
+        }
         Ok(Change::new(
             "deployment",
             &self.id,

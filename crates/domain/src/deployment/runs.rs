@@ -80,6 +80,9 @@ pub struct TaskRun {
     /// How many times it was started.
     #[serde(default)]
     pub attempts: u32,
+    /// How many times a failed automation run is started again by itself (the task's `retries`).
+    #[serde(default)]
+    pub retries: u32,
     #[serde(default)]
     pub started_at: Option<DateTime<Utc>>,
     #[serde(default)]
@@ -110,6 +113,7 @@ impl TaskRun {
             action: t.action.clone(),
             state: RunState::Pending,
             attempts: 0,
+            retries: t.retries,
             started_at: None,
             finished_at: None,
             exit_code: None,
@@ -119,6 +123,11 @@ impl TaskRun {
             completed_by: None,
             note: None,
         }
+    }
+
+    /// Whether a failure is retried by itself: attempts left of the task's `retries`.
+    pub(crate) fn retries_left(&self) -> bool {
+        self.attempts <= self.retries
     }
 
     pub(crate) fn apply(&mut self, r: &RunResult) {

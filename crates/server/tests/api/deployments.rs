@@ -370,3 +370,34 @@ async fn tasks_that_misbehave_end_in_a_clear_state_with_a_message() {
     assert_eq!(refused["state"], "failed");
     assert!(refused["message"].as_str().unwrap().contains("127.0.0.1:9"), "{refused}");
 }
+
+#[tokio::test]
+async fn a_task_with_retries_runs_again_by_itself_until_it_succeeds() {
+    let app = TestApp::spawn().await;
+    let s = setup(&app).await;
+    let t = app.get(&s.dan, &format!("/api/v1/turnovers/{}", s.to)).await.ok();
+    let spec = json!({"title": "flaky", "release": t["releases"][0], "path": t["path_id"]});
+    let to = app.post(&s.dan, "/api/v1/turnovers", spec).await.ok()["id"].as_str().unwrap().to_string();
+    let counter = s.dir.path().join("tries");
+    // Fails the first two times, succeeds the third.
+    let script =
+        format!("n=$(cat {0} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {0}; test $n -ge 3", counter.display());
+    let action = json!({"kind": "command", "program": "/bin/sh", "args": ["-c", script], "timeout_secs": 10});
+    app.post(
+        &s.dan,
+        &format!("/api/v1/turnovers/{to}/tasks"),
+        json!({"title": "flaky", "sequence": 1, "retries": 2, "action": action}),
+    )
+    .await
+    .ok();
+    let id = app.post(&s.erin, &format!("/api/v1/turnovers/{to}/deploy"), json!({})).await.ok()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let d = wait_for(&app, &s.rita, &id, "succeeded", |d| d["state"] == "succeeded" || d["state"] == "failed").await;
+    assert_eq!(d["state"], "succeeded", "{d}");
+    assert_eq!(run(&d, "flaky")["attempts"], 3);
+    let ev = app.get(&s.rita, &format!("/api/v1/audit/events?object={id}&limit=500")).await.ok();
+    let finishes = ev["items"].as_array().unwrap().iter().filter(|e| e["action"] == "finish_run").count();
+    assert_eq!(finishes, 3, "each attempt is recorded");
+}
