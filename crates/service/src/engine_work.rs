@@ -53,12 +53,21 @@ impl Service {
             }
             let now = self.now();
             let orphaned = d.value.lease.as_ref().is_some_and(|l| l.holder != holder && l.expires_at <= now);
+            // A lease of ours with more than half its time left needs no renewal yet.
+            let fresh = d
+                .value
+                .lease
+                .as_ref()
+                .is_some_and(|l| l.holder == holder && l.expires_at - now > Duration::seconds(LEASE_SECS / 2));
             if !d.value.claim(holder, now, Duration::seconds(LEASE_SECS)) {
                 return Ok(Vec::new());
             }
             let mut tx = Tx::new(&actor, now);
+            let mut changed = false;
             if orphaned {
-                tx.record(d.value.interrupt(now));
+                let c = d.value.interrupt(now);
+                changed |= c.is_some();
+                tx.record(c);
                 d.value.claim(holder, now, Duration::seconds(LEASE_SECS));
             }
             if d.value.state == DeploymentState::Scheduled {
@@ -67,9 +76,17 @@ impl Service {
                     Some(e) => e.value.blocked_at(now),
                     None => Some(format!("environment {} no longer exists", d.value.environment)),
                 };
-                tx.record(d.value.set_blocked(reason));
+                let c = d.value.set_blocked(reason);
+                changed |= c.is_some();
+                tx.record(c);
             }
             let (changes, launch) = d.value.advance(now);
+            changed |= !changes.is_empty() || !launch.is_empty();
+            if !changed && fresh {
+                // Nothing moved and the lease holds: write nothing (a deployment waiting for a person
+                // costs one lease renewal every few seconds, not a write every tick).
+                return Ok(Vec::new());
+            }
             tx.record(changes);
             let launches = if launch.is_empty() {
                 Vec::new()
