@@ -105,6 +105,12 @@ pub struct Deployment {
     #[serde(default)]
     pub lease: Option<Lease>,
     pub created_by: String,
+    /// The turnover's generation when it was scheduled (see `Turnover::generation`).
+    #[serde(default)]
+    pub generation: u32,
+    /// The turnover's artifacts as `name@version`, as they were when it was scheduled.
+    #[serde(default)]
+    pub artifacts: Vec<String>,
     #[serde(default)]
     pub started_at: Option<DateTime<Utc>>,
     #[serde(default)]
@@ -150,6 +156,8 @@ impl Deployment {
             validation: None,
             lease: None,
             created_by: actor.name.clone(),
+            generation: turnover.generation,
+            artifacts: turnover.artifacts.iter().map(|a| format!("{}@{}", a.name, a.version)).collect(),
             started_at: None,
             finished_at: None,
         };
@@ -212,10 +220,15 @@ impl Deployment {
             return (changes, Vec::new());
         };
         let in_group: Vec<usize> = (0..self.runs.len()).filter(|&i| self.runs[i].sequence == group).collect();
-        let busy =
-            in_group.iter().any(|&i| matches!(self.runs[i].state, RunState::Running | RunState::WaitingForOwner));
+        let busy = in_group.iter().any(|&i| self.runs[i].state == RunState::Running);
         let failed = in_group.iter().any(|&i| self.runs[i].state.is_failure());
         if failed && !busy {
+            // A failed group settles the deployment; manual runs still waiting in it are withdrawn
+            // from their owners (they wait again on a retry).
+            for r in self.runs.iter_mut().filter(|r| r.state == RunState::WaitingForOwner) {
+                r.state = RunState::Pending;
+                changes.push(Change::new("deployment", &self.id, "withdraw_manual_run", json!({"run": r.id})));
+            }
             self.settle(DeploymentState::Failed, now, &mut changes);
             return (changes, Vec::new());
         }
@@ -227,6 +240,7 @@ impl Deployment {
                     continue;
                 }
                 run.attempts += 1;
+                run.tries += 1;
                 run.started_at = Some(now);
                 if run.owner.is_some() {
                     // R15: manual runs are created for their owners when their group is reached.
@@ -264,17 +278,27 @@ impl Deployment {
     }
 
     /// The result of an automation run the engine launched.
-    pub fn finish_run(&mut self, run: usize, result: RunResult) -> Result<Change, DomainError> {
+    /// `attempt` is the run's attempt when it was launched: a result of an earlier attempt (an engine that
+    /// lost its lease, a run interrupted and started again) is refused, never taken for the current one.
+    pub fn finish_run(&mut self, run: usize, attempt: u32, result: RunResult) -> Result<Change, DomainError> {
         let Some(r) = self.runs.get_mut(run) else {
             return Err(DomainError::invalid("run", format!("deployment {} has no run {}", self.id, run + 1)));
         };
-        if r.state != RunState::Running {
-            return Err(DomainError::invalid("run", format!("run {} is {}, not running", r.id, r.state.as_str())));
+        if r.state != RunState::Running || r.attempts != attempt {
+            return Err(DomainError::invalid(
+                "run",
+                format!(
+                    "run {} is {} at attempt {}; a result of attempt {attempt} is stale",
+                    r.id,
+                    r.state.as_str(),
+                    r.attempts
+                ),
+            ));
         }
         r.apply(&result);
         if r.state.is_failure() && r.retries_left() {
             // The task asked for retries: it runs again when the engine next moves the deployment on.
-            r.message = format!("{}; retrying ({} of {} retries)", r.message, r.attempts, r.retries);
+            r.message = format!("{}; retrying ({} of {} retries)", r.message, r.tries, r.retries);
             r.state = RunState::Pending;
         }
         Ok(Change::new(
@@ -298,6 +322,9 @@ impl Deployment {
         let Some(r) = self.runs.iter_mut().find(|r| r.id == run_id) else {
             return Err(DomainError::invalid("run", format!("{describe} has no run {run_id}")));
         };
+        if !done && note.trim().is_empty() {
+            return Err(DomainError::invalid("note", "a failed manual run needs a note saying what went wrong"));
+        }
         let mut g = Guards::new("complete_run", &format!("run {run_id} of {describe}"), r.state.as_str());
         g.check(r.state == RunState::WaitingForOwner, "wrong_state", || {
             format!("run {run_id} '{}' is {}, not waiting for its owner", r.title, r.state.as_str())
@@ -320,8 +347,15 @@ impl Deployment {
 
     /// After a restart: every run that was in flight is marked interrupted, never left running.
     pub fn interrupt(&mut self, now: DateTime<Utc>) -> Option<Change> {
+        self.interrupt_except(&[], now)
+    }
+
+    /// Marks interrupted every running run but those listed (the runs an engine still has in flight).
+    pub fn interrupt_except(&mut self, live: &[usize], now: DateTime<Utc>) -> Option<Change> {
         let mut ids = Vec::new();
-        for r in self.runs.iter_mut().filter(|r| r.state == RunState::Running) {
+        for (_, r) in
+            self.runs.iter_mut().enumerate().filter(|(i, r)| r.state == RunState::Running && !live.contains(i))
+        {
             r.state = RunState::Interrupted;
             r.finished_at = Some(now);
             r.message = "interrupted: the server stopped while it ran; retry the deployment to run it again".into();
@@ -351,16 +385,19 @@ impl Deployment {
                 RunState::Failed | RunState::TimedOut | RunState::Interrupted => r.reset(),
                 _ => {}
             }
+            r.tries = 0;
         }
-        self.state = DeploymentState::Running;
+        // Back to scheduled: the engine checks the environment again (R13) before anything runs.
+        self.state = DeploymentState::Scheduled;
         self.finished_at = None;
         let _ = now;
         Ok(Change::new("deployment", &self.id, "retry", json!({"rerun": rerun})))
     }
 
-    /// A scheduled deployment whose turnover went back to draft (R10) is abandoned before it starts.
+    /// A deployment whose turnover went back to draft (R10) or was cancelled is abandoned, unless it is
+    /// running or already settled for good.
     pub fn withdraw(&mut self, why: &str, now: DateTime<Utc>) -> Option<Change> {
-        if self.state != DeploymentState::Scheduled {
+        if !matches!(self.state, DeploymentState::Scheduled | DeploymentState::Failed | DeploymentState::Succeeded) {
             return None;
         }
         self.state = DeploymentState::Abandoned;
@@ -371,8 +408,8 @@ impl Deployment {
 
     pub fn abandon(&mut self, now: DateTime<Utc>) -> Result<Change, DomainError> {
         let mut g = self.guards("abandon");
-        g.check(self.state == DeploymentState::Failed, "wrong_state", || {
-            format!("{} is {}; only a failed deployment is abandoned", self.describe(), self.state)
+        g.check(matches!(self.state, DeploymentState::Failed | DeploymentState::Scheduled), "wrong_state", || {
+            format!("{} is {}; only a failed or a scheduled deployment is abandoned", self.describe(), self.state)
         });
         g.done()?;
         self.state = DeploymentState::Abandoned;

@@ -98,6 +98,10 @@ pub struct Turnover {
     #[serde(default)]
     pub cancel_reason: Option<String>,
     pub created_by: String,
+    /// Bumped each time the turnover goes back to draft (R10): its path starts over, and deployments of
+    /// earlier generations no longer count.
+    #[serde(default)]
+    pub generation: u32,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
@@ -201,6 +205,7 @@ impl Turnover {
             frozen: None,
             cancel_reason: None,
             created_by: actor.name.clone(),
+            generation: 0,
         };
         let change = Change::new(
             "turnover",
@@ -354,7 +359,7 @@ impl Turnover {
                 Some(_) => {}
             }
         }
-        let last = past.iter().max_by_key(|d| (d.stage, d.attempt));
+        let last = past.iter().filter(|d| d.generation == self.generation).max_by_key(|d| (d.stage, d.attempt));
         let next = |from: usize| (from..self.stages.len()).find(|&i| !skip.contains(&self.stages[i].environment));
         let target = match last {
             None => next(0).map(|stage| NextStage { stage, attempt: 1 }),
@@ -432,6 +437,7 @@ impl Turnover {
         let from = self.state;
         self.state = TurnoverState::Draft;
         self.frozen = None;
+        self.generation += 1;
         Some(Change::new("turnover", &self.id, "back_to_draft", json!({"from": from, "why": why})))
     }
 }

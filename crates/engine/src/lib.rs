@@ -20,15 +20,18 @@ use serde_json::json;
 /// How often the engine looks for work.
 pub const TICK: Duration = Duration::from_millis(250);
 
-/// A run that ended, waiting to be recorded.
-type Finished = (String, usize, RunResult, Vec<serde_json::Value>);
+/// A run that ended, waiting to be recorded: deployment, run, attempt, result, output.
+type Finished = (String, usize, u32, RunResult, Vec<serde_json::Value>);
+
+/// The most output lines kept per run (the runner caps bytes; this caps many tiny lines).
+pub const MAX_LINES: usize = 20_000;
 
 #[derive(Clone)]
 pub struct Engine {
     service: Service,
     holder: String,
-    /// Runs launched by this engine and not yet recorded: (deployment, run index).
-    in_flight: Arc<Mutex<HashSet<(String, usize)>>>,
+    /// Runs launched by this engine and not yet recorded: (deployment, run index, attempt).
+    in_flight: Arc<Mutex<HashSet<(String, usize, u32)>>>,
     limits: Limits,
     /// Where finished runs go; one recorder task writes them in batches.
     finished: tokio::sync::mpsc::UnboundedSender<Finished>,
@@ -56,14 +59,23 @@ impl Engine {
             while let Ok(more) = rx.try_recv() {
                 batch.push(more);
             }
-            let mut by_deployment: std::collections::BTreeMap<String, Vec<(usize, RunResult, Vec<serde_json::Value>)>> =
-                std::collections::BTreeMap::new();
-            for (d, run, result, lines) in batch {
-                by_deployment.entry(d).or_default().push((run, result, lines));
+            type Runs = Vec<(usize, u32, RunResult, Vec<serde_json::Value>)>;
+            let mut by_deployment: std::collections::BTreeMap<String, Runs> = std::collections::BTreeMap::new();
+            for (d, run, attempt, result, lines) in batch {
+                by_deployment.entry(d).or_default().push((run, attempt, result, lines));
             }
             for (id, runs) in by_deployment {
-                let keys: Vec<(String, usize)> = runs.iter().map(|(r, _, _)| (id.clone(), *r)).collect();
-                let recorded = self.service.engine_finish_runs(&id, runs).await;
+                let keys: Vec<(String, usize, u32)> = runs.iter().map(|(r, a, _, _)| (id.clone(), *r, *a)).collect();
+                // A store that is briefly unavailable gets a few more tries; a result that still cannot be
+                // written is lost, and the run is marked interrupted when the engine next looks.
+                let mut recorded = self.service.engine_finish_runs(&id, runs.clone()).await;
+                for pause in [100, 400, 1600] {
+                    if recorded.is_ok() {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(pause)).await;
+                    recorded = self.service.engine_finish_runs(&id, runs.clone()).await;
+                }
                 {
                     let mut in_flight = self.in_flight();
                     for k in &keys {
@@ -107,13 +119,18 @@ impl Engine {
     pub async fn tick(&self) -> Result<usize, railyard_service::ServiceError> {
         let mut launched = 0;
         for id in self.service.active_deployments().await? {
-            launched += self.step(&id).await?;
+            // One deployment's trouble never holds up the others (nor their lease renewals).
+            match self.step(&id).await {
+                Ok(n) => launched += n,
+                Err(e) => tracing::warn!(deployment = %id, error = %e, "could not move a deployment on"),
+            }
         }
         Ok(launched)
     }
 
     async fn step(&self, id: &str) -> Result<usize, railyard_service::ServiceError> {
-        let launches = self.service.engine_step(&self.holder, id).await?;
+        let live: Vec<usize> = self.in_flight().iter().filter(|(d, _, _)| d == id).map(|(_, r, _)| *r).collect();
+        let launches = self.service.engine_step(&self.holder, id, &live).await?;
         let n = launches.len();
         for launch in launches {
             self.launch(launch);
@@ -121,12 +138,12 @@ impl Engine {
         Ok(n)
     }
 
-    fn in_flight(&self) -> std::sync::MutexGuard<'_, HashSet<(String, usize)>> {
+    fn in_flight(&self) -> std::sync::MutexGuard<'_, HashSet<(String, usize, u32)>> {
         self.in_flight.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn launch(&self, launch: Launch) {
-        let key = (launch.deployment.clone(), launch.run);
+        let key = (launch.deployment.clone(), launch.run, launch.task.attempts);
         if !self.in_flight().insert(key.clone()) {
             return;
         }
@@ -136,7 +153,7 @@ impl Engine {
             let (result, lines) = run_one(&launch, &limits).await;
             // The recorder is gone only when the engine is: then the lease expires and the run is
             // marked interrupted by the next engine.
-            let _ = finished.send((launch.deployment, launch.run, result, lines));
+            let _ = finished.send((launch.deployment, launch.run, launch.task.attempts, result, lines));
         });
     }
 }
@@ -156,8 +173,18 @@ async fn run_one(launch: &Launch, limits: &Limits) -> (RunResult, Vec<serde_json
     };
     let ctx = RunContext { env: launch.env.clone() };
     let mut lines: Vec<serde_json::Value> = Vec::new();
-    let mut sink = |line: OutputLine| lines.push(json!({"at": line.at, "stream": line.stream, "text": line.text}));
+    let mut dropped = 0usize;
+    let mut sink = |line: OutputLine| {
+        if lines.len() < MAX_LINES {
+            lines.push(json!({"at": line.at, "stream": line.stream, "text": line.text}));
+        } else {
+            dropped += 1;
+        }
+    };
     let outcome = railyard_runner::run(action, &ctx, &mut sink, limits).await;
+    if dropped > 0 {
+        lines.push(json!({"at": outcome.finished_at, "stream": "stderr", "text": format!("[{dropped} more lines not kept: a run keeps at most {MAX_LINES} lines]")}));
+    }
     let status = match outcome.status {
         railyard_runner::RunStatus::Succeeded => RunStatus::Succeeded,
         railyard_runner::RunStatus::Failed => RunStatus::Failed,

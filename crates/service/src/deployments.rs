@@ -91,10 +91,20 @@ impl Service {
                 let past: Vec<Deployment> = self.deployments_of(turnover_id).await?.into_iter().map(|d| d.value).collect();
                 let next = t.value.next_stage(&past, &input.skip)?;
                 let env_name = t.value.stages[next.stage].environment.clone();
-                let env: Stored<Environment> = self
-                    .find(&env_name)
-                    .await?
-                    .ok_or_else(|| ServiceError::Internal(format!("environment {env_name} of the path is gone")))?;
+                let refuse = |code: &str, message: String| {
+                    ServiceError::Refused(Refusal {
+                        action: "deploy".into(),
+                        object: t.value.describe(),
+                        state: t.value.state.to_string(),
+                        guards: vec![Guard::new(code, message)],
+                    })
+                };
+                let Some(env) = self.find::<Environment>(&env_name).await? else {
+                    return Err(refuse("environment_missing", format!("environment {env_name} of the path no longer exists")));
+                };
+                if env.value.state == railyard_domain::EnvironmentState::Decommissioned {
+                    return Err(refuse("environment_decommissioned", format!("environment {env_name} is decommissioned; nothing deploys there")));
+                }
                 if env.value.locked {
                     return Err(ServiceError::Refused(Refusal {
                         action: "deploy".into(),
@@ -169,7 +179,36 @@ impl Service {
         self.deployment(actor, id).await
     }
 
+    /// Retries a failed deployment: only the latest one of its turnover, while the turnover is in flight.
     pub async fn retry_deployment(&self, actor: &Actor, id: &str, input: RetryInput) -> ServiceResult<DeploymentView> {
+        self.authorize(actor, Operation::Deploy)?;
+        let d: Stored<Deployment> = self.load(id).await?;
+        let t: Stored<Turnover> = self.load(&d.value.turnover_id).await?;
+        let others = self.deployments_of(&t.value.id).await?;
+        let mut guards = Vec::new();
+        if t.value.state != railyard_domain::TurnoverState::InFlight {
+            guards.push(Guard::new("turnover_not_in_flight", format!("turnover {} is {}", t.value.id, t.value.state)));
+        }
+        if d.value.generation != t.value.generation
+            || others.iter().any(|o| {
+                o.value.id != d.value.id
+                    && (o.value.stage, o.value.attempt) > (d.value.stage, d.value.attempt)
+                    && o.value.generation == t.value.generation
+            })
+        {
+            guards.push(Guard::new(
+                "not_latest",
+                format!("deployment {id} is not the latest deployment of turnover {}", t.value.id),
+            ));
+        }
+        if !guards.is_empty() {
+            return Err(ServiceError::Refused(Refusal {
+                action: "retry".into(),
+                object: d.value.describe(),
+                state: d.value.state.to_string(),
+                guards,
+            }));
+        }
         self.change_deployment(actor, id, Operation::Deploy, |d, now| d.retry(&input.rerun, now)).await
     }
 

@@ -6,9 +6,7 @@
 use std::collections::BTreeMap;
 
 use chrono::Duration;
-use railyard_domain::{
-    Actor, Deployment, DeploymentState, Environment, Role, RunResult, SYSTEM_ACTOR, TaskRun, Turnover,
-};
+use railyard_domain::{Actor, Deployment, DeploymentState, Environment, Role, RunResult, SYSTEM_ACTOR, TaskRun};
 use railyard_store::{ListQuery, Record, Write};
 use serde_json::Value;
 
@@ -18,6 +16,9 @@ use crate::{Service, ServiceError, ServiceResult};
 
 /// How long a claim lasts unless renewed.
 pub const LEASE_SECS: i64 = 10;
+
+/// A run of ours that has been running this long without being in flight is lost.
+pub const LOST_AFTER_SECS: i64 = 5;
 
 /// One automation run the engine must launch now.
 #[derive(Debug, Clone)]
@@ -44,7 +45,11 @@ impl Service {
     /// Claims (or renews) a deployment for `holder` and moves it on: R13 blocks, group starts, settling.
     /// Returns the automation runs to launch. A deployment another live engine holds is left alone; one
     /// whose lease expired while runs were in flight has them marked interrupted first.
-    pub async fn engine_step(&self, holder: &str, id: &str) -> ServiceResult<Vec<Launch>> {
+    ///
+    /// `live` lists the runs (by index) this engine still has in flight for the deployment: a run it
+    /// launched more than [`LOST_AFTER_SECS`] ago and no longer has (its result was lost) is marked
+    /// interrupted rather than left running.
+    pub async fn engine_step(&self, holder: &str, id: &str, live: &[usize]) -> ServiceResult<Vec<Launch>> {
         let actor = system();
         self.retrying(None, || async {
             let mut d: Stored<Deployment> = self.load(id).await?;
@@ -53,6 +58,7 @@ impl Service {
             }
             let now = self.now();
             let orphaned = d.value.lease.as_ref().is_some_and(|l| l.holder != holder && l.expires_at <= now);
+            let took_over = d.value.lease.as_ref().is_none_or(|l| l.holder != holder);
             // A lease of ours with more than half its time left needs no renewal yet.
             let fresh = d
                 .value
@@ -64,6 +70,32 @@ impl Service {
             }
             let mut tx = Tx::new(&actor, now);
             let mut changed = false;
+            if took_over && d.value.state == DeploymentState::Running {
+                tx.record([railyard_domain::Change::new(
+                    "deployment",
+                    id,
+                    "claim",
+                    serde_json::json!({"holder": holder}),
+                )]);
+                changed = true;
+            }
+            if !orphaned && !took_over {
+                // Runs of ours that we no longer have in flight and that started a while ago are lost.
+                let lost: Vec<usize> = (0..d.value.runs.len())
+                    .filter(|i| {
+                        let r = &d.value.runs[*i];
+                        r.state == railyard_domain::RunState::Running
+                            && !live.contains(i)
+                            && r.started_at.is_some_and(|t| now - t > Duration::seconds(LOST_AFTER_SECS))
+                    })
+                    .collect();
+                if !lost.is_empty() {
+                    let keep: Vec<usize> = (0..d.value.runs.len()).filter(|i| !lost.contains(i)).collect();
+                    let c = d.value.interrupt_except(&keep, now);
+                    changed |= c.is_some();
+                    tx.record(c);
+                }
+            }
             if orphaned {
                 let c = d.value.interrupt(now);
                 changed |= c.is_some();
@@ -91,15 +123,13 @@ impl Service {
             let launches = if launch.is_empty() {
                 Vec::new()
             } else {
-                let t: Stored<Turnover> = self.load(&d.value.turnover_id).await?;
-                let artifacts: Vec<String> =
-                    t.value.artifacts.iter().map(|a| format!("{}@{}", a.name, a.version)).collect();
+                let artifacts = d.value.artifacts.clone();
                 launch
                     .into_iter()
                     .map(|i| {
                         let run = &d.value.runs[i];
                         let env = BTreeMap::from([
-                            ("RAILYARD_TURNOVER".to_string(), t.value.id.clone()),
+                            ("RAILYARD_TURNOVER".to_string(), d.value.turnover_id.clone()),
                             ("RAILYARD_ENVIRONMENT".to_string(), d.value.environment.clone()),
                             ("RAILYARD_DEPLOYMENT".to_string(), d.value.id.clone()),
                             ("RAILYARD_ATTEMPT".to_string(), d.value.attempt.to_string()),
@@ -119,10 +149,12 @@ impl Service {
 
     /// Records how automation runs of one deployment ended, with their output, in one commit (the
     /// engine batches the runs that finish together, so a group of 50 is a few commits, not 50).
+    /// Results of an earlier attempt than the run's current one are stale: skipped (and logged), never
+    /// taken for the current attempt.
     pub async fn engine_finish_runs(
         &self,
         id: &str,
-        finished: Vec<(usize, RunResult, Vec<Value>)>,
+        finished: Vec<(usize, u32, RunResult, Vec<Value>)>,
     ) -> ServiceResult<()> {
         let actor = &system();
         let finished = &finished;
@@ -130,8 +162,16 @@ impl Service {
             let mut d: Stored<Deployment> = self.load(id).await?;
             let now = self.now();
             let mut tx = Tx::new(actor, now);
-            for (run, result, lines) in finished {
-                let change = d.value.finish_run(*run, result.clone())?;
+            let mut any = false;
+            for (run, attempt, result, lines) in finished {
+                let change = match d.value.finish_run(*run, *attempt, result.clone()) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        tracing::warn!(deployment = %id, run, error = %e, "a stale run result was not recorded");
+                        continue;
+                    }
+                };
+                any = true;
                 tx.record([change]);
                 let r = &d.value.runs[*run];
                 let log =
@@ -150,6 +190,9 @@ impl Service {
                     updated_at: now,
                     doc,
                 }));
+            }
+            if !any {
+                return Ok(());
             }
             tx.update(&d)?;
             self.commit(tx).await

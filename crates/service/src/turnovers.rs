@@ -217,8 +217,38 @@ impl Service {
         .await
     }
 
+    /// Cancels a turnover; its deployments that have not run or settled are withdrawn in the same commit.
     pub async fn cancel_turnover(&self, actor: &Actor, id: &str, input: ReasonInput) -> ServiceResult<TurnoverView> {
+        self.authorize(actor, Operation::EditTurnover)?;
         let reason = input.reason.unwrap_or_default();
-        self.change_turnover(actor, id, None, |t, _| t.cancel(&reason, actor), None).await
+        let reason = &reason;
+        self.retrying(None, move || async move {
+            let mut t: Stored<Turnover> = self.load(id).await?;
+            let now = self.now();
+            let change = t.value.cancel(reason, actor)?;
+            let mut tx = Tx::new(actor, now);
+            tx.record([change]);
+            for mut d in self.deployments_of(id).await? {
+                if d.value.state == railyard_domain::DeploymentState::Running {
+                    return Err(ServiceError::Refused(Refusal {
+                        action: "cancel".into(),
+                        object: t.value.describe(),
+                        state: t.value.state.to_string(),
+                        guards: vec![Guard::new(
+                            "deployment_running",
+                            format!("deployment {} is running; let it finish or fail first", d.value.id),
+                        )],
+                    }));
+                }
+                if let Some(c) = d.value.withdraw(&format!("turnover {id} was cancelled"), now) {
+                    tx.record([c]);
+                    tx.update(&d)?;
+                }
+            }
+            tx.update(&t)?;
+            self.commit(tx).await
+        })
+        .await?;
+        self.turnover(actor, id).await
     }
 }

@@ -93,7 +93,11 @@ fn a_run_in_flight_when_the_server_is_killed_is_interrupted_and_a_retry_complete
             .json();
     let to = t["id"].as_str().unwrap().to_string();
     let dir = s.dir.path().display().to_string();
-    let db_task = format!("test -e {dir}/quick || sleep 4; echo migrated > {dir}/db.txt");
+    // The first attempt waits for a sentinel that only the test creates (after the kill), so the kill always
+    // lands while it runs; each attempt leaves its own mark.
+    let db_task = format!(
+        "echo started >> {dir}/db-starts.txt; i=0; while [ ! -e {dir}/quick ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; echo migrated > {dir}/db.txt"
+    );
     let web_task = format!("echo web > {dir}/web.txt; echo deployed web");
     ry(
         &s,
@@ -128,6 +132,8 @@ fn a_run_in_flight_when_the_server_is_killed_is_interrupted_and_a_retry_complete
     let out = ry(&s, e, &["--server", &url2, "deployment", "watch", &id, "--timeout", "30"]).ok();
     assert!(out.contains("succeeded"), "{out}");
     assert_eq!(std::fs::read_to_string(s.dir.path().join("db.txt")).unwrap(), "migrated\n");
+    let starts = std::fs::read_to_string(s.dir.path().join("db-starts.txt")).unwrap();
+    assert_eq!(starts.lines().count(), 2, "the migration started twice: once before the kill, once on the retry");
     let log = ry(&s, e, &["--server", &url2, "deployment", "logs", &id, "R2"]).ok();
     assert!(log.contains("deployed web"), "{log}");
     let dep = show(&s, &url2, &erin, &id);

@@ -83,6 +83,9 @@ pub struct TaskRun {
     /// How many times a failed automation run is started again by itself (the task's `retries`).
     #[serde(default)]
     pub retries: u32,
+    /// Starts since the deployment (re)started: what `retries` counts against.
+    #[serde(default)]
+    pub tries: u32,
     #[serde(default)]
     pub started_at: Option<DateTime<Utc>>,
     #[serde(default)]
@@ -114,6 +117,7 @@ impl TaskRun {
             state: RunState::Pending,
             attempts: 0,
             retries: t.retries,
+            tries: 0,
             started_at: None,
             finished_at: None,
             exit_code: None,
@@ -127,7 +131,7 @@ impl TaskRun {
 
     /// Whether a failure is retried by itself: attempts left of the task's `retries`.
     pub(crate) fn retries_left(&self) -> bool {
-        self.attempts <= self.retries
+        self.tries <= self.retries
     }
 
     pub(crate) fn apply(&mut self, r: &RunResult) {

@@ -135,7 +135,7 @@ pub async fn log(
 ) -> ApiResult<Json<RunLog>> {
     let mut log = s.run_log(&a, &id, &run, p.attempt).await?;
     let from = p.from_line.unwrap_or(0).min(log.lines.len());
-    let to = p.limit.map_or(log.lines.len(), |n| (from + n).min(log.lines.len()));
+    let to = p.limit.map_or(log.lines.len(), |n| from.saturating_add(n).min(log.lines.len()));
     log.lines = log.lines[from..to].to_vec();
     Ok(Json(log))
 }

@@ -234,7 +234,8 @@ async fn a_turnover_deploys_through_test_and_staging_with_a_failure_fixed_and_re
 async fn a_maintenance_window_blocks_a_deployment_until_it_ends() {
     let app = TestApp::spawn().await;
     let s = setup(&app).await;
-    let end = Utc::now() + chrono::Duration::seconds(3);
+    // Long enough for a loaded machine to see the block before the window ends.
+    let end = Utc::now() + chrono::Duration::seconds(8);
     let start = (Utc::now() - chrono::Duration::minutes(5)).to_rfc3339_opts(SecondsFormat::Secs, true);
     app.post(&s.erin, "/api/v1/environments/test/events", json!({"kind": "maintenance", "title": "DB upgrade", "start": start, "end": end.to_rfc3339_opts(SecondsFormat::Millis, true)}))
         .await
@@ -400,4 +401,53 @@ async fn a_task_with_retries_runs_again_by_itself_until_it_succeeds() {
     let ev = app.get(&s.rita, &format!("/api/v1/audit/events?object={id}&limit=500")).await.ok();
     let finishes = ev["items"].as_array().unwrap().iter().filter(|e| e["action"] == "finish_run").count();
     assert_eq!(finishes, 3, "each attempt is recorded");
+}
+
+#[tokio::test]
+async fn a_failed_group_settles_even_while_a_manual_run_waits_and_cancelling_withdraws_deployments() {
+    let app = TestApp::spawn().await;
+    let s = setup(&app).await;
+    let t = app.get(&s.dan, &format!("/api/v1/turnovers/{}", s.to)).await.ok();
+    let spec = json!({"title": "mixed", "release": t["releases"][0], "path": t["path_id"]});
+    let to = app.post(&s.dan, "/api/v1/turnovers", spec).await.ok()["id"].as_str().unwrap().to_string();
+    let fail = json!({"kind": "command", "program": "/bin/sh", "args": ["-c", "exit 4"]});
+    app.post(
+        &s.dan,
+        &format!("/api/v1/turnovers/{to}/tasks"),
+        json!({"title": "breaks", "sequence": 1, "action": fail}),
+    )
+    .await
+    .ok();
+    app.post(
+        &s.dan,
+        &format!("/api/v1/turnovers/{to}/tasks"),
+        json!({"title": "check by hand", "sequence": 1, "owner": "rita"}),
+    )
+    .await
+    .ok();
+    let id = app.post(&s.erin, &format!("/api/v1/turnovers/{to}/deploy"), json!({})).await.ok()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let d = wait_for(&app, &s.rita, &id, "failed", |d| d["state"] == "failed").await;
+    assert_eq!(run(&d, "check by hand")["state"], "pending", "the waiting manual run is withdrawn: {d}");
+    let r = app.post(&s.rita, &format!("/api/v1/deployments/{id}/runs/R2/complete"), json!({"done": false})).await;
+    assert_eq!(r.status, 422, "a failed manual run needs a note");
+
+    // Offline staging keeps the next deployment waiting; cancelling the turnover withdraws it.
+    app.post(&s.erin, &format!("/api/v1/deployments/{id}/abandon"), json!({})).await.ok();
+    app.post(&s.erin, "/api/v1/environments/test/take-offline", json!({})).await.ok();
+    let next = app.post(&s.erin, &format!("/api/v1/turnovers/{to}/deploy"), json!({})).await.ok()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    wait_for(&app, &s.rita, &next, "blocked", |d| d["blocked"].is_string()).await;
+    let r = app.post(&s.erin, &format!("/api/v1/deployments/{id}/retry"), json!({})).await;
+    assert_eq!(r.status, 409, "only the latest deployment is retried: {}", r.body);
+    app.post(&s.dan, &format!("/api/v1/turnovers/{to}/cancel"), json!({"reason": "replaced"})).await.ok();
+    assert_eq!(app.get(&s.rita, &format!("/api/v1/deployments/{next}")).await.ok()["state"], "abandoned");
+    // A decommissioned environment takes nothing.
+    app.post(&s.erin, "/api/v1/environments/test/decommission", json!({})).await.ok();
+    let r = app.post(&s.erin, &format!("/api/v1/turnovers/{}/deploy", s.to), json!({})).await;
+    assert_eq!(r.guards(), vec!["environment_decommissioned"]);
 }
