@@ -135,3 +135,77 @@ pub fn serve_on(db: &Path) -> (Child, String) {
     std::thread::spawn(move || for _ in lines {});
     (child, url)
 }
+
+/// A minor train with the usual dates, created as `token`; its id.
+pub fn create_train(s: &Server, token: &str, title: &str) -> String {
+    let args = [
+        "train",
+        "create",
+        "--title",
+        title,
+        "--type",
+        "minor",
+        "--start",
+        "2027-01-04",
+        "--scoping-end",
+        "2027-01-15",
+        "--construction-end",
+        "2027-02-12",
+        "--verification-end",
+        "2027-02-26",
+        "--production-date",
+        "2027-03-06",
+        "--output",
+        "json",
+    ];
+    ry(s, Some(token), &args).json()["id"].as_str().unwrap().to_string()
+}
+
+/// A train (executive approval by `eve`, who must exist) taken to construction, with one accepted release
+/// per application key, each having begun work; the train and the releases.
+pub fn train_with_releases(s: &Server, rita: &str, apps: &[&str]) -> (String, Vec<String>) {
+    let r = Some(rita);
+    let rt = create_train(s, rita, "T");
+    ry(s, r, &["train", "policy", &rt, "executive", "--level", "eve"]).ok();
+    let mut releases = Vec::new();
+    for app in apps {
+        ry(s, r, &["app", "create", app, "--name", app]).ok();
+        let args = [
+            "release",
+            "create",
+            "--title",
+            app,
+            "--app",
+            app,
+            "--train",
+            &rt,
+            "--start",
+            "2027-01-05",
+            "--end",
+            "2027-02-05",
+            "--output",
+            "json",
+        ];
+        releases.push(ry(s, r, &args).json()["id"].as_str().unwrap().to_string());
+    }
+    ry(s, r, &["train", "submit", &rt]).ok();
+    ry(s, r, &["train", "start-construction", &rt]).ok();
+    for ar in &releases {
+        ry(s, r, &["release", "begin-work", ar]).ok();
+    }
+    (rt, releases)
+}
+
+/// An environment of kind `test` per name and an active path through them, as `erin`; the path's id.
+pub fn path_through(s: &Server, erin: &str, envs: &[&str]) -> String {
+    let e = Some(erin);
+    let mut args = vec!["path", "create", "standard"];
+    for env in envs {
+        ry(s, e, &["env", "create", env, "--kind", "test"]).ok();
+        args.extend(["--stage", env]);
+    }
+    args.extend(["--output", "json"]);
+    let path = ry(s, e, &args).json()["id"].as_str().unwrap().to_string();
+    ry(s, e, &["path", "activate", &path]).ok();
+    path
+}

@@ -31,63 +31,9 @@ fn a_run_in_flight_when_the_server_is_killed_is_interrupted_and_a_retry_complete
     let dan = create_user(&s, "dan", "developer");
     create_user(&s, "eve", "product_owner");
     let (r, e, d) = (Some(rita.as_str()), Some(erin.as_str()), Some(dan.as_str()));
-    ry(&s, e, &["env", "create", "test", "--kind", "test"]).ok();
-    let p = ry(&s, e, &["path", "create", "quick", "--stage", "test", "--output", "json"]).json();
-    let path = p["id"].as_str().unwrap().to_string();
-    ry(&s, e, &["path", "activate", &path]).ok();
-    let t = ry(
-        &s,
-        r,
-        &[
-            "train",
-            "create",
-            "--title",
-            "T",
-            "--type",
-            "minor",
-            "--start",
-            "2027-01-04",
-            "--scoping-end",
-            "2027-01-15",
-            "--construction-end",
-            "2027-02-12",
-            "--verification-end",
-            "2027-02-26",
-            "--production-date",
-            "2027-03-06",
-            "--output",
-            "json",
-        ],
-    )
-    .json();
-    let rt = t["id"].as_str().unwrap().to_string();
-    ry(&s, r, &["train", "policy", &rt, "executive", "--level", "eve"]).ok();
-    ry(&s, r, &["app", "create", "PAY", "--name", "Payments"]).ok();
-    let ar = ry(
-        &s,
-        r,
-        &[
-            "release",
-            "create",
-            "--title",
-            "PAY 1",
-            "--app",
-            "PAY",
-            "--train",
-            &rt,
-            "--start",
-            "2027-01-05",
-            "--end",
-            "2027-02-05",
-            "--output",
-            "json",
-        ],
-    )
-    .json();
-    let ar = ar["id"].as_str().unwrap().to_string();
-    ry(&s, r, &["train", "submit", &rt]).ok();
-    ry(&s, r, &["train", "start-construction", &rt]).ok();
-    ry(&s, r, &["release", "begin-work", &ar]).ok();
+    let path = path_through(&s, &erin, &["test"]);
+    let (_, releases) = train_with_releases(&s, &rita, &["PAY"]);
+    let ar = releases[0].clone();
     let t =
         ry(&s, d, &["turnover", "create", "--title", "build 7", "--release", &ar, "--path", &path, "--output", "json"])
             .json();
@@ -153,73 +99,9 @@ fn stage_set(s: &Server) -> (String, String, String, String, String, String, Str
     let erin = create_user(s, "erin", "release_engineer");
     let dan = create_user(s, "dan", "developer");
     let eve = create_user(s, "eve", "product_owner");
-    let (r, e) = (Some(rita.as_str()), Some(erin.as_str()));
-    ry(s, e, &["env", "create", "test", "--kind", "test"]).ok();
-    ry(s, e, &["env", "create", "staging", "--kind", "staging"]).ok();
-    let p =
-        ry(s, e, &["path", "create", "standard", "--stage", "test", "--stage", "staging", "--output", "json"]).json();
-    let path = p["id"].as_str().unwrap().to_string();
-    ry(s, e, &["path", "activate", &path]).ok();
-    let t = ry(
-        s,
-        r,
-        &[
-            "train",
-            "create",
-            "--title",
-            "T",
-            "--type",
-            "minor",
-            "--start",
-            "2027-01-04",
-            "--scoping-end",
-            "2027-01-15",
-            "--construction-end",
-            "2027-02-12",
-            "--verification-end",
-            "2027-02-26",
-            "--production-date",
-            "2027-03-06",
-            "--output",
-            "json",
-        ],
-    )
-    .json();
-    let rt = t["id"].as_str().unwrap().to_string();
-    ry(s, r, &["train", "policy", &rt, "executive", "--level", "eve"]).ok();
-    ry(s, r, &["train", "policy", &rt, "development", "--level", "eve"]).ok();
-    ry(s, r, &["app", "create", "PAY", "--name", "Payments"]).ok();
-    ry(s, r, &["app", "create", "WEB", "--name", "Web"]).ok();
-    let mut releases = Vec::new();
-    for app in ["PAY", "WEB"] {
-        let ar = ry(
-            s,
-            r,
-            &[
-                "release",
-                "create",
-                "--title",
-                app,
-                "--app",
-                app,
-                "--train",
-                &rt,
-                "--start",
-                "2027-01-05",
-                "--end",
-                "2027-02-05",
-                "--output",
-                "json",
-            ],
-        )
-        .json();
-        releases.push(ar["id"].as_str().unwrap().to_string());
-    }
-    ry(s, r, &["train", "submit", &rt]).ok();
-    ry(s, r, &["train", "start-construction", &rt]).ok();
-    for ar in &releases {
-        ry(s, r, &["release", "begin-work", ar]).ok();
-    }
+    let path = path_through(s, &erin, &["test", "staging"]);
+    let (rt, releases) = train_with_releases(s, &rita, &["PAY", "WEB"]);
+    ry(s, Some(rita.as_str()), &["train", "policy", &rt, "development", "--level", "eve"]).ok();
     (rita, erin, dan, eve, releases[0].clone(), releases[1].clone(), path)
 }
 

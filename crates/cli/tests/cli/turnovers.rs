@@ -17,32 +17,7 @@ fn a_developer_assembles_a_turnover_with_database_web_and_manual_tasks() {
         ry(&s, e, &["path", "create", "standard", "--stage", "test", "--stage", "staging", "--output", "json"]).json();
     let path = p["id"].as_str().unwrap().to_string();
     ry(&s, e, &["path", "activate", &path]).ok();
-    let t = ry(
-        &s,
-        r,
-        &[
-            "train",
-            "create",
-            "--title",
-            "T",
-            "--type",
-            "minor",
-            "--start",
-            "2027-01-04",
-            "--scoping-end",
-            "2027-01-15",
-            "--construction-end",
-            "2027-02-12",
-            "--verification-end",
-            "2027-02-26",
-            "--production-date",
-            "2027-03-06",
-            "--output",
-            "json",
-        ],
-    )
-    .json();
-    let rt = t["id"].as_str().unwrap().to_string();
+    let rt = create_train(&s, &rita, "T");
     ry(&s, r, &["train", "policy", &rt, "executive", "--level", "eve"]).ok();
     ry(&s, r, &["app", "create", "PAY", "--name", "Payments"]).ok();
     let ar = ry(
