@@ -213,7 +213,7 @@ pub struct Surroundings {
     /// Accepted application releases not yet development-approved: (id, title).
     pub not_development_approved: Vec<(String, String)>,
     /// Accepted application releases not yet verified (R9): (id, title).
-    pub not_verified: Vec<(String, String)>,
+    pub not_verified: Vec<(String, String, String)>,
     /// Production-ready turnovers neither verified everywhere nor cancelled, or deployments running (R14).
     pub open_turnovers: Vec<String>,
 }
@@ -279,8 +279,11 @@ impl Train {
                 for guard in self.gates.verification.unmet(GateName::Verification) {
                     g.fail(&guard.code, guard.message);
                 }
-                for (id, title) in &around.not_verified {
-                    g.fail("release_not_verified", format!("application release {id} '{title}' is not verified"));
+                for (id, title, why) in &around.not_verified {
+                    g.fail(
+                        "release_not_verified",
+                        format!("application release {id} '{title}' is not verified: {why} (R9)"),
+                    );
                 }
                 self.check_executive_policy(&mut g);
                 check_decidable(&mut g, "executive", self.approval_policies.executive.as_ref(), &actor.name);

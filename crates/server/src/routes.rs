@@ -74,6 +74,7 @@ pub fn routes() -> (Router<Service>, utoipa::openapi::OpenApi) {
         .routes(routes!(releases::list, releases::create))
         .routes(routes!(releases::show, releases::update))
         .routes(routes!(releases::propose))
+        .routes(routes!(releases::verification))
         .routes(routes!(releases::accept))
         .routes(routes!(releases::reject))
         .routes(routes!(releases::remove))

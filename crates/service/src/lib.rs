@@ -22,6 +22,7 @@ mod train_parts;
 mod trains;
 mod turnovers;
 mod users;
+mod verification;
 mod views;
 mod work_items;
 
@@ -49,6 +50,7 @@ pub use train_parts::{DecideCriterionInput, GateInput};
 pub use trains::{CopyInput, TrainFilter};
 pub use turnovers::{CopyTasksInput, LinkInput, ReorderInput, TurnoverFilter, TurnoverView};
 pub use users::{Bootstrap, NewToken, NewUser, TokenView, UserPatch, UserView, hash_token};
+pub use verification::Verification;
 pub use views::{ApprovalView, GateStatus, Meta, Page, TrainView};
 pub use work_items::{ImportReport, WorkItemFilter, WorkItemPatch, WorkItemView};
 

@@ -210,13 +210,17 @@ impl Service {
             );
             let mut members = if reads_members { self.accepted_members(id).await? } else { Vec::new() };
             let mut around = Surroundings::default();
-            for r in members.iter().map(|r| &r.value).filter(|r| !r.is_development_approved()) {
-                let entry = (r.id.clone(), r.title.clone());
+            for r in members.iter().map(|r| &r.value) {
                 match action {
-                    TrainAction::StartVerification => around.not_development_approved.push(entry),
-                    // R9 (verified in every required pre-production stage) comes with turnovers; until
-                    // then a release is verified once it is development-approved.
-                    TrainAction::RequestExecutiveApproval => around.not_verified.push(entry),
+                    TrainAction::StartVerification if !r.is_development_approved() => {
+                        around.not_development_approved.push((r.id.clone(), r.title.clone()))
+                    }
+                    TrainAction::RequestExecutiveApproval => {
+                        let v = self.verification_of(&r.id).await?;
+                        if !v.verified {
+                            around.not_verified.push((r.id.clone(), r.title.clone(), v.why()));
+                        }
+                    }
                     _ => {}
                 }
             }

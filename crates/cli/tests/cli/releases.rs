@@ -147,14 +147,18 @@ fn product_owners_and_a_manager_take_two_releases_to_verification_and_one_back()
         assert_eq!(field(&ry(&s, p, &["release", "show", id]).ok(), "state"), "verification");
     }
     assert_eq!(field(&ry(&s, r, &["train", "start-verification", &rt]).ok(), "state"), "verification");
-    ry(&s, r, &["train", "request-executive-approval", &rt]).ok();
+    // R9: neither release has a turnover validated through its path yet.
+    ry(&s, r, &["train", "request-executive-approval", &rt]).refused("release_not_verified");
+    ry(&s, r, &["train", "policy", &rt, "gate", "--level", "eve"]).ok();
+    ry(&s, r, &["gate", "require-approval", &rt, "verification"]).ok();
+    ry(&s, r, &["gate", "request-approval", &rt, "verification"]).ok();
 
-    // Send one back: it and the train return to construction, the executive approval is cancelled, one commit.
+    // Send one back: it and the train return to construction, the gate approval is cancelled, one commit.
     ry(&s, p, &["release", "send-back", &web]).refused("--reason");
     let out = ry(&s, p, &["release", "send-back", &web, "--reason", "checkout fails in staging"]).ok();
     assert_eq!(field(&out, "state"), "construction");
     assert_eq!(field(&ry(&s, r, &["train", "show", &rt]).ok(), "state"), "construction");
-    let pending = ry(&s, r, &["approval", "list", "--train", &rt, "--kind", "executive", "--output", "json"]).json();
+    let pending = ry(&s, r, &["approval", "list", "--train", &rt, "--kind", "gate", "--output", "json"]).json();
     assert_eq!(pending["items"][0]["state"], "cancelled");
     let events = ry(&s, r, &["audit", "list", "--object", &web, "--limit", "500", "--output", "json"]).json();
     let sb = events["items"].as_array().unwrap().iter().find(|e| e["action"] == "send_back").unwrap().clone();

@@ -226,3 +226,15 @@ pub async fn miss_milestone(
 ) -> ApiResult<Json<ReleaseView>> {
     Ok(Json(s.decide_release_milestone(&a, &id, &m, MilestoneState::Missed).await?))
 }
+
+/// R9: whether it is verified (a turnover validated in every required pre-production stage) and, if not,
+/// which stages still lack a validated deployment.
+#[utoipa::path(get, path = "/api/v1/application-releases/{id}/verification", tag = "application releases", params(("id" = String, Path)),
+    security(("bearer" = [])), responses((status = 200, body = railyard_service::Verification), (status = 404, body = Problem)))]
+pub async fn verification(
+    State(s): State<Service>,
+    Authed(a): Authed,
+    Path(id): Path<String>,
+) -> ApiResult<Json<railyard_service::Verification>> {
+    Ok(Json(s.verification(&a, &id).await?))
+}

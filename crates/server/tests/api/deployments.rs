@@ -151,6 +151,11 @@ async fn a_turnover_deploys_through_test_and_staging_with_a_failure_fixed_and_re
     assert_eq!(r.guards(), vec!["awaiting_validation"]);
     app.post(&s.erin, &format!("/api/v1/deployments/{id}/validate"), json!({"passed": true})).await.ok();
     assert_eq!(app.get(&s.dan, &format!("/api/v1/turnovers/{}", s.to)).await.ok()["state"], "in_flight");
+    // R9: validated in test, not yet in staging.
+    let release =
+        app.get(&s.dan, &format!("/api/v1/turnovers/{}", s.to)).await.ok()["releases"][0].as_str().unwrap().to_string();
+    let v = app.get(&s.rita, &format!("/api/v1/application-releases/{release}/verification")).await.ok();
+    assert_eq!((v["verified"].as_bool(), v["missing"].clone()), (Some(false), json!(["staging"])));
 
     // Promote to staging, which freezes the tasks (R12); it fails there on purpose.
     std::fs::write(dir.join("fail"), "").unwrap();
@@ -212,6 +217,8 @@ async fn a_turnover_deploys_through_test_and_staging_with_a_failure_fixed_and_re
         .await
         .ok();
     assert_eq!(app.get(&s.dan, &format!("/api/v1/turnovers/{}", s.to)).await.ok()["state"], "completed");
+    let v = app.get(&s.rita, &format!("/api/v1/application-releases/{release}/verification")).await.ok();
+    assert_eq!((v["verified"].as_bool(), v["turnover"].as_str()), (Some(true), Some(s.to.as_str())), "{v}");
     let r = app.post(&s.erin, &format!("/api/v1/turnovers/{}/deploy", s.to), json!({})).await;
     assert_eq!(r.guards(), vec!["wrong_state", "path_complete"]);
 

@@ -155,20 +155,40 @@ async fn releases_join_a_train_inherit_milestones_get_development_approval_and_c
 
     let t = app.post(&rita, &format!("{tpath}/start-verification"), json!({})).await.ok();
     assert_eq!(t["state"], "verification");
-    let t = app.post(&rita, &format!("{tpath}/request-executive-approval"), json!({})).await.ok();
-    let xap = t["executive_approval"]["id"].as_str().unwrap().to_string();
+    // R9: no release is verified yet (none has a turnover validated through its path).
+    let r = app.post(&rita, &format!("{tpath}/request-executive-approval"), json!({})).await;
+    assert_eq!(r.guards(), vec!["release_not_verified", "release_not_verified"]);
+    assert!(r.guard_text().contains("it has no turnover"), "{}", r.guard_text());
+    let v = app.get(&rita, &format!("{p1}/verification")).await.ok();
+    assert_eq!((v["verified"].as_bool(), v["turnover"].is_null()), (Some(false), true));
+
+    // The verification gate requires approval; its approval is pending when a release is sent back.
+    let t = app.get(&rita, &tpath).await.ok();
+    let mut policies = t["approval_policies"].clone();
+    policies["gate"] = json!({"levels": [level(&["eve"], 1)]});
+    let t = app.patch(&rita, &tpath, json!({"approval_policies": policies}), t["version"].as_i64().unwrap()).await.ok();
+    app.patch(
+        &rita,
+        &format!("{tpath}/gates/verification"),
+        json!({"approval_required": true}),
+        t["version"].as_i64().unwrap(),
+    )
+    .await
+    .ok();
+    let t = app.post(&rita, &format!("{tpath}/gates/verification/request-approval"), json!({})).await.ok();
+    let xap = t["gates"]["verification"]["approval"]["id"].as_str().unwrap().to_string();
 
     // A release in verification cannot leave its train before it is sent back.
     let r = app.post(&paula, &format!("{p1}/remove"), json!({})).await;
     assert_eq!(r.guards(), vec!["wrong_state"]);
 
-    // R10: send back moves the release and the train back and cancels the executive approval, in one commit.
+    // R10: send back moves the release and the train back and cancels the gate approval, in one commit.
     app.post(&paula, &format!("{p1}/send-back"), json!({})).await.expect(422);
     let r = app.post(&paula, &format!("{p1}/send-back"), json!({"reason": "fraud check fails in staging"})).await.ok();
     assert_eq!(r["state"], "construction");
     let t = app.get(&rita, &tpath).await.ok();
     assert_eq!(t["state"], "construction");
-    assert_eq!(t["executive_approval"]["state"], "cancelled");
+    assert_eq!(t["gates"]["verification"]["approval"]["state"], "cancelled");
     assert_eq!(app.get(&eve, &format!("/api/v1/approvals/{xap}")).await.ok()["state"], "cancelled");
     let ev = app.get(&rita, "/api/v1/audit/events?limit=500").await.ok();
     let items = ev["items"].as_array().unwrap();
@@ -180,7 +200,12 @@ async fn releases_join_a_train_inherit_milestones_get_development_approval_and_c
         .collect();
     assert_eq!(
         same_commit,
-        [format!("{ar1} send_back"), format!("{xap} cancel"), format!("{rt} release_sent_back")],
+        [
+            format!("{ar1} send_back"),
+            format!("{xap} cancel"),
+            format!("{rt} gate_approval_decided"),
+            format!("{rt} release_sent_back")
+        ],
         "{same_commit:?}"
     );
     assert_eq!(app.get(&rita, "/api/v1/audit/verify").await.ok()["intact"], true);

@@ -84,6 +84,7 @@ fn matrix() -> Vec<Row> {
             RM_PO,
         ),
         row(M::GET, "/api/v1/application-releases/{release}", None, ALL),
+        row(M::GET, "/api/v1/application-releases/{release}/verification", None, ALL),
         row(M::PATCH, "/api/v1/application-releases/{release}", Some(json!({"title": "t"})), RM_PO),
         row(M::POST, "/api/v1/application-releases/{release}/propose", Some(json!({"train": "RT-1"})), RM_PO),
         row(M::POST, "/api/v1/application-releases/{release}/accept", None, RM),
