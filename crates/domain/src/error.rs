@@ -112,6 +112,9 @@ impl Guards {
     }
 }
 
+/// The longest title a train, release or milestone may have.
+pub(crate) const MAX_TITLE: usize = 200;
+
 /// Collects invalid fields; fails with all of them at once.
 #[derive(Default)]
 pub(crate) struct Fields(pub Vec<FieldError>);
@@ -121,6 +124,11 @@ impl Fields {
         if !ok {
             self.0.push(FieldError::new(field, message()));
         }
+    }
+    /// A title: not blank, at most [`MAX_TITLE`] characters.
+    pub fn title(&mut self, field: &str, title: &str) {
+        self.check(!title.trim().is_empty(), field, || "must not be empty".into());
+        self.check(title.chars().count() <= MAX_TITLE, field, || format!("must be at most {MAX_TITLE} characters"));
     }
     pub fn done(self) -> Result<(), DomainError> {
         if self.0.is_empty() { Ok(()) } else { Err(DomainError::Invalid(self.0)) }

@@ -87,8 +87,7 @@ pub struct Milestones<'a> {
 
 fn check_title(title: &str) -> Result<(), DomainError> {
     let mut f = Fields::default();
-    f.check(!title.trim().is_empty(), "title", || "must not be empty".into());
-    f.check(title.chars().count() <= 200, "title", || "must be at most 200 characters".into());
+    f.title("title", title);
     f.done()
 }
 

@@ -11,8 +11,6 @@ use crate::{
     MilestoneState, ReleaseType, Role, Schedule, Train, TrainState, milestone::Milestones,
 };
 
-const MAX_TITLE: usize = 200;
-
 /// What a release manager gives to create a train.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -100,11 +98,6 @@ pub struct MilestonePatch {
     pub inherit: Option<bool>,
 }
 
-fn check_title(f: &mut Fields, field: &str, title: &str) {
-    f.check(!title.trim().is_empty(), field, || "must not be empty".into());
-    f.check(title.chars().count() <= MAX_TITLE, field, || format!("must be at most {MAX_TITLE} characters"));
-}
-
 fn merge(results: impl IntoIterator<Item = Result<(), DomainError>>, f: &mut Fields) {
     for r in results {
         if let Err(DomainError::Invalid(mut e)) = r {
@@ -116,7 +109,7 @@ fn merge(results: impl IntoIterator<Item = Result<(), DomainError>>, f: &mut Fie
 impl TrainSpec {
     pub fn validate(&self) -> Result<(), DomainError> {
         let mut f = Fields::default();
-        check_title(&mut f, "title", &self.title);
+        f.title("title", &self.title);
         merge([self.schedule.validate(), self.approval_policies.validate()], &mut f);
         f.done()
     }
@@ -126,7 +119,7 @@ impl TrainPatch {
     pub fn validate(&self) -> Result<(), DomainError> {
         let mut f = Fields::default();
         if let Some(t) = &self.title {
-            check_title(&mut f, "title", t);
+            f.title("title", t);
         }
         let results = [self.schedule.map(|s| s.validate()), self.approval_policies.as_ref().map(|p| p.validate())];
         merge(results.into_iter().flatten(), &mut f);
@@ -247,7 +240,7 @@ impl Train {
     ) -> Result<(Train, Change), DomainError> {
         let title = title.unwrap_or_else(|| format!("Copy of {}", self.title));
         let mut f = Fields::default();
-        check_title(&mut f, "title", &title);
+        f.title("title", &title);
         f.done()?;
         let offset = start - self.schedule.start;
         let out_of_range =
@@ -339,7 +332,7 @@ impl Train {
 
     pub fn add_criterion(&mut self, gate: GateName, id: String, spec: CriterionSpec) -> Result<Change, DomainError> {
         let mut f = Fields::default();
-        check_title(&mut f, "title", &spec.title);
+        f.title("title", &spec.title);
         f.done()?;
         self.guard_gate_editable("add_criterion", gate)?;
         let c = ExitCriterion::new(id, spec.title.trim().to_string(), spec.owner, spec.environment);
@@ -362,7 +355,7 @@ impl Train {
     pub fn edit_criterion(&mut self, id: &str, patch: CriterionPatch) -> Result<Change, DomainError> {
         if let Some(t) = &patch.title {
             let mut f = Fields::default();
-            check_title(&mut f, "title", t);
+            f.title("title", t);
             f.done()?;
         }
         let gate = self.criterion_gate(id)?;
