@@ -26,32 +26,7 @@ fn product_owners_and_a_manager_take_two_releases_to_verification_and_one_back()
 
     ry(&s, p, &["app", "create", "PAY", "--name", "Payments"]).ok();
     ry(&s, p, &["app", "create", "WEB", "--name", "Web shop"]).ok();
-    let t = ry(
-        &s,
-        r,
-        &[
-            "train",
-            "create",
-            "--title",
-            "2027.1",
-            "--type",
-            "minor",
-            "--start",
-            "2027-01-04",
-            "--scoping-end",
-            "2027-01-15",
-            "--construction-end",
-            "2027-02-12",
-            "--verification-end",
-            "2027-02-26",
-            "--production-date",
-            "2027-03-06",
-            "--output",
-            "json",
-        ],
-    )
-    .json();
-    let rt = id_of(&t);
+    let rt = create_train(&s, &rita, "2027.1");
     ry(&s, r, &["train", "policy", &rt, "executive", "--level", "eve"]).ok();
     ry(&s, r, &["train", "policy", &rt, "development", "--level", "dave"]).ok();
     ry(&s, r, &["milestone", "add", &rt, "--title", "Code complete", "--due", "2027-02-01", "--inherit"]).ok();
