@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use crate::persist::{Stored, Tx, check_version};
 use crate::views::{Meta, Page, page_of};
-use crate::{Service, ServiceError, ServiceResult};
+use crate::{Service, ServiceResult};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ApplicationView {
@@ -26,9 +26,7 @@ impl Service {
         self.authorize(actor, Operation::ManageApplications)?;
         let (app, change) = Application::create(spec, actor)?;
         self.check_users([("owner".to_string(), app.owner.clone())]).await?;
-        if self.find::<Application>(&app.key).await?.is_some() {
-            return Err(ServiceError::Duplicate(format!("application {} already exists", app.key)));
-        }
+        self.ensure_absent::<Application>(&app.key).await?;
         let mut tx = Tx::new(actor, self.now());
         tx.insert(&app, self.store.next_seq("APP").await?)?;
         tx.record([change]);

@@ -54,9 +54,7 @@ impl Service {
         self.authorize(actor, Operation::ManageEnvironments)?;
         let (env, change) = Environment::create(spec, &actor.name)?;
         self.check_users([("owner".to_string(), env.owner.clone())]).await?;
-        if self.find::<Environment>(&env.name).await?.is_some() {
-            return Err(ServiceError::Duplicate(format!("environment {} already exists", env.name)));
-        }
+        self.ensure_absent::<Environment>(&env.name).await?;
         let mut tx = Tx::new(actor, self.now());
         tx.insert(&env, self.store.next_seq("ENV").await?)?;
         tx.record([change]);

@@ -300,6 +300,15 @@ impl Service {
         self.find(id).await?.ok_or_else(|| ServiceError::NotFound { kind: T::KIND, id: id.to_string() })
     }
 
+    /// Refuses a new object whose user-chosen id (a user name, an application key, an environment
+    /// name) is taken.
+    pub(crate) async fn ensure_absent<T: Aggregate>(&self, id: &str) -> ServiceResult<()> {
+        if self.store.get(T::KIND, id).await?.is_some() {
+            return Err(ServiceError::Duplicate(format!("{} {id} already exists", T::KIND)));
+        }
+        Ok(())
+    }
+
     pub(crate) async fn commit(&self, mut tx: Tx) -> ServiceResult<()> {
         // Writes in one order everywhere (kind, then id), so two commits touching the same records lock
         // them in the same order and never deadlock on PostgreSQL.

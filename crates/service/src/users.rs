@@ -223,9 +223,7 @@ impl Service {
         if input.roles.is_empty() {
             return Err(ServiceError::invalid("roles", "a user needs at least one role"));
         }
-        if self.find::<User>(&input.name).await?.is_some() {
-            return Err(ServiceError::Duplicate(format!("user {} already exists", input.name)));
-        }
+        self.ensure_absent::<User>(&input.name).await?;
         let now = self.now();
         let user = User {
             name: input.name,
