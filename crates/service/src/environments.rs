@@ -169,15 +169,18 @@ impl Service {
         self.change_environment(actor, name, Operation::PlanCalendar, None, |e, _| e.remove_event(event), None).await
     }
 
-    /// An environment's calendar between two times, in time order.
+    /// An environment's calendar between two times, in time order: from now and for 30 days unless the
+    /// caller says otherwise.
     pub async fn calendar(
         &self,
         actor: &Actor,
         name: &str,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
     ) -> ServiceResult<Vec<CalendarEvent>> {
         self.authorize(actor, Operation::Read)?;
+        let from = from.unwrap_or_else(|| self.now());
+        let to = to.unwrap_or(from + chrono::Duration::days(30));
         if to <= from {
             return Err(ServiceError::invalid("to", format!("to {to} must be after from {from}")));
         }

@@ -149,13 +149,7 @@ pub async fn calendar(
     Path(name): Path<String>,
     Params(p): Params<CalendarParams>,
 ) -> ApiResult<Json<Page<CalendarEvent>>> {
-    let from = match p.from.as_deref() {
-        Some(v) => time("from", v)?,
-        None => Utc::now(),
-    };
-    let to = match p.to.as_deref() {
-        Some(v) => time("to", v)?,
-        None => from + chrono::Duration::days(30),
-    };
+    let from = p.from.as_deref().map(|v| time("from", v)).transpose()?;
+    let to = p.to.as_deref().map(|v| time("to", v)).transpose()?;
     Ok(Json(Page { items: s.calendar(&a, &name, from, to).await?, next_cursor: None }))
 }
