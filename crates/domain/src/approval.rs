@@ -5,6 +5,7 @@
 //! user decides once. R3: only the train's manager overrides, only where the policy allows, with a reason.
 
 use std::fmt;
+use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -70,6 +71,16 @@ impl ApprovalState {
 impl fmt::Display for ApprovalState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ApprovalState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ApprovalState::ALL.into_iter().find(|x| x.as_str() == s).ok_or_else(|| {
+            let names: Vec<&str> = ApprovalState::ALL.iter().map(|x| x.as_str()).collect();
+            format!("unknown approval state '{s}'; states are {}", names.join(", "))
+        })
     }
 }
 

@@ -5,6 +5,7 @@ use railyard_service::{ApprovalFilter, ApprovalView, DecideInput, OverrideInput,
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use super::parse_list;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{Authed, Body, IfMatch, OptionalBody, Params};
 
@@ -29,12 +30,6 @@ fn parse_kind(k: &str) -> Result<ApprovalKind, ApiError> {
     })
 }
 
-fn parse_state(s: &str) -> Result<ApprovalState, String> {
-    ApprovalState::ALL.into_iter().find(|x| x.as_str() == s).ok_or_else(|| {
-        format!("unknown approval state '{s}'; states are pending, approved, rejected, overridden, cancelled")
-    })
-}
-
 #[utoipa::path(get, path = "/api/v1/approvals", tag = "approvals", params(ApprovalParams), security(("bearer" = [])),
     responses((status = 200, body = Page<ApprovalView>), (status = 422, body = Problem)))]
 pub async fn list(
@@ -42,14 +37,7 @@ pub async fn list(
     Authed(a): Authed,
     Params(p): Params<ApprovalParams>,
 ) -> ApiResult<Json<Page<ApprovalView>>> {
-    let states = p
-        .state
-        .as_deref()
-        .unwrap_or_default()
-        .split(',')
-        .filter(|x| !x.trim().is_empty())
-        .map(|x| parse_state(x.trim()).map_err(|e| ApiError::invalid("state", e)))
-        .collect::<Result<Vec<_>, _>>()?;
+    let states = parse_list::<ApprovalState>("state", p.state.as_deref())?;
     let filter = ApprovalFilter {
         mine: p.mine.unwrap_or(false),
         states,
