@@ -118,6 +118,12 @@ pub enum Operation {
     Deploy,
     /// Complete a manual task run (its owner, or a release engineer: R15).
     CompleteRun,
+    /// Accept or reject a production-ready turnover delivered to release engineering.
+    AcceptTurnover,
+    /// Start a scheduled production deployment before its time (only the train's manager: R11).
+    StartEarly,
+    /// Halt every deployment that has not started, and resume.
+    StopLine,
 }
 
 impl Operation {
@@ -147,6 +153,8 @@ impl Operation {
             Operation::EditTurnover => &[ReleaseManager, ReleaseEngineer, Developer],
             Operation::Deploy => &[ReleaseEngineer],
             Operation::CompleteRun => &[ReleaseManager, ReleaseEngineer, ProductOwner, Developer],
+            Operation::AcceptTurnover => &[ReleaseEngineer],
+            Operation::StartEarly | Operation::StopLine => &[ReleaseManager],
         }
     }
 }

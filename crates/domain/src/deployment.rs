@@ -7,6 +7,7 @@
 //! last one is done.
 
 mod runs;
+mod schedule;
 
 use std::fmt;
 
@@ -19,6 +20,7 @@ use crate::error::Guards;
 use crate::{Actor, Change, DomainError, Role, Turnover};
 
 pub use runs::{RunResult, RunState, RunStatus, TaskRun};
+pub use schedule::{EarlyStart, MAX_WINDOW_MINUTES, ScheduleTarget, check_schedule_time};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -115,15 +117,45 @@ pub struct Deployment {
     pub started_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub finished_at: Option<DateTime<Utc>>,
+    /// A deployment of a production-ready turnover.
+    #[serde(default)]
+    pub production: bool,
+    /// A rollback: it runs only the turnover's tasks marked `rollback`.
+    #[serde(default)]
+    pub rollback: bool,
+    /// R11: the engine starts it at this time, not before (unless started early under an override).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduled_for: Option<DateTime<Utc>>,
+    /// The end of the window planned for it (scheduled deployments).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planned_end: Option<DateTime<Utc>>,
+    /// R11: started before its scheduled time by the train's manager, and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub early_start: Option<EarlyStart>,
+    /// Scheduling conflicts reported when its time was set (another deployment or a blackout overlapping).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<String>,
 }
 
 impl Deployment {
-    /// A deployment of a turnover into one stage: a run for every task that applies to the environment.
+    /// A deployment of a turnover into one stage: a run for every task that applies to the environment
+    /// (tasks marked `rollback` run only in rollbacks).
     pub fn new(
         id: String,
         turnover: &Turnover,
         stage: usize,
         attempt: u32,
+        actor: &Actor,
+    ) -> Result<(Deployment, Change), DomainError> {
+        Deployment::build(id, turnover, stage, attempt, false, actor)
+    }
+
+    pub(crate) fn build(
+        id: String,
+        turnover: &Turnover,
+        stage: usize,
+        attempt: u32,
+        rollback: bool,
         actor: &Actor,
     ) -> Result<(Deployment, Change), DomainError> {
         let Some(st) = turnover.stages.get(stage) else {
@@ -132,13 +164,16 @@ impl Deployment {
         let runs: Vec<TaskRun> = turnover
             .tasks
             .iter()
-            .filter(|t| t.environments.is_empty() || t.environments.contains(&st.environment))
+            .filter(|t| {
+                t.rollback == rollback && (t.environments.is_empty() || t.environments.contains(&st.environment))
+            })
             .enumerate()
             .map(|(i, t)| TaskRun::of(i, t))
             .collect();
-        let mut g = Guards::new("deploy", &turnover.describe(), turnover.state);
+        let mut g = Guards::new(if rollback { "rollback" } else { "deploy" }, &turnover.describe(), turnover.state);
         g.check(!runs.is_empty(), "no_tasks", || {
-            format!("{} has no task that applies to environment {}", turnover.describe(), st.environment)
+            let what = if rollback { "rollback task" } else { "task" };
+            format!("{} has no {what} that applies to environment {}", turnover.describe(), st.environment)
         });
         g.done()?;
         let d = Deployment {
@@ -160,11 +195,17 @@ impl Deployment {
             artifacts: turnover.artifacts.iter().map(|a| format!("{}@{}", a.name, a.version)).collect(),
             started_at: None,
             finished_at: None,
+            production: turnover.kind == crate::TurnoverKind::ProductionReady,
+            rollback,
+            scheduled_for: None,
+            planned_end: None,
+            early_start: None,
+            conflicts: Vec::new(),
         };
         let change = Change::new(
             "deployment",
             &d.id,
-            "schedule",
+            if rollback { "schedule_rollback" } else { "schedule" },
             json!({"turnover": d.turnover_id, "environment": d.environment, "stage": stage + 1, "attempt": attempt, "runs": d.runs.len()}),
         );
         Ok((d, change))

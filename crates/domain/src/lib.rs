@@ -14,6 +14,7 @@ pub mod environment;
 mod error;
 pub mod gate;
 pub mod graph;
+pub mod line;
 pub mod milestone;
 pub mod path;
 pub mod placeholder;
@@ -30,7 +31,8 @@ pub use application::{Application, ApplicationPatch, ApplicationSpec};
 pub use approval::{Approval, ApprovalKind, ApprovalState, Decision, Verdict};
 pub use change::Change;
 pub use deployment::{
-    Deployment, DeploymentState, Lease, RunResult, RunState, RunStatus, TaskRun, Trigger, Validation,
+    Deployment, DeploymentState, EarlyStart, Lease, MAX_WINDOW_MINUTES, RunResult, RunState, RunStatus, ScheduleTarget,
+    TaskRun, Trigger, Validation, check_schedule_time,
 };
 pub use environment::{
     CalendarEvent, Environment, EnvironmentAction, EnvironmentKind, EnvironmentPatch, EnvironmentSpec,
@@ -39,6 +41,7 @@ pub use environment::{
 pub use error::{DomainError, FieldError, Guard, Refusal};
 pub use gate::{CriterionState, Evidence, ExitCriterion, Gate, GateName, Gates};
 pub use graph::{Conflict, Dated, DependencyGraph};
+pub use line::Line;
 pub use milestone::{Milestone, MilestoneState};
 pub use path::{DeploymentPath, PathAction, PathPatch, PathSpec, PathState, Stage};
 pub use policy::{ApprovalPolicies, ApprovalPolicy, PolicyLevel};
@@ -53,8 +56,8 @@ pub use train::{
     TrainSpec, TrainState,
 };
 pub use turnover::{
-    Artifact, NextStage, ReorderEntry, Task, TaskPatch, TaskSpec, Turnover, TurnoverKind, TurnoverPatch, TurnoverSpec,
-    TurnoverState,
+    Artifact, NextStage, ProductionSpec, ProposedOrder, ReorderEntry, Task, TaskPatch, TaskSpec, Turnover,
+    TurnoverKind, TurnoverPatch, TurnoverSpec, TurnoverState, default_tiers,
 };
 pub use work_item::{WorkItem, WorkItemKind, WorkItemSpec, WorkItemStatus};
 

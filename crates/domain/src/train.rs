@@ -214,7 +214,8 @@ pub struct Surroundings {
     pub not_development_approved: Vec<(String, String)>,
     /// Accepted application releases not yet verified (R9): (id, title).
     pub not_verified: Vec<(String, String, String)>,
-    /// Production-ready turnovers neither verified everywhere nor cancelled, or deployments running (R14).
+    /// Production-ready turnovers neither verified everywhere nor cancelled, and deployments running
+    /// (R14): one line each, saying what is open.
     pub open_turnovers: Vec<String>,
 }
 
@@ -296,10 +297,7 @@ impl Train {
                     || format!("only the train's manager ({}) or a release engineer may close it", self.manager),
                 );
                 for t in &around.open_turnovers {
-                    g.fail(
-                        "turnover_open",
-                        format!("turnover {t} is neither verified in all its environments nor cancelled"),
-                    );
+                    g.fail("turnover_open", format!("{t} (R14)"));
                 }
             }
             TrainAction::Cancel { reason } => {

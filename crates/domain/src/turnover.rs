@@ -1,6 +1,7 @@
 //! Turnovers: packages of deployment tasks that move an application release through its path
 //! (DESIGN.md §1–2; R6 creation, R7 work items, R12 freezing).
 
+mod production;
 mod tasks;
 
 use std::fmt;
@@ -15,6 +16,7 @@ use crate::{
     TrainState, WorkItem, WorkItemStatus,
 };
 
+pub use production::{ProductionSpec, ProposedOrder, default_tiers};
 pub use tasks::{ReorderEntry, Task, TaskPatch, TaskSpec};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -30,8 +32,24 @@ pub enum TurnoverKind {
 #[serde(rename_all = "snake_case")]
 pub enum TurnoverState {
     Draft,
+    /// Standard: deploying along its path.
     InFlight,
+    /// Standard: validated in the last stage of its path.
     Completed,
+    /// Production-ready: handed to release engineering for acceptance.
+    Delivered,
+    /// Production-ready: accepted (and frozen, R12); waits for its scheduled times.
+    Accepted,
+    /// Production-ready: a deployment into one of its environments has started.
+    Deploying,
+    /// Production-ready: deployed into every environment, awaiting verification.
+    Deployed,
+    /// Production-ready: verified in every environment.
+    Verified,
+    /// Production-ready: rolled back in an environment after a failure.
+    RolledBack,
+    /// Production-ready: verified, and its train closed.
+    Closed,
     Cancelled,
 }
 
@@ -41,10 +59,25 @@ impl TurnoverState {
             TurnoverState::Draft => "draft",
             TurnoverState::InFlight => "in_flight",
             TurnoverState::Completed => "completed",
+            TurnoverState::Delivered => "delivered",
+            TurnoverState::Accepted => "accepted",
+            TurnoverState::Deploying => "deploying",
+            TurnoverState::Deployed => "deployed",
+            TurnoverState::Verified => "verified",
+            TurnoverState::RolledBack => "rolled_back",
+            TurnoverState::Closed => "closed",
             TurnoverState::Cancelled => "cancelled",
         }
     }
+    /// Work remains: not completed, verified, closed or cancelled.
     pub fn is_open(self) -> bool {
+        !matches!(
+            self,
+            TurnoverState::Completed | TurnoverState::Verified | TurnoverState::Closed | TurnoverState::Cancelled
+        )
+    }
+    /// Its tasks, artifacts and work items may change (unless frozen, R12).
+    pub fn is_editable(self) -> bool {
         matches!(self, TurnoverState::Draft | TurnoverState::InFlight)
     }
 }
@@ -80,6 +113,7 @@ pub struct Turnover {
     /// The application releases it carries (one for a standard turnover).
     pub releases: Vec<String>,
     pub train_id: String,
+    /// The deployment path (empty for a production-ready turnover, which names its environments).
     pub path_id: String,
     /// The path's stages as they were when the turnover was created: later edits of the path do not
     /// change them.
@@ -102,6 +136,15 @@ pub struct Turnover {
     /// earlier generations no longer count.
     #[serde(default)]
     pub generation: u32,
+    /// Production-ready: the pre-production turnover it was created from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_turnover: Option<String>,
+    /// Production-ready: the release engineer who accepted it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted_by: Option<String>,
+    /// Production-ready: why release engineering last sent it back to draft.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejection: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
@@ -206,6 +249,9 @@ impl Turnover {
             cancel_reason: None,
             created_by: actor.name.clone(),
             generation: 0,
+            from_turnover: None,
+            accepted_by: None,
+            rejection: None,
         };
         let change = Change::new(
             "turnover",
@@ -232,10 +278,12 @@ impl Turnover {
         });
     }
 
-    /// Open, not frozen (R12), and the actor may edit it.
+    /// Editable (draft or in flight), not frozen (R12), and the actor may edit it.
     pub(crate) fn guard_mutable(&self, action: &str, actor: &Actor) -> Result<(), DomainError> {
         let mut g = self.guards(action);
-        g.check(self.state.is_open(), "wrong_state", || format!("{} is {}", self.describe(), self.state));
+        g.check(self.state.is_editable(), "wrong_state", || {
+            format!("{} is {}; its tasks and artifacts change only while it is draft", self.describe(), self.state)
+        });
         if let Some(why) = &self.frozen {
             g.fail("frozen", format!("{} is frozen: {why} (R12)", self.describe()));
         }
@@ -343,7 +391,13 @@ impl Turnover {
     pub fn next_stage(&self, past: &[crate::Deployment], skip: &[String]) -> Result<NextStage, DomainError> {
         use crate::DeploymentState as D;
         let mut g = self.guards("deploy");
-        g.check(self.state.is_open(), "wrong_state", || format!("{} is {}", self.describe(), self.state));
+        g.check(self.state.is_editable(), "wrong_state", || format!("{} is {}", self.describe(), self.state));
+        g.check(self.kind == TurnoverKind::Standard, "production_ready", || {
+            format!(
+                "{} is production-ready: it is deployed by scheduling it into its locked environments (R11)",
+                self.describe()
+            )
+        });
         if let Some(active) = past.iter().find(|d| d.state.is_active()) {
             g.fail(
                 "deployment_active",

@@ -8,8 +8,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::handlers::{
-    applications, approvals, audit, dependencies, deployments, environments, gates, inbox, milestones, paths, releases,
-    runbooks, system, tokens, train_actions, trains, turnovers, users, work_items,
+    applications, approvals, audit, dependencies, deployments, environments, gates, inbox, milestones, paths,
+    production, releases, runbooks, system, tokens, train_actions, trains, turnovers, users, work_items,
 };
 
 #[derive(OpenApi)]
@@ -116,6 +116,18 @@ pub fn routes() -> (Router<Service>, utoipa::openapi::OpenApi) {
         .routes(routes!(turnovers::edit_task, turnovers::remove_task))
         .routes(routes!(turnovers::reorder))
         .routes(routes!(turnovers::copy_tasks))
+        .routes(routes!(production::create))
+        .routes(routes!(production::proposed_order))
+        .routes(routes!(production::deliver))
+        .routes(routes!(production::accept))
+        .routes(routes!(production::reject))
+        .routes(routes!(production::schedule))
+        .routes(routes!(production::verify))
+        .routes(routes!(production::rollback))
+        .routes(routes!(production::start))
+        .routes(routes!(production::line))
+        .routes(routes!(production::halt))
+        .routes(routes!(production::resume))
         .routes(routes!(deployments::deploy))
         .routes(routes!(deployments::list))
         .routes(routes!(deployments::show))

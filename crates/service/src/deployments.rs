@@ -165,7 +165,10 @@ impl Service {
             let change = step(&mut d.value, now)?;
             let mut tx = Tx::new(actor, now);
             tx.record([change]);
-            if d.value.state == DeploymentState::Validated {
+            if d.value.production {
+                let turnover = d.value.turnover_id.clone();
+                self.follow_production(&mut tx, &turnover, std::slice::from_ref(&d.value), &actor.name, now).await?;
+            } else if d.value.state == DeploymentState::Validated {
                 let mut t: Stored<Turnover> = self.load(&d.value.turnover_id).await?;
                 if let Some(c) = t.value.on_validated(d.value.stage) {
                     tx.record([c]);
@@ -186,7 +189,8 @@ impl Service {
         let t: Stored<Turnover> = self.load(&d.value.turnover_id).await?;
         let others = self.deployments_of(&t.value.id).await?;
         let mut guards = Vec::new();
-        if t.value.state != railyard_domain::TurnoverState::InFlight {
+        use railyard_domain::TurnoverState as T;
+        if !matches!(t.value.state, T::InFlight | T::Deploying | T::Deployed | T::RolledBack) {
             guards.push(Guard::new("turnover_not_in_flight", format!("turnover {} is {}", t.value.id, t.value.state)));
         }
         if d.value.generation != t.value.generation

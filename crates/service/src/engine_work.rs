@@ -57,6 +57,10 @@ impl Service {
                 return Ok(Vec::new());
             }
             let now = self.now();
+            if d.value.state == DeploymentState::Scheduled && !d.value.is_due(now) {
+                // R11: a scheduled deployment is not touched before its time (nothing to claim or write).
+                return Ok(Vec::new());
+            }
             let orphaned = d.value.lease.as_ref().is_some_and(|l| l.holder != holder && l.expires_at <= now);
             let took_over = d.value.lease.as_ref().is_none_or(|l| l.holder != holder);
             // A lease of ours with more than half its time left needs no renewal yet.
@@ -103,16 +107,29 @@ impl Service {
                 d.value.claim(holder, now, Duration::seconds(LEASE_SECS));
             }
             if d.value.state == DeploymentState::Scheduled {
+                // What holds it: the stopped line, the environment (R13, and R11 for what is not
+                // production-ready), the train and the dependencies (R11, R5). All of it is shown.
+                let mut holds: Vec<String> = self.line_state().await?.hold().into_iter().collect();
                 let env: Option<Stored<Environment>> = self.find(&d.value.environment).await?;
-                let reason = match &env {
-                    Some(e) => e.value.blocked_at(now),
-                    None => Some(format!("environment {} no longer exists", d.value.environment)),
-                };
-                let c = d.value.set_blocked(reason);
+                match &env {
+                    Some(e) => {
+                        holds.extend(e.value.blocked_at(now));
+                        if e.value.locked && !d.value.production {
+                            holds.push(format!(
+                                "environment {} is locked: it takes only accepted production-ready turnovers (R11)",
+                                e.value.name
+                            ));
+                        }
+                    }
+                    None => holds.push(format!("environment {} no longer exists", d.value.environment)),
+                }
+                holds.extend(self.production_holds(&d.value).await?);
+                let c = d.value.set_blocked((!holds.is_empty()).then(|| holds.join("; ")));
                 changed |= c.is_some();
                 tx.record(c);
             }
             let (changes, launch) = d.value.advance(now);
+            let moved = changes.iter().any(|c| matches!(c.action.as_str(), "start" | "succeed" | "fail"));
             changed |= !changes.is_empty() || !launch.is_empty();
             if !changed && fresh {
                 // Nothing moved and the lease holds: write nothing (a deployment waiting for a person
@@ -140,6 +157,10 @@ impl Service {
                     })
                     .collect()
             };
+            if d.value.production && moved {
+                let turnover = d.value.turnover_id.clone();
+                self.follow_production(&mut tx, &turnover, std::slice::from_ref(&d.value), SYSTEM_ACTOR, now).await?;
+            }
             tx.update(&d)?;
             self.commit(tx).await?;
             Ok(launches)

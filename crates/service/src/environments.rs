@@ -1,10 +1,12 @@
 //! Environments, their calendars, and deployment paths.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use railyard_domain::{
-    Actor, CalendarEvent, DeploymentPath, DomainError, Environment, EnvironmentAction, EnvironmentKind,
+    Actor, CalendarEvent, Deployment, DeploymentPath, DomainError, Environment, EnvironmentAction, EnvironmentKind,
     EnvironmentPatch, EnvironmentSpec, EnvironmentState, EventSpec, Operation, PathAction, PathPatch, PathSpec,
-    PathState, Train,
+    PathState, Train, Turnover,
 };
 use railyard_store::ListQuery;
 use serde::Serialize;
@@ -22,6 +24,49 @@ pub struct EnvironmentView {
     pub meta: Meta,
     /// R13: why nothing may start deploying here now, if anything.
     pub blocked: Option<String>,
+}
+
+/// One line of an environment's calendar: an event (maintenance, blackout, reservation) or a deployment.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CalendarEntry {
+    /// maintenance, blackout, reservation or deployment.
+    pub kind: String,
+    /// "CE-4" for an event, "DE-12" for a deployment.
+    pub id: String,
+    pub title: String,
+    /// A deployment's start, or its scheduled time until it starts.
+    pub start: DateTime<Utc>,
+    /// A deployment's finish, or the end of its planned window until it finishes.
+    pub end: DateTime<Utc>,
+    pub train_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub turnover_id: Option<String>,
+    /// A deployment's state.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// What holds a deployment that waits (R11, R13, R5, the stopped line).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocked: Option<String>,
+    /// Conflicts reported when the deployment was scheduled.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<String>,
+}
+
+impl CalendarEntry {
+    fn event(e: &CalendarEvent) -> CalendarEntry {
+        CalendarEntry {
+            kind: e.kind.as_str().to_string(),
+            id: e.id.clone(),
+            title: e.title.clone(),
+            start: e.start,
+            end: e.end,
+            train_id: e.train_id.clone(),
+            turnover_id: None,
+            state: None,
+            blocked: None,
+            conflicts: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -169,23 +214,56 @@ impl Service {
         self.change_environment(actor, name, Operation::PlanCalendar, None, |e, _| e.remove_event(event), None).await
     }
 
-    /// An environment's calendar between two times, in time order: from now and for 30 days unless the
-    /// caller says otherwise.
+    /// An environment's calendar between two times, in time order: its events and its scheduled, running
+    /// and past deployments, from now and for 30 days unless the caller says otherwise.
     pub async fn calendar(
         &self,
         actor: &Actor,
         name: &str,
         from: Option<DateTime<Utc>>,
         to: Option<DateTime<Utc>>,
-    ) -> ServiceResult<Vec<CalendarEvent>> {
+    ) -> ServiceResult<Vec<CalendarEntry>> {
         self.authorize(actor, Operation::Read)?;
-        let from = from.unwrap_or_else(|| self.now());
+        let now = self.now();
+        let from = from.unwrap_or(now);
         let to = to.unwrap_or(from + chrono::Duration::days(30));
         if to <= from {
             return Err(ServiceError::invalid("to", format!("to {to} must be after from {from}")));
         }
         let env: Stored<Environment> = self.load(name).await?;
-        Ok(env.value.events_between(from, to).into_iter().cloned().collect())
+        let mut entries: Vec<CalendarEntry> =
+            env.value.events_between(from, to).into_iter().map(CalendarEntry::event).collect();
+        let mut q = ListQuery::new("deployment", crate::MAX_PAGE);
+        q.category = Some(name.to_string());
+        let mut titles: BTreeMap<String, String> = BTreeMap::new();
+        for d in self.list_all::<Deployment>(q).await? {
+            let d = d.value;
+            let Some(start) = d.started_at.or(d.scheduled_for) else { continue };
+            let end = d.finished_at.or(d.planned_end).unwrap_or(now).max(start);
+            if !(start < to && from < end || start == end && from <= start && start < to) {
+                continue;
+            }
+            if !titles.contains_key(&d.turnover_id) {
+                let t = self.find::<Turnover>(&d.turnover_id).await?.map(|t| t.value.title).unwrap_or_default();
+                titles.insert(d.turnover_id.clone(), t);
+            }
+            let what = if d.rollback { "rollback of" } else { "deployment of" };
+            let title = format!("{what} {} '{}' (attempt {})", d.turnover_id, titles[&d.turnover_id], d.attempt);
+            entries.push(CalendarEntry {
+                kind: "deployment".into(),
+                id: d.id,
+                title,
+                start,
+                end,
+                train_id: Some(d.train_id),
+                turnover_id: Some(d.turnover_id),
+                state: Some(d.state.as_str().to_string()),
+                blocked: d.blocked,
+                conflicts: d.conflicts,
+            });
+        }
+        entries.sort_by(|a, b| a.start.cmp(&b.start).then_with(|| a.id.cmp(&b.id)));
+        Ok(entries)
     }
 
     // ---- deployment paths ----

@@ -14,7 +14,9 @@ mod engine_work;
 mod environments;
 mod error;
 mod inbox;
+mod line;
 mod persist;
+mod production;
 mod releases;
 mod runbooks;
 mod timeline;
@@ -40,9 +42,11 @@ pub use deployments::{
     CompleteRunInput, DeployInput, DeploymentFilter, DeploymentView, RetryInput, RunLog, ValidateInput,
 };
 pub use engine_work::{LEASE_SECS, Launch};
-pub use environments::{EnvironmentFilter, EnvironmentView, PathView};
+pub use environments::{CalendarEntry, EnvironmentFilter, EnvironmentView, PathView};
 pub use error::{ServiceError, ServiceResult};
 pub use inbox::{Inbox, InboxCriterion, InboxMilestone, InboxRun};
+pub use line::LineInput;
+pub use production::{DEFAULT_WINDOW_MINUTES, RollbackInput, ScheduleInput, StartInput, VerifyInput};
 pub use releases::{ProposeInput, ReasonInput, ReleaseFilter, ReleaseView};
 pub use runbooks::{ReviewInput, RunbookRef, RunbookView, SaveAsRunbookInput};
 pub use timeline::{GateMark, MilestoneMark, ReleaseBar, StageBar, Timeline};

@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use railyard_domain::{
-    Actor, Application, ApplicationRelease, Approval, Change, Deployment, DeploymentPath, Environment, Runbook, Train,
-    Turnover, WorkItem,
+    Actor, Application, ApplicationRelease, Approval, Change, Deployment, DeploymentPath, Environment, Line, Runbook,
+    Train, Turnover, WorkItem,
 };
 use railyard_store::{Commit, NewEvent, Record, Write};
 use serde::Serialize;
@@ -161,6 +161,16 @@ impl Aggregate for Deployment {
     }
     fn category(&self) -> Option<String> {
         Some(self.environment.clone())
+    }
+}
+
+impl Aggregate for Line {
+    const KIND: &'static str = "line";
+    fn id(&self) -> &str {
+        Line::ID
+    }
+    fn state(&self) -> Option<String> {
+        Some(if self.halted { "halted" } else { "running" }.to_string())
     }
 }
 

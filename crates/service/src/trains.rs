@@ -224,6 +224,11 @@ impl Service {
                     _ => {}
                 }
             }
+            // R14: what keeps the train from closing, and what closes with it.
+            let mut closing: Vec<Stored<railyard_domain::Turnover>> = Vec::new();
+            if matches!(action, TrainAction::Close) {
+                closing = self.check_closable(id, &mut around).await?;
+            }
             let now = self.now();
             // Decide on a copy first, so a refused action takes no approval number.
             let approval_id = if action.requests_approval(&s.value) {
@@ -254,6 +259,19 @@ impl Service {
                     }
                 }
             }
+            if matches!(action, TrainAction::Close) {
+                // Its verified production turnovers close with it, and its released application releases.
+                for t in &mut closing {
+                    tx.record(t.value.on_train_closed());
+                    tx.update(t)?;
+                }
+                for mut r in self.accepted_members(id).await? {
+                    if let Some(c) = r.value.on_train_closed(&actor.name, now) {
+                        tx.record([c]);
+                        tx.update(&r)?;
+                    }
+                }
+            }
             for r in &mut members {
                 if matches!(action, TrainAction::StartConstruction) {
                     // Entering construction: every accepted release inherits the train's `inherit` milestones.
@@ -266,5 +284,44 @@ impl Service {
         })
         .await?;
         self.train(actor, id).await
+    }
+
+    /// R14: every production-ready turnover of the train verified in all its environments or cancelled,
+    /// and no deployment of it running. Fills `around` with what is open; returns the verified
+    /// production turnovers, which close with the train.
+    async fn check_closable(
+        &self,
+        train: &str,
+        around: &mut Surroundings,
+    ) -> ServiceResult<Vec<Stored<railyard_domain::Turnover>>> {
+        use railyard_domain::{DeploymentState, TurnoverKind, TurnoverState};
+        let mut q = ListQuery::new("turnover", crate::MAX_PAGE);
+        q.category = Some(train.to_string());
+        let mut verified = Vec::new();
+        for t in self.list_all::<railyard_domain::Turnover>(q).await? {
+            let deployments: Vec<_> = self.deployments_of(&t.value.id).await?.into_iter().map(|d| d.value).collect();
+            for d in deployments.iter().filter(|d| d.state == DeploymentState::Running) {
+                around.open_turnovers.push(format!("{} is running", d.describe()));
+            }
+            if t.value.kind != TurnoverKind::ProductionReady {
+                continue;
+            }
+            match t.value.state {
+                TurnoverState::Verified => verified.push(t),
+                TurnoverState::Cancelled | TurnoverState::Closed => {}
+                state => {
+                    let mut why = t.value.unverified(&deployments);
+                    if matches!(state, TurnoverState::Draft | TurnoverState::Delivered) {
+                        why = vec!["not yet accepted".to_string()];
+                    }
+                    around.open_turnovers.push(format!(
+                        "{} is {state}, neither verified in all its environments nor cancelled: {}",
+                        t.value.describe(),
+                        why.join("; ")
+                    ));
+                }
+            }
+        }
+        Ok(verified)
     }
 }

@@ -45,11 +45,26 @@ pub struct ReorderInput {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CopyTasksInput {
-    /// The turnover to copy from.
-    pub from: String,
+    /// The turnover(s) to copy from: one id, or a list.
+    #[serde(deserialize_with = "one_or_many")]
+    #[schema(value_type = Vec<String>)]
+    pub from: Vec<String>,
     /// Only these of its tasks (default: all).
     #[serde(default)]
     pub tasks: Vec<String>,
+}
+
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    })
 }
 
 fn view(s: Stored<Turnover>) -> TurnoverView {
@@ -199,19 +214,26 @@ impl Service {
         self.change_turnover(actor, id, None, |t, _| t.reorder_tasks(&input.order, actor), None).await
     }
 
-    /// Copies tasks from another turnover under new ids.
+    /// Copies tasks from other turnovers (several at once) under new ids.
     pub async fn copy_tasks(&self, actor: &Actor, id: &str, input: CopyTasksInput) -> ServiceResult<TurnoverView> {
         self.authorize(actor, Operation::EditTurnover)?;
-        let from: Stored<Turnover> = self
-            .find(&input.from)
-            .await?
-            .ok_or_else(|| ServiceError::invalid("from", format!("there is no turnover {}", input.from)))?;
-        let n = Turnover::tasks_to_copy(&from.value, &input.tasks);
+        if input.from.is_empty() {
+            return Err(ServiceError::invalid("from", "name at least one turnover to copy from"));
+        }
+        let mut sources = Vec::new();
+        for (i, f) in input.from.iter().enumerate() {
+            let t: Stored<Turnover> = self
+                .find(f)
+                .await?
+                .ok_or_else(|| ServiceError::invalid(&format!("from[{i}]"), format!("there is no turnover {f}")))?;
+            sources.push(t.value);
+        }
+        let n = Turnover::tasks_to_copy(&sources, &input.tasks);
         self.change_turnover(
             actor,
             id,
             None,
-            |t, ids| t.copy_tasks(&from.value, &input.tasks, ids, actor),
+            |t, ids| t.copy_tasks(&sources, &input.tasks, ids, actor),
             Some(("TA", n)),
         )
         .await

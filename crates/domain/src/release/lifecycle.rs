@@ -350,4 +350,14 @@ impl ApplicationRelease {
     pub fn is_development_approved(&self) -> bool {
         matches!(self.state, ReleaseState::Verification | ReleaseState::Released | ReleaseState::Closed)
     }
+
+    /// verification → released: every production-ready turnover carrying it is verified.
+    pub fn on_production_verified(&mut self, by: &str, now: DateTime<Utc>) -> Option<Change> {
+        (self.state == ReleaseState::Verification).then(|| self.transition(ReleaseState::Released, "released", by, now))
+    }
+
+    /// released → closed: its train closed.
+    pub fn on_train_closed(&mut self, by: &str, now: DateTime<Utc>) -> Option<Change> {
+        (self.state == ReleaseState::Released).then(|| self.transition(ReleaseState::Closed, "close", by, now))
+    }
 }

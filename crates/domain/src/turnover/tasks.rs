@@ -34,9 +34,13 @@ pub struct Task {
     /// A grouping label for ordering production tasks (e.g. `database`, `app`, `web`).
     #[serde(default)]
     pub tier: Option<String>,
-    /// Run when a production deployment is rolled back.
+    /// Run when a production deployment is rolled back (and only then).
     #[serde(default)]
     pub rollback: bool,
+    /// The application release whose task it is (set when copied from a standard turnover); orders the
+    /// tasks of a production-ready turnover by dependencies (R5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
@@ -58,6 +62,9 @@ pub struct TaskSpec {
     pub tier: Option<String>,
     #[serde(default)]
     pub rollback: bool,
+    /// One of the turnover's application releases (for production-ready turnovers spanning several).
+    #[serde(default)]
+    pub release: Option<String>,
 }
 
 /// Changes to a task; `owner` and `action` replace each other (setting one clears the other).
@@ -122,6 +129,7 @@ impl Task {
             retries: spec.retries,
             tier: spec.tier,
             rollback: spec.rollback,
+            release: spec.release,
         }
     }
 
@@ -167,6 +175,11 @@ impl Turnover {
         let task = Task::from_spec(id, spec);
         let mut f = Fields::default();
         check_task(&mut f, &task);
+        if let Some(r) = &task.release {
+            f.check(self.releases.contains(r), "release", || {
+                format!("{} carries {}, not {r}", self.describe(), self.releases.join(", "))
+            });
+        }
         f.done()?;
         self.guard_mutable("add_task", actor)?;
         let change = Change::new(
@@ -247,10 +260,10 @@ impl Turnover {
         Ok(Change::new("turnover", &self.id, "reorder_tasks", json!({"order": seqs})))
     }
 
-    /// Copies tasks of another turnover (all, or those named) under new ids, keeping their sequences.
+    /// Copies tasks of other turnovers (all, or those named) under new ids, keeping their sequences.
     pub fn copy_tasks(
         &mut self,
-        from: &Turnover,
+        from: &[Turnover],
         only: &[String],
         ids: &mut dyn Iterator<Item = String>,
         actor: &Actor,
@@ -258,23 +271,30 @@ impl Turnover {
         self.guard_mutable("copy_tasks", actor)?;
         let mut f = Fields::default();
         for (i, t) in only.iter().enumerate() {
-            f.check(from.tasks.iter().any(|x| &x.id == t), &format!("tasks[{i}]"), || {
-                format!("{} has no task {t}", from.describe())
+            f.check(from.iter().any(|s| s.tasks.iter().any(|x| &x.id == t)), &format!("tasks[{i}]"), || {
+                let names: Vec<&str> = from.iter().map(|s| s.id.as_str()).collect();
+                format!("{} has no task {t}", names.join(" or "))
             });
         }
         f.done()?;
         let mut copied = Vec::new();
-        for t in from.tasks.iter().filter(|t| only.is_empty() || only.contains(&t.id)) {
-            let id = ids.next().ok_or_else(|| DomainError::invalid("tasks", "not enough task ids"))?;
-            copied.push((t.id.clone(), id.clone()));
-            self.tasks.push(Task { id, ..t.clone() });
+        for source in from {
+            for t in source.tasks.iter().filter(|t| only.is_empty() || only.contains(&t.id)) {
+                let id = ids.next().ok_or_else(|| DomainError::invalid("tasks", "not enough task ids"))?;
+                copied.push((t.id.clone(), id.clone()));
+                // A task of a one-release turnover belongs to that release.
+                let release =
+                    t.release.clone().or_else(|| (source.releases.len() == 1).then(|| source.releases[0].clone()));
+                self.tasks.push(Task { id, release, ..t.clone() });
+            }
         }
         self.sort_tasks();
-        Ok(Change::new("turnover", &self.id, "copy_tasks", json!({"from": from.id, "tasks": copied})))
+        let sources: Vec<&str> = from.iter().map(|s| s.id.as_str()).collect();
+        Ok(Change::new("turnover", &self.id, "copy_tasks", json!({"from": sources, "tasks": copied})))
     }
 
     /// How many tasks `copy_tasks` would copy.
-    pub fn tasks_to_copy(from: &Turnover, only: &[String]) -> usize {
-        from.tasks.iter().filter(|t| only.is_empty() || only.contains(&t.id)).count()
+    pub fn tasks_to_copy(from: &[Turnover], only: &[String]) -> usize {
+        from.iter().flat_map(|s| &s.tasks).filter(|t| only.is_empty() || only.contains(&t.id)).count()
     }
 }

@@ -5,9 +5,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use railyard_domain::{
-    CalendarEvent, EnvironmentAction, EnvironmentKind, EnvironmentPatch, EnvironmentSpec, EnvironmentState, EventSpec,
+    EnvironmentAction, EnvironmentKind, EnvironmentPatch, EnvironmentSpec, EnvironmentState, EventSpec,
 };
-use railyard_service::{EnvironmentFilter, EnvironmentView, Page, Service};
+use railyard_service::{CalendarEntry, EnvironmentFilter, EnvironmentView, Page, Service};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -140,15 +140,16 @@ fn time(field: &str, v: &str) -> Result<DateTime<Utc>, ApiError> {
     })
 }
 
-/// The environment's calendar events between `from` and `to`, in time order.
+/// The environment's calendar between `from` and `to`, in time order: its events (maintenance, blackouts,
+/// reservations) and its scheduled, running and past deployments, with scheduling conflicts.
 #[utoipa::path(get, path = "/api/v1/environments/{name}/calendar", tag = "environments", params(("name" = String, Path), CalendarParams),
-    security(("bearer" = [])), responses((status = 200, body = Page<CalendarEvent>), (status = 422, body = Problem)))]
+    security(("bearer" = [])), responses((status = 200, body = Page<CalendarEntry>), (status = 422, body = Problem)))]
 pub async fn calendar(
     State(s): State<Service>,
     Authed(a): Authed,
     Path(name): Path<String>,
     Params(p): Params<CalendarParams>,
-) -> ApiResult<Json<Page<CalendarEvent>>> {
+) -> ApiResult<Json<Page<CalendarEntry>>> {
     let from = p.from.as_deref().map(|v| time("from", v)).transpose()?;
     let to = p.to.as_deref().map(|v| time("to", v)).transpose()?;
     Ok(Json(Page { items: s.calendar(&a, &name, from, to).await?, next_cursor: None }))

@@ -10,6 +10,7 @@ pub mod gates;
 pub mod inbox;
 pub mod milestones;
 pub mod paths;
+pub mod production;
 pub mod releases;
 pub mod runbooks;
 pub mod system;

@@ -20,7 +20,8 @@ pub struct TurnoverParams {
     pub release: Option<String>,
     /// A train id.
     pub train: Option<String>,
-    /// draft, in_flight, completed or cancelled.
+    /// draft, in_flight, completed, delivered, accepted, deploying, deployed, verified, rolled_back, closed
+    /// or cancelled.
     pub state: Option<TurnoverState>,
     pub limit: Option<u32>,
     pub cursor: Option<String>,
