@@ -97,6 +97,9 @@ enum Command {
     /// Task runs: complete a manual run.
     #[command(subcommand)]
     Run(deployment::RunCmd),
+    /// Stop the line (halt every deployment that has not started) and resume it.
+    #[command(subcommand)]
+    Line(deployment::LineCmd),
     /// Approvals.
     #[command(subcommand)]
     Approval(approval::ApprovalCmd),
@@ -160,6 +163,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Deploy { turnover, skip } => deployment::deploy(&ctx, &turnover, skip).await,
         Command::Deployment(c) => deployment::deployment(&ctx, c).await,
         Command::Run(c) => deployment::run(&ctx, c).await,
+        Command::Line(c) => deployment::line(&ctx, c).await,
         Command::Approval(c) => approval::run(&ctx, c).await,
         Command::Audit(c) => admin::audit(&ctx, c).await,
         Command::User(c) => admin::user(&ctx, c).await,

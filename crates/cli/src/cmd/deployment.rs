@@ -44,6 +44,15 @@ pub enum DeploymentCmd {
     Abandon {
         id: String,
     },
+    /// Start a scheduled deployment before its time: needs --override and a --reason, by the train's
+    /// manager (R11).
+    Start {
+        id: String,
+        #[arg(long = "override")]
+        override_schedule: bool,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
     /// Validate a succeeded deployment: --pass, or --fail with a note.
     Validate {
         id: String,
@@ -69,6 +78,32 @@ pub enum RunCmd {
         #[arg(long, default_value = "")]
         note: String,
     },
+}
+
+#[derive(Subcommand)]
+pub enum LineCmd {
+    /// Whether the line is stopped.
+    Status,
+    /// Stop the line: no deployment starts anywhere until it is resumed; runs in flight finish.
+    Halt {
+        #[arg(long)]
+        reason: String,
+    },
+    Resume {
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+pub async fn line(ctx: &Context, cmd: LineCmd) -> anyhow::Result<()> {
+    let c = &ctx.client;
+    let v = match cmd {
+        LineCmd::Status => c.get("/api/v1/line", &[]).await?,
+        LineCmd::Halt { reason } => c.post("/api/v1/line/halt", Some(json!({"reason": reason}))).await?,
+        LineCmd::Resume { reason } => c.post("/api/v1/line/resume", Some(json!({"reason": reason}))).await?,
+    };
+    ctx.show(&v, output::line);
+    Ok(())
 }
 
 pub async fn deploy(ctx: &Context, turnover: &str, skip: Vec<String>) -> anyhow::Result<()> {
@@ -102,6 +137,10 @@ pub async fn deployment(ctx: &Context, cmd: DeploymentCmd) -> anyhow::Result<()>
             c.post(&format!("{}/retry", base(&id)), Some(json!({"rerun": rerun}))).await?
         }
         DeploymentCmd::Abandon { id } => c.post(&format!("{}/abandon", base(&id)), None).await?,
+        DeploymentCmd::Start { id, override_schedule, reason } => {
+            let body = json!({"override": override_schedule, "reason": reason});
+            c.post(&format!("{}/start", base(&id)), Some(body)).await?
+        }
         DeploymentCmd::Validate { id, pass, fail, note } => {
             if pass == fail {
                 bail!("say --pass or --fail (with --note saying what failed)");

@@ -56,6 +56,78 @@ pub enum TurnoverCmd {
         #[arg(long)]
         name: String,
     },
+    /// Create a production-ready turnover: releases of one train, locked environments, optionally from a
+    /// validated pre-production turnover (its tasks, artifacts and work items are copied).
+    CreateProduction {
+        #[arg(long)]
+        title: String,
+        /// Repeatable.
+        #[arg(long = "release", required = true)]
+        releases: Vec<String>,
+        /// Locked environments, repeatable.
+        #[arg(long = "env", required = true)]
+        environments: Vec<String>,
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        developer: Option<String>,
+    },
+    /// Propose a task order: releases by dependencies, then tiers; --apply to take it.
+    ProposeOrder {
+        id: String,
+        /// Tier order, e.g. database,app,web (the default).
+        #[arg(long)]
+        tiers: Option<String>,
+        #[arg(long)]
+        apply: bool,
+    },
+    /// Deliver a production-ready turnover to release engineering.
+    Deliver {
+        id: String,
+    },
+    /// Accept a delivered turnover (release engineers other than its developer); it is frozen.
+    Accept {
+        id: String,
+    },
+    /// Send a delivered turnover back to draft, with a comment.
+    Reject {
+        id: String,
+        #[arg(long)]
+        comment: String,
+    },
+    /// Schedule an accepted production-ready turnover into a locked environment (or move its time).
+    Schedule {
+        id: String,
+        #[arg(long = "env")]
+        environment: String,
+        /// RFC 3339, e.g. 2027-01-04T21:00:00Z.
+        #[arg(long)]
+        at: String,
+        /// The planned window in minutes.
+        #[arg(long, default_value_t = 60)]
+        window: u32,
+    },
+    /// Verify a deployed production turnover: --pass, or --fail with a note.
+    Verify {
+        id: String,
+        /// Only this environment (default: each one awaiting verification).
+        #[arg(long = "env")]
+        environment: Option<String>,
+        #[arg(long, conflicts_with = "fail")]
+        pass: bool,
+        #[arg(long)]
+        fail: bool,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Roll a failed production deployment back (runs the tasks marked rollback).
+    Rollback {
+        id: String,
+        #[arg(long = "env")]
+        environment: String,
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -118,8 +190,12 @@ pub enum TaskCmd {
         environments: Vec<String>,
         #[arg(long, default_value_t = 0)]
         retries: u32,
+        /// Run only when a production deployment is rolled back.
         #[arg(long)]
         rollback: bool,
+        /// The application release it belongs to (production-ready turnovers spanning several).
+        #[arg(long)]
+        release: Option<String>,
     },
     /// Move tasks: TASK=SEQUENCE pairs.
     Reorder {
@@ -136,11 +212,11 @@ pub enum TaskCmd {
         turnover: String,
         runbook: String,
     },
-    /// Copy tasks from another turnover (all, or --task ones).
+    /// Copy tasks from other turnovers (all, or --task ones); --from is repeatable.
     Copy {
         turnover: String,
-        #[arg(long)]
-        from: String,
+        #[arg(long = "from", required = true)]
+        from: Vec<String>,
         #[arg(long = "task")]
         tasks: Vec<String>,
     },
@@ -186,6 +262,51 @@ pub async fn turnover(ctx: &Context, cmd: TurnoverCmd) -> anyhow::Result<()> {
         TurnoverCmd::Cancel { id, reason } => {
             c.post(&format!("{}/cancel", base(&id)), Some(json!({"reason": reason}))).await?
         }
+        TurnoverCmd::CreateProduction { title, releases, environments, from, developer } => {
+            let mut body = Map::new();
+            body.insert("title".into(), json!(title));
+            body.insert("releases".into(), json!(releases));
+            body.insert("environments".into(), json!(environments));
+            put(&mut body, "from", from);
+            put(&mut body, "developer", developer);
+            c.post("/api/v1/production-turnovers", Some(Value::Object(body))).await?
+        }
+        TurnoverCmd::ProposeOrder { id, tiers, apply } => {
+            let q: Vec<(&str, String)> = tiers.map(|t| ("tiers", t)).into_iter().collect();
+            let proposal = c.get(&format!("{}/proposed-order", base(&id)), &q).await?;
+            if !apply {
+                ctx.show(&proposal, output::proposed_order);
+                return Ok(());
+            }
+            c.post(&format!("{}/tasks/reorder", base(&id)), Some(json!({"order": proposal["order"]}))).await?
+        }
+        TurnoverCmd::Deliver { id } => c.post(&format!("{}/deliver", base(&id)), None).await?,
+        TurnoverCmd::Accept { id } => c.post(&format!("{}/accept", base(&id)), None).await?,
+        TurnoverCmd::Reject { id, comment } => {
+            c.post(&format!("{}/reject", base(&id)), Some(json!({"comment": comment}))).await?
+        }
+        TurnoverCmd::Schedule { id, environment, at, window } => {
+            let body = json!({"environment": environment, "at": at, "window_minutes": window});
+            let v = c.post(&format!("{}/schedule", base(&id)), Some(body)).await?;
+            ctx.show(&v, output::deployment);
+            return Ok(());
+        }
+        TurnoverCmd::Verify { id, environment, pass, fail, note } => {
+            if pass == fail {
+                bail!("say --pass or --fail (with --note saying what failed)");
+            }
+            let mut body = Map::new();
+            body.insert("passed".into(), json!(pass));
+            body.insert("note".into(), json!(note));
+            put(&mut body, "environment", environment);
+            c.post(&format!("{}/verify", base(&id)), Some(Value::Object(body))).await?
+        }
+        TurnoverCmd::Rollback { id, environment, reason } => {
+            let body = json!({"environment": environment, "reason": reason});
+            let v = c.post(&format!("{}/rollback", base(&id)), Some(body)).await?;
+            ctx.show(&v, output::deployment);
+            return Ok(());
+        }
         TurnoverCmd::SaveAsRunbook { id, name } => {
             let v = c.post(&format!("{}/save-as-runbook", base(&id)), Some(json!({"name": name}))).await?;
             ctx.show(&v, output::runbook);
@@ -212,6 +333,7 @@ pub async fn task(ctx: &Context, cmd: TaskCmd) -> anyhow::Result<()> {
             environments,
             retries,
             rollback,
+            release,
         } => {
             let mut body = Map::new();
             body.insert("title".into(), json!(title));
@@ -221,6 +343,7 @@ pub async fn task(ctx: &Context, cmd: TaskCmd) -> anyhow::Result<()> {
             body.insert("rollback".into(), json!(rollback));
             put(&mut body, "tier", tier);
             put(&mut body, "owner", owner);
+            put(&mut body, "release", release);
             if let Some((program, args)) = run.split_first() {
                 body.insert(
                     "action".into(),

@@ -36,9 +36,35 @@ pub fn environment(e: &Value) {
 pub fn calendar(page: &Value) {
     let rows: Vec<Vec<String>> = items(page)
         .iter()
-        .map(|e| vec![s(&e["id"]), s(&e["kind"]), s(&e["start"]), s(&e["end"]), s(&e["title"]), s(&e["train_id"])])
+        .map(|e| {
+            let mut note = s(&e["state"]);
+            if let Some(b) = e["blocked"].as_str() {
+                note = format!("{note} (blocked: {b})");
+            }
+            let n = e["conflicts"].as_array().map(Vec::len).unwrap_or(0);
+            if n > 0 {
+                note = format!("{note}; {n} conflict(s)");
+            }
+            vec![s(&e["id"]), s(&e["kind"]), s(&e["start"]), s(&e["end"]), s(&e["title"]), s(&e["train_id"]), note]
+        })
         .collect();
-    table(&["EVENT", "KIND", "START", "END", "TITLE", "TRAIN"], &rows);
+    table(&["ID", "KIND", "START", "END", "TITLE", "TRAIN", "STATE"], &rows);
+    for e in items(page) {
+        for c in e["conflicts"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
+            println!("conflict {}: {}", s(&e["id"]), s(c));
+        }
+    }
+}
+
+pub fn proposed_order(p: &Value) {
+    for g in p["groups"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
+        println!("{}", s(g));
+    }
+}
+
+pub fn line(l: &Value) {
+    let state = if l["halted"] == true { "stopped" } else { "running" };
+    kv(&[("line", state.into()), ("reason", s(&l["reason"])), ("by", s(&l["by"])), ("at", s(&l["at"]))]);
 }
 
 fn stages_text(p: &Value) -> String {
@@ -98,14 +124,23 @@ pub fn turnover(t: &Value) {
         .map(|a| format!("{}@{}", s(&a["name"]), s(&a["version"])))
         .collect();
     let stages: Vec<String> = t["stages"].as_array().into_iter().flatten().map(|st| s(&st["environment"])).collect();
+    let (where_, stages) = if t["kind"] == "production_ready" {
+        ("environments", stages.join(", "))
+    } else {
+        ("path", format!("{} ({})", s(&t["path_id"]), stages.join(" → ")))
+    };
     kv(&[
         ("id", s(&t["id"])),
         ("title", s(&t["title"])),
+        ("kind", s(&t["kind"])),
         ("state", s(&t["state"])),
         ("releases", s(&t["releases"])),
         ("train", s(&t["train_id"])),
         ("developer", s(&t["developer"])),
-        ("path", format!("{} ({})", s(&t["path_id"]), stages.join(" → "))),
+        (where_, stages),
+        ("from", s(&t["from_turnover"])),
+        ("accepted by", s(&t["accepted_by"])),
+        ("rejection", s(&t["rejection"])),
         ("artifacts", if artifacts.is_empty() { "-".into() } else { artifacts.join(", ") }),
         ("work items", s(&t["work_items"])),
         ("frozen", s(&t["frozen"])),
@@ -125,10 +160,19 @@ pub fn turnover(t: &Value) {
                     (None, Some("http")) => format!("http: {} {}", s(&k["action"]["method"]), s(&k["action"]["url"])),
                     _ => "-".into(),
                 };
-                vec![s(&k["sequence"]), s(&k["id"]), s(&k["title"]), what, s(&k["tier"])]
+                let rollback = if k["rollback"] == true { "rollback" } else { "-" };
+                vec![
+                    s(&k["sequence"]),
+                    s(&k["id"]),
+                    s(&k["title"]),
+                    what,
+                    s(&k["tier"]),
+                    s(&k["release"]),
+                    rollback.into(),
+                ]
             })
             .collect();
-        table(&["SEQ", "TASK", "TITLE", "WHAT", "TIER"], &rows);
+        table(&["SEQ", "TASK", "TITLE", "WHAT", "TIER", "RELEASE", "ROLLBACK"], &rows);
     }
 }
 
@@ -168,7 +212,21 @@ pub fn deployment(d: &Value) {
         ("attempt", s(&d["attempt"])),
         ("state", s(&d["state"])),
         ("blocked", s(&d["blocked"])),
+        ("scheduled for", s(&d["scheduled_for"])),
+        ("started", s(&d["started_at"])),
+        ("finished", s(&d["finished_at"])),
+        (
+            "early start",
+            d["early_start"]
+                .as_object()
+                .map(|e| format!("by {} — {}", s(&e["by"]), s(&e["reason"])))
+                .unwrap_or_else(|| "-".into()),
+        ),
+        ("rollback", if d["rollback"] == true { "yes".into() } else { "-".into() }),
     ]);
+    for c in d["conflicts"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
+        println!("conflict: {}", s(c));
+    }
     for r in d["runs"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
         println!("  {}", run_line(r));
     }
