@@ -9,6 +9,7 @@ mod guards;
 mod input;
 mod lifecycle;
 mod openapi;
+mod production;
 mod releases;
 mod roles;
 mod turnovers;
