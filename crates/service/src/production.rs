@@ -325,9 +325,13 @@ impl Service {
     /// R11: starts a scheduled deployment before its time, by the train's manager with a reason; without
     /// the override it is refused, naming the scheduled time.
     pub async fn start_deployment(&self, actor: &Actor, id: &str, input: StartInput) -> ServiceResult<DeploymentView> {
-        // Without an override this is an engineer's request (refused before the time); with one, the
-        // train's manager's.
-        self.authorize(actor, if input.override_schedule { Operation::StartEarly } else { Operation::Deploy })?;
+        // With an override, only the train's manager (a release manager); without one, engineers and
+        // managers may ask (and are refused before the time, naming it).
+        if input.override_schedule {
+            self.authorize(actor, Operation::StartEarly)?;
+        } else {
+            self.authorize(actor, Operation::StartEarly).or_else(|_| self.authorize(actor, Operation::Deploy))?;
+        }
         let input = &input;
         self.retrying(None, move || async move {
             let mut d: Stored<Deployment> = self.load(id).await?;

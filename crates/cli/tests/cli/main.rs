@@ -4,6 +4,7 @@
 mod common;
 mod deployments;
 mod environments;
+mod production;
 mod releases;
 mod trains;
 mod turnovers;
