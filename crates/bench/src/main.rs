@@ -6,13 +6,16 @@
 //!   a dependency (the cycle check over the whole graph).
 //! - `import`: importing 10,000 work items from a Jira-style CSV, then the same file again.
 //! - `engine`: a turnover of 1,000 `true` tasks in groups of 50 run by the engine, against spawning alone.
+//! - `production`: 20 production-ready turnovers of 200 tasks scheduled at the same moment across 4
+//!   locked environments: how late they start, and dependency order across turnovers.
 //!
-//! Run: `cargo run --release -p railyard-bench -- [trains|releases|import] [options]`
+//! Run: `cargo run --release -p railyard-bench -- [trains|releases|import|engine|production] [options]`
 
 mod ceiling;
 mod engine;
 mod import;
 mod load;
+mod production;
 mod releases;
 mod server;
 mod trains;
@@ -35,6 +38,8 @@ enum Scenario {
     Import(import::Args),
     /// 1,000 automation tasks run by the engine, against spawning them alone.
     Engine(engine::Args),
+    /// A production night: 20 turnovers of 200 tasks scheduled at one moment across 4 environments.
+    Production(production::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -44,5 +49,6 @@ fn main() -> anyhow::Result<()> {
         Some(Scenario::Releases(a)) => releases::run(a),
         Some(Scenario::Import(a)) => import::run(a),
         Some(Scenario::Engine(a)) => engine::run(a),
+        Some(Scenario::Production(a)) => production::run(a),
     }
 }
