@@ -195,7 +195,11 @@ impl Service {
         }
         if d.value.generation != t.value.generation
             || others.iter().any(|o| {
+                // A production turnover's environments are independent of each other: only a later
+                // deployment into the same one supersedes it.
+                let same_line = !d.value.production || o.value.environment == d.value.environment;
                 o.value.id != d.value.id
+                    && same_line
                     && (o.value.stage, o.value.attempt) > (d.value.stage, d.value.attempt)
                     && o.value.generation == t.value.generation
             })

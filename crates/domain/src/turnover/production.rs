@@ -400,3 +400,44 @@ impl Turnover {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(id: &str, release: Option<&str>, tier: Option<&str>, sequence: u32) -> serde_json::Value {
+        json!({"id": id, "title": id, "sequence": sequence, "owner": "o", "release": release, "tier": tier})
+    }
+
+    #[test]
+    fn the_proposal_puts_dependencies_first_then_tiers_in_order_keeping_each_sequence() {
+        let t: Turnover = serde_json::from_value(json!({
+            "id": "TO-9", "title": "night", "developer": "d", "kind": "production_ready",
+            "releases": ["AR-1", "AR-2"], "train_id": "RT-1", "path_id": "", "stages": [], "state": "draft",
+            "created_by": "d",
+            "tasks": [
+                task("TA-1", Some("AR-2"), Some("app"), 1),
+                task("TA-2", Some("AR-1"), Some("web"), 1),
+                task("TA-3", Some("AR-1"), Some("database"), 2),
+                task("TA-4", Some("AR-1"), Some("Database"), 1),
+                task("TA-5", Some("AR-1"), None, 1),
+                task("TA-6", Some("AR-1"), Some("cache"), 1),
+                task("TA-7", None, Some("database"), 1),
+            ],
+        }))
+        .unwrap();
+        let deps = BTreeMap::from([("AR-2".to_string(), vec!["AR-1".to_string(), "AR-0".to_string()])]);
+        let p = t.proposed_order(&deps, &default_tiers());
+        let seq: BTreeMap<&str, u32> = p.order.iter().map(|e| (e.task.as_str(), e.sequence)).collect();
+        // AR-1: database (its own order kept), web, other tiers, no tier; then AR-2, which depends on it.
+        // A task of no release goes with the releases that depend on nothing.
+        let expected =
+            BTreeMap::from([("TA-4", 1), ("TA-7", 1), ("TA-3", 2), ("TA-2", 3), ("TA-6", 4), ("TA-5", 5), ("TA-1", 6)]);
+        assert_eq!(seq, expected);
+        assert_eq!(p.groups[0], "sequence 1: Database tasks of AR-1, no release (TA-4, TA-7)");
+        assert_eq!(p.groups[5], "sequence 6: app tasks of AR-2 (TA-1)");
+        // A tier order given by the user wins.
+        let p = t.proposed_order(&deps, &["web".to_string()]);
+        assert_eq!(p.order.iter().find(|e| e.task == "TA-2").map(|e| e.sequence), Some(1));
+    }
+}
