@@ -139,6 +139,9 @@ pub struct Turnover {
     /// Production-ready: the pre-production turnover it was created from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from_turnover: Option<String>,
+    /// Production-ready: who delivered it to release engineering.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivered_by: Option<String>,
     /// Production-ready: the release engineer who accepted it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accepted_by: Option<String>,
@@ -250,6 +253,7 @@ impl Turnover {
             created_by: actor.name.clone(),
             generation: 0,
             from_turnover: None,
+            delivered_by: None,
             accepted_by: None,
             rejection: None,
         };
@@ -305,6 +309,10 @@ impl Turnover {
         } else {
             let mut g = self.guards("update");
             g.check(self.state.is_open(), "wrong_state", || format!("{} is {}", self.describe(), self.state));
+            // Who developed it decides who may accept it: fixed once it is handed over.
+            g.check(patch.developer.is_none() || self.state.is_editable(), "developer_fixed", || {
+                format!("{} is {}; its developer changes only while it is draft", self.describe(), self.state)
+            });
             self.check_editor(&mut g, actor);
             g.done()?;
         }
@@ -484,13 +492,17 @@ impl Turnover {
 impl Turnover {
     /// R10: its release was sent back to construction; an open turnover returns to draft, its tasks no
     /// longer frozen, so that it can be fixed.
+    /// A production-ready turnover not yet verified goes back to draft too: it is no longer accepted.
     pub fn back_to_draft(&mut self, why: &str) -> Option<Change> {
-        if self.state != TurnoverState::InFlight && !(self.state == TurnoverState::Draft && self.frozen.is_some()) {
+        use TurnoverState as T;
+        let production = matches!(self.state, T::Delivered | T::Accepted | T::Deploying | T::Deployed | T::RolledBack);
+        if self.state != T::InFlight && !production && !(self.state == T::Draft && self.frozen.is_some()) {
             return None;
         }
         let from = self.state;
         self.state = TurnoverState::Draft;
         self.frozen = None;
+        self.accepted_by = None;
         self.generation += 1;
         Some(Change::new("turnover", &self.id, "back_to_draft", json!({"from": from, "why": why})))
     }

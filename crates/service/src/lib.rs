@@ -13,6 +13,7 @@ mod deployments;
 mod engine_work;
 mod environments;
 mod error;
+mod holds;
 mod inbox;
 mod line;
 mod persist;

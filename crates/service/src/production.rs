@@ -181,11 +181,17 @@ impl Service {
     pub async fn proposed_order(&self, actor: &Actor, id: &str, tiers: Vec<String>) -> ServiceResult<ProposedOrder> {
         self.authorize(actor, Operation::Read)?;
         let t: Stored<Turnover> = self.load(id).await?;
-        let mut depends_on = BTreeMap::new();
-        for r in &t.value.releases {
-            if let Some(release) = self.find::<ApplicationRelease>(r).await? {
-                depends_on.insert(r.clone(), release.value.dependencies.clone());
+        // Dependencies as far as they reach, so that two releases of the turnover depending on each other
+        // through a release outside it are still ordered.
+        let mut depends_on: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut todo: Vec<String> = t.value.releases.clone();
+        while let Some(r) = todo.pop() {
+            if depends_on.contains_key(&r) {
+                continue;
             }
+            let deps = self.find::<ApplicationRelease>(&r).await?.map(|x| x.value.dependencies).unwrap_or_default();
+            todo.extend(deps.iter().cloned());
+            depends_on.insert(r, deps);
         }
         let tiers = if tiers.is_empty() { default_tiers() } else { tiers };
         Ok(t.value.proposed_order(&depends_on, &tiers))
@@ -263,6 +269,7 @@ impl Service {
                 let values: Vec<Deployment> = past.iter().map(|d| d.value.clone()).collect();
                 let target = t.value.schedule_target(&input.environment, &values)?;
                 check_schedule_time(input.at, input.window_minutes, now)?;
+                self.refuse_wait_cycle(&t.value, &input.environment).await?;
                 let env: Stored<Environment> = self.find(&input.environment).await?.ok_or_else(|| {
                     refused(
                         "schedule",
@@ -477,21 +484,59 @@ impl Service {
                 None => all.push(c.clone()),
             }
         }
-        let Some(change) = t.value.refresh_production(&all) else { return Ok(()) };
-        tx.record([change]);
+        let change = t.value.refresh_production(&all);
+        let verified_now = change.is_some() && t.value.state == TurnoverState::Verified;
+        tx.record(change);
+        // Written even when unchanged: two environments settling at once then conflict, and the one that
+        // retries sees the other's deployment settled (otherwise both could compute "deploying").
         tx.update(&t)?;
-        if t.value.state != TurnoverState::Verified {
-            return Ok(());
+        if verified_now {
+            let releases = t.value.releases.clone();
+            self.release_when_verified(tx, &t.value.train_id, &releases, Some(&t.value), true, by, now).await?;
         }
+        Ok(())
+    }
+
+    /// Each of `releases` becomes released once a production-ready turnover carrying it is verified and
+    /// every other one carrying it is verified or cancelled. `changed` is a turnover changed in this
+    /// commit (its new state counts). With `serialize`, the other turnovers consulted are saved again in
+    /// the same commit, so that two verified at the same time conflict and the retry sees both.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn release_when_verified(
+        &self,
+        tx: &mut Tx,
+        train: &str,
+        releases: &[String],
+        changed: Option<&Turnover>,
+        serialize: bool,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<()> {
         let mut q = ListQuery::new("turnover", crate::MAX_PAGE);
-        q.category = Some(t.value.train_id.clone());
-        let siblings = self.list_all::<Turnover>(q).await?;
-        for r in &t.value.releases {
-            let done = siblings.iter().map(|s| &s.value).filter(|s| s.id != t.value.id).all(|s| {
-                s.kind != TurnoverKind::ProductionReady
-                    || !s.releases.contains(r)
-                    || matches!(s.state, TurnoverState::Verified | TurnoverState::Closed | TurnoverState::Cancelled)
-            });
+        q.category = Some(train.to_string());
+        let mut siblings = self.list_all::<Turnover>(q).await?;
+        for s in &mut siblings {
+            if let Some(c) = changed.filter(|c| c.id == s.value.id) {
+                s.value = c.clone();
+            }
+        }
+        let mut consulted: Vec<&Stored<Turnover>> = Vec::new();
+        for r in releases {
+            let carriers: Vec<&Stored<Turnover>> = siblings
+                .iter()
+                .filter(|s| {
+                    s.value.kind == TurnoverKind::ProductionReady
+                        && s.value.releases.contains(r)
+                        && s.value.state != TurnoverState::Cancelled
+                })
+                .collect();
+            let done = !carriers.is_empty()
+                && carriers.iter().all(|s| matches!(s.value.state, TurnoverState::Verified | TurnoverState::Closed));
+            for c in &carriers {
+                if changed.is_none_or(|x| x.id != c.value.id) && !consulted.iter().any(|k| k.value.id == c.value.id) {
+                    consulted.push(c);
+                }
+            }
             if done {
                 let mut release: Stored<ApplicationRelease> = self.load(r).await?;
                 if let Some(c) = release.value.on_production_verified(by, now) {
@@ -500,76 +545,11 @@ impl Service {
                 }
             }
         }
+        if serialize {
+            for c in consulted {
+                tx.update(c)?;
+            }
+        }
         Ok(())
-    }
-
-    /// Why a due production deployment may not start yet, besides the line and the calendar: its train
-    /// is not in deployment (R11), or a turnover carrying a release it depends on has not finished
-    /// deploying into the same environment (R5).
-    pub(crate) async fn production_holds(&self, d: &Deployment) -> ServiceResult<Vec<String>> {
-        let mut holds = Vec::new();
-        if !d.production || d.rollback {
-            return Ok(holds);
-        }
-        let train: Stored<Train> = self.load(&d.train_id).await?;
-        if train.value.state != railyard_domain::TrainState::Deployment {
-            holds.push(format!(
-                "train {} is {}; production deployments start once it is in deployment (R11)",
-                train.value.id, train.value.state
-            ));
-        }
-        let mut depends: Vec<(String, String)> = Vec::new();
-        for r in &d.releases {
-            if let Some(release) = self.find::<ApplicationRelease>(r).await? {
-                for dep in release.value.dependencies.iter().filter(|x| !d.releases.contains(x)) {
-                    depends.push((r.clone(), dep.clone()));
-                }
-            }
-        }
-        if depends.is_empty() {
-            return Ok(holds);
-        }
-        let mut q = ListQuery::new("turnover", crate::MAX_PAGE);
-        q.category = Some(d.train_id.clone());
-        for other in self.list_all::<Turnover>(q).await? {
-            let o = &other.value;
-            if o.id == d.turnover_id
-                || o.kind != TurnoverKind::ProductionReady
-                || matches!(o.state, TurnoverState::Cancelled | TurnoverState::Closed)
-                || o.stage_of(&d.environment).is_none()
-            {
-                continue;
-            }
-            let Some((r, dep)) = depends.iter().find(|(_, dep)| o.releases.contains(dep)) else { continue };
-            let latest = self
-                .deployments_of(&o.id)
-                .await?
-                .into_iter()
-                .map(|x| x.value)
-                .filter(|x| x.environment == d.environment && x.generation == o.generation && !x.rollback)
-                .max_by_key(|x| x.attempt);
-            let done = latest
-                .as_ref()
-                .is_some_and(|x| matches!(x.state, DeploymentState::Succeeded | DeploymentState::Validated));
-            if !done {
-                let status = match &latest {
-                    None => "it is not scheduled there".to_string(),
-                    Some(x)
-                        if matches!(
-                            x.state,
-                            DeploymentState::Failed | DeploymentState::Rejected | DeploymentState::Abandoned
-                        ) =>
-                    {
-                        format!("its deployment {} {}", x.id, x.state)
-                    }
-                    Some(_) => "it has not finished".to_string(),
-                };
-                holds.push(format!(
-                    "waits for turnover {} ({dep}, which {r} depends on) to deploy into {} first (R5); {status}",
-                    o.id, d.environment
-                ));
-            }
-        }
-        Ok(holds)
     }
 }

@@ -319,7 +319,21 @@ impl Service {
         let why = format!("{release} was sent back to construction");
         let mut q = ListQuery::new("turnover", crate::MAX_PAGE);
         q.parent_id = Some(release.to_string());
-        for mut t in self.list_all::<railyard_domain::Turnover>(q).await? {
+        let mut turnovers = self.list_all::<railyard_domain::Turnover>(q).await?;
+        // Production-ready turnovers carrying it among other releases are listed under their train.
+        if let Some(train) =
+            self.find::<ApplicationRelease>(release).await?.and_then(|r| r.value.accepted_train().map(str::to_string))
+        {
+            let mut q = ListQuery::new("turnover", crate::MAX_PAGE);
+            q.category = Some(train);
+            for t in self.list_all::<railyard_domain::Turnover>(q).await? {
+                if t.value.releases.iter().any(|r| r == release) && !turnovers.iter().any(|x| x.value.id == t.value.id)
+                {
+                    turnovers.push(t);
+                }
+            }
+        }
+        for mut t in turnovers {
             for mut d in self.deployments_of(&t.value.id).await? {
                 if d.value.state == railyard_domain::DeploymentState::Running {
                     return Err(ServiceError::Refused(railyard_domain::Refusal {

@@ -266,6 +266,12 @@ impl Service {
                     tx.update(t)?;
                 }
                 for mut r in self.accepted_members(id).await? {
+                    // R14 holds: every production turnover is verified or cancelled, so a release carried
+                    // by a verified one is released first; one that never went to production stays.
+                    let done = closing.iter().any(|t| t.value.releases.contains(&r.value.id));
+                    if done && let Some(c) = r.value.on_production_verified(&actor.name, now) {
+                        tx.record([c]);
+                    }
                     if let Some(c) = r.value.on_train_closed(&actor.name, now) {
                         tx.record([c]);
                         tx.update(&r)?;

@@ -267,6 +267,20 @@ impl Service {
                     tx.update(&d)?;
                 }
             }
+            if t.value.kind == railyard_domain::TurnoverKind::ProductionReady {
+                // Its releases may now be carried only by verified turnovers.
+                let releases = t.value.releases.clone();
+                self.release_when_verified(
+                    &mut tx,
+                    &t.value.train_id,
+                    &releases,
+                    Some(&t.value),
+                    true,
+                    &actor.name,
+                    now,
+                )
+                .await?;
+            }
             tx.update(&t)?;
             self.commit(tx).await
         })

@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use railyard_domain::{
-    Actor, ApplicationRelease, DeploymentState, Environment, EnvironmentKind, Operation, Turnover, TurnoverState,
+    Actor, ApplicationRelease, DeploymentState, Environment, EnvironmentKind, Operation, Turnover, TurnoverKind,
+    TurnoverState,
 };
 use railyard_store::ListQuery;
 use serde::Serialize;
@@ -46,7 +47,10 @@ impl Service {
         let turnovers = self.list_all::<Turnover>(q).await?;
         let mut kinds: BTreeMap<String, Option<EnvironmentKind>> = BTreeMap::new();
         let mut best: Option<(String, Vec<String>)> = None;
-        for t in turnovers.iter().map(|t| &t.value).filter(|t| t.state != TurnoverState::Cancelled) {
+        // Only pre-production turnovers verify a release: a production-ready one has no pre-production
+        // stage, and would count as validated everywhere.
+        let pre_production = |t: &&Turnover| t.state != TurnoverState::Cancelled && t.kind == TurnoverKind::Standard;
+        for t in turnovers.iter().map(|t| &t.value).filter(pre_production) {
             let validated: Vec<usize> = self
                 .deployments_of(&t.id)
                 .await?

@@ -12,6 +12,9 @@ use crate::{Actor, Change, DomainError, Turnover, TurnoverKind, TurnoverState};
 /// The longest window a scheduled deployment may plan for.
 pub const MAX_WINDOW_MINUTES: u32 = 24 * 60;
 
+/// How far ahead a deployment may be scheduled.
+pub const MAX_DAYS_AHEAD: i64 = 366;
+
 /// R11: a start before the scheduled time, by the train's manager, with the reason.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct EarlyStart {
@@ -33,6 +36,9 @@ pub enum ScheduleTarget {
 pub fn check_schedule_time(at: DateTime<Utc>, window_minutes: u32, now: DateTime<Utc>) -> Result<(), DomainError> {
     let mut f = crate::error::Fields::default();
     f.check(at > now, "at", || format!("{at} is in the past (it is now {now}); schedule a time ahead"));
+    f.check(at <= now + Duration::days(MAX_DAYS_AHEAD), "at", || {
+        format!("{at} is more than {MAX_DAYS_AHEAD} days ahead; schedule within a year")
+    });
     f.check((1..=MAX_WINDOW_MINUTES).contains(&window_minutes), "window_minutes", || {
         format!("must be between 1 and {MAX_WINDOW_MINUTES}")
     });
@@ -162,6 +168,8 @@ impl Deployment {
         });
         g.done()?;
         let from = self.scheduled_for;
+        // A new time replaces an early start granted for the old one (R11: a new override is needed).
+        let dropped_override = self.early_start.take().is_some();
         self.scheduled_for = Some(at);
         self.planned_end = Some(at + Duration::minutes(i64::from(window_minutes)));
         self.trigger = Trigger::Scheduled;
@@ -170,7 +178,8 @@ impl Deployment {
             "deployment",
             &self.id,
             "reschedule",
-            json!({"from": from, "to": at, "planned_end": self.planned_end, "conflicts": self.conflicts}),
+            json!({"from": from, "to": at, "planned_end": self.planned_end, "conflicts": self.conflicts,
+                   "early_start_withdrawn": dropped_override}),
         ))
     }
 
@@ -227,5 +236,33 @@ impl Deployment {
             "start_early",
             json!({"scheduled_for": self.scheduled_for, "override": true, "reason": reason.trim()}),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Role;
+
+    #[test]
+    fn moving_a_deployment_withdraws_its_early_start() {
+        let t: Turnover = serde_json::from_value(json!({
+            "id": "TO-1", "title": "night", "developer": "d", "kind": "production_ready", "releases": ["AR-1"],
+            "train_id": "RT-1", "path_id": "", "state": "accepted", "created_by": "d",
+            "stages": [{"environment": "prod"}],
+            "tasks": [{"id": "TA-1", "title": "install", "sequence": 1, "owner": "o"}],
+        }))
+        .unwrap();
+        let now = DateTime::parse_from_rfc3339("2027-03-06T12:00:00Z").unwrap().with_timezone(&Utc);
+        let rita = Actor::new("rita", &[Role::ReleaseManager]);
+        let (mut d, _) =
+            Deployment::scheduled("DE-1".into(), &t, 0, 1, now + Duration::hours(9), 60, Vec::new(), &rita).unwrap();
+        assert!(!d.is_due(now));
+        let refused = d.start_early(false, "", "rita", &rita, now).unwrap_err();
+        assert!(refused.to_string().contains("needs an override by the train's manager (rita)"), "{refused}");
+        d.start_early(true, "window moved", "rita", &rita, now).unwrap();
+        assert!(d.is_due(now));
+        d.reschedule(now + Duration::days(1), 60, Vec::new()).unwrap();
+        assert!(d.early_start.is_none() && !d.is_due(now), "a new time needs a new override (R11)");
     }
 }

@@ -172,6 +172,7 @@ impl Turnover {
             created_by: actor.name.clone(),
             generation: 0,
             from_turnover: None,
+            delivered_by: None,
             accepted_by: None,
             rejection: None,
         };
@@ -225,6 +226,7 @@ impl Turnover {
         }
         g.done()?;
         self.state = TurnoverState::Delivered;
+        self.delivered_by = Some(actor.name.clone());
         Ok(Change::new("turnover", &self.id, "deliver", json!({"tasks": self.tasks.len()})))
     }
 
@@ -233,11 +235,14 @@ impl Turnover {
         g.check(self.state == TurnoverState::Delivered, "wrong_state", || {
             format!("{} is {}; only a delivered turnover is accepted or rejected", self.describe(), self.state)
         });
-        g.check(actor.name != self.developer, "own_turnover", || {
+        let own = [Some(&self.developer), Some(&self.created_by), self.delivered_by.as_ref()];
+        g.check(!own.contains(&Some(&actor.name)), "own_turnover", || {
             format!(
-                "{} was developed by {}; an engineer other than its developer decides on it",
+                "{} was developed by {}, created by {} and delivered by {}; an engineer other than they decides on it",
                 self.describe(),
-                self.developer
+                self.developer,
+                self.created_by,
+                self.delivered_by.as_deref().unwrap_or("nobody yet")
             )
         });
     }
@@ -336,27 +341,36 @@ impl Turnover {
     }
 
     /// Proposes an order for its tasks: application releases by their dependencies (R5: every task of a
-    /// dependency before any of its dependent's), then by tier (`tiers` in order, other tiers
-    /// alphabetically, no tier last), keeping each task's own sequence within its tier. Tasks of no
-    /// release go with the releases that depend on nothing. `depends_on` maps a release to the releases it
-    /// depends on.
+    /// dependency before any of its dependent's, also when they depend on each other through a release
+    /// outside the turnover), then by tier (`tiers` in order, other tiers alphabetically, no tier last),
+    /// keeping each task's own sequence within its tier. Tasks of no release go with the releases that
+    /// depend on nothing. Rollback tasks are ordered the other way round (dependents first, then tiers
+    /// backwards: web before database), numbered on their own since they run only in rollbacks.
+    /// `depends_on` maps a release to the releases it depends on (as far as they are known).
     pub fn proposed_order(&self, depends_on: &BTreeMap<String, Vec<String>>, tiers: &[String]) -> ProposedOrder {
+        // The releases of this turnover each one depends on, directly or through others.
+        let reach = |from: &str| -> BTreeSet<&str> {
+            let mut seen: BTreeSet<&str> = BTreeSet::new();
+            let mut todo: Vec<&str> = vec![from];
+            while let Some(r) = todo.pop() {
+                for d in depends_on.get(r).into_iter().flatten() {
+                    if seen.insert(d.as_str()) {
+                        todo.push(d.as_str());
+                    }
+                }
+            }
+            seen.into_iter().filter(|d| *d != from && self.releases.iter().any(|r| r == d)).collect()
+        };
+        let below: BTreeMap<&str, BTreeSet<&str>> = self.releases.iter().map(|r| (r.as_str(), reach(r))).collect();
+        // Longest chain; R5 keeps the graph acyclic, and the pass count bounds the work should it not be.
         let mut level: BTreeMap<&str, usize> = BTreeMap::new();
-        // Longest chain of dependencies inside this turnover; R5 keeps the graph acyclic, and the pass
-        // count bounds the work should it not be.
         for _ in 0..=self.releases.len() {
-            for r in &self.releases {
-                let l = depends_on
-                    .get(r)
-                    .into_iter()
-                    .flatten()
-                    .filter(|d| self.releases.contains(d) && *d != r)
-                    .map(|d| level.get(d.as_str()).copied().unwrap_or(0) + 1)
-                    .max()
-                    .unwrap_or(0);
-                level.insert(r.as_str(), l);
+            for (r, deps) in &below {
+                let l = deps.iter().map(|d| level.get(d).copied().unwrap_or(0) + 1).max().unwrap_or(0);
+                level.insert(r, l);
             }
         }
+        let top = level.values().copied().max().unwrap_or(0);
         let tier_rank = |t: &Option<String>| match t {
             None => (usize::MAX, String::new()),
             Some(t) => match tiers.iter().position(|x| x.eq_ignore_ascii_case(t)) {
@@ -364,32 +378,40 @@ impl Turnover {
                 None => (tiers.len(), t.to_lowercase()),
             },
         };
-        let key = |t: &Task| {
-            let l = t.release.as_deref().and_then(|r| level.get(r).copied()).unwrap_or(0);
-            (l, tier_rank(&t.tier), t.sequence)
+        let level_of = |t: &Task| t.release.as_deref().and_then(|r| level.get(r).copied()).unwrap_or(0);
+        type Key = (usize, (usize, String), u32);
+        let key = |t: &Task| -> Key {
+            if t.rollback {
+                let (rank, name) = tier_rank(&t.tier);
+                (top - level_of(t), (usize::MAX - rank, name), t.sequence)
+            } else {
+                (level_of(t), tier_rank(&t.tier), t.sequence)
+            }
         };
-        let keys: BTreeSet<_> = self.tasks.iter().map(key).collect();
-        let seq_of: BTreeMap<_, u32> = keys.iter().cloned().zip(1..).collect();
         let mut order = Vec::new();
-        let mut groups: BTreeMap<u32, Vec<&Task>> = BTreeMap::new();
-        for t in &self.tasks {
-            let seq = seq_of[&key(t)];
-            order.push(ReorderEntry { task: t.id.clone(), sequence: seq });
-            groups.entry(seq).or_default().push(t);
-        }
-        let groups = groups
-            .into_iter()
-            .map(|(seq, tasks)| {
+        let mut lines = Vec::new();
+        for rollback in [false, true] {
+            let tasks: Vec<&Task> = self.tasks.iter().filter(|t| t.rollback == rollback).collect();
+            let keys: BTreeSet<Key> = tasks.iter().map(|t| key(t)).collect();
+            let seq_of: BTreeMap<Key, u32> = keys.into_iter().zip(1..).collect();
+            let mut groups: BTreeMap<u32, Vec<&Task>> = BTreeMap::new();
+            for t in tasks {
+                let seq = seq_of.get(&key(t)).copied().unwrap_or(1);
+                order.push(ReorderEntry { task: t.id.clone(), sequence: seq });
+                groups.entry(seq).or_default().push(t);
+            }
+            for (seq, tasks) in groups {
                 let tier = tasks[0].tier.as_deref().unwrap_or("untiered");
                 let mut releases: Vec<&str> =
                     tasks.iter().map(|t| t.release.as_deref().unwrap_or("no release")).collect();
                 releases.sort_unstable();
                 releases.dedup();
                 let ids: Vec<&str> = tasks.iter().map(|t| t.id.as_str()).collect();
-                format!("sequence {seq}: {tier} tasks of {} ({})", releases.join(", "), ids.join(", "))
-            })
-            .collect();
-        ProposedOrder { order, groups }
+                let what = if rollback { "rollback sequence" } else { "sequence" };
+                lines.push(format!("{what} {seq}: {tier} tasks of {} ({})", releases.join(", "), ids.join(", ")));
+            }
+        }
+        ProposedOrder { order, groups: lines }
     }
 
     /// verified → closed, with its train.
@@ -406,7 +428,8 @@ mod tests {
     use super::*;
 
     fn task(id: &str, release: Option<&str>, tier: Option<&str>, sequence: u32) -> serde_json::Value {
-        json!({"id": id, "title": id, "sequence": sequence, "owner": "o", "release": release, "tier": tier})
+        let rollback = id == "TA-8" || id == "TA-9";
+        json!({"id": id, "title": id, "sequence": sequence, "owner": "o", "release": release, "tier": tier, "rollback": rollback})
     }
 
     #[test]
@@ -423,19 +446,36 @@ mod tests {
                 task("TA-5", Some("AR-1"), None, 1),
                 task("TA-6", Some("AR-1"), Some("cache"), 1),
                 task("TA-7", None, Some("database"), 1),
+                task("TA-8", Some("AR-1"), Some("database"), 1),
+                task("TA-9", Some("AR-2"), Some("app"), 1),
             ],
         }))
         .unwrap();
-        let deps = BTreeMap::from([("AR-2".to_string(), vec!["AR-1".to_string(), "AR-0".to_string()])]);
+        // AR-2 depends on AR-1 through AR-0, a release outside the turnover.
+        let deps = BTreeMap::from([
+            ("AR-2".to_string(), vec!["AR-0".to_string()]),
+            ("AR-0".to_string(), vec!["AR-1".to_string()]),
+        ]);
         let p = t.proposed_order(&deps, &default_tiers());
         let seq: BTreeMap<&str, u32> = p.order.iter().map(|e| (e.task.as_str(), e.sequence)).collect();
         // AR-1: database (its own order kept), web, other tiers, no tier; then AR-2, which depends on it.
         // A task of no release goes with the releases that depend on nothing.
-        let expected =
-            BTreeMap::from([("TA-4", 1), ("TA-7", 1), ("TA-3", 2), ("TA-2", 3), ("TA-6", 4), ("TA-5", 5), ("TA-1", 6)]);
+        // Rollback tasks are numbered on their own, the other way round: AR-2's before AR-1's.
+        let expected = BTreeMap::from([
+            ("TA-4", 1),
+            ("TA-7", 1),
+            ("TA-3", 2),
+            ("TA-2", 3),
+            ("TA-6", 4),
+            ("TA-5", 5),
+            ("TA-1", 6),
+            ("TA-9", 1),
+            ("TA-8", 2),
+        ]);
         assert_eq!(seq, expected);
         assert_eq!(p.groups[0], "sequence 1: Database tasks of AR-1, no release (TA-4, TA-7)");
         assert_eq!(p.groups[5], "sequence 6: app tasks of AR-2 (TA-1)");
+        assert_eq!(p.groups[6], "rollback sequence 1: app tasks of AR-2 (TA-9)");
         // A tier order given by the user wins.
         let p = t.proposed_order(&deps, &["web".to_string()]);
         assert_eq!(p.order.iter().find(|e| e.task == "TA-2").map(|e| e.sequence), Some(1));

@@ -154,10 +154,21 @@ impl Turnover {
         for t in &rb.tasks {
             let id = ids.next().ok_or_else(|| DomainError::invalid("tasks", "not enough task ids"))?;
             copied.push(id.clone());
-            self.tasks.push(Task { id, ..t.clone() });
+            let release = self.release_of_copy(t.release.as_ref(), &[]);
+            self.tasks.push(Task { id, release, ..t.clone() });
         }
         self.sort_tasks();
         Ok(Change::new("turnover", &self.id, "copy_runbook", json!({"runbook": rb.id, "tasks": copied})))
+    }
+
+    /// The release a copied task belongs to here: this turnover's own when it carries one; else the
+    /// task's (or its one-release source's) when this turnover carries it.
+    fn release_of_copy(&self, task: Option<&String>, source: &[String]) -> Option<String> {
+        if self.releases.len() == 1 {
+            return self.releases.first().cloned();
+        }
+        let from_source = (source.len() == 1).then(|| &source[0]);
+        task.or(from_source).filter(|r| self.releases.contains(r)).cloned()
     }
 
     fn task_index(&self, id: &str) -> Result<usize, DomainError> {
@@ -277,14 +288,25 @@ impl Turnover {
             });
         }
         f.done()?;
+        if self.kind == super::TurnoverKind::ProductionReady {
+            // Its tasks belong to its own releases, which order them (R5) and hold their deployments.
+            let mut g = self.guards("copy_tasks");
+            for source in from {
+                for r in source.releases.iter().filter(|r| !self.releases.contains(r)) {
+                    g.fail(
+                        "from_other_release",
+                        format!("{} carries {r}, which {} does not", source.describe(), self.describe()),
+                    );
+                }
+            }
+            g.done()?;
+        }
         let mut copied = Vec::new();
         for source in from {
             for t in source.tasks.iter().filter(|t| only.is_empty() || only.contains(&t.id)) {
                 let id = ids.next().ok_or_else(|| DomainError::invalid("tasks", "not enough task ids"))?;
                 copied.push((t.id.clone(), id.clone()));
-                // A task of a one-release turnover belongs to that release.
-                let release =
-                    t.release.clone().or_else(|| (source.releases.len() == 1).then(|| source.releases[0].clone()));
+                let release = self.release_of_copy(t.release.as_ref(), &source.releases);
                 self.tasks.push(Task { id, release, ..t.clone() });
             }
         }

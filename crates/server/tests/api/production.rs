@@ -51,6 +51,12 @@ struct Flow {
 }
 
 async fn flow(app: &TestApp) -> Flow {
+    flow_with(app, true).await
+}
+
+/// As [`flow`]; without `validate_web`, WEB's pre-production deployment is left unvalidated (WEB is then
+/// development-approved but not verified, R9).
+async fn flow_with(app: &TestApp, validate_web: bool) -> Flow {
     let rita = app.user("rita", &["release_manager"]).await;
     let erin = app.user("erin", &["release_engineer"]).await;
     let ed = app.user("ed", &["release_engineer"]).await;
@@ -114,7 +120,9 @@ async fn flow(app: &TestApp) -> Flow {
         let dep = app.post(&erin, &format!("/api/v1/turnovers/{to}/deploy"), json!({})).await.expect(201);
         let de = id(&dep);
         wait_for(app, &erin, &format!("/api/v1/deployments/{de}"), "success", |v| v["state"] == "succeeded").await;
-        app.post(&erin, &format!("/api/v1/deployments/{de}/validate"), json!({"passed": true})).await.ok();
+        if validate_web || key != "web" {
+            app.post(&erin, &format!("/api/v1/deployments/{de}/validate"), json!({"passed": true})).await.ok();
+        }
         let dap = app
             .post(&rita, &format!("/api/v1/application-releases/{r}/request-development-approval"), json!({}))
             .await
@@ -513,4 +521,90 @@ async fn a_blackout_holds_a_scheduled_deployment_until_it_ends_and_a_stopped_lin
     let actions: Vec<&str> =
         events["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert_eq!(actions.len(), 2, "{actions:?}");
+}
+
+#[tokio::test]
+async fn production_turnovers_never_verify_a_release_accept_their_own_or_wait_for_each_other_forever() {
+    let app = TestApp::spawn().await;
+    let f = flow_with(&app, false).await;
+    let [db, api, web] = &f.releases;
+
+    // A production-ready turnover does not make WEB verified (R9): only a validated pre-production one.
+    app.post(
+        &f.erin,
+        "/api/v1/production-turnovers",
+        json!({"title": "WEB", "releases": [web], "environments": ["prod-eu"]}),
+    )
+    .await
+    .expect(201);
+    let r = app.post(&f.rita, &format!("/api/v1/trains/{}/request-executive-approval", f.train), json!({})).await;
+    assert_eq!(r.guards(), vec!["release_not_verified"]);
+    assert!(r.guard_text().contains(web.as_str()), "{}", r.guard_text());
+
+    // Whoever created or delivered a turnover does not accept it, whoever is named its developer; and the
+    // developer is fixed once it is delivered.
+    let t = app
+        .post(
+            &f.erin,
+            "/api/v1/production-turnovers",
+            json!({"title": "DB+WEB", "releases": [db, web], "environments": ["prod-eu"], "developer": "ed"}),
+        )
+        .await
+        .ok();
+    let x = id(&t);
+    let task = json!({"title": "install", "sequence": 1, "owner": "dan"});
+    app.post(&f.erin, &format!("/api/v1/turnovers/{x}/tasks"), task.clone()).await.expect(201);
+    app.post(&f.erin, &format!("/api/v1/turnovers/{x}/deliver"), json!({})).await.ok();
+    let r = app
+        .call(
+            Some(&f.erin),
+            reqwest::Method::PATCH,
+            &format!("/api/v1/turnovers/{x}"),
+            Some(json!({"developer": "dan"})),
+        )
+        .await;
+    assert_eq!(r.guards(), vec!["developer_fixed"]);
+    let r = app.post(&f.erin, &format!("/api/v1/turnovers/{x}/accept"), json!({})).await;
+    assert_eq!(r.guards(), vec!["own_turnover"]);
+    let r = app.post(&f.ed, &format!("/api/v1/turnovers/{x}/accept"), json!({})).await;
+    assert_eq!(r.guards(), vec!["own_turnover"], "ed is its developer");
+    let admin = app.admin.clone();
+    app.post(&admin, &format!("/api/v1/turnovers/{x}/accept"), json!({})).await.ok();
+
+    // DB+WEB and API in one environment would wait for each other (WEB needs API, API needs DB): the
+    // schedule that would close that circle is refused, naming it.
+    let t = app
+        .post(
+            &f.dan,
+            "/api/v1/production-turnovers",
+            json!({"title": "API", "releases": [api], "environments": ["prod-eu"]}),
+        )
+        .await
+        .ok();
+    let y = id(&t);
+    app.post(&f.dan, &format!("/api/v1/turnovers/{y}/tasks"), task).await.expect(201);
+    app.post(&f.dan, &format!("/api/v1/turnovers/{y}/deliver"), json!({})).await.ok();
+    app.post(&f.ed, &format!("/api/v1/turnovers/{y}/accept"), json!({})).await.ok();
+    let before = app.event_count().await;
+    let r = app
+        .post(&f.erin, &format!("/api/v1/turnovers/{x}/schedule"), json!({"environment": "prod-eu", "at": at(600)}))
+        .await;
+    assert_eq!(r.guards(), vec!["dependency_deadlock"]);
+    assert!(
+        r.guard_text().contains(&format!("{x} waits for {y}"))
+            && r.guard_text().contains(&format!("{y} waits for {x}")),
+        "{}",
+        r.guard_text()
+    );
+    assert_eq!(app.event_count().await, before);
+
+    // A time more than a year ahead is refused as input, not a crash.
+    let r = app
+        .post(
+            &f.erin,
+            &format!("/api/v1/turnovers/{y}/schedule"),
+            json!({"environment": "prod-eu", "at": "+262142-12-31T23:59:59Z"}),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
 }
