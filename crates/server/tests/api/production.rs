@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
 
-use crate::common::{TestApp, level, train_body};
+use crate::common::{Backend, TestApp, level, train_body};
 
 async fn wait_for(app: &TestApp, token: &str, path: &str, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
     let deadline = Instant::now() + Duration::from_secs(40);
@@ -194,7 +194,16 @@ async fn approve_executive(app: &TestApp, f: &Flow) {
 
 #[tokio::test]
 async fn production_turnovers_are_accepted_scheduled_started_on_time_verified_and_the_train_closes() {
-    let app = TestApp::spawn().await;
+    production_night(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn production_turnovers_go_the_same_way_on_postgres() {
+    production_night(Backend::Postgres).await;
+}
+
+async fn production_night(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
     let f = flow(&app).await;
     let [db, api, web] = &f.releases;
     let [to_db, to_api, to_web] = &f.turnovers;
