@@ -3,9 +3,11 @@
 mod client;
 mod cmd;
 mod config;
+mod demo;
 mod output;
 mod serve;
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
 use crate::cmd::{admin, approval, deployment, environment, release, train, turnover, work_item};
@@ -41,7 +43,13 @@ enum Command {
         /// sqlite://PATH (the file is created on first start) or postgres://USER@HOST/DB.
         #[arg(long, env = "RAILYARD_DATABASE", default_value = "sqlite://railyard.db")]
         database: String,
+        /// Fill an empty database with a demo company (trains in every state, users with tokens).
+        #[arg(long)]
+        demo: bool,
     },
+    /// Demo data.
+    #[command(subcommand)]
+    Demo(DemoCmd),
     /// Save the server and token for later commands.
     Login,
     /// Who the token belongs to.
@@ -114,6 +122,12 @@ enum Command {
     Token(admin::TokenCmd),
 }
 
+#[derive(clap::Subcommand)]
+enum DemoCmd {
+    /// Load the demo company into a running server that has no train yet (needs an admin's token).
+    Load,
+}
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -133,18 +147,26 @@ fn main() -> std::process::ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    if let Command::Serve { listen, database } = &cli.command {
+    if let Command::Serve { listen, database, demo } = &cli.command {
         tracing_subscriber::fmt()
             .with_env_filter(
                 tracing_subscriber::EnvFilter::try_from_env("RAILYARD_LOG")
                     .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
             )
             .init();
-        return serve::run(listen, database).await;
+        return serve::run(listen, database, *demo).await;
     }
     let ctx = config::Context::resolve(cli.server, cli.token, cli.output)?;
     match cli.command {
         Command::Serve { .. } => Ok(()),
+        Command::Demo(DemoCmd::Load) => {
+            let token =
+                ctx.token.clone().context("demo load needs an admin's token: --token, RAILYARD_TOKEN or login")?;
+            println!("Loading the demo company into {} ...", ctx.server);
+            let people = demo::load(&ctx.server, &token).await?;
+            demo::print_people(&people);
+            Ok(())
+        }
         Command::Login => admin::login(&ctx).await,
         Command::Whoami => admin::whoami(&ctx).await,
         Command::Inbox => admin::inbox(&ctx).await,

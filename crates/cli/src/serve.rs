@@ -45,13 +45,15 @@ impl DatabaseUrl {
     }
 }
 
-pub async fn run(listen: &str, database: &str) -> anyhow::Result<()> {
+pub async fn run(listen: &str, database: &str, demo: bool) -> anyhow::Result<()> {
     let db = DatabaseUrl::parse(database)?;
     let store = db.open().await?;
     let service = Service::new(store);
     let preset = std::env::var("RAILYARD_ADMIN_TOKEN").ok().filter(|t| !t.is_empty());
+    let mut admin_token = preset.clone();
     match service.bootstrap_admin(preset.as_deref()).await.context("cannot create the first admin user")? {
         Bootstrap::Created(token) => {
+            admin_token = Some(token.clone());
             println!("Created the admin user. Its API token is shown this once; keep it safe:");
             println!();
             println!("    {token}");
@@ -64,7 +66,7 @@ pub async fn run(listen: &str, database: &str) -> anyhow::Result<()> {
                 "The database already has users; RAILYARD_ADMIN_TOKEN is only used on first start and was ignored."
             )
         }
-        Bootstrap::AlreadyInitialised => {}
+        Bootstrap::AlreadyInitialised => admin_token = None,
     }
     let listener = TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
@@ -76,6 +78,24 @@ pub async fn run(listen: &str, database: &str) -> anyhow::Result<()> {
     // The engine runs deployments beside the API; it stops with the process (its leases then expire and
     // the next start marks the runs it had in flight interrupted).
     tokio::spawn(railyard_engine::Engine::new(service.clone()).run(std::future::pending()));
+    if demo {
+        // The demo goes in through the API like any client, once the server answers.
+        match admin_token {
+            Some(token) => {
+                let base = format!("http://{addr}");
+                tokio::spawn(async move {
+                    println!("Loading the demo company ...");
+                    match crate::demo::load(&base, &token).await {
+                        Ok(people) => crate::demo::print_people(&people),
+                        Err(e) => eprintln!("error: the demo data could not be loaded: {e:#}"),
+                    }
+                });
+            }
+            None => eprintln!(
+                "--demo fills only a new, empty database; this one already has users, so it was left as it is"
+            ),
+        }
+    }
     railyard_server::serve(listener, service, shutdown_signal()).await.context("the server stopped with an error")?;
     println!("Railyard stopped.");
     Ok(())
