@@ -196,11 +196,12 @@ pub fn deployments(page: &Value) {
                 s(&d["environment"]),
                 s(&d["attempt"]),
                 s(&d["state"]),
+                s(&d["scheduled_for"]),
                 s(&d["blocked"]),
             ]
         })
         .collect();
-    table(&["ID", "TURNOVER", "ENV", "ATTEMPT", "STATE", "BLOCKED"], &rows);
+    table(&["ID", "TURNOVER", "ENV", "ATTEMPT", "STATE", "SCHEDULED FOR", "BLOCKED"], &rows);
     more(page);
 }
 
