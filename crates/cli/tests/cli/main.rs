@@ -8,3 +8,4 @@ mod production;
 mod releases;
 mod trains;
 mod turnovers;
+mod walkthrough;
