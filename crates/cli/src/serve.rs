@@ -49,6 +49,8 @@ pub async fn run(listen: &str, database: &str, demo: bool) -> anyhow::Result<()>
     let db = DatabaseUrl::parse(database)?;
     let store = db.open().await?;
     let service = Service::new(store);
+    let listener = TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    let addr = listener.local_addr()?;
     let preset = std::env::var("RAILYARD_ADMIN_TOKEN").ok().filter(|t| !t.is_empty());
     let mut admin_token = preset.clone();
     match service.bootstrap_admin(preset.as_deref()).await.context("cannot create the first admin user")? {
@@ -58,7 +60,7 @@ pub async fn run(listen: &str, database: &str, demo: bool) -> anyhow::Result<()>
             println!();
             println!("    {token}");
             println!();
-            println!("Use it with: railyard login --server http://{listen} --token {token}");
+            println!("Use it with: railyard login --server http://{addr} --token {token}");
         }
         Bootstrap::Preset => println!("Created the admin user with the token from RAILYARD_ADMIN_TOKEN."),
         Bootstrap::AlreadyInitialised if preset.is_some() => {
@@ -68,8 +70,6 @@ pub async fn run(listen: &str, database: &str, demo: bool) -> anyhow::Result<()>
         }
         Bootstrap::AlreadyInitialised => admin_token = None,
     }
-    let listener = TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
-    let addr = listener.local_addr()?;
     let what = match &db {
         DatabaseUrl::Sqlite(p) => format!("SQLite at {}", p.display()),
         DatabaseUrl::Postgres(_) => "PostgreSQL".to_string(),

@@ -29,6 +29,9 @@ pub enum DeploymentCmd {
         /// Give up after this many seconds.
         #[arg(long, default_value_t = 3600)]
         timeout: u64,
+        /// Also stop (exit 0) as soon as a manual run waits for its owner.
+        #[arg(long)]
+        until_waiting: bool,
     },
     /// Print a run's output.
     Logs {
@@ -127,7 +130,7 @@ pub async fn deployment(ctx: &Context, cmd: DeploymentCmd) -> anyhow::Result<()>
             return Ok(());
         }
         DeploymentCmd::Show { id } => c.get(&base(&id), &[]).await?,
-        DeploymentCmd::Watch { id, timeout } => return watch(ctx, &id, timeout).await,
+        DeploymentCmd::Watch { id, timeout, until_waiting } => return watch(ctx, &id, timeout, until_waiting).await,
         DeploymentCmd::Logs { id, run } => {
             let v = c.get(&format!("{}/runs/{}/log", base(&id), seg(&run)), &[]).await?;
             ctx.show(&v, output::run_log);
@@ -163,9 +166,10 @@ pub async fn run(ctx: &Context, cmd: RunCmd) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Polls the deployment until it settles: a progress bar per sequence group as it moves, then each
-/// run's result as it comes.
-async fn watch(ctx: &Context, id: &str, timeout: u64) -> anyhow::Result<()> {
+/// Polls the deployment until it settles (or, with `until_waiting`, until a manual run waits for its
+/// owner): a progress bar per sequence group as it moves, then each run's result as it comes; the state
+/// it settles in comes last.
+async fn watch(ctx: &Context, id: &str, timeout: u64, until_waiting: bool) -> anyhow::Result<()> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout);
     let mut seen: Vec<(String, String)> = Vec::new();
     let mut bars: Vec<(u64, usize)> = Vec::new();
@@ -173,7 +177,8 @@ async fn watch(ctx: &Context, id: &str, timeout: u64) -> anyhow::Result<()> {
     loop {
         let d = ctx.client.get(&format!("/api/v1/deployments/{}", seg(id)), &[]).await?;
         let state = d["state"].as_str().unwrap_or_default().to_string();
-        if state != last_state {
+        let settled = matches!(state.as_str(), "succeeded" | "validated" | "failed" | "abandoned" | "rejected");
+        if state != last_state && !settled {
             let blocked = d["blocked"].as_str().map(|b| format!(" (blocked: {b})")).unwrap_or_default();
             println!("{id} {state}{blocked}");
             last_state = state.clone();
@@ -199,20 +204,31 @@ async fn watch(ctx: &Context, id: &str, timeout: u64) -> anyhow::Result<()> {
                 bars.push((g, done));
             }
         }
+        let mut waiting = Vec::new();
         for r in runs {
             let key =
                 (r["id"].as_str().unwrap_or_default().to_string(), r["state"].as_str().unwrap_or_default().to_string());
-            let settled =
+            if key.1 == "waiting_for_owner" {
+                waiting.push(format!("{} ({})", key.0, output::s(&r["owner"])));
+            }
+            let finished =
                 matches!(key.1.as_str(), "succeeded" | "failed" | "timed_out" | "interrupted" | "waiting_for_owner");
-            if settled && !seen.contains(&key) {
+            if finished && !seen.contains(&key) {
                 println!("    {}", output::run_line(r));
                 seen.push(key);
             }
+        }
+        if settled {
+            println!("{id} {state}");
         }
         match state.as_str() {
             "succeeded" | "validated" => return Ok(()),
             "failed" | "abandoned" | "rejected" => bail!("deployment {id} {state}"),
             _ => {}
+        }
+        if until_waiting && !waiting.is_empty() {
+            println!("{id} waits for its owners: {}", waiting.join(", "));
+            return Ok(());
         }
         if tokio::time::Instant::now() >= deadline {
             bail!("deployment {id} is still {state} after {timeout} s");

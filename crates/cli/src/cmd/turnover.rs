@@ -100,7 +100,7 @@ pub enum TurnoverCmd {
         id: String,
         #[arg(long = "env")]
         environment: String,
-        /// RFC 3339, e.g. 2027-01-04T21:00:00Z.
+        /// RFC 3339, e.g. 2027-01-04T21:00:00Z, or from now: +30s, +10m, +2h, +1d.
         #[arg(long)]
         at: String,
         /// The planned window in minutes.
@@ -286,6 +286,7 @@ pub async fn turnover(ctx: &Context, cmd: TurnoverCmd) -> anyhow::Result<()> {
             c.post(&format!("{}/reject", base(&id)), Some(json!({"comment": comment}))).await?
         }
         TurnoverCmd::Schedule { id, environment, at, window } => {
+            let at = schedule_time(&at, chrono::Utc::now())?;
             let body = json!({"environment": environment, "at": at, "window_minutes": window});
             let v = c.post(&format!("{}/schedule", base(&id)), Some(body)).await?;
             ctx.show(&v, output::deployment);
@@ -315,6 +316,25 @@ pub async fn turnover(ctx: &Context, cmd: TurnoverCmd) -> anyhow::Result<()> {
     };
     ctx.show(&v, output::turnover);
     Ok(())
+}
+
+/// A time for `--at`: `+N` followed by s, m, h or d is that long from `now` (sent as RFC 3339, to the
+/// second); anything else is passed on as written, for the server to read as RFC 3339.
+fn schedule_time(at: &str, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<String> {
+    let Some(rest) = at.strip_prefix('+') else { return Ok(at.to_string()) };
+    let unit_at = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+    let (number, unit) = rest.split_at(unit_at);
+    let hint = || format!("--at {at}: write a time from now as +30s, +10m, +2h or +1d, or an RFC 3339 time");
+    let n: i64 = number.parse().with_context(hint)?;
+    let delta = match unit {
+        "s" => chrono::Duration::try_seconds(n),
+        "m" => chrono::Duration::try_minutes(n),
+        "h" => chrono::Duration::try_hours(n),
+        "d" => chrono::Duration::try_days(n),
+        _ => None,
+    };
+    let Some(when) = delta.and_then(|d| now.checked_add_signed(d)) else { bail!(hint()) };
+    Ok(when.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }
 
 pub async fn task(ctx: &Context, cmd: TaskCmd) -> anyhow::Result<()> {
@@ -403,4 +423,25 @@ pub async fn runbook(ctx: &Context, cmd: RunbookCmd) -> anyhow::Result<()> {
     };
     ctx.show(&v, output::runbook);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::schedule_time;
+
+    #[test]
+    fn schedule_times_relative_to_now_or_as_written() {
+        let now = Utc.with_ymd_and_hms(2027, 3, 6, 20, 59, 30).unwrap();
+        assert_eq!(schedule_time("+30s", now).unwrap(), "2027-03-06T21:00:00Z");
+        assert_eq!(schedule_time("+10m", now).unwrap(), "2027-03-06T21:09:30Z");
+        assert_eq!(schedule_time("+2h", now).unwrap(), "2027-03-06T22:59:30Z");
+        assert_eq!(schedule_time("+1d", now).unwrap(), "2027-03-07T20:59:30Z");
+        assert_eq!(schedule_time("2027-03-06T21:00:00Z", now).unwrap(), "2027-03-06T21:00:00Z");
+        for bad in ["+", "+10", "+m", "+10w", "+-5m", "+99999999999999999999s", "+9999999999999d"] {
+            let err = schedule_time(bad, now).unwrap_err().to_string();
+            assert!(err.contains("+30s"), "{bad}: {err}");
+        }
+    }
 }

@@ -154,9 +154,7 @@ pub fn turnover(t: &Value) {
             .map(|k| {
                 let what = match (k["owner"].as_str(), k["action"]["kind"].as_str()) {
                     (Some(o), _) => format!("manual: {o}"),
-                    (None, Some("command")) => {
-                        format!("run: {} {}", s(&k["action"]["program"]), s(&k["action"]["args"]))
-                    }
+                    (None, Some("command")) => format!("run: {}", command_line(&k["action"])),
                     (None, Some("http")) => format!("http: {} {}", s(&k["action"]["method"]), s(&k["action"]["url"])),
                     _ => "-".into(),
                 };
@@ -174,6 +172,18 @@ pub fn turnover(t: &Value) {
             .collect();
         table(&["SEQ", "TASK", "TITLE", "WHAT", "TIER", "RELEASE", "ROLLBACK"], &rows);
     }
+}
+
+/// A command task's program and arguments as a shell would take them: arguments with spaces or quotes
+/// (or empty ones) in single quotes.
+fn command_line(action: &Value) -> String {
+    let mut words = vec![s(&action["program"])];
+    for a in action["args"].as_array().into_iter().flatten() {
+        let a = a.as_str().map(str::to_string).unwrap_or_else(|| a.to_string());
+        let plain = !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c));
+        words.push(if plain { a } else { format!("'{}'", a.replace('\'', "'\\''")) });
+    }
+    words.join(" ")
 }
 
 /// One run on one line: group, id, title, state, and how it ended.

@@ -314,8 +314,17 @@ pub fn inbox(v: &Value) {
         println!("nothing waits for you");
         return;
     }
+    // Sections apart by one blank line.
+    let mut sections = 0;
+    let mut heading = |title: &str| {
+        if sections > 0 {
+            println!();
+        }
+        sections += 1;
+        println!("{title}");
+    };
     if !runs.is_empty() {
-        println!("manual task runs to complete (railyard run complete DEPLOYMENT RUN --done)");
+        heading("manual task runs to complete (railyard run complete DEPLOYMENT RUN --done)");
         let rows: Vec<Vec<String>> = runs
             .iter()
             .map(|r| {
@@ -328,14 +337,13 @@ pub fn inbox(v: &Value) {
             })
             .collect();
         table(&["DEPLOYMENT", "RUN", "TITLE", "OF"], &rows);
-        println!();
     }
     if !approvals.is_empty() {
-        println!("approvals to decide");
+        heading("approvals to decide");
         approvals_table(&approvals);
     }
     if !criteria.is_empty() {
-        println!("\nexit criteria you own");
+        heading("exit criteria you own");
         let rows: Vec<Vec<String>> = criteria
             .iter()
             .map(|c| vec![s(&c["id"]), s(&c["title"]), format!("{} {} gate", s(&c["train_id"]), s(&c["gate"]))])
@@ -343,7 +351,7 @@ pub fn inbox(v: &Value) {
         table(&["CRITERION", "TITLE", "WHERE"], &rows);
     }
     if !milestones.is_empty() {
-        println!("\nmilestones you own");
+        heading("milestones you own");
         let rows: Vec<Vec<String>> = milestones
             .iter()
             .map(|m| {

@@ -9,3 +9,4 @@ mod production;
 mod releases;
 mod trains;
 mod turnovers;
+mod walkthrough;
