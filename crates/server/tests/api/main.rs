@@ -1,5 +1,6 @@
 //! The REST API, end to end: a real server on a real SQLite file, a real HTTP client.
 
+mod acceptance;
 mod audit;
 mod common;
 mod dependencies;
