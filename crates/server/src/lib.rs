@@ -1,5 +1,6 @@
 //! Railyard's HTTP server: the REST API under `/api/v1`, its OpenAPI document at `/api/v1/openapi.json`,
-//! `/healthz` and `/readyz`. Handlers are thin: they authenticate, extract, and call the service.
+//! `/healthz` and `/readyz`, and the web console's pages at `/` (from `railyard-console`). Handlers are
+//! thin: they authenticate, extract, and call the service.
 
 mod error;
 mod extract;
@@ -32,6 +33,7 @@ pub fn app(service: Service) -> Router {
     let doc = Arc::new(api);
     router
         .route("/api/v1/openapi.json", get(move || async move { Json(doc.as_ref().clone()) }))
+        .merge(railyard_console::router())
         // Work item imports carry whole CSV exports (a 10,000-issue Jira export is a few MB).
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::from_fn(refuse_control_characters))

@@ -41,6 +41,7 @@ pub fn routes() -> (Router<Service>, utoipa::openapi::OpenApi) {
         .routes(routes!(users::me))
         .routes(routes!(inbox::inbox))
         .routes(routes!(users::show, users::update))
+        .routes(routes!(users::set_password))
         .routes(routes!(tokens::list, tokens::create))
         .routes(routes!(tokens::revoke))
         .routes(routes!(trains::list, trains::create))

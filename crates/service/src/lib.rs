@@ -20,6 +20,7 @@ mod persist;
 mod production;
 mod releases;
 mod runbooks;
+mod sessions;
 mod timeline;
 mod train_parts;
 mod trains;
@@ -50,6 +51,7 @@ pub use line::LineInput;
 pub use production::{DEFAULT_WINDOW_MINUTES, RollbackInput, ScheduleInput, StartInput, VerifyInput};
 pub use releases::{ProposeInput, ReasonInput, ReleaseFilter, ReleaseView};
 pub use runbooks::{ReviewInput, RunbookRef, RunbookView, SaveAsRunbookInput};
+pub use sessions::{MIN_PASSWORD_CHARS, PasswordInput, SESSION_HOURS, SessionInfo, SignInMethod, SignedIn};
 pub use timeline::{GateMark, MilestoneMark, ReleaseBar, StageBar, Timeline};
 pub use train_parts::{DecideCriterionInput, GateInput};
 pub use trains::{CopyInput, TrainFilter};
@@ -84,8 +86,8 @@ impl Service {
         &self.store
     }
 
-    /// Now, at the precision the store keeps.
-    pub(crate) fn now(&self) -> DateTime<Utc> {
+    /// Now, at the precision the store keeps (from the service's clock: pages use it for "today").
+    pub fn now(&self) -> DateTime<Utc> {
         railyard_store::to_stored_precision((self.clock)())
     }
 

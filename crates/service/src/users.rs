@@ -48,6 +48,10 @@ pub struct User {
     pub email: Option<String>,
     pub roles: Vec<Role>,
     pub active: bool,
+    /// The argon2 hash (PHC string) of the console password an admin set; never shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
+    pub password_hash: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -100,6 +104,8 @@ pub struct NewToken {
 pub struct UserView {
     #[serde(flatten)]
     pub user: User,
+    /// Whether the user can sign in to the web console with a password.
+    pub has_password: bool,
     #[serde(flatten)]
     pub meta: Meta,
 }
@@ -147,7 +153,10 @@ fn validate_name(name: &str) -> ServiceResult<()> {
 }
 
 fn user_view(s: Stored<User>) -> UserView {
-    UserView { meta: Meta::of(&s), user: s.value }
+    let meta = Meta::of(&s);
+    let mut user = s.value;
+    let has_password = user.password_hash.take().is_some();
+    UserView { meta, user, has_password }
 }
 
 fn token_view(s: Stored<Token>, secret: Option<String>) -> TokenView {
@@ -178,6 +187,7 @@ impl Service {
             email: None,
             roles: vec![Role::Admin],
             active: true,
+            password_hash: None,
         };
         let token_id = self.new_id("TK").await?;
         let token = Token {
@@ -231,6 +241,7 @@ impl Service {
             email: input.email,
             roles: input.roles,
             active: true,
+            password_hash: None,
         };
         let mut tx = Tx::new(actor, now);
         tx.insert(&user, self.store.next_seq("U").await?)?;

@@ -45,6 +45,14 @@ pub enum UserCmd {
         #[arg(long)]
         enable: bool,
     },
+    /// Set a user's password for the web console (admins). The password is read from standard input
+    /// (one line, 12 characters or more), never from the command line.
+    SetPassword {
+        name: String,
+        /// Read the password from standard input (required: the only way a password is taken).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -151,9 +159,26 @@ pub async fn user(ctx: &Context, cmd: UserCmd) -> anyhow::Result<()> {
             }
             c.patch(&path, Value::Object(body), current["version"].as_i64().unwrap_or(0)).await?
         }
+        UserCmd::SetPassword { name, password_stdin: _ } => {
+            let password = read_password()?;
+            c.post(&format!("/api/v1/users/{}/password", seg(&name)), Some(json!({"password": password}))).await?;
+            println!("Password of {name} set.");
+            return Ok(());
+        }
     };
     ctx.show(&v, output::user);
     Ok(())
+}
+
+/// The first line of standard input, without its line ending.
+fn read_password() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\r', '\n']).to_string();
+    if password.is_empty() {
+        bail!("no password on standard input: pipe it in, e.g. railyard user set-password NAME < file");
+    }
+    Ok(password)
 }
 
 pub async fn token(ctx: &Context, cmd: TokenCmd) -> anyhow::Result<()> {

@@ -1,7 +1,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use railyard_service::{NewUser, Page, Service, UserPatch, UserView};
+use railyard_service::{NewUser, Page, PasswordInput, Service, UserPatch, UserView};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -57,4 +57,19 @@ pub async fn update(
     Body(b): Body<UserPatch>,
 ) -> ApiResult<Json<UserView>> {
     Ok(Json(s.update_user(&a, &name, b, v).await?))
+}
+
+/// Sets the user's password for the web console (admins; 12 characters or more). Only an argon2 hash is
+/// stored; the password is never returned, nor written to the audit log.
+#[utoipa::path(post, path = "/api/v1/users/{name}/password", tag = "users", params(("name" = String, Path)),
+    request_body = PasswordInput, security(("bearer" = [])),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn set_password(
+    State(s): State<Service>,
+    Authed(a): Authed,
+    Path(name): Path<String>,
+    Body(b): Body<PasswordInput>,
+) -> ApiResult<StatusCode> {
+    s.set_password(&a, &name, b).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -39,6 +39,7 @@ fn matrix() -> Vec<Row> {
         row(M::GET, "/api/v1/me/inbox", None, ALL),
         row(M::GET, "/api/v1/users/{name}", None, ALL),
         row(M::PATCH, "/api/v1/users/{name}", Some(json!({"display_name": "X"})), ADMIN),
+        row(M::POST, "/api/v1/users/{name}/password", Some(json!({"password": "correct horse battery"})), ADMIN),
         row(M::GET, "/api/v1/tokens", None, ALL),
         row(M::POST, "/api/v1/tokens", Some(json!({"label": "x"})), ALL),
         row(M::POST, "/api/v1/tokens/{token}/revoke", None, ALL),

@@ -1,0 +1,244 @@
+//! The dashboard: the stop-the-line state, my inbox, trains by stage, overdue milestones, failed and
+//! blocked deployments, and what goes into production in the next 7 days.
+
+use std::collections::BTreeMap;
+
+use axum::extract::State;
+use axum::response::Html;
+use chrono::{Duration, NaiveDate};
+use maud::{Markup, html};
+use railyard_domain::{DeploymentState, Line, TrainState};
+use railyard_service::{
+    DeploymentFilter, DeploymentView, Inbox, MAX_PAGE, ReleaseFilter, Service, SessionInfo, TrainFilter, TrainView,
+};
+
+use crate::error::PageError;
+use crate::layout;
+use crate::session::SignedIn;
+use crate::widgets::{approval_subject, can_decide, decision_forms, state, time};
+
+/// The stages of a train's life, in order (closed and cancelled trains are not on the dashboard).
+pub const STAGES: [TrainState; 7] = [
+    TrainState::Draft,
+    TrainState::AwaitingTrainApproval,
+    TrainState::Scoping,
+    TrainState::Construction,
+    TrainState::Verification,
+    TrainState::AwaitingExecutiveApproval,
+    TrainState::Deployment,
+];
+
+/// An overdue milestone of a train or an application release.
+struct Overdue {
+    owner_id: String,
+    link: String,
+    title: String,
+    due: NaiveDate,
+    owner: Option<String>,
+}
+
+pub async fn show(State(s): State<Service>, user: SignedIn) -> Result<Html<String>, PageError> {
+    let actor = &user.session.actor;
+    let line = s.line(actor).await?;
+    let inbox = s.inbox(actor).await?;
+    let filter = TrainFilter { states: STAGES.to_vec(), limit: Some(MAX_PAGE), ..Default::default() };
+    let trains = s.trains(actor, filter).await?.items;
+    let releases = s.releases(actor, ReleaseFilter { limit: Some(MAX_PAGE), ..Default::default() }).await?.items;
+    let failed = deployments(&s, &user, DeploymentState::Failed).await?;
+    let scheduled = deployments(&s, &user, DeploymentState::Scheduled).await?;
+    let now = s.now();
+    let blocked: Vec<&DeploymentView> = scheduled.iter().filter(|d| d.deployment.blocked.is_some()).collect();
+    let mut coming: Vec<&DeploymentView> = scheduled
+        .iter()
+        .filter(|d| d.deployment.production)
+        .filter(|d| d.deployment.scheduled_for.is_some_and(|t| t >= now && t <= now + Duration::days(7)))
+        .collect();
+    coming.sort_by_key(|d| d.deployment.scheduled_for);
+
+    let mut overdue = Vec::new();
+    for t in &trains {
+        for m in t.train.milestones.iter().filter(|m| t.overdue_milestones.contains(&m.id)) {
+            let link = format!("/trains/{}", t.train.id);
+            let (owner_id, title, owner) = (t.train.id.clone(), m.title.clone(), m.owner.clone());
+            overdue.push(Overdue { owner_id, link, title, due: m.due, owner });
+        }
+    }
+    for r in &releases {
+        for m in r.release.milestones.iter().filter(|m| r.overdue_milestones.contains(&m.id)) {
+            let link = r.release.active_train().map(|t| format!("/trains/{t}")).unwrap_or_default();
+            let (owner_id, title, owner) = (r.release.id.clone(), m.title.clone(), m.owner.clone());
+            overdue.push(Overdue { owner_id, link, title, due: m.due, owner });
+        }
+    }
+    overdue.sort_by_key(|o| o.due);
+
+    let body = html! {
+        h1 { "Dashboard" }
+        (line_state(&line))
+        (inbox_section(&user.session, &inbox, &trains))
+        div.grid {
+            (trains_by_stage(&trains))
+            (overdue_section(&overdue))
+        }
+        div.grid {
+            (deployment_section("Failed deployments", "No failed deployments.", &failed.iter().collect::<Vec<_>>()))
+            (deployment_section("Blocked deployments", "No blocked deployments.", &blocked))
+        }
+        (deployment_section("Into production in the next 7 days", "Nothing is scheduled into production in the next 7 days.", &coming))
+    };
+    Ok(Html(layout::page("Dashboard", Some(&user.session), body).into_string()))
+}
+
+async fn deployments(s: &Service, user: &SignedIn, st: DeploymentState) -> Result<Vec<DeploymentView>, PageError> {
+    let filter = DeploymentFilter { states: vec![st], limit: Some(MAX_PAGE), ..Default::default() };
+    Ok(s.deployments(&user.session.actor, filter).await?.items)
+}
+
+fn line_state(line: &Line) -> Markup {
+    html! {
+        section aria-labelledby="line" {
+            h2 #line { "Stop the line" }
+            @if line.halted {
+                p.halted {
+                    strong { "The line is stopped:" } " no deployment that has not started will start."
+                    @if let Some(r) = &line.reason { " Reason: " (r) "." }
+                    @if let Some(b) = &line.by { " By " (b) }
+                    @if let Some(t) = &line.at { " at " (time(t)) "." }
+                }
+            } @else {
+                p.running { "The line is running: deployments start as scheduled." }
+            }
+        }
+    }
+}
+
+fn inbox_section(session: &SessionInfo, inbox: &Inbox, trains: &[TrainView]) -> Markup {
+    let titles: BTreeMap<&str, &str> = trains.iter().map(|t| (t.train.id.as_str(), t.train.title.as_str())).collect();
+    let empty = inbox.approvals.is_empty()
+        && inbox.manual_runs.is_empty()
+        && inbox.criteria.is_empty()
+        && inbox.milestones.is_empty();
+    html! {
+        section aria-labelledby="inbox" {
+            h2 #inbox { "My inbox" }
+            @if empty { p { "Nothing waits for you." } }
+            @if !inbox.approvals.is_empty() {
+                h3 { "Approvals waiting for me" }
+                @for a in &inbox.approvals {
+                    article.approval {
+                        p {
+                            strong { (a.approval.id) } " — " (approval_subject(a))
+                            @if let Some(t) = titles.get(a.approval.train_id.as_str()) {
+                                " (" a href={ "/trains/" (a.approval.train_id) } { (t) } ")"
+                            }
+                            @if let Some(l) = a.current_level { ", level " (l) " of " (a.approval.levels.len()) }
+                            ", requested by " (a.approval.requested_by)
+                        }
+                        @if can_decide(session, a) { (decision_forms(session, a, "/")) }
+                    }
+                }
+            }
+            @if !inbox.manual_runs.is_empty() {
+                h3 { "My manual tasks" }
+                ul {
+                    @for r in &inbox.manual_runs {
+                        li { (r.title) " — deployment " (r.deployment) " of turnover " (r.turnover) " into " (r.environment) }
+                    }
+                }
+            }
+            @if !inbox.criteria.is_empty() {
+                h3 { "My open exit criteria" }
+                ul {
+                    @for c in &inbox.criteria {
+                        li { (c.id) " " (c.title) " — " (c.gate.as_str()) " gate of "
+                            a href={ "/trains/" (c.train_id) } { (c.train_id) " " (c.train_title) } }
+                    }
+                }
+            }
+            @if !inbox.milestones.is_empty() {
+                h3 { "My open milestones" }
+                ul {
+                    @for m in &inbox.milestones {
+                        li {
+                            (m.title) " due " (m.due) " — " (m.owner_id) " " (m.owner_title)
+                            @if m.overdue { " " (state("overdue", true)) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn trains_by_stage(trains: &[TrainView]) -> Markup {
+    html! {
+        section aria-labelledby="trains" {
+            h2 #trains { "Trains by stage" }
+            @if trains.is_empty() { p { "No open trains." } }
+            @for stage in STAGES {
+                @let here: Vec<&TrainView> = trains.iter().filter(|t| t.train.state == stage).collect();
+                @if !here.is_empty() {
+                    h3 { (stage.as_str().replace('_', " ")) " (" (here.len()) ")" }
+                    ul {
+                        @for t in here {
+                            li {
+                                a href={ "/trains/" (t.train.id) } { (t.train.id) " " (t.train.title) }
+                                " — production " (t.train.schedule.production_date)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn overdue_section(overdue: &[Overdue]) -> Markup {
+    html! {
+        section aria-labelledby="overdue" {
+            h2 #overdue { "Overdue milestones" }
+            @if overdue.is_empty() { p { "No milestone is overdue." } }
+            @else {
+                ul {
+                    @for o in overdue {
+                        li {
+                            @if o.link.is_empty() { (o.owner_id) } @else { a href=(o.link) { (o.owner_id) } }
+                            " " (o.title) " — due " (o.due)
+                            @if let Some(w) = &o.owner { ", owner " (w) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn deployment_section(title: &str, none: &str, items: &[&DeploymentView]) -> Markup {
+    html! {
+        section {
+            h2 { (title) }
+            @if items.is_empty() { p { (none) } }
+            @else {
+                div.table { table {
+                    thead { tr { th { "Deployment" } th { "Turnover" } th { "Train" } th { "Environment" } th { "State" } th { "When / why" } } }
+                    tbody {
+                        @for d in items {
+                            @let d = &d.deployment;
+                            tr {
+                                td { (d.id) }
+                                td { (d.turnover_id) }
+                                td { a href={ "/trains/" (d.train_id) } { (d.train_id) } }
+                                td { (d.environment) }
+                                td { (state(d.state.as_str(), matches!(d.state, DeploymentState::Failed) || d.blocked.is_some())) }
+                                td {
+                                    @if let Some(t) = &d.scheduled_for { (time(t)) " " }
+                                    @if let Some(b) = &d.blocked { "blocked: " (b) }
+                                }
+                            }
+                        }
+                    }
+                } }
+            }
+        }
+    }
+}

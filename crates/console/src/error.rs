@@ -1,0 +1,99 @@
+//! The console's one error type: every failure becomes an HTML page with the right status. A refused
+//! action lists its guards; internal faults are logged and shown only as a generic message.
+
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use maud::html;
+use railyard_domain::Guard;
+use railyard_service::ServiceError;
+
+use crate::layout;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    /// A form post without this session's CSRF token (or with another one).
+    #[error("the form was refused: it did not carry this session's security token")]
+    Csrf,
+    /// A form post without a live session.
+    #[error("you are not signed in, or your session ended")]
+    NotSignedIn,
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+    /// A fault of ours; logged, not shown.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl PageError {
+    fn status(&self) -> StatusCode {
+        match self {
+            PageError::Csrf | PageError::NotSignedIn => StatusCode::FORBIDDEN,
+            PageError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            PageError::Service(e) => match e {
+                ServiceError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+                ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
+                ServiceError::NotFound { .. } => StatusCode::NOT_FOUND,
+                ServiceError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                ServiceError::Refused(_) | ServiceError::Conflict(_) | ServiceError::Duplicate(_) => {
+                    StatusCode::CONFLICT
+                }
+                ServiceError::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
+                ServiceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+                ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            },
+        }
+    }
+
+    fn heading(&self) -> &'static str {
+        match self {
+            PageError::Csrf => "Refused: the form could not be verified",
+            PageError::NotSignedIn => "Not signed in",
+            PageError::Service(ServiceError::Refused(_)) => "The action was refused",
+            PageError::Service(ServiceError::Forbidden(_)) => "Not allowed",
+            PageError::Service(ServiceError::NotFound { .. }) => "Not found",
+            PageError::Service(ServiceError::Invalid(_)) => "Something in the form needs fixing",
+            _ => "Something went wrong",
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            PageError::Csrf => "The form did not carry this session's security token, so nothing was changed. \
+                                Go back, reload the page and try again."
+                .into(),
+            PageError::Internal(_) | PageError::Service(ServiceError::Internal(_)) => {
+                "An internal error occurred; the server's log has the details.".into()
+            }
+            other => other.to_string(),
+        }
+    }
+
+    fn guards(&self) -> &[Guard] {
+        match self {
+            PageError::Service(ServiceError::Refused(r)) => &r.guards,
+            _ => &[],
+        }
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        if let PageError::Internal(m) | PageError::Service(ServiceError::Internal(m)) = &self {
+            tracing::error!(error = %m, "internal error in the console");
+        }
+        let body = html! {
+            h1 { (self.heading()) }
+            p role="alert" { (self.detail()) }
+            @if !self.guards().is_empty() {
+                h2 { "What stands in the way" }
+                ul.guards {
+                    @for g in self.guards() {
+                        li { (g.message) " " small { "(" (g.code) ")" } }
+                    }
+                }
+            }
+            p { a href="/" { "Back to the dashboard" } }
+        };
+        (self.status(), Html(layout::page(self.heading(), None, body).into_string())).into_response()
+    }
+}

@@ -1,0 +1,63 @@
+//! The page shell: head, a small inline style sheet, the header with the signed-in user and sign-out.
+
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use railyard_service::SessionInfo;
+
+const STYLE: &str = r#"
+*{box-sizing:border-box}
+body{font:16px/1.5 system-ui,sans-serif;margin:0;color:#1b1f24;background:#f6f7f9}
+header{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center;justify-content:space-between;
+ padding:.6rem 1rem;background:#1f3a5f;color:#fff}
+header a{color:#fff;font-weight:600;text-decoration:none}
+header form{display:inline}
+main{max-width:1200px;margin:0 auto;padding:1rem}
+section{background:#fff;border:1px solid #d8dde3;border-radius:6px;padding:.5rem 1rem 1rem;margin:0 0 1rem}
+h1{font-size:1.5rem}h2{font-size:1.2rem;margin:.6rem 0}h3{font-size:1rem;margin:.8rem 0 .3rem}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:1rem}
+.table{overflow-x:auto}
+table{border-collapse:collapse;width:100%}
+th,td{text-align:left;padding:.25rem .5rem;border-bottom:1px solid #e5e8ec;vertical-align:top}
+.state{display:inline-block;padding:0 .4rem;border-radius:4px;background:#e8edf3;font-size:.85rem}
+.bad{background:#fde2e1;color:#8a1c14}.good{background:#dff3e4;color:#14532d}
+.halted{background:#8a1c14;color:#fff;padding:.6rem 1rem;border-radius:6px}
+.running{background:#dff3e4;padding:.6rem 1rem;border-radius:6px}
+form.action{display:flex;flex-wrap:wrap;gap:.4rem;align-items:end;margin:.3rem 0}
+label{display:flex;flex-direction:column;font-size:.9rem}
+input,select,button{font:inherit;padding:.3rem .5rem}
+button{cursor:pointer;border:1px solid #1f3a5f;background:#1f3a5f;color:#fff;border-radius:4px}
+button.secondary{background:#fff;color:#1f3a5f}
+ol.stages{display:flex;flex-wrap:wrap;gap:.3rem;list-style:none;padding:0}
+ol.stages li{padding:.2rem .6rem;border-radius:4px;background:#e8edf3}
+ol.stages li[aria-current]{background:#1f3a5f;color:#fff}
+[role=alert]{border-left:4px solid #8a1c14;padding:.3rem .8rem;background:#fde2e1}
+"#;
+
+/// A whole page. `session` adds the header with who is signed in and the sign-out button.
+pub fn page(title: &str, session: Option<&SessionInfo>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · Railyard" }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                header {
+                    a href="/" { "Railyard" }
+                    @if let Some(s) = session {
+                        span {
+                            "Signed in as " strong { (s.actor.name) } " "
+                            form.sign-out method="post" action="/sign-out" {
+                                input type="hidden" name="csrf" value=(s.csrf);
+                                button.secondary type="submit" { "Sign out" }
+                            }
+                        }
+                    }
+                }
+                main { (body) }
+            }
+        }
+    }
+}

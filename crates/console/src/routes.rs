@@ -1,0 +1,18 @@
+//! Every route of the console, in one place.
+
+use axum::Router;
+use axum::routing::{get, post};
+use railyard_service::Service;
+
+use crate::{approvals, dashboard, sign_in, train};
+
+/// The console's pages and form actions, to be merged into the server's application.
+pub fn router() -> Router<Service> {
+    Router::new()
+        .route("/", get(dashboard::show))
+        .route("/sign-in", get(sign_in::form).post(sign_in::submit))
+        .route("/sign-out", post(sign_in::sign_out))
+        .route("/trains/{id}", get(train::show))
+        .route("/approvals/{id}/approve", post(approvals::approve))
+        .route("/approvals/{id}/reject", post(approvals::reject))
+}

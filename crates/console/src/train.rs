@@ -1,0 +1,196 @@
+//! A train's page: its stage, gates with their exit criteria, approvals and their levels, milestones,
+//! and the application releases riding it.
+
+use axum::extract::{Path, State};
+use axum::response::Html;
+use maud::{Markup, html};
+use railyard_domain::{ApprovalState, CriterionState, GateName, MilestoneState, TrainState};
+use railyard_service::{
+    ApprovalFilter, ApprovalView, MAX_PAGE, ReleaseFilter, ReleaseView, Service, SessionInfo, TrainView,
+};
+
+use crate::dashboard::STAGES;
+use crate::error::PageError;
+use crate::layout;
+use crate::session::SignedIn;
+use crate::widgets::{approval_subject, can_decide, decision_forms, state, time};
+
+pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<String>) -> Result<Html<String>, PageError> {
+    let actor = &user.session.actor;
+    let train = s.train(actor, &id).await?;
+    let filter = ApprovalFilter { train: Some(id.clone()), limit: Some(MAX_PAGE), ..Default::default() };
+    let approvals = s.approvals(actor, filter).await?.items;
+    let filter = ReleaseFilter { train: Some(id.clone()), limit: Some(MAX_PAGE), ..Default::default() };
+    let releases = s.releases(actor, filter).await?.items;
+    let t = &train.train;
+    let title = format!("{} {}", t.id, t.title);
+    let back = format!("/trains/{}", t.id);
+    let body = html! {
+        h1 { (title) }
+        p {
+            (state(t.state.as_str(), matches!(t.state, TrainState::Cancelled))) " "
+            (t.release_type.as_str()) " release, managed by " (t.manager)
+            @if !t.purpose.is_empty() { ". " (t.purpose) }
+        }
+        (stages(&train))
+        (gates(&train))
+        (approvals_section(&user.session, &approvals, &back))
+        (milestones(&train))
+        (releases_section(&releases))
+    };
+    Ok(Html(layout::page(&title, Some(&user.session), body).into_string()))
+}
+
+fn stages(train: &TrainView) -> Markup {
+    let t = &train.train;
+    let sc = &t.schedule;
+    html! {
+        section aria-labelledby="stage" {
+            h2 #stage { "Stage" }
+            @if matches!(t.state, TrainState::Closed | TrainState::Cancelled) {
+                p { "This train is " (t.state.as_str()) "." @if let Some(r) = &t.cancel_reason { " Reason: " (r) } }
+            } @else {
+                ol.stages {
+                    @for st in STAGES {
+                        li aria-current=[(st == t.state).then_some("step")] { (st.as_str().replace('_', " ")) }
+                    }
+                }
+            }
+            p {
+                "Starts " (sc.start) "; scoping ends " (sc.scoping_end) "; construction ends " (sc.construction_end)
+                "; verification ends " (sc.verification_end) "; production " (sc.production_date) "."
+            }
+        }
+    }
+}
+
+fn gates(train: &TrainView) -> Markup {
+    let t = &train.train;
+    html! {
+        section aria-labelledby="gates" {
+            h2 #gates { "Gates" }
+            @for g in GateName::ALL {
+                @let gate = t.gates.get(g);
+                @let status = train.gate_status.iter().find(|s| s.gate == g);
+                h3 {
+                    (g.as_str()) " gate "
+                    @if status.is_some_and(|s| s.passed) { span.state.good { "passed" } } @else { (state("not passed", true)) }
+                    @if gate.approval_required { " — needs a gate approval" }
+                }
+                @if gate.criteria.is_empty() { p { "No exit criteria." } }
+                @else {
+                    div.table { table {
+                        caption.sr { "Exit criteria of the " (g.as_str()) " gate" }
+                        thead { tr { th { "Criterion" } th { "Owner" } th { "State" } th { "Evidence or reason" } } }
+                        tbody {
+                            @for c in &gate.criteria {
+                                tr {
+                                    td { (c.id) " " (c.title) @if let Some(e) = &c.environment { " (" (e) ")" } }
+                                    td { (c.owner.as_deref().unwrap_or("—")) }
+                                    td { (state(c.state.as_str(), c.state == CriterionState::Open)) }
+                                    td {
+                                        @if let Some(e) = &c.evidence {
+                                            (e.note) " "
+                                            @if let Some(l) = &e.link {
+                                                @if l.starts_with("https://") || l.starts_with("http://") {
+                                                    a href=(l) rel="noopener noreferrer" { (l) }
+                                                } @else { (l) }
+                                            }
+                                        }
+                                        @if let Some(r) = &c.waive_reason { "waived: " (r) }
+                                    }
+                                }
+                            }
+                        }
+                    } }
+                }
+                @if let Some(s) = status.filter(|s| !s.passed) {
+                    ul.guards { @for u in &s.unmet { li { (u.message) } } }
+                }
+            }
+        }
+    }
+}
+
+fn approvals_section(session: &SessionInfo, approvals: &[ApprovalView], back: &str) -> Markup {
+    html! {
+        section aria-labelledby="approvals" {
+            h2 #approvals { "Approvals" }
+            @if approvals.is_empty() { p { "No approval was requested yet." } }
+            @for a in approvals {
+                @let ap = &a.approval;
+                article.approval {
+                    h3 { (ap.id) " — " (approval_subject(a)) " " (state(ap.state.as_str(), ap.state == ApprovalState::Rejected)) }
+                    p { "Requested by " (ap.requested_by) " at " (time(&ap.requested_at))
+                        @if !a.waiting_for.is_empty() { "; waiting for " (a.waiting_for.join(", ")) } }
+                    ol {
+                        @for (i, l) in ap.levels.iter().enumerate() {
+                            li aria-current=[(a.current_level == Some(i + 1)).then_some("step")] {
+                                "Level " (i + 1) ": " (l.required) " of " (l.approvers.join(", "))
+                                @for d in ap.decisions.iter().filter(|d| d.level == i + 1) {
+                                    br; (d.user) " " (format!("{:?}", d.verdict).to_lowercase()) "d"
+                                    @if let Some(c) = &d.comment { ": “" (c) "”" }
+                                }
+                            }
+                        }
+                    }
+                    @if let Some(r) = &ap.override_reason { p { "Overridden: " (r) } }
+                    @if ap.state == ApprovalState::Pending && can_decide(session, a) { (decision_forms(session, a, back)) }
+                }
+            }
+        }
+    }
+}
+
+fn milestones(train: &TrainView) -> Markup {
+    let t = &train.train;
+    html! {
+        section aria-labelledby="milestones" {
+            h2 #milestones { "Milestones" }
+            @if t.milestones.is_empty() { p { "No milestones." } }
+            @else {
+                div.table { table {
+                    thead { tr { th { "Milestone" } th { "Due" } th { "Owner" } th { "State" } } }
+                    tbody {
+                        @for m in &t.milestones {
+                            @let overdue = train.overdue_milestones.contains(&m.id);
+                            tr {
+                                td { (m.id) " " (m.title) @if m.inherit { " (inherited by the releases)" } }
+                                td { (m.due) }
+                                td { (m.owner.as_deref().unwrap_or("—")) }
+                                td { (state(if overdue { "overdue" } else { m.state.as_str() }, overdue || m.state == MilestoneState::Missed)) }
+                            }
+                        }
+                    }
+                } }
+            }
+        }
+    }
+}
+
+fn releases_section(releases: &[ReleaseView]) -> Markup {
+    html! {
+        section aria-labelledby="releases" {
+            h2 #releases { "Application releases" }
+            @if releases.is_empty() { p { "No application release rides this train yet." } }
+            @else {
+                div.table { table {
+                    thead { tr { th { "Release" } th { "Application" } th { "Product owner" } th { "Membership" } th { "State" } th { "Schedule" } } }
+                    tbody {
+                        @for r in releases {
+                            @let r = &r.release;
+                            tr {
+                                td { (r.id) " " (r.title) }
+                                td { (r.application) }
+                                td { (r.product_owner) }
+                                td { @if let Some(m) = &r.membership { (m.state.as_str()) } }
+                                td { (state(r.state.as_str(), false)) }
+                                td { (r.schedule.start) " – " (r.schedule.end) }
+                            }
+                        }
+                    }
+                } }
+            }
+        }
+    }
+}

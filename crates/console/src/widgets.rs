@@ -1,0 +1,66 @@
+//! Pieces several pages share: state badges, dates, and an approval with its decision forms.
+
+use chrono::{DateTime, Utc};
+use maud::{Markup, html};
+use railyard_domain::{ApprovalKind, Operation, Verdict};
+use railyard_service::{ApprovalView, SessionInfo};
+
+/// A state as a badge; `bad` marks states that need attention.
+pub fn state(text: &str, bad: bool) -> Markup {
+    html! { span.state.bad[bad] { (text.replace('_', " ")) } }
+}
+
+pub fn time(t: &DateTime<Utc>) -> Markup {
+    html! { time datetime=(t.to_rfc3339()) { (t.format("%Y-%m-%d %H:%M UTC")) } }
+}
+
+/// What an approval is about, in words.
+pub fn approval_subject(a: &ApprovalView) -> String {
+    let ap = &a.approval;
+    match (ap.kind, ap.gate) {
+        (ApprovalKind::Gate, Some(g)) => format!("{} gate approval of {}", g.as_str(), ap.train_id),
+        (ApprovalKind::Development, _) => format!("development approval of {} ({})", ap.subject_id, ap.train_id),
+        (kind, _) => format!("{} approval of {}", kind.as_str(), ap.train_id),
+    }
+}
+
+/// Whether this user may decide the approval now (listed at its current level, not its requester, not
+/// decided yet, and a role that decides approvals).
+pub fn can_decide(session: &SessionInfo, a: &ApprovalView) -> bool {
+    session.actor.may(Operation::DecideApproval) && a.waiting_for.contains(&session.actor.name)
+}
+
+/// Approve and reject-with-comment forms for an approval. `back` is where to return afterwards.
+pub fn decision_forms(session: &SessionInfo, a: &ApprovalView, back: &str) -> Markup {
+    let id = &a.approval.id;
+    let executive = a.approval.kind == ApprovalKind::Executive;
+    html! {
+        form.action method="post" action={ "/approvals/" (id) "/" (verb(Verdict::Approve)) } {
+            input type="hidden" name="csrf" value=(session.csrf);
+            input type="hidden" name="back" value=(back);
+            label { "Comment (optional)" input name="comment"; }
+            button type="submit" { "Approve " (id) }
+        }
+        form.action method="post" action={ "/approvals/" (id) "/" (verb(Verdict::Reject)) } {
+            input type="hidden" name="csrf" value=(session.csrf);
+            input type="hidden" name="back" value=(back);
+            label { "Reason for rejecting" input name="comment" required; }
+            @if executive {
+                label { "Send the train back to"
+                    select name="return_to" {
+                        option value="verification" { "verification" }
+                        option value="construction" { "construction" }
+                    }
+                }
+            }
+            button.secondary type="submit" { "Reject " (id) }
+        }
+    }
+}
+
+fn verb(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Approve => "approve",
+        Verdict::Reject => "reject",
+    }
+}

@@ -1,0 +1,6 @@
+//! The console's integration tests: one binary, a real server on 127.0.0.1 port 0 over a real SQLite
+//! file, driven by a real HTTP client with a cookie store (a browser without JavaScript).
+
+mod actions;
+mod common;
+mod sign_in;

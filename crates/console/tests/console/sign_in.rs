@@ -1,0 +1,130 @@
+//! Signing in with a password or a token, wrong credentials, the session cookie, and signing out.
+
+use serde_json::json;
+
+use crate::common::{PASSWORD, TestApp};
+
+#[tokio::test]
+async fn a_password_opens_the_dashboard_with_a_strict_http_only_cookie() {
+    let app = TestApp::spawn().await;
+    app.user("rita", &["release_manager"]).await;
+    let browser = app.browser();
+
+    let before = browser.get("/").await;
+    assert_eq!((before.status.as_u16(), before.location()), (303, "/sign-in"));
+
+    let res = browser.sign_in("rita", PASSWORD).await;
+    assert_eq!((res.status.as_u16(), res.location()), (303, "/"), "{}", res.body);
+    let cookie = res
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("railyard_session="))
+        .expect("a session cookie");
+    for part in ["HttpOnly", "SameSite=Strict", "Path=/;", "Max-Age=43200"] {
+        assert!(cookie.contains(part), "{part} missing from {cookie}");
+    }
+
+    let dash = browser.get("/").await;
+    assert_eq!(dash.status, 200);
+    assert!(dash.body.contains("<h1>Dashboard</h1>"), "{}", dash.body);
+    assert!(dash.body.contains("Signed in as <strong>rita</strong>"));
+    assert!(dash.body.contains("The line is running"));
+
+    // The sign-in is in the audit log, by rita; the password is nowhere in the user's record or events.
+    let events = app.get(&app.admin, "/api/v1/audit/events?actor=rita&object_kind=session").await;
+    assert_eq!(events["items"][0]["action"], "sign_in");
+    let user = app.get(&app.admin, "/api/v1/users/rita").await;
+    assert_eq!(user["has_password"], true);
+    assert!(!user.to_string().contains("argon2"), "{user}");
+    let set = app.events_of("rita").await;
+    assert!(set.iter().any(|e| e["action"] == "set_password" && e["actor"] == "admin"));
+    assert!(!serde_json::to_string(&set).unwrap().contains(PASSWORD));
+}
+
+#[tokio::test]
+async fn wrong_credentials_get_the_sign_in_page_again_without_saying_which_was_wrong() {
+    let app = TestApp::spawn().await;
+    app.user("rita", &["release_manager"]).await;
+    let browser = app.browser();
+
+    let wrong_password = browser.sign_in("rita", "not the password at all").await;
+    let unknown_user = browser.sign_in("nobody", PASSWORD).await;
+    for res in [&wrong_password, &unknown_user] {
+        assert_eq!(res.status, 401);
+        assert!(res.body.contains("The user name or the password is wrong."), "{}", res.body);
+        assert!(res.body.contains(r#"action="/sign-in""#));
+    }
+    let dash = browser.get("/").await;
+    assert_eq!((dash.status.as_u16(), dash.location()), (303, "/sign-in"));
+
+    // A bad token is refused the same way; a sign-in form without its own token is refused outright.
+    let form = browser.get("/sign-in").await;
+    let res = browser.post("/sign-in", &[("csrf", &form.csrf()), ("token", "ry_0000")]).await;
+    assert_eq!(res.status, 401);
+    let res = app.browser().post("/sign-in", &[("name", "rita"), ("password", PASSWORD)]).await;
+    assert_eq!(res.status, 403);
+}
+
+#[tokio::test]
+async fn a_pasted_api_token_opens_a_session() {
+    let app = TestApp::spawn().await;
+    let token = app.user("tom", &["release_engineer"]).await;
+    let browser = app.browser();
+    let form = browser.get("/sign-in").await;
+    let res = browser.post("/sign-in", &[("csrf", &form.csrf()), ("token", &token)]).await;
+    assert_eq!((res.status.as_u16(), res.location()), (303, "/"), "{}", res.body);
+    let dash = browser.get("/").await;
+    assert!(dash.body.contains("Signed in as <strong>tom</strong>"), "{}", dash.body);
+    let events = app.get(&app.admin, "/api/v1/audit/events?actor=tom&object_kind=session").await;
+    assert_eq!(events["items"][0]["data"]["method"], "token");
+}
+
+#[tokio::test]
+async fn signing_out_ends_the_session_and_its_cookie_no_longer_works() {
+    let app = TestApp::spawn().await;
+    app.user("rita", &["release_manager"]).await;
+    let browser = app.browser();
+    let res = browser.sign_in("rita", PASSWORD).await;
+    let secret = res
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("railyard_session="))
+        .and_then(|c| c.split(';').next())
+        .unwrap()
+        .to_string();
+    let dash = browser.get("/").await;
+    let res = browser.post("/sign-out", &[("csrf", &dash.csrf())]).await;
+    assert_eq!((res.status.as_u16(), res.location()), (303, "/sign-in"));
+    assert_eq!(browser.get("/").await.location(), "/sign-in");
+
+    // The old cookie, presented again by hand, opens nothing.
+    let replay = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let res = replay
+        .get(format!("{}/", app.base))
+        .header("cookie", format!("railyard_session={secret}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let events = app.get(&app.admin, "/api/v1/audit/events?actor=rita&object_kind=session").await;
+    let actions: Vec<&str> =
+        events["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["sign_in", "sign_out"]);
+}
+
+#[tokio::test]
+async fn passwords_are_set_by_admins_only_and_need_twelve_characters() {
+    let app = TestApp::spawn().await;
+    let rm = app.user("rita", &["release_manager"]).await;
+    let (status, body) = app
+        .call(&app.admin, reqwest::Method::POST, "/api/v1/users/rita/password", Some(json!({"password": "short"})))
+        .await;
+    assert_eq!(status, 422, "{body}");
+    let (status, _) =
+        app.call(&rm, reqwest::Method::POST, "/api/v1/users/rita/password", Some(json!({"password": PASSWORD}))).await;
+    assert_eq!(status, 403);
+}
