@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::response::Html;
 use chrono::{Duration, NaiveDate};
 use maud::{Markup, html};
-use railyard_domain::{DeploymentState, Line, TrainState};
+use railyard_domain::{DeploymentState, Line, ReleaseState, TrainState};
 use railyard_service::{
     DeploymentFilter, DeploymentView, Inbox, MAX_PAGE, ReleaseFilter, Service, SessionInfo, TrainFilter, TrainView,
 };
@@ -63,7 +63,7 @@ pub async fn show(State(s): State<Service>, user: SignedIn) -> Result<Html<Strin
             overdue.push(Overdue { owner_id, link, title, due: m.due, owner });
         }
     }
-    for r in &releases {
+    for r in releases.iter().filter(|r| r.release.state.is_open() && r.release.state != ReleaseState::Released) {
         for m in r.release.milestones.iter().filter(|m| r.overdue_milestones.contains(&m.id)) {
             let link = r.release.active_train().map(|t| format!("/trains/{t}")).unwrap_or_default();
             let (owner_id, title, owner) = (r.release.id.clone(), m.title.clone(), m.owner.clone());

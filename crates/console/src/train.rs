@@ -4,7 +4,7 @@
 use axum::extract::{Path, State};
 use axum::response::Html;
 use maud::{Markup, html};
-use railyard_domain::{ApprovalState, CriterionState, GateName, MilestoneState, TrainState};
+use railyard_domain::{ApprovalState, CriterionState, GateName, MilestoneState, TrainState, Verdict};
 use railyard_service::{
     ApprovalFilter, ApprovalView, MAX_PAGE, ReleaseFilter, ReleaseView, Service, SessionInfo, TrainView,
 };
@@ -126,9 +126,9 @@ fn approvals_section(session: &SessionInfo, approvals: &[ApprovalView], back: &s
                     ol {
                         @for (i, l) in ap.levels.iter().enumerate() {
                             li aria-current=[(a.current_level == Some(i + 1)).then_some("step")] {
-                                "Level " (i + 1) ": " (l.required) " of " (l.approvers.join(", "))
+                                "Level " (i + 1) " — needs " (l.required) " of: " (l.approvers.join(", "))
                                 @for d in ap.decisions.iter().filter(|d| d.level == i + 1) {
-                                    br; (d.user) " " (format!("{:?}", d.verdict).to_lowercase()) "d"
+                                    br; (d.user) " " (decided(d.verdict))
                                     @if let Some(c) = &d.comment { ": “" (c) "”" }
                                 }
                             }
@@ -139,6 +139,13 @@ fn approvals_section(session: &SessionInfo, approvals: &[ApprovalView], back: &s
                 }
             }
         }
+    }
+}
+
+fn decided(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Approve => "approved",
+        Verdict::Reject => "rejected",
     }
 }
 

@@ -9,4 +9,5 @@ mod production;
 mod releases;
 mod trains;
 mod turnovers;
+mod users;
 mod walkthrough;

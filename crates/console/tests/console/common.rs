@@ -1,6 +1,7 @@
 //! The test server, a browser-like client, and helpers to set up users and trains over the API.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use railyard_service::Service;
 use railyard_store_sqlite::SqliteStore;
@@ -16,6 +17,8 @@ pub struct TestApp {
     pub base: String,
     pub api: reqwest::Client,
     pub admin: String,
+    /// Seconds added to the real clock (to let sessions expire).
+    offset: Arc<AtomicI64>,
     _dir: tempfile::TempDir,
     _stop: oneshot::Sender<()>,
 }
@@ -72,7 +75,10 @@ impl TestApp {
         let dir = tempfile::tempdir().unwrap();
         let store: Arc<dyn railyard_store::Store> =
             Arc::new(SqliteStore::open(&dir.path().join("railyard.db")).unwrap());
-        let service = Service::new(store);
+        let offset = Arc::new(AtomicI64::new(0));
+        let shift = offset.clone();
+        let clock = Arc::new(move || chrono::Utc::now() + chrono::Duration::seconds(shift.load(Ordering::SeqCst)));
+        let service = Service::with_clock(store, clock);
         let admin = service.bootstrap_admin(None).await.unwrap().token().unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -80,7 +86,12 @@ impl TestApp {
         tokio::spawn(railyard_server::serve(listener, service, async move {
             let _ = rx.await;
         }));
-        TestApp { base, api: reqwest::Client::new(), admin, _dir: dir, _stop: tx }
+        TestApp { base, api: reqwest::Client::new(), admin, offset, _dir: dir, _stop: tx }
+    }
+
+    /// Moves the server's clock forward.
+    pub fn advance(&self, by: chrono::Duration) {
+        self.offset.fetch_add(by.num_seconds(), Ordering::SeqCst);
     }
 
     pub fn browser(&self) -> Browser {

@@ -128,3 +128,15 @@ async fn passwords_are_set_by_admins_only_and_need_twelve_characters() {
         app.call(&rm, reqwest::Method::POST, "/api/v1/users/rita/password", Some(json!({"password": PASSWORD}))).await;
     assert_eq!(status, 403);
 }
+
+#[tokio::test]
+async fn a_session_expires_after_twelve_hours() {
+    let app = TestApp::spawn().await;
+    app.user("rita", &["release_manager"]).await;
+    let browser = app.browser();
+    browser.sign_in("rita", PASSWORD).await;
+    app.advance(chrono::Duration::hours(11) + chrono::Duration::minutes(59));
+    assert_eq!(browser.get("/").await.status, 200);
+    app.advance(chrono::Duration::minutes(2));
+    assert_eq!(browser.get("/").await.location(), "/sign-in");
+}
