@@ -112,6 +112,25 @@ fn password_matches(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
 }
 
+/// Runs argon2 (tens of milliseconds of CPU) off the async workers, so sign-ins do not stall requests.
+async fn off_the_workers<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> ServiceResult<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ServiceError::Internal(format!("password hashing did not finish: {e}")))
+}
+
+async fn check_password(password: &str, phc: Option<String>) -> ServiceResult<bool> {
+    let password = password.to_string();
+    off_the_workers(move || match phc {
+        Some(phc) => password_matches(&password, &phc),
+        None => {
+            let _ = password_matches(&password, decoy_hash());
+            false
+        }
+    })
+    .await
+}
+
 /// A hash to check against when the user is unknown, so that an unknown name takes as long as a wrong
 /// password and the answer gives no hint which of the two was wrong.
 fn decoy_hash() -> &'static str {
@@ -134,7 +153,8 @@ impl Service {
                 format!("a password needs at least {MIN_PASSWORD_CHARS} characters"),
             ));
         }
-        let hash = hash_password(&input.password)?;
+        let password = input.password;
+        let hash = off_the_workers(move || hash_password(&password)).await??;
         let hash = &hash;
         self.retrying(None, move || async move {
             let mut s: Stored<User> = self.load(name).await?;
@@ -150,14 +170,13 @@ impl Service {
     /// Signs in with a user name and password. A wrong name and a wrong password get the same answer.
     pub async fn sign_in_with_password(&self, name: &str, password: &str) -> ServiceResult<SignedIn> {
         let user: Option<Stored<User>> = if name.is_empty() { None } else { self.find(name).await? };
-        let Some(user) = user.filter(|u| u.value.active) else {
-            let _ = password_matches(password, decoy_hash());
+        let user = user.filter(|u| u.value.active);
+        // An unknown user is checked against a decoy hash: the answer takes as long as for a wrong password.
+        let phc = user.as_ref().and_then(|u| u.value.password_hash.clone());
+        let matches = check_password(password, phc).await?;
+        let Some(user) = user.filter(|_| matches) else {
             return Err(ServiceError::Unauthenticated(WRONG_PASSWORD.into()));
         };
-        match &user.value.password_hash {
-            Some(phc) if password_matches(password, phc) => {}
-            _ => return Err(ServiceError::Unauthenticated(WRONG_PASSWORD.into())),
-        }
         let actor = Actor { name: user.value.name, roles: user.value.roles };
         self.open_session(actor, SignInMethod::Password).await
     }
