@@ -7,6 +7,7 @@
 //! [`railyard_service::Service`] with the signed-in user as the actor.
 
 mod approvals;
+mod criteria;
 mod dashboard;
 mod error;
 mod layout;

@@ -4,7 +4,9 @@
 use axum::extract::{Path, State};
 use axum::response::Html;
 use maud::{Markup, html};
-use railyard_domain::{ApprovalState, CriterionState, GateName, MilestoneState, TrainState, Verdict};
+use railyard_domain::{
+    ApprovalState, CriterionState, ExitCriterion, GateName, MilestoneState, Operation, Role, Train, TrainState, Verdict,
+};
 use railyard_service::{
     ApprovalFilter, ApprovalView, MAX_PAGE, ReleaseFilter, ReleaseView, Service, SessionInfo, TrainView,
 };
@@ -33,7 +35,7 @@ pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<Strin
             @if !t.purpose.is_empty() { ". " (t.purpose) }
         }
         (stages(&train))
-        (gates(&train))
+        (gates(&user.session, &train))
         (approvals_section(&user.session, &approvals, &back))
         (milestones(&train))
         (releases_section(&releases))
@@ -64,7 +66,40 @@ fn stages(train: &TrainView) -> Markup {
     }
 }
 
-fn gates(train: &TrainView) -> Markup {
+/// Whether this user may meet (`Met`) or waive (`Waived`) the criterion now, as the domain decides it.
+fn may_decide(session: &SessionInfo, t: &Train, g: GateName, c: &ExitCriterion, to: CriterionState) -> bool {
+    let a = &session.actor;
+    let op = if to == CriterionState::Waived { Operation::WaiveCriterion } else { Operation::MeetCriterion };
+    let privileged =
+        a.is_admin() || a.has(Role::ReleaseManager) || (to != CriterionState::Waived && a.has(Role::ReleaseEngineer));
+    c.state == CriterionState::Open
+        && t.gate_editable(g)
+        && a.may(op)
+        && (privileged || c.owner.as_deref() == Some(a.name.as_str()))
+}
+
+fn criterion_forms(session: &SessionInfo, t: &Train, g: GateName, c: &ExitCriterion) -> Markup {
+    let base = format!("/trains/{}/criteria/{}", t.id, c.id);
+    html! {
+        @if may_decide(session, t, g, c, CriterionState::Met) {
+            form.action method="post" action={ (base) "/meet" } {
+                input type="hidden" name="csrf" value=(session.csrf);
+                label { "Evidence" input name="note" required; }
+                label { "Link (optional)" input type="url" name="link"; }
+                button type="submit" { "Meet " (c.id) }
+            }
+        }
+        @if may_decide(session, t, g, c, CriterionState::Waived) {
+            form.action method="post" action={ (base) "/waive" } {
+                input type="hidden" name="csrf" value=(session.csrf);
+                label { "Reason for waiving" input name="reason" required; }
+                button.secondary type="submit" { "Waive " (c.id) }
+            }
+        }
+    }
+}
+
+fn gates(session: &SessionInfo, train: &TrainView) -> Markup {
     let t = &train.train;
     html! {
         section aria-labelledby="gates" {
@@ -98,6 +133,7 @@ fn gates(train: &TrainView) -> Markup {
                                             }
                                         }
                                         @if let Some(r) = &c.waive_reason { "waived: " (r) }
+                                        (criterion_forms(session, t, g, c))
                                     }
                                 }
                             }

@@ -1,5 +1,7 @@
 //! Acting from the pages: approving from the dashboard, forged posts, and what a viewer sees.
 
+use serde_json::json;
+
 use crate::common::{PASSWORD, TestApp};
 
 #[tokio::test]
@@ -64,6 +66,8 @@ async fn a_viewer_sees_the_pages_but_no_action_buttons() {
     app.user("eve", &["product_owner"]).await;
     app.user("vic", &["viewer"]).await;
     let (train, _) = app.train_awaiting(&rm, "eve").await;
+    app.post(&rm, &format!("/api/v1/trains/{train}/gates/scoping/criteria"), json!({"title": "Scope signed off"}))
+        .await;
 
     let viewer = app.browser();
     viewer.sign_in("vic", PASSWORD).await;
@@ -93,4 +97,46 @@ async fn a_refused_action_shows_its_guards() {
     let res = browser.post(&format!("/approvals/{approval}/approve"), &[("csrf", &dash.csrf())]).await;
     assert_eq!(res.status, 409, "{}", res.body);
     assert!(res.body.contains("What stands in the way"), "{}", res.body);
+}
+
+#[tokio::test]
+async fn an_owner_meets_an_exit_criterion_with_evidence_and_a_manager_may_waive() {
+    let app = TestApp::spawn().await;
+    let rm = app.user("rita", &["release_manager"]).await;
+    app.user("eve", &["product_owner"]).await;
+    let (train, _) = app.train_awaiting(&rm, "eve").await;
+    let criteria = format!("/api/v1/trains/{train}/gates/scoping/criteria");
+    app.post(&rm, &criteria, json!({"title": "Scope signed off", "owner": "eve"})).await;
+    let t = app.post(&rm, &criteria, json!({"title": "Budget approved"})).await;
+    let ec = t["gates"]["scoping"]["criteria"][0]["id"].as_str().unwrap().to_string();
+    let other = t["gates"]["scoping"]["criteria"][1]["id"].as_str().unwrap().to_string();
+
+    let eve = app.browser();
+    eve.sign_in("eve", PASSWORD).await;
+    let page = eve.get(&format!("/trains/{train}")).await;
+    let meet = format!("/trains/{train}/criteria/{ec}/meet");
+    assert!(page.body.contains(&format!(r#"action="{meet}""#)), "{}", page.body);
+    assert!(!page.body.contains("/waive"), "a product owner cannot waive");
+    assert!(!page.body.contains(&format!("/criteria/{other}/meet")), "eve does not own {other}");
+
+    // Evidence is required: the page says what to fix and nothing changes.
+    let res = eve.post(&meet, &[("csrf", &page.csrf()), ("note", " ")]).await;
+    assert_eq!(res.status, 422, "{}", res.body);
+    let res = eve.post(&meet, &[("csrf", &page.csrf()), ("note", "signed off in the review"), ("link", "")]).await;
+    assert_eq!((res.status.as_u16(), res.location()), (303, format!("/trains/{train}#gates").as_str()), "{}", res.body);
+    let t = app.get(&rm, &format!("/api/v1/trains/{train}")).await;
+    assert_eq!(t["gates"]["scoping"]["criteria"][0]["state"], "met");
+    assert_eq!(t["gates"]["scoping"]["criteria"][0]["evidence"]["note"], "signed off in the review");
+    let events = app.events_of(&train).await;
+    assert!(events.iter().any(|e| e["action"] == "meet_criterion" && e["actor"] == "eve"), "{events:?}");
+
+    let rita = app.browser();
+    rita.sign_in("rita", PASSWORD).await;
+    let page = rita.get(&format!("/trains/{train}")).await;
+    let waive = format!("/trains/{train}/criteria/{other}/waive");
+    assert!(page.body.contains(&format!(r#"action="{waive}""#)), "{}", page.body);
+    let res = rita.post(&waive, &[("csrf", &page.csrf()), ("reason", "not needed for a patch")]).await;
+    assert_eq!(res.status, 303, "{}", res.body);
+    let t = app.get(&rm, &format!("/api/v1/trains/{train}")).await;
+    assert_eq!(t["gates"]["scoping"]["criteria"][1]["state"], "waived");
 }
