@@ -27,6 +27,8 @@ input,select,button{font:inherit;padding:.3rem .5rem}
 button{cursor:pointer;border:1px solid #1f3a5f;background:#1f3a5f;color:#fff;border-radius:4px}
 button.secondary{background:#fff;color:#1f3a5f}
 ol.stages{display:flex;flex-wrap:wrap;gap:.3rem;list-style:none;padding:0}
+svg.gantt{max-width:100%;height:auto;border:1px solid #ddd;background:#fff}
+p.hint{color:#555;font-size:.9em}
 ol.stages li{padding:.2rem .6rem;border-radius:4px;background:#e8edf3}
 ol.stages li[aria-current]{background:#1f3a5f;color:#fff}
 [role=alert]{border-left:4px solid #8a1c14;padding:.3rem .8rem;background:#fde2e1}

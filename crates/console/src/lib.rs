@@ -10,6 +10,7 @@ mod approvals;
 mod criteria;
 mod dashboard;
 mod error;
+mod gantt;
 mod layout;
 mod routes;
 mod session;

@@ -24,6 +24,7 @@ pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<Strin
     let approvals = s.approvals(actor, filter).await?.items;
     let filter = ReleaseFilter { train: Some(id.clone()), limit: Some(MAX_PAGE), ..Default::default() };
     let releases = s.releases(actor, filter).await?.items;
+    let timeline = s.timeline(actor, &id).await?;
     let t = &train.train;
     let title = format!("{} {}", t.id, t.title);
     let back = format!("/trains/{}", t.id);
@@ -35,6 +36,13 @@ pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<Strin
             @if !t.purpose.is_empty() { ". " (t.purpose) }
         }
         (stages(&train))
+        @if let Some(chart) = crate::gantt::chart(&timeline, s.now()) {
+            section aria-labelledby="timeline" {
+                h2 #timeline { "Timeline" }
+                p.hint { "Planned (outlined) against actual (filled); gates and milestones as diamonds; arrows run from a release to those that depend on it; the dashed line is today." }
+                (chart)
+            }
+        }
         (gates(&user.session, &train))
         (approvals_section(&user.session, &approvals, &back))
         (milestones(&train))

@@ -4,3 +4,4 @@
 mod actions;
 mod common;
 mod sign_in;
+mod timeline;
