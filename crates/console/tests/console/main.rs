@@ -2,6 +2,8 @@
 //! file, driven by a real HTTP client with a cookie store (a browser without JavaScript).
 
 mod actions;
+mod chrome;
 mod common;
+mod in_browser;
 mod sign_in;
 mod timeline;

@@ -1,0 +1,97 @@
+//! The console in a real browser: headless Chromium signs in, approves from the dashboard, reads the
+//! train's timeline; a viewer sees no action buttons; a forged cross-site form post is refused.
+//! Screenshots of the dashboard and of a train page with its timeline go to `target/screenshots/`.
+
+use serde_json::json;
+
+use crate::chrome::Chrome;
+use crate::common::{PASSWORD, TestApp};
+
+/// A train awaiting eve's approval, with two releases (WEB depends on PAY) and a milestone.
+async fn train_with_releases(app: &TestApp, rm: &str) -> (String, String) {
+    let (train, approval) = app.train_awaiting(rm, "eve").await;
+    let mut ids = Vec::new();
+    for (key, start, end) in [("PAY", "2027-01-05", "2027-01-30"), ("WEB", "2027-02-01", "2027-02-11")] {
+        app.post(rm, "/api/v1/applications", json!({"key": key, "name": key})).await;
+        let body = json!({"title": format!("{key} 2"), "application": key, "train": train, "schedule": {"start": start, "end": end}});
+        ids.push(app.post(rm, "/api/v1/application-releases", body).await["id"].as_str().unwrap().to_string());
+    }
+    app.post(rm, &format!("/api/v1/application-releases/{}/dependencies", ids[1]), json!({"depends_on": ids[0]})).await;
+    app.post(rm, &format!("/api/v1/trains/{train}/milestones"), json!({"title": "Code freeze", "due": "2027-02-10"}))
+        .await;
+    (train, approval)
+}
+
+async fn sign_in(chrome: &Chrome, base: &str, name: &str) {
+    chrome.goto(&format!("{base}/")).await;
+    assert!(chrome.url().await.ends_with("/sign-in"), "not signed in: sent to the sign-in page");
+    chrome.type_into("input[name=name]", name).await;
+    chrome.type_into("input[name=password]", PASSWORD).await;
+    chrome.click(r#"form[action="/sign-in"] button"#).await;
+    assert_eq!(chrome.url().await, format!("{base}/"), "signed in, on the dashboard");
+}
+
+#[tokio::test]
+async fn an_approver_signs_in_and_approves_a_train_in_chromium() {
+    let app = TestApp::spawn().await;
+    let rm = app.user("rita", &["release_manager"]).await;
+    app.user("eve", &["product_owner"]).await;
+    let (train, approval) = train_with_releases(&app, &rm).await;
+
+    let chrome = Chrome::start().await;
+    sign_in(&chrome, &app.base, "eve").await;
+    let dash = chrome.source().await;
+    assert!(dash.contains("My inbox") && dash.contains(&approval), "{dash}");
+    chrome.screenshot("dashboard").await;
+
+    chrome.click(&format!(r#"form[action="/approvals/{approval}/approve"] button"#)).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while app.get(&rm, &format!("/api/v1/approvals/{approval}")).await["state"] != "approved" {
+        assert!(std::time::Instant::now() < deadline, "the approval was never approved");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(app.get(&rm, &format!("/api/v1/trains/{train}")).await["state"], "scoping");
+    assert!(chrome.source().await.contains("Nothing waits for you."));
+
+    chrome.goto(&format!("{}/trains/{train}", app.base)).await;
+    let page = chrome.source().await;
+    assert!(page.contains("eve approved") && page.contains(r#"class="gantt""#), "{page}");
+    assert_eq!(chrome.all("svg.gantt path[marker-end]").await.len(), 1, "one dependency arrow");
+    chrome.screenshot("train-timeline").await;
+}
+
+#[tokio::test]
+async fn a_viewer_sees_no_action_buttons_and_a_forged_post_is_refused_in_chromium() {
+    let app = TestApp::spawn().await;
+    let rm = app.user("rita", &["release_manager"]).await;
+    app.user("eve", &["product_owner"]).await;
+    app.user("vic", &["viewer"]).await;
+    let (train, approval) = train_with_releases(&app, &rm).await;
+
+    let chrome = Chrome::start().await;
+    sign_in(&chrome, &app.base, "vic").await;
+    for path in ["/".to_string(), format!("/trains/{train}")] {
+        chrome.goto(&format!("{}{path}", app.base)).await;
+        assert!(chrome.all("form.action, form.action button").await.is_empty(), "a viewer sees an action on {path}");
+    }
+
+    // Signed in as eve, a page elsewhere posts a form to the console without its CSRF token.
+    let chrome = Chrome::start().await;
+    sign_in(&chrome, &app.base, "eve").await;
+    let before = app.event_count().await;
+    let forged = format!(
+        "data:text/html,<form method=post action='{}/approvals/{approval}/approve'><input name=back value=/></form><script>document.forms[0].submit()</script>",
+        app.base
+    );
+    chrome.goto(&forged).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !chrome.url().await.starts_with(&app.base) {
+        assert!(std::time::Instant::now() < deadline, "the forged form never posted");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // SameSite=Strict keeps the session cookie off a cross-site post, and the token is missing anyway.
+    let page = chrome.source().await;
+    assert!(page.contains("Not signed in") || page.contains("Refused"), "{page}");
+    assert_eq!(app.event_count().await, before);
+    assert_eq!(app.get(&rm, &format!("/api/v1/approvals/{approval}")).await["state"], "pending");
+}
