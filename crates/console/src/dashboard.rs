@@ -142,7 +142,7 @@ fn inbox_section(session: &SessionInfo, inbox: &Inbox, trains: &[TrainView]) -> 
                 h3 { "My manual tasks" }
                 ul {
                     @for r in &inbox.manual_runs {
-                        li { (r.title) " — deployment " (r.deployment) " of turnover " (r.turnover) " into " (r.environment) }
+                        li { (r.title) " — deployment " a href={ "/deployments/" (r.deployment) } { (r.deployment) } " of turnover " a href={ "/turnovers/" (r.turnover) } { (r.turnover) } " into " (r.environment) }
                     }
                 }
             }
@@ -225,8 +225,8 @@ fn deployment_section(title: &str, none: &str, items: &[&DeploymentView]) -> Mar
                         @for d in items {
                             @let d = &d.deployment;
                             tr {
-                                td { (d.id) }
-                                td { (d.turnover_id) }
+                                td { a href={ "/deployments/" (d.id) } { (d.id) } }
+                                td { a href={ "/turnovers/" (d.turnover_id) } { (d.turnover_id) } }
                                 td { a href={ "/trains/" (d.train_id) } { (d.train_id) } }
                                 td { (d.environment) }
                                 td { (state(d.state.as_str(), matches!(d.state, DeploymentState::Failed) || d.blocked.is_some())) }

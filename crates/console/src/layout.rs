@@ -31,17 +31,27 @@ svg.gantt{max-width:100%;height:auto;border:1px solid #ddd;background:#fff}
 p.hint{color:#555;font-size:.9em}
 ol.stages li{padding:.2rem .6rem;border-radius:4px;background:#e8edf3}
 ol.stages li[aria-current]{background:#1f3a5f;color:#fff}
+.board{display:grid;grid-template-columns:repeat(auto-fit,minmax(200px,1fr));gap:.6rem}
+.board>div{background:#f6f7f9;border:1px solid #d8dde3;border-radius:6px;padding:.4rem .6rem}
+.board ul{list-style:none;padding:0;margin:0}.board li{background:#fff;border:1px solid #e5e8ec;border-radius:4px;padding:.3rem .5rem;margin:.3rem 0}
 [role=alert]{border-left:4px solid #8a1c14;padding:.3rem .8rem;background:#fde2e1}
 "#;
 
 /// A whole page. `session` adds the header with who is signed in and the sign-out button.
 pub fn page(title: &str, session: Option<&SessionInfo>, body: Markup) -> Markup {
+    page_refreshing(title, session, body, None)
+}
+
+/// A whole page that reloads itself every `refresh` seconds (when given): live progress by polling,
+/// with a `<meta http-equiv="refresh">` and no script, so it works without JavaScript.
+pub fn page_refreshing(title: &str, session: Option<&SessionInfo>, body: Markup, refresh: Option<u32>) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
+                @if let Some(secs) = refresh { meta http-equiv="refresh" content=(secs); }
                 title { (title) " · Railyard" }
                 style { (PreEscaped(STYLE)) }
             }

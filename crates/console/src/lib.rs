@@ -9,6 +9,8 @@
 mod approvals;
 mod criteria;
 mod dashboard;
+mod deploy_actions;
+mod deployment;
 mod error;
 mod gantt;
 mod layout;
@@ -16,6 +18,7 @@ mod routes;
 mod session;
 mod sign_in;
 mod train;
+mod turnover;
 mod widgets;
 
 pub use error::PageError;

@@ -4,7 +4,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use railyard_service::Service;
 
-use crate::{approvals, criteria, dashboard, sign_in, train};
+use crate::{approvals, criteria, dashboard, deploy_actions as act, deployment, sign_in, train, turnover};
 
 /// The console's pages and form actions, to be merged into the server's application.
 pub fn router() -> Router<Service> {
@@ -17,4 +17,17 @@ pub fn router() -> Router<Service> {
         .route("/trains/{id}/criteria/{criterion}/waive", post(criteria::waive))
         .route("/approvals/{id}/approve", post(approvals::approve))
         .route("/approvals/{id}/reject", post(approvals::reject))
+        .route("/turnovers/{id}", get(turnover::show))
+        .route("/turnovers/{id}/deploy", post(act::deploy))
+        .route("/turnovers/{id}/deliver", post(act::deliver))
+        .route("/turnovers/{id}/accept", post(act::accept))
+        .route("/turnovers/{id}/reject", post(act::reject))
+        .route("/turnovers/{id}/schedule", post(act::schedule))
+        .route("/turnovers/{id}/verify", post(act::verify))
+        .route("/deployments/{id}", get(deployment::show))
+        .route("/deployments/{id}/validate", post(act::validate))
+        .route("/deployments/{id}/retry", post(act::retry))
+        .route("/deployments/{id}/abandon", post(act::abandon))
+        .route("/deployments/{id}/runs/{run}/log", get(deployment::log))
+        .route("/deployments/{id}/runs/{run}/complete", post(act::complete_run))
 }

@@ -80,6 +80,8 @@ impl TestApp {
         let clock = Arc::new(move || chrono::Utc::now() + chrono::Duration::seconds(shift.load(Ordering::SeqCst)));
         let service = Service::with_clock(store, clock);
         let admin = service.bootstrap_admin(None).await.unwrap().token().unwrap();
+        // The engine runs deployments' tasks, as `railyard serve` does.
+        tokio::spawn(railyard_engine::Engine::new(service.clone()).run(std::future::pending()));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = oneshot::channel::<()>();

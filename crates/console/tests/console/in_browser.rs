@@ -1,6 +1,8 @@
 //! The console in a real browser: headless Chromium signs in, approves from the dashboard, reads the
 //! train's timeline; a viewer sees no action buttons; a forged cross-site form post is refused.
-//! Screenshots of the dashboard and of a train page with its timeline go to `target/screenshots/`.
+//! A release engineer starts a deployment from the turnover board and watches it finish live.
+//! Screenshots of the dashboard, a train page with its timeline and a turnover board go to
+//! `target/screenshots/`.
 
 use serde_json::json;
 
@@ -20,6 +22,19 @@ async fn train_with_releases(app: &TestApp, rm: &str) -> (String, String) {
     app.post(rm, &format!("/api/v1/trains/{train}/milestones"), json!({"title": "Code freeze", "due": "2027-02-10"}))
         .await;
     (train, approval)
+}
+
+/// Waits until the browser's page shows `text` (a navigation may still be landing).
+async fn wait_for_text(chrome: &Chrome, text: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let page = chrome.source().await;
+        if page.contains(text) {
+            return page;
+        }
+        assert!(std::time::Instant::now() < deadline, "the page never showed {text:?}:\n{page}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
 
 async fn sign_in(chrome: &Chrome, base: &str, name: &str) {
@@ -51,7 +66,7 @@ async fn an_approver_signs_in_and_approves_a_train_in_chromium() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert_eq!(app.get(&rm, &format!("/api/v1/trains/{train}")).await["state"], "scoping");
-    assert!(chrome.source().await.contains("Nothing waits for you."));
+    wait_for_text(&chrome, "Nothing waits for you.").await;
 
     chrome.goto(&format!("{}/trains/{train}", app.base)).await;
     let page = chrome.source().await;
@@ -94,4 +109,29 @@ async fn a_viewer_sees_no_action_buttons_and_a_forged_post_is_refused_in_chromiu
     assert!(page.contains("Not signed in") || page.contains("Refused"), "{page}");
     assert_eq!(app.event_count().await, before);
     assert_eq!(app.get(&rm, &format!("/api/v1/approvals/{approval}")).await["state"], "pending");
+}
+
+#[tokio::test]
+async fn a_release_engineer_starts_a_deployment_and_sees_it_finish_live_in_chromium() {
+    let app = TestApp::spawn().await;
+    let s = crate::deploying::setup(&app, false).await;
+
+    let chrome = Chrome::start().await;
+    sign_in(&chrome, &app.base, "erin").await;
+    let board = format!("{}/turnovers/{}", app.base, s.to);
+    chrome.goto(&board).await;
+    chrome.click(&format!(r#"form[action="/turnovers/{}/deploy"] button"#, s.to)).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !chrome.url().await.contains("/deployments/") {
+        assert!(std::time::Instant::now() < deadline, "never reached the deployment page");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // No reloading from the test: the page's meta refresh brings the progress in.
+    let page = wait_for_text(&chrome, r#"<p id="deployment-state"><span class="state">succeeded</span>"#).await;
+    assert!(page.contains("Deploy web") && !page.contains(r#"http-equiv="refresh""#), "{page}");
+
+    chrome.goto(&board).await;
+    let page = wait_for_text(&chrome, r#"aria-label="Stage 1: test""#).await;
+    assert!(page.contains("succeeded"), "{page}");
+    chrome.screenshot("turnover-board").await;
 }

@@ -4,6 +4,7 @@
 mod actions;
 mod chrome;
 mod common;
+mod deploying;
 mod in_browser;
 mod sign_in;
 mod timeline;

@@ -1,0 +1,194 @@
+//! A deployment's page: its state and times, its task runs with their logs, and the forms allowed now
+//! (complete a manual run, validate, retry, abandon).
+//!
+//! Live progress without JavaScript: while the deployment is scheduled or running the page carries
+//! `<meta http-equiv="refresh" content="2">`, so the browser reloads it every two seconds (polling, no
+//! script); once it settles the tag is gone and the page stays still.
+
+use axum::extract::{Path, State};
+use axum::response::Html;
+use maud::{Markup, html};
+use railyard_domain::{Deployment, DeploymentState, Operation, Role, RunState, TaskRun};
+use railyard_service::{Service, SessionInfo};
+
+use crate::error::PageError;
+use crate::layout;
+use crate::session::SignedIn;
+use crate::widgets::{state, time};
+
+/// Seconds between reloads of a deployment page while it is in progress.
+pub const REFRESH_SECS: u32 = 2;
+
+pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<String>) -> Result<Html<String>, PageError> {
+    let d = s.deployment(&user.session.actor, &id).await?.deployment;
+    let title = format!("{} into {}", d.id, d.environment);
+    let live = d.state.is_active();
+    let body = html! {
+        h1 { "Deployment " (title) }
+        p #deployment-state {
+            (state(d.state.as_str(), bad(d.state))) " "
+            "attempt " (d.attempt) " of turnover " a href={ "/turnovers/" (d.turnover_id) } { (d.turnover_id) }
+            " (train " a href={ "/trains/" (d.train_id) } { (d.train_id) } ")"
+            @if d.rollback { ", a rollback" }
+            ", started by " (d.created_by)
+        }
+        @if live { p.hint { "This page reloads itself every " (REFRESH_SECS) " seconds while the deployment is in progress." } }
+        (facts(&d))
+        (actions(&user.session, &d))
+        (runs(&user.session, &d))
+    };
+    let refresh = live.then_some(REFRESH_SECS);
+    Ok(Html(layout::page_refreshing(&title, Some(&user.session), body, refresh).into_string()))
+}
+
+fn bad(s: DeploymentState) -> bool {
+    matches!(s, DeploymentState::Failed | DeploymentState::Rejected | DeploymentState::Abandoned)
+}
+
+fn facts(d: &Deployment) -> Markup {
+    html! {
+        section aria-labelledby="facts" {
+            h2 #facts { "Details" }
+            dl {
+                dt { "Environment" } dd { (d.environment) " (stage " (d.stage + 1) ")" }
+                @if let Some(at) = &d.scheduled_for { dt { "Scheduled for" } dd { (time(at)) } }
+                dt { "Started" } dd { @if let Some(at) = &d.started_at { (time(at)) } @else { "not yet" } }
+                dt { "Finished" } dd { @if let Some(at) = &d.finished_at { (time(at)) } @else { "not yet" } }
+                @if let Some(b) = &d.blocked { dt { "Blocked" } dd role="status" { (b) } }
+                @if !d.artifacts.is_empty() { dt { "Artifacts" } dd { (d.artifacts.join(", ")) } }
+                dt { "Validation" }
+                dd {
+                    @if let Some(v) = &d.validation {
+                        (state(if v.passed { "passed" } else { "failed" }, !v.passed)) " by " (v.by) " at " (time(&v.at))
+                        @if !v.note.is_empty() { ": " (v.note) }
+                    } @else { "not validated" }
+                }
+                @if !d.conflicts.is_empty() { dt { "Conflicts" } dd { (d.conflicts.join("; ")) } }
+            }
+        }
+    }
+}
+
+/// Whether this user may complete the manual run now: it waits for its owner, who is this user (or a
+/// release engineer stands in: R15).
+fn may_complete(session: &SessionInfo, r: &TaskRun) -> bool {
+    let a = &session.actor;
+    r.state == RunState::WaitingForOwner
+        && a.may(Operation::CompleteRun)
+        && (r.owner.as_deref() == Some(a.name.as_str()) || a.is_admin() || a.has(Role::ReleaseEngineer))
+}
+
+fn runs(session: &SessionInfo, d: &Deployment) -> Markup {
+    html! {
+        section aria-labelledby="runs" {
+            h2 #runs { "Task runs" }
+            div.table { table {
+                thead { tr { th { "Sequence" } th { "Task" } th { "State" } th { "Attempts" } th { "Message" } th { "Log" } } }
+                tbody {
+                    @for r in &d.runs {
+                        tr.run data-run=(r.id) {
+                            td { (r.sequence) }
+                            td { (r.id) " " (r.title) @if let Some(o) = &r.owner { br; small { "manual, by " (o) } } }
+                            td { (state(r.state.as_str(), r.state.is_failure())) }
+                            td { (r.attempts) }
+                            td {
+                                (r.message)
+                                @if may_complete(session, r) { (complete_forms(session, d, r)) }
+                            }
+                            td { a href={ "/deployments/" (d.id) "/runs/" (r.id) "/log" } { "Log of " (r.id) } }
+                        }
+                    }
+                }
+            } }
+        }
+    }
+}
+
+fn complete_forms(session: &SessionInfo, d: &Deployment, r: &TaskRun) -> Markup {
+    let action = format!("/deployments/{}/runs/{}/complete", d.id, r.id);
+    html! {
+        form.action method="post" action=(action) {
+            input type="hidden" name="csrf" value=(session.csrf);
+            input type="hidden" name="outcome" value="done";
+            label { "Note (optional)" input name="note"; }
+            button type="submit" { "Done" }
+        }
+        form.action method="post" action=(action) {
+            input type="hidden" name="csrf" value=(session.csrf);
+            input type="hidden" name="outcome" value="failed";
+            label { "What went wrong" input name="note" required; }
+            button.secondary type="submit" { "Failed" }
+        }
+    }
+}
+
+fn actions(session: &SessionInfo, d: &Deployment) -> Markup {
+    let may = session.actor.may(Operation::Deploy);
+    let validate = may && d.state == DeploymentState::Succeeded;
+    let retry = may && d.state == DeploymentState::Failed;
+    let abandon = may && matches!(d.state, DeploymentState::Failed | DeploymentState::Scheduled);
+    let base = format!("/deployments/{}", d.id);
+    let csrf = html! { input type="hidden" name="csrf" value=(session.csrf); };
+    html! {
+        @if validate || retry || abandon {
+            section aria-labelledby="actions" {
+                h2 #actions { "Actions" }
+                @if validate {
+                    form.action method="post" action={ (base) "/validate" } {
+                        (csrf)
+                        label { "Outcome"
+                            select name="outcome" { option value="pass" { "passed" } option value="fail" { "failed" } }
+                        }
+                        label { "Note" input name="note"; }
+                        button type="submit" { "Validate" }
+                    }
+                }
+                @if retry {
+                    form.action method="post" action={ (base) "/retry" } {
+                        (csrf)
+                        button type="submit" { "Retry" }
+                    }
+                }
+                @if abandon {
+                    form.action method="post" action={ (base) "/abandon" } {
+                        (csrf)
+                        button.secondary type="submit" { "Abandon" }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A run's captured output, line by line with its times.
+pub async fn log(
+    State(s): State<Service>,
+    user: SignedIn,
+    Path((id, run)): Path<(String, String)>,
+) -> Result<Html<String>, PageError> {
+    let log = s.run_log(&user.session.actor, &id, &run, None).await?;
+    let title = format!("Log of {} in {} (attempt {})", log.run, log.deployment, log.attempt);
+    let body = html! {
+        h1 { (title) }
+        p { a href={ "/deployments/" (log.deployment) } { "Back to deployment " (log.deployment) } }
+        section aria-labelledby="lines" {
+            h2 #lines { "Output" }
+            @if log.lines.is_empty() { p { "Nothing was captured (yet)." } }
+            @else {
+                div.table { table {
+                    thead { tr { th { "Time" } th { "Stream" } th { "Text" } } }
+                    tbody {
+                        @for l in &log.lines {
+                            tr {
+                                td { (l["at"].as_str().unwrap_or("")) }
+                                td { (l["stream"].as_str().unwrap_or("")) }
+                                td { code { (l["text"].as_str().unwrap_or("")) } }
+                            }
+                        }
+                    }
+                } }
+            }
+        }
+    };
+    Ok(Html(layout::page(&title, Some(&user.session), body).into_string()))
+}

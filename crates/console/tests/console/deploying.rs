@@ -1,0 +1,214 @@
+//! The turnover page (its board, tasks and actions) and the deployment page (runs, logs, manual runs),
+//! with the engine running the tasks as real processes.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::common::{PASSWORD, TestApp};
+
+pub struct Setup {
+    pub erin: String,
+    pub to: String,
+}
+
+/// Users rita (release manager), erin (release engineer), dan (developer), eve (product owner); a path
+/// test → staging; a train in construction; a turnover of PAY 1 with two automation tasks in sequence 1,
+/// one in sequence 2, and (when `manual`) a manual sign-off by rita in sequence 3.
+pub async fn setup(app: &TestApp, manual: bool) -> Setup {
+    let rita = app.user("rita", &["release_manager"]).await;
+    let erin = app.user("erin", &["release_engineer"]).await;
+    let dan = app.user("dan", &["developer"]).await;
+    app.user("eve", &["product_owner"]).await;
+    for (name, kind) in [("test", "test"), ("staging", "staging")] {
+        app.post(&erin, "/api/v1/environments", json!({"name": name, "kind": kind})).await;
+    }
+    let stages = json!([{"environment": "test"}, {"environment": "staging", "freeze_tasks": true}]);
+    let p = app.post(&erin, "/api/v1/deployment-paths", json!({"name": "standard", "stages": stages})).await;
+    let path = p["id"].as_str().unwrap().to_string();
+    app.post(&erin, &format!("/api/v1/deployment-paths/{path}/activate"), json!({})).await;
+    let level = json!({"approvers": ["eve"], "required": 1});
+    let body = json!({
+        "title": "Spring release", "release_type": "major", "purpose": "Q1 release",
+        "schedule": {
+            "start": "2027-01-04", "scoping_end": "2027-01-15", "construction_end": "2027-02-12",
+            "verification_end": "2027-02-26", "production_date": "2027-03-06"
+        },
+        "approval_policies": {"executive": {"levels": [level]}}
+    });
+    let train = app.post(&rita, "/api/v1/trains", body).await["id"].as_str().unwrap().to_string();
+    app.post(&rita, "/api/v1/applications", json!({"key": "PAY", "name": "Payments"})).await;
+    let body = json!({"title": "PAY 1", "application": "PAY", "train": train, "schedule": {"start": "2027-01-05", "end": "2027-02-05"}});
+    let release = app.post(&rita, "/api/v1/application-releases", body).await["id"].as_str().unwrap().to_string();
+    app.post(&rita, &format!("/api/v1/trains/{train}/submit"), json!({})).await;
+    app.post(&rita, &format!("/api/v1/trains/{train}/start-construction"), json!({})).await;
+    app.post(&rita, &format!("/api/v1/application-releases/{release}/begin-work"), json!({})).await;
+    let body =
+        json!({"title": "build 42", "release": release, "path": path, "artifacts": [{"name": "pay", "version": "42"}]});
+    let to = app.post(&dan, "/api/v1/turnovers", body).await["id"].as_str().unwrap().to_string();
+    let sh =
+        |script: &str| json!({"kind": "command", "program": "/bin/sh", "args": ["-c", script], "timeout_secs": 30});
+    for (title, seq, script) in [
+        ("Migrate schema", 1, "echo migrated $RAILYARD_ENVIRONMENT"),
+        ("Record artifacts", 1, "echo $RAILYARD_ARTIFACTS"),
+        ("Deploy web", 2, "echo web deployed"),
+    ] {
+        let task = json!({"title": title, "sequence": seq, "action": sh(script)});
+        app.post(&dan, &format!("/api/v1/turnovers/{to}/tasks"), task).await;
+    }
+    if manual {
+        let task = json!({"title": "Sign-off", "sequence": 3, "owner": "rita"});
+        app.post(&dan, &format!("/api/v1/turnovers/{to}/tasks"), task).await;
+    }
+    Setup { erin, to }
+}
+
+/// Polls the API until the deployment satisfies `pred`.
+pub async fn wait_for(app: &TestApp, token: &str, id: &str, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let d = app.get(token, &format!("/api/v1/deployments/{id}")).await;
+        if pred(&d) {
+            return d;
+        }
+        assert!(Instant::now() < deadline, "deployment {id} never got {what}: {d}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_turnover_page_shows_the_board_columns_and_the_tasks_by_sequence() {
+    let app = TestApp::spawn().await;
+    let s = setup(&app, true).await;
+    let erin = app.browser();
+    erin.sign_in("erin", PASSWORD).await;
+    let page = erin.get(&format!("/turnovers/{}", s.to)).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let b = &page.body;
+    for text in [
+        "build 42",
+        r#"aria-label="Stage 1: test""#,
+        r#"aria-label="Stage 2: staging""#,
+        "Sequence 1 (run in parallel)",
+        "Sequence 2",
+        "Sequence 3",
+        "Migrate schema",
+        "Record artifacts",
+        "manual, by rita",
+        "runs <code>/bin/sh",
+        "pay 42",
+        "Not deployed yet.",
+        &format!(r#"action="/turnovers/{}/deploy""#, s.to),
+    ] {
+        assert!(b.contains(text), "no {text:?} in:\n{b}");
+    }
+    // The sequence groups come in order.
+    assert!(b.find("Sequence 1").unwrap() < b.find("Sequence 2").unwrap());
+    assert!(b.find("Sequence 2").unwrap() < b.find("Sequence 3").unwrap());
+
+    // A developer may not deploy: no deploy form for dan.
+    let dan = app.browser();
+    dan.sign_in("dan", PASSWORD).await;
+    let page = dan.get(&format!("/turnovers/{}", s.to)).await;
+    assert_eq!(page.status, 200);
+    assert!(!page.body.contains("/deploy\""), "{}", page.body);
+}
+
+#[tokio::test]
+async fn deploying_from_the_turnover_page_runs_to_succeeded_and_the_deployment_page_shows_the_runs() {
+    let app = TestApp::spawn().await;
+    let s = setup(&app, false).await;
+    let erin = app.browser();
+    erin.sign_in("erin", PASSWORD).await;
+    let page = erin.get(&format!("/turnovers/{}", s.to)).await;
+    let res = erin.post(&format!("/turnovers/{}/deploy", s.to), &[("csrf", &page.csrf())]).await;
+    assert_eq!(res.status, 303, "{}", res.body);
+    let id = res.location().strip_prefix("/deployments/").expect("sent to the deployment page").to_string();
+
+    let live = erin.get(&format!("/deployments/{id}")).await;
+    assert_eq!(live.status, 200, "{}", live.body);
+    let active = app.get(&s.erin, &format!("/api/v1/deployments/{id}")).await;
+    if active["state"] == "scheduled" || active["state"] == "running" {
+        assert!(live.body.contains(r#"<meta http-equiv="refresh" content="2">"#), "{}", live.body);
+    }
+
+    let d = wait_for(&app, &s.erin, &id, "succeeded", |d| d["state"] == "succeeded").await;
+    assert_eq!(d["environment"], "test");
+    let page = erin.get(&format!("/deployments/{id}")).await;
+    let b = &page.body;
+    assert!(b.contains(r#"<p id="deployment-state"><span class="state">succeeded</span>"#), "{b}");
+    assert!(!b.contains("http-equiv=\"refresh\""), "a settled deployment does not reload: {b}");
+    for text in ["Migrate schema", "Record artifacts", "Deploy web", &format!("/deployments/{id}/runs/R1/log")] {
+        assert!(b.contains(text), "no {text:?} in:\n{b}");
+    }
+    assert_eq!(b.matches(r#"<span class="state">succeeded</span>"#).count(), 4, "the deployment and its 3 runs: {b}");
+    assert!(b.contains(&format!(r#"action="/deployments/{id}/validate""#)), "{b}");
+
+    let log = erin.get(&format!("/deployments/{id}/runs/R1/log")).await;
+    assert_eq!(log.status, 200, "{}", log.body);
+    assert!(log.body.contains("migrated test"), "{}", log.body);
+
+    // The board lists it under its stage, linked.
+    let board = erin.get(&format!("/turnovers/{}", s.to)).await;
+    assert!(board.body.contains(&format!(r#"href="/deployments/{id}""#)), "{}", board.body);
+
+    // Validated from the page.
+    let res = erin.post(&format!("/deployments/{id}/validate"), &[("csrf", &page.csrf()), ("outcome", "pass")]).await;
+    assert_eq!((res.status.as_u16(), res.location()), (303, format!("/deployments/{id}").as_str()), "{}", res.body);
+    assert_eq!(app.get(&s.erin, &format!("/api/v1/deployments/{id}")).await["state"], "validated");
+}
+
+#[tokio::test]
+async fn deploying_again_while_one_is_active_shows_the_guard() {
+    let app = TestApp::spawn().await;
+    let s = setup(&app, true).await;
+    let erin = app.browser();
+    erin.sign_in("erin", PASSWORD).await;
+    let page = erin.get(&format!("/turnovers/{}", s.to)).await;
+    let path = format!("/turnovers/{}/deploy", s.to);
+    let first = erin.post(&path, &[("csrf", &page.csrf())]).await;
+    assert_eq!(first.status, 303, "{}", first.body);
+    // The manual sign-off keeps the first one active.
+    let again = erin.post(&path, &[("csrf", &page.csrf())]).await;
+    assert_eq!(again.status, 409, "{}", again.body);
+    assert!(again.body.contains("The action was refused"), "{}", again.body);
+    assert!(again.body.contains("(deployment_active)"), "{}", again.body);
+}
+
+#[tokio::test]
+async fn a_manual_run_is_completed_from_the_deployment_page_by_its_owner() {
+    let app = TestApp::spawn().await;
+    let s = setup(&app, true).await;
+    let id = app.post(&s.erin, &format!("/api/v1/turnovers/{}/deploy", s.to), json!({})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let waiting = |d: &Value| d["runs"].as_array().is_some_and(|r| r.iter().any(|r| r["state"] == "waiting_for_owner"));
+    let d = wait_for(&app, &s.erin, &id, "a run waiting for its owner", waiting).await;
+    let run = d["runs"].as_array().unwrap().iter().find(|r| r["title"] == "Sign-off").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let action = format!(r#"action="/deployments/{id}/runs/{run}/complete""#);
+
+    // dan is not its owner and not a release engineer: no form.
+    let dan = app.browser();
+    dan.sign_in("dan", PASSWORD).await;
+    assert!(!dan.get(&format!("/deployments/{id}")).await.body.contains(&action));
+
+    let rita = app.browser();
+    rita.sign_in("rita", PASSWORD).await;
+    let page = rita.get(&format!("/deployments/{id}")).await;
+    assert!(page.body.contains(&action), "{}", page.body);
+    assert!(page.body.contains("waiting for owner"), "{}", page.body);
+    let res = rita
+        .post(
+            &format!("/deployments/{id}/runs/{run}/complete"),
+            &[("csrf", &page.csrf()), ("outcome", "done"), ("note", "signed off")],
+        )
+        .await;
+    assert_eq!(res.status, 303, "{}", res.body);
+    wait_for(&app, &s.erin, &id, "succeeded", |d| d["state"] == "succeeded").await;
+    let events = app.events_of(&id).await;
+    assert!(events.iter().any(|e| e["actor"] == "rita"), "{events:?}");
+}
