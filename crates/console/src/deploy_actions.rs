@@ -181,3 +181,27 @@ pub async fn abandon(
     s.abandon_deployment(&user.session.actor, &id).await?;
     Ok(deployment_page(&id))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_datetime_local_value_is_read_as_utc() {
+        let at = utc("2027-03-06T10:00").ok().map(|t| t.to_rfc3339());
+        assert_eq!(at.as_deref(), Some("2027-03-06T10:00:00+00:00"));
+        let at = utc(" 2027-03-06T10:00:30 ").ok().map(|t| t.to_rfc3339());
+        assert_eq!(at.as_deref(), Some("2027-03-06T10:00:30+00:00"));
+        assert!(matches!(utc("tomorrow"), Err(PageError::Service(ServiceError::Invalid(_)))));
+        assert!(matches!(utc(""), Err(PageError::Service(ServiceError::Invalid(_)))));
+    }
+
+    #[test]
+    fn an_outcome_is_pass_or_fail() {
+        assert!(matches!(passed("pass"), Ok(true)));
+        assert!(matches!(passed("done"), Ok(true)));
+        assert!(matches!(passed("fail"), Ok(false)));
+        assert!(matches!(passed("failed"), Ok(false)));
+        assert!(passed("maybe").is_err());
+    }
+}

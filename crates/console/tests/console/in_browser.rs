@@ -69,8 +69,8 @@ async fn an_approver_signs_in_and_approves_a_train_in_chromium() {
     wait_for_text(&chrome, "Nothing waits for you.").await;
 
     chrome.goto(&format!("{}/trains/{train}", app.base)).await;
-    let page = chrome.source().await;
-    assert!(page.contains("eve approved") && page.contains(r#"class="gantt""#), "{page}");
+    let page = wait_for_text(&chrome, "eve approved").await;
+    assert!(page.contains(r#"class="gantt""#), "{page}");
     assert_eq!(chrome.all("svg.gantt path[marker-end]").await.len(), 1, "one dependency arrow");
     chrome.screenshot("train-timeline").await;
 }
