@@ -166,7 +166,9 @@ fn actions(session: &SessionInfo, t: &Turnover, deployments: &[DeploymentView]) 
     let base = format!("/turnovers/{}", t.id);
     let deploy = !production && a.may(Operation::Deploy) && t.state.is_editable();
     let deliver = production && a.may(Operation::EditTurnover) && t.state == TurnoverState::Draft;
-    let review = production && a.may(Operation::AcceptTurnover) && t.state == TurnoverState::Delivered;
+    // Another engineer than its developer, creator and deliverer decides on it.
+    let own = [Some(&t.developer), Some(&t.created_by), t.delivered_by.as_ref()].contains(&Some(&a.name));
+    let review = production && a.may(Operation::AcceptTurnover) && t.state == TurnoverState::Delivered && !own;
     let schedule = production
         && a.may(Operation::Deploy)
         && matches!(t.state, TurnoverState::Accepted | TurnoverState::Deploying | TurnoverState::RolledBack);

@@ -212,3 +212,103 @@ async fn a_manual_run_is_completed_from_the_deployment_page_by_its_owner() {
     let events = app.events_of(&id).await;
     assert!(events.iter().any(|e| e["actor"] == "rita"), "{events:?}");
 }
+
+#[tokio::test]
+async fn a_production_ready_turnover_is_delivered_reviewed_and_scheduled_from_its_page() {
+    let app = TestApp::spawn().await;
+    let rita = app.user("rita", &["release_manager"]).await;
+    let erin = app.user("erin", &["release_engineer"]).await;
+    app.user("ed", &["release_engineer"]).await;
+    let dan = app.user("dan", &["developer"]).await;
+    let dave = app.user("dave", &["developer"]).await;
+    app.user("eve", &["product_owner"]).await;
+    app.post(&erin, "/api/v1/environments", json!({"name": "test", "kind": "test"})).await;
+    app.post(&erin, "/api/v1/environments", json!({"name": "prod-eu", "kind": "production"})).await;
+    let p =
+        app.post(&erin, "/api/v1/deployment-paths", json!({"name": "pre", "stages": [{"environment": "test"}]})).await;
+    let path = p["id"].as_str().unwrap().to_string();
+    app.post(&erin, &format!("/api/v1/deployment-paths/{path}/activate"), json!({})).await;
+    let level = |who: &str| json!({"levels": [{"approvers": [who], "required": 1}]});
+    let body = json!({
+        "title": "Spring release", "release_type": "major", "purpose": "Q1 release",
+        "schedule": {
+            "start": "2027-01-04", "scoping_end": "2027-01-15", "construction_end": "2027-02-12",
+            "verification_end": "2027-02-26", "production_date": "2027-03-06"
+        },
+        "approval_policies": {"executive": level("eve"), "development": level("dave")}
+    });
+    let train = app.post(&rita, "/api/v1/trains", body).await["id"].as_str().unwrap().to_string();
+    app.post(&rita, "/api/v1/applications", json!({"key": "DB", "name": "Database"})).await;
+    let body = json!({"title": "DB 2", "application": "DB", "train": train, "schedule": {"start": "2027-01-05", "end": "2027-02-05"}});
+    let release = app.post(&rita, "/api/v1/application-releases", body).await["id"].as_str().unwrap().to_string();
+    app.post(&rita, &format!("/api/v1/trains/{train}/submit"), json!({})).await;
+    app.post(&rita, &format!("/api/v1/trains/{train}/start-construction"), json!({})).await;
+    app.post(&rita, &format!("/api/v1/application-releases/{release}/begin-work"), json!({})).await;
+    let body = json!({"title": "db build", "release": release, "path": path});
+    let pre = app.post(&dan, "/api/v1/turnovers", body).await["id"].as_str().unwrap().to_string();
+    let action = json!({"kind": "command", "program": "/bin/sh", "args": ["-c", "echo installed"], "timeout_secs": 30});
+    let task = json!({"title": "db install", "sequence": 1, "tier": "database", "action": action});
+    app.post(&dan, &format!("/api/v1/turnovers/{pre}/tasks"), task).await;
+    let de = app.post(&erin, &format!("/api/v1/turnovers/{pre}/deploy"), json!({})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    wait_for(&app, &erin, &de, "succeeded", |d| d["state"] == "succeeded").await;
+    app.post(&erin, &format!("/api/v1/deployments/{de}/validate"), json!({"passed": true})).await;
+    let dap = app
+        .post(&rita, &format!("/api/v1/application-releases/{release}/request-development-approval"), json!({}))
+        .await;
+    let ap = dap["development_approval"]["id"].as_str().unwrap().to_string();
+    app.post(&dave, &format!("/api/v1/approvals/{ap}/approve"), json!({})).await;
+    app.post(&rita, &format!("/api/v1/trains/{train}/start-verification"), json!({})).await;
+    let body = json!({"title": "Spring production", "releases": [release], "environments": ["prod-eu"]});
+    let to = app.post(&erin, "/api/v1/production-turnovers", body).await["id"].as_str().unwrap().to_string();
+    app.post(&erin, &format!("/api/v1/turnovers/{to}/tasks/copy"), json!({"from": pre})).await;
+    let page_path = format!("/turnovers/{to}");
+    let state = || async { app.get(&erin, &format!("/api/v1/turnovers/{to}")).await["state"].clone() };
+
+    // erin delivers it; she may not accept her own turnover, so ed reviews it.
+    let erin_b = app.browser();
+    erin_b.sign_in("erin", PASSWORD).await;
+    let page = erin_b.get(&page_path).await;
+    assert!(page.body.contains("Production-ready") && page.body.contains("Stage 1: prod-eu"), "{}", page.body);
+    let erin_csrf = page.csrf();
+    let res = erin_b.post(&format!("{page_path}/deliver"), &[("csrf", &erin_csrf)]).await;
+    assert_eq!((res.status.as_u16(), res.location()), (303, page_path.as_str()), "{}", res.body);
+    assert_eq!(state().await, "delivered");
+
+    let ed = app.browser();
+    ed.sign_in("ed", PASSWORD).await;
+    let page = ed.get(&page_path).await;
+    let ed_csrf = page.csrf();
+    assert!(page.body.contains(&format!(r#"action="{page_path}/accept""#)), "{}", page.body);
+    let res =
+        ed.post(&format!("{page_path}/reject"), &[("csrf", &page.csrf()), ("comment", "add the release note")]).await;
+    assert_eq!(res.status, 303, "{}", res.body);
+    assert_eq!(state().await, "draft");
+    assert!(ed.get(&page_path).await.body.contains("add the release note"));
+    let res = erin_b.post(&format!("{page_path}/deliver"), &[("csrf", &erin_csrf)]).await;
+    assert_eq!(res.status, 303, "{}", res.body);
+    let page = erin_b.get(&page_path).await;
+    assert!(!page.body.contains(&format!(r#"action="{page_path}/accept""#)), "not for her own: {}", page.body);
+    let res = erin_b.post(&format!("{page_path}/accept"), &[("csrf", &erin_csrf)]).await;
+    assert_eq!(res.status, 409, "her own turnover: {}", res.body);
+    assert!(res.body.contains("(own_turnover)"), "{}", res.body);
+    let res = ed.post(&format!("{page_path}/accept"), &[("csrf", &ed_csrf)]).await;
+    assert_eq!(res.status, 303, "{}", res.body);
+    assert_eq!(state().await, "accepted");
+
+    // Scheduled with a datetime-local value, read as UTC.
+    let page = ed.get(&page_path).await;
+    assert!(page.body.contains(r#"type="datetime-local""#), "{}", page.body);
+    let when = chrono::Utc::now() + chrono::Duration::hours(2);
+    let local = when.format("%Y-%m-%dT%H:%M").to_string();
+    let form =
+        [("csrf", page.csrf()), ("environment", "prod-eu".into()), ("at", local), ("window_minutes", "30".into())];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let res = ed.post(&format!("{page_path}/schedule"), &form).await;
+    assert_eq!(res.status, 303, "{}", res.body);
+    let board = ed.get(&page_path).await.body;
+    let shown = format!("scheduled for <time datetime=\"{}", when.format("%Y-%m-%dT%H:%M:00+00:00"));
+    assert!(board.contains(&shown), "no {shown:?} in:\n{board}");
+}
