@@ -43,7 +43,12 @@ async fn sign_in(chrome: &Chrome, base: &str, name: &str) {
     chrome.type_into("input[name=name]", name).await;
     chrome.type_into("input[name=password]", PASSWORD).await;
     chrome.click(r#"form[action="/sign-in"] button"#).await;
-    assert_eq!(chrome.url().await, format!("{base}/"), "signed in, on the dashboard");
+    // A click returns once the form is submitted, not always once the next page has loaded.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while chrome.url().await != format!("{base}/") {
+        assert!(std::time::Instant::now() < deadline, "never reached the dashboard: {}", chrome.url().await);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test]
