@@ -7,11 +7,14 @@
 //! [`railyard_service::Service`] with the signed-in user as the actor.
 
 mod approvals;
+mod audit;
+mod calendar;
 mod criteria;
 mod dashboard;
 mod error;
 mod gantt;
 mod layout;
+mod release;
 mod routes;
 mod session;
 mod sign_in;

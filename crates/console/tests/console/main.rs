@@ -5,5 +5,6 @@ mod actions;
 mod chrome;
 mod common;
 mod in_browser;
+mod pages;
 mod sign_in;
 mod timeline;
