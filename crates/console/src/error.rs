@@ -17,6 +17,9 @@ pub enum PageError {
     /// A form post without a live session.
     #[error("you are not signed in, or your session ended")]
     NotSignedIn,
+    /// A query parameter of a page that does not parse; names the parameter.
+    #[error("the query parameter `{name}` is not valid: {message}")]
+    BadParameter { name: &'static str, message: String },
     #[error(transparent)]
     Service(#[from] ServiceError),
     /// A fault of ours; logged, not shown.
@@ -25,10 +28,16 @@ pub enum PageError {
 }
 
 impl PageError {
+    /// A bad query parameter `name`, with what is wrong with it.
+    pub fn bad_parameter(name: &'static str, message: impl Into<String>) -> PageError {
+        PageError::BadParameter { name, message: message.into() }
+    }
+
     fn status(&self) -> StatusCode {
         match self {
             PageError::Csrf | PageError::NotSignedIn => StatusCode::FORBIDDEN,
             PageError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            PageError::BadParameter { .. } => StatusCode::BAD_REQUEST,
             PageError::Service(e) => match e {
                 ServiceError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
                 ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -48,6 +57,7 @@ impl PageError {
         match self {
             PageError::Csrf => "Refused: the form could not be verified",
             PageError::NotSignedIn => "Not signed in",
+            PageError::BadParameter { .. } => "The address has a parameter that is not valid",
             PageError::Service(ServiceError::Refused(_)) => "The action was refused",
             PageError::Service(ServiceError::Forbidden(_)) => "Not allowed",
             PageError::Service(ServiceError::NotFound { .. }) => "Not found",

@@ -34,6 +34,16 @@ ol.stages li[aria-current]{background:#1f3a5f;color:#fff}
 .board{display:grid;grid-template-columns:repeat(auto-fit,minmax(200px,1fr));gap:.6rem}
 .board>div{background:#f6f7f9;border:1px solid #d8dde3;border-radius:6px;padding:.4rem .6rem}
 .board ul{list-style:none;padding:0;margin:0}.board li{background:#fff;border:1px solid #e5e8ec;border-radius:4px;padding:.3rem .5rem;margin:.3rem 0}
+header nav{display:flex;gap:1rem}
+dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dl.facts dd{margin:0}
+table.calendar td{min-width:7.5rem}table.calendar td.outside{background:#f3f4f6;color:#666}
+[aria-current=date]{background:#eef4fb}
+ul.entries{list-style:none;padding:0;margin:0}ul.entries>li{margin:.2rem 0;padding:.2rem .3rem;border-radius:4px;font-size:.85rem;background:#e8edf3}
+ul.entries>li.maintenance{background:#fff3cd}ul.entries>li.blackout{background:#2b2b2b;color:#fff}
+ul.entries>li.blackout a{color:#fff}ul.entries>li.reservation{background:#e0ecff}
+ul.entries>li.deployment{background:#dff3e4}ul.entries>li.conflict{outline:3px solid #c0261a}
+table.audit code,section code{word-break:break-all;font-size:.85rem}
+.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 [role=alert]{border-left:4px solid #8a1c14;padding:.3rem .8rem;background:#fde2e1}
 "#;
 
@@ -58,6 +68,11 @@ pub fn page_refreshing(title: &str, session: Option<&SessionInfo>, body: Markup,
             body {
                 header {
                     a href="/" { "Railyard" }
+                    nav aria-label="Pages" {
+                        a href="/" { "Dashboard" } " "
+                        a href="/calendar" { "Calendar" } " "
+                        a href="/audit" { "Audit log" }
+                    }
                     @if let Some(s) = session {
                         span {
                             "Signed in as " strong { (s.actor.name) } " "

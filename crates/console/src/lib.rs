@@ -7,6 +7,8 @@
 //! [`railyard_service::Service`] with the signed-in user as the actor.
 
 mod approvals;
+mod audit;
+mod calendar;
 mod criteria;
 mod dashboard;
 mod deploy_actions;
@@ -14,6 +16,7 @@ mod deployment;
 mod error;
 mod gantt;
 mod layout;
+mod release;
 mod routes;
 mod session;
 mod sign_in;

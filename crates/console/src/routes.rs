@@ -4,7 +4,10 @@ use axum::Router;
 use axum::routing::{get, post};
 use railyard_service::Service;
 
-use crate::{approvals, criteria, dashboard, deploy_actions as act, deployment, sign_in, train, turnover};
+use crate::{
+    approvals, audit, calendar, criteria, dashboard, deploy_actions as act, deployment, release, sign_in, train,
+    turnover,
+};
 
 /// The console's pages and form actions, to be merged into the server's application.
 pub fn router() -> Router<Service> {
@@ -13,6 +16,11 @@ pub fn router() -> Router<Service> {
         .route("/sign-in", get(sign_in::form).post(sign_in::submit))
         .route("/sign-out", post(sign_in::sign_out))
         .route("/trains/{id}", get(train::show))
+        .route("/releases/{id}", get(release::show))
+        .route("/releases/{id}/work-items/import", post(release::import))
+        .route("/calendar", get(calendar::all))
+        .route("/environments/{name}/calendar", get(calendar::one))
+        .route("/audit", get(audit::show))
         .route("/trains/{id}/criteria/{criterion}/meet", post(criteria::meet))
         .route("/trains/{id}/criteria/{criterion}/waive", post(criteria::waive))
         .route("/approvals/{id}/approve", post(approvals::approve))

@@ -231,7 +231,7 @@ fn releases_section(releases: &[ReleaseView]) -> Markup {
                         @for r in releases {
                             @let r = &r.release;
                             tr {
-                                td { (r.id) " " (r.title) }
+                                td { a href={ "/releases/" (r.id) } { (r.id) } " " (r.title) }
                                 td { (r.application) }
                                 td { (r.product_owner) }
                                 td { @if let Some(m) = &r.membership { (m.state.as_str()) } }

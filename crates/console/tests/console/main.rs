@@ -6,5 +6,6 @@ mod chrome;
 mod common;
 mod deploying;
 mod in_browser;
+mod pages;
 mod sign_in;
 mod timeline;

@@ -1,0 +1,300 @@
+//! The environment calendar: a week or a month of maintenance, blackouts, reservations and deployments,
+//! for one environment or all of them, with conflicts highlighted.
+//!
+//! `?view=week|month` (week unless said otherwise) and `?from=YYYY-MM-DD` (today unless said otherwise):
+//! the week shown is the one (Monday to Sunday) that holds `from`, the month the one that holds it.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::response::Html;
+use chrono::{DateTime, Datelike, Days, Months, NaiveDate, NaiveTime, Utc};
+use maud::{Markup, html};
+use railyard_service::{CalendarEntry, EnvironmentFilter, MAX_PAGE, Service};
+
+use crate::error::PageError;
+use crate::layout;
+use crate::session::SignedIn;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum View {
+    Week,
+    Month,
+}
+
+impl View {
+    fn as_str(self) -> &'static str {
+        match self {
+            View::Week => "week",
+            View::Month => "month",
+        }
+    }
+}
+
+/// What the page shows: the view, the day it was asked for, and the days of its grid.
+struct Window {
+    view: View,
+    /// The first day of the week or of the month.
+    first: NaiveDate,
+    /// The grid's days: seven for a week; whole weeks covering the month for a month.
+    days: Vec<NaiveDate>,
+    previous: NaiveDate,
+    next: NaiveDate,
+}
+
+fn bad_from(d: NaiveDate) -> PageError {
+    PageError::bad_parameter("from", format!("{d} is too far from today for a calendar"))
+}
+
+impl Window {
+    fn new(params: &HashMap<String, String>, today: NaiveDate) -> Result<Window, PageError> {
+        let view = match params.get("view").map(|v| v.trim()) {
+            None | Some("") | Some("week") => View::Week,
+            Some("month") => View::Month,
+            Some(other) => {
+                return Err(PageError::bad_parameter("view", format!("“{other}” is neither week nor month")));
+            }
+        };
+        let day = match params.get("from").map(|v| v.trim()).filter(|v| !v.is_empty()) {
+            None => today,
+            Some(text) => NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|e| {
+                PageError::bad_parameter("from", format!("“{text}” is not a date like 2027-03-01 ({e})"))
+            })?,
+        };
+        let monday = |d: NaiveDate| d.checked_sub_days(Days::new(u64::from(d.weekday().num_days_from_monday())));
+        match view {
+            View::Week => {
+                let first = monday(day).ok_or_else(|| bad_from(day))?;
+                let days = (0..7).map(|i| first.checked_add_days(Days::new(i))).collect::<Option<Vec<_>>>();
+                let previous = first.checked_sub_days(Days::new(7));
+                let next = first.checked_add_days(Days::new(7));
+                match (days, previous, next) {
+                    (Some(days), Some(previous), Some(next)) => Ok(Window { view, first, days, previous, next }),
+                    _ => Err(bad_from(day)),
+                }
+            }
+            View::Month => {
+                let first = day.with_day(1).ok_or_else(|| bad_from(day))?;
+                let previous = first.checked_sub_months(Months::new(1)).ok_or_else(|| bad_from(day))?;
+                let next = first.checked_add_months(Months::new(1)).ok_or_else(|| bad_from(day))?;
+                let start = monday(first).ok_or_else(|| bad_from(day))?;
+                let mut days = Vec::new();
+                let mut d = start;
+                while d < next || days.len() % 7 != 0 {
+                    days.push(d);
+                    d = d.checked_add_days(Days::new(1)).ok_or_else(|| bad_from(day))?;
+                }
+                Ok(Window { view, first, days, previous, next })
+            }
+        }
+    }
+
+    fn start(&self) -> DateTime<Utc> {
+        midnight(self.days.first().copied().unwrap_or(self.first))
+    }
+
+    fn end(&self) -> DateTime<Utc> {
+        let last = self.days.last().copied().unwrap_or(self.first);
+        midnight(last) + chrono::Duration::days(1)
+    }
+
+    fn title(&self) -> String {
+        match self.view {
+            View::Week => format!("Week of {}", self.first.format("%a %Y-%m-%d")),
+            View::Month => self.first.format("%B %Y").to_string(),
+        }
+    }
+}
+
+fn midnight(d: NaiveDate) -> DateTime<Utc> {
+    d.and_time(NaiveTime::MIN).and_utc()
+}
+
+/// One entry of an environment's calendar with what conflicts about it.
+struct Line {
+    environment: String,
+    entry: CalendarEntry,
+    conflicts: Vec<String>,
+}
+
+impl Line {
+    fn on(&self, day: NaiveDate) -> bool {
+        let (from, to) = (midnight(day), midnight(day) + chrono::Duration::days(1));
+        let e = &self.entry;
+        (e.start < to && from < e.end) || (e.start == e.end && from <= e.start && e.start < to)
+    }
+}
+
+/// What conflicts about each entry of one environment: the conflicts reported when a deployment was
+/// scheduled, what holds a waiting deployment, and a deployment or reservation that overlaps a blackout or
+/// maintenance of the same environment.
+fn lines_of(environment: &str, entries: Vec<CalendarEntry>) -> Vec<Line> {
+    let closed: Vec<CalendarEntry> =
+        entries.iter().filter(|e| e.kind == "blackout" || e.kind == "maintenance").cloned().collect();
+    entries
+        .into_iter()
+        .map(|entry| {
+            let mut conflicts = entry.conflicts.clone();
+            if let Some(b) = &entry.blocked {
+                conflicts.push(format!("blocked: {b}"));
+            }
+            if entry.kind == "deployment" || entry.kind == "reservation" {
+                let end = entry.end.max(entry.start + chrono::Duration::seconds(1));
+                for c in closed.iter().filter(|c| entry.start < c.end && c.start < end) {
+                    conflicts.push(format!("overlaps {} {} “{}”", c.kind, c.id, c.title));
+                }
+            }
+            Line { environment: environment.to_string(), entry, conflicts }
+        })
+        .collect()
+}
+
+async fn environment_names(s: &Service, user: &SignedIn) -> Result<Vec<String>, PageError> {
+    let mut names = Vec::new();
+    let mut cursor = None;
+    loop {
+        let filter = EnvironmentFilter { limit: Some(MAX_PAGE), cursor, ..Default::default() };
+        let page = s.environments(&user.session.actor, filter).await?;
+        names.extend(page.items.into_iter().map(|e| e.environment.name));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => return Ok(names),
+        }
+    }
+}
+
+/// `GET /calendar`: every environment.
+pub async fn all(
+    State(s): State<Service>,
+    user: SignedIn,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Html<String>, PageError> {
+    let window = Window::new(&params, s.now().date_naive())?;
+    let names = environment_names(&s, &user).await?;
+    render(&s, &user, &window, names, "/calendar", "Calendar of all environments").await
+}
+
+/// `GET /environments/{name}/calendar`: one environment.
+pub async fn one(
+    State(s): State<Service>,
+    user: SignedIn,
+    Path(name): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Html<String>, PageError> {
+    let window = Window::new(&params, s.now().date_naive())?;
+    let env = s.environment(&user.session.actor, &name).await?;
+    let name = env.environment.name;
+    let base = format!("/environments/{name}/calendar");
+    let heading = format!("Calendar of {name}");
+    render(&s, &user, &window, vec![name], &base, &heading).await
+}
+
+async fn render(
+    s: &Service,
+    user: &SignedIn,
+    window: &Window,
+    names: Vec<String>,
+    base: &str,
+    heading: &str,
+) -> Result<Html<String>, PageError> {
+    let mut rows = Vec::new();
+    for name in names {
+        let entries = s.calendar(&user.session.actor, &name, Some(window.start()), Some(window.end())).await?;
+        rows.push((name.clone(), lines_of(&name, entries)));
+    }
+    let today = s.now().date_naive();
+    let conflicts = rows.iter().flat_map(|(_, l)| l).filter(|l| !l.conflicts.is_empty()).count();
+    let link = |view: View, from: NaiveDate| format!("{base}?view={}&from={from}", view.as_str());
+    let other = if window.view == View::Week { View::Month } else { View::Week };
+    let title = format!("{heading} — {}", window.title());
+    let body = html! {
+        h1 { (heading) }
+        nav.calendar aria-label="Calendar navigation" {
+            a rel="prev" href=(link(window.view, window.previous)) { "← Previous " (window.view.as_str()) }
+            " · " a href=(link(window.view, today)) { "This " (window.view.as_str()) }
+            " · " a rel="next" href=(link(window.view, window.next)) { "Next " (window.view.as_str()) " →" }
+            " · " a href=(link(other, window.first)) { "Show the " (other.as_str()) }
+            @if base != "/calendar" { " · " a href={ "/calendar?view=" (window.view.as_str()) "&from=" (window.first) } { "All environments" } }
+        }
+        h2 { (window.title()) }
+        @if conflicts > 0 {
+            p role="alert" { (conflicts) " " (if conflicts == 1 { "entry conflicts" } else { "entries conflict" }) " in this " (window.view.as_str()) "; they are marked “conflict”." }
+        }
+        @if rows.is_empty() { p { "No environments yet." } }
+        @else if window.view == View::Week { (week(window, &rows, today)) }
+        @else { (month(window, &rows, today)) }
+        p.hint { "Times are UTC. Maintenance and blackouts keep deployments out (R13); a reservation holds the environment for a train." }
+    };
+    Ok(Html(layout::page(&title, Some(&user.session), body).into_string()))
+}
+
+fn week(window: &Window, rows: &[(String, Vec<Line>)], today: NaiveDate) -> Markup {
+    html! {
+        div.table { table.calendar.week {
+            caption.sr { "Environments by day, " (window.title()) }
+            thead { tr {
+                th scope="col" { "Environment" }
+                @for d in &window.days {
+                    th scope="col" aria-current=[(*d == today).then_some("date")] { (d.format("%a %Y-%m-%d")) }
+                }
+            } }
+            tbody {
+                @for (name, lines) in rows {
+                    tr {
+                        th scope="row" { a href={ "/environments/" (name) "/calendar?view=week&from=" (window.first) } { (name) } }
+                        @for d in &window.days {
+                            td aria-current=[(*d == today).then_some("date")] { (entries(lines.iter().filter(|l| l.on(*d)), false)) }
+                        }
+                    }
+                }
+            }
+        } }
+    }
+}
+
+fn month(window: &Window, rows: &[(String, Vec<Line>)], today: NaiveDate) -> Markup {
+    let several = rows.len() > 1;
+    html! {
+        div.table { table.calendar.month {
+            caption.sr { (window.title()) }
+            thead { tr { @for d in ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"] { th scope="col" { (d) } } } }
+            tbody {
+                @for week in window.days.chunks(7) {
+                    tr {
+                        @for d in week {
+                            td.outside[d.month() != window.first.month()] aria-current=[(*d == today).then_some("date")] {
+                                div.day { (d.format("%d")) }
+                                (entries(rows.iter().flat_map(|(_, l)| l).filter(|l| l.on(*d)), several))
+                            }
+                        }
+                    }
+                }
+            }
+        } }
+    }
+}
+
+fn entries<'a>(lines: impl Iterator<Item = &'a Line>, with_environment: bool) -> Markup {
+    html! {
+        ul.entries {
+            @for l in lines {
+                @let e = &l.entry;
+                @let conflict = !l.conflicts.is_empty();
+                @let class = if conflict { format!("entry {} conflict", e.kind) } else { format!("entry {}", e.kind) };
+                li class=(class) {
+                    strong { (e.kind) } " " (e.id)
+                    @if with_environment { " (" (l.environment) ")" }
+                    br; (e.title)
+                    br; small { (e.start.format("%m-%d %H:%M")) "–" (e.end.format("%m-%d %H:%M")) }
+                    @if let Some(t) = &e.train_id { " " a href={ "/trains/" (t) } { (t) } }
+                    @if let Some(t) = &e.turnover_id { " " a href={ "/turnovers/" (t) } { (t) } }
+                    @if let Some(st) = &e.state { " " span.state { (st.replace('_', " ")) } }
+                    @if conflict {
+                        br; span.state.bad { "conflict" }
+                        ul.why { @for c in &l.conflicts { li { (c) } } }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,233 @@
+//! An application release's page: its schedule, train membership, dependencies, milestones, work items,
+//! turnovers and whether it is verified (R9).
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::response::{Html, Redirect};
+use maud::{Markup, html};
+use railyard_domain::{ApplicationRelease, MilestoneState, Operation, ReleaseState, TurnoverState};
+use railyard_service::{
+    MAX_PAGE, ReleaseView, Service, SessionInfo, TurnoverFilter, TurnoverView, Verification, WorkItemFilter,
+    WorkItemView,
+};
+use serde::Deserialize;
+
+use crate::error::PageError;
+use crate::layout;
+use crate::session::SignedIn;
+use crate::widgets::{state, time};
+
+pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<String>) -> Result<Html<String>, PageError> {
+    let actor = &user.session.actor;
+    let release = s.release(actor, &id).await?;
+    let mut items = Vec::new();
+    let mut cursor = None;
+    loop {
+        let filter = WorkItemFilter { limit: Some(MAX_PAGE), cursor, ..Default::default() };
+        let page = s.work_items(actor, &id, filter).await?;
+        items.extend(page.items);
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    let filter = TurnoverFilter { release: Some(id.clone()), limit: Some(MAX_PAGE), ..Default::default() };
+    let turnovers = s.turnovers(actor, filter).await?.items;
+    let verification = s.verification(actor, &id).await?;
+    let r = &release.release;
+    let title = format!("{} {}", r.id, r.title);
+    let body = html! {
+        h1 { (title) }
+        (summary(r))
+        (verification_section(&verification))
+        (dependencies(r))
+        (milestones(&release))
+        (work_items(&items))
+        (import_form(&user.session, r))
+        (turnovers_section(&turnovers))
+    };
+    Ok(Html(layout::page(&title, Some(&user.session), body).into_string()))
+}
+
+fn criticality(r: &ApplicationRelease) -> String {
+    format!("{:?}", r.criticality).to_lowercase()
+}
+
+fn summary(r: &ApplicationRelease) -> Markup {
+    html! {
+        section aria-labelledby="summary" {
+            h2 #summary { "Release" }
+            dl.facts {
+                dt { "State" } dd { (state(r.state.as_str(), r.state == ReleaseState::Cancelled)) }
+                dt { "Application" } dd { (r.application) }
+                dt { "Product owner" } dd { (r.product_owner) }
+                dt { "Release type" } dd { (r.release_type.as_str()) }
+                dt { "Criticality" } dd { (criticality(r)) }
+                dt { "Schedule" } dd { (r.schedule.start) " – " (r.schedule.end) }
+                dt { "Train" }
+                dd {
+                    @if let Some(m) = &r.membership {
+                        a href={ "/trains/" (m.train_id) } { (m.train_id) } " — " (m.state.as_str())
+                        " (proposed by " (m.proposed_by) " at " (time(&m.proposed_at)) ")"
+                        @if let Some(why) = &m.reason { ": " (why) }
+                    } @else { "Not on a train." }
+                }
+                @if !r.allowed_paths.is_empty() {
+                    dt { "Deployment paths" } dd { (r.allowed_paths.join(", ")) }
+                }
+                @if let Some(why) = &r.cancel_reason { dt { "Cancelled because" } dd { (why) } }
+            }
+        }
+    }
+}
+
+fn verification_section(v: &Verification) -> Markup {
+    html! {
+        section aria-labelledby="verification" {
+            h2 #verification { "Verification readiness" }
+            @if v.verified {
+                p { span.state.good { "verified" } @if let Some(t) = &v.turnover { " by turnover " a href={ "/turnovers/" (t) } { (t) } } }
+            } @else {
+                p { (state("not verified", true)) " " "Not verified: " (v.why()) "." }
+                @if !v.missing.is_empty() {
+                    p { "Stages still missing a validated deployment:" }
+                    ul { @for m in &v.missing { li { (m) } } }
+                }
+            }
+        }
+    }
+}
+
+fn dependencies(r: &ApplicationRelease) -> Markup {
+    html! {
+        section aria-labelledby="dependencies" {
+            h2 #dependencies { "Dependencies" }
+            @if r.dependencies.is_empty() { p { "It depends on no other application release." } }
+            @else {
+                p { "It depends on:" }
+                ul { @for d in &r.dependencies { li { a href={ "/releases/" (d) } { (d) } } } }
+            }
+        }
+    }
+}
+
+fn milestones(release: &ReleaseView) -> Markup {
+    let r = &release.release;
+    html! {
+        section aria-labelledby="milestones" {
+            h2 #milestones { "Milestones" }
+            @if r.milestones.is_empty() { p { "No milestones." } }
+            @else {
+                div.table { table {
+                    thead { tr { th { "Milestone" } th { "Due" } th { "Owner" } th { "State" } } }
+                    tbody {
+                        @for m in &r.milestones {
+                            @let overdue = release.overdue_milestones.contains(&m.id);
+                            tr {
+                                td { (m.id) " " (m.title) @if let Some(o) = &m.inherited_from { " (from the train's " (o) ")" } }
+                                td { (m.due) }
+                                td { (m.owner.as_deref().unwrap_or("—")) }
+                                td { (state(if overdue { "overdue" } else { m.state.as_str() }, overdue || m.state == MilestoneState::Missed)) }
+                            }
+                        }
+                    }
+                } }
+            }
+        }
+    }
+}
+
+fn work_items(items: &[WorkItemView]) -> Markup {
+    html! {
+        section aria-labelledby="work-items" {
+            h2 #work-items { "Work items" }
+            @if items.is_empty() { p { "No work items yet." } }
+            @else {
+                div.table { table {
+                    thead { tr { th { "Key" } th { "Kind" } th { "Title" } th { "Status" } th { "Link" } } }
+                    tbody {
+                        @for w in items {
+                            @let w = &w.item;
+                            tr {
+                                td { (w.key) }
+                                td { (w.kind.as_str()) }
+                                td { (w.title) }
+                                td { (state(w.status.as_str(), false)) }
+                                td {
+                                    @if let Some(l) = &w.link {
+                                        @if l.starts_with("https://") || l.starts_with("http://") {
+                                            a href=(l) rel="noopener noreferrer" { (l) }
+                                        } @else { (l) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                } }
+            }
+        }
+    }
+}
+
+/// The work-item import: rows pasted as CSV (Railyard's columns or a Jira export) or JSON.
+fn import_form(session: &SessionInfo, r: &ApplicationRelease) -> Markup {
+    html! {
+        @if session.actor.may(Operation::ManageWorkItems) && r.state.is_open() {
+            section aria-labelledby="import" {
+                h2 #import { "Import work items" }
+                p.hint { "Paste a CSV (a header row, then key, title, kind, status, link) or a Jira export, or JSON. \
+                          New keys are added, changed ones updated; importing the same rows again changes nothing." }
+                form.action method="post" action={ "/releases/" (r.id) "/work-items/import" } {
+                    input type="hidden" name="csrf" value=(session.csrf);
+                    label { "Rows" textarea name="rows" rows="6" cols="80" required {} }
+                    button type="submit" { "Import" }
+                }
+            }
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ImportForm {
+    #[serde(default)]
+    csrf: Option<String>,
+    #[serde(default)]
+    rows: String,
+}
+
+/// `POST /releases/{id}/work-items/import`: imports the pasted rows, then back to the work items.
+pub async fn import(
+    State(s): State<Service>,
+    user: SignedIn,
+    Path(id): Path<String>,
+    Form(f): Form<ImportForm>,
+) -> Result<Redirect, PageError> {
+    user.check_csrf(f.csrf.as_deref())?;
+    s.import_work_items(&user.session.actor, &id, f.rows.as_bytes(), None).await?;
+    Ok(Redirect::to(&format!("/releases/{id}#work-items")))
+}
+
+fn turnovers_section(turnovers: &[TurnoverView]) -> Markup {
+    html! {
+        section aria-labelledby="turnovers" {
+            h2 #turnovers { "Turnovers" }
+            @if turnovers.is_empty() { p { "No turnover was created yet." } }
+            @else {
+                div.table { table {
+                    thead { tr { th { "Turnover" } th { "Title" } th { "Developer" } th { "State" } } }
+                    tbody {
+                        @for t in turnovers {
+                            @let t = &t.turnover;
+                            tr {
+                                td { a href={ "/turnovers/" (t.id) } { (t.id) } }
+                                td { (t.title) }
+                                td { (t.developer) }
+                                td { (state(t.state.as_str(), t.state == TurnoverState::Cancelled)) }
+                            }
+                        }
+                    }
+                } }
+            }
+        }
+    }
+}
