@@ -165,6 +165,9 @@ fn actions(session: &SessionInfo, t: &Turnover, deployments: &[DeploymentView]) 
     let production = t.kind == TurnoverKind::ProductionReady;
     let base = format!("/turnovers/{}", t.id);
     let deploy = !production && a.may(Operation::Deploy) && t.state.is_editable();
+    // Offered only when R8 allows a next deployment now; otherwise the page says why not.
+    let past: Vec<Deployment> = deployments.iter().map(|d| d.deployment.clone()).collect();
+    let next = deploy.then(|| t.next_stage(&past, &[]));
     let deliver = production && a.may(Operation::EditTurnover) && t.state == TurnoverState::Draft;
     // Another engineer than its developer, creator and deliverer decides on it.
     let own = [Some(&t.developer), Some(&t.created_by), t.delivered_by.as_ref()].contains(&Some(&a.name));
@@ -182,11 +185,18 @@ fn actions(session: &SessionInfo, t: &Turnover, deployments: &[DeploymentView]) 
         @if deploy || deliver || review || schedule || verify {
             section aria-labelledby="actions" {
                 h2 #actions { "Actions" }
-                @if deploy {
-                    form.action method="post" action={ (base) "/deploy" } {
-                        (csrf)
-                        button type="submit" { "Deploy to the next stage" }
+                @match &next {
+                    Some(Ok(n)) => {
+                        form.action method="post" action={ (base) "/deploy" } {
+                            (csrf)
+                            button type="submit" {
+                                "Deploy to " (t.stages.get(n.stage).map(|st| st.environment.as_str()).unwrap_or("the next stage"))
+                                @if n.attempt > 1 { " again (attempt " (n.attempt) ")" }
+                            }
+                        }
                     }
+                    Some(Err(why)) => { p.hint { "Nothing to deploy now: " (why) } }
+                    None => {}
                 }
                 @if deliver {
                     form.action method="post" action={ (base) "/deliver" } {

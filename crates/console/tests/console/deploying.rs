@@ -148,14 +148,19 @@ async fn deploying_from_the_turnover_page_runs_to_succeeded_and_the_deployment_p
     assert_eq!(log.status, 200, "{}", log.body);
     assert!(log.body.contains("migrated test"), "{}", log.body);
 
-    // The board lists it under its stage, linked.
+    // The board lists it under its stage, linked; nothing more deploys until it is validated (R8).
     let board = erin.get(&format!("/turnovers/{}", s.to)).await;
     assert!(board.body.contains(&format!(r#"href="/deployments/{id}""#)), "{}", board.body);
+    assert!(!board.body.contains(&format!(r#"action="/turnovers/{}/deploy""#, s.to)), "{}", board.body);
+    assert!(board.body.contains("Nothing to deploy now") && board.body.contains("awaits validation"), "{}", board.body);
 
     // Validated from the page.
     let res = erin.post(&format!("/deployments/{id}/validate"), &[("csrf", &page.csrf()), ("outcome", "pass")]).await;
     assert_eq!((res.status.as_u16(), res.location()), (303, format!("/deployments/{id}").as_str()), "{}", res.body);
     assert_eq!(app.get(&s.erin, &format!("/api/v1/deployments/{id}")).await["state"], "validated");
+    // Validated in test, it is offered into staging.
+    let board = erin.get(&format!("/turnovers/{}", s.to)).await;
+    assert!(board.body.contains("Deploy to staging"), "{}", board.body);
 }
 
 #[tokio::test]
