@@ -140,3 +140,66 @@ async fn a_release_engineer_starts_a_deployment_and_sees_it_finish_live_in_chrom
     assert!(page.contains("succeeded"), "{page}");
     chrome.screenshot("turnover-board").await;
 }
+
+#[tokio::test]
+async fn an_owner_meets_an_exit_criterion_in_chromium() {
+    let app = TestApp::spawn().await;
+    let rm = app.user("rita", &["release_manager"]).await;
+    app.user("eve", &["product_owner"]).await;
+    let (train, _) = train_with_releases(&app, &rm).await;
+    let body = json!({"title": "Scope signed off", "owner": "eve"});
+    let t = app.post(&rm, &format!("/api/v1/trains/{train}/gates/scoping/criteria"), body).await;
+    let ec = t["gates"]["scoping"]["criteria"][0]["id"].as_str().unwrap().to_string();
+
+    let chrome = Chrome::start().await;
+    sign_in(&chrome, &app.base, "eve").await;
+    chrome.goto(&format!("{}/trains/{train}", app.base)).await;
+    let form = format!(r#"form[action="/trains/{train}/criteria/{ec}/meet"]"#);
+    chrome.type_into(&format!("{form} input[name=note]"), "signed by the steering board").await;
+    chrome.click(&format!("{form} button")).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let t = app.get(&rm, &format!("/api/v1/trains/{train}")).await;
+        let c = &t["gates"]["scoping"]["criteria"][0];
+        if c["state"] == "met" {
+            assert_eq!(c["evidence"]["note"], "signed by the steering board");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the criterion was never met: {c}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    wait_for_text(&chrome, "signed by the steering board").await;
+}
+
+#[tokio::test]
+async fn the_owner_completes_a_manual_run_and_a_stale_deploy_shows_its_guards_in_chromium() {
+    let app = TestApp::spawn().await;
+    let s = crate::deploying::setup(&app, true).await;
+    let chrome = Chrome::start().await;
+    sign_in(&chrome, &app.base, "erin").await;
+
+    // A board loaded before someone else deployed: its button is stale, and pressing it shows why not.
+    let board = format!("{}/turnovers/{}", app.base, s.to);
+    chrome.goto(&board).await;
+    let d = app.post(&s.erin, &format!("/api/v1/turnovers/{}/deploy", s.to), json!({})).await;
+    let id = d["id"].as_str().unwrap().to_string();
+    chrome.click(&format!(r#"form[action="/turnovers/{}/deploy"] button"#, s.to)).await;
+    let refused = wait_for_text(&chrome, "The action was refused").await;
+    assert!(refused.contains("(deployment_active)"), "{refused}");
+
+    // The engine reaches the manual sign-off; rita, its owner, completes it from the deployment page.
+    crate::deploying::wait_for(&app, &s.erin, &id, "the manual run", |d| {
+        d["runs"].as_array().unwrap().iter().any(|r| r["state"] == "waiting_for_owner")
+    })
+    .await;
+    let chrome = Chrome::start().await;
+    sign_in(&chrome, &app.base, "rita").await;
+    chrome.goto(&format!("{}/deployments/{id}", app.base)).await;
+    let form = format!(r#"form[action="/deployments/{id}/runs/R4/complete"]"#);
+    chrome.type_into(&format!("{form} input[name=note]"), "checked in staging").await;
+    chrome.click(&format!("{form} button")).await;
+    crate::deploying::wait_for(&app, &s.erin, &id, "success", |d| d["state"] == "succeeded").await;
+    let d = app.get(&s.erin, &format!("/api/v1/deployments/{id}")).await;
+    let run = d["runs"].as_array().unwrap().iter().find(|r| r["id"] == "R4").cloned().unwrap();
+    assert_eq!((run["completed_by"].as_str(), run["note"].as_str()), (Some("rita"), Some("checked in staging")));
+}
