@@ -25,6 +25,13 @@ pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<Strin
     let filter = ReleaseFilter { train: Some(id.clone()), limit: Some(MAX_PAGE), ..Default::default() };
     let releases = s.releases(actor, filter).await?.items;
     let timeline = s.timeline(actor, &id).await?;
+    let conflicts = s.train_conflicts(actor, &id).await?;
+    // R9 readiness of each accepted release (those in verification or beyond are what executive
+    // approval waits on).
+    let mut readiness = Vec::new();
+    for r in &releases {
+        readiness.push(s.verification(actor, &r.release.id).await?);
+    }
     let t = &train.train;
     let title = format!("{} {}", t.id, t.title);
     let back = format!("/trains/{}", t.id);
@@ -46,7 +53,8 @@ pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<Strin
         (gates(&user.session, &train))
         (approvals_section(&user.session, &approvals, &back))
         (milestones(&train))
-        (releases_section(&releases))
+        (releases_section(&releases, &readiness))
+        (conflicts_section(&conflicts))
     };
     Ok(Html(layout::page(&title, Some(&user.session), body).into_string()))
 }
@@ -219,14 +227,36 @@ fn milestones(train: &TrainView) -> Markup {
     }
 }
 
-fn releases_section(releases: &[ReleaseView]) -> Markup {
+/// R5: dependencies scheduled to end after their dependent starts.
+fn conflicts_section(conflicts: &[railyard_domain::Conflict]) -> Markup {
+    html! {
+        section aria-labelledby="conflicts" {
+            h2 #conflicts { "Schedule conflicts" }
+            @if conflicts.is_empty() { p { "None: every dependency ends before its dependent starts." } }
+            @else {
+                ul {
+                    @for c in conflicts {
+                        li.bad {
+                            a href={ "/releases/" (c.dependent) } { (c.dependent) } " " (c.dependent_title)
+                            " starts " (c.dependent_start) " but depends on "
+                            a href={ "/releases/" (c.dependency) } { (c.dependency) } " " (c.dependency_title)
+                            ", which ends " (c.dependency_end) " (R5)"
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn releases_section(releases: &[ReleaseView], readiness: &[railyard_service::Verification]) -> Markup {
     html! {
         section aria-labelledby="releases" {
             h2 #releases { "Application releases" }
             @if releases.is_empty() { p { "No application release rides this train yet." } }
             @else {
                 div.table { table {
-                    thead { tr { th { "Release" } th { "Application" } th { "Product owner" } th { "Membership" } th { "State" } th { "Schedule" } } }
+                    thead { tr { th { "Release" } th { "Application" } th { "Product owner" } th { "Membership" } th { "State" } th { "Schedule" } th { "Verified (R9)" } } }
                     tbody {
                         @for r in releases {
                             @let r = &r.release;
@@ -237,6 +267,14 @@ fn releases_section(releases: &[ReleaseView]) -> Markup {
                                 td { @if let Some(m) = &r.membership { (m.state.as_str()) } }
                                 td { (state(r.state.as_str(), false)) }
                                 td { (r.schedule.start) " – " (r.schedule.end) }
+                                td {
+                                    @match readiness.iter().find(|v| v.release == r.id) {
+                                        Some(v) if v.verified => { (state("verified", false)) }
+                                        Some(v) if v.missing.is_empty() => { "no validated turnover yet" }
+                                        Some(v) => { "missing " (v.missing.join(", ")) }
+                                        None => {}
+                                    }
+                                }
                             }
                         }
                     }

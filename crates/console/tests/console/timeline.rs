@@ -40,4 +40,9 @@ async fn the_train_page_draws_the_timeline_with_stages_releases_dependencies_and
     assert!(svg.contains("Milestone Code freeze, due 2027-02-05"), "{svg}");
     assert!(svg.contains("scoping gate, planned 2027-01-15"), "{svg}");
     assert!(svg.contains("today "), "{svg}");
+    // Both releases run at the same dates, so WEB starts before PAY, which it depends on, ends (R5);
+    // neither has a validated turnover yet (R9).
+    let conflicts = page.body.split(r#"id="conflicts""#).nth(1).expect("a conflicts section");
+    assert!(conflicts.contains(&format!("{}</a> WEB 2 starts 2027-01-10 but depends on", ids[1])), "{conflicts}");
+    assert_eq!(page.body.matches("no validated turnover yet").count(), 2, "{}", page.body);
 }
