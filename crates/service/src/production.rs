@@ -365,17 +365,15 @@ impl Service {
             let t: Stored<Turnover> = self.load(id).await?;
             let now = self.now();
             let past = self.deployments_of(id).await?;
+            let values: Vec<Deployment> = past.iter().map(|d| d.value.clone()).collect();
             let mut targets: Vec<Stored<Deployment>> = Vec::new();
             for s in &t.value.stages {
                 if input.environment.as_ref().is_some_and(|e| e != &s.environment) {
                     continue;
                 }
-                let latest = past
-                    .iter()
-                    .filter(|d| d.value.environment == s.environment && d.value.generation == t.value.generation)
-                    .max_by_key(|d| d.value.attempt);
-                if let Some(d) = latest.filter(|d| d.value.state == DeploymentState::Succeeded && !d.value.rollback) {
-                    targets.push(d.clone());
+                let latest = t.value.latest_in(&s.environment, &values);
+                if let Some(l) = latest.filter(|d| d.state == DeploymentState::Succeeded && !d.rollback) {
+                    targets.extend(past.iter().find(|d| d.value.id == l.id).cloned());
                 }
             }
             if t.value.kind != TurnoverKind::ProductionReady {
@@ -431,10 +429,7 @@ impl Service {
                         format!("{} does not deploy into {}", t.value.describe(), input.environment),
                     ));
                 };
-                let latest = past
-                    .iter()
-                    .filter(|d| d.environment == input.environment && d.generation == t.value.generation)
-                    .max_by_key(|d| d.attempt);
+                let latest = t.value.latest_in(&input.environment, &past);
                 let failed = latest.is_some_and(|d| {
                     !d.rollback && matches!(d.state, DeploymentState::Failed | DeploymentState::Rejected)
                 });

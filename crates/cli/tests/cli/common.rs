@@ -24,11 +24,12 @@ impl Drop for Server {
     }
 }
 
-pub fn start_server() -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("railyard.db");
+/// `railyard serve` (with `extra` arguments) on a SQLite file, and its standard output line by line.
+pub fn spawn_serve(db: &Path, extra: &[&str]) -> (Child, std::sync::mpsc::Receiver<String>) {
     let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--database", &format!("sqlite://{}", db.display())])
+        .arg("serve")
+        .args(extra)
+        .args(["--listen", "127.0.0.1:0", "--database", &format!("sqlite://{}", db.display())])
         .env_remove("RAILYARD_ADMIN_TOKEN")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -43,6 +44,13 @@ pub fn start_server() -> Server {
             }
         }
     });
+    (child, rx)
+}
+
+pub fn start_server() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("railyard.db");
+    let (child, rx) = spawn_serve(&db, &[]);
     let deadline = Instant::now() + Duration::from_secs(30);
     let (mut url, mut token) = (None, None);
     while url.is_none() {

@@ -1,7 +1,5 @@
 //! `railyard serve --demo`: a fresh database filled with a demo company, every train state on show.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::*;
@@ -10,22 +8,7 @@ use crate::common::*;
 fn serve_demo_fills_a_new_database_with_trains_in_every_state() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("demo.db");
-    let mut child = Command::new(BIN)
-        .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--database", &format!("sqlite://{}", db.display())])
-        .env_remove("RAILYARD_ADMIN_TOKEN")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let (child, rx) = spawn_serve(&db, &["--demo"]);
     let deadline = Instant::now() + Duration::from_secs(180);
     let (mut url, mut people) = (None, Vec::new());
     loop {

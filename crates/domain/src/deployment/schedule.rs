@@ -83,10 +83,7 @@ impl Turnover {
             let names: Vec<&str> = self.stages.iter().map(|s| s.environment.as_str()).collect();
             format!("{} deploys into {}, not {environment}", self.describe(), names.join(", "))
         });
-        let latest = deployments
-            .iter()
-            .filter(|d| d.environment == environment && d.generation == self.generation)
-            .max_by_key(|d| d.attempt);
+        let latest = self.latest_in(environment, deployments);
         let mut target = stage.map(|stage| ScheduleTarget::New { stage, attempt: 1 });
         if let Some(d) = latest {
             match d.state {

@@ -52,18 +52,18 @@ pub fn default_tiers() -> Vec<String> {
 
 /// Where each production environment of a turnover stands: its latest deployment.
 fn latest_per_environment<'a>(t: &Turnover, deployments: &'a [Deployment]) -> Vec<Option<&'a Deployment>> {
-    t.stages
-        .iter()
-        .map(|s| {
-            deployments
-                .iter()
-                .filter(|d| d.environment == s.environment && d.generation == t.generation)
-                .max_by_key(|d| d.attempt)
-        })
-        .collect()
+    t.stages.iter().map(|s| t.latest_in(&s.environment, deployments)).collect()
 }
 
 impl Turnover {
+    /// Its latest deployment into `environment` (of its current generation; rollbacks included).
+    pub fn latest_in<'a>(&self, environment: &str, deployments: &'a [Deployment]) -> Option<&'a Deployment> {
+        deployments
+            .iter()
+            .filter(|d| d.environment == environment && d.generation == self.generation)
+            .max_by_key(|d| d.attempt)
+    }
+
     /// A production-ready turnover in draft. `from` is the pre-production turnover to start from, with its
     /// deployments; `task_ids` gives ids to its copied tasks.
     #[allow(clippy::too_many_arguments)]
