@@ -5,7 +5,6 @@
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::Redirect;
-use chrono::{NaiveDateTime, TimeZone, Utc};
 use railyard_service::{
     CompleteRunInput, DEFAULT_WINDOW_MINUTES, DeployInput, RetryInput, ReviewInput, ScheduleInput, Service,
     ServiceError, ValidateInput, VerifyInput,
@@ -13,6 +12,7 @@ use railyard_service::{
 use serde::Deserialize;
 
 use crate::error::PageError;
+use crate::forms;
 use crate::session::SignedIn;
 
 #[derive(Debug, Default, Deserialize)]
@@ -51,15 +51,6 @@ fn passed(outcome: &str) -> Result<bool, PageError> {
         "fail" | "failed" => Ok(false),
         _ => Err(ServiceError::invalid("outcome", "choose whether it passed or failed").into()),
     }
-}
-
-/// A `datetime-local` value (`2027-03-06T10:00`, seconds optional) as a time in UTC.
-fn utc(at: &str) -> Result<chrono::DateTime<Utc>, PageError> {
-    let at = at.trim();
-    NaiveDateTime::parse_from_str(at, "%Y-%m-%dT%H:%M")
-        .or_else(|_| NaiveDateTime::parse_from_str(at, "%Y-%m-%dT%H:%M:%S"))
-        .map(|t| Utc.from_utc_datetime(&t))
-        .map_err(|_| ServiceError::invalid("at", "give a date and time, e.g. 2027-03-06T10:00 (UTC)").into())
 }
 
 pub async fn deploy(
@@ -116,7 +107,7 @@ pub async fn schedule(
     user.check_csrf(f.csrf.as_deref())?;
     let input = ScheduleInput {
         environment: f.environment,
-        at: utc(&f.at)?,
+        at: forms::utc("at", &f.at)?,
         window_minutes: f.window_minutes.unwrap_or(DEFAULT_WINDOW_MINUTES),
     };
     s.schedule_turnover(&user.session.actor, &id, input).await?;
@@ -185,16 +176,6 @@ pub async fn abandon(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_datetime_local_value_is_read_as_utc() {
-        let at = utc("2027-03-06T10:00").ok().map(|t| t.to_rfc3339());
-        assert_eq!(at.as_deref(), Some("2027-03-06T10:00:00+00:00"));
-        let at = utc(" 2027-03-06T10:00:30 ").ok().map(|t| t.to_rfc3339());
-        assert_eq!(at.as_deref(), Some("2027-03-06T10:00:30+00:00"));
-        assert!(matches!(utc("tomorrow"), Err(PageError::Service(ServiceError::Invalid(_)))));
-        assert!(matches!(utc(""), Err(PageError::Service(ServiceError::Invalid(_)))));
-    }
 
     #[test]
     fn an_outcome_is_pass_or_fail() {

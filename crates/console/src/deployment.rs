@@ -108,13 +108,13 @@ fn complete_forms(session: &SessionInfo, d: &Deployment, r: &TaskRun) -> Markup 
     let action = format!("/deployments/{}/runs/{}/complete", d.id, r.id);
     html! {
         form.action method="post" action=(action) {
-            input type="hidden" name="csrf" value=(session.csrf);
+            (crate::forms::csrf_field(session))
             input type="hidden" name="outcome" value="done";
             label { "Note (optional)" input name="note"; }
             button type="submit" { "Done" }
         }
         form.action method="post" action=(action) {
-            input type="hidden" name="csrf" value=(session.csrf);
+            (crate::forms::csrf_field(session))
             input type="hidden" name="outcome" value="failed";
             label { "What went wrong" input name="note" required; }
             button.secondary type="submit" { "Failed" }
@@ -128,7 +128,7 @@ fn actions(session: &SessionInfo, d: &Deployment) -> Markup {
     let retry = may && d.state == DeploymentState::Failed;
     let abandon = may && matches!(d.state, DeploymentState::Failed | DeploymentState::Scheduled);
     let base = format!("/deployments/{}", d.id);
-    let csrf = html! { input type="hidden" name="csrf" value=(session.csrf); };
+    let csrf = crate::forms::csrf_field(session);
     html! {
         @if validate || retry || abandon {
             section aria-labelledby="actions" {

@@ -34,7 +34,7 @@ ol.stages li[aria-current]{background:#1f3a5f;color:#fff}
 .board{display:grid;grid-template-columns:repeat(auto-fit,minmax(200px,1fr));gap:.6rem}
 .board>div{background:#f6f7f9;border:1px solid #d8dde3;border-radius:6px;padding:.4rem .6rem}
 .board ul{list-style:none;padding:0;margin:0}.board li{background:#fff;border:1px solid #e5e8ec;border-radius:4px;padding:.3rem .5rem;margin:.3rem 0}
-header nav{display:flex;gap:1rem}
+header nav{display:flex;flex-wrap:wrap;gap:.3rem 1rem}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dl.facts dd{margin:0}
 table.calendar td{min-width:7.5rem}table.calendar td.outside{background:#f3f4f6;color:#666}
 [aria-current=date]{background:#eef4fb}
@@ -70,6 +70,9 @@ pub fn page_refreshing(title: &str, session: Option<&SessionInfo>, body: Markup,
                     a href="/" { "Railyard" }
                     nav aria-label="Pages" {
                         a href="/" { "Dashboard" } " "
+                        a href="/trains" { "Trains" } " "
+                        a href="/applications" { "Applications" } " "
+                        a href="/environments" { "Environments" } " "
                         a href="/calendar" { "Calendar" } " "
                         a href="/audit" { "Audit log" }
                     }
@@ -77,7 +80,7 @@ pub fn page_refreshing(title: &str, session: Option<&SessionInfo>, body: Markup,
                         span {
                             "Signed in as " strong { (s.actor.name) } " "
                             form.sign-out method="post" action="/sign-out" {
-                                input type="hidden" name="csrf" value=(s.csrf);
+                                (crate::forms::csrf_field(s))
                                 button.secondary type="submit" { "Sign out" }
                             }
                         }

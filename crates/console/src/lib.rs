@@ -14,6 +14,7 @@ mod dashboard;
 mod deploy_actions;
 mod deployment;
 mod error;
+mod forms;
 mod gantt;
 mod layout;
 mod release;

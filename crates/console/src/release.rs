@@ -178,7 +178,7 @@ fn import_form(session: &SessionInfo, r: &ApplicationRelease) -> Markup {
                 p.hint { "Paste a CSV (a header row, then key, title, kind, status, link) or a Jira export, or JSON. \
                           New keys are added, changed ones updated; importing the same rows again changes nothing." }
                 form.action method="post" action={ "/releases/" (r.id) "/work-items/import" } {
-                    input type="hidden" name="csrf" value=(session.csrf);
+                    (crate::forms::csrf_field(session))
                     label { "Rows" textarea name="rows" rows="6" cols="80" required {} }
                     button type="submit" { "Import" }
                 }

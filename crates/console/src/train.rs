@@ -99,7 +99,7 @@ fn criterion_forms(session: &SessionInfo, t: &Train, g: GateName, c: &ExitCriter
     html! {
         @if may_decide(session, t, g, c, CriterionState::Met) {
             form.action method="post" action={ (base) "/meet" } {
-                input type="hidden" name="csrf" value=(session.csrf);
+                (crate::forms::csrf_field(session))
                 label { "Evidence" input name="note" required; }
                 label { "Link (optional)" input type="url" name="link"; }
                 button type="submit" { "Meet " (c.id) }
@@ -107,7 +107,7 @@ fn criterion_forms(session: &SessionInfo, t: &Train, g: GateName, c: &ExitCriter
         }
         @if may_decide(session, t, g, c, CriterionState::Waived) {
             form.action method="post" action={ (base) "/waive" } {
-                input type="hidden" name="csrf" value=(session.csrf);
+                (crate::forms::csrf_field(session))
                 label { "Reason for waiving" input name="reason" required; }
                 button.secondary type="submit" { "Waive " (c.id) }
             }

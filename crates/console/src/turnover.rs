@@ -179,7 +179,7 @@ fn actions(session: &SessionInfo, t: &Turnover, deployments: &[DeploymentView]) 
         && a.may(Operation::Deploy)
         && matches!(t.state, TurnoverState::Deploying | TurnoverState::Deployed)
         && deployments.iter().any(|d| d.deployment.state == DeploymentState::Succeeded);
-    let csrf = html! { input type="hidden" name="csrf" value=(session.csrf); };
+    let csrf = crate::forms::csrf_field(session);
     let envs: Vec<&str> = t.stages.iter().map(|s| s.environment.as_str()).collect();
     html! {
         @if deploy || deliver || review || schedule || verify {

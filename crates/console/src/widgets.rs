@@ -36,13 +36,13 @@ pub fn decision_forms(session: &SessionInfo, a: &ApprovalView, back: &str) -> Ma
     let executive = a.approval.kind == ApprovalKind::Executive;
     html! {
         form.action method="post" action={ "/approvals/" (id) "/" (verb(Verdict::Approve)) } {
-            input type="hidden" name="csrf" value=(session.csrf);
+            (crate::forms::csrf_field(session))
             input type="hidden" name="back" value=(back);
             label { "Comment (optional)" input name="comment"; }
             button type="submit" { "Approve " (id) }
         }
         form.action method="post" action={ "/approvals/" (id) "/" (verb(Verdict::Reject)) } {
-            input type="hidden" name="csrf" value=(session.csrf);
+            (crate::forms::csrf_field(session))
             input type="hidden" name="back" value=(back);
             label { "Reason for rejecting" input name="comment" required; }
             @if executive {

@@ -1,0 +1,90 @@
+//! What every form of the console shares: the hidden CSRF field, and reading the text fields of a posted
+//! form (optional text, dates, times, lists) into the service's inputs with errors that name the field.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use maud::{Markup, html};
+use railyard_service::{ServiceError, SessionInfo};
+
+use crate::error::PageError;
+
+/// The hidden field that carries the session's CSRF token; every form posts it.
+pub fn csrf_field(session: &SessionInfo) -> Markup {
+    html! { input type="hidden" name="csrf" value=(session.csrf); }
+}
+
+/// Trimmed text, or `None` when the field was left empty.
+#[allow(dead_code)] // used by the forms to come
+pub fn optional(text: &str) -> Option<String> {
+    Some(text.trim().to_string()).filter(|t| !t.is_empty())
+}
+
+/// A comma- or newline-separated list, each entry trimmed, empty entries dropped.
+#[allow(dead_code)] // used by the forms to come
+pub fn list(text: &str) -> Vec<String> {
+    text.split([',', '\n']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
+}
+
+/// A `date` field (`2027-03-06`).
+#[allow(dead_code)] // used by the forms to come
+pub fn date(field: &str, text: &str) -> Result<NaiveDate, PageError> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .map_err(|_| ServiceError::invalid(field, "give a date as YYYY-MM-DD, e.g. 2027-03-06").into())
+}
+
+/// An optional `date` field: empty is `None`.
+#[allow(dead_code)] // used by the forms to come
+pub fn optional_date(field: &str, text: &str) -> Result<Option<NaiveDate>, PageError> {
+    optional(text).map(|t| date(field, &t)).transpose()
+}
+
+/// A `datetime-local` field (`2027-03-06T10:00`, seconds optional), read as UTC.
+pub fn utc(field: &str, text: &str) -> Result<DateTime<Utc>, PageError> {
+    let at = text.trim();
+    NaiveDateTime::parse_from_str(at, "%Y-%m-%dT%H:%M")
+        .or_else(|_| NaiveDateTime::parse_from_str(at, "%Y-%m-%dT%H:%M:%S"))
+        .map(|t| Utc.from_utc_datetime(&t))
+        .map_err(|_| ServiceError::invalid(field, "give a date and time, e.g. 2027-03-06T10:00 (UTC)").into())
+}
+
+/// A time as a `datetime-local` field's value (UTC, to the minute).
+#[allow(dead_code)] // used by the forms to come
+pub fn datetime_local(t: &DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M").to_string()
+}
+
+/// A number field; empty is `None`.
+#[allow(dead_code)] // used by the forms to come
+pub fn optional_number<T: std::str::FromStr>(field: &str, text: &str) -> Result<Option<T>, PageError> {
+    optional(text)
+        .map(|t| {
+            t.parse::<T>().map_err(|_| ServiceError::invalid(field, format!("`{t}` is not a whole number")).into())
+        })
+        .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_datetime_local_value_is_read_as_utc() {
+        let at = utc("at", "2027-03-06T10:00").ok().map(|t| t.to_rfc3339());
+        assert_eq!(at.as_deref(), Some("2027-03-06T10:00:00+00:00"));
+        let at = utc("at", " 2027-03-06T10:00:30 ").ok().map(|t| t.to_rfc3339());
+        assert_eq!(at.as_deref(), Some("2027-03-06T10:00:30+00:00"));
+        assert!(matches!(utc("at", "tomorrow"), Err(PageError::Service(ServiceError::Invalid(_)))));
+        assert!(matches!(utc("at", ""), Err(PageError::Service(ServiceError::Invalid(_)))));
+    }
+
+    #[test]
+    fn dates_lists_and_numbers_name_the_field_when_wrong() {
+        assert_eq!(date("start", "2027-03-06").ok().map(|d| d.to_string()).as_deref(), Some("2027-03-06"));
+        let e = date("start", "06/03/2027").err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(e.starts_with("start: give a date"), "{e}");
+        assert_eq!(optional_date("due", " ").ok(), Some(None));
+        assert_eq!(list("a, b,\n c,,"), vec!["a", "b", "c"]);
+        assert_eq!(optional_number::<u32>("window", "90").ok(), Some(Some(90)));
+        let e = optional_number::<u32>("window", "ninety").err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(e.contains("window") && e.contains("ninety"), "{e}");
+    }
+}
