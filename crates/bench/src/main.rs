@@ -8,10 +8,13 @@
 //! - `engine`: a turnover of 1,000 `true` tasks in groups of 50 run by the engine, against spawning alone.
 //! - `production`: 20 production-ready turnovers of 200 tasks scheduled at the same moment across 4
 //!   locked environments: how late they start, and dependency order across turnovers.
+//! - `console`: the demo company plus 200 trains and 5,000 application releases: how fast the dashboard
+//!   and train pages render for a signed-in release manager, and the weight of every reachable page.
 //!
-//! Run: `cargo run --release -p railyard-bench -- [trains|releases|import|engine|production] [options]`
+//! Run: `cargo run --release -p railyard-bench -- [trains|releases|import|engine|production|console] [options]`
 
 mod ceiling;
+mod console;
 mod engine;
 mod import;
 mod load;
@@ -40,6 +43,8 @@ enum Scenario {
     Engine(engine::Args),
     /// A production night: 20 turnovers of 200 tasks scheduled at one moment across 4 environments.
     Production(production::Args),
+    /// The web console over the demo plus 200 trains and 5,000 releases: render times and page weights.
+    Console(console::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -50,5 +55,6 @@ fn main() -> anyhow::Result<()> {
         Some(Scenario::Import(a)) => import::run(a),
         Some(Scenario::Engine(a)) => engine::run(a),
         Some(Scenario::Production(a)) => production::run(a),
+        Some(Scenario::Console(a)) => console::run(a),
     }
 }

@@ -33,6 +33,7 @@ pub fn start(db: &Path, threads: usize) -> anyhow::Result<Running> {
 }
 
 /// A small JSON client for setting up fixtures.
+#[derive(Clone)]
 pub struct Api {
     pub http: reqwest::Client,
     pub base: String,

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
-use crate::client::Client;
 use crate::output::Format;
+use railyard_client::Client;
 
 pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8080";
 

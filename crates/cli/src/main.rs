@@ -1,9 +1,7 @@
 //! `railyard`: the server (`serve`) and a client for its REST API.
 
-mod client;
 mod cmd;
 mod config;
-mod demo;
 mod output;
 mod serve;
 
@@ -163,8 +161,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let token =
                 ctx.token.clone().context("demo load needs an admin's token: --token, RAILYARD_TOKEN or login")?;
             println!("Loading the demo company into {} ...", ctx.server);
-            let people = demo::load(&ctx.server, &token).await?;
-            demo::print_people(&people);
+            let people = railyard_demo::load(&ctx.server, &token).await?;
+            railyard_demo::print_people(&people);
             Ok(())
         }
         Command::Login => admin::login(&ctx).await,

@@ -85,8 +85,8 @@ pub async fn run(listen: &str, database: &str, demo: bool) -> anyhow::Result<()>
                 let base = format!("http://{addr}");
                 tokio::spawn(async move {
                     println!("Loading the demo company ...");
-                    match crate::demo::load(&base, &token).await {
-                        Ok(people) => crate::demo::print_people(&people),
+                    match railyard_demo::load(&base, &token).await {
+                        Ok(people) => railyard_demo::print_people(&people),
                         Err(e) => eprintln!("error: the demo data could not be loaded: {e:#}"),
                     }
                 });

@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 
 use axum::extract::State;
 use axum::response::Html;
-use chrono::{Duration, NaiveDate};
+use chrono::Duration;
 use maud::{Markup, html};
-use railyard_domain::{DeploymentState, Line, ReleaseState, TrainState};
+use railyard_domain::{DeploymentState, Line, TrainState};
 use railyard_service::{
-    DeploymentFilter, DeploymentView, Inbox, MAX_PAGE, ReleaseFilter, Service, SessionInfo, TrainFilter, TrainView,
+    DeploymentFilter, DeploymentView, Inbox, MAX_PAGE, OverdueMilestone, Service, SessionInfo, TrainFilter, TrainView,
 };
 
 use crate::error::PageError;
@@ -28,22 +28,13 @@ pub const STAGES: [TrainState; 7] = [
     TrainState::Deployment,
 ];
 
-/// An overdue milestone of a train or an application release.
-struct Overdue {
-    owner_id: String,
-    link: String,
-    title: String,
-    due: NaiveDate,
-    owner: Option<String>,
-}
-
 pub async fn show(State(s): State<Service>, user: SignedIn) -> Result<Html<String>, PageError> {
     let actor = &user.session.actor;
     let line = s.line(actor).await?;
     let inbox = s.inbox(actor).await?;
     let filter = TrainFilter { states: STAGES.to_vec(), limit: Some(MAX_PAGE), ..Default::default() };
     let trains = s.trains(actor, filter).await?.items;
-    let releases = s.releases(actor, ReleaseFilter { limit: Some(MAX_PAGE), ..Default::default() }).await?.items;
+    let overdue = s.overdue_milestones(actor).await?;
     let failed = deployments(&s, &user, DeploymentState::Failed).await?;
     let scheduled = deployments(&s, &user, DeploymentState::Scheduled).await?;
     let now = s.now();
@@ -54,23 +45,6 @@ pub async fn show(State(s): State<Service>, user: SignedIn) -> Result<Html<Strin
         .filter(|d| d.deployment.scheduled_for.is_some_and(|t| t >= now && t <= now + Duration::days(7)))
         .collect();
     coming.sort_by_key(|d| d.deployment.scheduled_for);
-
-    let mut overdue = Vec::new();
-    for t in &trains {
-        for m in t.train.milestones.iter().filter(|m| t.overdue_milestones.contains(&m.id)) {
-            let link = format!("/trains/{}", t.train.id);
-            let (owner_id, title, owner) = (t.train.id.clone(), m.title.clone(), m.owner.clone());
-            overdue.push(Overdue { owner_id, link, title, due: m.due, owner });
-        }
-    }
-    for r in releases.iter().filter(|r| r.release.state.is_open() && r.release.state != ReleaseState::Released) {
-        for m in r.release.milestones.iter().filter(|m| r.overdue_milestones.contains(&m.id)) {
-            let link = r.release.active_train().map(|t| format!("/trains/{t}")).unwrap_or_default();
-            let (owner_id, title, owner) = (r.release.id.clone(), m.title.clone(), m.owner.clone());
-            overdue.push(Overdue { owner_id, link, title, due: m.due, owner });
-        }
-    }
-    overdue.sort_by_key(|o| o.due);
 
     let body = html! {
         h1 { "Dashboard" }
@@ -193,7 +167,7 @@ fn trains_by_stage(trains: &[TrainView]) -> Markup {
     }
 }
 
-fn overdue_section(overdue: &[Overdue]) -> Markup {
+fn overdue_section(overdue: &[OverdueMilestone]) -> Markup {
     html! {
         section aria-labelledby="overdue" {
             h2 #overdue { "Overdue milestones" }
@@ -202,7 +176,8 @@ fn overdue_section(overdue: &[Overdue]) -> Markup {
                 ul {
                     @for o in overdue {
                         li {
-                            @if o.link.is_empty() { (o.owner_id) } @else { a href=(o.link) { (o.owner_id) } }
+                            @let page = if o.owner_kind == "train" { "trains" } else { "releases" };
+                            a href={ "/" (page) "/" (o.owner_id) } { (o.owner_id) } " " (o.owner_title) ":"
                             " " (o.title) " — due " (o.due)
                             @if let Some(w) = &o.owner { ", owner " (w) }
                         }

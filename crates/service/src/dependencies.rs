@@ -3,7 +3,6 @@
 
 use railyard_domain::graph::{Conflict, Dated, DependencyGraph, conflicts};
 use railyard_domain::{Actor, ApplicationRelease, Guard, Operation, Refusal, Train};
-use railyard_store::ListQuery;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -53,11 +52,6 @@ impl Aggregate for DependencyLock {
 
 impl Service {
     /// Every application release, for the graph.
-    async fn all_releases(&self) -> ServiceResult<Vec<ApplicationRelease>> {
-        let all = self.list_all::<ApplicationRelease>(ListQuery::new("application_release", crate::MAX_PAGE)).await?;
-        Ok(all.into_iter().map(|s| s.value).collect())
-    }
-
     fn graph_of(releases: &[ApplicationRelease]) -> DependencyGraph {
         DependencyGraph::new(releases.iter().map(|r| (r.id.clone(), r.dependencies.clone())))
     }

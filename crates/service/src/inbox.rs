@@ -2,9 +2,7 @@
 //! milestones they own. (Manual task runs join it with the engine.)
 
 use chrono::NaiveDate;
-use railyard_domain::{
-    Actor, ApplicationRelease, CriterionState, GateName, MilestoneState, Operation, ReleaseState, Train, TrainState,
-};
+use railyard_domain::{Actor, CriterionState, GateName, MilestoneState, Operation, ReleaseState, Train, TrainState};
 use railyard_store::ListQuery;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -30,6 +28,20 @@ pub struct InboxMilestone {
     pub title: String,
     pub due: NaiveDate,
     pub overdue: bool,
+}
+
+/// A milestone still open after its due date, of an open train or an open application release.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OverdueMilestone {
+    /// `train` or `application_release`.
+    pub owner_kind: String,
+    pub owner_id: String,
+    pub owner_title: String,
+    pub id: String,
+    pub title: String,
+    pub due: NaiveDate,
+    /// Who owns the milestone, when someone does.
+    pub owner: Option<String>,
 }
 
 /// A manual task run waiting for its owner (R15).
@@ -65,6 +77,46 @@ const OPEN_TRAINS: [TrainState; 7] = [
 ];
 
 impl Service {
+    /// Every overdue milestone (open, due before today) of the open trains and of the open application
+    /// releases, oldest first.
+    pub async fn overdue_milestones(&self, actor: &Actor) -> ServiceResult<Vec<OverdueMilestone>> {
+        self.authorize(actor, Operation::Read)?;
+        let today = self.now().date_naive();
+        let mut q = ListQuery::new("train", crate::MAX_PAGE);
+        q.states = OPEN_TRAINS.iter().map(|s| s.as_str().to_string()).collect();
+        let trains = self.list_all::<Train>(q).await?;
+        let mut overdue = Vec::new();
+        for t in trains.iter().map(|s| &s.value) {
+            for m in t.milestones.iter().filter(|m| m.is_overdue(today)) {
+                overdue.push(OverdueMilestone {
+                    owner_kind: "train".into(),
+                    owner_id: t.id.clone(),
+                    owner_title: t.title.clone(),
+                    id: m.id.clone(),
+                    title: m.title.clone(),
+                    due: m.due,
+                    owner: m.owner.clone(),
+                });
+            }
+        }
+        let releases = self.all_releases().await?;
+        for r in releases.iter().filter(|r| r.state.is_open() && r.state != ReleaseState::Released) {
+            for m in r.milestones.iter().filter(|m| m.is_overdue(today)) {
+                overdue.push(OverdueMilestone {
+                    owner_kind: "application_release".into(),
+                    owner_id: r.id.clone(),
+                    owner_title: r.title.clone(),
+                    id: m.id.clone(),
+                    title: m.title.clone(),
+                    due: m.due,
+                    owner: m.owner.clone(),
+                });
+            }
+        }
+        overdue.sort_by(|a, b| a.due.cmp(&b.due).then_with(|| a.owner_id.cmp(&b.owner_id)));
+        Ok(overdue)
+    }
+
     pub async fn inbox(&self, actor: &Actor) -> ServiceResult<Inbox> {
         self.authorize(actor, Operation::Read)?;
         let today = self.now().date_naive();
@@ -106,9 +158,8 @@ impl Service {
                 });
             }
         }
-        let releases =
-            self.list_all::<ApplicationRelease>(ListQuery::new("application_release", crate::MAX_PAGE)).await?;
-        for r in releases.iter().map(|s| &s.value).filter(|r| r.state.is_open() && r.state != ReleaseState::Released) {
+        let releases = self.all_releases().await?;
+        for r in releases.iter().filter(|r| r.state.is_open() && r.state != ReleaseState::Released) {
             for m in r
                 .milestones
                 .iter()

@@ -21,6 +21,7 @@ mod production;
 mod releases;
 mod runbooks;
 mod sessions;
+mod snapshot;
 mod timeline;
 mod train_parts;
 mod trains;
@@ -46,7 +47,7 @@ pub use deployments::{
 pub use engine_work::{LEASE_SECS, Launch};
 pub use environments::{CalendarEntry, EnvironmentFilter, EnvironmentView, PathView};
 pub use error::{ServiceError, ServiceResult};
-pub use inbox::{Inbox, InboxCriterion, InboxMilestone, InboxRun};
+pub use inbox::{Inbox, InboxCriterion, InboxMilestone, InboxRun, OverdueMilestone};
 pub use line::LineInput;
 pub use production::{DEFAULT_WINDOW_MINUTES, RollbackInput, ScheduleInput, StartInput, VerifyInput};
 pub use releases::{ProposeInput, ReasonInput, ReleaseFilter, ReleaseView};
@@ -71,15 +72,17 @@ pub const MAX_PAGE: u32 = 500;
 pub struct Service {
     store: Arc<dyn Store>,
     clock: Clock,
+    /// Every application release as of the latest head seen (see `snapshot.rs`).
+    releases: Arc<snapshot::ReleaseSnapshot>,
 }
 
 impl Service {
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Service { store, clock: Arc::new(Utc::now) }
+        Service { store, clock: Arc::new(Utc::now), releases: Default::default() }
     }
 
     pub fn with_clock(store: Arc<dyn Store>, clock: Clock) -> Self {
-        Service { store, clock }
+        Service { store, clock, releases: Default::default() }
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

@@ -137,6 +137,13 @@ impl Store for PostgresStore {
     async fn events(&self, query: &EventQuery) -> StoreResult<Vec<Event>> {
         read::events(&self.client().await?, query).await
     }
+
+    async fn head_seq(&self) -> StoreResult<i64> {
+        let client = self.client().await?;
+        let stmt = client.prepare_cached("SELECT seq FROM chain_head WHERE id = 1").await.map_err(map_err)?;
+        let row = client.query_opt(&stmt, &[]).await.map_err(map_err)?;
+        row.map(|r| r.try_get::<_, i64>(0).map_err(map_err)).transpose().map(|s| s.unwrap_or(0))
+    }
 }
 
 /// Maps a driver error: lost or refused connections and server shutdowns are `Unavailable`, values that

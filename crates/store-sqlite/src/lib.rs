@@ -173,6 +173,12 @@ impl Store for SqliteStore {
         let query = query.clone();
         self.readers.run(move |conn| read::events(conn, &query)).await
     }
+
+    async fn head_seq(&self) -> StoreResult<i64> {
+        self.readers
+            .run(|conn| conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0)).map_err(map_err))
+            .await
+    }
 }
 
 /// WAL + `synchronous=FULL`: see the crate docs for why.

@@ -92,4 +92,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Audit events, filtered, ordered by `seq` ascending, at most `limit`.
     async fn events(&self, query: &EventQuery) -> StoreResult<Vec<Event>>;
+
+    /// The `seq` of the newest committed event (0 before the first). Every state change commits at least
+    /// one event, and events are appended in commit order, so this moves on with every change: a cheap
+    /// stamp for knowing whether something read earlier is still current, even across servers sharing
+    /// one database.
+    async fn head_seq(&self) -> StoreResult<i64>;
 }

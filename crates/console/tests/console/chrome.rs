@@ -124,6 +124,19 @@ impl Chrome {
         self.call(reqwest::Method::POST, &format!("/element/{el}/click"), Some(json!({}))).await;
     }
 
+    /// A PNG of the whole page, however long (up to 5,000 px): the window is stretched to the page's
+    /// height for the shot, then put back.
+    pub async fn full_page_screenshot(&self, name: &str) -> PathBuf {
+        let script = json!({"script": "return document.documentElement.scrollHeight", "args": []});
+        let height = self.call(reqwest::Method::POST, "/execute/sync", Some(script)).await.as_u64().unwrap_or(1000);
+        let rect = |h: u64| Some(json!({"width": 1280, "height": h.clamp(1000, 5000)}));
+        // The window's height includes its chrome; a little extra keeps the bottom in the shot.
+        self.call(reqwest::Method::POST, "/window/rect", rect(height + 120)).await;
+        let path = self.screenshot(name).await;
+        self.call(reqwest::Method::POST, "/window/rect", rect(1000)).await;
+        path
+    }
+
     /// A PNG of the whole window, saved under [`screenshot_dir`]; its path.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         let v = self.call(reqwest::Method::GET, "/screenshot", None).await;

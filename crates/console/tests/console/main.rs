@@ -4,6 +4,7 @@
 mod actions;
 mod chrome;
 mod common;
+mod demo_screens;
 mod deploying;
 mod in_browser;
 mod pages;

@@ -233,3 +233,34 @@ async fn a_release_manager_imports_work_items_from_the_release_page_and_a_viewer
     assert!(bad.body.contains("line 2"), "{}", bad.body);
     assert_eq!(browser.post(&action, &[("rows", rows)]).await.status, 403, "no CSRF token");
 }
+
+#[tokio::test]
+async fn the_dashboard_lists_overdue_milestones_of_trains_and_releases_with_links() {
+    let app = TestApp::spawn().await;
+    let (train, pay, _, _) = release_with_turnover(&app).await;
+    let rosa = app.user("rosa", &["release_manager"]).await;
+    let path = format!("/api/v1/trains/{train}/milestones");
+    app.post(&rosa, &path, json!({"title": "Scope frozen", "due": "2027-01-10", "owner": "eve"})).await;
+    let path = format!("/api/v1/application-releases/{pay}/milestones");
+    app.post(&rosa, &path, json!({"title": "Refunds demo", "due": "2027-01-12"})).await;
+    app.post(&rosa, &path, json!({"title": "Load test", "due": "2027-03-01"})).await;
+
+    let browser = app.browser();
+    browser.sign_in("rosa", PASSWORD).await;
+    let before = browser.get("/").await.body;
+    assert!(before.contains("No milestone is overdue."), "{before}");
+
+    // Past both due dates, the dashboard lists them, oldest first, each linked to its page; the
+    // milestone due in March is not overdue yet.
+    let days = (chrono::NaiveDate::from_ymd_opt(2027, 1, 20).unwrap() - chrono::Utc::now().date_naive()).num_days();
+    app.advance(chrono::Duration::days(days));
+    let browser = app.browser();
+    browser.sign_in("rosa", PASSWORD).await;
+    let dash = browser.get("/").await.body;
+    let section = dash.split(r#"id="overdue""#).nth(1).unwrap().split("</section>").next().unwrap();
+    let train_at = section.find(&format!(r#"href="/trains/{train}""#)).expect("the train's milestone");
+    let release_at = section.find(&format!(r#"href="/releases/{pay}""#)).expect("the release's milestone");
+    assert!(train_at < release_at, "oldest first: {section}");
+    assert!(section.contains("Scope frozen") && section.contains("owner eve"), "{section}");
+    assert!(section.contains("Refunds demo") && !section.contains("Load test"), "{section}");
+}

@@ -89,12 +89,14 @@ pub async fn reserve_seqs_of_zero_is_refused(store: &dyn Store) {
 
 /// Events get seq 1, 2, 3, ..., each linked to the previous hash and hashed with `event_hash`.
 pub async fn events_are_sequenced_and_chained(store: &dyn Store) {
+    assert_eq!(store.head_seq().await.ok(), Some(0), "no event yet: the head is 0");
     let a = record("train", "RT-1", 1);
     let mut evs = vec![new_event("train", "RT-1", "create", "alice"), new_event("train", "RT-1", "submit", "alice")];
     evs[1].at = at(1001);
     evs[1].data = r#"{"note":"ünïcode \n newline"}"#.into();
     let first = ok_commit(store, Commit { writes: vec![Write::Insert(a)], events: evs.clone() }, "first").await;
     assert_eq!(seqs(&first.events), vec![1, 2], "the first commit's events are 1 and 2");
+    assert_eq!(store.head_seq().await.ok(), Some(2), "the head moves on with the commit");
     assert_eq!(first.events[0].prev_hash, GENESIS_HASH, "the first event links to the genesis hash");
     for (stored_ev, new) in first.events.iter().zip(&evs) {
         assert_eq!(stored_ev.at, to_stored_precision(new.at), "event time is kept to the microsecond");
@@ -109,6 +111,7 @@ pub async fn events_are_sequenced_and_chained(store: &dyn Store) {
     let only_event = Commit { writes: vec![], events: vec![new_event("system", "sys", "start", "system")] };
     let second = ok_commit(store, only_event, "events-only commit").await;
     assert_eq!(seqs(&second.events), vec![3], "the next commit goes on at 3");
+    assert_eq!(store.head_seq().await.ok(), Some(3), "and the head with it");
     assert_eq!(second.events[0].prev_hash, first.events[1].hash, "and links to event 2");
 
     let all = all_events(store).await;

@@ -14,7 +14,7 @@ use anyhow::{Context as _, bail};
 use chrono::{Days, NaiveDate, Utc};
 use serde_json::{Value, json};
 
-use crate::client::Client;
+use railyard_client::Client;
 
 /// People of the demo company: name, roles, what they do.
 pub const PEOPLE: &[(&str, &[&str], &str)] = &[
