@@ -14,7 +14,7 @@ use crate::error::PageError;
 use crate::forms::{self, csrf_field};
 use crate::layout;
 use crate::session::SignedIn;
-use crate::train_fields::{environment_names, people, user_select};
+use crate::train_fields::{BUTTON_ROW, environment_names, people, user_select};
 
 /// What the gate forms choose from: the people (owners) and the environments.
 pub struct Choices {
@@ -250,17 +250,19 @@ pub fn criterion_controls(session: &SessionInfo, t: &Train, g: GateName, c: &Exi
         && a.may(Operation::MeetCriterion)
         && (privileged || c.owner.as_deref() == Some(a.name.as_str()));
     html! {
-        @if may_edit(session, t, g) {
-            a href={ (base) "/edit" } { "Edit " (c.id) }
-            form.action method="post" action={ (base) "/remove" } {
-                (csrf_field(session))
-                button.secondary type="submit" { "Remove " (c.id) }
+        div style=(BUTTON_ROW) {
+            @if may_edit(session, t, g) {
+                a href={ (base) "/edit" } { "Edit " (c.id) }
+                form.action method="post" action={ (base) "/remove" } {
+                    (csrf_field(session))
+                    button.secondary type="submit" { "Remove " (c.id) }
+                }
             }
-        }
-        @if may_reopen {
-            form.action method="post" action={ (base) "/reopen" } {
-                (csrf_field(session))
-                button.secondary type="submit" { "Reopen " (c.id) }
+            @if may_reopen {
+                form.action method="post" action={ (base) "/reopen" } {
+                    (csrf_field(session))
+                    button.secondary type="submit" { "Reopen " (c.id) }
+                }
             }
         }
     }

@@ -14,7 +14,7 @@ use crate::error::PageError;
 use crate::forms::{self, csrf_field};
 use crate::layout;
 use crate::session::SignedIn;
-use crate::train_fields::{people, user_select};
+use crate::train_fields::{BUTTON_ROW, people, user_select};
 
 #[derive(Debug, Default, Deserialize)]
 pub struct MilestoneForm {
@@ -181,21 +181,23 @@ pub fn milestone_controls(session: &SessionInfo, t: &Train, m: &Milestone) -> Ma
         && a.may(Operation::CompleteMilestone)
         && (a.is_admin() || a.has(Role::ReleaseManager) || m.owner.as_deref() == Some(a.name.as_str()));
     html! {
-        @if may_edit(session, t) {
-            a href={ (base) "/edit" } { "Edit " (m.id) }
-            form.action method="post" action={ (base) "/remove" } {
-                (csrf_field(session))
-                button.secondary type="submit" { "Remove " (m.id) }
+        div style=(BUTTON_ROW) {
+            @if may_edit(session, t) {
+                a href={ (base) "/edit" } { "Edit " (m.id) }
+                form.action method="post" action={ (base) "/remove" } {
+                    (csrf_field(session))
+                    button.secondary type="submit" { "Remove " (m.id) }
+                }
             }
-        }
-        @if may_decide {
-            form.action method="post" action={ (base) "/complete" } {
-                (csrf_field(session))
-                button type="submit" { "Complete " (m.id) }
-            }
-            form.action method="post" action={ (base) "/miss" } {
-                (csrf_field(session))
-                button.secondary type="submit" { "Mark " (m.id) " missed" }
+            @if may_decide {
+                form.action method="post" action={ (base) "/complete" } {
+                    (csrf_field(session))
+                    button type="submit" { "Complete " (m.id) }
+                }
+                form.action method="post" action={ (base) "/miss" } {
+                    (csrf_field(session))
+                    button.secondary type="submit" { "Mark " (m.id) " missed" }
+                }
             }
         }
     }

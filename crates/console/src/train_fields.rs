@@ -44,6 +44,12 @@ pub async fn environment_names(s: &Service, actor: &Actor) -> Result<Vec<String>
     }
 }
 
+/// Inline layout (the shared style sheet stays as it is): fields side by side, wrapping on a phone.
+pub const FIELDS_GRID: &str =
+    "display:grid;grid-template-columns:repeat(auto-fit,minmax(11rem,1fr));gap:.4rem 1rem;align-items:end";
+/// Inline layout: buttons and links of one row, wrapping.
+pub const BUTTON_ROW: &str = "display:flex;flex-wrap:wrap;gap:.4rem;align-items:center";
+
 fn as_actor(u: &UserView) -> Actor {
     Actor { name: u.user.name.clone(), roles: u.user.roles.clone() }
 }
@@ -85,7 +91,7 @@ const DATES: [(&str, &str); 5] = [
 pub fn schedule_fields(current: Option<&Schedule>) -> Markup {
     let values = current.map(|s| s.dates().map(|(_, d)| d.to_string()));
     html! {
-        fieldset {
+        fieldset style=(FIELDS_GRID) {
             legend { "Schedule" }
             @for (i, (name, label)) in DATES.iter().enumerate() {
                 label { (label) input type="date" name=(name) required value=[values.as_ref().map(|v| v[i].clone())]; }
@@ -119,7 +125,7 @@ pub fn policy_fields(current: &ApprovalPolicies, eligible: &[String]) -> Markup 
         fieldset {
             legend { "Approvals" }
             p.hint { "Approvers are user names, comma-separated. Who may approve: " (eligible.join(", ")) "." }
-            @for (kind, what) in KINDS {
+            div.grid { @for (kind, what) in KINDS {
                 @let p = policy_of(current, kind);
                 @let level = |i: usize| p.and_then(|p| p.levels.get(i));
                 fieldset {
@@ -130,7 +136,7 @@ pub fn policy_fields(current: &ApprovalPolicies, eligible: &[String]) -> Markup 
                     label { "Second level: how many" input type="number" min="1" name={ (kind) "_required_2" } value=[level(1).map(|l| l.required)]; }
                     label { span { input type="checkbox" name={ (kind) "_override" } checked[p.is_some_and(|p| p.override_allowed)]; " The train's manager may override it" } }
                 }
-            }
+            } }
         }
     }
 }

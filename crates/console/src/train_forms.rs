@@ -15,7 +15,7 @@ use crate::error::PageError;
 use crate::forms::{self, csrf_field};
 use crate::layout;
 use crate::session::SignedIn;
-use crate::train_fields::{self as fields, people};
+use crate::train_fields::{self as fields, FIELDS_GRID, people};
 
 /// A posted train form: the CSRF token and every other field by name (the policies' fields are many).
 #[derive(Debug, Default, Deserialize)]
@@ -47,22 +47,24 @@ fn train_fields(session: &SessionInfo, people: &[UserView], t: Option<&Train>) -
     // Handing the train to another manager is for its manager or an admin: others see it, fixed.
     let may_hand_over = t.is_none_or(|t| t.manager == session.actor.name || session.actor.is_admin());
     html! {
-        label { "Title" input name="title" required value=[t.map(|t| &t.title)]; }
-        label { "Release type"
-            select name="release_type" {
-                @for rt in ReleaseType::ALL {
-                    option value=(rt.as_str()) selected[t.is_some_and(|t| t.release_type == rt)] { (rt.as_str()) }
+        div style=(FIELDS_GRID) {
+            label { "Title" input name="title" required value=[t.map(|t| &t.title)]; }
+            label { "Release type"
+                select name="release_type" {
+                    @for rt in ReleaseType::ALL {
+                        option value=(rt.as_str()) selected[t.is_some_and(|t| t.release_type == rt)] { (rt.as_str()) }
+                    }
                 }
             }
-        }
-        label { "Purpose" input name="purpose" value=[t.map(|t| &t.purpose)]; }
-        @if may_hand_over {
-            label { "Manager" (fields::user_select("manager", &managers, Some(manager), None)) }
-        } @else {
-            p { "Managed by " (manager) "; only they or an admin may hand the train to another manager." }
-        }
-        label { "Release engineers (comma-separated, optional)"
-            input name="engineers" value=[t.map(|t| t.engineers.join(", "))];
+            label { "Purpose" input name="purpose" value=[t.map(|t| &t.purpose)]; }
+            @if may_hand_over {
+                label { "Manager" (fields::user_select("manager", &managers, Some(manager), None)) }
+            } @else {
+                p { "Managed by " (manager) "; only they or an admin may hand the train to another manager." }
+            }
+            label { "Release engineers (comma-separated, optional)"
+                input name="engineers" value=[t.map(|t| t.engineers.join(", "))];
+            }
         }
         (fields::schedule_fields(t.map(|t| &t.schedule)))
         (fields::policy_fields(&t.map(|t| t.approval_policies.clone()).unwrap_or_default(), &fields::approvers(people)))
@@ -86,7 +88,7 @@ pub async fn new(State(s): State<Service>, user: SignedIn) -> Result<Html<String
             form method="post" action="/trains" {
                 (csrf_field(&user.session))
                 (train_fields(&user.session, &people, None))
-                fieldset {
+                fieldset style=(FIELDS_GRID) {
                     legend { "Stage gates" }
                     @for g in GateName::ALL {
                         label { span { input type="checkbox" name=(gate_field(g)); " The " (g.as_str()) " gate needs a gate approval" } }

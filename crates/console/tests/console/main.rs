@@ -10,3 +10,4 @@ mod pages;
 mod sign_in;
 mod timeline;
 mod train_forms;
+mod train_parts;

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::common::{Browser, PASSWORD, Page, TestApp};
 
-const DATES: [(&str, &str); 5] = [
+pub(crate) const DATES: [(&str, &str); 5] = [
     ("start", "2027-01-04"),
     ("scoping_end", "2027-01-15"),
     ("construction_end", "2027-02-12"),
@@ -15,7 +15,7 @@ const DATES: [(&str, &str); 5] = [
 
 /// The value of the first input named `name` in a page.
 #[track_caller]
-fn value_of(page: &Page, name: &str) -> String {
+pub(crate) fn value_of(page: &Page, name: &str) -> String {
     let marker = format!(r#"name="{name}""#);
     let at = page.body.find(&marker).unwrap_or_else(|| panic!("no field {name} in:\n{}", page.body));
     let tag = page.body[at..].split('>').next().unwrap();
@@ -24,11 +24,11 @@ fn value_of(page: &Page, name: &str) -> String {
 }
 
 /// The train id of a redirect to a train page.
-fn train_of(res: &Page) -> String {
+pub(crate) fn train_of(res: &Page) -> String {
     res.location().trim_start_matches("/trains/").split('#').next().unwrap().to_string()
 }
 
-async fn signed_in(app: &TestApp, name: &str) -> Browser {
+pub(crate) async fn signed_in(app: &TestApp, name: &str) -> Browser {
     let b = app.browser();
     let res = b.sign_in(name, PASSWORD).await;
     assert_eq!(res.status, 303, "{name} could not sign in: {}", res.body);
@@ -36,7 +36,7 @@ async fn signed_in(app: &TestApp, name: &str) -> Browser {
 }
 
 /// A draft train made over the API by `manager`, with the given approval policies.
-async fn draft_train(app: &TestApp, manager: &str, policies: Value) -> String {
+pub(crate) async fn draft_train(app: &TestApp, manager: &str, policies: Value) -> String {
     let body = json!({
         "title": "Spring release", "release_type": "major", "purpose": "Q1 release",
         "schedule": {"start": "2027-01-04", "scoping_end": "2027-01-15", "construction_end": "2027-02-12",
@@ -46,7 +46,7 @@ async fn draft_train(app: &TestApp, manager: &str, policies: Value) -> String {
     app.post(manager, "/api/v1/trains", body).await["id"].as_str().unwrap().to_string()
 }
 
-fn has_event(events: &[Value], action: &str, actor: &str) -> bool {
+pub(crate) fn has_event(events: &[Value], action: &str, actor: &str) -> bool {
     events.iter().any(|e| e["action"] == action && e["actor"] == actor)
 }
 
@@ -316,189 +316,6 @@ async fn a_bad_field_gives_a_page_naming_it_and_changes_nothing() {
     let res = rita.get("/trains?state=sleeping").await;
     assert_eq!(res.status, 400, "{}", res.body);
     assert!(res.body.contains("state") && res.body.contains("sleeping"), "{}", res.body);
-}
-
-#[tokio::test]
-async fn gates_milestones_copies_and_overrides_from_the_train_page() {
-    let app = TestApp::spawn().await;
-    let rm = app.user("rita", &["release_manager"]).await;
-    app.user("eve", &["product_owner"]).await;
-    app.user("erin", &["release_engineer"]).await;
-    app.post(
-        &app.user("ops", &["release_engineer"]).await,
-        "/api/v1/environments",
-        json!({"name": "staging", "kind": "staging"}),
-    )
-    .await;
-    let gate_policy = json!({"levels": [{"approvers": ["eve"], "required": 1}], "override_allowed": true});
-    let policies = json!({"executive": {"levels": [{"approvers": ["eve"], "required": 1}]}, "gate": gate_policy});
-    let id = draft_train(&app, &rm, policies).await;
-    let rita = signed_in(&app, "rita").await;
-    let page = rita.get(&format!("/trains/{id}")).await;
-    let csrf = page.csrf();
-
-    // The scoping gate needs a gate approval from now on (the form carries the version).
-    let version = app.get(&rm, &format!("/api/v1/trains/{id}")).await["version"].to_string();
-    let res = rita
-        .post(
-            &format!("/trains/{id}/gates/scoping"),
-            &[("csrf", &csrf), ("version", &version), ("approval_required", "on")],
-        )
-        .await;
-    assert_eq!(res.status, 303, "{}", res.body);
-    let t = app.get(&rm, &format!("/api/v1/trains/{id}")).await;
-    assert_eq!(t["gates"]["scoping"]["approval_required"], true);
-
-    // Two criteria, one with an environment; one edited, one removed.
-    let add = format!("/trains/{id}/gates/scoping/criteria");
-    assert!(rita.get(&format!("/trains/{id}")).await.body.contains(r#"<option value="staging">staging</option>"#));
-    rita.post(&add, &[("csrf", &csrf), ("title", "Load test"), ("owner", "erin"), ("environment", "staging")]).await;
-    rita.post(&add, &[("csrf", &csrf), ("title", "Budget"), ("owner", ""), ("environment", "")]).await;
-    let t = app.get(&rm, &format!("/api/v1/trains/{id}")).await;
-    let load = t["gates"]["scoping"]["criteria"][0]["id"].as_str().unwrap().to_string();
-    let budget = t["gates"]["scoping"]["criteria"][1]["id"].as_str().unwrap().to_string();
-    assert_eq!(t["gates"]["scoping"]["criteria"][0]["environment"], "staging");
-    let form = rita.get(&format!("/trains/{id}/criteria/{load}/edit")).await;
-    assert_eq!(value_of(&form, "title"), "Load test");
-    assert!(form.body.contains(r#"<option value="erin" selected>"#), "{}", form.body);
-    let v = value_of(&form, "version");
-    let res = rita
-        .post(
-            &format!("/trains/{id}/criteria/{load}"),
-            &[("csrf", &csrf), ("version", &v), ("title", "Load test at 2x"), ("owner", "eve"), ("environment", "")],
-        )
-        .await;
-    assert_eq!(res.status, 303, "{}", res.body);
-    let res = rita.post(&format!("/trains/{id}/criteria/{budget}/remove"), &[("csrf", &csrf)]).await;
-    assert_eq!(res.status, 303, "{}", res.body);
-    let t = app.get(&rm, &format!("/api/v1/trains/{id}")).await;
-    let c = &t["gates"]["scoping"]["criteria"];
-    assert_eq!(c.as_array().map(Vec::len), Some(1), "{c}");
-    assert_eq!((c[0]["title"].as_str(), c[0]["owner"].as_str()), (Some("Load test at 2x"), Some("eve")));
-    assert!(c[0]["environment"].is_null(), "{c}");
-    let events = app.events_of(&id).await;
-    assert!(has_event(&events, "edit_criterion", "rita") && has_event(&events, "remove_criterion", "rita"));
-
-    // Met, then reopened.
-    rita.post(&format!("/trains/{id}/criteria/{load}/meet"), &[("csrf", &csrf), ("note", "ran it")]).await;
-    let page = rita.get(&format!("/trains/{id}")).await;
-    let reopen = format!("/trains/{id}/criteria/{load}/reopen");
-    assert!(page.body.contains(&format!(r#"action="{reopen}""#)), "{}", page.body);
-    let res = rita.post(&reopen, &[("csrf", &csrf)]).await;
-    assert_eq!(res.status, 303, "{}", res.body);
-    assert_eq!(app.get(&rm, &format!("/api/v1/trains/{id}")).await["gates"]["scoping"]["criteria"][0]["state"], "open");
-    assert!(has_event(&app.events_of(&id).await, "reopen_criterion", "rita"));
-
-    // Milestones: two added; one edited and completed, the other missed; a third added and removed.
-    let ms = format!("/trains/{id}/milestones");
-    for (title, due) in [("Kick-off", "2027-01-04"), ("Scope review", "2027-01-14"), ("Spare", "2027-01-20")] {
-        let res = rita.post(&ms, &[("csrf", &csrf), ("title", title), ("due", due), ("owner", "eve")]).await;
-        assert_eq!(res.status, 303, "{}", res.body);
-    }
-    let t = app.get(&rm, &format!("/api/v1/trains/{id}")).await;
-    let m: Vec<String> =
-        t["milestones"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_string()).collect();
-    let form = rita.get(&format!("{ms}/{}/edit", m[0])).await;
-    assert_eq!(value_of(&form, "due"), "2027-01-04");
-    assert!(!form.body.contains("— nobody —"), "an owner once set is changed, not cleared");
-    let v = value_of(&form, "version");
-    let res = rita
-        .post(
-            &format!("{ms}/{}", m[0]),
-            &[
-                ("csrf", &csrf),
-                ("version", &v),
-                ("title", "Kick-off meeting"),
-                ("due", "2027-01-05"),
-                ("owner", "erin"),
-                ("inherit", "on"),
-            ],
-        )
-        .await;
-    assert_eq!(res.status, 303, "{}", res.body);
-    for (path, status) in [
-        (format!("{ms}/{}/complete", m[0]), 303),
-        (format!("{ms}/{}/miss", m[1]), 303),
-        (format!("{ms}/{}/remove", m[2]), 303),
-    ] {
-        let res = rita.post(&path, &[("csrf", &csrf)]).await;
-        assert_eq!(res.status, status, "{path}: {}", res.body);
-    }
-    let t = app.get(&rm, &format!("/api/v1/trains/{id}")).await;
-    let got: Vec<(Value, Value, Value, Value)> = t["milestones"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| (m["title"].clone(), m["due"].clone(), m["owner"].clone(), m["state"].clone()))
-        .collect();
-    assert_eq!(
-        got,
-        vec![
-            (json!("Kick-off meeting"), json!("2027-01-05"), json!("erin"), json!("completed")),
-            (json!("Scope review"), json!("2027-01-14"), json!("eve"), json!("missed")),
-        ]
-    );
-    let events = app.events_of(&id).await;
-    for action in ["edit_milestone", "complete_milestone", "miss_milestone", "remove_milestone"] {
-        assert!(has_event(&events, action, "rita"), "{action}: {events:?}");
-    }
-
-    // Submitted (no train approval: straight to scoping); the gate approval is requested, then overridden.
-    let res = rita.post(&format!("/trains/{id}/submit"), &[("csrf", &csrf)]).await;
-    assert_eq!(res.status, 303, "{}", res.body);
-    let page = rita.get(&format!("/trains/{id}")).await;
-    let request = format!("/trains/{id}/gates/scoping/request-approval");
-    assert!(page.body.contains(&format!(r#"action="{request}""#)), "{}", page.body);
-    let res = rita.post(&request, &[("csrf", &csrf)]).await;
-    assert_eq!(
-        (res.status.as_u16(), res.location()),
-        (303, format!("/trains/{id}#approvals").as_str()),
-        "{}",
-        res.body
-    );
-    let approval = app.get(&rm, &format!("/api/v1/trains/{id}")).await["gates"]["scoping"]["approval"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let page = rita.get(&format!("/trains/{id}")).await;
-    let over = format!("/approvals/{approval}/override");
-    assert!(page.body.contains(&format!(r#"action="{over}""#)), "{}", page.body);
-    let res = rita.post(&over, &[("csrf", &csrf), ("reason", "eve is away; signed on paper")]).await;
-    assert_eq!(
-        (res.status.as_u16(), res.location()),
-        (303, format!("/trains/{id}#approvals").as_str()),
-        "{}",
-        res.body
-    );
-    let a = app.get(&rm, &format!("/api/v1/approvals/{approval}")).await;
-    assert_eq!(
-        (a["state"].as_str(), a["override_reason"].as_str()),
-        (Some("overridden"), Some("eve is away; signed on paper"))
-    );
-    assert!(has_event(&app.events_of(&approval).await, "override", "rita"));
-    assert!(rita.get(&format!("/trains/{id}")).await.body.contains("Overridden: eve is away; signed on paper"));
-
-    // Copied to a new start date.
-    let res = rita
-        .post(&format!("/trains/{id}/copy"), &[("csrf", &csrf), ("title", "Autumn release"), ("start", "2027-09-06")])
-        .await;
-    assert_eq!(res.status, 303, "{}", res.body);
-    let copy = train_of(&res);
-    assert_ne!(copy, id);
-    let c = app.get(&rm, &format!("/api/v1/trains/{copy}")).await;
-    assert_eq!(
-        (c["title"].as_str(), c["copied_from"].as_str(), c["schedule"]["start"].as_str()),
-        (Some("Autumn release"), Some(id.as_str()), Some("2027-09-06"))
-    );
-    assert_eq!((c["state"].as_str(), c["milestones"].as_array().map(Vec::len)), (Some("draft"), Some(2)));
-    assert!(has_event(&app.events_of(&copy).await, "copy", "rita"));
-    let list = rita.get("/trains?state=draft").await;
-    assert!(
-        list.body.contains(&format!(r#"href="/trains/{copy}""#))
-            && !list.body.contains(&format!(r#"href="/trains/{id}""#)),
-        "{}",
-        list.body
-    );
 }
 
 #[tokio::test]
