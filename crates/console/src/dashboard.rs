@@ -149,6 +149,7 @@ fn trains_by_stage(trains: &[TrainView]) -> Markup {
         section aria-labelledby="trains" {
             h2 #trains { "Trains by stage" }
             @if trains.is_empty() { p { "No open trains." } }
+            p { a href="/trains" { "Every train" } ", closed and cancelled ones too" }
             @for stage in STAGES {
                 @let here: Vec<&TrainView> = trains.iter().filter(|t| t.train.state == stage).collect();
                 @if !here.is_empty() {

@@ -13,19 +13,16 @@ pub fn csrf_field(session: &SessionInfo) -> Markup {
 }
 
 /// Trimmed text, or `None` when the field was left empty.
-#[allow(dead_code)] // used by the forms to come
 pub fn optional(text: &str) -> Option<String> {
     Some(text.trim().to_string()).filter(|t| !t.is_empty())
 }
 
 /// A comma- or newline-separated list, each entry trimmed, empty entries dropped.
-#[allow(dead_code)] // used by the forms to come
 pub fn list(text: &str) -> Vec<String> {
     text.split([',', '\n']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
 }
 
 /// A `date` field (`2027-03-06`).
-#[allow(dead_code)] // used by the forms to come
 pub fn date(field: &str, text: &str) -> Result<NaiveDate, PageError> {
     NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
         .map_err(|_| ServiceError::invalid(field, "give a date as YYYY-MM-DD, e.g. 2027-03-06").into())
@@ -53,7 +50,6 @@ pub fn datetime_local(t: &DateTime<Utc>) -> String {
 }
 
 /// A number field; empty is `None`.
-#[allow(dead_code)] // used by the forms to come
 pub fn optional_number<T: std::str::FromStr>(field: &str, text: &str) -> Result<Option<T>, PageError> {
     optional(text)
         .map(|t| {

@@ -16,12 +16,18 @@ mod deployment;
 mod error;
 mod forms;
 mod gantt;
+mod gate_forms;
 mod layout;
+mod milestone_forms;
 mod release;
 mod routes;
 mod session;
 mod sign_in;
 mod train;
+mod train_actions;
+mod train_fields;
+mod train_forms;
+mod train_list;
 mod turnover;
 mod widgets;
 

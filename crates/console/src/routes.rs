@@ -5,8 +5,8 @@ use axum::routing::{get, post};
 use railyard_service::Service;
 
 use crate::{
-    approvals, audit, calendar, criteria, dashboard, deploy_actions as act, deployment, release, sign_in, train,
-    turnover,
+    approvals, audit, calendar, criteria, dashboard, deploy_actions as act, deployment, gate_forms, milestone_forms,
+    release, sign_in, train, train_actions, train_forms, train_list, turnover,
 };
 
 /// The console's pages and form actions, to be merged into the server's application.
@@ -38,4 +38,31 @@ pub fn router() -> Router<Service> {
         .route("/deployments/{id}/abandon", post(act::abandon))
         .route("/deployments/{id}/runs/{run}/log", get(deployment::log))
         .route("/deployments/{id}/runs/{run}/complete", post(act::complete_run))
+        // Trains: the list, planning (new, edit, copy), the lifecycle, gates and criteria, milestones,
+        // overriding an approval.
+        .route("/trains", get(train_list::show).post(train_forms::create))
+        .route("/trains/new", get(train_forms::new))
+        .route("/trains/{id}", post(train_forms::update))
+        .route("/trains/{id}/edit", get(train_forms::edit))
+        .route("/trains/{id}/copy", post(train_forms::copy))
+        .route("/trains/{id}/submit", post(train_actions::submit))
+        .route("/trains/{id}/start-construction", post(train_actions::start_construction))
+        .route("/trains/{id}/start-verification", post(train_actions::start_verification))
+        .route("/trains/{id}/request-executive-approval", post(train_actions::request_executive_approval))
+        .route("/trains/{id}/close", post(train_actions::close))
+        .route("/trains/{id}/cancel", post(train_actions::cancel))
+        .route("/approvals/{id}/override", post(train_actions::override_approval))
+        .route("/trains/{id}/gates/{gate}", post(gate_forms::set_approval_required))
+        .route("/trains/{id}/gates/{gate}/request-approval", post(gate_forms::request_approval))
+        .route("/trains/{id}/gates/{gate}/criteria", post(gate_forms::add_criterion))
+        .route("/trains/{id}/criteria/{criterion}", post(gate_forms::update_criterion))
+        .route("/trains/{id}/criteria/{criterion}/edit", get(gate_forms::edit_criterion))
+        .route("/trains/{id}/criteria/{criterion}/remove", post(gate_forms::remove_criterion))
+        .route("/trains/{id}/criteria/{criterion}/reopen", post(gate_forms::reopen_criterion))
+        .route("/trains/{id}/milestones", post(milestone_forms::add))
+        .route("/trains/{id}/milestones/{milestone}", post(milestone_forms::update))
+        .route("/trains/{id}/milestones/{milestone}/edit", get(milestone_forms::edit))
+        .route("/trains/{id}/milestones/{milestone}/remove", post(milestone_forms::remove))
+        .route("/trains/{id}/milestones/{milestone}/complete", post(milestone_forms::complete))
+        .route("/trains/{id}/milestones/{milestone}/miss", post(milestone_forms::miss))
 }

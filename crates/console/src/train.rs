@@ -13,9 +13,11 @@ use railyard_service::{
 
 use crate::dashboard::STAGES;
 use crate::error::PageError;
+use crate::gate_forms::{self, Choices};
 use crate::layout;
 use crate::session::SignedIn;
 use crate::widgets::{approval_subject, can_decide, decision_forms, state, time};
+use crate::{milestone_forms, train_actions, train_forms};
 
 pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<String>) -> Result<Html<String>, PageError> {
     let actor = &user.session.actor;
@@ -32,6 +34,7 @@ pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<Strin
     for r in &releases {
         readiness.push(s.verification(actor, &r.release.id).await?);
     }
+    let choices = Choices::load(&s, &user.session).await?;
     let t = &train.train;
     let title = format!("{} {}", t.id, t.title);
     let back = format!("/trains/{}", t.id);
@@ -43,6 +46,7 @@ pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<Strin
             @if !t.purpose.is_empty() { ". " (t.purpose) }
         }
         (stages(&train))
+        (train_actions::lifecycle_section(&user.session, &train))
         @if let Some(chart) = crate::gantt::chart(&timeline, s.now()) {
             section aria-labelledby="timeline" {
                 h2 #timeline { "Timeline" }
@@ -50,11 +54,12 @@ pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<Strin
                 (chart)
             }
         }
-        (gates(&user.session, &train))
-        (approvals_section(&user.session, &approvals, &back))
-        (milestones(&train))
+        (gates(&user.session, &train, &choices))
+        (approvals_section(&user.session, t, &approvals, &back))
+        (milestones(&user.session, &train, &choices))
         (releases_section(&releases, &readiness))
         (conflicts_section(&conflicts))
+        (train_forms::copy_form(&user.session, t))
     };
     Ok(Html(layout::page(&title, Some(&user.session), body).into_string()))
 }
@@ -115,7 +120,7 @@ fn criterion_forms(session: &SessionInfo, t: &Train, g: GateName, c: &ExitCriter
     }
 }
 
-fn gates(session: &SessionInfo, train: &TrainView) -> Markup {
+fn gates(session: &SessionInfo, train: &TrainView, choices: &Choices) -> Markup {
     let t = &train.train;
     html! {
         section aria-labelledby="gates" {
@@ -150,6 +155,7 @@ fn gates(session: &SessionInfo, train: &TrainView) -> Markup {
                                         }
                                         @if let Some(r) = &c.waive_reason { "waived: " (r) }
                                         (criterion_forms(session, t, g, c))
+                                        (gate_forms::criterion_controls(session, t, g, c))
                                     }
                                 }
                             }
@@ -159,12 +165,13 @@ fn gates(session: &SessionInfo, train: &TrainView) -> Markup {
                 @if let Some(s) = status.filter(|s| !s.passed) {
                     ul.guards { @for u in &s.unmet { li { (u.message) } } }
                 }
+                (gate_forms::gate_controls(session, train, g, choices))
             }
         }
     }
 }
 
-fn approvals_section(session: &SessionInfo, approvals: &[ApprovalView], back: &str) -> Markup {
+fn approvals_section(session: &SessionInfo, t: &Train, approvals: &[ApprovalView], back: &str) -> Markup {
     html! {
         section aria-labelledby="approvals" {
             h2 #approvals { "Approvals" }
@@ -188,6 +195,7 @@ fn approvals_section(session: &SessionInfo, approvals: &[ApprovalView], back: &s
                     }
                     @if let Some(r) = &ap.override_reason { p { "Overridden: " (r) } }
                     @if ap.state == ApprovalState::Pending && can_decide(session, a) { (decision_forms(session, a, back)) }
+                    (train_actions::override_form(session, t, a))
                 }
             }
         }
@@ -201,7 +209,7 @@ fn decided(v: Verdict) -> &'static str {
     }
 }
 
-fn milestones(train: &TrainView) -> Markup {
+fn milestones(session: &SessionInfo, train: &TrainView, choices: &Choices) -> Markup {
     let t = &train.train;
     html! {
         section aria-labelledby="milestones" {
@@ -209,7 +217,7 @@ fn milestones(train: &TrainView) -> Markup {
             @if t.milestones.is_empty() { p { "No milestones." } }
             @else {
                 div.table { table {
-                    thead { tr { th { "Milestone" } th { "Due" } th { "Owner" } th { "State" } } }
+                    thead { tr { th { "Milestone" } th { "Due" } th { "Owner" } th { "State" } th { span.sr { "Actions" } } } }
                     tbody {
                         @for m in &t.milestones {
                             @let overdue = train.overdue_milestones.contains(&m.id);
@@ -218,11 +226,13 @@ fn milestones(train: &TrainView) -> Markup {
                                 td { (m.due) }
                                 td { (m.owner.as_deref().unwrap_or("—")) }
                                 td { (state(if overdue { "overdue" } else { m.state.as_str() }, overdue || m.state == MilestoneState::Missed)) }
+                                td { (milestone_forms::milestone_controls(session, t, m)) }
                             }
                         }
                     }
                 } }
             }
+            (milestone_forms::add_form(session, t, &choices.people))
         }
     }
 }

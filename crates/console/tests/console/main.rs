@@ -10,3 +10,5 @@ mod in_browser;
 mod pages;
 mod sign_in;
 mod timeline;
+mod train_forms;
+mod train_parts;

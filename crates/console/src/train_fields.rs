@@ -1,0 +1,237 @@
+//! What the train forms share: the people and environments to choose from, a select of users, the
+//! schedule's five dates and the approval policies, rendered as fields and read back from a posted form.
+
+use std::collections::HashMap;
+
+use maud::{Markup, html};
+use railyard_domain::{Actor, ApprovalPolicies, ApprovalPolicy, Operation, PolicyLevel, Role, Schedule};
+use railyard_service::{EnvironmentFilter, MAX_PAGE, Service, ServiceError, UserView};
+
+use crate::error::PageError;
+use crate::forms;
+
+/// Every active user, for the owner, manager and approver choices.
+pub async fn people(s: &Service, actor: &Actor) -> Result<Vec<UserView>, PageError> {
+    let mut out = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = s.users(actor, Some(MAX_PAGE), cursor.as_deref()).await?;
+        out.extend(page.items.into_iter().filter(|u| u.user.active));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// The names of the environments that are not decommissioned, for an exit criterion's environment.
+pub async fn environment_names(s: &Service, actor: &Actor) -> Result<Vec<String>, PageError> {
+    let mut out = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let filter = EnvironmentFilter { limit: Some(MAX_PAGE), cursor, ..Default::default() };
+        let page = s.environments(actor, filter).await?;
+        out.extend(
+            page.items
+                .into_iter()
+                .filter(|e| e.environment.state != railyard_domain::EnvironmentState::Decommissioned)
+                .map(|e| e.environment.name),
+        );
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// Inline layout (the shared style sheet stays as it is): fields side by side, wrapping on a phone.
+pub const FIELDS_GRID: &str =
+    "display:grid;grid-template-columns:repeat(auto-fit,minmax(11rem,1fr));gap:.4rem 1rem;align-items:end";
+/// Inline layout: buttons and links of one row, wrapping.
+pub const BUTTON_ROW: &str = "display:flex;flex-wrap:wrap;gap:.4rem;align-items:center";
+
+fn as_actor(u: &UserView) -> Actor {
+    Actor { name: u.user.name.clone(), roles: u.user.roles.clone() }
+}
+
+/// Users who may manage a train: release managers and admins.
+pub fn managers(people: &[UserView]) -> Vec<UserView> {
+    people.iter().filter(|u| as_actor(u).is_admin() || u.user.roles.contains(&Role::ReleaseManager)).cloned().collect()
+}
+
+/// Users who may be listed as approvers (anyone who can decide an approval: not a viewer only).
+pub fn approvers(people: &[UserView]) -> Vec<String> {
+    people.iter().filter(|u| as_actor(u).may(Operation::DecideApproval)).map(|u| u.user.name.clone()).collect()
+}
+
+/// A `<select>` of users; `none` adds an empty first choice with that text.
+pub fn user_select(name: &str, people: &[UserView], selected: Option<&str>, none: Option<&str>) -> Markup {
+    html! {
+        select name=(name) {
+            @if let Some(text) = none { option value="" selected[selected.is_none()] { (text) } }
+            @for u in people {
+                @let n = &u.user.name;
+                option value=(n) selected[selected == Some(n.as_str())] {
+                    (n) @if !u.user.display_name.is_empty() && u.user.display_name != *n { " (" (u.user.display_name) ")" }
+                }
+            }
+        }
+    }
+}
+
+/// The schedule's dates: (form field, label).
+const DATES: [(&str, &str); 5] = [
+    ("start", "Start"),
+    ("scoping_end", "Scoping ends"),
+    ("construction_end", "Construction ends"),
+    ("verification_end", "Verification ends"),
+    ("production_date", "Production date"),
+];
+
+pub fn schedule_fields(current: Option<&Schedule>) -> Markup {
+    let values = current.map(|s| s.dates().map(|(_, d)| d.to_string()));
+    html! {
+        fieldset style=(FIELDS_GRID) {
+            legend { "Schedule" }
+            @for (i, (name, label)) in DATES.iter().enumerate() {
+                label { (label) input type="date" name=(name) required value=[values.as_ref().map(|v| v[i].clone())]; }
+            }
+        }
+    }
+}
+
+/// The five dates of a posted form, each named when it is not a date.
+pub fn schedule(fields: &HashMap<String, String>) -> Result<Schedule, PageError> {
+    let get = |name: &str| forms::date(name, fields.get(name).map(String::as_str).unwrap_or_default());
+    Ok(Schedule {
+        start: get("start")?,
+        scoping_end: get("scoping_end")?,
+        construction_end: get("construction_end")?,
+        verification_end: get("verification_end")?,
+        production_date: get("production_date")?,
+    })
+}
+
+/// The policies the forms offer: (kind, what it approves).
+const KINDS: [(&str, &str); 4] = [
+    ("train", "Train approval — asked when the train is submitted; leave empty to go straight to scoping"),
+    ("development", "Development approval — of each application release when its construction is complete"),
+    ("executive", "Executive approval — before production; every train needs one before it is submitted (R4)"),
+    ("gate", "Gate approval — for the stage gates that need one"),
+];
+
+pub fn policy_fields(current: &ApprovalPolicies, eligible: &[String]) -> Markup {
+    html! {
+        fieldset {
+            legend { "Approvals" }
+            p.hint { "Approvers are user names, comma-separated. Who may approve: " (eligible.join(", ")) "." }
+            div.grid { @for (kind, what) in KINDS {
+                @let p = policy_of(current, kind);
+                @let level = |i: usize| p.and_then(|p| p.levels.get(i));
+                fieldset {
+                    legend { (what) }
+                    label { "Approvers" input name={ (kind) "_approvers" } value=[level(0).map(|l| l.approvers.join(", "))]; }
+                    label { "How many must approve" input type="number" min="1" name={ (kind) "_required" } value=[level(0).map(|l| l.required)]; }
+                    label { "Second level approvers (optional)" input name={ (kind) "_approvers_2" } value=[level(1).map(|l| l.approvers.join(", "))]; }
+                    label { "Second level: how many" input type="number" min="1" name={ (kind) "_required_2" } value=[level(1).map(|l| l.required)]; }
+                    label { span { input type="checkbox" name={ (kind) "_override" } checked[p.is_some_and(|p| p.override_allowed)]; " The train's manager may override it" } }
+                }
+            } }
+        }
+    }
+}
+
+fn policy_of<'a>(p: &'a ApprovalPolicies, kind: &str) -> Option<&'a ApprovalPolicy> {
+    match kind {
+        "train" => p.train.as_ref(),
+        "development" => p.development.as_ref(),
+        "executive" => p.executive.as_ref(),
+        _ => p.gate.as_ref(),
+    }
+}
+
+/// The approval policies of a posted form: a kind whose approvers are left empty has no policy.
+pub fn policies(fields: &HashMap<String, String>) -> Result<ApprovalPolicies, PageError> {
+    Ok(ApprovalPolicies {
+        train: policy(fields, "train")?,
+        development: policy(fields, "development")?,
+        executive: policy(fields, "executive")?,
+        gate: policy(fields, "gate")?,
+    })
+}
+
+fn policy(fields: &HashMap<String, String>, kind: &str) -> Result<Option<ApprovalPolicy>, PageError> {
+    let text = |suffix: &str| fields.get(&format!("{kind}_{suffix}")).map(String::as_str).unwrap_or_default();
+    let first = level(kind, text("approvers"), text("required"), "")?;
+    let second = level(kind, text("approvers_2"), text("required_2"), "_2")?;
+    match (first, second) {
+        (None, None) => Ok(None),
+        (None, Some(_)) => Err(ServiceError::invalid(
+            &format!("{kind}_approvers"),
+            "a second level needs a first one: list the first level's approvers",
+        )
+        .into()),
+        (Some(a), b) => {
+            let override_allowed = !text("override").is_empty();
+            Ok(Some(ApprovalPolicy { levels: std::iter::once(a).chain(b).collect(), override_allowed }))
+        }
+    }
+}
+
+fn level(kind: &str, approvers: &str, required: &str, suffix: &str) -> Result<Option<PolicyLevel>, PageError> {
+    let approvers = forms::list(approvers);
+    let field = format!("{kind}_required{suffix}");
+    let required = forms::optional_number::<u32>(&field, required)?;
+    if approvers.is_empty() {
+        return match required {
+            None => Ok(None),
+            Some(_) => Err(ServiceError::invalid(
+                &format!("{kind}_approvers{suffix}"),
+                "list who approves at this level, or leave the number empty too",
+            )
+            .into()),
+        };
+    }
+    Ok(Some(PolicyLevel { approvers, required: required.unwrap_or(1) }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn policies_read_levels_and_leave_empty_kinds_out() {
+        let f = form(&[
+            ("train_approvers", "eve, ed"),
+            ("train_required", "2"),
+            ("executive_approvers", "cto"),
+            ("executive_approvers_2", "ceo"),
+            ("executive_override", "on"),
+            ("development_approvers", " "),
+        ]);
+        let p = policies(&f).ok();
+        let p = p.as_ref();
+        let train = p.and_then(|p| p.train.as_ref());
+        assert_eq!(
+            train.map(|t| (t.levels[0].approvers.clone(), t.levels[0].required)),
+            Some((vec!["eve".into(), "ed".into()], 2))
+        );
+        let exec = p.and_then(|p| p.executive.as_ref());
+        assert_eq!(exec.map(|e| (e.levels.len(), e.levels[1].required, e.override_allowed)), Some((2, 1, true)));
+        assert!(p.is_some_and(|p| p.development.is_none() && p.gate.is_none()));
+    }
+
+    #[test]
+    fn a_bad_policy_field_is_named() {
+        let e = policies(&form(&[("train_approvers", "eve"), ("train_required", "two")])).err().map(|e| e.to_string());
+        assert!(e.as_deref().is_some_and(|e| e.starts_with("train_required:")), "{e:?}");
+        let e = policies(&form(&[("gate_approvers_2", "eve")])).err().map(|e| e.to_string());
+        assert!(e.as_deref().is_some_and(|e| e.starts_with("gate_approvers:")), "{e:?}");
+        let e = schedule(&form(&[("start", "2027-01-04"), ("scoping_end", "15/01/2027")])).err().map(|e| e.to_string());
+        assert!(e.as_deref().is_some_and(|e| e.starts_with("scoping_end: give a date")), "{e:?}");
+    }
+}
