@@ -13,19 +13,16 @@ pub fn csrf_field(session: &SessionInfo) -> Markup {
 }
 
 /// Trimmed text, or `None` when the field was left empty.
-#[allow(dead_code)] // used by the forms to come
 pub fn optional(text: &str) -> Option<String> {
     Some(text.trim().to_string()).filter(|t| !t.is_empty())
 }
 
 /// A comma- or newline-separated list, each entry trimmed, empty entries dropped.
-#[allow(dead_code)] // used by the forms to come
 pub fn list(text: &str) -> Vec<String> {
     text.split([',', '\n']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
 }
 
 /// A `date` field (`2027-03-06`).
-#[allow(dead_code)] // used by the forms to come
 pub fn date(field: &str, text: &str) -> Result<NaiveDate, PageError> {
     NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
         .map_err(|_| ServiceError::invalid(field, "give a date as YYYY-MM-DD, e.g. 2027-03-06").into())
@@ -53,13 +50,21 @@ pub fn datetime_local(t: &DateTime<Utc>) -> String {
 }
 
 /// A number field; empty is `None`.
-#[allow(dead_code)] // used by the forms to come
 pub fn optional_number<T: std::str::FromStr>(field: &str, text: &str) -> Result<Option<T>, PageError> {
     optional(text)
         .map(|t| {
             t.parse::<T>().map_err(|_| ServiceError::invalid(field, format!("`{t}` is not a whole number")).into())
         })
         .transpose()
+}
+
+/// A closed choice (a `<select>`): the snake_case name of one of `allowed`, read into its enum.
+pub fn choice<T: serde::de::DeserializeOwned>(field: &str, text: &str, allowed: &[&str]) -> Result<T, PageError> {
+    use serde::de::value::{Error, StrDeserializer};
+    let text = text.trim();
+    T::deserialize(StrDeserializer::<Error>::new(text)).map_err(|_| {
+        ServiceError::invalid(field, format!("`{text}` is not one of the choices: {}", allowed.join(", "))).into()
+    })
 }
 
 #[cfg(test)]
@@ -86,5 +91,15 @@ mod tests {
         assert_eq!(optional_number::<u32>("window", "90").ok(), Some(Some(90)));
         let e = optional_number::<u32>("window", "ninety").err().map(|e| e.to_string()).unwrap_or_default();
         assert!(e.contains("window") && e.contains("ninety"), "{e}");
+    }
+
+    #[test]
+    fn a_choice_is_one_of_the_allowed_names() {
+        use railyard_domain::WorkItemStatus;
+        let allowed = ["open", "in_progress", "done"];
+        assert_eq!(choice::<WorkItemStatus>("status", "in_progress", &allowed).ok(), Some(WorkItemStatus::InProgress));
+        let e =
+            choice::<WorkItemStatus>("status", "finished", &allowed).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(e.starts_with("status: `finished` is not one of the choices: open, in_progress, done"), "{e}");
     }
 }

@@ -54,6 +54,7 @@ pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<Strin
         (approvals_section(&user.session, &approvals, &back))
         (milestones(&train))
         (releases_section(&releases, &readiness))
+        @if user.session.actor.may(Operation::EditRelease) && t.state.is_open() && t.state <= TrainState::Construction { p { a href={ "/releases/new?train=" (t.id) } { "New application release" } } }
         (conflicts_section(&conflicts))
     };
     Ok(Html(layout::page(&title, Some(&user.session), body).into_string()))
