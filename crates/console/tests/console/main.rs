@@ -7,5 +7,6 @@ mod common;
 mod deploying;
 mod in_browser;
 mod pages;
+mod release_forms;
 mod sign_in;
 mod timeline;
