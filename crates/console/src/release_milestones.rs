@@ -76,7 +76,8 @@ pub(crate) fn section(session: &SessionInfo, view: &ReleaseView, people: &[Strin
                                                     (csrf_field(session))
                                                     label { "Title" input name="title" required value=(m.title); }
                                                     label { "Due" input type="date" name="due" required value=(m.due); }
-                                                    label { "Owner" (person_select("owner", people, m.owner.as_deref(), Some("— nobody —"))) }
+                                                    // The service has no way to clear an owner: once set, only another person.
+                                                    label { "Owner" (person_select("owner", people, m.owner.as_deref(), m.owner.is_none().then_some("— nobody —"))) }
                                                     button type="submit" { "Save " (m.id) }
                                                 }
                                                 form.action method="post" action={ (here) "/remove" } {
@@ -140,7 +141,7 @@ pub async fn add(
     Ok(milestones_of(&id))
 }
 
-/// `POST /releases/{id}/milestones/{milestone}/edit`: an empty owner clears it.
+/// `POST /releases/{id}/milestones/{milestone}/edit`: an empty owner leaves it as it is.
 pub async fn edit(
     State(s): State<Service>,
     user: SignedIn,
@@ -151,7 +152,7 @@ pub async fn edit(
     let patch = MilestonePatch {
         title: Some(f.title),
         due: Some(forms::date("due", &f.due)?),
-        owner: Some(f.owner.trim().to_string()),
+        owner: forms::optional(&f.owner),
         inherit: None,
     };
     s.edit_release_milestone(&user.session.actor, &id, &ms, patch).await?;

@@ -413,3 +413,185 @@ async fn a_viewer_sees_applications_and_releases_without_any_form() {
         assert!(rita.get(&path).await.body.contains(r#"class="action""#), "{path}");
     }
 }
+
+#[tokio::test]
+async fn an_application_is_changed_with_its_version_and_archived() {
+    let app = TestApp::spawn().await;
+    let rm = app.user("rita", &["release_manager"]).await;
+    app.user("eve", &["product_owner"]).await;
+    app.post(&rm, "/api/v1/applications", json!({"key": "PAY", "name": "Payments"})).await;
+    let eve = signed_in(&app, "eve").await;
+
+    let page = eve.get("/applications/PAY").await;
+    let version = app.get(&rm, "/api/v1/applications/PAY").await["version"].to_string();
+    assert!(page.body.contains(&format!(r#"name="version" value="{version}""#)), "{}", page.body);
+    let csrf = page.csrf();
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("name", "Payments hub"),
+        ("owner", "eve"),
+        ("description", "Cards"),
+        ("version", &version),
+    ];
+    redirected_to(&eve.post("/applications/PAY/edit", &fields).await, "/applications/PAY");
+    let a = app.get(&rm, "/api/v1/applications/PAY").await;
+    assert_eq!((a["name"].as_str(), a["owner"].as_str()), (Some("Payments hub"), Some("eve")), "{a}");
+    assert!(has_event(&app, "PAY", "update", "eve").await);
+    // The same form again is stale: refused, nothing overwritten.
+    let fields =
+        [("csrf", csrf.as_str()), ("name", "Old name"), ("owner", "rita"), ("description", ""), ("version", &version)];
+    let res = eve.post("/applications/PAY/edit", &fields).await;
+    assert_eq!(res.status, 409, "{}", res.body);
+    assert!(res.body.contains("reload it and try again"), "{}", res.body);
+    assert_eq!(app.get(&rm, "/api/v1/applications/PAY").await["name"], "Payments hub");
+    // A bad key names the field.
+    let fields = [("csrf", csrf.as_str()), ("key", "pay"), ("name", "Lower case")];
+    let res = eve.post("/applications", &fields).await;
+    assert_eq!(res.status, 422, "{}", res.body);
+    assert!(
+        res.body.contains("key: &#39;pay&#39; is not an application key") || res.body.contains("key: 'pay' is not"),
+        "{}",
+        res.body
+    );
+
+    redirected_to(&eve.post("/applications/PAY/archive", &[("csrf", &csrf)]).await, "/applications/PAY");
+    assert_eq!(app.get(&rm, "/api/v1/applications/PAY").await["archived"], true);
+    assert!(has_event(&app, "PAY", "archive", "eve").await);
+    let page = eve.get("/applications/PAY").await;
+    assert!(page.body.contains("archived") && !page.body.contains("/applications/PAY/archive"), "{}", page.body);
+    assert!(!eve.get("/applications").await.body.contains(r#"href="/applications/PAY""#), "archived ones are hidden");
+    assert!(eve.get("/applications?archived=true").await.body.contains(r#"href="/applications/PAY""#));
+}
+
+#[tokio::test]
+async fn a_proposal_is_rejected_with_a_reason_then_proposed_again_removed_and_the_release_cancelled() {
+    let app = TestApp::spawn().await;
+    let rm = app.user("rita", &["release_manager"]).await;
+    let po = app.user("eve", &["product_owner"]).await;
+    let train = train_in_scoping(&app, &rm, "rita").await;
+    app.post(&po, "/api/v1/applications", json!({"key": "PAY", "name": "Payments"})).await;
+    let release = release_of(&app, &po, "PAY", "PAY 1", Some(&train)).await;
+    let at = format!("/releases/{release}");
+    let api = format!("/api/v1/application-releases/{release}");
+    let rita = signed_in(&app, "rita").await;
+    let eve = signed_in(&app, "eve").await;
+
+    let page = rita.get(&at).await;
+    let res = rita.post(&format!("{at}/reject"), &[("csrf", &page.csrf()), ("reason", "")]).await;
+    assert_eq!(res.status, 422, "{}", res.body);
+    assert!(res.body.contains("reason: rejecting a proposal needs a reason"), "{}", res.body);
+    let res =
+        rita.post(&format!("{at}/reject"), &[("csrf", &page.csrf()), ("reason", "too late for this train")]).await;
+    redirected_to(&res, &at);
+    let r = app.get(&rm, &api).await;
+    assert_eq!(
+        (r["membership"]["state"].as_str(), r["membership"]["reason"].as_str()),
+        (Some("rejected"), Some("too late for this train"))
+    );
+    assert!(has_event(&app, &release, "reject", "rita").await);
+
+    // Eve proposes it again from the page (a choice of the trains taking releases), then takes it off.
+    let page = eve.get(&at).await;
+    assert!(page.body.contains("too late for this train"), "{}", page.body);
+    assert!(
+        page.body.contains(&format!(r#"action="{at}/propose""#))
+            && page.body.contains(&format!(r#"<option value="{train}">"#)),
+        "{}",
+        page.body
+    );
+    let res = eve.post(&format!("{at}/propose"), &[("csrf", &page.csrf()), ("train", "")]).await;
+    assert_eq!(res.status, 422, "{}", res.body);
+    assert!(res.body.contains("train: choose the train"), "{}", res.body);
+    redirected_to(&eve.post(&format!("{at}/propose"), &[("csrf", &page.csrf()), ("train", &train)]).await, &at);
+    assert_eq!(app.get(&rm, &api).await["membership"]["state"], "proposed");
+    let page = eve.get(&at).await;
+    redirected_to(&eve.post(&format!("{at}/remove"), &[("csrf", &page.csrf()), ("reason", "next train")]).await, &at);
+    assert_eq!(app.get(&rm, &api).await["membership"]["state"], "removed");
+    assert!(has_event(&app, &release, "remove", "eve").await);
+
+    // Cancelling needs a reason; `back` that is not a path of this site is ignored.
+    let page = eve.get(&at).await;
+    let res = eve.post(&format!("{at}/cancel"), &[("csrf", &page.csrf()), ("reason", ""), ("back", "/")]).await;
+    assert_eq!(res.status, 422, "{}", res.body);
+    let res = eve
+        .post(
+            &format!("{at}/cancel"),
+            &[("csrf", &page.csrf()), ("reason", "merged into PAY 2"), ("back", "//evil.example/")],
+        )
+        .await;
+    redirected_to(&res, &at);
+    let r = app.get(&rm, &api).await;
+    assert_eq!((r["state"].as_str(), r["cancel_reason"].as_str()), (Some("cancelled"), Some("merged into PAY 2")));
+    assert!(has_event(&app, &release, "cancel", "eve").await);
+    let page = eve.get(&at).await;
+    assert!(page.body.contains("merged into PAY 2") && !page.body.contains(r#"class="action""#), "{}", page.body);
+}
+
+#[tokio::test]
+async fn milestones_are_changed_marked_missed_and_removed_and_inherited_ones_say_so() {
+    let app = TestApp::spawn().await;
+    let rm = app.user("rita", &["release_manager"]).await;
+    let po = app.user("eve", &["product_owner"]).await;
+    app.user("dan", &["developer"]).await;
+    let train = train_in_scoping(&app, &rm, "rita").await;
+    app.post(
+        &rm,
+        &format!("/api/v1/trains/{train}/milestones"),
+        json!({"title": "Release notes", "due": "2027-02-01", "inherit": true}),
+    )
+    .await;
+    app.post(&po, "/api/v1/applications", json!({"key": "PAY", "name": "Payments"})).await;
+    let release = release_of(&app, &po, "PAY", "PAY 1", Some(&train)).await;
+    app.post(&rm, &format!("/api/v1/application-releases/{release}/accept"), json!({})).await;
+    app.post(&rm, &format!("/api/v1/trains/{train}/start-construction"), json!({})).await;
+    let at = format!("/releases/{release}");
+    let api = format!("/api/v1/application-releases/{release}");
+    let eve = signed_in(&app, "eve").await;
+
+    let page = eve.get(&at).await;
+    assert!(page.body.contains("Release notes") && page.body.contains("(inherited from the train"), "{}", page.body);
+    let csrf = page.csrf();
+    let res = eve
+        .post(
+            &format!("{at}/milestones"),
+            &[("csrf", &csrf), ("title", "Load test"), ("due", "2027-01-25"), ("owner", "dan")],
+        )
+        .await;
+    redirected_to(&res, &format!("{at}#milestones"));
+    let r = app.get(&rm, &api).await;
+    let ms = r["milestones"].as_array().unwrap();
+    let added = ms.iter().find(|m| m["title"] == "Load test").unwrap();
+    let (added_id, inherited_id) = (id(added), id(ms.iter().find(|m| m["title"] == "Release notes").unwrap()));
+    assert_eq!(added["owner"], "dan");
+
+    let here = format!("{at}/milestones/{added_id}");
+    let res = eve
+        .post(
+            &format!("{here}/edit"),
+            &[("csrf", &csrf), ("title", "Load test passed"), ("due", "2027-01-27"), ("owner", "rita")],
+        )
+        .await;
+    redirected_to(&res, &format!("{at}#milestones"));
+    let r = app.get(&rm, &api).await;
+    let m = r["milestones"].as_array().unwrap().iter().find(|m| m["id"] == added_id.as_str()).cloned().unwrap();
+    assert_eq!(
+        (m["title"].as_str(), m["due"].as_str(), m["owner"].as_str()),
+        (Some("Load test passed"), Some("2027-01-27"), Some("rita")),
+        "{m}"
+    );
+    assert!(has_event(&app, &release, "edit_milestone", "eve").await);
+
+    redirected_to(
+        &eve.post(&format!("{at}/milestones/{inherited_id}/miss"), &[("csrf", &csrf)]).await,
+        &format!("{at}#milestones"),
+    );
+    redirected_to(&eve.post(&format!("{here}/remove"), &[("csrf", &csrf)]).await, &format!("{at}#milestones"));
+    let r = app.get(&rm, &api).await;
+    let ms = r["milestones"].as_array().unwrap();
+    assert_eq!(ms.len(), 1, "{r}");
+    assert_eq!((ms[0]["id"].as_str(), ms[0]["state"].as_str()), (Some(inherited_id.as_str()), Some("missed")));
+    assert!(has_event(&app, &release, "miss_milestone", "eve").await);
+    assert!(has_event(&app, &release, "remove_milestone", "eve").await);
+    let page = eve.get(&at).await;
+    assert!(page.body.contains("missed") && !page.body.contains("Load test"), "{}", page.body);
+}
