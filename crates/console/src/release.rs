@@ -5,7 +5,7 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::{Html, Redirect};
 use maud::{Markup, html};
-use railyard_domain::{ApplicationRelease, Operation, ReleaseState, TurnoverState};
+use railyard_domain::{ApplicationRelease, ApprovalState, Operation, ReleaseState, TurnoverState};
 use railyard_service::{
     MAX_PAGE, ReleaseFilter, ReleaseView, Service, SessionInfo, TurnoverFilter, TurnoverView, Verification,
     WorkItemFilter,
@@ -110,6 +110,13 @@ fn summary(r: &ApplicationRelease) -> Markup {
                 }
                 @if !r.allowed_paths.is_empty() {
                     dt { "Deployment paths" } dd { (r.allowed_paths.join(", ")) }
+                }
+                @if let Some(a) = &r.development_approval {
+                    dt { "Development approval" }
+                    dd {
+                        (a.id) " " (state(a.state.as_str(), a.state == ApprovalState::Rejected))
+                        @if let Some(m) = &r.membership { " — decided on " a href={ "/trains/" (m.train_id) "#approvals" } { "the train's page" } }
+                    }
                 }
                 @if let Some(why) = &r.cancel_reason { dt { "Cancelled because" } dd { (why) } }
             }

@@ -343,6 +343,8 @@ async fn a_release_goes_through_construction_and_is_sent_back_with_a_reason() {
     let r = app.get(&rm, &format!("/api/v1/application-releases/{release}")).await;
     assert_eq!(r["state"], "awaiting_development_approval", "{r}");
     let approval = r["development_approval"]["id"].as_str().unwrap().to_string();
+    let page = eve.get(&at).await;
+    assert!(page.body.contains(&format!(r#"{approval} <span class="state">pending</span>"#)), "{}", page.body);
     app.post(&rm, &format!("/api/v1/approvals/{approval}/approve"), json!({})).await;
     assert_eq!(app.get(&rm, &format!("/api/v1/application-releases/{release}")).await["state"], "verification");
 
