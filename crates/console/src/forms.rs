@@ -58,6 +58,15 @@ pub fn optional_number<T: std::str::FromStr>(field: &str, text: &str) -> Result<
         .transpose()
 }
 
+/// A closed choice (a `<select>`): the snake_case name of one of `allowed`, read into its enum.
+pub fn choice<T: serde::de::DeserializeOwned>(field: &str, text: &str, allowed: &[&str]) -> Result<T, PageError> {
+    use serde::de::value::{Error, StrDeserializer};
+    let text = text.trim();
+    T::deserialize(StrDeserializer::<Error>::new(text)).map_err(|_| {
+        ServiceError::invalid(field, format!("`{text}` is not one of the choices: {}", allowed.join(", "))).into()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,5 +91,15 @@ mod tests {
         assert_eq!(optional_number::<u32>("window", "90").ok(), Some(Some(90)));
         let e = optional_number::<u32>("window", "ninety").err().map(|e| e.to_string()).unwrap_or_default();
         assert!(e.contains("window") && e.contains("ninety"), "{e}");
+    }
+
+    #[test]
+    fn a_choice_is_one_of_the_allowed_names() {
+        use railyard_domain::WorkItemStatus;
+        let allowed = ["open", "in_progress", "done"];
+        assert_eq!(choice::<WorkItemStatus>("status", "in_progress", &allowed).ok(), Some(WorkItemStatus::InProgress));
+        let e =
+            choice::<WorkItemStatus>("status", "finished", &allowed).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(e.starts_with("status: `finished` is not one of the choices: open, in_progress, done"), "{e}");
     }
 }

@@ -6,11 +6,13 @@
 //! the session's CSRF token and every POST checks it before anything else. Every action goes through
 //! [`railyard_service::Service`] with the signed-in user as the actor.
 
+mod applications;
 mod approvals;
 mod audit;
 mod calendar;
 mod criteria;
 mod dashboard;
+mod dependency_forms;
 mod deploy_actions;
 mod deployment;
 mod error;
@@ -20,6 +22,9 @@ mod gate_forms;
 mod layout;
 mod milestone_forms;
 mod release;
+mod release_actions;
+mod release_forms;
+mod release_milestones;
 mod routes;
 mod session;
 mod sign_in;
@@ -30,6 +35,7 @@ mod train_forms;
 mod train_list;
 mod turnover;
 mod widgets;
+mod work_item_forms;
 
 pub use error::PageError;
 pub use routes::router;

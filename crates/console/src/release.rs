@@ -5,17 +5,19 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::{Html, Redirect};
 use maud::{Markup, html};
-use railyard_domain::{ApplicationRelease, MilestoneState, Operation, ReleaseState, TurnoverState};
+use railyard_domain::{ApplicationRelease, ApprovalState, Operation, ReleaseState, TurnoverState};
 use railyard_service::{
-    MAX_PAGE, ReleaseView, Service, SessionInfo, TurnoverFilter, TurnoverView, Verification, WorkItemFilter,
-    WorkItemView,
+    MAX_PAGE, ReleaseFilter, ReleaseView, Service, SessionInfo, TurnoverFilter, TurnoverView, Verification,
+    WorkItemFilter,
 };
 use serde::Deserialize;
 
+use crate::applications::people;
 use crate::error::PageError;
-use crate::layout;
+use crate::release_forms::{edit_form, may_edit, open_trains};
 use crate::session::SignedIn;
 use crate::widgets::{state, time};
+use crate::{dependency_forms, layout, release_actions, release_milestones, work_item_forms};
 
 pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<String>) -> Result<Html<String>, PageError> {
     let actor = &user.session.actor;
@@ -35,18 +37,52 @@ pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<Strin
     let turnovers = s.turnovers(actor, filter).await?.items;
     let verification = s.verification(actor, &id).await?;
     let r = &release.release;
+    let train = match r.active_train() {
+        Some(t) => Some(s.train(actor, t).await?),
+        None => None,
+    };
+    let edit = may_edit(&user.session, r);
+    // What the forms offer: people, trains to propose to, releases to depend on (those of its train).
+    let (people, trains, candidates) = if edit {
+        let people = people(&s, actor).await?;
+        let trains = if train.is_none() { open_trains(&s, &user).await? } else { Vec::new() };
+        let filter =
+            ReleaseFilter { train: r.active_train().map(str::to_string), limit: Some(MAX_PAGE), ..Default::default() };
+        (people, trains, s.releases(actor, filter).await?.items)
+    } else {
+        (Vec::new(), Vec::new(), dependency_titles(&s, &user, r).await?)
+    };
     let title = format!("{} {}", r.id, r.title);
     let body = html! {
         h1 { (title) }
         (summary(r))
+        (release_actions::section(&user.session, &release, train.as_ref(), &trains))
+        (edit_form(&user.session, &release, &people))
         (verification_section(&verification))
-        (dependencies(r))
-        (milestones(&release))
-        (work_items(&items))
+        (dependency_forms::section(&user.session, r, &candidates))
+        (release_milestones::section(&user.session, &release, &people))
+        (work_item_forms::section(&user.session, r, &items))
         (import_form(&user.session, r))
         (turnovers_section(&turnovers))
     };
     Ok(Html(layout::page(&title, Some(&user.session), body).into_string()))
+}
+
+/// The releases it depends on, for their titles (a reader sees no form, so needs no other candidates).
+async fn dependency_titles(
+    s: &Service,
+    user: &SignedIn,
+    r: &ApplicationRelease,
+) -> Result<Vec<ReleaseView>, PageError> {
+    let mut out = Vec::new();
+    for d in &r.dependencies {
+        match s.release(&user.session.actor, d).await {
+            Ok(v) => out.push(v),
+            Err(railyard_service::ServiceError::NotFound { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(out)
 }
 
 fn criticality(r: &ApplicationRelease) -> String {
@@ -59,7 +95,7 @@ fn summary(r: &ApplicationRelease) -> Markup {
             h2 #summary { "Release" }
             dl.facts {
                 dt { "State" } dd { (state(r.state.as_str(), r.state == ReleaseState::Cancelled)) }
-                dt { "Application" } dd { (r.application) }
+                dt { "Application" } dd { a href={ "/applications/" (r.application) } { (r.application) } }
                 dt { "Product owner" } dd { (r.product_owner) }
                 dt { "Release type" } dd { (r.release_type.as_str()) }
                 dt { "Criticality" } dd { (criticality(r)) }
@@ -74,6 +110,13 @@ fn summary(r: &ApplicationRelease) -> Markup {
                 }
                 @if !r.allowed_paths.is_empty() {
                     dt { "Deployment paths" } dd { (r.allowed_paths.join(", ")) }
+                }
+                @if let Some(a) = &r.development_approval {
+                    dt { "Development approval" }
+                    dd {
+                        (a.id) " " (state(a.state.as_str(), a.state == ApprovalState::Rejected))
+                        @if let Some(m) = &r.membership { " — decided on " a href={ "/trains/" (m.train_id) "#approvals" } { "the train's page" } }
+                    }
                 }
                 @if let Some(why) = &r.cancel_reason { dt { "Cancelled because" } dd { (why) } }
             }
@@ -98,81 +141,10 @@ fn verification_section(v: &Verification) -> Markup {
     }
 }
 
-fn dependencies(r: &ApplicationRelease) -> Markup {
-    html! {
-        section aria-labelledby="dependencies" {
-            h2 #dependencies { "Dependencies" }
-            @if r.dependencies.is_empty() { p { "It depends on no other application release." } }
-            @else {
-                p { "It depends on:" }
-                ul { @for d in &r.dependencies { li { a href={ "/releases/" (d) } { (d) } } } }
-            }
-        }
-    }
-}
-
-fn milestones(release: &ReleaseView) -> Markup {
-    let r = &release.release;
-    html! {
-        section aria-labelledby="milestones" {
-            h2 #milestones { "Milestones" }
-            @if r.milestones.is_empty() { p { "No milestones." } }
-            @else {
-                div.table { table {
-                    thead { tr { th { "Milestone" } th { "Due" } th { "Owner" } th { "State" } } }
-                    tbody {
-                        @for m in &r.milestones {
-                            @let overdue = release.overdue_milestones.contains(&m.id);
-                            tr {
-                                td { (m.id) " " (m.title) @if let Some(o) = &m.inherited_from { " (from the train's " (o) ")" } }
-                                td { (m.due) }
-                                td { (m.owner.as_deref().unwrap_or("—")) }
-                                td { (state(if overdue { "overdue" } else { m.state.as_str() }, overdue || m.state == MilestoneState::Missed)) }
-                            }
-                        }
-                    }
-                } }
-            }
-        }
-    }
-}
-
-fn work_items(items: &[WorkItemView]) -> Markup {
-    html! {
-        section aria-labelledby="work-items" {
-            h2 #work-items { "Work items" }
-            @if items.is_empty() { p { "No work items yet." } }
-            @else {
-                div.table { table {
-                    thead { tr { th { "Key" } th { "Kind" } th { "Title" } th { "Status" } th { "Link" } } }
-                    tbody {
-                        @for w in items {
-                            @let w = &w.item;
-                            tr {
-                                td { (w.key) }
-                                td { (w.kind.as_str()) }
-                                td { (w.title) }
-                                td { (state(w.status.as_str(), false)) }
-                                td {
-                                    @if let Some(l) = &w.link {
-                                        @if l.starts_with("https://") || l.starts_with("http://") {
-                                            a href=(l) rel="noopener noreferrer" { (l) }
-                                        } @else { (l) }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                } }
-            }
-        }
-    }
-}
-
 /// The work-item import: rows pasted as CSV (Railyard's columns or a Jira export) or JSON.
 fn import_form(session: &SessionInfo, r: &ApplicationRelease) -> Markup {
     html! {
-        @if session.actor.may(Operation::ManageWorkItems) && r.state.is_open() {
+        @if session.actor.may(Operation::ManageWorkItems) && may_edit(session, r) {
             section aria-labelledby="import" {
                 h2 #import { "Import work items" }
                 p.hint { "Paste a CSV (a header row, then key, title, kind, status, link) or a Jira export, or JSON. \

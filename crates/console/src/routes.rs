@@ -4,6 +4,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use railyard_service::Service;
 
+use crate::{applications, dependency_forms, release_actions, release_forms, release_milestones, work_item_forms};
 use crate::{
     approvals, audit, calendar, criteria, dashboard, deploy_actions as act, deployment, gate_forms, milestone_forms,
     release, sign_in, train, train_actions, train_forms, train_list, turnover,
@@ -65,4 +66,30 @@ pub fn router() -> Router<Service> {
         .route("/trains/{id}/milestones/{milestone}/remove", post(milestone_forms::remove))
         .route("/trains/{id}/milestones/{milestone}/complete", post(milestone_forms::complete))
         .route("/trains/{id}/milestones/{milestone}/miss", post(milestone_forms::miss))
+        // Applications and application releases: create, change, membership, lifecycle, dependencies,
+        // milestones, work items.
+        .route("/applications", get(applications::list).post(applications::create))
+        .route("/applications/{key}", get(applications::show))
+        .route("/applications/{key}/edit", post(applications::update))
+        .route("/applications/{key}/archive", post(applications::archive))
+        .route("/releases", post(release_forms::create))
+        .route("/releases/new", get(release_forms::new))
+        .route("/releases/{id}/edit", post(release_forms::update))
+        .route("/releases/{id}/propose", post(release_actions::propose))
+        .route("/releases/{id}/accept", post(release_actions::accept))
+        .route("/releases/{id}/reject", post(release_actions::reject))
+        .route("/releases/{id}/remove", post(release_actions::remove))
+        .route("/releases/{id}/begin-work", post(release_actions::begin_work))
+        .route("/releases/{id}/request-development-approval", post(release_actions::request_development_approval))
+        .route("/releases/{id}/send-back", post(release_actions::send_back))
+        .route("/releases/{id}/cancel", post(release_actions::cancel))
+        .route("/releases/{id}/dependencies", post(dependency_forms::add))
+        .route("/releases/{id}/dependencies/{on}/remove", post(dependency_forms::remove))
+        .route("/releases/{id}/milestones", post(release_milestones::add))
+        .route("/releases/{id}/milestones/{milestone}/edit", post(release_milestones::edit))
+        .route("/releases/{id}/milestones/{milestone}/remove", post(release_milestones::remove))
+        .route("/releases/{id}/milestones/{milestone}/complete", post(release_milestones::complete))
+        .route("/releases/{id}/milestones/{milestone}/miss", post(release_milestones::miss))
+        .route("/releases/{id}/work-items", post(work_item_forms::add))
+        .route("/releases/{id}/work-items/{item}/status", post(work_item_forms::set_status))
 }

@@ -58,6 +58,7 @@ pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<Strin
         (approvals_section(&user.session, t, &approvals, &back))
         (milestones(&user.session, &train, &choices))
         (releases_section(&releases, &readiness))
+        @if user.session.actor.may(Operation::EditRelease) && t.state.is_open() && t.state <= TrainState::Construction { p { a href={ "/releases/new?train=" (t.id) } { "New application release" } } }
         (conflicts_section(&conflicts))
         (train_forms::copy_form(&user.session, t))
     };

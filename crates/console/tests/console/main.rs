@@ -8,6 +8,7 @@ mod demo_screens;
 mod deploying;
 mod in_browser;
 mod pages;
+mod release_forms;
 mod sign_in;
 mod timeline;
 mod train_forms;

@@ -1,0 +1,102 @@
+//! An application release's dependencies on its page: the list, adding one (a choice of the other releases
+//! of its train) and removing one. A dependency that would close a cycle is refused by the service, and the
+//! refusal names the cycle (R5).
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::response::Redirect;
+use maud::{Markup, html};
+use railyard_domain::ApplicationRelease;
+use railyard_service::{DependencyInput, ReleaseView, Service, ServiceError, SessionInfo};
+use serde::Deserialize;
+
+use crate::error::PageError;
+use crate::forms::{self, csrf_field};
+use crate::release_forms::may_edit;
+use crate::session::SignedIn;
+
+/// The dependencies section. `candidates` are the releases it could depend on (the other releases of its
+/// train, or every other open release when it is on none).
+pub(crate) fn section(session: &SessionInfo, r: &ApplicationRelease, candidates: &[ReleaseView]) -> Markup {
+    let edit = may_edit(session, r);
+    let choices: Vec<&ApplicationRelease> = candidates
+        .iter()
+        .map(|c| &c.release)
+        .filter(|c| c.id != r.id && !r.dependencies.contains(&c.id) && c.state.is_open())
+        .collect();
+    let title = |id: &str| candidates.iter().find(|c| c.release.id == id).map(|c| c.release.title.clone());
+    html! {
+        section aria-labelledby="dependencies" {
+            h2 #dependencies { "Dependencies" }
+            @if r.dependencies.is_empty() { p { "It depends on no other application release." } }
+            @else {
+                p { "It depends on:" }
+                ul {
+                    @for d in &r.dependencies {
+                        li {
+                            a href={ "/releases/" (d) } { (d) } @if let Some(t) = title(d) { " " (t) }
+                            @if edit {
+                                form.action method="post" action={ "/releases/" (r.id) "/dependencies/" (d) "/remove" } {
+                                    (csrf_field(session))
+                                    button.secondary type="submit" { "Remove the dependency on " (d) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            @if edit {
+                @if choices.is_empty() { p.hint { "No other application release to depend on." } }
+                @else {
+                    form.action method="post" action={ "/releases/" (r.id) "/dependencies" } {
+                        (csrf_field(session))
+                        label { "Depends on"
+                            select name="depends_on" required {
+                                @for c in &choices { option value=(c.id) { (c.id) " " (c.title) " (" (c.application) ", " (c.schedule.start) " – " (c.schedule.end) ")" } }
+                            }
+                        }
+                        button type="submit" { "Add the dependency" }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct DependencyForm {
+    #[serde(default)]
+    csrf: Option<String>,
+    #[serde(default)]
+    depends_on: String,
+}
+
+fn dependencies_of(id: &str) -> Redirect {
+    Redirect::to(&format!("/releases/{id}#dependencies"))
+}
+
+/// `POST /releases/{id}/dependencies`.
+pub async fn add(
+    State(s): State<Service>,
+    user: SignedIn,
+    Path(id): Path<String>,
+    Form(f): Form<DependencyForm>,
+) -> Result<Redirect, PageError> {
+    user.check_csrf(f.csrf.as_deref())?;
+    let depends_on = forms::optional(&f.depends_on)
+        .ok_or_else(|| ServiceError::invalid("depends_on", "choose the application release it depends on"))?;
+    s.add_dependency(&user.session.actor, &id, DependencyInput { depends_on }).await?;
+    Ok(dependencies_of(&id))
+}
+
+/// `POST /releases/{id}/dependencies/{on}/remove`.
+pub async fn remove(
+    State(s): State<Service>,
+    user: SignedIn,
+    Path((id, on)): Path<(String, String)>,
+    Form(f): Form<DependencyForm>,
+) -> Result<Redirect, PageError> {
+    user.check_csrf(f.csrf.as_deref())?;
+    s.remove_dependency(&user.session.actor, &id, &on).await?;
+    Ok(dependencies_of(&id))
+}
