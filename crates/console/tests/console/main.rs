@@ -5,6 +5,7 @@ mod actions;
 mod chrome;
 mod common;
 mod deploying;
+mod elements;
 mod in_browser;
 mod pages;
 mod sign_in;
