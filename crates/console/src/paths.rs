@@ -100,7 +100,7 @@ fn path_fields(path: Option<&DeploymentPath>, envs: &[EnvironmentView]) -> Marku
     let stages: &[Stage] = path.map(|p| p.stages.as_slice()).unwrap_or_default();
     let rows = (stages.len() + SPARE_ROWS).max(3);
     html! {
-        div {
+        div.grid {
             label { "Name" input name="name" required value=[path.map(|p| p.name.as_str())]; }
             label { "Description" input name="description" value=[path.map(|p| p.description.as_str())]; }
         }

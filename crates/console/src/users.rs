@@ -49,7 +49,7 @@ fn role_boxes(checked: &[Role]) -> Markup {
 
 fn password_field(label: &str, required: bool) -> Markup {
     html! {
-        label { (label) " (at least " (MIN_PASSWORD_CHARS) " characters)"
+        label { (label) " (" @if !required { "optional; " } "at least " (MIN_PASSWORD_CHARS) " characters)"
             input type="password" name="password" autocomplete="new-password" minlength=(MIN_PASSWORD_CHARS) required[required];
         }
     }
@@ -85,11 +85,13 @@ pub async fn list(State(s): State<Service>, user: SignedIn) -> Result<Html<Strin
                 h2 #new-user { "New user" }
                 form method="post" action="/users" {
                     (csrf_field(session))
-                    label { "User name" input name="name" required pattern="[a-z][a-z0-9._-]{0,62}" autocomplete="off" placeholder="rita"; }
-                    label { "Display name" input name="display_name"; }
-                    label { "Email" input type="email" name="email"; }
+                    div.grid {
+                        label { "User name" input name="name" required pattern="[a-z][a-z0-9._-]{0,62}" autocomplete="off" placeholder="rita"; }
+                        label { "Display name" input name="display_name"; }
+                        label { "Email" input type="email" name="email"; }
+                    }
                     (role_boxes(&[]))
-                    (password_field("Console password (optional: set it later)", false))
+                    (password_field("Console password", false))
                     p { button type="submit" { "Create user" } }
                 }
                 p.hint { "User names: lower-case letters, digits, “.”, “_” or “-”, starting with a letter." }
@@ -123,7 +125,7 @@ pub async fn show(
         section aria-labelledby="about" {
             h2 #about { "About" }
             dl.facts {
-                dt { "Name" } dd { (u.user.display_name) }
+                dt { "Name" } dd { @if u.user.display_name.is_empty() { "—" } @else { (u.user.display_name) } }
                 dt { "Email" } dd { (u.user.email.as_deref().unwrap_or("—")) }
                 dt { "Roles" } dd { (roles_text(&u.user.roles)) }
                 dt { "State" } dd { (active_badge(&u)) }
@@ -143,8 +145,10 @@ fn admin_forms(session: &SessionInfo, u: &UserView, base: &str, tokens: &[TokenV
             form method="post" action=(base) {
                 (csrf_field(session))
                 input type="hidden" name="version" value=(u.meta.version);
-                label { "Display name" input name="display_name" value=(u.user.display_name); }
-                label { "Email" input type="email" name="email" value=[u.user.email.as_deref()]; }
+                div.grid {
+                    label { "Display name" input name="display_name" value=(u.user.display_name); }
+                    label { "Email" input type="email" name="email" value=[u.user.email.as_deref()]; }
+                }
                 (role_boxes(&u.user.roles))
                 label { span { input type="checkbox" name="active" value="yes" checked[u.user.active]; " Active (untick to deactivate: their tokens and sessions stop working)" } }
                 p { button type="submit" { "Save changes" } }

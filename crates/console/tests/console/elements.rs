@@ -191,6 +191,7 @@ async fn an_engineer_creates_edits_takes_offline_and_plans_an_environment() {
     let id = ev["id"].as_str().unwrap().to_string();
     let cal = erin.get("/environments/staging/calendar?view=week&from=2030-05-06").await;
     assert!(cal.body.contains("Trading peak") && cal.body.contains(&id), "{}", cal.body);
+    assert!(cal.body.contains(r#"href="/environments/staging""#), "the calendar links back to the environment");
     let page = erin.get("/environments/staging").await;
     assert!(page.body.contains("Trading peak"));
     let remove = format!("/environments/staging/events/{id}/remove");
@@ -344,4 +345,123 @@ async fn a_viewer_sees_the_release_elements_but_none_of_their_forms() {
     let page = engineer.get("/environments/staging").await;
     assert!(page.body.contains(r#"action="/environments/staging/events""#), "{}", page.body);
     assert!(engineer.get("/paths").await.body.contains(r#"action="/paths""#));
+}
+
+#[tokio::test]
+async fn a_path_is_edited_in_draft_returned_to_draft_and_retired_and_an_environment_decommissioned() {
+    let app = TestApp::spawn().await;
+    let token = app.user("erin", &["release_engineer"]).await;
+    for (name, kind) in [("test", "test"), ("staging", "staging"), ("uat", "test")] {
+        app.post(&token, "/api/v1/environments", json!({"name": name, "kind": kind})).await;
+    }
+    let stages = json!([{"environment": "test"}]);
+    let p = app.post(&token, "/api/v1/deployment-paths", json!({"name": "quick", "stages": stages})).await;
+    let id = p["id"].as_str().unwrap().to_string();
+    let at = format!("/paths/{id}");
+    let erin = signed_in(&app, "erin").await;
+
+    // The edit form starts from the path as it is: its name and its stage, ticked as stored.
+    let page = erin.get(&at).await;
+    assert!(page.body.contains(r#"value="quick""#), "{}", page.body);
+    assert!(page.body.contains(r#"<option value="test" selected>"#), "{}", page.body);
+    let version = page.input_value(&format!(r#"action="{at}""#), "version");
+    let edit = [
+        ("csrf", page.csrf()),
+        ("version", version),
+        ("name", "quick lane".into()),
+        ("description", "".into()),
+        ("stage1_environment", "uat".into()),
+        ("stage1_required", "yes".into()),
+        ("stage2_environment", "staging".into()),
+    ];
+    redirected(&erin.post(&at, &refs(&edit)).await, &at);
+    let p = app.get(&app.admin, &format!("/api/v1/deployment-paths/{id}")).await;
+    assert_eq!(p["name"], "quick lane");
+    assert_eq!(p["stages"][0]["environment"], "uat");
+    assert_eq!(
+        (p["stages"][1]["environment"].as_str(), p["stages"][1]["required"].as_bool()),
+        (Some("staging"), Some(false))
+    );
+    let stale = erin.post(&at, &refs(&edit)).await;
+    assert_eq!(stale.status, 409, "{}", stale.body);
+    assert!(stale.body.contains("reload it and try again"), "{}", stale.body);
+
+    let csrf = page.csrf();
+    redirected(&erin.post(&format!("{at}/activate"), &[("csrf", &csrf)]).await, &at);
+    let page = erin.get(&at).await;
+    assert!(!page.body.contains(r#"name="version""#), "an active path has no edit form");
+    assert!(page.body.contains("return it to draft first"), "{}", page.body);
+    redirected(&erin.post(&format!("{at}/return-to-draft"), &[("csrf", &csrf)]).await, &at);
+    assert_eq!(app.get(&app.admin, &format!("/api/v1/deployment-paths/{id}")).await["state"], "draft");
+    redirected(&erin.post(&format!("{at}/retire"), &[("csrf", &csrf)]).await, &at);
+    assert_eq!(app.get(&app.admin, &format!("/api/v1/deployment-paths/{id}")).await["state"], "retired");
+    let page = erin.get(&at).await;
+    assert!(!page.body.contains("/activate") && !page.body.contains("/retire"), "a retired path offers nothing");
+    let events = app.events_of(&id).await;
+    for action in ["update", "activate", "return_to_draft", "retire"] {
+        assert!(did(&events, action, "erin"), "{action}: {events:?}");
+    }
+
+    // Decommissioning is final: the page then offers no lifecycle or calendar forms.
+    redirected(
+        &erin.post("/environments/uat/decommission", &[("csrf", &csrf), ("confirm", "yes")]).await,
+        "/environments/uat",
+    );
+    assert_eq!(app.get(&app.admin, "/api/v1/environments/uat").await["state"], "decommissioned");
+    assert!(did(&app.events_of("uat").await, "decommission", "erin"));
+    let page = erin.get("/environments/uat").await;
+    assert!(page.body.contains("decommissioned"), "{}", page.body);
+    assert_eq!(page.body.matches("<form").count(), 1, "only sign-out is left:\n{}", page.body);
+    let res = erin.post("/environments/uat/bring-online", &[("csrf", &csrf)]).await;
+    assert_eq!(res.status, 409, "{}", res.body);
+    assert!(res.body.contains("uat is decommissioned"), "{}", res.body);
+}
+
+#[tokio::test]
+async fn an_admin_resets_a_password_revokes_a_token_and_deactivates_a_user() {
+    let app = TestApp::spawn().await;
+    let dan = app.user("dan", &["developer"]).await;
+    let admin = app.browser();
+    redirected(&admin.sign_in_with_token(&app.admin).await, "/");
+
+    let page = admin.get("/users/dan").await;
+    assert!(page.body.contains(r#"action="/users/dan/password""#), "{}", page.body);
+    let res = admin.post("/users/dan/password", &[("csrf", &page.csrf()), ("password", "too short")]).await;
+    assert_eq!(res.status, 422, "{}", res.body);
+    assert!(res.body.contains("password: a password needs at least 12 characters"), "{}", res.body);
+    let new = "a much longer new passphrase";
+    redirected(
+        &admin.post("/users/dan/password", &[("csrf", &page.csrf()), ("password", new)]).await,
+        "/users/dan#password",
+    );
+    assert_eq!(app.browser().sign_in("dan", PASSWORD).await.status, 401, "the old password no longer works");
+    redirected(&app.browser().sign_in("dan", new).await, "/");
+
+    // dan's token (made by the test setup) is listed and revoked from his page.
+    let tokens = app.get(&app.admin, "/api/v1/tokens?user=dan").await;
+    let tk = tokens["items"][0]["id"].as_str().unwrap().to_string();
+    let page = admin.get("/users/dan").await;
+    let revoke = format!("/tokens/{tk}/revoke");
+    assert!(page.body.contains(&format!(r#"action="{revoke}""#)), "{}", page.body);
+    redirected(&admin.post(&revoke, &[("csrf", &page.csrf())]).await, "/users/dan#tokens");
+    assert_eq!(app.call(&dan, reqwest::Method::GET, "/api/v1/users/me", None).await.0, 401);
+    assert!(admin.get("/users/dan").await.body.contains("revoked"));
+
+    // Deactivated: the box unticked; dan can no longer sign in.
+    let page = admin.get("/users/dan").await;
+    let version = page.input_value(r#"action="/users/dan""#, "version");
+    let form = [
+        ("csrf", page.csrf()),
+        ("version", version),
+        ("display_name", "Dan".into()),
+        ("email", "".into()),
+        ("roles", "developer".into()),
+    ];
+    redirected(&admin.post("/users/dan", &refs(&form)).await, "/users/dan");
+    assert_eq!(app.get(&app.admin, "/api/v1/users/dan").await["active"], false);
+    assert!(admin.get("/users").await.body.contains("deactivated"));
+    assert_eq!(app.browser().sign_in("dan", new).await.status, 401);
+    let events = app.events_of("dan").await;
+    assert!(did(&events, "set_password", "admin") && did(&events, "update", "admin"), "{events:?}");
+    assert!(did(&app.events_of(&tk).await, "revoke", "admin"));
 }
