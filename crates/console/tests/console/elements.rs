@@ -177,6 +177,11 @@ async fn an_engineer_creates_edits_takes_offline_and_plans_an_environment() {
             ("train", "".into()),
         ]
     };
+    let mut reservation = event("2030-05-06T08:00");
+    reservation[1].1 = "reservation".into();
+    let res = erin.post("/environments/staging/events", &refs(&reservation)).await;
+    assert_eq!(res.status, 422, "{}", res.body);
+    assert!(res.body.contains("train_id: a reservation names the train"), "{}", res.body);
     let res = erin.post("/environments/staging/events", &refs(&event("next tuesday"))).await;
     assert_eq!(res.status, 422, "{}", res.body);
     assert!(res.body.contains("start: give a date and time"), "the page names the field: {}", res.body);
