@@ -215,6 +215,9 @@ async fn render(
             " · " a rel="next" href=(link(window.view, window.next)) { "Next " (window.view.as_str()) " →" }
             " · " a href=(link(other, window.first)) { "Show the " (other.as_str()) }
             @if base != "/calendar" { " · " a href={ "/calendar?view=" (window.view.as_str()) "&from=" (window.first) } { "All environments" } }
+            @if let Some(env) = base.strip_prefix("/environments/").and_then(|b| b.strip_suffix("/calendar")) {
+                " · " a href={ "/environments/" (env) } { "About " (env) ", its events and state" }
+            }
         }
         h2 { (window.title()) }
         @if conflicts > 0 {

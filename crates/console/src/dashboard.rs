@@ -48,7 +48,7 @@ pub async fn show(State(s): State<Service>, user: SignedIn) -> Result<Html<Strin
 
     let body = html! {
         h1 { "Dashboard" }
-        (line_state(&line))
+        (line_state(&user.session, &line))
         (inbox_section(&user.session, &inbox, &trains))
         div.grid {
             (trains_by_stage(&trains))
@@ -68,7 +68,7 @@ async fn deployments(s: &Service, user: &SignedIn, st: DeploymentState) -> Resul
     Ok(s.deployments(&user.session.actor, filter).await?.items)
 }
 
-fn line_state(line: &Line) -> Markup {
+fn line_state(session: &SessionInfo, line: &Line) -> Markup {
     html! {
         section aria-labelledby="line" {
             h2 #line { "Stop the line" }
@@ -82,6 +82,7 @@ fn line_state(line: &Line) -> Markup {
             } @else {
                 p.running { "The line is running: deployments start as scheduled." }
             }
+            (crate::line_forms::forms(session, line))
         }
     }
 }

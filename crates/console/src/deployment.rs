@@ -50,7 +50,7 @@ fn facts(d: &Deployment) -> Markup {
         section aria-labelledby="facts" {
             h2 #facts { "Details" }
             dl {
-                dt { "Environment" } dd { (d.environment) " (stage " (d.stage + 1) ")" }
+                dt { "Environment" } dd { a href={ "/environments/" (d.environment) } { (d.environment) } " (stage " (d.stage + 1) ")" }
                 @if let Some(at) = &d.scheduled_for { dt { "Scheduled for" } dd { (time(at)) } }
                 dt { "Started" } dd { @if let Some(at) = &d.started_at { (time(at)) } @else { "not yet" } }
                 dt { "Finished" } dd { @if let Some(at) = &d.finished_at { (time(at)) } @else { "not yet" } }

@@ -44,7 +44,6 @@ pub fn utc(field: &str, text: &str) -> Result<DateTime<Utc>, PageError> {
 }
 
 /// A time as a `datetime-local` field's value (UTC, to the minute).
-#[allow(dead_code)] // used by the forms to come
 pub fn datetime_local(t: &DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M").to_string()
 }
@@ -58,13 +57,44 @@ pub fn optional_number<T: std::str::FromStr>(field: &str, text: &str) -> Result<
         .transpose()
 }
 
-/// A closed choice (a `<select>`): the snake_case name of one of `allowed`, read into its enum.
-pub fn choice<T: serde::de::DeserializeOwned>(field: &str, text: &str, allowed: &[&str]) -> Result<T, PageError> {
-    use serde::de::value::{Error, StrDeserializer};
-    let text = text.trim();
-    T::deserialize(StrDeserializer::<Error>::new(text)).map_err(|_| {
-        ServiceError::invalid(field, format!("`{text}` is not one of the choices: {}", allowed.join(", "))).into()
-    })
+/// A form that carries nothing but the CSRF token: a button that acts.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct CsrfOnly {
+    #[serde(default)]
+    pub csrf: Option<String>,
+}
+
+/// One of a closed set of choices (a `<select>` or a radio button), read as the service's enum by its
+/// snake_case name; a wrong value names the field and the allowed values.
+pub fn choice<T: serde::de::DeserializeOwned>(field: &str, text: &str) -> Result<T, PageError> {
+    use serde::de::IntoDeserializer;
+    let de: serde::de::value::StrDeserializer<'_, serde::de::value::Error> = text.trim().into_deserializer();
+    T::deserialize(de).map_err(|e| ServiceError::invalid(field, e.to_string()).into())
+}
+
+/// A posted form as its fields in order, for forms that repeat a name (a group of checkboxes) or number
+/// their rows (`stage1_environment`, `stage2_environment`, ...). Read it with `Form<Vec<(String, String)>>`.
+pub struct Fields(Vec<(String, String)>);
+
+impl Fields {
+    pub fn new(pairs: Vec<(String, String)>) -> Fields {
+        Fields(pairs)
+    }
+
+    /// The first value of a field; empty when it was not sent.
+    pub fn one(&self, name: &str) -> &str {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or_default()
+    }
+
+    /// Every value sent under a name, in order (the ticked boxes of a group).
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect()
+    }
+
+    /// Whether a checkbox was ticked (a browser sends only ticked boxes).
+    pub fn checked(&self, name: &str) -> bool {
+        self.0.iter().any(|(k, _)| k == name)
+    }
 }
 
 #[cfg(test)]
@@ -94,12 +124,23 @@ mod tests {
     }
 
     #[test]
-    fn a_choice_is_one_of_the_allowed_names() {
-        use railyard_domain::WorkItemStatus;
-        let allowed = ["open", "in_progress", "done"];
-        assert_eq!(choice::<WorkItemStatus>("status", "in_progress", &allowed).ok(), Some(WorkItemStatus::InProgress));
-        let e =
-            choice::<WorkItemStatus>("status", "finished", &allowed).err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(e.starts_with("status: `finished` is not one of the choices: open, in_progress, done"), "{e}");
+    fn a_choice_names_the_field_and_the_allowed_values() {
+        #[derive(Debug, PartialEq, serde::Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        enum Kind {
+            Blackout,
+            Maintenance,
+        }
+        assert_eq!(choice::<Kind>("kind", " blackout ").ok(), Some(Kind::Blackout));
+        let e = choice::<Kind>("kind", "holiday").err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(e.starts_with("kind: ") && e.contains("holiday") && e.contains("maintenance"), "{e}");
+        let f = Fields::new(vec![
+            ("roles".into(), "admin".into()),
+            ("name".into(), "ann".into()),
+            ("roles".into(), "viewer".into()),
+        ]);
+        assert_eq!((f.one("name"), f.one("missing")), ("ann", ""));
+        assert_eq!(f.all("roles"), vec!["admin", "viewer"]);
+        assert!(f.checked("roles") && !f.checked("active"));
     }
 }

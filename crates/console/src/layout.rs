@@ -73,8 +73,10 @@ pub fn page_refreshing(title: &str, session: Option<&SessionInfo>, body: Markup,
                         a href="/trains" { "Trains" } " "
                         a href="/applications" { "Applications" } " "
                         a href="/environments" { "Environments" } " "
+                        a href="/paths" { "Paths" } " "
                         a href="/calendar" { "Calendar" } " "
                         a href="/audit" { "Audit log" }
+                        @if session.is_some_and(|s| s.actor.is_admin()) { " " a href="/users" { "Users" } }
                     }
                     @if let Some(s) = session {
                         span {

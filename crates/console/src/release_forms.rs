@@ -28,8 +28,6 @@ const CRITICALITIES: [(Criticality, &str); 4] = [
     (Criticality::Critical, "critical"),
 ];
 
-const RELEASE_TYPES: [&str; 4] = ["major", "minor", "patch", "emergency"];
-
 /// Whether the signed-in user may change this release: a role that edits releases, and its product owner
 /// or a release manager (the service decides; this only hides forms that would be refused).
 pub(crate) fn may_edit(session: &SessionInfo, r: &ApplicationRelease) -> bool {
@@ -186,12 +184,11 @@ impl ReleaseForm {
         })
     }
     fn release_type(&self) -> Result<Option<ReleaseType>, PageError> {
-        forms::optional(&self.release_type).map(|t| forms::choice("release_type", &t, &RELEASE_TYPES)).transpose()
+        forms::optional(&self.release_type).map(|t| forms::choice("release_type", &t)).transpose()
     }
     fn criticality(&self) -> Result<Criticality, PageError> {
-        let names = CRITICALITIES.map(|(_, n)| n);
         match forms::optional(&self.criticality) {
-            Some(c) => forms::choice("criticality", &c, &names),
+            Some(c) => forms::choice("criticality", &c),
             None => Ok(Criticality::default()),
         }
     }

@@ -6,8 +6,9 @@ use railyard_service::Service;
 
 use crate::{applications, dependency_forms, release_actions, release_forms, release_milestones, work_item_forms};
 use crate::{
-    approvals, audit, calendar, criteria, dashboard, deploy_actions as act, deployment, gate_forms, milestone_forms,
-    release, sign_in, train, train_actions, train_forms, train_list, turnover,
+    approvals, audit, calendar, criteria, dashboard, deploy_actions as act, deployment, environment_forms,
+    environments, gate_forms, line_forms, milestone_forms, path_forms, paths, release, sign_in, train, train_actions,
+    train_forms, train_list, turnover, user_forms, users,
 };
 
 /// The console's pages and form actions, to be merged into the server's application.
@@ -92,4 +93,25 @@ pub fn router() -> Router<Service> {
         .route("/releases/{id}/milestones/{milestone}/miss", post(release_milestones::miss))
         .route("/releases/{id}/work-items", post(work_item_forms::add))
         .route("/releases/{id}/work-items/{item}/status", post(work_item_forms::set_status))
+        // Release elements: environments and their calendar events, deployment paths, users and their
+        // tokens, stopping the line.
+        .route("/environments", get(environments::list).post(environment_forms::create))
+        .route("/environments/{name}", get(environments::show).post(environment_forms::update))
+        .route("/environments/{name}/take-offline", post(environment_forms::take_offline))
+        .route("/environments/{name}/bring-online", post(environment_forms::bring_online))
+        .route("/environments/{name}/decommission", post(environment_forms::decommission))
+        .route("/environments/{name}/events", post(environment_forms::add_event))
+        .route("/environments/{name}/events/{event}/remove", post(environment_forms::remove_event))
+        .route("/paths", get(paths::list).post(path_forms::create))
+        .route("/paths/{id}", get(paths::show).post(path_forms::update))
+        .route("/paths/{id}/activate", post(path_forms::activate))
+        .route("/paths/{id}/return-to-draft", post(path_forms::return_to_draft))
+        .route("/paths/{id}/retire", post(path_forms::retire))
+        .route("/users", get(users::list).post(user_forms::create))
+        .route("/users/{name}", get(users::show).post(user_forms::update))
+        .route("/users/{name}/password", post(user_forms::set_password))
+        .route("/users/{name}/tokens", post(user_forms::issue_token))
+        .route("/tokens/{id}/revoke", post(user_forms::revoke_token))
+        .route("/line/halt", post(line_forms::halt))
+        .route("/line/resume", post(line_forms::resume))
 }

@@ -118,7 +118,7 @@ pub struct WorkItemForm {
 }
 
 fn status(text: &str) -> Result<WorkItemStatus, PageError> {
-    forms::choice("status", text, &STATUSES.map(|(_, v, _)| v))
+    forms::choice("status", text)
 }
 
 fn items_of(id: &str) -> Redirect {
@@ -136,7 +136,7 @@ pub async fn add(
     let spec = WorkItemSpec {
         key: f.key.trim().to_string(),
         title: f.title,
-        kind: forms::choice("kind", &f.kind, &KINDS.map(|(_, v, _)| v))?,
+        kind: forms::choice("kind", &f.kind)?,
         status: match forms::optional(&f.status) {
             Some(s) => status(&s)?,
             None => WorkItemStatus::Open,

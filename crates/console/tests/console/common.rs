@@ -160,3 +160,27 @@ impl TestApp {
         v["items"].as_array().cloned().unwrap_or_default()
     }
 }
+
+// ---- release elements (elements.rs) ----
+
+impl Browser {
+    /// Signs in by pasting an API token (the bootstrap admin has no password).
+    pub async fn sign_in_with_token(&self, token: &str) -> Page {
+        let form = self.get("/sign-in").await;
+        let csrf = form.csrf();
+        self.post("/sign-in", &[("csrf", &csrf), ("token", token)]).await
+    }
+}
+
+impl Page {
+    /// The `value` of the first input named `name` after `after` in the page (e.g. a form's hidden version).
+    #[track_caller]
+    pub fn input_value(&self, after: &str, name: &str) -> String {
+        let from = self.body.find(after).unwrap_or_else(|| panic!("no {after} in:\n{}", self.body));
+        let rest = &self.body[from..];
+        let marker = format!(r#"name="{name}" value=""#);
+        let start =
+            rest.find(&marker).unwrap_or_else(|| panic!("no {name} input after {after}:\n{rest}")) + marker.len();
+        rest[start..].split('"').next().unwrap().to_string()
+    }
+}

@@ -6,6 +6,7 @@ mod chrome;
 mod common;
 mod demo_screens;
 mod deploying;
+mod elements;
 mod in_browser;
 mod pages;
 mod release_forms;

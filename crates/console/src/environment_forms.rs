@@ -1,0 +1,163 @@
+//! The environment forms: create, edit (with the version the form was drawn from), take offline, bring
+//! online, decommission, and add or remove a calendar event. Each checks the CSRF token first, then acts
+//! through the service as the signed-in user, and returns to the environment's page.
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::response::Redirect;
+use railyard_domain::{EnvironmentAction, EnvironmentPatch, EnvironmentSpec, EventSpec};
+use railyard_service::{Service, ServiceError};
+use serde::Deserialize;
+
+use crate::error::PageError;
+use crate::forms::{CsrfOnly, choice, optional, optional_number, utc};
+use crate::session::SignedIn;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct EnvironmentForm {
+    #[serde(default)]
+    csrf: Option<String>,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    owner: String,
+    /// Create: "" (as its kind), "yes" or "no". Edit: a checkbox, "yes" when ticked.
+    #[serde(default)]
+    locked: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    version: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct EventForm {
+    #[serde(default)]
+    csrf: Option<String>,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    start: String,
+    #[serde(default)]
+    end: String,
+    #[serde(default)]
+    train: String,
+}
+
+fn environment_page(name: &str) -> Redirect {
+    Redirect::to(&format!("/environments/{name}"))
+}
+
+/// `POST /environments`
+pub async fn create(
+    State(s): State<Service>,
+    user: SignedIn,
+    Form(f): Form<EnvironmentForm>,
+) -> Result<Redirect, PageError> {
+    user.check_csrf(f.csrf.as_deref())?;
+    let locked = match f.locked.trim() {
+        "" => None,
+        "yes" => Some(true),
+        "no" => Some(false),
+        other => return Err(ServiceError::invalid("locked", format!("“{other}” is not one of: yes, no")).into()),
+    };
+    let spec = EnvironmentSpec {
+        name: f.name.trim().to_string(),
+        kind: choice("kind", &f.kind)?,
+        owner: optional(&f.owner),
+        locked,
+        description: f.description.trim().to_string(),
+    };
+    let env = s.create_environment(&user.session.actor, spec).await?;
+    Ok(environment_page(&env.environment.name))
+}
+
+/// `POST /environments/{name}`: the edit form, refused when the environment changed since the form was
+/// drawn.
+pub async fn update(
+    State(s): State<Service>,
+    user: SignedIn,
+    Path(name): Path<String>,
+    Form(f): Form<EnvironmentForm>,
+) -> Result<Redirect, PageError> {
+    user.check_csrf(f.csrf.as_deref())?;
+    let version = optional_number::<i64>("version", &f.version)?;
+    let patch = EnvironmentPatch {
+        kind: Some(choice("kind", &f.kind)?),
+        owner: optional(&f.owner),
+        locked: Some(f.locked == "yes"),
+        description: Some(f.description.trim().to_string()),
+    };
+    s.update_environment(&user.session.actor, &name, patch, version).await?;
+    Ok(environment_page(&name))
+}
+
+async fn act(s: &Service, user: &SignedIn, name: &str, action: EnvironmentAction) -> Result<Redirect, PageError> {
+    s.environment_action(&user.session.actor, name, action).await?;
+    Ok(environment_page(name))
+}
+
+pub async fn take_offline(
+    State(s): State<Service>,
+    user: SignedIn,
+    Path(name): Path<String>,
+    Form(f): Form<CsrfOnly>,
+) -> Result<Redirect, PageError> {
+    user.check_csrf(f.csrf.as_deref())?;
+    act(&s, &user, &name, EnvironmentAction::TakeOffline).await
+}
+
+pub async fn bring_online(
+    State(s): State<Service>,
+    user: SignedIn,
+    Path(name): Path<String>,
+    Form(f): Form<CsrfOnly>,
+) -> Result<Redirect, PageError> {
+    user.check_csrf(f.csrf.as_deref())?;
+    act(&s, &user, &name, EnvironmentAction::BringOnline).await
+}
+
+pub async fn decommission(
+    State(s): State<Service>,
+    user: SignedIn,
+    Path(name): Path<String>,
+    Form(f): Form<CsrfOnly>,
+) -> Result<Redirect, PageError> {
+    user.check_csrf(f.csrf.as_deref())?;
+    act(&s, &user, &name, EnvironmentAction::Decommission).await
+}
+
+/// `POST /environments/{name}/events`: start and end are `datetime-local` values, read as UTC.
+pub async fn add_event(
+    State(s): State<Service>,
+    user: SignedIn,
+    Path(name): Path<String>,
+    Form(f): Form<EventForm>,
+) -> Result<Redirect, PageError> {
+    user.check_csrf(f.csrf.as_deref())?;
+    let spec = EventSpec {
+        kind: choice("kind", &f.kind)?,
+        title: f.title.trim().to_string(),
+        start: utc("start", &f.start)?,
+        end: utc("end", &f.end)?,
+        train_id: optional(&f.train),
+    };
+    s.add_calendar_event(&user.session.actor, &name, spec).await?;
+    Ok(Redirect::to(&format!("/environments/{name}#events")))
+}
+
+/// `POST /environments/{name}/events/{event}/remove`
+pub async fn remove_event(
+    State(s): State<Service>,
+    user: SignedIn,
+    Path((name, event)): Path<(String, String)>,
+    Form(f): Form<CsrfOnly>,
+) -> Result<Redirect, PageError> {
+    user.check_csrf(f.csrf.as_deref())?;
+    s.remove_calendar_event(&user.session.actor, &name, &event).await?;
+    Ok(Redirect::to(&format!("/environments/{name}#events")))
+}

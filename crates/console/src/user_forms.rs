@@ -1,0 +1,129 @@
+//! The user forms (admins): create a user (with an optional console password), edit their roles or
+//! deactivate them (with the version the form was drawn from), set a console password, issue an API
+//! token (whose secret the answer shows once) and revoke one.
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use railyard_domain::Role;
+use railyard_service::{MIN_PASSWORD_CHARS, NewToken, NewUser, PasswordInput, Service, ServiceError, UserPatch};
+
+use crate::error::PageError;
+use crate::forms::{CsrfOnly, Fields, choice, optional, optional_number};
+use crate::session::SignedIn;
+
+fn roles(f: &Fields) -> Result<Vec<Role>, PageError> {
+    f.all("roles").into_iter().map(|r| choice("roles", r)).collect()
+}
+
+fn user_page(name: &str, anchor: &str) -> Redirect {
+    Redirect::to(&format!("/users/{name}{anchor}"))
+}
+
+/// `POST /users`. A password, when given, is set right after the user is created.
+pub async fn create(
+    State(s): State<Service>,
+    user: SignedIn,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Redirect, PageError> {
+    let f = Fields::new(pairs);
+    user.check_csrf(Some(f.one("csrf")))?;
+    let actor = &user.session.actor;
+    let password = Some(f.one("password")).filter(|p| !p.is_empty());
+    // One form does two service calls: a password the service would refuse must not leave a user behind
+    // without one, so its length (the service's own minimum) is checked before anything is created.
+    if password.is_some_and(|p| p.chars().count() < MIN_PASSWORD_CHARS) {
+        let why = format!("a password needs at least {MIN_PASSWORD_CHARS} characters");
+        return Err(ServiceError::invalid("password", why).into());
+    }
+    let input = NewUser {
+        name: f.one("name").trim().to_string(),
+        display_name: f.one("display_name").trim().to_string(),
+        email: optional(f.one("email")),
+        roles: roles(&f)?,
+    };
+    let created = s.create_user(actor, input).await?;
+    let name = created.user.name;
+    if let Some(p) = password {
+        s.set_password(actor, &name, PasswordInput { password: p.to_string() }).await?;
+    }
+    Ok(user_page(&name, ""))
+}
+
+/// `POST /users/{name}`: display name, email, roles and whether the user is active; refused when the
+/// user changed since the form was drawn.
+pub async fn update(
+    State(s): State<Service>,
+    user: SignedIn,
+    Path(name): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Redirect, PageError> {
+    let f = Fields::new(pairs);
+    user.check_csrf(Some(f.one("csrf")))?;
+    let version = optional_number::<i64>("version", f.one("version"))?;
+    let patch = UserPatch {
+        display_name: Some(f.one("display_name").trim().to_string()),
+        email: Some(f.one("email").trim().to_string()),
+        roles: Some(roles(&f)?),
+        active: Some(f.checked("active")),
+    };
+    let u = s.update_user(&user.session.actor, &name, patch, version).await?;
+    Ok(user_page(&u.user.name, ""))
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    csrf: Option<String>,
+    #[serde(default)]
+    password: String,
+}
+
+/// `POST /users/{name}/password`
+pub async fn set_password(
+    State(s): State<Service>,
+    user: SignedIn,
+    Path(name): Path<String>,
+    Form(f): Form<PasswordForm>,
+) -> Result<Redirect, PageError> {
+    user.check_csrf(f.csrf.as_deref())?;
+    let u = s.user(&user.session.actor, &name).await?;
+    s.set_password(&user.session.actor, &u.user.name, PasswordInput { password: f.password }).await?;
+    Ok(user_page(&u.user.name, "#password"))
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct TokenForm {
+    #[serde(default)]
+    csrf: Option<String>,
+    #[serde(default)]
+    label: String,
+}
+
+/// `POST /users/{name}/tokens`: answers with the page that shows the secret, once (not a redirect: the
+/// secret must not travel in an address), and asks that it not be cached.
+pub async fn issue_token(
+    State(s): State<Service>,
+    user: SignedIn,
+    Path(name): Path<String>,
+    Form(f): Form<TokenForm>,
+) -> Result<Response, PageError> {
+    user.check_csrf(f.csrf.as_deref())?;
+    let input = NewToken { label: f.label.trim().to_string(), user: Some(name) };
+    let t = s.create_token(&user.session.actor, input).await?;
+    let page = crate::users::token_issued(&user.session, &t);
+    Ok(([(header::CACHE_CONTROL, "no-store")], Html(page.into_string())).into_response())
+}
+
+/// `POST /tokens/{id}/revoke`
+pub async fn revoke_token(
+    State(s): State<Service>,
+    user: SignedIn,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfOnly>,
+) -> Result<Redirect, PageError> {
+    user.check_csrf(f.csrf.as_deref())?;
+    let t = s.revoke_token(&user.session.actor, &id).await?;
+    Ok(user_page(&t.user, "#tokens"))
+}
