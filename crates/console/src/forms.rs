@@ -13,13 +13,11 @@ pub fn csrf_field(session: &SessionInfo) -> Markup {
 }
 
 /// Trimmed text, or `None` when the field was left empty.
-#[allow(dead_code)] // used by the forms to come
 pub fn optional(text: &str) -> Option<String> {
     Some(text.trim().to_string()).filter(|t| !t.is_empty())
 }
 
 /// A comma- or newline-separated list, each entry trimmed, empty entries dropped.
-#[allow(dead_code)] // used by the forms to come
 pub fn list(text: &str) -> Vec<String> {
     text.split([',', '\n']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
 }
@@ -47,19 +45,38 @@ pub fn utc(field: &str, text: &str) -> Result<DateTime<Utc>, PageError> {
 }
 
 /// A time as a `datetime-local` field's value (UTC, to the minute).
-#[allow(dead_code)] // used by the forms to come
 pub fn datetime_local(t: &DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M").to_string()
 }
 
 /// A number field; empty is `None`.
-#[allow(dead_code)] // used by the forms to come
 pub fn optional_number<T: std::str::FromStr>(field: &str, text: &str) -> Result<Option<T>, PageError> {
     optional(text)
         .map(|t| {
             t.parse::<T>().map_err(|_| ServiceError::invalid(field, format!("`{t}` is not a whole number")).into())
         })
         .transpose()
+}
+
+/// A posted form read as its name–value pairs, for forms whose fields repeat (checkboxes, one field per
+/// row): `Form<Vec<(String, String)>>` keeps every value, in order.
+pub struct Fields(pub Vec<(String, String)>);
+
+impl Fields {
+    /// The first value of `name`, or empty text.
+    pub fn one(&self, name: &str) -> &str {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or_default()
+    }
+
+    /// Every non-empty value of `name`, trimmed, in order.
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.0.iter().filter(|(k, _)| k == name).filter_map(|(_, v)| optional(v)).collect()
+    }
+
+    /// Whether a checkbox `name` was ticked.
+    pub fn ticked(&self, name: &str) -> bool {
+        self.0.iter().any(|(k, v)| k == name && !v.is_empty())
+    }
 }
 
 #[cfg(test)]

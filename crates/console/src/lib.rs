@@ -17,12 +17,16 @@ mod error;
 mod forms;
 mod gantt;
 mod layout;
+mod production_forms;
 mod release;
 mod routes;
 mod session;
 mod sign_in;
+mod task_forms;
 mod train;
 mod turnover;
+mod turnover_actions;
+mod turnover_forms;
 mod widgets;
 
 pub use error::PageError;

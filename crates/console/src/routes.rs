@@ -5,8 +5,8 @@ use axum::routing::{get, post};
 use railyard_service::Service;
 
 use crate::{
-    approvals, audit, calendar, criteria, dashboard, deploy_actions as act, deployment, release, sign_in, train,
-    turnover,
+    approvals, audit, calendar, criteria, dashboard, deploy_actions as act, deployment, production_forms, release,
+    sign_in, task_forms, train, turnover, turnover_forms,
 };
 
 /// The console's pages and form actions, to be merged into the server's application.
@@ -38,4 +38,21 @@ pub fn router() -> Router<Service> {
         .route("/deployments/{id}/abandon", post(act::abandon))
         .route("/deployments/{id}/runs/{run}/log", get(deployment::log))
         .route("/deployments/{id}/runs/{run}/complete", post(act::complete_run))
+        // Turnovers and deployments: create and change turnovers, their work items and tasks; production-ready
+        // turnovers; rollback and early start.
+        .route("/turnovers", get(turnover_forms::list).post(turnover_forms::create))
+        .route("/turnovers/new", get(turnover_forms::new))
+        .route("/turnovers/{id}/edit", post(turnover_forms::edit))
+        .route("/turnovers/{id}/cancel", post(turnover_forms::cancel))
+        .route("/turnovers/{id}/work-items", post(turnover_forms::link))
+        .route("/turnovers/{id}/work-items/{item}/unlink", post(turnover_forms::unlink))
+        .route("/turnovers/{id}/tasks", post(task_forms::add))
+        .route("/turnovers/{id}/tasks/{task}/edit", post(task_forms::edit))
+        .route("/turnovers/{id}/tasks/{task}/remove", post(task_forms::remove))
+        .route("/turnovers/{id}/tasks/reorder", post(task_forms::reorder))
+        .route("/turnovers/{id}/tasks/copy", post(task_forms::copy))
+        .route("/turnovers/new-production", get(production_forms::new))
+        .route("/production-turnovers", post(production_forms::create))
+        .route("/turnovers/{id}/rollback", post(act::rollback))
+        .route("/deployments/{id}/start", post(act::start))
 }
