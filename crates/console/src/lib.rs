@@ -27,6 +27,7 @@ mod train;
 mod turnover;
 mod turnover_actions;
 mod turnover_forms;
+mod turnover_list;
 mod widgets;
 
 pub use error::PageError;

@@ -6,7 +6,7 @@ use railyard_service::Service;
 
 use crate::{
     approvals, audit, calendar, criteria, dashboard, deploy_actions as act, deployment, production_forms, release,
-    sign_in, task_forms, train, turnover, turnover_forms,
+    sign_in, task_forms, train, turnover, turnover_forms, turnover_list,
 };
 
 /// The console's pages and form actions, to be merged into the server's application.
@@ -40,7 +40,7 @@ pub fn router() -> Router<Service> {
         .route("/deployments/{id}/runs/{run}/complete", post(act::complete_run))
         // Turnovers and deployments: create and change turnovers, their work items and tasks; production-ready
         // turnovers; rollback and early start.
-        .route("/turnovers", get(turnover_forms::list).post(turnover_forms::create))
+        .route("/turnovers", get(turnover_list::show).post(turnover_forms::create))
         .route("/turnovers/new", get(turnover_forms::new))
         .route("/turnovers/{id}/edit", post(turnover_forms::edit))
         .route("/turnovers/{id}/cancel", post(turnover_forms::cancel))

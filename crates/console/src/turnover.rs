@@ -101,6 +101,9 @@ fn contents(t: &Turnover) -> Markup {
                         @if i > 0 { ", " }
                         (a.name) " " (a.version)
                         @if let Some(d) = &a.digest { " (" (d) ")" }
+                        @if let Some(l) = a.link.as_deref().filter(|l| l.starts_with("https://") || l.starts_with("http://")) {
+                            " (" a href=(l) rel="noopener noreferrer" { (l) } ")"
+                        }
                     }
                 }
                 @if let Some(by) = &t.delivered_by { dt { "Delivered by" } dd { (by) } }

@@ -9,3 +9,4 @@ mod in_browser;
 mod pages;
 mod sign_in;
 mod timeline;
+mod turnover_forms;
