@@ -1,13 +1,14 @@
-//! The turnover and deployment pages' form actions: deploy, deliver, accept, reject, schedule, verify;
-//! complete a manual run, validate, retry, abandon. Each checks the CSRF token first, then acts through
+//! The turnover and deployment pages' form actions: deploy (skipping optional stages when asked),
+//! deliver, accept, reject, schedule, verify, roll back; complete a manual run, validate, retry, abandon,
+//! start early (under an override, R11). Each checks the CSRF token first, then acts through
 //! the service as the signed-in user; a refusal becomes a page listing its guards.
 
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::Redirect;
 use railyard_service::{
-    CompleteRunInput, DEFAULT_WINDOW_MINUTES, DeployInput, RetryInput, ReviewInput, ScheduleInput, Service,
-    ServiceError, ValidateInput, VerifyInput,
+    CompleteRunInput, DEFAULT_WINDOW_MINUTES, DeployInput, RetryInput, ReviewInput, RollbackInput, ScheduleInput,
+    Service, ServiceError, StartInput, ValidateInput, VerifyInput,
 };
 use serde::Deserialize;
 
@@ -34,6 +35,18 @@ pub struct ActionForm {
     at: String,
     #[serde(default)]
     window_minutes: Option<u32>,
+    /// Deploy: optional stages to skip on the way, comma-separated.
+    #[serde(default)]
+    skip: String,
+    /// Roll back, start early: why.
+    #[serde(default)]
+    reason: String,
+    /// Start early: the override checkbox.
+    #[serde(default, rename = "override")]
+    override_schedule: Option<String>,
+    /// Where to return afterwards (a page of the console), instead of the deployment's page.
+    #[serde(default)]
+    back: String,
 }
 
 fn turnover_page(id: &str) -> Redirect {
@@ -42,6 +55,16 @@ fn turnover_page(id: &str) -> Redirect {
 
 fn deployment_page(id: &str) -> Redirect {
     Redirect::to(&format!("/deployments/{id}"))
+}
+
+/// Back to the page the form came from (a turnover's), or else the deployment's page.
+fn back_or_deployment(back: &str, id: &str) -> Redirect {
+    match back.strip_prefix("/turnovers/") {
+        Some(rest) if !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') => {
+            Redirect::to(back)
+        }
+        _ => deployment_page(id),
+    }
 }
 
 /// The outcome field as pass or fail.
@@ -60,7 +83,7 @@ pub async fn deploy(
     Form(f): Form<ActionForm>,
 ) -> Result<Redirect, PageError> {
     user.check_csrf(f.csrf.as_deref())?;
-    let d = s.deploy(&user.session.actor, &id, DeployInput::default()).await?;
+    let d = s.deploy(&user.session.actor, &id, DeployInput { skip: forms::list(&f.skip) }).await?;
     Ok(deployment_page(&d.deployment.id))
 }
 
@@ -148,7 +171,7 @@ pub async fn validate(
     user.check_csrf(f.csrf.as_deref())?;
     let input = ValidateInput { passed: passed(&f.outcome)?, note: f.note };
     s.validate_deployment(&user.session.actor, &id, input).await?;
-    Ok(deployment_page(&id))
+    Ok(back_or_deployment(&f.back, &id))
 }
 
 pub async fn retry(
@@ -159,7 +182,7 @@ pub async fn retry(
 ) -> Result<Redirect, PageError> {
     user.check_csrf(f.csrf.as_deref())?;
     s.retry_deployment(&user.session.actor, &id, RetryInput::default()).await?;
-    Ok(deployment_page(&id))
+    Ok(back_or_deployment(&f.back, &id))
 }
 
 pub async fn abandon(
@@ -170,11 +193,40 @@ pub async fn abandon(
 ) -> Result<Redirect, PageError> {
     user.check_csrf(f.csrf.as_deref())?;
     s.abandon_deployment(&user.session.actor, &id).await?;
+    Ok(back_or_deployment(&f.back, &id))
+}
+
+/// Rolls a failed production deployment back in one environment, with a reason.
+pub async fn rollback(
+    State(s): State<Service>,
+    user: SignedIn,
+    Path(id): Path<String>,
+    Form(f): Form<ActionForm>,
+) -> Result<Redirect, PageError> {
+    user.check_csrf(f.csrf.as_deref())?;
+    let input = RollbackInput { environment: f.environment.trim().to_string(), reason: f.reason };
+    let d = s.rollback_turnover(&user.session.actor, &id, input).await?;
+    Ok(deployment_page(&d.deployment.id))
+}
+
+/// Starts a scheduled deployment: before its time only with the override ticked, by the train's manager,
+/// with a reason (R11); otherwise refused, naming the scheduled time.
+pub async fn start(
+    State(s): State<Service>,
+    user: SignedIn,
+    Path(id): Path<String>,
+    Form(f): Form<ActionForm>,
+) -> Result<Redirect, PageError> {
+    user.check_csrf(f.csrf.as_deref())?;
+    let input = StartInput { override_schedule: f.override_schedule.is_some(), reason: f.reason };
+    s.start_deployment(&user.session.actor, &id, input).await?;
     Ok(deployment_page(&id))
 }
 
 #[cfg(test)]
 mod tests {
+    use axum::response::IntoResponse;
+
     use super::*;
 
     #[test]
@@ -184,5 +236,14 @@ mod tests {
         assert!(matches!(passed("fail"), Ok(false)));
         assert!(matches!(passed("failed"), Ok(false)));
         assert!(passed("maybe").is_err());
+    }
+
+    #[test]
+    fn only_a_turnover_page_is_a_place_to_go_back_to() {
+        let to = |back: &str| back_or_deployment(back, "DE-1").into_response().headers()["location"].clone();
+        assert_eq!(to("/turnovers/TO-3"), "/turnovers/TO-3");
+        assert_eq!(to(""), "/deployments/DE-1");
+        assert_eq!(to("https://evil.example/turnovers/TO-3"), "/deployments/DE-1");
+        assert_eq!(to("/turnovers//evil.example"), "/deployments/DE-1");
     }
 }

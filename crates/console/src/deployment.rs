@@ -1,5 +1,5 @@
 //! A deployment's page: its state and times, its task runs with their logs, and the forms allowed now
-//! (complete a manual run, validate, retry, abandon).
+//! (complete a manual run, validate, retry, abandon; start a scheduled one early, R11).
 //!
 //! Live progress without JavaScript: while the deployment is scheduled or running the page carries
 //! `<meta http-equiv="refresh" content="2">`, so the browser reloads it every two seconds (polling, no
@@ -7,6 +7,7 @@
 
 use axum::extract::{Path, State};
 use axum::response::Html;
+use chrono::{DateTime, Utc};
 use maud::{Markup, html};
 use railyard_domain::{Deployment, DeploymentState, Operation, Role, RunState, TaskRun};
 use railyard_service::{Service, SessionInfo};
@@ -21,6 +22,8 @@ pub const REFRESH_SECS: u32 = 2;
 
 pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<String>) -> Result<Html<String>, PageError> {
     let d = s.deployment(&user.session.actor, &id).await?.deployment;
+    let manager = s.train(&user.session.actor, &d.train_id).await?.train.manager;
+    let now = s.now();
     let title = format!("{} into {}", d.id, d.environment);
     let live = d.state.is_active();
     let body = html! {
@@ -35,6 +38,7 @@ pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<Strin
         @if live { p.hint { "This page reloads itself every " (REFRESH_SECS) " seconds while the deployment is in progress." } }
         (facts(&d))
         (actions(&user.session, &d))
+        (start_section(&user.session, &d, &manager, now))
         (runs(&user.session, &d))
     };
     let refresh = live.then_some(REFRESH_SECS);
@@ -154,6 +158,36 @@ fn actions(session: &SessionInfo, d: &Deployment) -> Markup {
                         (csrf)
                         button.secondary type="submit" { "Abandon" }
                     }
+                }
+            }
+        }
+    }
+}
+
+/// A scheduled deployment that has not started: before its time, the train's manager may start it early
+/// (the override ticked, with a reason: R11); once its time has come the engine starts it.
+fn start_section(session: &SessionInfo, d: &Deployment, manager: &str, now: DateTime<Utc>) -> Markup {
+    let waiting = d.state == DeploymentState::Scheduled && d.started_at.is_none();
+    let Some(at) = d.scheduled_for.filter(|_| waiting) else { return html! {} };
+    let a = &session.actor;
+    let early = at > now && a.may(Operation::StartEarly) && a.name == manager;
+    html! {
+        section aria-labelledby="start" {
+            h2 #start { "Start" }
+            @if at <= now {
+                p role="status" { "Its time has come: the engine starts it as soon as nothing holds it"
+                    @if let Some(b) = &d.blocked { " (now held: " (b) ")" } "." }
+            } @else {
+                p { "The engine starts it at " (time(&at)) "." }
+                @if early {
+                    form.action method="post" action={ "/deployments/" (d.id) "/start" } {
+                        (crate::forms::csrf_field(session))
+                        label { input type="checkbox" name="override" value="yes"; "Override the scheduled time (R11)" }
+                        label { "Reason" input name="reason" required; }
+                        button type="submit" { "Start early" }
+                    }
+                } @else {
+                    p.hint { "Only the train's manager (" (manager) ") may start it before then." }
                 }
             }
         }

@@ -81,14 +81,20 @@ impl Fields {
         Fields(pairs)
     }
 
+    /// Every field, in the order the browser sent them.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.0
+    }
+
     /// The first value of a field; empty when it was not sent.
     pub fn one(&self, name: &str) -> &str {
         self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or_default()
     }
 
-    /// Every value sent under a name, in order (the ticked boxes of a group).
-    pub fn all(&self, name: &str) -> Vec<&str> {
-        self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect()
+    /// Every value sent under a name, trimmed, in order, leaving out empty ones (the ticked boxes of a
+    /// group, the filled rows of a list).
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.0.iter().filter(|(k, _)| k == name).filter_map(|(_, v)| optional(v)).collect()
     }
 
     /// Whether a checkbox was ticked (a browser sends only ticked boxes).

@@ -73,6 +73,7 @@ pub fn page_refreshing(title: &str, session: Option<&SessionInfo>, body: Markup,
                         a href="/trains" { "Trains" } " "
                         a href="/applications" { "Applications" } " "
                         a href="/environments" { "Environments" } " "
+                        a href="/turnovers" { "Turnovers" } " "
                         a href="/paths" { "Paths" } " "
                         a href="/calendar" { "Calendar" } " "
                         a href="/audit" { "Audit log" }

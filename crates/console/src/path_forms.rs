@@ -32,7 +32,7 @@ fn stages(f: &Fields) -> Vec<Stage> {
 }
 
 fn release_types(f: &Fields) -> Result<Vec<ReleaseType>, PageError> {
-    f.all("release_types").into_iter().map(|t| choice("release_types", t)).collect()
+    f.all("release_types").into_iter().map(|t| choice("release_types", &t)).collect()
 }
 
 fn path_page(id: &str) -> Redirect {

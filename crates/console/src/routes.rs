@@ -7,8 +7,9 @@ use railyard_service::Service;
 use crate::{applications, dependency_forms, release_actions, release_forms, release_milestones, work_item_forms};
 use crate::{
     approvals, audit, calendar, criteria, dashboard, deploy_actions as act, deployment, environment_forms,
-    environments, gate_forms, line_forms, milestone_forms, path_forms, paths, release, sign_in, train, train_actions,
-    train_forms, train_list, turnover, user_forms, users,
+    environments, gate_forms, line_forms, milestone_forms, path_forms, paths, production_forms, release, sign_in,
+    task_forms, train, train_actions, train_forms, train_list, turnover, turnover_forms, turnover_list, user_forms,
+    users,
 };
 
 /// The console's pages and form actions, to be merged into the server's application.
@@ -114,4 +115,21 @@ pub fn router() -> Router<Service> {
         .route("/tokens/{id}/revoke", post(user_forms::revoke_token))
         .route("/line/halt", post(line_forms::halt))
         .route("/line/resume", post(line_forms::resume))
+        // Turnovers and deployments: create and change turnovers, their work items and tasks; production-ready
+        // turnovers; rollback and early start.
+        .route("/turnovers", get(turnover_list::show).post(turnover_forms::create))
+        .route("/turnovers/new", get(turnover_forms::new))
+        .route("/turnovers/{id}/edit", post(turnover_forms::edit))
+        .route("/turnovers/{id}/cancel", post(turnover_forms::cancel))
+        .route("/turnovers/{id}/work-items", post(turnover_forms::link))
+        .route("/turnovers/{id}/work-items/{item}/unlink", post(turnover_forms::unlink))
+        .route("/turnovers/{id}/tasks", post(task_forms::add))
+        .route("/turnovers/{id}/tasks/{task}/edit", post(task_forms::edit))
+        .route("/turnovers/{id}/tasks/{task}/remove", post(task_forms::remove))
+        .route("/turnovers/{id}/tasks/reorder", post(task_forms::reorder))
+        .route("/turnovers/{id}/tasks/copy", post(task_forms::copy))
+        .route("/turnovers/new-production", get(production_forms::new))
+        .route("/production-turnovers", post(production_forms::create))
+        .route("/turnovers/{id}/rollback", post(act::rollback))
+        .route("/deployments/{id}/start", post(act::start))
 }

@@ -1,5 +1,6 @@
 //! A turnover's page: what it carries, its deployment path as a board (one column per stage, each with
-//! its deployments), its tasks in their sequence groups, and the actions allowed right now.
+//! its deployments), its tasks in their sequence groups, the actions allowed right now, and (for those
+//! who may change it) its edit, work item, task and cancel forms.
 
 use std::collections::BTreeMap;
 
@@ -7,19 +8,53 @@ use axum::extract::{Path, State};
 use axum::response::Html;
 use maud::{Markup, html};
 use railyard_domain::action::Action;
-use railyard_domain::{Deployment, DeploymentState, Operation, Task, Turnover, TurnoverKind, TurnoverState};
-use railyard_service::{DeploymentFilter, DeploymentView, MAX_PAGE, Service, SessionInfo};
+use railyard_domain::{
+    Deployment, DeploymentState, RunbookState, Task, TrainState, Turnover, TurnoverKind, TurnoverState,
+};
+use railyard_service::{DeploymentFilter, DeploymentView, MAX_PAGE, Service, TurnoverFilter};
 
 use crate::error::PageError;
-use crate::layout;
 use crate::session::SignedIn;
+use crate::task_forms::{self, TaskChoices};
+use crate::turnover_forms::{self as forms, may_edit};
 use crate::widgets::{state, time};
+use crate::{layout, production_forms, turnover_actions};
 
 pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<String>) -> Result<Html<String>, PageError> {
-    let actor = &user.session.actor;
-    let t = s.turnover(actor, &id).await?.turnover;
+    let session = &user.session;
+    let actor = &session.actor;
+    let view = s.turnover(actor, &id).await?;
+    let (t, version) = (view.turnover, view.meta.version);
     let filter = DeploymentFilter { turnover: Some(t.id.clone()), limit: Some(MAX_PAGE), ..Default::default() };
     let deployments = s.deployments(actor, filter).await?.items;
+    let train = s.train(actor, &t.train_id).await?.train;
+    let mut releases = Vec::new();
+    for r in &t.releases {
+        releases.push(s.release(actor, r).await?.release);
+    }
+    let items = forms::release_work_items(&s, session, &t).await?;
+    let editable = may_edit(session, &t);
+    let (mut users, mut others, mut runbooks) = (Vec::new(), Vec::new(), Vec::new());
+    if editable {
+        users = forms::user_names(&s, session).await?;
+        let filter = TurnoverFilter { train: Some(t.train_id.clone()), limit: Some(MAX_PAGE), ..Default::default() };
+        others = s.turnovers(actor, filter).await?.items;
+        runbooks = s.runbooks(actor, Some(RunbookState::Accepted), Some(MAX_PAGE), None).await?.items;
+    }
+    let production = t.kind == TurnoverKind::ProductionReady;
+    let order = match production && !t.tasks.is_empty() {
+        true => Some(s.proposed_order(actor, &t.id, Vec::new()).await?),
+        false => None,
+    };
+    let validated = deployments
+        .iter()
+        .any(|d| d.deployment.generation == t.generation && d.deployment.state == DeploymentState::Validated);
+    let train_ready = matches!(
+        train.state,
+        TrainState::Verification | TrainState::AwaitingExecutiveApproval | TrainState::Deployment
+    );
+    let choices =
+        TaskChoices { users: &users, environments: t.stages.iter().map(|st| st.environment.as_str()).collect() };
     let title = format!("{} {}", t.id, t.title);
     let body = html! {
         h1 { (title) }
@@ -29,14 +64,20 @@ pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<Strin
             ", assembled by " (t.developer)
             @if let Some(why) = &t.frozen { "; frozen: " (why) }
             @if let Some(r) = &t.cancel_reason { "; cancelled: " (r) }
+            @if let Some(f) = &t.from_turnover { "; started from " a href={ "/turnovers/" (f) } { (f) } }
         }
         @if !t.description.is_empty() { p { (t.description) } }
+        (production_forms::from_this_link(session, &t, validated, train_ready))
         (board(&t, &deployments))
-        (actions(&user.session, &t, &deployments))
+        (turnover_actions::actions(session, &t, &deployments, &releases, train.state, s.now()))
         (contents(&t))
-        (tasks(&t))
+        (forms::work_items_section(session, &t, &items))
+        (tasks(&t, editable.then(|| task_forms::forms(session, &t, &choices, &others, &runbooks))))
+        @if let Some(o) = &order { (production_forms::proposed_order_section(session, &t, o, editable)) }
+        @if editable { (forms::edit_section(session, &t, version, &users)) }
+        (forms::cancel_section(session, &t))
     };
-    Ok(Html(layout::page(&title, Some(&user.session), body).into_string()))
+    Ok(Html(layout::page(&title, Some(session), body).into_string()))
 }
 
 fn kind(k: TurnoverKind) -> &'static str {
@@ -60,10 +101,11 @@ fn contents(t: &Turnover) -> Markup {
                         @if i > 0 { ", " }
                         (a.name) " " (a.version)
                         @if let Some(d) = &a.digest { " (" (d) ")" }
+                        @if let Some(l) = a.link.as_deref().filter(|l| l.starts_with("https://") || l.starts_with("http://")) {
+                            " (" a href=(l) rel="noopener noreferrer" { (l) } ")"
+                        }
                     }
                 }
-                dt { "Work items delivered" }
-                dd { @if t.work_items.is_empty() { "None." } (t.work_items.join(", ")) }
                 @if let Some(by) = &t.delivered_by { dt { "Delivered by" } dd { (by) } }
                 @if let Some(by) = &t.accepted_by { dt { "Accepted by" } dd { (by) } }
                 @if let Some(r) = &t.rejection { dt { "Sent back by release engineering" } dd { (r) } }
@@ -128,8 +170,9 @@ fn what(task: &Task) -> Markup {
     }
 }
 
-/// The tasks, one small table per sequence number (tasks of one number run in parallel).
-fn tasks(t: &Turnover) -> Markup {
+/// The tasks, one small table per sequence number (tasks of one number run in parallel); then the task
+/// forms, when the user may change them.
+fn tasks(t: &Turnover, forms: Option<Markup>) -> Markup {
     let mut groups: BTreeMap<u32, Vec<&Task>> = BTreeMap::new();
     for task in &t.tasks {
         groups.entry(task.sequence).or_default().push(task);
@@ -138,6 +181,7 @@ fn tasks(t: &Turnover) -> Markup {
         section aria-labelledby="tasks" {
             h2 #tasks { "Tasks" }
             @if groups.is_empty() { p { "No tasks yet." } }
+            @if let Some(why) = &t.frozen { p.hint { "Its tasks no longer change: " (why) " (R12)." } }
             @for (seq, group) in &groups {
                 div.table { table {
                     caption { "Sequence " (seq) @if group.len() > 1 { " (run in parallel)" } }
@@ -155,92 +199,7 @@ fn tasks(t: &Turnover) -> Markup {
                     }
                 } }
             }
-        }
-    }
-}
-
-/// The actions this user may take on the turnover right now, as forms.
-fn actions(session: &SessionInfo, t: &Turnover, deployments: &[DeploymentView]) -> Markup {
-    let a = &session.actor;
-    let production = t.kind == TurnoverKind::ProductionReady;
-    let base = format!("/turnovers/{}", t.id);
-    let deploy = !production && a.may(Operation::Deploy) && t.state.is_editable();
-    // Offered only when R8 allows a next deployment now; otherwise the page says why not.
-    let past: Vec<Deployment> = deployments.iter().map(|d| d.deployment.clone()).collect();
-    let next = deploy.then(|| t.next_stage(&past, &[]));
-    let deliver = production && a.may(Operation::EditTurnover) && t.state == TurnoverState::Draft;
-    // Another engineer than its developer, creator and deliverer decides on it.
-    let own = [Some(&t.developer), Some(&t.created_by), t.delivered_by.as_ref()].contains(&Some(&a.name));
-    let review = production && a.may(Operation::AcceptTurnover) && t.state == TurnoverState::Delivered && !own;
-    let schedule = production
-        && a.may(Operation::Deploy)
-        && matches!(t.state, TurnoverState::Accepted | TurnoverState::Deploying | TurnoverState::RolledBack);
-    let verify = production
-        && a.may(Operation::Deploy)
-        && matches!(t.state, TurnoverState::Deploying | TurnoverState::Deployed)
-        && deployments.iter().any(|d| d.deployment.state == DeploymentState::Succeeded);
-    let csrf = crate::forms::csrf_field(session);
-    let envs: Vec<&str> = t.stages.iter().map(|s| s.environment.as_str()).collect();
-    html! {
-        @if deploy || deliver || review || schedule || verify {
-            section aria-labelledby="actions" {
-                h2 #actions { "Actions" }
-                @match &next {
-                    Some(Ok(n)) => {
-                        form.action method="post" action={ (base) "/deploy" } {
-                            (csrf)
-                            button type="submit" {
-                                "Deploy to " (t.stages.get(n.stage).map(|st| st.environment.as_str()).unwrap_or("the next stage"))
-                                @if n.attempt > 1 { " again (attempt " (n.attempt) ")" }
-                            }
-                        }
-                    }
-                    Some(Err(why)) => { p.hint { "Nothing to deploy now: " (why) } }
-                    None => {}
-                }
-                @if deliver {
-                    form.action method="post" action={ (base) "/deliver" } {
-                        (csrf)
-                        button type="submit" { "Deliver to release engineering" }
-                    }
-                }
-                @if review {
-                    form.action method="post" action={ (base) "/accept" } {
-                        (csrf)
-                        button type="submit" { "Accept" }
-                    }
-                    form.action method="post" action={ (base) "/reject" } {
-                        (csrf)
-                        label { "Why it goes back" input name="comment" required; }
-                        button.secondary type="submit" { "Reject" }
-                    }
-                }
-                @if schedule {
-                    form.action method="post" action={ (base) "/schedule" } {
-                        (csrf)
-                        label { "Environment" select name="environment" { @for e in &envs { option value=(e) { (e) } } } }
-                        label { "Start (UTC)" input type="datetime-local" name="at" required; }
-                        label { "Window (minutes)" input type="number" name="window_minutes" min="1" max="1440" value="60"; }
-                        button type="submit" { "Schedule" }
-                    }
-                }
-                @if verify {
-                    form.action method="post" action={ (base) "/verify" } {
-                        (csrf)
-                        label { "Environment"
-                            select name="environment" {
-                                option value="" { "every one awaiting verification" }
-                                @for e in &envs { option value=(e) { (e) } }
-                            }
-                        }
-                        label { "Outcome"
-                            select name="outcome" { option value="pass" { "passed" } option value="fail" { "failed" } }
-                        }
-                        label { "Note (required when it failed)" input name="note"; }
-                        button type="submit" { "Verify" }
-                    }
-                }
-            }
+            @if let Some(f) = forms { (f) }
         }
     }
 }

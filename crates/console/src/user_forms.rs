@@ -14,7 +14,7 @@ use crate::forms::{CsrfOnly, Fields, choice, optional, optional_number};
 use crate::session::SignedIn;
 
 fn roles(f: &Fields) -> Result<Vec<Role>, PageError> {
-    f.all("roles").into_iter().map(|r| choice("roles", r)).collect()
+    f.all("roles").into_iter().map(|r| choice("roles", &r)).collect()
 }
 
 fn user_page(name: &str, anchor: &str) -> Redirect {

@@ -14,3 +14,4 @@ mod sign_in;
 mod timeline;
 mod train_forms;
 mod train_parts;
+mod turnover_forms;

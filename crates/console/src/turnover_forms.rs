@@ -1,0 +1,378 @@
+//! Creating and changing turnovers from the browser: the new-turnover form of an application release,
+//! the list of turnovers (by train and state), and on a turnover's page its edit form (carrying the
+//! version, so a stale form is refused), the work items it delivers (link, unlink: R7), and cancel.
+
+use std::collections::HashMap;
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::response::{Html, Redirect};
+use maud::{Markup, html};
+use railyard_domain::{Artifact, Operation, PathState, Role, Turnover, TurnoverPatch, TurnoverSpec, WorkItemStatus};
+use railyard_service::{
+    LinkInput, MAX_PAGE, ReasonInput, Service, ServiceError, SessionInfo, WorkItemFilter, WorkItemView,
+};
+use serde::Deserialize;
+
+use crate::error::PageError;
+use crate::forms::{csrf_field, optional};
+use crate::layout;
+use crate::session::SignedIn;
+
+/// Whether this user may change the turnover's contents now: open for changes, not frozen (R12), and
+/// its developer or a release engineer or manager (as the domain decides it).
+pub fn may_edit(session: &SessionInfo, t: &Turnover) -> bool {
+    let a = &session.actor;
+    let privileged = a.is_admin() || a.has(Role::ReleaseEngineer) || a.has(Role::ReleaseManager);
+    t.state.is_editable()
+        && t.frozen.is_none()
+        && a.may(Operation::EditTurnover)
+        && (privileged || t.developer == a.name)
+}
+
+/// Artifacts as the form shows them: one per line, `name version [digest or link]`.
+pub fn artifact_lines(artifacts: &[Artifact]) -> String {
+    let line = |a: &Artifact| {
+        let extra = a.digest.as_deref().or(a.link.as_deref()).map(|x| format!(" {x}")).unwrap_or_default();
+        format!("{} {}{extra}", a.name, a.version)
+    };
+    artifacts.iter().map(line).collect::<Vec<_>>().join("\n")
+}
+
+/// Reads the artifacts field: one per line, `name version [digest or link]`; a third word starting with
+/// `http://` or `https://` is a link, otherwise a digest.
+pub fn parse_artifacts(text: &str) -> Result<Vec<Artifact>, PageError> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().map(str::trim).enumerate().filter(|(_, l)| !l.is_empty()) {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let [name, version, rest @ ..] = words.as_slice() else {
+            return Err(ServiceError::invalid(
+                "artifacts",
+                format!("line {}: give a name and a version, e.g. “pay 42 sha256:ab12”", i + 1),
+            )
+            .into());
+        };
+        if rest.len() > 1 {
+            return Err(ServiceError::invalid(
+                "artifacts",
+                format!("line {}: at most three words: name, version, and a digest or a link", i + 1),
+            )
+            .into());
+        }
+        let extra = rest.first().map(|x| x.to_string());
+        let is_link = extra.as_deref().is_some_and(|x| x.starts_with("http://") || x.starts_with("https://"));
+        out.push(Artifact {
+            name: name.to_string(),
+            version: version.to_string(),
+            digest: extra.clone().filter(|_| !is_link),
+            link: extra.filter(|_| is_link),
+        });
+    }
+    Ok(out)
+}
+
+/// The names of the users, for the developer and owner choices.
+pub async fn user_names(s: &Service, session: &SessionInfo) -> Result<Vec<String>, PageError> {
+    let users = s.users(&session.actor, Some(MAX_PAGE), None).await?.items;
+    Ok(users.into_iter().filter(|u| u.user.active).map(|u| u.user.name).collect())
+}
+
+/// A `<select>` of users with `selected` chosen (and kept even when it is not in the list).
+pub fn user_select(name: &str, users: &[String], selected: &str, blank: Option<&str>) -> Markup {
+    html! {
+        select name=(name) {
+            @if let Some(b) = blank { option value="" selected[selected.is_empty()] { (b) } }
+            @if !selected.is_empty() && !users.iter().any(|u| u == selected) { option selected { (selected) } }
+            @for u in users { option value=(u) selected[u == selected] { (u) } }
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct TurnoverForm {
+    #[serde(default)]
+    csrf: Option<String>,
+    #[serde(default)]
+    release: String,
+    #[serde(default)]
+    path: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    developer: String,
+    #[serde(default)]
+    artifacts: String,
+    /// The version the edit form was drawn from (optimistic concurrency).
+    #[serde(default)]
+    version: Option<i64>,
+    /// Cancel: why. Link: the work item.
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    work_item: String,
+}
+
+/// `GET /turnovers/new?release=AR-1`: the form to create a standard turnover of an application release.
+pub async fn new(
+    State(s): State<Service>,
+    user: SignedIn,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Html<String>, PageError> {
+    let actor = &user.session.actor;
+    let Some(id) = params.get("release").and_then(|r| optional(r)) else {
+        return Err(PageError::bad_parameter("release", "name the application release, e.g. ?release=AR-1"));
+    };
+    let r = s.release(actor, &id).await?.release;
+    let paths = s.paths(actor, vec![PathState::Active], Some(MAX_PAGE), None).await?.items;
+    let paths: Vec<_> = paths
+        .into_iter()
+        .map(|p| p.path)
+        .filter(|p| p.release_types.is_empty() || p.release_types.contains(&r.release_type))
+        .collect();
+    let preferred = paths.iter().find(|p| r.allowed_paths.contains(&p.id)).map(|p| p.id.clone());
+    let users = user_names(&s, &user.session).await?;
+    let title = format!("New turnover of {} {}", r.id, r.title);
+    let body = html! {
+        h1 { (title) }
+        p { "A standard turnover carries " a href={ "/releases/" (r.id) } { (r.id) } " through the pre-production stages of a deployment path. Add its tasks and work items on its page once it exists." }
+        @if !actor.may(Operation::EditTurnover) {
+            p role="status" { "Your role does not create turnovers: developers, release engineers and release managers do." }
+        } @else if paths.is_empty() {
+            p role="status" { "No active deployment path serves " (r.release_type.as_str()) " releases; a release engineer activates one first." }
+        } @else {
+            section aria-labelledby="new-turnover" {
+                h2 #new-turnover { "Turnover" }
+                form.action method="post" action="/turnovers" {
+                    (csrf_field(&user.session))
+                    input type="hidden" name="release" value=(r.id);
+                    label { "Title" input name="title" required; }
+                    label { "Deployment path"
+                        select name="path" required {
+                            @for p in &paths {
+                                @let envs: Vec<&str> = p.stages.iter().map(|st| st.environment.as_str()).collect();
+                                option value=(p.id) selected[Some(&p.id) == preferred.as_ref()] { (p.id) " " (p.name) " (" (envs.join(" → ")) ")" }
+                            }
+                        }
+                    }
+                    label { "Developer" (user_select("developer", &users, &actor.name, None)) }
+                    label { "Description" textarea name="description" rows="2" cols="40" {} }
+                    label { "Artifacts (one per line: name version [digest or link])" textarea name="artifacts" rows="3" cols="40" placeholder="pay 42 sha256:ab12" {} }
+                    button type="submit" { "Create turnover" }
+                }
+            }
+        }
+    };
+    Ok(Html(layout::page(&title, Some(&user.session), body).into_string()))
+}
+
+/// `POST /turnovers`: creates it and shows its page.
+pub async fn create(
+    State(s): State<Service>,
+    user: SignedIn,
+    Form(f): Form<TurnoverForm>,
+) -> Result<Redirect, PageError> {
+    user.check_csrf(f.csrf.as_deref())?;
+    let path = optional(&f.path).ok_or_else(|| ServiceError::invalid("path", "choose a deployment path"))?;
+    let spec = TurnoverSpec {
+        title: f.title,
+        release: f.release.trim().to_string(),
+        path,
+        description: f.description.trim().to_string(),
+        developer: optional(&f.developer),
+        artifacts: parse_artifacts(&f.artifacts)?,
+    };
+    let t = s.create_turnover(&user.session.actor, spec).await?;
+    Ok(Redirect::to(&format!("/turnovers/{}", t.turnover.id)))
+}
+
+/// The edit form of the turnover page: title, description, developer, artifacts, with its version.
+pub fn edit_section(session: &SessionInfo, t: &Turnover, version: i64, users: &[String]) -> Markup {
+    html! {
+        section aria-labelledby="edit" {
+            h2 #edit { "Edit the turnover" }
+            form.action method="post" action={ "/turnovers/" (t.id) "/edit" } {
+                (csrf_field(session))
+                input type="hidden" name="version" value=(version);
+                label { "Title" input name="title" required value=(t.title); }
+                label { "Developer" (user_select("developer", users, &t.developer, None)) }
+                label { "Description" textarea name="description" rows="2" cols="40" { (t.description) } }
+                label { "Artifacts (one per line: name version [digest or link])" textarea name="artifacts" rows="3" cols="40" { (artifact_lines(&t.artifacts)) } }
+                button type="submit" { "Save changes" }
+            }
+        }
+    }
+}
+
+/// `POST /turnovers/{id}/edit`: sends what changed, with the version the form was drawn from.
+pub async fn edit(
+    State(s): State<Service>,
+    user: SignedIn,
+    Path(id): Path<String>,
+    Form(f): Form<TurnoverForm>,
+) -> Result<Redirect, PageError> {
+    user.check_csrf(f.csrf.as_deref())?;
+    let version =
+        f.version.ok_or_else(|| ServiceError::invalid("version", "the form lost its version; reload the page"))?;
+    let actor = &user.session.actor;
+    let now = s.turnover(actor, &id).await?.turnover;
+    let artifacts = parse_artifacts(&f.artifacts)?;
+    let developer = optional(&f.developer);
+    let patch = TurnoverPatch {
+        title: Some(f.title.trim().to_string()).filter(|t| t != &now.title),
+        description: Some(f.description.trim().to_string()).filter(|d| d != &now.description),
+        developer: developer.filter(|d| d != &now.developer),
+        artifacts: Some(artifacts).filter(|a| a != &now.artifacts),
+    };
+    s.update_turnover(actor, &id, patch, Some(version)).await?;
+    Ok(Redirect::to(&format!("/turnovers/{id}")))
+}
+
+/// The work items of the turnover's releases: those it delivers (with unlink) and a choice of the done
+/// ones it could link (R7).
+pub fn work_items_section(session: &SessionInfo, t: &Turnover, items: &[WorkItemView]) -> Markup {
+    let linked: Vec<&WorkItemView> = items.iter().filter(|w| t.work_items.contains(&w.item.id)).collect();
+    let linkable: Vec<&WorkItemView> =
+        items.iter().filter(|w| !t.work_items.contains(&w.item.id) && w.item.status == WorkItemStatus::Done).collect();
+    let editable = may_edit(session, t);
+    html! {
+        section aria-labelledby="work-items" {
+            h2 #work-items { "Work items delivered" }
+            @if t.work_items.is_empty() { p { "None yet." } }
+            ul {
+                @for id in &t.work_items {
+                    li {
+                        @match linked.iter().find(|w| &w.item.id == id) {
+                            Some(w) => { (w.item.id) " " (w.item.key) " — " (w.item.title) }
+                            None => { (id) }
+                        }
+                        @if editable {
+                            form.action method="post" action={ "/turnovers/" (t.id) "/work-items/" (id) "/unlink" } {
+                                (csrf_field(session))
+                                button.secondary type="submit" { "Unlink " (id) }
+                            }
+                        }
+                    }
+                }
+            }
+            @if editable {
+                @if linkable.is_empty() {
+                    p.hint { "No other work item of " (t.releases.join(", ")) " is done; only done work items are delivered (R7)." }
+                } @else {
+                    form.action method="post" action={ "/turnovers/" (t.id) "/work-items" } {
+                        (csrf_field(session))
+                        label { "Done work item"
+                            select name="work_item" {
+                                @for w in &linkable { option value=(w.item.id) { (w.item.id) " " (w.item.key) " — " (w.item.title) } }
+                            }
+                        }
+                        button type="submit" { "Link work item" }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The work items of the turnover's releases (every page of them).
+pub async fn release_work_items(
+    s: &Service,
+    session: &SessionInfo,
+    t: &Turnover,
+) -> Result<Vec<WorkItemView>, PageError> {
+    let mut out = Vec::new();
+    for r in &t.releases {
+        let mut cursor = None;
+        loop {
+            let filter = WorkItemFilter { limit: Some(MAX_PAGE), cursor, ..Default::default() };
+            let page = s.work_items(&session.actor, r, filter).await?;
+            out.extend(page.items);
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `POST /turnovers/{id}/work-items`: links the chosen work item.
+pub async fn link(
+    State(s): State<Service>,
+    user: SignedIn,
+    Path(id): Path<String>,
+    Form(f): Form<TurnoverForm>,
+) -> Result<Redirect, PageError> {
+    user.check_csrf(f.csrf.as_deref())?;
+    let item = optional(&f.work_item).ok_or_else(|| ServiceError::invalid("work_item", "choose a work item"))?;
+    s.link_work_items(&user.session.actor, &id, LinkInput { work_items: vec![item] }).await?;
+    Ok(Redirect::to(&format!("/turnovers/{id}#work-items")))
+}
+
+/// `POST /turnovers/{id}/work-items/{item}/unlink`.
+pub async fn unlink(
+    State(s): State<Service>,
+    user: SignedIn,
+    Path((id, item)): Path<(String, String)>,
+    Form(f): Form<TurnoverForm>,
+) -> Result<Redirect, PageError> {
+    user.check_csrf(f.csrf.as_deref())?;
+    s.unlink_work_item(&user.session.actor, &id, &item).await?;
+    Ok(Redirect::to(&format!("/turnovers/{id}#work-items")))
+}
+
+/// The cancel form, for those who may change the turnover while it is open.
+pub fn cancel_section(session: &SessionInfo, t: &Turnover) -> Markup {
+    let a = &session.actor;
+    let privileged = a.is_admin() || a.has(Role::ReleaseEngineer) || a.has(Role::ReleaseManager);
+    let may = t.state.is_open() && a.may(Operation::EditTurnover) && (privileged || t.developer == a.name);
+    html! {
+        @if may {
+            section aria-labelledby="cancel" {
+                h2 #cancel { "Cancel the turnover" }
+                form.action method="post" action={ "/turnovers/" (t.id) "/cancel" } {
+                    (csrf_field(session))
+                    label { "Reason" input name="reason" required; }
+                    button.secondary type="submit" { "Cancel " (t.id) }
+                }
+            }
+        }
+    }
+}
+
+/// `POST /turnovers/{id}/cancel`, with a reason.
+pub async fn cancel(
+    State(s): State<Service>,
+    user: SignedIn,
+    Path(id): Path<String>,
+    Form(f): Form<TurnoverForm>,
+) -> Result<Redirect, PageError> {
+    user.check_csrf(f.csrf.as_deref())?;
+    s.cancel_turnover(&user.session.actor, &id, ReasonInput { reason: Some(f.reason) }).await?;
+    Ok(Redirect::to(&format!("/turnovers/{id}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn artifact_lines_read_names_versions_digests_and_links() {
+        let a = parse_artifacts("pay 42 sha256:ab\n\n web 1.2 https://example.com/web.tgz \nlib 3")
+            .ok()
+            .unwrap_or_default();
+        assert_eq!(a.len(), 3);
+        assert_eq!(
+            (a[0].name.as_str(), a[0].version.as_str(), a[0].digest.as_deref()),
+            ("pay", "42", Some("sha256:ab"))
+        );
+        assert_eq!(a[1].link.as_deref(), Some("https://example.com/web.tgz"));
+        assert_eq!((a[2].digest.clone(), a[2].link.clone()), (None, None));
+        assert_eq!(artifact_lines(&a), "pay 42 sha256:ab\nweb 1.2 https://example.com/web.tgz\nlib 3");
+        let e = parse_artifacts("pay\n").err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(e.starts_with("artifacts: line 1"), "{e}");
+        let e = parse_artifacts("a 1\nb 2 c d").err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(e.starts_with("artifacts: line 2"), "{e}");
+    }
+}
