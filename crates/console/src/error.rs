@@ -62,6 +62,7 @@ impl PageError {
             PageError::Service(ServiceError::Forbidden(_)) => "Not allowed",
             PageError::Service(ServiceError::NotFound { .. }) => "Not found",
             PageError::Service(ServiceError::Invalid(_)) => "Something in the form needs fixing",
+            PageError::Service(ServiceError::Conflict(_)) => "Someone changed this first",
             _ => "Something went wrong",
         }
     }

@@ -23,6 +23,7 @@ th,td{text-align:left;padding:.25rem .5rem;border-bottom:1px solid #e5e8ec;verti
 .running{background:#dff3e4;padding:.6rem 1rem;border-radius:6px}
 form.action{display:flex;flex-wrap:wrap;gap:.4rem;align-items:end;margin:.3rem 0}
 label{display:flex;flex-direction:column;font-size:.9rem}
+label:has(>input[type=checkbox]),label:has(>input[type=radio]){flex-direction:row;align-items:center;gap:.4rem}
 input,select,button{font:inherit;padding:.3rem .5rem}
 button{cursor:pointer;border:1px solid #1f3a5f;background:#1f3a5f;color:#fff;border-radius:4px}
 button.secondary{background:#fff;color:#1f3a5f}

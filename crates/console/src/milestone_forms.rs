@@ -65,8 +65,8 @@ pub async fn update(
     let patch = MilestonePatch {
         title: Some(f.title),
         due: Some(forms::date("due", &f.due)?),
-        // The form offers "nobody" only while the milestone has no owner (the service cannot clear one).
-        owner: forms::optional(&f.owner),
+        // "Nobody" (empty) clears the owner.
+        owner: Some(f.owner.trim().to_string()),
         inherit: Some(f.inherit.is_some()),
     };
     s.edit_milestone(&user.session.actor, &id, &m, patch, version).await?;
@@ -146,8 +146,7 @@ fn may_edit(session: &SessionInfo, t: &Train) -> bool {
 
 fn milestone_fields(people: &[UserView], m: Option<&Milestone>) -> Markup {
     let owner = m.and_then(|m| m.owner.as_deref());
-    // An owner, once set, can be changed but not cleared.
-    let none = owner.is_none().then_some("— nobody —");
+    let none = Some("— nobody —");
     html! {
         label { "Title" input name="title" required value=[m.map(|m| &m.title)]; }
         label { "Due" input type="date" name="due" required value=[m.map(|m| m.due.to_string())]; }

@@ -63,7 +63,7 @@ pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<Strin
         (release_milestones::section(&user.session, &release, &people))
         (work_item_forms::section(&user.session, r, &items))
         (import_form(&user.session, r))
-        (turnovers_section(&turnovers))
+        (turnovers_section(&user.session, r, &turnovers))
     };
     Ok(Html(layout::page(&title, Some(&user.session), body).into_string()))
 }
@@ -179,10 +179,12 @@ pub async fn import(
     Ok(Redirect::to(&format!("/releases/{id}#work-items")))
 }
 
-fn turnovers_section(turnovers: &[TurnoverView]) -> Markup {
+fn turnovers_section(session: &SessionInfo, r: &ApplicationRelease, turnovers: &[TurnoverView]) -> Markup {
+    let may_create = session.actor.may(Operation::EditTurnover) && r.state.is_open();
     html! {
         section aria-labelledby="turnovers" {
             h2 #turnovers { "Turnovers" }
+            @if may_create { p { a href={ "/turnovers/new?release=" (r.id) } { "New turnover of " (r.id) } } }
             @if turnovers.is_empty() { p { "No turnover was created yet." } }
             @else {
                 div.table { table {

@@ -76,8 +76,7 @@ pub(crate) fn section(session: &SessionInfo, view: &ReleaseView, people: &[Strin
                                                     (csrf_field(session))
                                                     label { "Title" input name="title" required value=(m.title); }
                                                     label { "Due" input type="date" name="due" required value=(m.due); }
-                                                    // The service has no way to clear an owner: once set, only another person.
-                                                    label { "Owner" (person_select("owner", people, m.owner.as_deref(), m.owner.is_none().then_some("— nobody —"))) }
+                                                    label { "Owner" (person_select("owner", people, m.owner.as_deref(), Some("— nobody —"))) }
                                                     button type="submit" { "Save " (m.id) }
                                                 }
                                                 form.action method="post" action={ (here) "/remove" } {
@@ -141,7 +140,7 @@ pub async fn add(
     Ok(milestones_of(&id))
 }
 
-/// `POST /releases/{id}/milestones/{milestone}/edit`: an empty owner leaves it as it is.
+/// `POST /releases/{id}/milestones/{milestone}/edit`: an empty owner ("nobody") clears it.
 pub async fn edit(
     State(s): State<Service>,
     user: SignedIn,
@@ -152,7 +151,7 @@ pub async fn edit(
     let patch = MilestonePatch {
         title: Some(f.title),
         due: Some(forms::date("due", &f.due)?),
-        owner: forms::optional(&f.owner),
+        owner: Some(f.owner.trim().to_string()),
         inherit: None,
     };
     s.edit_release_milestone(&user.session.actor, &id, &ms, patch).await?;

@@ -58,7 +58,16 @@ pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<Strin
         (approvals_section(&user.session, t, &approvals, &back))
         (milestones(&user.session, &train, &choices))
         (releases_section(&releases, &readiness))
-        @if user.session.actor.may(Operation::EditRelease) && t.state.is_open() && t.state <= TrainState::Construction { p { a href={ "/releases/new?train=" (t.id) } { "New application release" } } }
+        p {
+            @if user.session.actor.may(Operation::EditRelease) && t.state.is_open() && t.state <= TrainState::Construction {
+                a href={ "/releases/new?train=" (t.id) } { "New application release" } " · "
+            }
+            a href={ "/turnovers?train=" (t.id) } { "Turnovers of " (t.id) }
+            @if user.session.actor.may(Operation::EditTurnover)
+                && matches!(t.state, TrainState::Verification | TrainState::AwaitingExecutiveApproval | TrainState::Deployment) {
+                " · " a href={ "/turnovers/new-production?train=" (t.id) } { "New production-ready turnover" }
+            }
+        }
         (conflicts_section(&conflicts))
         (train_forms::copy_form(&user.session, t))
     };

@@ -433,7 +433,8 @@ impl Service {
         ms: &str,
         patch: MilestonePatch,
     ) -> ServiceResult<ReleaseView> {
-        if let Some(o) = &patch.owner {
+        // An empty owner clears it; any other must be a user.
+        if let Some(o) = patch.owner.as_ref().filter(|o| !o.is_empty()) {
             self.check_users([("owner".to_string(), o.clone())]).await?;
         }
         self.change_release(

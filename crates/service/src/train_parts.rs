@@ -190,7 +190,8 @@ impl Service {
         expected: Option<i64>,
     ) -> ServiceResult<TrainView> {
         self.authorize(actor, Operation::EditTrain)?;
-        if let Some(o) = &patch.owner {
+        // An empty owner clears it; any other must be a user.
+        if let Some(o) = patch.owner.as_ref().filter(|o| !o.is_empty()) {
             self.check_users([(format!("milestones.{milestone}.owner"), o.clone())]).await?;
         }
         let patch = &patch;
