@@ -24,7 +24,8 @@ th,td{text-align:left;padding:.25rem .5rem;border-bottom:1px solid #e5e8ec;verti
 form.action{display:flex;flex-wrap:wrap;gap:.4rem;align-items:end;margin:.3rem 0}
 label{display:flex;flex-direction:column;font-size:.9rem}
 label:has(>input[type=checkbox]),label:has(>input[type=radio]){flex-direction:row;align-items:center;gap:.4rem}
-input,select,button{font:inherit;padding:.3rem .5rem}
+input,select,button,textarea{font:inherit;padding:.3rem .5rem;max-width:100%}
+label,form.action>*{max-width:100%;min-width:0}
 button{cursor:pointer;border:1px solid #1f3a5f;background:#1f3a5f;color:#fff;border-radius:4px}
 button.secondary{background:#fff;color:#1f3a5f}
 ol.stages{display:flex;flex-wrap:wrap;gap:.3rem;list-style:none;padding:0}

@@ -124,16 +124,25 @@ impl Chrome {
         self.call(reqwest::Method::POST, &format!("/element/{el}/click"), Some(json!({}))).await;
     }
 
+    /// Runs a script in the page and returns what it returns.
+    pub async fn script(&self, js: &str) -> Value {
+        self.call(reqwest::Method::POST, "/execute/sync", Some(json!({"script": js, "args": []}))).await
+    }
+
+    /// Resizes the window (its outer size, chrome included).
+    pub async fn resize(&self, width: u64, height: u64) {
+        self.call(reqwest::Method::POST, "/window/rect", Some(json!({"width": width, "height": height}))).await;
+    }
+
     /// A PNG of the whole page, however long (up to 5,000 px): the window is stretched to the page's
     /// height for the shot, then put back.
     pub async fn full_page_screenshot(&self, name: &str) -> PathBuf {
-        let script = json!({"script": "return document.documentElement.scrollHeight", "args": []});
-        let height = self.call(reqwest::Method::POST, "/execute/sync", Some(script)).await.as_u64().unwrap_or(1000);
-        let rect = |h: u64| Some(json!({"width": 1280, "height": h.clamp(1000, 5000)}));
+        let width = self.script("return window.outerWidth").await.as_u64().unwrap_or(1280);
+        let height = self.script("return document.documentElement.scrollHeight").await.as_u64().unwrap_or(1000);
         // The window's height includes its chrome; a little extra keeps the bottom in the shot.
-        self.call(reqwest::Method::POST, "/window/rect", rect(height + 120)).await;
+        self.resize(width, (height + 120).clamp(1000, 5000)).await;
         let path = self.screenshot(name).await;
-        self.call(reqwest::Method::POST, "/window/rect", rect(1000)).await;
+        self.resize(width, 1000).await;
         path
     }
 

@@ -2,7 +2,10 @@
 //! through its API, rita (a release manager) signs in, and whole-page screenshots of the dashboard, the
 //! train deploying tonight (its timeline), a turnover board, a deployment, the calendar and the audit log
 //! go to `target/screenshots/demo-*.png`. Each page is checked to show the demo's data first, so a
-//! screenshot of an empty or refused page cannot pass.
+//! screenshot of an empty or refused page cannot pass. Then every main page, forms included, is checked
+//! for what a keyboard or screen reader user and a phone need: every form control has a label, every
+//! button says what it does, and at phone width nothing but a table's own scroller is wider than the
+//! screen.
 
 use serde_json::{Value, json};
 
@@ -80,4 +83,64 @@ async fn the_demo_company_in_chromium_screenshots_of_every_main_page() {
     )
     .await;
     shoot(&chrome, &format!("{base}/audit"), "demo-audit", &["intact"]).await;
+
+    let releases = app.get(&app.admin, &format!("/api/v1/application-releases?train={tonight}")).await;
+    let release = releases["items"][0]["id"].as_str().expect("a release of tonight's train").to_string();
+    let pages = [
+        "/".to_string(),
+        format!("/trains/{tonight}"),
+        format!("/trains/{verifying}"),
+        "/trains".into(),
+        "/trains/new".into(),
+        format!("/releases/{release}"),
+        format!("/releases/new?train={tonight}"),
+        format!("/turnovers/{failed_board}"),
+        format!("/turnovers/new?release={release}"),
+        format!("/deployments/{deployment}"),
+        "/calendar".into(),
+        format!("/calendar?view=month&from={blackout}"),
+        "/audit".into(),
+        "/applications".into(),
+        "/environments".into(),
+        "/environments/staging".into(),
+        "/paths".into(),
+        "/turnovers".into(),
+    ];
+    for page in &pages {
+        chrome.goto(&format!("{base}{page}")).await;
+        let unlabelled = chrome.script(UNLABELLED).await;
+        assert_eq!(unlabelled, json!([]), "{page}: form controls without a label, or buttons without text");
+    }
+    chrome.resize(400, 900).await;
+    for page in &pages {
+        chrome.goto(&format!("{base}{page}")).await;
+        let wider = chrome.script(WIDER_THAN_THE_SCREEN).await;
+        assert_eq!(wider, json!([]), "{page}: wider than a phone's screen at 400 px");
+    }
+    chrome.goto(&format!("{base}/")).await;
+    chrome.full_page_screenshot("demo-dashboard-phone").await;
 }
+
+/// Form controls a screen reader could not name, and buttons without words.
+const UNLABELLED: &str = r#"
+const bad = [];
+for (const el of document.querySelectorAll('input:not([type=hidden]), select, textarea')) {
+  if (!(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby')) {
+    bad.push(el.outerHTML.slice(0, 160));
+  }
+}
+for (const b of document.querySelectorAll('button')) {
+  if (!b.textContent.trim() && !b.getAttribute('aria-label')) bad.push(b.outerHTML.slice(0, 160));
+}
+return bad;"#;
+
+/// Elements that stick out past the right edge of the screen, outside a table's own scroller.
+const WIDER_THAN_THE_SCREEN: &str = r#"
+const width = document.documentElement.clientWidth;
+const bad = [];
+for (const el of document.querySelectorAll('body *')) {
+  if (el.closest('.table') || el.closest('svg')) continue;
+  const r = el.getBoundingClientRect();
+  if (r.width > 0 && r.right > width + 1) bad.push(el.tagName + ' ' + (el.className || '') + ' ' + Math.round(r.right) + ' > ' + width + ': ' + el.outerHTML.slice(0, 120));
+}
+return bad.slice(0, 10);"#;
