@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::response::{Html, Redirect};
 use maud::{Markup, html};
 use railyard_domain::{GateName, Operation, ReleaseType, Train, TrainPatch, TrainSpec};
-use railyard_service::{GateInput, Service, ServiceError, SessionInfo, UserView};
+use railyard_service::{Service, ServiceError, SessionInfo, UserView};
 use serde::Deserialize;
 
 use crate::error::PageError;
@@ -113,16 +113,10 @@ pub async fn create(State(s): State<Service>, user: SignedIn, Form(f): Form<Trai
         schedule: fields::schedule(&f.fields)?,
         approval_policies: fields::policies(&f.fields)?,
         reserved_environments: Vec::new(),
+        gate_approvals: GateName::ALL.into_iter().filter(|g| !f.text(&gate_field(*g)).is_empty()).collect(),
     };
     let t = s.create_train(actor, spec).await?;
-    let id = t.train.id;
-    // A new train's gates need no approval; the checked ones are set on the draft right away.
-    let mut version = t.meta.version;
-    for g in GateName::ALL.into_iter().filter(|g| !f.text(&gate_field(*g)).is_empty()) {
-        let input = GateInput { approval_required: true };
-        version = s.update_gate(actor, &id, g, input, Some(version)).await?.meta.version;
-    }
-    Ok(Redirect::to(&format!("/trains/{id}")))
+    Ok(Redirect::to(&format!("/trains/{}", t.train.id)))
 }
 
 pub async fn edit(State(s): State<Service>, user: SignedIn, Path(id): Path<String>) -> Result<Html<String>, PageError> {

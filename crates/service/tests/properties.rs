@@ -124,6 +124,7 @@ async fn setup(svc: &Service) -> String {
             gate: policy(&[(&["re", "dev"], 1)], true),
         },
         reserved_environments: vec![],
+        gate_approvals: vec![],
     };
     let id = svc.create_train(&actor(1), spec).await.unwrap().train.id;
     for g in GateName::ALL {

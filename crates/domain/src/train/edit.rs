@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use crate::error::{Fields, Guards};
 use crate::{
-    Actor, ApprovalPolicies, Change, CriterionState, DomainError, Evidence, ExitCriterion, GateName, Milestone,
+    Actor, ApprovalPolicies, Change, CriterionState, DomainError, Evidence, ExitCriterion, GateName, Gates, Milestone,
     MilestoneState, ReleaseType, Role, Schedule, Train, TrainState, milestone::Milestones,
 };
 
@@ -29,6 +29,10 @@ pub struct TrainSpec {
     pub approval_policies: ApprovalPolicies,
     #[serde(default)]
     pub reserved_environments: Vec<String>,
+    /// The gates whose passing needs a gate approval (none by default; `PUT .../gates/{gate}` changes it
+    /// later).
+    #[serde(default)]
+    pub gate_approvals: Vec<GateName>,
 }
 
 /// A partial update of a train: only the fields given change.
@@ -140,6 +144,10 @@ impl Train {
 
     pub fn create(id: String, spec: TrainSpec, actor: &Actor) -> Result<(Train, Change), DomainError> {
         spec.validate()?;
+        let mut gates = Gates::default();
+        for g in &spec.gate_approvals {
+            gates.get_mut(*g).approval_required = true;
+        }
         let train = Train {
             id,
             title: spec.title.trim().to_string(),
@@ -149,7 +157,7 @@ impl Train {
             engineers: spec.engineers,
             schedule: spec.schedule,
             approval_policies: spec.approval_policies,
-            gates: Default::default(),
+            gates,
             milestones: Vec::new(),
             reserved_environments: spec.reserved_environments,
             state: TrainState::Draft,
@@ -164,7 +172,8 @@ impl Train {
             "train",
             &train.id,
             "create",
-            json!({"title": train.title, "release_type": train.release_type, "schedule": train.schedule}),
+            json!({"title": train.title, "release_type": train.release_type, "schedule": train.schedule,
+                "gate_approvals": spec.gate_approvals}),
         );
         Ok((train, change))
     }

@@ -220,6 +220,19 @@ async fn a_train_without_train_approval_goes_straight_to_scoping_and_needs_an_ex
     let t = app.post(&rm, &format!("{base}/submit"), json!({})).await.ok();
     assert_eq!(t["state"], "scoping");
     assert!(t["train_approval"].is_null());
+
+    // The gates that need a gate approval can be named at creation; an unknown gate is refused.
+    let mut body = train_body("gated", json!({}));
+    body["gate_approvals"] = json!(["scoping", "verification"]);
+    let t = app.post(&rm, "/api/v1/trains", body.clone()).await.ok();
+    let needs: Vec<bool> = ["scoping", "construction", "verification"]
+        .iter()
+        .map(|g| t["gates"][g]["approval_required"] == true)
+        .collect();
+    assert_eq!(needs, vec![true, false, true], "{t}");
+    body["gate_approvals"] = json!(["release"]);
+    let r = app.post(&rm, "/api/v1/trains", body).await;
+    assert_eq!(r.status, 422, "{:?}", r.body);
 }
 
 #[tokio::test]
