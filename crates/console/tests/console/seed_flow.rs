@@ -159,11 +159,7 @@ impl Flow {
         self.state(&format!("/api/v1/turnovers/{t}")).await
     }
 
-    /// Whether the audit log of `object` has `action` by `actor`.
-    async fn did(&self, object: &str, action: &str, actor: &str) -> bool {
-        self.app.events_of(object).await.iter().any(|e| e["action"] == action && e["actor"] == actor)
-    }
-
+    /// Asserts the audit log of `object` has `action` by `actor`.
     async fn assert_did(&self, object: &str, action: &str, actor: &str) {
         let events = self.app.events_of(object).await;
         let got: Vec<String> = events.iter().map(|e| format!("{} by {}", e["action"], e["actor"])).collect();
@@ -196,8 +192,8 @@ impl Flow {
     }
 
     /// Deploys (or promotes) a turnover from its page as erin; has the manual run, if any, completed by its
-    /// owner from the deployment page; waits until the page shows it succeeded; quinn validates it there.
-    async fn deploy_and_validate(&self, turnover: &str, environment: &str, manual: Option<&str>) -> String {
+    /// owner from the deployment page; waits until the page shows it succeeded.
+    async fn deploy_and_run(&self, turnover: &str, environment: &str, manual: Option<&str>) -> String {
         let res =
             submit(self.as_("erin"), &format!("/turnovers/{turnover}"), &format!("/turnovers/{turnover}/deploy"), &[])
                 .await;
@@ -212,6 +208,12 @@ impl Flow {
             self.complete_manual_run(owner, &d).await;
         }
         self.settled("erin", &d, "succeeded").await;
+        d
+    }
+
+    /// As [`Flow::deploy_and_run`], then quinn validates it on the deployment page.
+    async fn deploy_and_validate(&self, turnover: &str, environment: &str, manual: Option<&str>) -> String {
+        let d = self.deploy_and_run(turnover, environment, manual).await;
         let page = format!("/deployments/{d}");
         submit(
             self.as_("quinn"),
@@ -388,6 +390,9 @@ async fn create_the_train_and_send_it_for_approval(f: &mut Flow) {
         ("development_required", "1"),
         ("executive_approvers", "eve"),
         ("executive_required", "1"),
+        ("gate_approvers", "quinn"),
+        ("gate_required", "1"),
+        ("scoping_gate_approval", "on"),
     ];
     fields.extend(DATES);
     let res = submit(f.as_("rita"), "/trains/new", "/trains", &fields).await;
@@ -458,6 +463,18 @@ async fn verify_the_scoping_criteria(f: &mut Flow) {
         (Some("met"), Some("https://wiki.example/spring-scope"))
     );
     f.assert_did(&f.train, "meet_criterion", "paula").await;
+    // The scoping gate needs a gate approval: rita requests it, quinn gives it on the train page.
+    assert_eq!(t["gates"]["scoping"]["approval_required"], true);
+    let res = submit(f.as_("rita"), &base, &format!("{base}/gates/scoping/request-approval"), &[]).await;
+    assert_eq!(res.location(), format!("{base}#approvals"));
+    let t = f.api(&format!("/api/v1{base}")).await;
+    let gap = t["gates"]["scoping"]["approval"]["id"].as_str().unwrap().to_string();
+    let fields = [("back", base.as_str()), ("comment", "scope is clear")];
+    submit(f.as_("quinn"), &base, &format!("/approvals/{gap}/approve"), &fields).await;
+    let t = f.api(&format!("/api/v1{base}")).await;
+    assert_eq!(t["gates"]["scoping"]["approval"]["state"], "approved", "{t}");
+    f.assert_did(&gap, "approve", "quinn").await;
+    f.assert_did(&f.train, "request_gate_approval", "rita").await;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -754,10 +771,40 @@ async fn deploy_and_validate_through_test_and_staging(f: &mut Flow) {
     // Promoted: the turnover page offers the next stage.
     let p = f.as_("erin").get(&format!("/turnovers/{}", f.to_db)).await;
     assert!(p.body.contains("Deploy to staging (promote from test)"), "{}", p.body);
-    for (t, manual) in [(f.to_db.clone(), Some("paula")), (f.to_notify.clone(), None)] {
-        f.deploy_and_validate(&t, "staging", manual).await;
-        assert_eq!(f.turnover_state(&t).await, "completed");
-    }
+    f.deploy_and_validate(&f.to_notify, "staging", None).await;
+    assert_eq!(f.turnover_state(&f.to_notify).await, "completed");
+
+    // The ledger fails validation in staging (from its turnover's page); dan fixes its migration task and
+    // it is redeployed, and passes.
+    let to_db = f.to_db.clone();
+    let page = format!("/turnovers/{to_db}");
+    let failed = f.deploy_and_run(&to_db, "staging", Some("paula")).await;
+    let fields = [("back", page.as_str()), ("outcome", "fail"), ("note", "balances off by a cent")];
+    let res = submit(f.as_("quinn"), &page, &format!("/deployments/{failed}/validate"), &fields).await;
+    assert_eq!(res.location(), page, "back to the turnover's page");
+    assert_eq!(f.state(&format!("/api/v1/deployments/{failed}")).await, "rejected");
+    let t = f.api(&format!("/api/v1/turnovers/{to_db}")).await;
+    let task = t["tasks"][0]["id"].as_str().unwrap().to_string();
+    let args = f.sh_args("migrate ledger, rounding fixed");
+    let fields = [
+        ("title", "Migrate ledger schema"),
+        ("kind", "command"),
+        ("program", "/bin/sh"),
+        ("args", args.as_str()),
+        ("timeout_secs", "30"),
+        ("owner", ""),
+        ("sequence", "1"),
+        ("tier", "database"),
+        ("retries", "0"),
+    ];
+    submit(f.as_("dan"), &page, &format!("{page}/tasks/{task}/edit"), &fields).await;
+    let p = f.as_("erin").get(&page).await;
+    assert!(p.body.contains("Deploy to staging again (attempt 2)"), "{}", p.body);
+    let d = f.deploy_and_validate(&to_db, "staging", Some("paula")).await;
+    assert_eq!(f.api(&format!("/api/v1/deployments/{d}")).await["attempt"], 2);
+    assert_eq!(f.log("staging").last().map(String::as_str), Some("migrate ledger, rounding fixed"));
+    assert_eq!(f.turnover_state(&to_db).await, "completed");
+    f.assert_did(&failed, "validate", "quinn").await;
     for r in [&f.db, &f.notify] {
         assert_eq!(f.api(&format!("/api/v1/application-releases/{r}/verification")).await["verified"], true);
     }
@@ -948,10 +995,40 @@ async fn acceptance_by_release_engineering(f: &mut Flow) {
         let p = f.as_(who).get(&page).await;
         assert!(!p.body.contains(&format!(r#"action="{page}/accept""#)), "{who} may not accept it");
     }
+    // Ed sends it back once; erin adds the rollback of the migrations and delivers it again.
+    let fields = [("comment", "add the rollback of the ledger migration")];
+    submit(f.as_("ed"), &page, &format!("{page}/reject"), &fields).await;
+    let t = f.api(&format!("/api/v1{page}")).await;
+    assert_eq!(
+        (t["state"].as_str(), t["rejection"].as_str()),
+        (Some("draft"), Some("add the rollback of the ledger migration"))
+    );
+    let args = f.sh_args("roll back ledger");
+    let fields = [
+        ("title", "Roll back ledger schema"),
+        ("kind", "command"),
+        ("program", "/bin/sh"),
+        ("args", args.as_str()),
+        ("timeout_secs", "30"),
+        ("owner", ""),
+        ("sequence", "1"),
+        ("tier", "database"),
+        ("retries", "0"),
+        ("rollback", "yes"),
+        ("release", f.db.as_str()),
+    ];
+    submit(f.as_("erin"), &page, &format!("{page}/tasks"), &fields).await;
+    let t = f.api(&format!("/api/v1{page}")).await;
+    assert!(
+        t["tasks"].as_array().unwrap().iter().any(|x| x["rollback"] == true && x["release"] == f.db.as_str()),
+        "{t}"
+    );
+    submit(f.as_("erin"), &page, &format!("{page}/deliver"), &[]).await;
     submit(f.as_("ed"), &page, &format!("{page}/accept"), &[]).await;
     let t = f.api(&format!("/api/v1{page}")).await;
     assert_eq!((t["state"].as_str(), t["accepted_by"].as_str()), (Some("accepted"), Some("ed")));
     f.assert_did(&f.prod, "deliver", "erin").await;
+    f.assert_did(&f.prod, "reject", "ed").await;
     f.assert_did(&f.prod, "accept", "ed").await;
 }
 
@@ -991,9 +1068,16 @@ async fn deployment_into_locked_production(f: &mut Flow) {
     let p = f.settled("rita", &f.prod_deployment, "succeeded").await;
     assert!(p.body.contains("Check ledger balances"), "{}", p.body);
     let mut log = f.log("prod");
-    assert_eq!(log.first().map(String::as_str), Some("migrate ledger"), "the ledger's database task first: {log:?}");
+    assert_eq!(
+        log.first().map(String::as_str),
+        Some("migrate ledger, rounding fixed"),
+        "the ledger's database task first: {log:?}"
+    );
     log.sort();
-    assert_eq!(log, ["deploy notifications", "deploy storefront with VAT", "migrate ledger", "migrate shop"]);
+    assert_eq!(
+        log,
+        ["deploy notifications", "deploy storefront with VAT", "migrate ledger, rounding fixed", "migrate shop"]
+    );
     assert_eq!(f.turnover_state(&f.prod).await, "deployed");
 }
 
@@ -1013,11 +1097,34 @@ async fn verify_and_close_the_train(f: &mut Flow) {
         assert_eq!(f.release_state(r).await, "closed", "what rode on the train closes with it");
     }
     f.assert_did(&f.train, "close", "rita").await;
+    let t = f.api(&format!("/api/v1{base}")).await;
+    let history: Vec<&str> = t["history"].as_array().unwrap().iter().map(|h| h["action"].as_str().unwrap()).collect();
+    assert_eq!(
+        history,
+        [
+            "submit",
+            "train_approved",
+            "start_construction",
+            "start_verification",
+            "request_executive_approval",
+            "executive_rejected",
+            "request_executive_approval",
+            "executive_approved",
+            "close"
+        ]
+    );
+    for (action, actor) in [
+        ("submit", "rita"),
+        ("train_approved", "vera"),
+        ("gate_approval_decided", "quinn"),
+        ("executive_approved", "eve"),
+    ] {
+        f.assert_did(&f.train, action, actor).await;
+    }
     let verified = f.api("/api/v1/audit/verify").await;
     assert_eq!(verified["intact"], true, "{verified}");
     // The train's page says so, and offers nothing more.
     let p = f.as_("rita").get(&base).await;
     assert!(p.body.contains("This train is closed."), "{}", p.body);
     assert!(!p.body.contains(&format!(r#"action="{base}/close""#)));
-    assert!(f.did(&f.train, "close", "rita").await);
 }
