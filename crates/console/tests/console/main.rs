@@ -10,6 +10,7 @@ mod elements;
 mod in_browser;
 mod pages;
 mod release_forms;
+mod seed_flow;
 mod sign_in;
 mod timeline;
 mod train_forms;
