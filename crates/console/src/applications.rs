@@ -12,40 +12,16 @@ use serde::Deserialize;
 use crate::error::PageError;
 use crate::forms::{self, csrf_field};
 use crate::layout;
+use crate::people;
 use crate::session::SignedIn;
 use crate::widgets::state;
+use railyard_service::UserView;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ListQuery {
     /// `true` to list archived applications too.
     #[serde(default)]
     archived: Option<bool>,
-}
-
-/// The names of the active users, for the owner and product owner choices.
-pub(crate) async fn people(s: &Service, actor: &Actor) -> Result<Vec<String>, PageError> {
-    let mut names = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = s.users(actor, Some(MAX_PAGE), cursor.as_deref()).await?;
-        names.extend(page.items.into_iter().filter(|u| u.user.active).map(|u| u.user.name));
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
-    }
-    Ok(names)
-}
-
-/// A `<select>` of people named `name`, with `selected` chosen; `none` (when given) is the label of an
-/// empty first choice.
-pub(crate) fn person_select(name: &str, people: &[String], selected: Option<&str>, none: Option<&str>) -> Markup {
-    html! {
-        select name=(name) {
-            @if let Some(label) = none { option value="" selected[selected.is_none()] { (label) } }
-            @for p in people { option value=(p) selected[selected == Some(p.as_str())] { (p) } }
-        }
-    }
 }
 
 /// Every application (the active ones, or all).
@@ -76,7 +52,7 @@ pub async fn list(
     let actor = &user.session.actor;
     let archived = q.archived.unwrap_or(false);
     let apps = all_applications(&s, actor, archived).await?;
-    let people = if actor.may(Operation::ManageApplications) { people(&s, actor).await? } else { Vec::new() };
+    let people = if actor.may(Operation::ManageApplications) { people::active(&s, actor).await? } else { Vec::new() };
     let body = html! {
         h1 { "Applications" }
         section aria-labelledby="applications" {
@@ -106,7 +82,7 @@ pub async fn list(
     Ok(Html(layout::page("Applications", Some(&user.session), body).into_string()))
 }
 
-fn create_form(session: &SessionInfo, people: &[String]) -> Markup {
+fn create_form(session: &SessionInfo, people: &[UserView]) -> Markup {
     html! {
         section aria-labelledby="new-application" {
             h2 #new-application { "New application" }
@@ -114,7 +90,7 @@ fn create_form(session: &SessionInfo, people: &[String]) -> Markup {
                 (csrf_field(session))
                 label { "Key" input name="key" required pattern="[A-Z][A-Z0-9]{1,15}" placeholder="PAY" title="2 to 16 upper-case letters and digits, starting with a letter"; }
                 label { "Name" input name="name" required; }
-                label { "Owner" (person_select("owner", people, Some(session.actor.name.as_str()), None)) }
+                label { "Owner" (people::select("owner", people, Some(session.actor.name.as_str()), None)) }
                 label { "Description" input name="description"; }
                 button type="submit" { "Create application" }
             }
@@ -168,7 +144,7 @@ pub async fn show(
     let releases = s.releases(actor, filter).await?.items;
     let a = &view.application;
     let manage = actor.may(Operation::ManageApplications) && !a.archived;
-    let people = if manage { people(&s, actor).await? } else { Vec::new() };
+    let people = if manage { people::active(&s, actor).await? } else { Vec::new() };
     let title = format!("{} {}", a.key, a.name);
     let body = html! {
         h1 { (title) }
@@ -213,7 +189,7 @@ pub async fn show(
                     (csrf_field(&user.session))
                     input type="hidden" name="version" value=(view.meta.version);
                     label { "Name" input name="name" required value=(a.name); }
-                    label { "Owner" (person_select("owner", &people, Some(a.owner.as_str()), None)) }
+                    label { "Owner" (people::select("owner", &people, Some(a.owner.as_str()), None)) }
                     label { "Description" input name="description" value=(a.description); }
                     button type="submit" { "Save changes" }
                 }

@@ -40,7 +40,7 @@ fn state_badge(st: EnvironmentState) -> Markup {
 /// `GET /environments`
 pub async fn list(State(s): State<Service>, user: SignedIn) -> Result<Html<String>, PageError> {
     let envs = all(&s, &user).await?;
-    let users = crate::users::all(&s, &user).await?;
+    let users = crate::people::all(&s, &user.session.actor).await?;
     let session = &user.session;
     let body = html! {
         h1 { "Environments" }
@@ -121,7 +121,7 @@ pub async fn show(
 ) -> Result<Html<String>, PageError> {
     let actor = &user.session.actor;
     let view = s.environment(actor, &name).await?;
-    let users = crate::users::all(&s, &user).await?;
+    let users = crate::people::all(&s, &user.session.actor).await?;
     let open = TrainState::ALL.into_iter().filter(|t| t.is_open()).collect();
     let trains =
         s.trains(actor, TrainFilter { states: open, limit: Some(MAX_PAGE), ..Default::default() }).await?.items;

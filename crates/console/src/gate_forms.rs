@@ -13,8 +13,9 @@ use serde::Deserialize;
 use crate::error::PageError;
 use crate::forms::{self, csrf_field};
 use crate::layout;
+use crate::people;
 use crate::session::SignedIn;
-use crate::train_fields::{BUTTON_ROW, environment_names, people, user_select};
+use crate::train_fields::{BUTTON_ROW, environment_names};
 
 /// What the gate forms choose from: the people (owners) and the environments.
 pub struct Choices {
@@ -29,7 +30,7 @@ impl Choices {
         if !actor.may(Operation::EditTrain) {
             return Ok(Choices { people: Vec::new(), environments: Vec::new() });
         }
-        Ok(Choices { people: people(s, actor).await?, environments: environment_names(s, actor).await? })
+        Ok(Choices { people: people::active(s, actor).await?, environments: environment_names(s, actor).await? })
     }
 }
 
@@ -180,7 +181,7 @@ fn criterion_fields(choices: &Choices, c: Option<&ExitCriterion>) -> Markup {
     let env = c.and_then(|c| c.environment.as_deref());
     html! {
         label { "Title" input name="title" required value=[c.map(|c| &c.title)]; }
-        label { "Owner" (user_select("owner", &choices.people, c.and_then(|c| c.owner.as_deref()), Some("— nobody —"))) }
+        label { "Owner" (people::select("owner", &choices.people, c.and_then(|c| c.owner.as_deref()), Some("— nobody —"))) }
         label { "Environment (optional)"
             select name="environment" {
                 option value="" selected[env.is_none()] { "— none —" }

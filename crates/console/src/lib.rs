@@ -26,6 +26,7 @@ mod line_forms;
 mod milestone_forms;
 mod path_forms;
 mod paths;
+mod people;
 mod production_forms;
 mod release;
 mod release_actions;

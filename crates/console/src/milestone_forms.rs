@@ -13,8 +13,9 @@ use serde::Deserialize;
 use crate::error::PageError;
 use crate::forms::{self, csrf_field};
 use crate::layout;
+use crate::people;
 use crate::session::SignedIn;
-use crate::train_fields::{BUTTON_ROW, people, user_select};
+use crate::train_fields::BUTTON_ROW;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct MilestoneForm {
@@ -118,7 +119,7 @@ pub async fn edit(
     let Some(milestone) = t.milestones.iter().find(|x| x.id == m) else {
         return Err(ServiceError::NotFound { kind: "milestone", id: m }.into());
     };
-    let people = if may_edit(&user.session, t) { people(&s, actor).await? } else { Vec::new() };
+    let people = if may_edit(&user.session, t) { people::active(&s, actor).await? } else { Vec::new() };
     let title = format!("Edit {} of {}", milestone.id, t.id);
     let body = html! {
         h1 { (title) }
@@ -150,7 +151,7 @@ fn milestone_fields(people: &[UserView], m: Option<&Milestone>) -> Markup {
     html! {
         label { "Title" input name="title" required value=[m.map(|m| &m.title)]; }
         label { "Due" input type="date" name="due" required value=[m.map(|m| m.due.to_string())]; }
-        label { "Owner" (user_select("owner", people, owner, none)) }
+        label { "Owner" (people::select("owner", people, owner, none)) }
         label { span { input type="checkbox" name="inherit" checked[m.is_some_and(|m| m.inherit)]; " Inherited by the application releases" } }
     }
 }

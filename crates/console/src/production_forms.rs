@@ -18,8 +18,9 @@ use railyard_service::{
 use crate::error::PageError;
 use crate::forms::{Fields, csrf_field, optional};
 use crate::layout;
+use crate::people;
 use crate::session::SignedIn;
-use crate::turnover_forms::{parse_artifacts, user_names, user_select};
+use crate::turnover_forms::parse_artifacts;
 
 /// `GET /turnovers/new-production?train=RT-1[&from=TO-3]`: the form to assemble a production-ready
 /// turnover of the train.
@@ -69,7 +70,7 @@ pub async fn new(
         .filter(|t| t.kind == TurnoverKind::Standard && t.state != TurnoverState::Cancelled)
         .collect();
     let source = sources.iter().find(|t| Some(&t.id) == from.as_ref());
-    let users = user_names(&s, &user.session).await?;
+    let users = people::active(&s, &user.session.actor).await?;
     let title = format!("New production-ready turnover of {} {}", train.id, train.title);
     let body = html! {
         h1 { (title) }
@@ -104,7 +105,7 @@ pub async fn new(
                             @for t in &sources { option value=(t.id) selected[Some(&t.id) == from.as_ref()] { (t.id) " " (t.title) " (" (t.releases.join(", ")) ")" } }
                         }
                     }
-                    label { "Developer" (user_select("developer", &users, &actor.name, None)) }
+                    label { "Developer" (people::select("developer", &users, Some(&actor.name), None)) }
                     label { "Description" textarea name="description" rows="2" cols="40" {} }
                     label { "Artifacts (one per line: name version [digest or link]; empty: those of the turnover it starts from)" textarea name="artifacts" rows="3" cols="40" {} }
                     button type="submit" { "Create production-ready turnover" }

@@ -12,8 +12,8 @@ use railyard_service::{
 };
 use serde::Deserialize;
 
-use crate::applications::people;
 use crate::error::PageError;
+use crate::people;
 use crate::release_forms::{edit_form, may_edit, open_trains};
 use crate::session::SignedIn;
 use crate::widgets::{state, time};
@@ -44,7 +44,7 @@ pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<Strin
     let edit = may_edit(&user.session, r);
     // What the forms offer: people, trains to propose to, releases to depend on (those of its train).
     let (people, trains, candidates) = if edit {
-        let people = people(&s, actor).await?;
+        let people = people::active(&s, actor).await?;
         let trains = if train.is_none() { open_trains(&s, &user).await? } else { Vec::new() };
         let filter =
             ReleaseFilter { train: r.active_train().map(str::to_string), limit: Some(MAX_PAGE), ..Default::default() };

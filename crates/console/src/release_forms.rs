@@ -11,11 +11,13 @@ use railyard_domain::{
 use railyard_service::{MAX_PAGE, ReleaseView, Service, SessionInfo, TrainFilter, TrainView};
 use serde::Deserialize;
 
-use crate::applications::{all_applications, people, person_select};
+use crate::applications::all_applications;
 use crate::error::PageError;
 use crate::forms::{self, csrf_field};
 use crate::layout;
+use crate::people;
 use crate::session::SignedIn;
+use railyard_service::UserView;
 
 /// The stages of a train in which it takes application releases.
 const TAKING_RELEASES: [TrainState; 4] =
@@ -100,7 +102,7 @@ pub async fn new(
     }
     let apps = all_applications(&s, actor, false).await?;
     let trains = open_trains(&s, &user).await?;
-    let people = people(&s, actor).await?;
+    let people = people::active(&s, actor).await?;
     let paths = s.paths(actor, vec![PathState::Active], Some(MAX_PAGE), None).await?.items;
     let train = q.train.as_deref().filter(|t| trains.iter().any(|v| v.train.id == *t));
     let app = q.application.as_deref();
@@ -122,7 +124,7 @@ pub async fn new(
                         }
                     }
                     label { "Title" input name="title" required; }
-                    label { "Product owner" (person_select("product_owner", &people, Some(actor.name.as_str()), None)) }
+                    label { "Product owner" (people::select("product_owner", &people, Some(actor.name.as_str()), None)) }
                     label { "Release type" (release_type_select(None, Some("the train's (or minor)"))) }
                     label { "Criticality" (criticality_select(Criticality::default())) }
                     label { "Start" input type="date" name="start" required; }
@@ -216,7 +218,7 @@ pub async fn create(
 }
 
 /// The edit form of the release page, pre-filled, carrying the version it is based on.
-pub(crate) fn edit_form(session: &SessionInfo, view: &ReleaseView, people: &[String]) -> Markup {
+pub(crate) fn edit_form(session: &SessionInfo, view: &ReleaseView, people: &[UserView]) -> Markup {
     let r = &view.release;
     html! {
         @if may_edit(session, r) {
@@ -226,7 +228,7 @@ pub(crate) fn edit_form(session: &SessionInfo, view: &ReleaseView, people: &[Str
                     (csrf_field(session))
                     input type="hidden" name="version" value=(view.meta.version);
                     label { "Title" input name="title" required value=(r.title); }
-                    label { "Product owner" (person_select("product_owner", people, Some(r.product_owner.as_str()), None)) }
+                    label { "Product owner" (people::select("product_owner", people, Some(r.product_owner.as_str()), None)) }
                     label { "Release type" (release_type_select(Some(r.release_type), None)) }
                     label { "Criticality" (criticality_select(r.criticality)) }
                     label { "Start" input type="date" name="start" required value=(r.schedule.start); }

@@ -9,12 +9,13 @@ use railyard_domain::{Milestone, MilestonePatch, MilestoneSpec, MilestoneState, 
 use railyard_service::{ReleaseView, Service, SessionInfo};
 use serde::Deserialize;
 
-use crate::applications::person_select;
 use crate::error::PageError;
 use crate::forms::{self, csrf_field};
+use crate::people;
 use crate::release_forms::may_edit;
 use crate::session::SignedIn;
 use crate::widgets::state;
+use railyard_service::UserView;
 
 /// Whether the user may complete or miss this milestone: its owner, the release's product owner, or a
 /// release manager.
@@ -30,7 +31,7 @@ fn may_decide(session: &SessionInfo, view: &ReleaseView, m: &Milestone) -> bool 
             || m.owner.as_deref() == Some(a.name.as_str()))
 }
 
-pub(crate) fn section(session: &SessionInfo, view: &ReleaseView, people: &[String]) -> Markup {
+pub(crate) fn section(session: &SessionInfo, view: &ReleaseView, people: &[UserView]) -> Markup {
     let r = &view.release;
     let edit = may_edit(session, r);
     let base = format!("/releases/{}/milestones", r.id);
@@ -76,7 +77,7 @@ pub(crate) fn section(session: &SessionInfo, view: &ReleaseView, people: &[Strin
                                                     (csrf_field(session))
                                                     label { "Title" input name="title" required value=(m.title); }
                                                     label { "Due" input type="date" name="due" required value=(m.due); }
-                                                    label { "Owner" (person_select("owner", people, m.owner.as_deref(), Some("— nobody —"))) }
+                                                    label { "Owner" (people::select("owner", people, m.owner.as_deref(), Some("— nobody —"))) }
                                                     button type="submit" { "Save " (m.id) }
                                                 }
                                                 form.action method="post" action={ (here) "/remove" } {
@@ -98,7 +99,7 @@ pub(crate) fn section(session: &SessionInfo, view: &ReleaseView, people: &[Strin
                     (csrf_field(session))
                     label { "Title" input name="title" required; }
                     label { "Due" input type="date" name="due" required; }
-                    label { "Owner" (person_select("owner", people, None, Some("— nobody —"))) }
+                    label { "Owner" (people::select("owner", people, None, Some("— nobody —"))) }
                     button type="submit" { "Add the milestone" }
                 }
             }

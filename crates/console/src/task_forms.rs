@@ -16,13 +16,14 @@ use railyard_service::{
 
 use crate::error::PageError;
 use crate::forms::{Fields, csrf_field, list, optional, optional_number};
+use crate::people;
 use crate::session::SignedIn;
-use crate::turnover_forms::user_select;
+use railyard_service::UserView;
 
 /// What the add and edit forms of a task need besides the task: who may own a manual task, the
 /// turnover's environments.
 pub struct TaskChoices<'a> {
-    pub users: &'a [String],
+    pub users: &'a [UserView],
     pub environments: Vec<&'a str>,
 }
 
@@ -63,7 +64,7 @@ fn task_fields(t: &Turnover, task: Option<&Task>, next_sequence: u32, c: &TaskCh
             select name="method" { @for m in HTTP_METHODS { option selected[http.is_some_and(|h| h.method == m)] { (m) } } }
         }
         label { "URL (URL call)" input type="url" name="url" value=[http.map(|h| h.url.as_str())]; }
-        label { "Owner (manual)" (user_select("owner", c.users, owner, Some("—"))) }
+        label { "Owner (manual)" (people::select("owner", c.users, Some(owner), Some("—"))) }
         label { "Sequence" input type="number" name="sequence" min="1" required value=(sequence); }
         label { "Tier" input name="tier" list="tiers" value=[task.and_then(|x| x.tier.as_deref())] placeholder="database, app, web"; }
         label { "Retries" input type="number" name="retries" min="0" max="10" value=(task.map_or(0, |x| x.retries)); }

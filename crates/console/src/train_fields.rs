@@ -10,20 +10,6 @@ use railyard_service::{EnvironmentFilter, MAX_PAGE, Service, ServiceError, UserV
 use crate::error::PageError;
 use crate::forms;
 
-/// Every active user, for the owner, manager and approver choices.
-pub async fn people(s: &Service, actor: &Actor) -> Result<Vec<UserView>, PageError> {
-    let mut out = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = s.users(actor, Some(MAX_PAGE), cursor.as_deref()).await?;
-        out.extend(page.items.into_iter().filter(|u| u.user.active));
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => return Ok(out),
-        }
-    }
-}
-
 /// The names of the environments that are not decommissioned, for an exit criterion's environment.
 pub async fn environment_names(s: &Service, actor: &Actor) -> Result<Vec<String>, PageError> {
     let mut out = Vec::new();
@@ -62,21 +48,6 @@ pub fn managers(people: &[UserView]) -> Vec<UserView> {
 /// Users who may be listed as approvers (anyone who can decide an approval: not a viewer only).
 pub fn approvers(people: &[UserView]) -> Vec<String> {
     people.iter().filter(|u| as_actor(u).may(Operation::DecideApproval)).map(|u| u.user.name.clone()).collect()
-}
-
-/// A `<select>` of users; `none` adds an empty first choice with that text.
-pub fn user_select(name: &str, people: &[UserView], selected: Option<&str>, none: Option<&str>) -> Markup {
-    html! {
-        select name=(name) {
-            @if let Some(text) = none { option value="" selected[selected.is_none()] { (text) } }
-            @for u in people {
-                @let n = &u.user.name;
-                option value=(n) selected[selected == Some(n.as_str())] {
-                    (n) @if !u.user.display_name.is_empty() && u.user.display_name != *n { " (" (u.user.display_name) ")" }
-                }
-            }
-        }
-    }
 }
 
 /// The schedule's dates: (form field, label).

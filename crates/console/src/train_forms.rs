@@ -14,8 +14,9 @@ use serde::Deserialize;
 use crate::error::PageError;
 use crate::forms::{self, csrf_field};
 use crate::layout;
+use crate::people;
 use crate::session::SignedIn;
-use crate::train_fields::{self as fields, FIELDS_GRID, people};
+use crate::train_fields::{self as fields, FIELDS_GRID};
 
 /// A posted train form: the CSRF token and every other field by name (the policies' fields are many).
 #[derive(Debug, Default, Deserialize)]
@@ -58,7 +59,7 @@ fn train_fields(session: &SessionInfo, people: &[UserView], t: Option<&Train>) -
             }
             label { "Purpose" input name="purpose" value=[t.map(|t| &t.purpose)]; }
             @if may_hand_over {
-                label { "Manager" (fields::user_select("manager", &managers, Some(manager), None)) }
+                label { "Manager" (people::select("manager", &managers, Some(manager), None)) }
             } @else {
                 p { "Managed by " (manager) "; only they or an admin may hand the train to another manager." }
             }
@@ -80,7 +81,7 @@ pub async fn new(State(s): State<Service>, user: SignedIn) -> Result<Html<String
         ))
         .into());
     }
-    let people = people(&s, actor).await?;
+    let people = people::active(&s, actor).await?;
     let body = html! {
         h1 { "New train" }
         section aria-labelledby="new-train" {
@@ -130,7 +131,7 @@ pub async fn edit(State(s): State<Service>, user: SignedIn, Path(id): Path<Strin
         ))
         .into());
     }
-    let people = people(&s, actor).await?;
+    let people = people::active(&s, actor).await?;
     let title = format!("Edit {} {}", t.id, t.title);
     let body = html! {
         h1 { (title) }

@@ -36,7 +36,7 @@ pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<Strin
     let editable = may_edit(session, &t);
     let (mut users, mut others, mut runbooks) = (Vec::new(), Vec::new(), Vec::new());
     if editable {
-        users = forms::user_names(&s, session).await?;
+        users = crate::people::active(&s, &session.actor).await?;
         let filter = TurnoverFilter { train: Some(t.train_id.clone()), limit: Some(MAX_PAGE), ..Default::default() };
         others = s.turnovers(actor, filter).await?.items;
         runbooks = s.runbooks(actor, Some(RunbookState::Accepted), Some(MAX_PAGE), None).await?.items;

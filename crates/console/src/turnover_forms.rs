@@ -17,7 +17,9 @@ use serde::Deserialize;
 use crate::error::PageError;
 use crate::forms::{csrf_field, optional};
 use crate::layout;
+use crate::people;
 use crate::session::SignedIn;
+use railyard_service::UserView;
 
 /// Whether this user may change the turnover's contents now: open for changes, not frozen (R12), and
 /// its developer or a release engineer or manager (as the domain decides it).
@@ -71,23 +73,6 @@ pub fn parse_artifacts(text: &str) -> Result<Vec<Artifact>, PageError> {
     Ok(out)
 }
 
-/// The names of the users, for the developer and owner choices.
-pub async fn user_names(s: &Service, session: &SessionInfo) -> Result<Vec<String>, PageError> {
-    let users = s.users(&session.actor, Some(MAX_PAGE), None).await?.items;
-    Ok(users.into_iter().filter(|u| u.user.active).map(|u| u.user.name).collect())
-}
-
-/// A `<select>` of users with `selected` chosen (and kept even when it is not in the list).
-pub fn user_select(name: &str, users: &[String], selected: &str, blank: Option<&str>) -> Markup {
-    html! {
-        select name=(name) {
-            @if let Some(b) = blank { option value="" selected[selected.is_empty()] { (b) } }
-            @if !selected.is_empty() && !users.iter().any(|u| u == selected) { option selected { (selected) } }
-            @for u in users { option value=(u) selected[u == selected] { (u) } }
-        }
-    }
-}
-
 #[derive(Debug, Default, Deserialize)]
 pub struct TurnoverForm {
     #[serde(default)]
@@ -132,7 +117,7 @@ pub async fn new(
         .filter(|p| p.release_types.is_empty() || p.release_types.contains(&r.release_type))
         .collect();
     let preferred = paths.iter().find(|p| r.allowed_paths.contains(&p.id)).map(|p| p.id.clone());
-    let users = user_names(&s, &user.session).await?;
+    let users = people::active(&s, &user.session.actor).await?;
     let title = format!("New turnover of {} {}", r.id, r.title);
     let body = html! {
         h1 { (title) }
@@ -156,7 +141,7 @@ pub async fn new(
                             }
                         }
                     }
-                    label { "Developer" (user_select("developer", &users, &actor.name, None)) }
+                    label { "Developer" (people::select("developer", &users, Some(&actor.name), None)) }
                     label { "Description" textarea name="description" rows="2" cols="40" {} }
                     label { "Artifacts (one per line: name version [digest or link])" textarea name="artifacts" rows="3" cols="40" placeholder="pay 42 sha256:ab12" {} }
                     button type="submit" { "Create turnover" }
@@ -188,7 +173,7 @@ pub async fn create(
 }
 
 /// The edit form of the turnover page: title, description, developer, artifacts, with its version.
-pub fn edit_section(session: &SessionInfo, t: &Turnover, version: i64, users: &[String]) -> Markup {
+pub fn edit_section(session: &SessionInfo, t: &Turnover, version: i64, users: &[UserView]) -> Markup {
     html! {
         section aria-labelledby="edit" {
             h2 #edit { "Edit the turnover" }
@@ -196,7 +181,7 @@ pub fn edit_section(session: &SessionInfo, t: &Turnover, version: i64, users: &[
                 (csrf_field(session))
                 input type="hidden" name="version" value=(version);
                 label { "Title" input name="title" required value=(t.title); }
-                label { "Developer" (user_select("developer", users, &t.developer, None)) }
+                label { "Developer" (people::select("developer", users, Some(&t.developer), None)) }
                 label { "Description" textarea name="description" rows="2" cols="40" { (t.description) } }
                 label { "Artifacts (one per line: name version [digest or link])" textarea name="artifacts" rows="3" cols="40" { (artifact_lines(&t.artifacts)) } }
                 button type="submit" { "Save changes" }

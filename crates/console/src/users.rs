@@ -6,27 +6,13 @@ use axum::extract::{Path, State};
 use axum::response::Html;
 use maud::{Markup, html};
 use railyard_domain::{Operation, Role};
-use railyard_service::{MAX_PAGE, MIN_PASSWORD_CHARS, Service, SessionInfo, TokenView, UserView};
+use railyard_service::{MIN_PASSWORD_CHARS, Service, SessionInfo, TokenView, UserView};
 
 use crate::error::PageError;
 use crate::forms::csrf_field;
 use crate::layout;
 use crate::session::SignedIn;
 use crate::widgets::{state, time};
-
-/// Every user, page after page.
-pub async fn all(s: &Service, user: &SignedIn) -> Result<Vec<UserView>, PageError> {
-    let mut all = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = s.users(&user.session.actor, Some(MAX_PAGE), cursor.as_deref()).await?;
-        all.extend(page.items);
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => return Ok(all),
-        }
-    }
-}
 
 fn roles_text(roles: &[Role]) -> String {
     roles.iter().map(|r| r.as_str().replace('_', " ")).collect::<Vec<_>>().join(", ")
@@ -57,7 +43,7 @@ fn password_field(label: &str, required: bool) -> Markup {
 
 /// `GET /users`
 pub async fn list(State(s): State<Service>, user: SignedIn) -> Result<Html<String>, PageError> {
-    let users = all(&s, &user).await?;
+    let users = crate::people::all(&s, &user.session.actor).await?;
     let session = &user.session;
     let admin = session.actor.may(Operation::ManageUsers);
     let body = html! {
