@@ -30,7 +30,7 @@ pub struct Args {
     #[arg(long, default_value_t = 200)]
     pub samples: usize,
     /// At most this many pages are crawled for their weight.
-    #[arg(long, default_value_t = 8_000)]
+    #[arg(long, default_value_t = 20_000)]
     pub max_pages: usize,
 }
 
@@ -95,10 +95,25 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         report("GET /trains/{id}", &time_pages(&browser, &srv.base, &train_pages, args.samples).await?);
 
         let t0 = Instant::now();
-        let weights = crawl(&browser, &srv.base, args.max_pages).await?;
+        let (weights, exhausted) = crawl(&browser, &srv.base, args.max_pages).await?;
         let heaviest = weights.iter().max_by_key(|w| w.1).cloned().unwrap_or_default();
         let slowest = weights.iter().max_by(|a, b| a.2.total_cmp(&b.2)).cloned().unwrap_or_default();
-        println!("\ncrawled {} pages from the dashboard in {:.1}s", weights.len(), t0.elapsed().as_secs_f64());
+        println!(
+            "\ncrawled {} pages from the dashboard in {:.1}s ({})",
+            weights.len(),
+            t0.elapsed().as_secs_f64(),
+            if exhausted { "every page a link leads to" } else { "stopped at --max-pages" }
+        );
+        let mut kinds: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
+        for (path, bytes, _) in &weights {
+            let kind = path.split(['/', '?']).nth(1).unwrap_or_default();
+            let entry = kinds.entry(format!("/{kind}")).or_default();
+            entry.0 += 1;
+            entry.1 = entry.1.max(*bytes);
+        }
+        for (kind, (count, max)) in kinds {
+            println!("  {kind}: {count} pages, the heaviest {:.1} KB", max as f64 / 1024.0);
+        }
         println!("  heaviest: {} at {:.1} KB", heaviest.0, heaviest.1 as f64 / 1024.0);
         println!("  slowest: {} in {:.1} ms", slowest.0, slowest.2);
         println!(
@@ -219,13 +234,19 @@ fn report(what: &str, ms: &[f64]) {
 }
 
 /// Follows the console's links breadth first from the dashboard; (address, bytes, ms) of each page.
-async fn crawl(browser: &reqwest::Client, base: &str, max_pages: usize) -> anyhow::Result<Vec<(String, usize, f64)>> {
+/// Whether it ran out of links (rather than reaching `max_pages`) comes second.
+async fn crawl(
+    browser: &reqwest::Client,
+    base: &str,
+    max_pages: usize,
+) -> anyhow::Result<(Vec<(String, usize, f64)>, bool)> {
     let mut seen = BTreeSet::from(["/".to_string()]);
     let mut queue = VecDeque::from(["/".to_string()]);
     let mut pages = Vec::new();
+    let mut families: std::collections::HashMap<String, usize> = Default::default();
     while let Some(path) = queue.pop_front() {
         if pages.len() >= max_pages {
-            break;
+            return Ok((pages, false));
         }
         let t = Instant::now();
         let res = browser.get(format!("{base}{path}")).send().await?;
@@ -244,12 +265,30 @@ async fn crawl(browser: &reqwest::Client, base: &str, max_pages: usize) -> anyho
             continue;
         }
         for link in links(&body) {
-            if seen.insert(link.clone()) {
+            // Paged and dated views (`?cursor=`, `?from=`) go on for ever: 100 of each family are enough.
+            let family = family(&link);
+            let taken = families.entry(family).or_insert(0usize);
+            if *taken < 100 && seen.insert(link.clone()) {
+                if link.contains('?') {
+                    *taken += 1;
+                }
                 queue.push_back(link);
             }
         }
     }
-    Ok(pages)
+    Ok((pages, true))
+}
+
+/// An address without its query's values: `/audit?cursor=150&actor=rita` is `/audit?actor&cursor`.
+fn family(link: &str) -> String {
+    match link.split_once('?') {
+        None => link.to_string(),
+        Some((path, query)) => {
+            let mut names: Vec<&str> = query.split('&').map(|p| p.split('=').next().unwrap_or_default()).collect();
+            names.sort_unstable();
+            format!("{path}?{}", names.join("&"))
+        }
+    }
 }
 
 /// The console's own addresses linked from a page (`href="/…"`, without fragments).
