@@ -21,7 +21,7 @@ use railyard_service::UserView;
 pub struct ListQuery {
     /// `true` to list archived applications too.
     #[serde(default)]
-    archived: Option<bool>,
+    archived: String,
 }
 
 /// Every application (the active ones, or all).
@@ -50,7 +50,11 @@ pub async fn list(
     Query(q): Query<ListQuery>,
 ) -> Result<Html<String>, PageError> {
     let actor = &user.session.actor;
-    let archived = q.archived.unwrap_or(false);
+    let archived = match q.archived.trim() {
+        "" | "false" => false,
+        "true" => true,
+        other => return Err(PageError::bad_parameter("archived", format!("“{other}” is neither true nor false"))),
+    };
     let apps = all_applications(&s, actor, archived).await?;
     let people = if actor.may(Operation::ManageApplications) { people::active(&s, actor).await? } else { Vec::new() };
     let body = html! {

@@ -52,10 +52,5 @@ async fn decide(
     let comment = Some(f.comment.trim().to_string()).filter(|c| !c.is_empty());
     let input = DecideInput { comment, return_to: f.return_to };
     s.decide_approval(&user.session.actor, id, verdict, input, None).await?;
-    Ok(Redirect::to(local_path(&f.back)))
-}
-
-/// Only a path of this site (never another site's address) is a place to go back to.
-fn local_path(back: &str) -> &str {
-    if back.starts_with('/') && !back.starts_with("//") && !back.contains('\\') { back } else { "/" }
+    Ok(Redirect::to(crate::forms::local_path(&f.back).unwrap_or("/")))
 }

@@ -34,7 +34,7 @@ pub struct ActionForm {
     #[serde(default)]
     at: String,
     #[serde(default)]
-    window_minutes: Option<u32>,
+    window_minutes: String,
     /// Deploy: optional stages to skip on the way, comma-separated.
     #[serde(default)]
     skip: String,
@@ -131,7 +131,7 @@ pub async fn schedule(
     let input = ScheduleInput {
         environment: f.environment,
         at: forms::utc("at", &f.at)?,
-        window_minutes: f.window_minutes.unwrap_or(DEFAULT_WINDOW_MINUTES),
+        window_minutes: forms::optional_number("window_minutes", &f.window_minutes)?.unwrap_or(DEFAULT_WINDOW_MINUTES),
     };
     s.schedule_turnover(&user.session.actor, &id, input).await?;
     Ok(turnover_page(&id))

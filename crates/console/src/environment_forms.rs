@@ -121,13 +121,27 @@ pub async fn bring_online(
     act(&s, &user, &name, EnvironmentAction::BringOnline).await
 }
 
+#[derive(Debug, Default, Deserialize)]
+pub struct DecommissionForm {
+    #[serde(default)]
+    csrf: Option<String>,
+    /// The "I understand this cannot be undone" box.
+    #[serde(default)]
+    confirm: String,
+}
+
+/// Decommissioning cannot be undone: the form's confirmation box must be ticked (checked here too, not
+/// only by the browser).
 pub async fn decommission(
     State(s): State<Service>,
     user: SignedIn,
     Path(name): Path<String>,
-    Form(f): Form<CsrfOnly>,
+    Form(f): Form<DecommissionForm>,
 ) -> Result<Redirect, PageError> {
     user.check_csrf(f.csrf.as_deref())?;
+    if f.confirm != "yes" {
+        return Err(ServiceError::invalid("confirm", "tick the box: decommissioning cannot be undone").into());
+    }
     act(&s, &user, &name, EnvironmentAction::Decommission).await
 }
 

@@ -48,6 +48,16 @@ pub fn datetime_local(t: &DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M").to_string()
 }
 
+/// A page of this site to go back to after a form (`back`): a path starting with one `/`, of letters,
+/// digits and `/-_.#?=&%` only, so never another site's address (`//evil.example`, `/\\evil`, or one
+/// hidden behind a control character a browser would strip). `None` for anything else.
+pub fn local_path(back: &str) -> Option<&str> {
+    let back = back.trim();
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "/-_.#?=&%".contains(c);
+    let second = back.chars().nth(1);
+    (back.starts_with('/') && second != Some('/') && back.chars().all(allowed)).then_some(back)
+}
+
 /// A number field; empty is `None`.
 pub fn optional_number<T: std::str::FromStr>(field: &str, text: &str) -> Result<Option<T>, PageError> {
     optional(text)
@@ -115,6 +125,16 @@ mod tests {
         assert_eq!(at.as_deref(), Some("2027-03-06T10:00:30+00:00"));
         assert!(matches!(utc("at", "tomorrow"), Err(PageError::Service(ServiceError::Invalid(_)))));
         assert!(matches!(utc("at", ""), Err(PageError::Service(ServiceError::Invalid(_)))));
+    }
+
+    #[test]
+    fn only_a_path_of_this_site_is_a_place_to_go_back_to() {
+        assert_eq!(local_path(" /turnovers/TO-1#board "), Some("/turnovers/TO-1#board"));
+        assert_eq!(local_path("/trains?state=draft&x=1"), Some("/trains?state=draft&x=1"));
+        for bad in ["", "//evil.example", "/\\evil.example", "/\t/evil.example", "https://evil.example", "evil", "/a b"]
+        {
+            assert_eq!(local_path(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

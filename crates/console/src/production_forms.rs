@@ -107,7 +107,7 @@ pub async fn new(
                     }
                     label { "Developer" (people::select("developer", &users, Some(&actor.name), None)) }
                     label { "Description" textarea name="description" rows="2" cols="40" {} }
-                    label { "Artifacts (one per line: name version [digest or link]; empty: those of the turnover it starts from)" textarea name="artifacts" rows="3" cols="40" {} }
+                    label { "Artifacts (one per line: name version [digest] [link]; empty: those of the turnover it starts from)" textarea name="artifacts" rows="3" cols="40" {} }
                     button type="submit" { "Create production-ready turnover" }
                 }
             }

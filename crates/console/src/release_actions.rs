@@ -146,11 +146,9 @@ fn release_page(id: &str) -> Redirect {
 
 /// `back` when it is a path of this site (starts with one `/`), else the release's page.
 fn back_or_release(back: &str, id: &str) -> Redirect {
-    let back = back.trim();
-    if back.starts_with('/') && !back.starts_with("//") && !back.contains('\\') {
-        Redirect::to(back)
-    } else {
-        release_page(id)
+    match crate::forms::local_path(back) {
+        Some(back) => Redirect::to(back),
+        None => release_page(id),
     }
 }
 

@@ -75,6 +75,7 @@ pub(crate) fn section(session: &SessionInfo, view: &ReleaseView, people: &[UserV
                                                 summary { "Change or remove " (m.id) }
                                                 form.action method="post" action={ (here) "/edit" } {
                                                     (csrf_field(session))
+                                                    input type="hidden" name="version" value=(view.meta.version);
                                                     label { "Title" input name="title" required value=(m.title); }
                                                     label { "Due" input type="date" name="due" required value=(m.due); }
                                                     label { "Owner" (people::select("owner", people, m.owner.as_deref(), Some("— nobody —"))) }
@@ -117,6 +118,9 @@ pub struct MilestoneForm {
     due: String,
     #[serde(default)]
     owner: String,
+    /// The release's version the edit form was drawn from.
+    #[serde(default)]
+    version: String,
 }
 
 fn milestones_of(id: &str) -> Redirect {
@@ -155,7 +159,8 @@ pub async fn edit(
         owner: Some(f.owner.trim().to_string()),
         inherit: None,
     };
-    s.edit_release_milestone(&user.session.actor, &id, &ms, patch).await?;
+    let version = forms::optional_number::<i64>("version", &f.version)?;
+    s.edit_release_milestone(&user.session.actor, &id, &ms, patch, version).await?;
     Ok(milestones_of(&id))
 }
 

@@ -25,6 +25,8 @@ use railyard_service::UserView;
 pub struct TaskChoices<'a> {
     pub users: &'a [UserView],
     pub environments: Vec<&'a str>,
+    /// The turnover's version: an edit form drawn from an older one is refused.
+    pub version: i64,
 }
 
 fn tasks_of(id: &str) -> Redirect {
@@ -75,7 +77,8 @@ fn task_fields(t: &Turnover, task: Option<&Task>, next_sequence: u32, c: &TaskCh
             }
         }
         label { input type="checkbox" name="rollback" value="yes" checked[task.is_some_and(|x| x.rollback)]; "Runs only in a rollback" }
-        @if t.kind == TurnoverKind::ProductionReady && t.releases.len() > 1 {
+        // Which release a task belongs to is chosen when it is added; an edit cannot move it.
+        @if t.kind == TurnoverKind::ProductionReady && t.releases.len() > 1 && task.is_none() {
             label { "Application release"
                 select name="release" {
                     option value="" { "—" }
@@ -107,6 +110,7 @@ pub fn forms(
                     summary { "Edit or remove " (task.id) " " (task.title) }
                     form.action method="post" action={ (base) "/" (task.id) "/edit" } {
                         (csrf_field(session))
+                        input type="hidden" name="version" value=(c.version);
                         (task_fields(t, Some(task), next, c))
                         button type="submit" { "Save " (task.id) }
                     }
@@ -195,6 +199,23 @@ fn manual_or_action(f: &Fields) -> Result<(Option<String>, Option<Action>), Page
     }
 }
 
+/// The action as the form gives it, with the parts the form does not show taken from `before` when the
+/// task keeps its kind.
+fn keep_what_the_form_does_not_show(before: Option<Action>, form: Action) -> Action {
+    match (before, form) {
+        (Some(Action::Command(old)), Action::Command(new)) => Action::Command(CommandAction {
+            program: new.program,
+            args: new.args,
+            timeout_secs: new.timeout_secs,
+            ..old
+        }),
+        (Some(Action::Http(old)), Action::Http(new)) => {
+            Action::Http(HttpAction { method: new.method, url: new.url, timeout_secs: new.timeout_secs, ..old })
+        }
+        (_, form) => form,
+    }
+}
+
 fn sequence(f: &Fields) -> Result<u32, PageError> {
     optional_number::<u32>("sequence", f.one("sequence"))?
         .ok_or_else(|| ServiceError::invalid("sequence", "give the task's sequence, 1 or more").into())
@@ -235,6 +256,11 @@ pub async fn edit(
     let f = Fields::new(pairs);
     user.check_csrf(Some(f.one("csrf")))?;
     let (owner, action) = manual_or_action(&f)?;
+    // The form shows only part of an action; what it does not show (a command's environment and
+    // working directory, a call's headers, body and expected statuses) is kept as stored.
+    let stored = s.turnover(&user.session.actor, &id).await?.turnover;
+    let before = stored.tasks.iter().find(|t| t.id == task).and_then(|t| t.action.clone());
+    let action = action.map(|a| keep_what_the_form_does_not_show(before, a));
     let patch = TaskPatch {
         title: Some(f.one("title").trim().to_string()),
         sequence: Some(sequence(&f)?),
@@ -245,7 +271,8 @@ pub async fn edit(
         tier: Some(f.one("tier").trim().to_string()),
         rollback: Some(f.checked("rollback")),
     };
-    s.edit_task(&user.session.actor, &id, &task, patch).await?;
+    let version = optional_number::<i64>("version", f.one("version"))?;
+    s.edit_task(&user.session.actor, &id, &task, patch, version).await?;
     Ok(tasks_of(&id))
 }
 

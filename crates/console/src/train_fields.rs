@@ -101,10 +101,15 @@ pub fn policy_fields(current: &ApprovalPolicies, eligible: &[String]) -> Markup 
                 @let level = |i: usize| p.and_then(|p| p.levels.get(i));
                 fieldset {
                     legend { (what) }
-                    label { "Approvers" input name={ (kind) "_approvers" } value=[level(0).map(|l| l.approvers.join(", "))]; }
-                    label { "How many must approve" input type="number" min="1" name={ (kind) "_required" } value=[level(0).map(|l| l.required)]; }
-                    label { "Second level approvers (optional)" input name={ (kind) "_approvers_2" } value=[level(1).map(|l| l.approvers.join(", "))]; }
-                    label { "Second level: how many" input type="number" min="1" name={ (kind) "_required_2" } value=[level(1).map(|l| l.required)]; }
+                    // Every level the policy has, and one more empty one to add a level.
+                    @for i in 0..(p.map_or(0, |p| p.levels.len()) + 1).max(2) {
+                        @let suffix = level_suffix(i);
+                        @let which = if i == 0 { String::new() } else { format!("Level {} ", i + 1) };
+                        label { (which) "Approvers" @if i > 0 { " (optional)" }
+                            input name={ (kind) "_approvers" (suffix) } value=[level(i).map(|l| l.approvers.join(", "))]; }
+                        label { (which) "How many must approve"
+                            input type="number" min="1" name={ (kind) "_required" (suffix) } value=[level(i).map(|l| l.required)]; }
+                    }
                     label { span { input type="checkbox" name={ (kind) "_override" } checked[p.is_some_and(|p| p.override_allowed)]; " The train's manager may override it" } }
                 }
             } }
@@ -131,22 +136,38 @@ pub fn policies(fields: &HashMap<String, String>) -> Result<ApprovalPolicies, Pa
     })
 }
 
+/// The field names' suffix of the level at `index` (0 is the first): "", "_2", "_3", ...
+fn level_suffix(index: usize) -> String {
+    if index == 0 { String::new() } else { format!("_{}", index + 1) }
+}
+
+/// At most this many levels are read from a form.
+const MAX_LEVELS: usize = 10;
+
 fn policy(fields: &HashMap<String, String>, kind: &str) -> Result<Option<ApprovalPolicy>, PageError> {
     let text = |suffix: &str| fields.get(&format!("{kind}_{suffix}")).map(String::as_str).unwrap_or_default();
-    let first = level(kind, text("approvers"), text("required"), "")?;
-    let second = level(kind, text("approvers_2"), text("required_2"), "_2")?;
-    match (first, second) {
-        (None, None) => Ok(None),
-        (None, Some(_)) => Err(ServiceError::invalid(
-            &format!("{kind}_approvers"),
-            "a second level needs a first one: list the first level's approvers",
-        )
-        .into()),
-        (Some(a), b) => {
-            let override_allowed = !text("override").is_empty();
-            Ok(Some(ApprovalPolicy { levels: std::iter::once(a).chain(b).collect(), override_allowed }))
+    let mut levels = Vec::new();
+    let mut gap: Option<usize> = None;
+    for i in 0..MAX_LEVELS {
+        let suffix = level_suffix(i);
+        match level(kind, text(&format!("approvers{suffix}")), text(&format!("required{suffix}")), &suffix)? {
+            None => gap = gap.or(Some(i)),
+            Some(l) => {
+                if let Some(empty) = gap {
+                    return Err(ServiceError::invalid(
+                        &format!("{kind}_approvers{}", level_suffix(empty)),
+                        format!("level {} is empty but level {} is not: list its approvers", empty + 1, i + 1),
+                    )
+                    .into());
+                }
+                levels.push(l);
+            }
         }
     }
+    if levels.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(ApprovalPolicy { levels, override_allowed: !text("override").is_empty() }))
 }
 
 fn level(kind: &str, approvers: &str, required: &str, suffix: &str) -> Result<Option<PolicyLevel>, PageError> {
@@ -194,6 +215,24 @@ mod tests {
         let exec = p.and_then(|p| p.executive.as_ref());
         assert_eq!(exec.map(|e| (e.levels.len(), e.levels[1].required, e.override_allowed)), Some((2, 1, true)));
         assert!(p.is_some_and(|p| p.development.is_none() && p.gate.is_none()));
+    }
+
+    #[test]
+    fn every_level_of_a_policy_is_read_and_a_gap_between_levels_is_named() {
+        let f = form(&[
+            ("executive_approvers", "cto"),
+            ("executive_approvers_2", "cfo"),
+            ("executive_approvers_3", "ceo, chair"),
+            ("executive_required_3", "2"),
+        ]);
+        let exec = policies(&f).ok().and_then(|p| p.executive);
+        let levels: Vec<(Vec<String>, u32)> =
+            exec.map(|e| e.levels.into_iter().map(|l| (l.approvers, l.required)).collect()).unwrap_or_default();
+        assert_eq!(levels.len(), 3, "{levels:?}");
+        assert_eq!(levels[2], (vec!["ceo".to_string(), "chair".to_string()], 2));
+        let e =
+            policies(&form(&[("train_approvers", "eve"), ("train_approvers_3", "ed")])).err().map(|e| e.to_string());
+        assert!(e.as_deref().is_some_and(|e| e.starts_with("train_approvers_2: level 2 is empty")), "{e:?}");
     }
 
     #[test]

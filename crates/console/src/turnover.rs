@@ -53,8 +53,11 @@ pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<Strin
         train.state,
         TrainState::Verification | TrainState::AwaitingExecutiveApproval | TrainState::Deployment
     );
-    let choices =
-        TaskChoices { users: &users, environments: t.stages.iter().map(|st| st.environment.as_str()).collect() };
+    let choices = TaskChoices {
+        users: &users,
+        environments: t.stages.iter().map(|st| st.environment.as_str()).collect(),
+        version,
+    };
     let title = format!("{} {}", t.id, t.title);
     let body = html! {
         h1 { (title) }

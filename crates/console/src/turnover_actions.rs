@@ -134,7 +134,8 @@ pub fn actions(
     let production = t.kind == TurnoverKind::ProductionReady;
     let base = format!("/turnovers/{}", t.id);
     let deploy = !production && a.may(Operation::Deploy) && t.state.is_editable();
-    let deliver = production && a.may(Operation::EditTurnover) && t.state == TurnoverState::Draft;
+    // The turnover's developer delivers it, or a release engineer or manager (as the domain decides it).
+    let deliver = production && crate::turnover_forms::may_edit(session, t) && t.state == TurnoverState::Draft;
     // Another engineer than its developer, creator and deliverer decides on it.
     let own = [Some(&t.developer), Some(&t.created_by), t.delivered_by.as_ref()].contains(&Some(&a.name));
     let review = production && a.may(Operation::AcceptTurnover) && t.state == TurnoverState::Delivered && !own;

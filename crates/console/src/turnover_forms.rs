@@ -32,17 +32,26 @@ pub fn may_edit(session: &SessionInfo, t: &Turnover) -> bool {
         && (privileged || t.developer == a.name)
 }
 
-/// Artifacts as the form shows them: one per line, `name version [digest or link]`.
+/// Artifacts as the form shows them: one per line, `name version [digest] [link]`.
 pub fn artifact_lines(artifacts: &[Artifact]) -> String {
     let line = |a: &Artifact| {
-        let extra = a.digest.as_deref().or(a.link.as_deref()).map(|x| format!(" {x}")).unwrap_or_default();
-        format!("{} {}{extra}", a.name, a.version)
+        let mut words = vec![a.name.as_str(), a.version.as_str()];
+        words.extend(a.digest.as_deref());
+        words.extend(a.link.as_deref());
+        words.join(" ")
     };
     artifacts.iter().map(line).collect::<Vec<_>>().join("\n")
 }
 
-/// Reads the artifacts field: one per line, `name version [digest or link]`; a third word starting with
-/// `http://` or `https://` is a link, otherwise a digest.
+/// Whether the artifacts field still says what [`artifact_lines`] wrote (line endings and blank lines
+/// aside): then the artifacts are left as they are, even those the lines cannot carry exactly.
+fn unchanged(text: &str, artifacts: &[Artifact]) -> bool {
+    let lines = |t: &str| t.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect::<Vec<_>>();
+    lines(text) == lines(&artifact_lines(artifacts))
+}
+
+/// Reads the artifacts field: one per line, `name version [digest] [link]`; a word after the version
+/// starting with `http://` or `https://` is the link, another one the digest.
 pub fn parse_artifacts(text: &str) -> Result<Vec<Artifact>, PageError> {
     let mut out = Vec::new();
     for (i, line) in text.lines().map(str::trim).enumerate().filter(|(_, l)| !l.is_empty()) {
@@ -54,20 +63,21 @@ pub fn parse_artifacts(text: &str) -> Result<Vec<Artifact>, PageError> {
             )
             .into());
         };
-        if rest.len() > 1 {
+        let is_link = |x: &&&str| x.starts_with("http://") || x.starts_with("https://");
+        let links: Vec<&&str> = rest.iter().filter(is_link).collect();
+        let digests: Vec<&&str> = rest.iter().filter(|x| !is_link(x)).collect();
+        if links.len() > 1 || digests.len() > 1 {
             return Err(ServiceError::invalid(
                 "artifacts",
-                format!("line {}: at most three words: name, version, and a digest or a link", i + 1),
+                format!("line {}: after the name and version, at most one digest and one link", i + 1),
             )
             .into());
         }
-        let extra = rest.first().map(|x| x.to_string());
-        let is_link = extra.as_deref().is_some_and(|x| x.starts_with("http://") || x.starts_with("https://"));
         out.push(Artifact {
             name: name.to_string(),
             version: version.to_string(),
-            digest: extra.clone().filter(|_| !is_link),
-            link: extra.filter(|_| is_link),
+            digest: digests.first().map(|d| d.to_string()),
+            link: links.first().map(|l| l.to_string()),
         });
     }
     Ok(out)
@@ -116,7 +126,8 @@ pub async fn new(
         .map(|p| p.path)
         .filter(|p| p.release_types.is_empty() || p.release_types.contains(&r.release_type))
         .collect();
-    let preferred = paths.iter().find(|p| r.allowed_paths.contains(&p.id)).map(|p| p.id.clone());
+    // `allowed_paths` holds path names; the form's choice is the path's id.
+    let preferred = paths.iter().find(|p| r.allowed_paths.contains(&p.name)).map(|p| p.id.clone());
     let users = people::active(&s, &user.session.actor).await?;
     let title = format!("New turnover of {} {}", r.id, r.title);
     let body = html! {
@@ -143,7 +154,7 @@ pub async fn new(
                     }
                     label { "Developer" (people::select("developer", &users, Some(&actor.name), None)) }
                     label { "Description" textarea name="description" rows="2" cols="40" {} }
-                    label { "Artifacts (one per line: name version [digest or link])" textarea name="artifacts" rows="3" cols="40" placeholder="pay 42 sha256:ab12" {} }
+                    label { "Artifacts (one per line: name version [digest] [link])" textarea name="artifacts" rows="3" cols="40" placeholder="pay 42 sha256:ab12" {} }
                     button type="submit" { "Create turnover" }
                 }
             }
@@ -183,7 +194,7 @@ pub fn edit_section(session: &SessionInfo, t: &Turnover, version: i64, users: &[
                 label { "Title" input name="title" required value=(t.title); }
                 label { "Developer" (people::select("developer", users, Some(&t.developer), None)) }
                 label { "Description" textarea name="description" rows="2" cols="40" { (t.description) } }
-                label { "Artifacts (one per line: name version [digest or link])" textarea name="artifacts" rows="3" cols="40" { (artifact_lines(&t.artifacts)) } }
+                label { "Artifacts (one per line: name version [digest] [link])" textarea name="artifacts" rows="3" cols="40" { (artifact_lines(&t.artifacts)) } }
                 button type="submit" { "Save changes" }
             }
         }
@@ -202,13 +213,13 @@ pub async fn edit(
         f.version.ok_or_else(|| ServiceError::invalid("version", "the form lost its version; reload the page"))?;
     let actor = &user.session.actor;
     let now = s.turnover(actor, &id).await?.turnover;
-    let artifacts = parse_artifacts(&f.artifacts)?;
+    let artifacts = if unchanged(&f.artifacts, &now.artifacts) { None } else { Some(parse_artifacts(&f.artifacts)?) };
     let developer = optional(&f.developer);
     let patch = TurnoverPatch {
         title: Some(f.title.trim().to_string()).filter(|t| t != &now.title),
         description: Some(f.description.trim().to_string()).filter(|d| d != &now.description),
         developer: developer.filter(|d| d != &now.developer),
-        artifacts: Some(artifacts).filter(|a| a != &now.artifacts),
+        artifacts: artifacts.filter(|a| a != &now.artifacts),
     };
     s.update_turnover(actor, &id, patch, Some(version)).await?;
     Ok(Redirect::to(&format!("/turnovers/{id}")))
@@ -359,5 +370,14 @@ mod tests {
         assert!(e.starts_with("artifacts: line 1"), "{e}");
         let e = parse_artifacts("a 1\nb 2 c d").err().map(|e| e.to_string()).unwrap_or_default();
         assert!(e.starts_with("artifacts: line 2"), "{e}");
+        // A digest and a link both, either way round, and back as one line.
+        let a = parse_artifacts("pay 42 https://x.example/pay.tgz sha256:ab").ok().unwrap_or_default();
+        assert_eq!(
+            (a[0].digest.as_deref(), a[0].link.as_deref()),
+            (Some("sha256:ab"), Some("https://x.example/pay.tgz"))
+        );
+        assert_eq!(artifact_lines(&a), "pay 42 sha256:ab https://x.example/pay.tgz");
+        assert!(unchanged("pay 42 sha256:ab https://x.example/pay.tgz\r\n\r\n", &a));
+        assert!(!unchanged("pay 43 sha256:ab https://x.example/pay.tgz", &a));
     }
 }

@@ -168,10 +168,33 @@ impl Service {
         new_id_prefix: Option<&str>,
         touch_train: bool,
     ) -> ServiceResult<ReleaseView> {
+        self.change_release_at(actor, id, None, op, step, new_id_prefix, touch_train).await
+    }
+
+    /// [`Service::change_release`], refused with a conflict when the release is no longer at `expected`
+    /// (when given): a form drawn from an older version does not overwrite a newer one.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn change_release_at(
+        &self,
+        actor: &Actor,
+        id: &str,
+        expected: Option<i64>,
+        op: Operation,
+        step: impl Fn(
+            &mut ApplicationRelease,
+            Option<&Train>,
+            DateTime<Utc>,
+            Option<String>,
+        ) -> Result<Outcome, DomainError>
+        + Sync,
+        new_id_prefix: Option<&str>,
+        touch_train: bool,
+    ) -> ServiceResult<ReleaseView> {
         self.authorize(actor, op)?;
         let step = &step;
-        self.retrying(None, move || async move {
+        self.retrying(expected, move || async move {
             let mut s: Stored<ApplicationRelease> = self.load(id).await?;
+            check_version("application release", id, s.version, expected)?;
             let train = match s.value.active_train() {
                 Some(t) => Some(self.load::<Train>(t).await?),
                 None => None,
@@ -432,14 +455,16 @@ impl Service {
         id: &str,
         ms: &str,
         patch: MilestonePatch,
+        expected: Option<i64>,
     ) -> ServiceResult<ReleaseView> {
         // An empty owner clears it; any other must be a user.
         if let Some(o) = patch.owner.as_ref().filter(|o| !o.is_empty()) {
             self.check_users([("owner".to_string(), o.clone())]).await?;
         }
-        self.change_release(
+        self.change_release_at(
             actor,
             id,
+            expected,
             Operation::EditRelease,
             |r, _, _, _| r.edit_milestone(ms, patch.clone(), actor).map(one),
             None,

@@ -199,11 +199,12 @@ impl Service {
         id: &str,
         task: &str,
         patch: TaskPatch,
+        expected: Option<i64>,
     ) -> ServiceResult<TurnoverView> {
         if let Some(o) = &patch.owner {
             self.check_users([("owner".to_string(), o.clone())]).await?;
         }
-        self.change_turnover(actor, id, None, |t, _| t.edit_task(task, patch.clone(), actor), None).await
+        self.change_turnover(actor, id, expected, |t, _| t.edit_task(task, patch.clone(), actor), None).await
     }
 
     pub async fn remove_task(&self, actor: &Actor, id: &str, task: &str) -> ServiceResult<TurnoverView> {

@@ -184,3 +184,12 @@ impl Page {
         rest[start..].split('"').next().unwrap().to_string()
     }
 }
+
+// ---- forms read from their pages (form.rs) ----
+
+impl Browser {
+    /// Posts fields as read from a page by [`crate::form::fields`].
+    pub async fn post_fields(&self, path: &str, fields: &[(String, String)]) -> Page {
+        page(self.http.post(format!("{}{path}", self.base)).form(fields).send().await.unwrap()).await
+    }
+}

@@ -11,7 +11,7 @@ fn id(v: &Value) -> String {
 
 /// A train in construction carrying PAY 1 (with work items and a turnover) and WEB 1 (which depends on
 /// PAY 1). Returns (train, PAY 1, WEB 1, turnover).
-async fn release_with_turnover(app: &TestApp) -> (String, String, String, String) {
+pub async fn release_with_turnover(app: &TestApp) -> (String, String, String, String) {
     let rita = app.user("rita", &["release_manager"]).await;
     let erin = app.user("erin", &["release_engineer"]).await;
     let dan = app.user("dan", &["developer"]).await;

@@ -191,7 +191,7 @@ pub async fn edit_milestone(
     Path((id, m)): Path<(String, String)>,
     Body(b): Body<MilestonePatch>,
 ) -> ApiResult<Json<ReleaseView>> {
-    Ok(Json(s.edit_release_milestone(&a, &id, &m, b).await?))
+    Ok(Json(s.edit_release_milestone(&a, &id, &m, b, None).await?))
 }
 
 #[utoipa::path(delete, path = "/api/v1/application-releases/{id}/milestones/{milestone}", tag = "application releases",

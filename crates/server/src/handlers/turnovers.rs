@@ -131,7 +131,7 @@ pub async fn edit_task(
     Path((id, task)): Path<(String, String)>,
     Body(b): Body<TaskPatch>,
 ) -> ApiResult<Json<TurnoverView>> {
-    Ok(Json(s.edit_task(&a, &id, &task, b).await?))
+    Ok(Json(s.edit_task(&a, &id, &task, b, None).await?))
 }
 
 #[utoipa::path(delete, path = "/api/v1/turnovers/{id}/tasks/{task}", tag = "turnovers", params(("id" = String, Path), ("task" = String, Path)),
