@@ -89,6 +89,41 @@ impl TestApp {
         TestApp { base, http: reqwest::Client::new(), admin, db_path, _dir: dir, _stop: tx }
     }
 
+    /// Two servers over one PostgreSQL database, as Railyard scales out; each has its own service (and
+    /// its own caches) and its own connection pool. The first one's engine runs deployments.
+    pub async fn pair_on_postgres() -> (TestApp, TestApp) {
+        let url = railyard_store_postgres::testing::fresh_database().await;
+        let mut admin = String::new();
+        let mut pair = Vec::new();
+        for first in [true, false] {
+            let dir = tempfile::tempdir().unwrap();
+            let store: Arc<dyn railyard_store::Store> =
+                Arc::new(railyard_store_postgres::PostgresStore::connect(&url).await.unwrap());
+            let service = Service::new(store);
+            if first {
+                admin = service.bootstrap_admin(None).await.unwrap().token().expect("a fresh database");
+                tokio::spawn(railyard_engine::Engine::new(service.clone()).run(std::future::pending()));
+            }
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let base = format!("http://{}", listener.local_addr().unwrap());
+            let (tx, rx) = oneshot::channel::<()>();
+            tokio::spawn(railyard_server::serve(listener, service, async move {
+                let _ = rx.await;
+            }));
+            let db_path = dir.path().join("unused");
+            pair.push(TestApp {
+                base,
+                http: reqwest::Client::new(),
+                admin: admin.clone(),
+                db_path,
+                _dir: dir,
+                _stop: tx,
+            });
+        }
+        let second = pair.pop().unwrap();
+        (pair.pop().unwrap(), second)
+    }
+
     pub async fn call(&self, token: Option<&str>, method: Method, path: &str, body: Option<Value>) -> Reply {
         self.call_with(token, method, path, body, None).await
     }

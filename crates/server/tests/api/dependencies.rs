@@ -133,3 +133,41 @@ async fn the_timeline_shows_planned_and_actual_stages_gates_milestones_and_relea
     assert_eq!(bar(&db)["milestones"][0]["title"], "Code complete", "inherited milestones show on the release bars");
     app.get(&rita, "/api/v1/trains/RT-404/timeline").await.expect(404);
 }
+
+/// The service keeps the application releases between requests (they are read again only when the audit
+/// chain's head has moved): a dependency added through another server on the same database shows in this
+/// one's conflicts at once.
+#[tokio::test]
+async fn a_dependency_added_through_another_server_shows_in_this_ones_conflicts() {
+    let (a, b) = TestApp::pair_on_postgres().await;
+    let rita = a.user("rita", &["release_manager"]).await;
+    a.post(&rita, "/api/v1/applications", json!({"key": "DB", "name": "Database"})).await.ok();
+    a.post(&rita, "/api/v1/applications", json!({"key": "API", "name": "API"})).await.ok();
+    let t = a.post(&rita, "/api/v1/trains", train_body("2027.1", json!({}))).await.ok();
+    let rt = t["id"].as_str().unwrap().to_string();
+    let mk = |title: &str, key: &str, start: &str, end: &str| json!({"title": title, "application": key, "train": rt, "schedule": {"start": start, "end": end}});
+    let db = a.post(&rita, "/api/v1/application-releases", mk("db", "DB", "2027-01-05", "2027-02-05")).await.ok();
+    let api = a.post(&rita, "/api/v1/application-releases", mk("api", "API", "2027-01-20", "2027-02-20")).await.ok();
+    let (db, api) = (db["id"].as_str().unwrap(), api["id"].as_str().unwrap());
+    let conflicts = format!("/api/v1/trains/{rt}/conflicts");
+    let none = a.get(&rita, &conflicts).await.ok();
+    assert_eq!(none["items"], json!([]), "{none}");
+
+    // Through the other server: the API release now depends on the database, which ends after it starts.
+    b.post(&rita, &format!("/api/v1/application-releases/{api}/dependencies"), json!({"depends_on": db})).await.ok();
+    let found = a.get(&rita, &conflicts).await.ok();
+    let items = found["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{found}");
+    assert_eq!((items[0]["dependent"].as_str(), items[0]["dependency"].as_str()), (Some(api), Some(db)));
+    // And the other way round: removed on the first server, gone on the second.
+    let r = a
+        .call(
+            Some(&rita),
+            reqwest::Method::DELETE,
+            &format!("/api/v1/application-releases/{api}/dependencies/{db}"),
+            None,
+        )
+        .await;
+    assert!(r.status.is_success(), "{}: {}", r.status, r.body);
+    assert_eq!(b.get(&rita, &conflicts).await.ok()["items"], json!([]));
+}
