@@ -102,7 +102,9 @@ pub async fn show(
     let session = &user.session;
     let u = s.user(&session.actor, &name).await?;
     let admin = session.actor.may(Operation::ManageUsers);
-    let tokens = if admin { s.tokens(&session.actor, Some(&u.user.name)).await?.items } else { Vec::new() };
+    // Everyone keeps their own API tokens; admins everybody's.
+    let own = u.user.name == session.actor.name && session.actor.may(Operation::ManageOwnTokens);
+    let tokens = if admin || own { s.tokens(&session.actor, Some(&u.user.name)).await?.items } else { Vec::new() };
     let title = format!("User {}", u.user.name);
     let base = format!("/users/{}", u.user.name);
     let body = html! {
@@ -119,12 +121,13 @@ pub async fn show(
                 dt { "Since" } dd { (time(&u.meta.created_at)) }
             }
         }
-        @if admin { (admin_forms(session, &u, &base, &tokens)) }
+        @if admin { (admin_forms(session, &u, &base)) }
+        @if admin || own { (tokens_section(session, &base, &tokens)) }
     };
     Ok(Html(layout::page(&title, Some(session), body).into_string()))
 }
 
-fn admin_forms(session: &SessionInfo, u: &UserView, base: &str, tokens: &[TokenView]) -> Markup {
+fn admin_forms(session: &SessionInfo, u: &UserView, base: &str) -> Markup {
     html! {
         section aria-labelledby="edit" {
             h2 #edit { "Edit " (u.user.name) }
@@ -148,6 +151,12 @@ fn admin_forms(session: &SessionInfo, u: &UserView, base: &str, tokens: &[TokenV
                 button type="submit" { (if u.has_password { "Change password" } else { "Set password" }) }
             }
         }
+    }
+}
+
+/// The user's API tokens, with revoke buttons and the form to issue one.
+fn tokens_section(session: &SessionInfo, base: &str, tokens: &[TokenView]) -> Markup {
+    html! {
         section aria-labelledby="tokens" {
             h2 #tokens { "API tokens" }
             @if tokens.is_empty() { p { "No tokens." } }

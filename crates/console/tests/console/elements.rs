@@ -66,7 +66,13 @@ async fn an_admin_creates_a_user_with_a_password_who_then_signs_in() {
     // Carol signs in with that password.
     let carol = signed_in(&app, "carol").await;
     let dash = carol.get("/").await;
-    assert!(dash.body.contains("Signed in as <strong>carol</strong>"), "{}", dash.body);
+    assert!(
+        dash.body.contains(
+            "Signed in as <a href=\"/users/carol\" title=\"Your roles and API tokens\"><strong>carol</strong></a>"
+        ),
+        "{}",
+        dash.body
+    );
     assert!(!dash.body.contains(r#"<a href="/users">Users</a>"#), "only admins get the Users link");
 
     // The admin issues carol a token, shown once, that works on the API.
@@ -469,4 +475,42 @@ async fn an_admin_resets_a_password_revokes_a_token_and_deactivates_a_user() {
     let events = app.events_of("dan").await;
     assert!(did(&events, "set_password", "admin") && did(&events, "update", "admin"), "{events:?}");
     assert!(did(&app.events_of(&tk).await, "revoke", "admin"));
+}
+
+#[tokio::test]
+async fn everyone_keeps_their_own_api_tokens_and_only_theirs() {
+    let app = TestApp::spawn().await;
+    let rita = app.user("rita", &["release_manager"]).await;
+    app.user("erin", &["release_engineer"]).await;
+    let browser = signed_in(&app, "rita").await;
+
+    // The name in the header leads to her own page, which has her tokens and the form to issue one.
+    let dash = browser.get("/").await;
+    assert!(dash.body.contains(r#"href="/users/rita""#), "{}", dash.body);
+    let page = browser.get("/users/rita").await;
+    assert!(page.body.contains(r#"action="/users/rita/tokens""#), "{}", page.body);
+    assert!(!page.body.contains(r#"action="/users/rita/password""#), "the password form is the admin's");
+    let res = browser.post("/users/rita/tokens", &[("csrf", &page.csrf()), ("label", "laptop")]).await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert!(res.body.contains("This is the only time the token is shown"), "{}", res.body);
+    let token = res.body.split(r#"readonly value=""#).nth(1).and_then(|t| t.split('"').next()).unwrap();
+    assert_eq!(app.get(token, "/api/v1/users/me").await["name"], "rita", "the new token works");
+    let mine = app.get(&rita, "/api/v1/tokens").await;
+    let laptop = mine["items"].as_array().unwrap().iter().find(|t| t["label"] == "laptop").cloned().unwrap();
+    let id = laptop["id"].as_str().unwrap();
+    let page = browser.get("/users/rita").await;
+    let res = browser.post(&format!("/tokens/{id}/revoke"), &[("csrf", &page.csrf())]).await;
+    assert_eq!((res.status.as_u16(), res.location()), (303, "/users/rita#tokens"), "{}", res.body);
+    let events = app.events_of(id).await;
+    assert!(events.iter().any(|e| e["action"] == "revoke" && e["actor"] == "rita"), "{events:?}");
+
+    // Another user's page shows no tokens to her, and issuing one for them is refused.
+    let page = browser.get("/users/erin").await;
+    assert!(
+        !page.body.contains(r#"id="tokens""#) && !page.body.contains(r#"action="/users/erin/tokens""#),
+        "{}",
+        page.body
+    );
+    let res = browser.post("/users/erin/tokens", &[("csrf", &page.csrf()), ("label", "sneaky")]).await;
+    assert_eq!(res.status, 403, "{}", res.body);
 }

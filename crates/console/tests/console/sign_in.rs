@@ -29,7 +29,9 @@ async fn a_password_opens_the_dashboard_with_a_strict_http_only_cookie() {
     let dash = browser.get("/").await;
     assert_eq!(dash.status, 200);
     assert!(dash.body.contains("<h1>Dashboard</h1>"), "{}", dash.body);
-    assert!(dash.body.contains("Signed in as <strong>rita</strong>"));
+    assert!(dash.body.contains(
+        "Signed in as <a href=\"/users/rita\" title=\"Your roles and API tokens\"><strong>rita</strong></a>"
+    ));
     assert!(dash.body.contains("The line is running"));
 
     // The sign-in is in the audit log, by rita; the password is nowhere in the user's record or events.
@@ -76,7 +78,13 @@ async fn a_pasted_api_token_opens_a_session() {
     let res = browser.post("/sign-in", &[("csrf", &form.csrf()), ("token", &token)]).await;
     assert_eq!((res.status.as_u16(), res.location()), (303, "/"), "{}", res.body);
     let dash = browser.get("/").await;
-    assert!(dash.body.contains("Signed in as <strong>tom</strong>"), "{}", dash.body);
+    assert!(
+        dash.body.contains(
+            "Signed in as <a href=\"/users/tom\" title=\"Your roles and API tokens\"><strong>tom</strong></a>"
+        ),
+        "{}",
+        dash.body
+    );
     let events = app.get(&app.admin, "/api/v1/audit/events?actor=tom&object_kind=session").await;
     assert_eq!(events["items"][0]["data"]["method"], "token");
 }
