@@ -201,10 +201,14 @@ pub async fn log(
     Path((id, run)): Path<(String, String)>,
 ) -> Result<Html<String>, PageError> {
     let log = s.run_log(&user.session.actor, &id, &run, None).await?;
+    // While the run is going the page shows its output so far and reloads itself, like the deployment's.
+    let d = s.deployment(&user.session.actor, &id).await?.deployment;
+    let running = d.runs.iter().any(|r| r.id == run && r.state == railyard_domain::RunState::Running);
     let title = format!("Log of {} in {} (attempt {})", log.run, log.deployment, log.attempt);
     let body = html! {
         h1 { (title) }
         p { a href={ "/deployments/" (log.deployment) } { "Back to deployment " (log.deployment) } }
+        @if running { p.running role="status" { "Running: the output so far. This page reloads every 2 seconds." } }
         section aria-labelledby="lines" {
             h2 #lines { "Output" }
             @if log.lines.is_empty() { p { "Nothing was captured (yet)." } }
@@ -224,5 +228,5 @@ pub async fn log(
             }
         }
     };
-    Ok(Html(layout::page(&title, Some(&user.session), body).into_string()))
+    Ok(Html(layout::page_refreshing(&title, Some(&user.session), body, running.then_some(2)).into_string()))
 }

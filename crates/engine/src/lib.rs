@@ -149,8 +149,9 @@ impl Engine {
         }
         let limits = self.limits;
         let finished = self.finished.clone();
+        let service = self.service.clone();
         tokio::spawn(async move {
-            let (result, lines) = run_one(&launch, &limits).await;
+            let (result, lines) = run_one(&service, &launch, &limits).await;
             // The recorder is gone only when the engine is: then the lease expires and the run is
             // marked interrupted by the next engine.
             let _ = finished.send((launch.deployment, launch.run, launch.task.attempts, result, lines));
@@ -158,8 +159,9 @@ impl Engine {
     }
 }
 
-/// Runs one task through the runner; its result and output lines.
-async fn run_one(launch: &Launch, limits: &Limits) -> (RunResult, Vec<serde_json::Value>) {
+/// Runs one task through the runner; its result and output lines. Each line is also handed to the
+/// service as it comes, so the run's log can be read while it runs.
+async fn run_one(service: &Service, launch: &Launch, limits: &Limits) -> (RunResult, Vec<serde_json::Value>) {
     let Some(action) = &launch.task.action else {
         let r = RunResult {
             status: RunStatus::CouldNotStart,
@@ -174,9 +176,12 @@ async fn run_one(launch: &Launch, limits: &Limits) -> (RunResult, Vec<serde_json
     let ctx = RunContext { env: launch.env.clone() };
     let mut lines: Vec<serde_json::Value> = Vec::new();
     let mut dropped = 0usize;
+    let (deployment, run, attempt) = (&launch.deployment, &launch.task.id, launch.task.attempts);
     let mut sink = |line: OutputLine| {
         if lines.len() < MAX_LINES {
-            lines.push(json!({"at": line.at, "stream": line.stream, "text": line.text}));
+            let line = json!({"at": line.at, "stream": line.stream, "text": line.text});
+            service.engine_output_line(deployment, run, attempt, line.clone());
+            lines.push(line);
         } else {
             dropped += 1;
         }

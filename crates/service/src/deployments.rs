@@ -261,7 +261,11 @@ impl Service {
             Some(rec) => {
                 serde_json::from_str(&rec.doc).map_err(|e| ServiceError::Internal(format!("run log {key}: {e}")))
             }
-            None => Ok(RunLog { deployment: id.to_string(), run: run.to_string(), attempt, lines: Vec::new() }),
+            // Not stored yet: the run is still going; its output so far, when this server's engine runs it.
+            None => {
+                let lines = self.output_so_far(id, run, attempt).unwrap_or_default();
+                Ok(RunLog { deployment: id.to_string(), run: run.to_string(), attempt, lines })
+            }
         }
     }
 }

@@ -218,6 +218,16 @@ impl Service {
             tx.update(&d)?;
             self.commit(tx).await
         })
-        .await
+        .await?;
+        // The logs are stored (or the results were stale): the copies of their output so far go. The
+        // results are recorded whatever happens here, so a failed read only leaves the copies behind.
+        if let Ok(d) = self.load::<Deployment>(id).await {
+            for (run, attempt, _, _) in finished {
+                if let Some(r) = d.value.runs.get(*run) {
+                    self.forget_output(id, &r.id, *attempt);
+                }
+            }
+        }
+        Ok(())
     }
 }

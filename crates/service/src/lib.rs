@@ -16,6 +16,7 @@ mod error;
 mod holds;
 mod inbox;
 mod line;
+mod live;
 mod persist;
 mod production;
 mod releases;
@@ -74,15 +75,17 @@ pub struct Service {
     clock: Clock,
     /// Every application release as of the latest head seen (see `snapshot.rs`).
     releases: Arc<snapshot::ReleaseSnapshot>,
+    /// The output so far of the automation runs this server's engine runs (see `live.rs`).
+    live: Arc<live::LiveOutput>,
 }
 
 impl Service {
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Service { store, clock: Arc::new(Utc::now), releases: Default::default() }
+        Service { store, clock: Arc::new(Utc::now), releases: Default::default(), live: Default::default() }
     }
 
     pub fn with_clock(store: Arc<dyn Store>, clock: Clock) -> Self {
-        Service { store, clock, releases: Default::default() }
+        Service { store, clock, releases: Default::default(), live: Default::default() }
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

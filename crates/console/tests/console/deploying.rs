@@ -317,3 +317,53 @@ async fn a_production_ready_turnover_is_delivered_reviewed_and_scheduled_from_it
     let shown = format!("scheduled for <time datetime=\"{}", when.format("%Y-%m-%dT%H:%M:00+00:00"));
     assert!(board.contains(&shown), "no {shown:?} in:\n{board}");
 }
+
+#[tokio::test]
+async fn a_running_task_shows_its_output_so_far_and_the_whole_log_when_it_ends() {
+    let app = TestApp::spawn().await;
+    let s = setup(&app, false).await;
+    // A slow first task: a line, a pause, another line. The engine keeps its output as it comes.
+    let dan_token = app.post(&app.admin, "/api/v1/tokens", json!({"user": "dan", "label": "slow"})).await;
+    let dan = dan_token["token"].as_str().unwrap().to_string();
+    let slow = json!({"title": "Slow migration", "sequence": 1, "action": {"kind": "command", "program": "/bin/sh",
+        "args": ["-c", "echo step one; sleep 3; echo step two"], "timeout_secs": 30}});
+    let t = app.post(&dan, &format!("/api/v1/turnovers/{}/tasks", s.to), slow).await;
+    let slow_run = t["tasks"].as_array().unwrap().iter().position(|x| x["title"] == "Slow migration").unwrap();
+    let erin = app.browser();
+    erin.sign_in("erin", PASSWORD).await;
+    let page = erin.get(&format!("/turnovers/{}", s.to)).await;
+    let res = erin.post(&format!("/turnovers/{}/deploy", s.to), &[("csrf", &page.csrf())]).await;
+    let id = res.location().strip_prefix("/deployments/").expect("sent to the deployment page").to_string();
+
+    // The run's id on the deployment (runs follow the tasks' order).
+    let d = wait_for(&app, &s.erin, &id, "runs", |d| d["runs"].as_array().is_some_and(|r| !r.is_empty())).await;
+    let run = d["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["title"] == "Slow migration")
+        .and_then(|r| r["id"].as_str())
+        .unwrap_or_else(|| panic!("no slow run (task {slow_run}) in {d}"))
+        .to_string();
+    let path = format!("/deployments/{id}/runs/{run}/log");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let so_far = loop {
+        let log = erin.get(&path).await;
+        if log.body.contains("step one") {
+            break log;
+        }
+        assert!(Instant::now() < deadline, "the output so far never showed:\n{}", log.body);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    // Still running: the first line only, and the page reloads itself.
+    assert!(!so_far.body.contains("step two"), "{}", so_far.body);
+    assert!(so_far.body.contains("Running: the output so far"), "{}", so_far.body);
+    assert!(so_far.body.contains(r#"<meta http-equiv="refresh" content="2">"#), "{}", so_far.body);
+    let api = app.get(&s.erin, &format!("/api/v1/deployments/{id}/runs/{run}/log")).await;
+    assert_eq!(api["lines"].as_array().map(Vec::len), Some(1), "{api}");
+
+    wait_for(&app, &s.erin, &id, "succeeded", |d| d["state"] == "succeeded").await;
+    let log = erin.get(&path).await;
+    assert!(log.body.contains("step one") && log.body.contains("step two"), "{}", log.body);
+    assert!(!log.body.contains("http-equiv=\"refresh\""), "a finished run's log does not reload: {}", log.body);
+}
