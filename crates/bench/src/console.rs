@@ -18,7 +18,7 @@ use anyhow::Context;
 use serde_json::json;
 use tokio::task::JoinSet;
 
-use crate::server::{self, Api, quantiles};
+use crate::server::{self, Api, percentile, quantiles};
 
 #[derive(clap::Args, Clone, Copy)]
 pub struct Args {
@@ -224,7 +224,7 @@ async fn time_pages(
 fn report(what: &str, ms: &[f64]) {
     let mut sorted = ms.to_vec();
     sorted.sort_by(|a, b| a.total_cmp(b));
-    let p95 = sorted.get(((sorted.len().max(1) - 1) as f64 * 0.95).round() as usize).copied().unwrap_or(0.0);
+    let p95 = percentile(&sorted, 0.95);
     let (p50, p99, max) = quantiles(ms.to_vec());
     println!(
         "{what}: {} requests, p50 {p50:.1} ms, p95 {p95:.1} ms, p99 {p99:.1} ms, max {max:.1} ms; budget p95 < 50 ms {}",

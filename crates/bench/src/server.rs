@@ -70,6 +70,10 @@ impl Api {
 /// p50, p99 and max of some latencies in milliseconds.
 pub fn quantiles(mut ms: Vec<f64>) -> (f64, f64, f64) {
     ms.sort_by(|a, b| a.total_cmp(b));
-    let q = |p: f64| ms.get(((ms.len().max(1) - 1) as f64 * p).round() as usize).copied().unwrap_or(0.0);
-    (q(0.5), q(0.99), ms.last().copied().unwrap_or(0.0))
+    (percentile(&ms, 0.5), percentile(&ms, 0.99), ms.last().copied().unwrap_or(0.0))
+}
+
+/// The `p` quantile (0 to 1) of latencies sorted ascending (nearest rank).
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted.get(((sorted.len().max(1) - 1) as f64 * p).round() as usize).copied().unwrap_or(0.0)
 }

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use crate::error::PageError;
 use crate::forms::{self, csrf_field};
 use crate::layout;
+use crate::paging::every;
 use crate::people;
 use crate::session::SignedIn;
 use crate::widgets::state;
@@ -30,17 +31,7 @@ pub(crate) async fn all_applications(
     actor: &Actor,
     archived: bool,
 ) -> Result<Vec<ApplicationView>, PageError> {
-    let mut apps = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = s.applications(actor, archived, Some(MAX_PAGE), cursor.as_deref()).await?;
-        apps.extend(page.items);
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
-    }
-    Ok(apps)
+    every(|cursor| async move { s.applications(actor, archived, Some(MAX_PAGE), cursor.as_deref()).await }).await
 }
 
 /// `GET /applications`: the applications, and a form to create one.

@@ -10,7 +10,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::Html;
 use chrono::{DateTime, Datelike, Days, Months, NaiveDate, NaiveTime, Utc};
 use maud::{Markup, html};
-use railyard_service::{CalendarEntry, EnvironmentFilter, MAX_PAGE, Service};
+use railyard_service::{CalendarEntry, Service};
 
 use crate::error::PageError;
 use crate::layout;
@@ -150,17 +150,8 @@ fn lines_of(environment: &str, entries: Vec<CalendarEntry>) -> Vec<Line> {
 }
 
 async fn environment_names(s: &Service, user: &SignedIn) -> Result<Vec<String>, PageError> {
-    let mut names = Vec::new();
-    let mut cursor = None;
-    loop {
-        let filter = EnvironmentFilter { limit: Some(MAX_PAGE), cursor, ..Default::default() };
-        let page = s.environments(&user.session.actor, filter).await?;
-        names.extend(page.items.into_iter().map(|e| e.environment.name));
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => return Ok(names),
-        }
-    }
+    let all = crate::environments::all(s, &user.session.actor).await?;
+    Ok(all.into_iter().map(|e| e.environment.name).collect())
 }
 
 /// `GET /calendar`: every environment.

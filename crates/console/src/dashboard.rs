@@ -9,7 +9,7 @@ use chrono::Duration;
 use maud::{Markup, html};
 use railyard_domain::{DeploymentState, Line, TrainState};
 use railyard_service::{
-    DeploymentFilter, DeploymentView, Inbox, MAX_PAGE, OverdueMilestone, Service, SessionInfo, TrainFilter, TrainView,
+    DeploymentFilter, DeploymentView, Inbox, InboxMilestone, MAX_PAGE, Service, SessionInfo, TrainFilter, TrainView,
 };
 
 use crate::error::PageError;
@@ -169,7 +169,7 @@ fn trains_by_stage(trains: &[TrainView]) -> Markup {
     }
 }
 
-fn overdue_section(overdue: &[OverdueMilestone]) -> Markup {
+fn overdue_section(overdue: &[InboxMilestone]) -> Markup {
     html! {
         section aria-labelledby="overdue" {
             h2 #overdue { "Overdue milestones" }

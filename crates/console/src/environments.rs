@@ -11,6 +11,7 @@ use railyard_service::{EnvironmentFilter, EnvironmentView, MAX_PAGE, Service, Se
 use crate::error::PageError;
 use crate::forms::{csrf_field, datetime_local};
 use crate::layout;
+use crate::paging::every;
 use crate::session::SignedIn;
 use crate::widgets::{state, time};
 
@@ -19,18 +20,9 @@ pub const KINDS: [EnvironmentKind; 4] =
 const EVENT_KINDS: [EventKind; 3] = [EventKind::Maintenance, EventKind::Blackout, EventKind::Reservation];
 
 /// Every environment, page after page.
-pub async fn all(s: &Service, user: &SignedIn) -> Result<Vec<EnvironmentView>, PageError> {
-    let mut all = Vec::new();
-    let mut cursor = None;
-    loop {
-        let filter = EnvironmentFilter { limit: Some(MAX_PAGE), cursor, ..Default::default() };
-        let page = s.environments(&user.session.actor, filter).await?;
-        all.extend(page.items);
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => return Ok(all),
-        }
-    }
+pub async fn all(s: &Service, actor: &railyard_domain::Actor) -> Result<Vec<EnvironmentView>, PageError> {
+    every(|cursor| s.environments(actor, EnvironmentFilter { limit: Some(MAX_PAGE), cursor, ..Default::default() }))
+        .await
 }
 
 fn state_badge(st: EnvironmentState) -> Markup {
@@ -39,7 +31,7 @@ fn state_badge(st: EnvironmentState) -> Markup {
 
 /// `GET /environments`
 pub async fn list(State(s): State<Service>, user: SignedIn) -> Result<Html<String>, PageError> {
-    let envs = all(&s, &user).await?;
+    let envs = all(&s, &user.session.actor).await?;
     let users = crate::people::all(&s, &user.session.actor).await?;
     let session = &user.session;
     let body = html! {

@@ -24,6 +24,7 @@ mod gate_forms;
 mod layout;
 mod line_forms;
 mod milestone_forms;
+mod paging;
 mod path_forms;
 mod paths;
 mod people;

@@ -10,6 +10,7 @@ use railyard_service::{EnvironmentView, MAX_PAGE, PathView, Service, SessionInfo
 use crate::error::PageError;
 use crate::forms::csrf_field;
 use crate::layout;
+use crate::paging::every;
 use crate::session::SignedIn;
 use crate::widgets::{state, time};
 
@@ -18,16 +19,8 @@ const SPARE_ROWS: usize = 2;
 
 /// Every path, page after page.
 async fn all(s: &Service, user: &SignedIn) -> Result<Vec<PathView>, PageError> {
-    let mut all = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = s.paths(&user.session.actor, Vec::new(), Some(MAX_PAGE), cursor.as_deref()).await?;
-        all.extend(page.items);
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => return Ok(all),
-        }
-    }
+    let actor = &user.session.actor;
+    every(|cursor| async move { s.paths(actor, Vec::new(), Some(MAX_PAGE), cursor.as_deref()).await }).await
 }
 
 fn stages_line(p: &DeploymentPath) -> Markup {
@@ -57,7 +50,7 @@ pub async fn list(State(s): State<Service>, user: SignedIn) -> Result<Html<Strin
     let paths = all(&s, &user).await?;
     let session = &user.session;
     let manage = session.actor.may(Operation::ManageEnvironments);
-    let envs = if manage { crate::environments::all(&s, &user).await? } else { Vec::new() };
+    let envs = if manage { crate::environments::all(&s, &user.session.actor).await? } else { Vec::new() };
     let body = html! {
         h1 { "Deployment paths" }
         p.hint { "The ordered environments a turnover must pass (R8). A path is edited in draft and given to turnovers while active." }
@@ -158,7 +151,7 @@ pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<Strin
     let manage = session.actor.may(Operation::ManageEnvironments);
     let p = &view.path;
     let editable = manage && p.state == PathState::Draft;
-    let envs = if editable { crate::environments::all(&s, &user).await? } else { Vec::new() };
+    let envs = if editable { crate::environments::all(&s, &user.session.actor).await? } else { Vec::new() };
     let title = format!("{} {}", p.id, p.name);
     let base = format!("/paths/{}", p.id);
     let body = html! {

@@ -6,19 +6,11 @@ use railyard_domain::Actor;
 use railyard_service::{MAX_PAGE, Service, UserView};
 
 use crate::error::PageError;
+use crate::paging::every;
 
 /// Every user, the deactivated ones too.
 pub async fn all(s: &Service, actor: &Actor) -> Result<Vec<UserView>, PageError> {
-    let mut out = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = s.users(actor, Some(MAX_PAGE), cursor.as_deref()).await?;
-        out.extend(page.items);
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => return Ok(out),
-        }
-    }
+    every(|cursor| async move { s.users(actor, Some(MAX_PAGE), cursor.as_deref()).await }).await
 }
 
 /// The users who can still sign in: those a form may name.

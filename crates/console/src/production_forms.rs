@@ -11,9 +11,7 @@ use maud::{Markup, html};
 use railyard_domain::{
     EnvironmentState, Operation, ProductionSpec, ProposedOrder, ReleaseState, Turnover, TurnoverKind, TurnoverState,
 };
-use railyard_service::{
-    EnvironmentFilter, MAX_PAGE, ReleaseFilter, Service, ServiceError, SessionInfo, TurnoverFilter,
-};
+use railyard_service::{MAX_PAGE, ReleaseFilter, Service, ServiceError, SessionInfo, TurnoverFilter};
 
 use crate::error::PageError;
 use crate::forms::{Fields, csrf_field, optional};
@@ -44,22 +42,12 @@ pub async fn new(
         .map(|r| r.release)
         .filter(|r| r.accepted_train() == Some(train.id.as_str()))
         .collect();
-    let mut environments = Vec::new();
-    let mut cursor = None;
-    loop {
-        let filter = EnvironmentFilter { limit: Some(MAX_PAGE), cursor, ..Default::default() };
-        let page = s.environments(actor, filter).await?;
-        environments.extend(
-            page.items
-                .into_iter()
-                .map(|e| e.environment)
-                .filter(|e| e.locked && e.state != EnvironmentState::Decommissioned),
-        );
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
-    }
+    let environments: Vec<_> = crate::environments::all(&s, actor)
+        .await?
+        .into_iter()
+        .map(|e| e.environment)
+        .filter(|e| e.locked && e.state != EnvironmentState::Decommissioned)
+        .collect();
     let filter = TurnoverFilter { train: Some(train.id.clone()), limit: Some(MAX_PAGE), ..Default::default() };
     let sources: Vec<Turnover> = s
         .turnovers(actor, filter)

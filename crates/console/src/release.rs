@@ -8,7 +8,6 @@ use maud::{Markup, html};
 use railyard_domain::{ApplicationRelease, ApprovalState, Operation, ReleaseState, TurnoverState};
 use railyard_service::{
     MAX_PAGE, ReleaseFilter, ReleaseView, Service, SessionInfo, TurnoverFilter, TurnoverView, Verification,
-    WorkItemFilter,
 };
 use serde::Deserialize;
 
@@ -22,17 +21,7 @@ use crate::{dependency_forms, layout, release_actions, release_milestones, work_
 pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<String>) -> Result<Html<String>, PageError> {
     let actor = &user.session.actor;
     let release = s.release(actor, &id).await?;
-    let mut items = Vec::new();
-    let mut cursor = None;
-    loop {
-        let filter = WorkItemFilter { limit: Some(MAX_PAGE), cursor, ..Default::default() };
-        let page = s.work_items(actor, &id, filter).await?;
-        items.extend(page.items);
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
-    }
+    let items = crate::turnover_forms::work_items_of(&s, actor, &id).await?;
     let filter = TurnoverFilter { release: Some(id.clone()), limit: Some(MAX_PAGE), ..Default::default() };
     let turnovers = s.turnovers(actor, filter).await?.items;
     let verification = s.verification(actor, &id).await?;

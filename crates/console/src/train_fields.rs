@@ -5,29 +5,19 @@ use std::collections::HashMap;
 
 use maud::{Markup, html};
 use railyard_domain::{Actor, ApprovalPolicies, ApprovalPolicy, Operation, PolicyLevel, Role, Schedule};
-use railyard_service::{EnvironmentFilter, MAX_PAGE, Service, ServiceError, UserView};
+use railyard_service::{Service, ServiceError, UserView};
 
 use crate::error::PageError;
 use crate::forms;
 
 /// The names of the environments that are not decommissioned, for an exit criterion's environment.
 pub async fn environment_names(s: &Service, actor: &Actor) -> Result<Vec<String>, PageError> {
-    let mut out = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let filter = EnvironmentFilter { limit: Some(MAX_PAGE), cursor, ..Default::default() };
-        let page = s.environments(actor, filter).await?;
-        out.extend(
-            page.items
-                .into_iter()
-                .filter(|e| e.environment.state != railyard_domain::EnvironmentState::Decommissioned)
-                .map(|e| e.environment.name),
-        );
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => return Ok(out),
-        }
-    }
+    let all = crate::environments::all(s, actor).await?;
+    Ok(all
+        .into_iter()
+        .filter(|e| e.environment.state != railyard_domain::EnvironmentState::Decommissioned)
+        .map(|e| e.environment.name)
+        .collect())
 }
 
 /// Inline layout (the shared style sheet stays as it is): fields side by side, wrapping on a phone.

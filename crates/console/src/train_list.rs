@@ -11,6 +11,7 @@ use railyard_service::{MAX_PAGE, Service, TrainFilter, TrainView};
 
 use crate::error::PageError;
 use crate::layout;
+use crate::paging::every;
 use crate::session::SignedIn;
 use crate::widgets::state;
 
@@ -23,18 +24,13 @@ pub async fn show(
     let wanted = params.get("state").map(|v| v.trim()).filter(|v| !v.is_empty());
     let chosen =
         wanted.map(|v| v.parse::<TrainState>().map_err(|e| PageError::bad_parameter("state", e))).transpose()?;
-    let mut trains: Vec<TrainView> = Vec::new();
-    let mut cursor = None;
-    loop {
-        let filter =
-            TrainFilter { states: chosen.into_iter().collect(), limit: Some(MAX_PAGE), cursor, ..Default::default() };
-        let page = s.trains(actor, filter).await?;
-        trains.extend(page.items);
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
-    }
+    let mut trains: Vec<TrainView> = every(|cursor| {
+        s.trains(
+            actor,
+            TrainFilter { states: chosen.into_iter().collect(), limit: Some(MAX_PAGE), cursor, ..Default::default() },
+        )
+    })
+    .await?;
     // The next to go to production first.
     trains.sort_by_key(|t| (t.train.schedule.production_date, t.train.id.clone()));
     let body = html! {

@@ -17,6 +17,7 @@ use serde::Deserialize;
 use crate::error::PageError;
 use crate::forms::{csrf_field, optional};
 use crate::layout;
+use crate::paging::every;
 use crate::people;
 use crate::session::SignedIn;
 use railyard_service::UserView;
@@ -271,6 +272,16 @@ pub fn work_items_section(session: &SessionInfo, t: &Turnover, items: &[WorkItem
     }
 }
 
+/// Every work item of one application release.
+pub async fn work_items_of(
+    s: &Service,
+    actor: &railyard_domain::Actor,
+    release: &str,
+) -> Result<Vec<WorkItemView>, PageError> {
+    every(|cursor| s.work_items(actor, release, WorkItemFilter { limit: Some(MAX_PAGE), cursor, ..Default::default() }))
+        .await
+}
+
 /// The work items of the turnover's releases (every page of them).
 pub async fn release_work_items(
     s: &Service,
@@ -279,16 +290,7 @@ pub async fn release_work_items(
 ) -> Result<Vec<WorkItemView>, PageError> {
     let mut out = Vec::new();
     for r in &t.releases {
-        let mut cursor = None;
-        loop {
-            let filter = WorkItemFilter { limit: Some(MAX_PAGE), cursor, ..Default::default() };
-            let page = s.work_items(&session.actor, r, filter).await?;
-            out.extend(page.items);
-            match page.next_cursor {
-                Some(c) => cursor = Some(c),
-                None => break,
-            }
-        }
+        out.extend(work_items_of(s, &session.actor, r).await?);
     }
     Ok(out)
 }

@@ -5,6 +5,9 @@
 //! The people (each gets an API token, printed at the end): rita and max manage trains, erin and eli are
 //! release engineers, paula and pete product owners, dan and dora developers, carla (the CIO, a product
 //! owner) gives executive approval, vic only reads.
+//!
+//! Its errors are `anyhow` with context ("the closed train: erin: POST …"): the demo is a script run by
+//! binaries and tests, whose failures are only ever reported, never matched.
 
 mod trains;
 

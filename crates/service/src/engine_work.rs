@@ -179,54 +179,59 @@ impl Service {
     ) -> ServiceResult<()> {
         let actor = &system();
         let finished = &finished;
-        self.retrying(None, move || async move {
-            let mut d: Stored<Deployment> = self.load(id).await?;
-            let now = self.now();
-            let mut tx = Tx::new(actor, now);
-            let mut any = false;
-            for (run, attempt, result, lines) in finished {
-                let change = match d.value.finish_run(*run, *attempt, result.clone()) {
-                    Ok(c) => c,
-                    Err(e) => {
-                        tracing::warn!(deployment = %id, run, error = %e, "a stale run result was not recorded");
-                        continue;
-                    }
-                };
-                any = true;
-                tx.record([change]);
-                let r = &d.value.runs[*run];
-                let log =
-                    RunLog { deployment: id.to_string(), run: r.id.clone(), attempt: r.attempts, lines: lines.clone() };
-                let doc = serde_json::to_string(&log).map_err(|e| ServiceError::Internal(e.to_string()))?;
-                tx.raw(Write::Insert(Record {
-                    kind: "run_log".into(),
-                    id: format!("{id}:{}:{}", r.id, r.attempts),
-                    seq: crate::persist::seq_of(id),
-                    version: 0,
-                    state: None,
-                    parent_id: Some(id.to_string()),
-                    category: None,
-                    unique_key: None,
-                    created_at: now,
-                    updated_at: now,
-                    doc,
-                }));
-            }
-            if !any {
-                return Ok(());
-            }
-            tx.update(&d)?;
-            self.commit(tx).await
-        })
-        .await?;
-        // The logs are stored (or the results were stale): the copies of their output so far go. The
-        // results are recorded whatever happens here, so a failed read only leaves the copies behind.
-        if let Ok(d) = self.load::<Deployment>(id).await {
-            for (run, attempt, _, _) in finished {
-                if let Some(r) = d.value.runs.get(*run) {
-                    self.forget_output(id, &r.id, *attempt);
+        // The ids of the runs whose output so far can go once this commit is done.
+        let done = self
+            .retrying(None, move || async move {
+                let mut d: Stored<Deployment> = self.load(id).await?;
+                let now = self.now();
+                let mut tx = Tx::new(actor, now);
+                let mut any = false;
+                let done: Vec<(String, u32)> = finished
+                    .iter()
+                    .filter_map(|(run, attempt, _, _)| d.value.runs.get(*run).map(|r| (r.id.clone(), *attempt)))
+                    .collect();
+                for (run, attempt, result, lines) in finished {
+                    let change = match d.value.finish_run(*run, *attempt, result.clone()) {
+                        Ok(c) => c,
+                        Err(e) => {
+                            tracing::warn!(deployment = %id, run, error = %e, "a stale run result was not recorded");
+                            continue;
+                        }
+                    };
+                    any = true;
+                    tx.record([change]);
+                    let r = &d.value.runs[*run];
+                    let log = RunLog {
+                        deployment: id.to_string(),
+                        run: r.id.clone(),
+                        attempt: r.attempts,
+                        lines: lines.clone(),
+                    };
+                    let doc = serde_json::to_string(&log).map_err(|e| ServiceError::Internal(e.to_string()))?;
+                    tx.raw(Write::Insert(Record {
+                        kind: "run_log".into(),
+                        id: format!("{id}:{}:{}", r.id, r.attempts),
+                        seq: crate::persist::seq_of(id),
+                        version: 0,
+                        state: None,
+                        parent_id: Some(id.to_string()),
+                        category: None,
+                        unique_key: None,
+                        created_at: now,
+                        updated_at: now,
+                        doc,
+                    }));
                 }
-            }
+                if any {
+                    tx.update(&d)?;
+                    self.commit(tx).await?;
+                }
+                Ok(done)
+            })
+            .await?;
+        // The logs are stored (or the results were stale): the copies of their output so far go.
+        for (run, attempt) in done {
+            self.forget_output(id, &run, attempt);
         }
         Ok(())
     }

@@ -2,7 +2,9 @@
 //! milestones they own. (Manual task runs join it with the engine.)
 
 use chrono::NaiveDate;
-use railyard_domain::{Actor, CriterionState, GateName, MilestoneState, Operation, ReleaseState, Train, TrainState};
+use railyard_domain::{
+    Actor, CriterionState, GateName, Milestone, MilestoneState, Operation, ReleaseState, Train, TrainState,
+};
 use railyard_store::ListQuery;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -28,20 +30,24 @@ pub struct InboxMilestone {
     pub title: String,
     pub due: NaiveDate,
     pub overdue: bool,
-}
-
-/// A milestone still open after its due date, of an open train or an open application release.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct OverdueMilestone {
-    /// `train` or `application_release`.
-    pub owner_kind: String,
-    pub owner_id: String,
-    pub owner_title: String,
-    pub id: String,
-    pub title: String,
-    pub due: NaiveDate,
     /// Who owns the milestone, when someone does.
     pub owner: Option<String>,
+}
+
+impl InboxMilestone {
+    /// Milestone `m` of the train or application release (`owner_kind`) `owner_id`, titled `owner_title`.
+    fn of(owner_kind: &str, owner_id: &str, owner_title: &str, m: &Milestone, today: NaiveDate) -> InboxMilestone {
+        InboxMilestone {
+            owner_kind: owner_kind.into(),
+            owner_id: owner_id.into(),
+            owner_title: owner_title.into(),
+            id: m.id.clone(),
+            title: m.title.clone(),
+            due: m.due,
+            overdue: m.is_overdue(today),
+            owner: m.owner.clone(),
+        }
+    }
 }
 
 /// A manual task run waiting for its owner (R15).
@@ -79,7 +85,7 @@ const OPEN_TRAINS: [TrainState; 7] = [
 impl Service {
     /// Every overdue milestone (open, due before today) of the open trains and of the open application
     /// releases, oldest first.
-    pub async fn overdue_milestones(&self, actor: &Actor) -> ServiceResult<Vec<OverdueMilestone>> {
+    pub async fn overdue_milestones(&self, actor: &Actor) -> ServiceResult<Vec<InboxMilestone>> {
         self.authorize(actor, Operation::Read)?;
         let today = self.now().date_naive();
         let mut q = ListQuery::new("train", crate::MAX_PAGE);
@@ -88,29 +94,13 @@ impl Service {
         let mut overdue = Vec::new();
         for t in trains.iter().map(|s| &s.value) {
             for m in t.milestones.iter().filter(|m| m.is_overdue(today)) {
-                overdue.push(OverdueMilestone {
-                    owner_kind: "train".into(),
-                    owner_id: t.id.clone(),
-                    owner_title: t.title.clone(),
-                    id: m.id.clone(),
-                    title: m.title.clone(),
-                    due: m.due,
-                    owner: m.owner.clone(),
-                });
+                overdue.push(InboxMilestone::of("train", &t.id, &t.title, m, today));
             }
         }
         let releases = self.all_releases().await?;
         for r in releases.iter().filter(|r| r.state.is_open() && r.state != ReleaseState::Released) {
             for m in r.milestones.iter().filter(|m| m.is_overdue(today)) {
-                overdue.push(OverdueMilestone {
-                    owner_kind: "application_release".into(),
-                    owner_id: r.id.clone(),
-                    owner_title: r.title.clone(),
-                    id: m.id.clone(),
-                    title: m.title.clone(),
-                    due: m.due,
-                    owner: m.owner.clone(),
-                });
+                overdue.push(InboxMilestone::of("application_release", &r.id, &r.title, m, today));
             }
         }
         overdue.sort_by(|a, b| a.due.cmp(&b.due).then_with(|| a.owner_id.cmp(&b.owner_id)));
@@ -147,15 +137,7 @@ impl Service {
                 .iter()
                 .filter(|m| m.state == MilestoneState::Open && m.owner.as_deref() == Some(actor.name.as_str()))
             {
-                milestones.push(InboxMilestone {
-                    owner_kind: "train".into(),
-                    owner_id: t.id.clone(),
-                    owner_title: t.title.clone(),
-                    id: m.id.clone(),
-                    title: m.title.clone(),
-                    due: m.due,
-                    overdue: m.is_overdue(today),
-                });
+                milestones.push(InboxMilestone::of("train", &t.id, &t.title, m, today));
             }
         }
         let releases = self.all_releases().await?;
@@ -165,15 +147,7 @@ impl Service {
                 .iter()
                 .filter(|m| m.state == MilestoneState::Open && m.owner.as_deref() == Some(actor.name.as_str()))
             {
-                milestones.push(InboxMilestone {
-                    owner_kind: "application_release".into(),
-                    owner_id: r.id.clone(),
-                    owner_title: r.title.clone(),
-                    id: m.id.clone(),
-                    title: m.title.clone(),
-                    due: m.due,
-                    overdue: m.is_overdue(today),
-                });
+                milestones.push(InboxMilestone::of("application_release", &r.id, &r.title, m, today));
             }
         }
         milestones.sort_by(|a, b| a.due.cmp(&b.due).then_with(|| a.owner_id.cmp(&b.owner_id)));

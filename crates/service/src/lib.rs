@@ -48,7 +48,7 @@ pub use deployments::{
 pub use engine_work::{LEASE_SECS, Launch};
 pub use environments::{CalendarEntry, EnvironmentFilter, EnvironmentView, PathView};
 pub use error::{ServiceError, ServiceResult};
-pub use inbox::{Inbox, InboxCriterion, InboxMilestone, InboxRun, OverdueMilestone};
+pub use inbox::{Inbox, InboxCriterion, InboxMilestone, InboxRun};
 pub use line::LineInput;
 pub use production::{DEFAULT_WINDOW_MINUTES, RollbackInput, ScheduleInput, StartInput, VerifyInput};
 pub use releases::{ProposeInput, ReasonInput, ReleaseFilter, ReleaseView};
