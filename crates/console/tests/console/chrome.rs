@@ -21,10 +21,29 @@ pub struct Chrome {
 }
 
 impl Drop for Chrome {
+    /// Ends the WebDriver session first, which quits Chromium: killing ChromeDriver alone would leave the
+    /// browser and its helper processes running after the test (hundreds of them over a few runs, until
+    /// a new browser no longer starts). Drop cannot await, so this is one plain blocking HTTP request.
     fn drop(&mut self) {
+        let _ = delete_session(&self.session);
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
+}
+
+/// `DELETE {session}` over a plain TCP stream, waiting (up to 10 s) for the start of ChromeDriver's
+/// answer, which it sends once the browser has quit. (It keeps the connection open, so reading to the
+/// end would wait for the timeout.)
+fn delete_session(session: &str) -> std::io::Result<()> {
+    use std::io::{Read, Write};
+    let rest = session.trim_start_matches("http://");
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let mut stream = std::net::TcpStream::connect(host)?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(stream, "DELETE /{path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
+    let mut answer = [0u8; 64];
+    let _answered = stream.read(&mut answer)?;
+    Ok(())
 }
 
 /// Where screenshots go: `target/screenshots` (or under `CARGO_TARGET_DIR`), for a reviewer to look at.
@@ -122,6 +141,19 @@ impl Chrome {
     pub async fn click(&self, css: &str) {
         let el = self.one(css).await;
         self.call(reqwest::Method::POST, &format!("/element/{el}/click"), Some(json!({}))).await;
+    }
+
+    /// Whether the page has loaded completely: a page's title and URL can arrive before its body.
+    pub async fn loaded(&self) -> bool {
+        self.script("return document.readyState").await == "complete"
+    }
+
+    /// The page's HTML once it has loaded completely, read in one step so that a navigation cannot come
+    /// between the check and the read; `None` while it is still loading.
+    pub async fn loaded_source(&self) -> Option<String> {
+        let v =
+            self.script("return document.readyState === 'complete' ? document.documentElement.outerHTML : null").await;
+        v.as_str().map(str::to_string)
     }
 
     /// Runs a script in the page and returns what it returns.

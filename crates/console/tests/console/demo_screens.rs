@@ -29,7 +29,7 @@ async fn shoot(chrome: &Chrome, url: &str, name: &str, must_show: &[&str]) {
     // The navigation may still be landing when `goto` returns.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
-        let page = chrome.source().await;
+        let page = chrome.loaded_source().await.unwrap_or_default();
         let missing: Vec<&&str> = must_show.iter().filter(|t| !page.contains(**t)).collect();
         if missing.is_empty() {
             break;

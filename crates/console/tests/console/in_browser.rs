@@ -24,11 +24,12 @@ async fn train_with_releases(app: &TestApp, rm: &str) -> (String, String) {
     (train, approval)
 }
 
-/// Waits until the browser's page shows `text` (a navigation may still be landing).
+/// Waits until the page has loaded completely and shows `text`. A page's title can arrive before its
+/// body, so the text alone does not say the page is whole.
 async fn wait_for_text(chrome: &Chrome, text: &str) -> String {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
-        let page = chrome.source().await;
+        let page = chrome.loaded_source().await.unwrap_or_default();
         if page.contains(text) {
             return page;
         }
@@ -45,7 +46,7 @@ async fn sign_in(chrome: &Chrome, base: &str, name: &str) {
     chrome.click(r#"form[action="/sign-in"] button"#).await;
     // A click returns once the form is submitted, not always once the next page has loaded.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while chrome.url().await != format!("{base}/") {
+    while chrome.url().await != format!("{base}/") || !chrome.loaded().await {
         assert!(std::time::Instant::now() < deadline, "never reached the dashboard: {}", chrome.url().await);
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
@@ -96,6 +97,7 @@ async fn a_viewer_sees_no_action_buttons_and_a_forged_post_is_refused_in_chromiu
     }
 
     // Signed in as eve, a page elsewhere posts a form to the console without its CSRF token.
+    drop(chrome);
     let chrome = Chrome::start().await;
     sign_in(&chrome, &app.base, "eve").await;
     let before = app.event_count().await;
@@ -105,7 +107,7 @@ async fn a_viewer_sees_no_action_buttons_and_a_forged_post_is_refused_in_chromiu
     );
     chrome.goto(&forged).await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !chrome.url().await.starts_with(&app.base) {
+    while !chrome.url().await.starts_with(&app.base) || !chrome.loaded().await {
         assert!(std::time::Instant::now() < deadline, "the forged form never posted");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
@@ -192,6 +194,7 @@ async fn the_owner_completes_a_manual_run_and_a_stale_deploy_shows_its_guards_in
         d["runs"].as_array().unwrap().iter().any(|r| r["state"] == "waiting_for_owner")
     })
     .await;
+    drop(chrome);
     let chrome = Chrome::start().await;
     sign_in(&chrome, &app.base, "rita").await;
     chrome.goto(&format!("{}/deployments/{id}", app.base)).await;
