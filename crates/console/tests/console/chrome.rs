@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use serde_json::{Value, json};
 
+use crate::common::PASSWORD;
+
 /// The W3C WebDriver key of an element reference.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
@@ -141,6 +143,36 @@ impl Chrome {
     pub async fn click(&self, css: &str) {
         let el = self.one(css).await;
         self.call(reqwest::Method::POST, &format!("/element/{el}/click"), Some(json!({}))).await;
+    }
+
+    /// Opens the dashboard, is sent to the sign-in page, signs in with the tests' password and waits until the dashboard has loaded.
+    pub async fn sign_in(&self, base: &str, name: &str) {
+        self.goto(&format!("{base}/")).await;
+        assert!(self.url().await.ends_with("/sign-in"), "not signed in: sent to the sign-in page");
+        self.type_into("input[name=name]", name).await;
+        self.type_into("input[name=password]", PASSWORD).await;
+        self.click(r#"form[action="/sign-in"] button"#).await;
+        // A click returns once the form is submitted, not once the next page has loaded; navigating away
+        // before the answer lands would cancel the sign-in.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.url().await != format!("{base}/") || !self.loaded().await {
+            assert!(Instant::now() < deadline, "never reached the dashboard: {}", self.url().await);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until the page has loaded completely and shows `text`, and returns it. A page's title can
+    /// arrive before its body, so the text alone does not say the page is whole.
+    pub async fn wait_for_text(&self, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let page = self.loaded_source().await.unwrap_or_default();
+            if page.contains(text) {
+                return page;
+            }
+            assert!(Instant::now() < deadline, "the page never showed {text:?}:\n{}", self.source().await);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// Whether the page has loaded completely: a page's title and URL can arrive before its body.

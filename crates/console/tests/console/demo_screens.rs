@@ -60,15 +60,7 @@ async fn the_demo_company_in_chromium_screenshots_of_every_main_page() {
     let blackout = (chrono::Utc::now() + chrono::Duration::days(6)).date_naive();
 
     let chrome = Chrome::start().await;
-    chrome.goto(&format!("{}/sign-in", app.base)).await;
-    chrome.type_into("input[name=name]", "rita").await;
-    chrome.type_into("input[name=password]", PASSWORD).await;
-    chrome.click(r#"form[action="/sign-in"] button"#).await;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while chrome.url().await != format!("{}/", app.base) {
-        assert!(std::time::Instant::now() < deadline, "never reached the dashboard: {}", chrome.url().await);
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    chrome.sign_in(&app.base, "rita").await;
 
     let base = &app.base;
     shoot(&chrome, &format!("{base}/"), "demo-dashboard", &["2026.11 Autumn release", "2027.04 Spring release"]).await;

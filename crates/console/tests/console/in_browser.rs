@@ -7,7 +7,7 @@
 use serde_json::json;
 
 use crate::chrome::Chrome;
-use crate::common::{PASSWORD, TestApp};
+use crate::common::TestApp;
 
 /// A train awaiting eve's approval, with two releases (WEB depends on PAY) and a milestone.
 async fn train_with_releases(app: &TestApp, rm: &str) -> (String, String) {
@@ -24,34 +24,6 @@ async fn train_with_releases(app: &TestApp, rm: &str) -> (String, String) {
     (train, approval)
 }
 
-/// Waits until the page has loaded completely and shows `text`. A page's title can arrive before its
-/// body, so the text alone does not say the page is whole.
-async fn wait_for_text(chrome: &Chrome, text: &str) -> String {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let page = chrome.loaded_source().await.unwrap_or_default();
-        if page.contains(text) {
-            return page;
-        }
-        assert!(std::time::Instant::now() < deadline, "the page never showed {text:?}:\n{page}");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-}
-
-async fn sign_in(chrome: &Chrome, base: &str, name: &str) {
-    chrome.goto(&format!("{base}/")).await;
-    assert!(chrome.url().await.ends_with("/sign-in"), "not signed in: sent to the sign-in page");
-    chrome.type_into("input[name=name]", name).await;
-    chrome.type_into("input[name=password]", PASSWORD).await;
-    chrome.click(r#"form[action="/sign-in"] button"#).await;
-    // A click returns once the form is submitted, not always once the next page has loaded.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while chrome.url().await != format!("{base}/") || !chrome.loaded().await {
-        assert!(std::time::Instant::now() < deadline, "never reached the dashboard: {}", chrome.url().await);
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test]
 async fn an_approver_signs_in_and_approves_a_train_in_chromium() {
     let app = TestApp::spawn().await;
@@ -60,22 +32,22 @@ async fn an_approver_signs_in_and_approves_a_train_in_chromium() {
     let (train, approval) = train_with_releases(&app, &rm).await;
 
     let chrome = Chrome::start().await;
-    sign_in(&chrome, &app.base, "eve").await;
+    chrome.sign_in(&app.base, "eve").await;
     let dash = chrome.source().await;
     assert!(dash.contains("My inbox") && dash.contains(&approval), "{dash}");
     chrome.screenshot("dashboard").await;
 
     chrome.click(&format!(r#"form[action="/approvals/{approval}/approve"] button"#)).await;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while app.get(&rm, &format!("/api/v1/approvals/{approval}")).await["state"] != "approved" {
         assert!(std::time::Instant::now() < deadline, "the approval was never approved");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert_eq!(app.get(&rm, &format!("/api/v1/trains/{train}")).await["state"], "scoping");
-    wait_for_text(&chrome, "Nothing waits for you.").await;
+    chrome.wait_for_text("Nothing waits for you.").await;
 
     chrome.goto(&format!("{}/trains/{train}", app.base)).await;
-    let page = wait_for_text(&chrome, "eve approved").await;
+    let page = chrome.wait_for_text("eve approved").await;
     assert!(page.contains(r#"class="gantt""#), "{page}");
     assert_eq!(chrome.all("svg.gantt path[marker-end]").await.len(), 1, "one dependency arrow");
     chrome.screenshot("train-timeline").await;
@@ -90,7 +62,7 @@ async fn a_viewer_sees_no_action_buttons_and_a_forged_post_is_refused_in_chromiu
     let (train, approval) = train_with_releases(&app, &rm).await;
 
     let chrome = Chrome::start().await;
-    sign_in(&chrome, &app.base, "vic").await;
+    chrome.sign_in(&app.base, "vic").await;
     for path in ["/".to_string(), format!("/trains/{train}")] {
         chrome.goto(&format!("{}{path}", app.base)).await;
         assert!(chrome.all("form.action, form.action button").await.is_empty(), "a viewer sees an action on {path}");
@@ -99,14 +71,14 @@ async fn a_viewer_sees_no_action_buttons_and_a_forged_post_is_refused_in_chromiu
     // Signed in as eve, a page elsewhere posts a form to the console without its CSRF token.
     drop(chrome);
     let chrome = Chrome::start().await;
-    sign_in(&chrome, &app.base, "eve").await;
+    chrome.sign_in(&app.base, "eve").await;
     let before = app.event_count().await;
     let forged = format!(
         "data:text/html,<form method=post action='{}/approvals/{approval}/approve'><input name=back value=/></form><script>document.forms[0].submit()</script>",
         app.base
     );
     chrome.goto(&forged).await;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while !chrome.url().await.starts_with(&app.base) || !chrome.loaded().await {
         assert!(std::time::Instant::now() < deadline, "the forged form never posted");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -124,7 +96,7 @@ async fn a_release_engineer_starts_a_deployment_and_sees_it_finish_live_in_chrom
     let s = crate::deploying::setup(&app, false).await;
 
     let chrome = Chrome::start().await;
-    sign_in(&chrome, &app.base, "erin").await;
+    chrome.sign_in(&app.base, "erin").await;
     let board = format!("{}/turnovers/{}", app.base, s.to);
     chrome.goto(&board).await;
     chrome.click(&format!(r#"form[action="/turnovers/{}/deploy"] button"#, s.to)).await;
@@ -134,11 +106,11 @@ async fn a_release_engineer_starts_a_deployment_and_sees_it_finish_live_in_chrom
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     // No reloading from the test: the page's meta refresh brings the progress in.
-    let page = wait_for_text(&chrome, r#"<p id="deployment-state"><span class="state">succeeded</span>"#).await;
+    let page = chrome.wait_for_text(r#"<p id="deployment-state"><span class="state">succeeded</span>"#).await;
     assert!(page.contains("Deploy web") && !page.contains(r#"http-equiv="refresh""#), "{page}");
 
     chrome.goto(&board).await;
-    let page = wait_for_text(&chrome, r#"aria-label="Stage 1: test""#).await;
+    let page = chrome.wait_for_text(r#"aria-label="Stage 1: test""#).await;
     assert!(page.contains("succeeded"), "{page}");
     chrome.screenshot("turnover-board").await;
 }
@@ -154,12 +126,12 @@ async fn an_owner_meets_an_exit_criterion_in_chromium() {
     let ec = t["gates"]["scoping"]["criteria"][0]["id"].as_str().unwrap().to_string();
 
     let chrome = Chrome::start().await;
-    sign_in(&chrome, &app.base, "eve").await;
+    chrome.sign_in(&app.base, "eve").await;
     chrome.goto(&format!("{}/trains/{train}", app.base)).await;
     let form = format!(r#"form[action="/trains/{train}/criteria/{ec}/meet"]"#);
     chrome.type_into(&format!("{form} input[name=note]"), "signed by the steering board").await;
     chrome.click(&format!("{form} button")).await;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
         let t = app.get(&rm, &format!("/api/v1/trains/{train}")).await;
         let c = &t["gates"]["scoping"]["criteria"][0];
@@ -170,7 +142,7 @@ async fn an_owner_meets_an_exit_criterion_in_chromium() {
         assert!(std::time::Instant::now() < deadline, "the criterion was never met: {c}");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    wait_for_text(&chrome, "signed by the steering board").await;
+    chrome.wait_for_text("signed by the steering board").await;
 }
 
 #[tokio::test]
@@ -178,7 +150,7 @@ async fn the_owner_completes_a_manual_run_and_a_stale_deploy_shows_its_guards_in
     let app = TestApp::spawn().await;
     let s = crate::deploying::setup(&app, true).await;
     let chrome = Chrome::start().await;
-    sign_in(&chrome, &app.base, "erin").await;
+    chrome.sign_in(&app.base, "erin").await;
 
     // A board loaded before someone else deployed: its button is stale, and pressing it shows why not.
     let board = format!("{}/turnovers/{}", app.base, s.to);
@@ -186,7 +158,7 @@ async fn the_owner_completes_a_manual_run_and_a_stale_deploy_shows_its_guards_in
     let d = app.post(&s.erin, &format!("/api/v1/turnovers/{}/deploy", s.to), json!({})).await;
     let id = d["id"].as_str().unwrap().to_string();
     chrome.click(&format!(r#"form[action="/turnovers/{}/deploy"] button"#, s.to)).await;
-    let refused = wait_for_text(&chrome, "The action was refused").await;
+    let refused = chrome.wait_for_text("The action was refused").await;
     assert!(refused.contains("(deployment_active)"), "{refused}");
 
     // The engine reaches the manual sign-off; rita, its owner, completes it from the deployment page.
@@ -196,7 +168,7 @@ async fn the_owner_completes_a_manual_run_and_a_stale_deploy_shows_its_guards_in
     .await;
     drop(chrome);
     let chrome = Chrome::start().await;
-    sign_in(&chrome, &app.base, "rita").await;
+    chrome.sign_in(&app.base, "rita").await;
     chrome.goto(&format!("{}/deployments/{id}", app.base)).await;
     let form = format!(r#"form[action="/deployments/{id}/runs/R4/complete"]"#);
     chrome.type_into(&format!("{form} input[name=note]"), "checked in staging").await;

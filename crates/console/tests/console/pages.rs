@@ -197,10 +197,7 @@ async fn the_calendar_week_in_chromium() {
     calendar_week(&app).await;
     app.user("vic", &["viewer"]).await;
     let chrome = Chrome::start().await;
-    chrome.goto(&format!("{}/sign-in", app.base)).await;
-    chrome.type_into("input[name=name]", "vic").await;
-    chrome.type_into("input[name=password]", PASSWORD).await;
-    chrome.click(r#"form[action="/sign-in"] button"#).await;
+    chrome.sign_in(&app.base, "vic").await;
     chrome.goto(&format!("{}/calendar?view=week&from=2027-03-01", app.base)).await;
     assert_eq!(chrome.all("table.calendar.week li.conflict").await.len(), 2, "the reservation, on two days");
     assert!(chrome.source().await.contains("Trading peak"));
