@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use railyard_domain::Role;
-use railyard_service::{MIN_PASSWORD_CHARS, NewToken, NewUser, PasswordInput, Service, ServiceError, UserPatch};
+use railyard_service::{NewToken, NewUser, PasswordInput, Service, UserPatch};
 
 use crate::error::PageError;
 use crate::forms::{CsrfOnly, Fields, choice, optional, optional_number};
@@ -21,7 +21,7 @@ fn user_page(name: &str, anchor: &str) -> Redirect {
     Redirect::to(&format!("/users/{name}{anchor}"))
 }
 
-/// `POST /users`. A password, when given, is set right after the user is created.
+/// `POST /users`: the user and, when given, their password, in one change.
 pub async fn create(
     State(s): State<Service>,
     user: SignedIn,
@@ -29,26 +29,15 @@ pub async fn create(
 ) -> Result<Redirect, PageError> {
     let f = Fields::new(pairs);
     user.check_csrf(Some(f.one("csrf")))?;
-    let actor = &user.session.actor;
-    let password = Some(f.one("password")).filter(|p| !p.is_empty());
-    // One form does two service calls: a password the service would refuse must not leave a user behind
-    // without one, so its length (the service's own minimum) is checked before anything is created.
-    if password.is_some_and(|p| p.chars().count() < MIN_PASSWORD_CHARS) {
-        let why = format!("a password needs at least {MIN_PASSWORD_CHARS} characters");
-        return Err(ServiceError::invalid("password", why).into());
-    }
     let input = NewUser {
         name: f.one("name").trim().to_string(),
         display_name: f.one("display_name").trim().to_string(),
         email: optional(f.one("email")),
         roles: roles(&f)?,
+        password: Some(f.one("password").to_string()).filter(|p| !p.is_empty()),
     };
-    let created = s.create_user(actor, input).await?;
-    let name = created.user.name;
-    if let Some(p) = password {
-        s.set_password(actor, &name, PasswordInput { password: p.to_string() }).await?;
-    }
-    Ok(user_page(&name, ""))
+    let created = s.create_user(&user.session.actor, input).await?;
+    Ok(user_page(&created.user.name, ""))
 }
 
 /// `POST /users/{name}`: display name, email, roles and whether the user is active; refused when the

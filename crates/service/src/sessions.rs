@@ -108,6 +108,15 @@ fn hash_password(password: &str) -> ServiceResult<String> {
         .map_err(|e| ServiceError::Internal(format!("cannot hash a password: {e}")))
 }
 
+/// Checks a new password's length and hashes it (off the async workers: argon2 takes a while).
+pub(crate) async fn new_password_hash(password: String) -> ServiceResult<String> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        let why = format!("a password needs at least {MIN_PASSWORD_CHARS} characters");
+        return Err(ServiceError::invalid("password", why));
+    }
+    off_the_workers(move || hash_password(&password)).await?
+}
+
 fn password_matches(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
 }
@@ -147,15 +156,7 @@ impl Service {
     /// An admin sets a user's console password (12 characters or more); only its hash is stored.
     pub async fn set_password(&self, actor: &Actor, name: &str, input: PasswordInput) -> ServiceResult<()> {
         self.authorize(actor, Operation::ManageUsers)?;
-        if input.password.chars().count() < MIN_PASSWORD_CHARS {
-            return Err(ServiceError::invalid(
-                "password",
-                format!("a password needs at least {MIN_PASSWORD_CHARS} characters"),
-            ));
-        }
-        let password = input.password;
-        let hash = off_the_workers(move || hash_password(&password)).await??;
-        let hash = &hash;
+        let hash = &new_password_hash(input.password).await?;
         self.retrying(None, move || async move {
             let mut s: Stored<User> = self.load(name).await?;
             s.value.password_hash = Some(hash.clone());

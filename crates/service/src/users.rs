@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::persist::{Stored, Tx, decode, seq_of};
+use crate::sessions::new_password_hash;
 use crate::views::{Meta, Page, page_of};
 use crate::{Service, ServiceError, ServiceResult};
 
@@ -74,6 +75,11 @@ pub struct NewUser {
     #[serde(default)]
     pub email: Option<String>,
     pub roles: Vec<Role>,
+    /// A console password (at least 12 characters), set in the same change as the user. Without one
+    /// the user signs in with an API token until an admin sets a password.
+    #[serde(default)]
+    #[schema(write_only)]
+    pub password: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
@@ -234,6 +240,10 @@ impl Service {
             return Err(ServiceError::invalid("roles", "a user needs at least one role"));
         }
         self.ensure_absent::<User>(&input.name).await?;
+        let password_hash = match input.password {
+            Some(p) => Some(new_password_hash(p).await?),
+            None => None,
+        };
         let now = self.now();
         let user = User {
             name: input.name,
@@ -241,11 +251,16 @@ impl Service {
             email: input.email,
             roles: input.roles,
             active: true,
-            password_hash: None,
+            password_hash,
         };
         let mut tx = Tx::new(actor, now);
         tx.insert(&user, self.store.next_seq("U").await?)?;
-        tx.record([Change::new("user", &user.name, "create", json!({"roles": user.roles, "email": user.email}))]);
+        let mut changes =
+            vec![Change::new("user", &user.name, "create", json!({"roles": user.roles, "email": user.email}))];
+        if user.password_hash.is_some() {
+            changes.push(Change::new("user", &user.name, "set_password", json!({})));
+        }
+        tx.record(changes);
         self.commit(tx).await?;
         self.user(actor, &user.name).await
     }

@@ -98,7 +98,13 @@ async fn setup(svc: &Service) -> String {
     for (name, role) in &USERS[1..] {
         svc.create_user(
             &admin,
-            NewUser { name: name.to_string(), display_name: String::new(), email: None, roles: vec![*role] },
+            NewUser {
+                name: name.to_string(),
+                display_name: String::new(),
+                email: None,
+                roles: vec![*role],
+                password: None,
+            },
         )
         .await
         .unwrap();

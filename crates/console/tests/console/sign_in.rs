@@ -135,6 +135,23 @@ async fn passwords_are_set_by_admins_only_and_need_twelve_characters() {
     let (status, _) =
         app.call(&rm, reqwest::Method::POST, "/api/v1/users/rita/password", Some(json!({"password": PASSWORD}))).await;
     assert_eq!(status, 403);
+
+    // A user created with a password gets both in one change; a short one leaves no user behind.
+    let carol = |password: &str| json!({"name": "carol", "roles": ["developer"], "password": password});
+    let (status, body) = app.call(&app.admin, reqwest::Method::POST, "/api/v1/users", Some(carol("short"))).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("a password needs at least 12 characters"), "{body}");
+    assert_eq!(app.call(&app.admin, reqwest::Method::GET, "/api/v1/users/carol", None).await.0, 404);
+    let (status, body) = app.call(&app.admin, reqwest::Method::POST, "/api/v1/users", Some(carol(PASSWORD))).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["has_password"], true, "{body}");
+    let events = app.events_of("carol").await;
+    let actions: Vec<&str> = events.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["create", "set_password"]);
+    assert!(!events.iter().any(|e| e.to_string().contains(PASSWORD)), "the password is never in the log: {events:?}");
+    let browser = app.browser();
+    browser.sign_in("carol", PASSWORD).await;
+    assert_eq!(browser.get("/").await.status, 200);
 }
 
 #[tokio::test]
