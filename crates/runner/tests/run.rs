@@ -141,7 +141,8 @@ async fn the_timeout_kills_the_whole_group_grandchildren_included() {
     assert_eq!(outcome.message, "killed after the 1 s timeout");
     assert_eq!(outcome.signal, Some(15), "SIGTERM was enough");
     assert_eq!(sink.texts(Stream::Stdout), ["started"]);
-    assert!(begin.elapsed() < Duration::from_secs(5), "took {:?}", begin.elapsed());
+    // Far below the script's 100 s: the timeout ended it (the margin is for a busy CI machine).
+    assert!(begin.elapsed() < Duration::from_secs(30), "took {:?}", begin.elapsed());
     let pid = read_pid(&pid_file);
     assert!(wait_gone(&pid).await, "grandchild {pid} survived the timeout");
 }
@@ -158,7 +159,8 @@ async fn the_timeout_escalates_to_sigkill_when_sigterm_is_ignored() {
     assert_eq!(outcome.status, RunStatus::TimedOut, "{outcome:?}");
     assert_eq!(outcome.signal, Some(9));
     let took = begin.elapsed();
-    assert!(took >= Duration::from_secs(2) && took < Duration::from_secs(7), "took {took:?}");
+    // SIGKILL comes after the grace period, and far below the script's 100 s.
+    assert!(took >= Duration::from_secs(2) && took < Duration::from_secs(30), "took {took:?}");
     let pid = read_pid(&pid_file);
     assert!(wait_gone(&pid).await, "stubborn grandchild {pid} survived");
 }
@@ -175,7 +177,8 @@ async fn a_background_process_holding_the_pipes_cannot_hang_the_run() {
     let _ = std::process::Command::new("kill").arg(&pid).status();
     assert!(outcome.succeeded(), "{outcome:?}");
     assert_eq!(sink.texts(Stream::Stdout), ["done"]);
-    assert!(took < Duration::from_secs(6), "took {took:?}");
+    // Far below the background sleep's 30 s: the run did not wait for it.
+    assert!(took < Duration::from_secs(20), "took {took:?}");
 }
 
 #[tokio::test]

@@ -71,7 +71,8 @@ async fn a_slow_server_times_out() {
     action.timeout_secs = 1;
     let begin = Instant::now();
     let (outcome, _) = run_with(Action::Http(action.clone()), &RunContext::default()).await;
-    assert!(begin.elapsed() < Duration::from_secs(3), "took {:?}", begin.elapsed());
+    // Below the server's 10 s delay: the 1 s timeout ended it (the margin is for a busy CI machine).
+    assert!(begin.elapsed() < Duration::from_secs(8), "took {:?}", begin.elapsed());
     assert_eq!(outcome.status, RunStatus::TimedOut);
     assert_eq!(outcome.http_status, None);
     assert_eq!(outcome.message, format!("no response from {addr} within the 1 s timeout"));
