@@ -103,7 +103,7 @@ enum Command {
     /// Task runs: complete a manual run.
     #[command(subcommand)]
     Run(deployment::RunCmd),
-    /// Stop the line (halt every deployment that has not started) and resume it.
+    /// Stop the line (halt every deployment that has not started, rollbacks excepted) and resume it.
     #[command(subcommand)]
     Line(deployment::LineCmd),
     /// Approvals.

@@ -74,7 +74,7 @@ fn line_state(session: &SessionInfo, line: &Line) -> Markup {
             h2 #line { "Stop the line" }
             @if line.halted {
                 p.halted {
-                    strong { "The line is stopped:" } " no deployment that has not started will start."
+                    strong { "The line is stopped:" } " no deployment that has not started will start, except rollbacks."
                     @if let Some(r) = &line.reason { " Reason: " (r) "." }
                     @if let Some(b) = &line.by { " By " (b) }
                     @if let Some(t) = &line.at { " at " (time(t)) "." }

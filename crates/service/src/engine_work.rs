@@ -109,7 +109,11 @@ impl Service {
             if d.value.state == DeploymentState::Scheduled {
                 // What holds it: the stopped line, the environment (R13, and R11 for what is not
                 // production-ready), the train and the dependencies (R11, R5). All of it is shown.
-                let mut holds: Vec<String> = self.line_state().await?.hold().into_iter().collect();
+                // A rollback is not held by a stopped line: the line stops new work, and undoing a
+                // failed production deployment is what an incident usually needs. The calendar (R13)
+                // still holds it.
+                let line = if d.value.rollback { None } else { self.line_state().await?.hold() };
+                let mut holds: Vec<String> = line.into_iter().collect();
                 let env: Option<Stored<Environment>> = self.find(&d.value.environment).await?;
                 match &env {
                     Some(e) => {

@@ -1,4 +1,5 @@
-//! Stop the line: halting every deployment that has not started, everywhere, and resuming.
+//! Stop the line: halting every deployment that has not started, everywhere (rollbacks excepted), and
+//! resuming.
 
 use railyard_domain::{Actor, Line, Operation};
 use serde::Deserialize;

@@ -87,7 +87,8 @@ pub enum RunCmd {
 pub enum LineCmd {
     /// Whether the line is stopped.
     Status,
-    /// Stop the line: no deployment starts anywhere until it is resumed; runs in flight finish.
+    /// Stop the line: no deployment starts anywhere until it is resumed, except rollbacks; runs in
+    /// flight finish.
     Halt {
         #[arg(long)]
         reason: String,

@@ -141,7 +141,8 @@ pub async fn line(State(s): State<Service>, Authed(a): Authed) -> ApiResult<Json
     Ok(Json(s.line(&a).await?))
 }
 
-/// Stops the line: no deployment starts anywhere until it is resumed; runs in flight finish.
+/// Stops the line: no deployment starts anywhere until it is resumed, except rollbacks; runs in flight
+/// finish.
 #[utoipa::path(post, path = "/api/v1/line/halt", tag = "production", request_body = LineInput,
     security(("bearer" = [])), responses((status = 200, body = Line), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn halt(State(s): State<Service>, Authed(a): Authed, Body(b): Body<LineInput>) -> ApiResult<Json<Line>> {

@@ -505,10 +505,26 @@ async fn a_blackout_holds_a_scheduled_deployment_until_it_ends_and_a_stopped_lin
     assert_eq!(line["halted"], true);
     let r = app.post(&f.rita, "/api/v1/line/halt", json!({"reason": "again"})).await;
     assert_eq!(r.guards(), vec!["wrong_state"]);
-    // The WEB turnover failed verification in prod-eu and is deployed again: held by the stopped line.
+    // The WEB turnover failed verification in prod-eu. Rolling it back is not new work: it runs at once
+    // though the line is stopped.
     app.post(&f.erin, &format!("/api/v1/turnovers/{p2}/verify"), json!({"passed": false, "note": "broken css"}))
         .await
         .ok();
+    let rb = app
+        .post(
+            &f.erin,
+            &format!("/api/v1/turnovers/{p2}/rollback"),
+            json!({"environment": "prod-eu", "reason": "broken css"}),
+        )
+        .await
+        .expect(201);
+    let rb = format!("/api/v1/deployments/{}", id(&rb));
+    let undone =
+        wait_for(&app, &f.rita, &rb, "a rollback while the line is stopped", |v| v["state"] == "succeeded").await;
+    assert!(undone["blocked"].is_null(), "{undone}");
+    let log = std::fs::read_to_string(f.dir.path().join("log-prod-eu.txt")).unwrap();
+    assert!(log.ends_with("web undo\n"), "{log}");
+    // Deployed again: that is new work, held by the stopped line.
     let again = app
         .post(&f.erin, &format!("/api/v1/turnovers/{p2}/schedule"), json!({"environment": "prod-eu", "at": at(1)}))
         .await
