@@ -6,7 +6,7 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::Redirect;
 use railyard_domain::{EnvironmentAction, EnvironmentPatch, EnvironmentSpec, EventSpec};
-use railyard_service::{Service, ServiceError};
+use railyard_service::{Service, ServiceError, StateReason};
 use serde::Deserialize;
 
 use crate::error::PageError;
@@ -96,38 +96,47 @@ pub async fn update(
     Ok(environment_page(&name))
 }
 
-async fn act(s: &Service, user: &SignedIn, name: &str, action: EnvironmentAction) -> Result<Redirect, PageError> {
-    s.environment_action(&user.session.actor, name, action).await?;
+async fn act(
+    s: &Service,
+    user: &SignedIn,
+    name: &str,
+    action: EnvironmentAction,
+    reason: &str,
+) -> Result<Redirect, PageError> {
+    s.environment_action(&user.session.actor, name, action, StateReason { reason: optional(reason) }).await?;
     Ok(environment_page(name))
+}
+
+/// Taking offline, bringing online or decommissioning: an optional reason, and for decommissioning the
+/// "I understand this cannot be undone" box.
+#[derive(Debug, Default, Deserialize)]
+pub struct StateForm {
+    #[serde(default)]
+    csrf: Option<String>,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    confirm: String,
 }
 
 pub async fn take_offline(
     State(s): State<Service>,
     user: SignedIn,
     Path(name): Path<String>,
-    Form(f): Form<CsrfOnly>,
+    Form(f): Form<StateForm>,
 ) -> Result<Redirect, PageError> {
     user.check_csrf(f.csrf.as_deref())?;
-    act(&s, &user, &name, EnvironmentAction::TakeOffline).await
+    act(&s, &user, &name, EnvironmentAction::TakeOffline, &f.reason).await
 }
 
 pub async fn bring_online(
     State(s): State<Service>,
     user: SignedIn,
     Path(name): Path<String>,
-    Form(f): Form<CsrfOnly>,
+    Form(f): Form<StateForm>,
 ) -> Result<Redirect, PageError> {
     user.check_csrf(f.csrf.as_deref())?;
-    act(&s, &user, &name, EnvironmentAction::BringOnline).await
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub struct DecommissionForm {
-    #[serde(default)]
-    csrf: Option<String>,
-    /// The "I understand this cannot be undone" box.
-    #[serde(default)]
-    confirm: String,
+    act(&s, &user, &name, EnvironmentAction::BringOnline, &f.reason).await
 }
 
 /// Decommissioning cannot be undone: the form's confirmation box must be ticked (checked here too, not
@@ -136,13 +145,13 @@ pub async fn decommission(
     State(s): State<Service>,
     user: SignedIn,
     Path(name): Path<String>,
-    Form(f): Form<DecommissionForm>,
+    Form(f): Form<StateForm>,
 ) -> Result<Redirect, PageError> {
     user.check_csrf(f.csrf.as_deref())?;
     if f.confirm != "yes" {
         return Err(ServiceError::invalid("confirm", "tick the box: decommissioning cannot be undone").into());
     }
-    act(&s, &user, &name, EnvironmentAction::Decommission).await
+    act(&s, &user, &name, EnvironmentAction::Decommission, &f.reason).await
 }
 
 /// `POST /environments/{name}/events`: start and end are `datetime-local` values, read as UTC.

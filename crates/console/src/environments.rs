@@ -131,7 +131,7 @@ pub async fn show(
             dl.facts {
                 dt { "Kind" } dd { (env.kind.as_str()) }
                 dt { "Owner" } dd { (env.owner) }
-                dt { "State" } dd { (state_badge(env.state)) }
+                dt { "State" } dd { (state_badge(env.state)) @if let Some(r) = &env.state_reason { " " (r) } }
                 dt { "Locked" } dd { @if env.locked { "yes: only accepted production-ready turnovers of a train in deployment, at their scheduled time (R11)" } @else { "no" } }
                 @if !env.description.is_empty() { dt { "Description" } dd { (env.description) } }
                 dt { "Now" } dd { @if let Some(b) = &view.blocked { (state("blocked", true)) " " (b) } @else { "deployments may start (R13)" } }
@@ -151,23 +151,31 @@ fn lifecycle_forms(session: &SessionInfo, base: &str, st: EnvironmentState) -> M
         @if st == EnvironmentState::Online {
             form.action method="post" action={ (base) "/take-offline" } {
                 (csrf_field(session))
+                (reason_field())
                 button.secondary type="submit" { "Take offline" }
             }
         }
         @if st == EnvironmentState::Offline {
             form.action method="post" action={ (base) "/bring-online" } {
                 (csrf_field(session))
+                (reason_field())
                 button type="submit" { "Bring online" }
             }
         }
         @if st != EnvironmentState::Decommissioned {
             form.action method="post" action={ (base) "/decommission" } {
                 (csrf_field(session))
+                (reason_field())
                 label { span { input type="checkbox" name="confirm" value="yes" required; " I understand this cannot be undone" } }
                 button.secondary type="submit" { "Decommission" }
             }
         }
     }
+}
+
+/// The optional reason of a state change: kept on the environment and in the audit log.
+fn reason_field() -> Markup {
+    html! { label { "Reason (optional)" input type="text" name="reason" maxlength="500"; } }
 }
 
 fn edit_form(

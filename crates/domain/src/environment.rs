@@ -126,6 +126,10 @@ pub struct Environment {
     pub description: String,
     #[serde(default)]
     pub events: Vec<CalendarEvent>,
+    /// Why it is in its state: the reason given when it was last taken offline, brought online or
+    /// decommissioned, if any. A deployment held by an offline environment shows it.
+    #[serde(default)]
+    pub state_reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
@@ -186,6 +190,7 @@ impl Environment {
             state: EnvironmentState::Online,
             description: spec.description,
             events: Vec::new(),
+            state_reason: None,
         };
         let change = Change::new(
             "environment",
@@ -226,7 +231,9 @@ impl Environment {
         Ok(Change::new("environment", &self.name, "update", data))
     }
 
-    pub fn apply(&mut self, action: EnvironmentAction) -> Result<Change, DomainError> {
+    /// Takes it offline, brings it online or decommissions it, with an optional reason (kept on the
+    /// environment and in the audit log).
+    pub fn apply(&mut self, action: EnvironmentAction, reason: Option<&str>) -> Result<Change, DomainError> {
         let (name, from, to) = match action {
             EnvironmentAction::TakeOffline => {
                 ("take_offline", &[EnvironmentState::Online][..], EnvironmentState::Offline)
@@ -248,7 +255,8 @@ impl Environment {
         g.done()?;
         let was = self.state;
         self.state = to;
-        Ok(Change::new("environment", &self.name, name, json!({"from": was, "to": to})))
+        self.state_reason = reason.map(str::trim).filter(|r| !r.is_empty()).map(str::to_string);
+        Ok(Change::new("environment", &self.name, name, json!({"from": was, "to": to, "reason": self.state_reason})))
     }
 
     /// Adds a calendar event; maintenance never overlaps other maintenance of the same environment.
@@ -307,8 +315,10 @@ impl Environment {
     /// R13: why nothing may start deploying here at `at`, or `None` when it may.
     pub fn blocked_at(&self, at: DateTime<Utc>) -> Option<String> {
         match self.state {
-            EnvironmentState::Offline => return Some(format!("environment {} is offline", self.name)),
-            EnvironmentState::Decommissioned => return Some(format!("environment {} is decommissioned", self.name)),
+            EnvironmentState::Offline | EnvironmentState::Decommissioned => {
+                let why = self.state_reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
+                return Some(format!("environment {} is {}{why}", self.name, self.state.as_str()));
+            }
             EnvironmentState::Online => {}
         }
         self.events.iter().find(|e| matches!(e.kind, EventKind::Maintenance | EventKind::Blackout) && e.covers(at)).map(

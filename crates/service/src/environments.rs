@@ -9,7 +9,7 @@ use railyard_domain::{
     PathState, Train, Turnover,
 };
 use railyard_store::ListQuery;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::persist::{Stored, Tx, check_version, seq_of};
@@ -24,6 +24,15 @@ pub struct EnvironmentView {
     pub meta: Meta,
     /// R13: why nothing may start deploying here now, if anything.
     pub blocked: Option<String>,
+}
+
+/// Why an environment is taken offline, brought online or decommissioned (optional; kept on the
+/// environment and in the audit log).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StateReason {
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 /// One line of an environment's calendar: an event (maintenance, blackout, reservation) or a deployment.
@@ -173,13 +182,17 @@ impl Service {
         .await
     }
 
+    /// Takes an environment offline, brings it online or decommissions it, with an optional reason.
     pub async fn environment_action(
         &self,
         actor: &Actor,
         name: &str,
         action: EnvironmentAction,
+        input: StateReason,
     ) -> ServiceResult<EnvironmentView> {
-        self.change_environment(actor, name, Operation::ManageEnvironments, None, |e, _| e.apply(action), None).await
+        let reason = input.reason.as_deref();
+        self.change_environment(actor, name, Operation::ManageEnvironments, None, |e, _| e.apply(action, reason), None)
+            .await
     }
 
     pub async fn add_calendar_event(

@@ -46,7 +46,7 @@ pub use deployments::{
     CompleteRunInput, DeployInput, DeploymentFilter, DeploymentView, RetryInput, RunLog, ValidateInput,
 };
 pub use engine_work::{LEASE_SECS, Launch};
-pub use environments::{CalendarEntry, EnvironmentFilter, EnvironmentView, PathView};
+pub use environments::{CalendarEntry, EnvironmentFilter, EnvironmentView, PathView, StateReason};
 pub use error::{ServiceError, ServiceResult};
 pub use inbox::{Inbox, InboxCriterion, InboxMilestone, InboxRun};
 pub use line::LineInput;

@@ -44,16 +44,24 @@ pub enum EnvCmd {
         #[arg(long)]
         description: Option<String>,
     },
-    /// online → offline.
+    /// online → offline: nothing deploys there until it is brought online (R13).
     Offline {
         name: String,
+        /// Why (kept on the environment, shown on the deployments it holds, and in the audit log).
+        #[arg(long)]
+        reason: Option<String>,
     },
     /// offline → online.
     Online {
         name: String,
+        #[arg(long)]
+        reason: Option<String>,
     },
+    /// online or offline → decommissioned, for good.
     Decommission {
         name: String,
+        #[arg(long)]
+        reason: Option<String>,
     },
     /// Add a calendar event: maintenance, blackout, or a reservation for a train.
     AddEvent {
@@ -174,9 +182,9 @@ pub async fn env(ctx: &Context, cmd: EnvCmd) -> anyhow::Result<()> {
             put(&mut body, "description", description);
             c.patch(&base(&name), Value::Object(body), version).await?
         }
-        EnvCmd::Offline { name } => c.post(&format!("{}/take-offline", base(&name)), None).await?,
-        EnvCmd::Online { name } => c.post(&format!("{}/bring-online", base(&name)), None).await?,
-        EnvCmd::Decommission { name } => c.post(&format!("{}/decommission", base(&name)), None).await?,
+        EnvCmd::Offline { name, reason } => c.post(&format!("{}/take-offline", base(&name)), why(reason)).await?,
+        EnvCmd::Online { name, reason } => c.post(&format!("{}/bring-online", base(&name)), why(reason)).await?,
+        EnvCmd::Decommission { name, reason } => c.post(&format!("{}/decommission", base(&name)), why(reason)).await?,
         EnvCmd::AddEvent { name, kind, title, start, end, train } => {
             let mut body = Map::new();
             body.insert("kind".into(), json!(kind));
@@ -233,4 +241,9 @@ pub async fn path(ctx: &Context, cmd: PathCmd) -> anyhow::Result<()> {
     };
     ctx.show(&v, output::path);
     Ok(())
+}
+
+/// The body of a state change: the reason, when one is given.
+fn why(reason: Option<String>) -> Option<Value> {
+    reason.map(|r| json!({"reason": r}))
 }

@@ -56,6 +56,9 @@ fn an_engineer_sets_up_environments_a_maintenance_window_and_a_path() {
     let out = ry(&s, e, &["env", "offline", "test"]).ok();
     assert_eq!(field(&out, "blocked"), "environment test is offline");
     ry(&s, e, &["env", "online", "test"]).ok();
+    let out = ry(&s, e, &["env", "offline", "test", "--reason", "patching the hosts"]).ok();
+    assert_eq!(field(&out, "blocked"), "environment test is offline: patching the hosts");
+    ry(&s, e, &["env", "online", "test", "--reason", "patched"]).ok();
     ry(&s, e, &["path", "create", "standard", "--stage", "test", "--stage", "staging:freeze", "--stage", "perf:bogus"])
         .refused("unknown stage flag");
     let out =

@@ -155,10 +155,16 @@ async fn an_engineer_creates_edits_takes_offline_and_plans_an_environment() {
 
     // Offline and back.
     let csrf = page.csrf();
-    redirected(&erin.post("/environments/staging/take-offline", &[("csrf", &csrf)]).await, "/environments/staging");
-    assert_eq!(app.get(&app.admin, "/api/v1/environments/staging").await["state"], "offline");
+    let offline = [("csrf", csrf.as_str()), ("reason", "rack move")];
+    redirected(&erin.post("/environments/staging/take-offline", &offline).await, "/environments/staging");
+    let env = app.get(&app.admin, "/api/v1/environments/staging").await;
+    assert_eq!((env["state"].as_str(), env["state_reason"].as_str()), (Some("offline"), Some("rack move")), "{env}");
     let page = erin.get("/environments/staging").await;
-    assert!(page.body.contains("environment staging is offline"), "the page says why nothing deploys: {}", page.body);
+    assert!(
+        page.body.contains("environment staging is offline: rack move"),
+        "the page says why nothing deploys: {}",
+        page.body
+    );
     assert!(page.body.contains(r#"action="/environments/staging/bring-online""#));
     assert!(!page.body.contains(r#"action="/environments/staging/take-offline""#));
     // Taking it offline twice is refused, naming the state.

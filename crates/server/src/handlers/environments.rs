@@ -7,12 +7,12 @@ use chrono::{DateTime, Utc};
 use railyard_domain::{
     EnvironmentAction, EnvironmentKind, EnvironmentPatch, EnvironmentSpec, EnvironmentState, EventSpec,
 };
-use railyard_service::{CalendarEntry, EnvironmentFilter, EnvironmentView, Page, Service};
+use railyard_service::{CalendarEntry, EnvironmentFilter, EnvironmentView, Page, Service, StateReason};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{Authed, Body, IfMatch, Params};
+use crate::extract::{Authed, Body, IfMatch, OptionalBody, Params};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -71,33 +71,39 @@ pub async fn update(
 
 /// online → offline: nothing deploys here while it is offline (R13).
 #[utoipa::path(post, path = "/api/v1/environments/{name}/take-offline", tag = "environments", params(("name" = String, Path)),
-    security(("bearer" = [])), responses((status = 200, body = EnvironmentView), (status = 409, body = Problem)))]
+    request_body = Option<StateReason>, security(("bearer" = [])),
+    responses((status = 200, body = EnvironmentView), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn take_offline(
     State(s): State<Service>,
     Authed(a): Authed,
     Path(name): Path<String>,
+    OptionalBody(b): OptionalBody<StateReason>,
 ) -> ApiResult<Json<EnvironmentView>> {
-    Ok(Json(s.environment_action(&a, &name, EnvironmentAction::TakeOffline).await?))
+    Ok(Json(s.environment_action(&a, &name, EnvironmentAction::TakeOffline, b.unwrap_or_default()).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/environments/{name}/bring-online", tag = "environments", params(("name" = String, Path)),
-    security(("bearer" = [])), responses((status = 200, body = EnvironmentView), (status = 409, body = Problem)))]
+    request_body = Option<StateReason>, security(("bearer" = [])),
+    responses((status = 200, body = EnvironmentView), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn bring_online(
     State(s): State<Service>,
     Authed(a): Authed,
     Path(name): Path<String>,
+    OptionalBody(b): OptionalBody<StateReason>,
 ) -> ApiResult<Json<EnvironmentView>> {
-    Ok(Json(s.environment_action(&a, &name, EnvironmentAction::BringOnline).await?))
+    Ok(Json(s.environment_action(&a, &name, EnvironmentAction::BringOnline, b.unwrap_or_default()).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/environments/{name}/decommission", tag = "environments", params(("name" = String, Path)),
-    security(("bearer" = [])), responses((status = 200, body = EnvironmentView), (status = 409, body = Problem)))]
+    request_body = Option<StateReason>, security(("bearer" = [])),
+    responses((status = 200, body = EnvironmentView), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn decommission(
     State(s): State<Service>,
     Authed(a): Authed,
     Path(name): Path<String>,
+    OptionalBody(b): OptionalBody<StateReason>,
 ) -> ApiResult<Json<EnvironmentView>> {
-    Ok(Json(s.environment_action(&a, &name, EnvironmentAction::Decommission).await?))
+    Ok(Json(s.environment_action(&a, &name, EnvironmentAction::Decommission, b.unwrap_or_default()).await?))
 }
 
 /// Adds a maintenance window, a blackout or a reservation for a train; overlapping maintenance is refused,

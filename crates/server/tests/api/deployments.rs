@@ -300,10 +300,13 @@ async fn sending_the_release_back_returns_its_turnover_to_draft_and_withdraws_wa
     app.post(&s.erin, &format!("/api/v1/deployments/{id}/validate"), json!({"passed": true})).await.ok();
 
     // Staging is offline: the next deployment waits, blocked; the turnover is frozen by staging.
-    app.post(&s.erin, "/api/v1/environments/staging/take-offline", json!({})).await.ok();
+    app.post(&s.erin, "/api/v1/environments/staging/take-offline", json!({"reason": "storage migration"})).await.ok();
     let d = app.post(&s.erin, &format!("/api/v1/turnovers/{}/deploy", s.to), json!({})).await.ok();
     let staging = d["id"].as_str().unwrap().to_string();
-    wait_for(&app, &s.rita, &staging, "blocked", |d| d["blocked"] == "environment staging is offline").await;
+    wait_for(&app, &s.rita, &staging, "blocked", |d| {
+        d["blocked"] == "environment staging is offline: storage migration"
+    })
+    .await;
     assert!(app.get(&s.dan, &format!("/api/v1/turnovers/{}", s.to)).await.ok()["frozen"].is_string());
 
     // R10: the release goes back; its turnover returns to draft, unfrozen; the waiting deployment is withdrawn.

@@ -2,7 +2,7 @@
 
 use chrono::{Duration, SecondsFormat, Utc};
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::common::{TestApp, train_body};
 
@@ -109,7 +109,24 @@ async fn environments_calendars_and_their_blocks() {
     let e = app.post(&eng, "/api/v1/environments/test/take-offline", json!({})).await.ok();
     assert_eq!(e["blocked"], "environment test is offline");
     app.post(&eng, "/api/v1/environments/test/take-offline", json!({})).await.expect(409);
-    app.post(&eng, "/api/v1/environments/test/bring-online", json!({})).await.ok();
+    let e = app.post(&eng, "/api/v1/environments/test/bring-online", json!({"reason": "  "})).await.ok();
+    assert!(e["state_reason"].is_null(), "a blank reason is no reason: {e}");
+    // A reason stays on the environment, says why nothing deploys, and is in the audit log.
+    let e = app
+        .post(&eng, "/api/v1/environments/test/take-offline", json!({"reason": "disk replacement INC-12"}))
+        .await
+        .ok();
+    assert_eq!(
+        (e["state_reason"].as_str(), e["blocked"].as_str()),
+        (Some("disk replacement INC-12"), Some("environment test is offline: disk replacement INC-12"))
+    );
+    let events = app.get(&eng, "/api/v1/audit/events?object=test&object_kind=environment&limit=500").await.ok();
+    let offline: Vec<&Value> =
+        events["items"].as_array().unwrap().iter().filter(|e| e["action"] == "take_offline").collect();
+    assert_eq!(offline.last().map(|e| &e["data"]["reason"]), Some(&json!("disk replacement INC-12")), "{events}");
+    app.post(&eng, "/api/v1/environments/test/take-offline", json!({"why": "typo"})).await.expect(422);
+    let e = app.post(&eng, "/api/v1/environments/test/bring-online", json!({})).await.ok();
+    assert!(e["state_reason"].is_null(), "brought online without a reason: {e}");
     app.post(&eng, "/api/v1/environments/test/decommission", json!({})).await.ok();
     let r = app.post(&eng, "/api/v1/environments/test/bring-online", json!({})).await;
     assert_eq!(r.guards(), vec!["wrong_state"]);
