@@ -185,6 +185,13 @@ async fn accepted(
     to
 }
 
+/// Erin rolls a production-ready turnover back in one environment; the rollback deployment's API path.
+async fn rollback(app: &TestApp, f: &Flow, turnover: &str, environment: &str, reason: &str) -> String {
+    let body = json!({"environment": environment, "reason": reason});
+    let rb = app.post(&f.erin, &format!("/api/v1/turnovers/{turnover}/rollback"), body).await.expect(201);
+    format!("/api/v1/deployments/{}", id(&rb))
+}
+
 async fn approve_executive(app: &TestApp, f: &Flow) {
     let t = app.post(&f.rita, &format!("/api/v1/trains/{}/request-executive-approval", f.train), json!({})).await.ok();
     let ap = t["executive_approval"]["id"].as_str().unwrap().to_string();
@@ -419,17 +426,8 @@ async fn production_night(backend: Backend) {
     assert_eq!(app.event_count().await, before, "a refusal changes nothing");
 
     // Rolled back in prod-us (its rollback tasks run), then deployed again and verified.
-    let rb = app
-        .post(
-            &f.erin,
-            &format!("/api/v1/turnovers/{p1}/rollback"),
-            json!({"environment": "prod-us", "reason": "latency"}),
-        )
-        .await
-        .expect(201);
-    let rb =
-        wait_for(&app, &f.rita, &format!("/api/v1/deployments/{}", id(&rb)), "success", |v| v["state"] == "succeeded")
-            .await;
+    let rb = rollback(&app, &f, &p1, "prod-us", "latency").await;
+    let rb = wait_for(&app, &f.rita, &rb, "success", |v| v["state"] == "succeeded").await;
     assert_eq!(rb["rollback"], true);
     let log = std::fs::read_to_string(f.dir.path().join("log-prod-us.txt")).unwrap();
     assert!(log.ends_with("db undo\napi undo\n") || log.ends_with("api undo\ndb undo\n"), "{log}");
@@ -510,15 +508,7 @@ async fn a_blackout_holds_a_scheduled_deployment_until_it_ends_and_a_stopped_lin
     app.post(&f.erin, &format!("/api/v1/turnovers/{p2}/verify"), json!({"passed": false, "note": "broken css"}))
         .await
         .ok();
-    let rb = app
-        .post(
-            &f.erin,
-            &format!("/api/v1/turnovers/{p2}/rollback"),
-            json!({"environment": "prod-eu", "reason": "broken css"}),
-        )
-        .await
-        .expect(201);
-    let rb = format!("/api/v1/deployments/{}", id(&rb));
+    let rb = rollback(&app, &f, &p2, "prod-eu", "broken css").await;
     let undone =
         wait_for(&app, &f.rita, &rb, "a rollback while the line is stopped", |v| v["state"] == "succeeded").await;
     assert!(undone["blocked"].is_null(), "{undone}");
