@@ -407,7 +407,8 @@ impl Service {
     }
 
     /// Rolls a production turnover back in one environment after a failure: a deployment of its tasks
-    /// marked `rollback`, started at once (the line and the environment's calendar still hold it).
+    /// marked `rollback`, started at once, even while the line is stopped (the environment's calendar
+    /// still holds it, R13).
     pub async fn rollback_turnover(
         &self,
         actor: &Actor,

@@ -145,7 +145,8 @@ impl Chrome {
         self.call(reqwest::Method::POST, &format!("/element/{el}/click"), Some(json!({}))).await;
     }
 
-    /// Opens the dashboard, is sent to the sign-in page, signs in with the tests' password and waits until the dashboard has loaded.
+    /// Opens the dashboard, is sent to the sign-in page, signs in with the tests' password and waits
+    /// until the dashboard has loaded.
     pub async fn sign_in(&self, base: &str, name: &str) {
         self.goto(&format!("{base}/")).await;
         assert!(self.url().await.ends_with("/sign-in"), "not signed in: sent to the sign-in page");
