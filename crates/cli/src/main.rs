@@ -34,17 +34,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the Railyard server.
-    Serve {
-        /// Address to listen on.
-        #[arg(long, env = "RAILYARD_LISTEN", default_value = "127.0.0.1:8080")]
-        listen: String,
-        /// sqlite://PATH (the file is created on first start) or postgres://USER@HOST/DB.
-        #[arg(long, env = "RAILYARD_DATABASE", default_value = "sqlite://railyard.db")]
-        database: String,
-        /// Fill an empty database with a demo company (trains in every state, users with tokens).
-        #[arg(long)]
-        demo: bool,
-    },
+    Serve(serve::ServeArgs),
     /// Demo data.
     #[command(subcommand)]
     Demo(DemoCmd),
@@ -145,18 +135,18 @@ fn main() -> std::process::ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    if let Command::Serve { listen, database, demo } = &cli.command {
+    if let Command::Serve(args) = cli.command {
         tracing_subscriber::fmt()
             .with_env_filter(
                 tracing_subscriber::EnvFilter::try_from_env("RAILYARD_LOG")
                     .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
             )
             .init();
-        return serve::run(listen, database, *demo).await;
+        return serve::run(args).await;
     }
     let ctx = config::Context::resolve(cli.server, cli.token, cli.output)?;
     match cli.command {
-        Command::Serve { .. } => Ok(()),
+        Command::Serve(_) => Ok(()),
         Command::Demo(DemoCmd::Load) => {
             let token =
                 ctx.token.clone().context("demo load needs an admin's token: --token, RAILYARD_TOKEN or login")?;

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use railyard_service::{Bootstrap, Service};
@@ -45,11 +46,38 @@ impl DatabaseUrl {
     }
 }
 
-pub async fn run(listen: &str, database: &str, demo: bool) -> anyhow::Result<()> {
-    let db = DatabaseUrl::parse(database)?;
+/// `railyard serve`'s options.
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "RAILYARD_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// sqlite://PATH (the file is created on first start) or postgres://USER@HOST/DB.
+    #[arg(long, env = "RAILYARD_DATABASE", default_value = "sqlite://railyard.db")]
+    pub database: String,
+    /// Fill an empty database with a demo company (trains in every state, users with tokens).
+    #[arg(long)]
+    pub demo: bool,
+    /// Connections open at once; one more is answered 503 (with Retry-After) and closed.
+    #[arg(long, env = "RAILYARD_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections: u32,
+    /// Seconds a connection may take to send a request's head, counted from its opening or its
+    /// previous response; a connection idle this long is closed.
+    #[arg(long, env = "RAILYARD_IDLE_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub idle_timeout: u64,
+}
+
+/// How long requests in progress get to finish once a shutdown began, and how long the engine then gets
+/// to stop its runs: together well under the 30 s a service manager waits before it kills.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+const ENGINE_STOP: Duration = Duration::from_secs(15);
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let ServeArgs { listen, database, demo, max_connections, idle_timeout } = args;
+    let db = DatabaseUrl::parse(&database)?;
     let store = db.open().await?;
     let service = Service::new(store);
-    let listener = TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    let listener = TcpListener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
     let preset = std::env::var("RAILYARD_ADMIN_TOKEN").ok().filter(|t| !t.is_empty());
     let mut admin_token = preset.clone();
@@ -75,9 +103,14 @@ pub async fn run(listen: &str, database: &str, demo: bool) -> anyhow::Result<()>
         DatabaseUrl::Postgres(_) => "PostgreSQL".to_string(),
     };
     println!("Railyard is listening on http://{addr} ({what})");
-    // The engine runs deployments beside the API; it stops with the process (its leases then expire and
-    // the next start marks the runs it had in flight interrupted).
-    tokio::spawn(railyard_engine::Engine::new(service.clone()).run(std::future::pending()));
+    // One signal stops both the API and the engine that runs deployments beside it.
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let signal = async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    };
+    let engine_stop = when_stopping(stopping.clone());
+    let engine = tokio::spawn(railyard_engine::Engine::new(service.clone()).run(engine_stop));
     if demo {
         // The demo goes in through the API like any client, once the server answers.
         match admin_token {
@@ -96,9 +129,30 @@ pub async fn run(listen: &str, database: &str, demo: bool) -> anyhow::Result<()>
             ),
         }
     }
-    railyard_server::serve(listener, service, shutdown_signal()).await.context("the server stopped with an error")?;
+    let options = railyard_server::ServeOptions {
+        max_connections: max_connections as usize,
+        idle_timeout: Duration::from_secs(idle_timeout),
+        shutdown_grace: SHUTDOWN_GRACE,
+        ..railyard_server::ServeOptions::default()
+    };
+    tokio::spawn(signal);
+    railyard_server::serve_with(listener, service, options, when_stopping(stopping))
+        .await
+        .context("the server stopped with an error")?;
+    // The engine stops its runs (they are recorded interrupted); it gets a bounded time for it.
+    if tokio::time::timeout(ENGINE_STOP, engine).await.is_err() {
+        eprintln!(
+            "the engine did not stop within {} s; its runs are marked interrupted at the next start",
+            ENGINE_STOP.as_secs()
+        );
+    }
     println!("Railyard stopped.");
     Ok(())
+}
+
+/// Completes once the stop flag is raised (or its sender is gone).
+async fn when_stopping(mut stopping: tokio::sync::watch::Receiver<bool>) {
+    let _ = stopping.wait_for(|stop| *stop).await;
 }
 
 async fn shutdown_signal() {

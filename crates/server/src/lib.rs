@@ -2,6 +2,7 @@
 //! `/healthz` and `/readyz`, and the web console's pages at `/` (from `railyard-console`). Handlers are
 //! thin: they authenticate, extract, and call the service.
 
+mod connections;
 mod error;
 mod extract;
 mod handlers;
@@ -17,6 +18,7 @@ use axum::routing::get;
 use railyard_service::Service;
 use tokio::net::TcpListener;
 
+pub use connections::{ServeOptions, client_address};
 pub use error::{ApiError, Problem};
 
 /// The largest request body accepted, in bytes.
@@ -85,11 +87,22 @@ fn percent_decode(s: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Serves until `shutdown` completes.
+/// Serves until `shutdown` completes, with the default [`ServeOptions`].
 pub async fn serve(
     listener: TcpListener,
     service: Service,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(service)).with_graceful_shutdown(shutdown).await
+    serve_with(listener, service, ServeOptions::default(), shutdown).await
+}
+
+/// Serves until `shutdown` completes; connections are bounded and timed out as `options` say, and the
+/// function returns within `options.shutdown_grace` of `shutdown` completing.
+pub async fn serve_with(
+    listener: TcpListener,
+    service: Service,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    connections::serve(listener, app(service), options, shutdown).await
 }

@@ -2,6 +2,7 @@
 //! only through the CLI's own commands, as a release team would.
 
 mod common;
+mod connections;
 mod demo;
 mod deployments;
 mod environments;

@@ -96,6 +96,13 @@ impl TestApp {
         self.offset.fetch_add(by.num_seconds(), Ordering::SeqCst);
     }
 
+    /// Sets the server's clock to noon (UTC) of `day`, from where it runs on: a test whose dates are
+    /// fixed does not depend on the day it runs.
+    pub fn travel_to(&self, day: &str) {
+        let noon = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap().and_hms_opt(12, 0, 0).unwrap().and_utc();
+        self.offset.store((noon - chrono::Utc::now()).num_seconds(), Ordering::SeqCst);
+    }
+
     pub fn browser(&self) -> Browser {
         let http =
             reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();

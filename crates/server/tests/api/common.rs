@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use railyard_service::Service;
 use railyard_store_sqlite::SqliteStore;
@@ -15,8 +16,19 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub admin: String,
     pub db_path: PathBuf,
+    /// Seconds the server's clock runs ahead of the real one (see [`TestApp::advance`]).
+    offset: Arc<AtomicI64>,
     _dir: tempfile::TempDir,
     _stop: oneshot::Sender<()>,
+}
+
+/// A clock that runs with the real one, ahead of it by what the test says: time still flows (leases,
+/// timeouts) but a test can move past a window instead of waiting for it.
+fn test_clock() -> (Arc<AtomicI64>, railyard_service::Clock) {
+    let offset = Arc::new(AtomicI64::new(0));
+    let shift = offset.clone();
+    let clock = Arc::new(move || chrono::Utc::now() + chrono::Duration::seconds(shift.load(Ordering::SeqCst)));
+    (offset, clock)
 }
 
 pub struct Reply {
@@ -77,7 +89,8 @@ impl TestApp {
                 Arc::new(railyard_store_postgres::PostgresStore::connect(&url).await.unwrap())
             }
         };
-        let service = Service::new(store);
+        let (offset, clock) = test_clock();
+        let service = Service::with_clock(store, clock);
         let admin = service.bootstrap_admin(None).await.unwrap().token().expect("a fresh database creates the admin");
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -86,7 +99,22 @@ impl TestApp {
         tokio::spawn(railyard_server::serve(listener, service, async move {
             let _ = rx.await;
         }));
-        TestApp { base, http: reqwest::Client::new(), admin, db_path, _dir: dir, _stop: tx }
+        TestApp { base, http: reqwest::Client::new(), admin, db_path, offset, _dir: dir, _stop: tx }
+    }
+
+    /// The server's now.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now() + chrono::Duration::seconds(self.offset.load(Ordering::SeqCst))
+    }
+
+    /// `secs` from the server's now, as RFC 3339.
+    pub fn at(&self, secs: i64) -> String {
+        (self.now() + chrono::Duration::seconds(secs)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    }
+
+    /// Moves the server's clock forward.
+    pub fn advance(&self, by: chrono::Duration) {
+        self.offset.fetch_add(by.num_seconds(), Ordering::SeqCst);
     }
 
     /// Two servers over one PostgreSQL database, as Railyard scales out; each has its own service (and
@@ -95,11 +123,13 @@ impl TestApp {
         let url = railyard_store_postgres::testing::fresh_database().await;
         let mut admin = String::new();
         let mut pair = Vec::new();
+        // One clock for both, as two servers share the real one.
+        let (offset, clock) = test_clock();
         for first in [true, false] {
             let dir = tempfile::tempdir().unwrap();
             let store: Arc<dyn railyard_store::Store> =
                 Arc::new(railyard_store_postgres::PostgresStore::connect(&url).await.unwrap());
-            let service = Service::new(store);
+            let service = Service::with_clock(store, clock.clone());
             if first {
                 admin = service.bootstrap_admin(None).await.unwrap().token().expect("a fresh database");
                 tokio::spawn(railyard_engine::Engine::new(service.clone()).run(std::future::pending()));
@@ -116,6 +146,7 @@ impl TestApp {
                 http: reqwest::Client::new(),
                 admin: admin.clone(),
                 db_path,
+                offset: offset.clone(),
                 _dir: dir,
                 _stop: tx,
             });

@@ -241,9 +241,10 @@ async fn a_turnover_deploys_through_test_and_staging_with_a_failure_fixed_and_re
 async fn a_maintenance_window_blocks_a_deployment_until_it_ends() {
     let app = TestApp::spawn().await;
     let s = setup(&app).await;
-    // Long enough for a loaded machine to see the block before the window ends.
-    let end = Utc::now() + chrono::Duration::seconds(8);
-    let start = (Utc::now() - chrono::Duration::minutes(5)).to_rfc3339_opts(SecondsFormat::Secs, true);
+    // A window open for the next hour: the deployment waits, blocked. The test then moves the server's
+    // clock past the window's end instead of waiting for a short window that a busy machine could miss.
+    let end = app.now() + chrono::Duration::hours(1);
+    let start = (app.now() - chrono::Duration::minutes(5)).to_rfc3339_opts(SecondsFormat::Secs, true);
     app.post(&s.erin, "/api/v1/environments/test/events", json!({"kind": "maintenance", "title": "DB upgrade", "start": start, "end": end.to_rfc3339_opts(SecondsFormat::Millis, true)}))
         .await
         .ok();
@@ -252,9 +253,11 @@ async fn a_maintenance_window_blocks_a_deployment_until_it_ends() {
     let d = wait_for(&app, &s.rita, &id, "blocked", |d| d["blocked"].is_string()).await;
     assert_eq!(d["state"], "scheduled");
     assert!(d["blocked"].as_str().unwrap().contains("maintenance"), "{}", d["blocked"]);
+    app.advance(chrono::Duration::minutes(61));
     let d = wait_for(&app, &s.rita, &id, "started", |d| d["state"] == "running").await;
     assert!(d["blocked"].is_null());
-    assert!(Utc::now() >= end, "it started only once the window ended");
+    let started: chrono::DateTime<Utc> = d["started_at"].as_str().unwrap().parse().unwrap();
+    assert!(started >= end, "it started only once the window ended: {d}");
 }
 
 #[tokio::test]

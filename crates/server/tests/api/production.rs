@@ -473,19 +473,23 @@ async fn a_blackout_holds_a_scheduled_deployment_until_it_ends_and_a_stopped_lin
     let p2 = accepted(&app, &f, "WEB", &[web], &[to_web], &["prod-eu"], false).await;
     approve_executive(&app, &f).await;
 
-    // A blackout over prod-eu for the next few seconds; a deployment scheduled inside it is reported
-    // as a conflict, waits blocked with the blackout named, and starts once it ends.
-    let end = Utc::now() + chrono::Duration::seconds(5);
-    let event = json!({"kind": "blackout", "title": "Payroll freeze", "start": at(-60), "end": end.to_rfc3339_opts(SecondsFormat::Millis, true)});
+    // A blackout over prod-eu for the next hour; a deployment scheduled inside it is reported as a
+    // conflict and waits blocked with the blackout named. The test then moves the server's clock past
+    // the blackout's end (rather than waiting for a short one, which a busy machine could overtake), and
+    // the deployment starts.
+    let end = app.now() + chrono::Duration::hours(1);
+    let event = json!({"kind": "blackout", "title": "Payroll freeze", "start": app.at(-60), "end": end.to_rfc3339_opts(SecondsFormat::Millis, true)});
     app.post(&f.erin, "/api/v1/environments/prod-eu/events", event).await.expect(201);
     let d = app
-        .post(&f.erin, &format!("/api/v1/turnovers/{p2}/schedule"), json!({"environment": "prod-eu", "at": at(1)}))
+        .post(&f.erin, &format!("/api/v1/turnovers/{p2}/schedule"), json!({"environment": "prod-eu", "at": app.at(1)}))
         .await
         .ok();
     assert!(d["conflicts"][0].as_str().unwrap().contains("Payroll freeze"), "{d}");
     let path = format!("/api/v1/deployments/{}", id(&d));
     let held = wait_for(&app, &f.rita, &path, "blocked", |v| v["blocked"].is_string()).await;
     assert!(held["blocked"].as_str().unwrap().contains("blackout"), "{held}");
+    assert_eq!(held["state"], "scheduled", "{held}");
+    app.advance(chrono::Duration::minutes(61));
     let done = wait_for(&app, &f.rita, &path, "success", |v| v["state"] == "succeeded").await;
     assert!(time(&done["started_at"]) >= end, "started inside the blackout: {done}");
 
@@ -493,7 +497,7 @@ async fn a_blackout_holds_a_scheduled_deployment_until_it_ends_and_a_stopped_lin
     let p1_slow = app.get(&f.rita, &format!("/api/v1/turnovers/{p1}")).await.ok();
     assert_eq!(p1_slow["state"], "accepted");
     let running = app
-        .post(&f.erin, &format!("/api/v1/turnovers/{p1}/schedule"), json!({"environment": "prod-us", "at": at(1)}))
+        .post(&f.erin, &format!("/api/v1/turnovers/{p1}/schedule"), json!({"environment": "prod-us", "at": app.at(1)}))
         .await
         .ok();
     let running = format!("/api/v1/deployments/{}", id(&running));
@@ -516,7 +520,7 @@ async fn a_blackout_holds_a_scheduled_deployment_until_it_ends_and_a_stopped_lin
     assert!(log.ends_with("web undo\n"), "{log}");
     // Deployed again: that is new work, held by the stopped line.
     let again = app
-        .post(&f.erin, &format!("/api/v1/turnovers/{p2}/schedule"), json!({"environment": "prod-eu", "at": at(1)}))
+        .post(&f.erin, &format!("/api/v1/turnovers/{p2}/schedule"), json!({"environment": "prod-eu", "at": app.at(1)}))
         .await
         .ok();
     let again = format!("/api/v1/deployments/{}", id(&again));

@@ -1,0 +1,146 @@
+//! Serving connections: a bound on how many are open at once, timeouts that close a connection which
+//! sends nothing, and a shutdown that ends in bounded time whatever the clients do.
+//!
+//! - **At most [`ServeOptions::max_connections`] at once.** One more is accepted only to be told
+//!   `503 Service Unavailable` with `Retry-After` and closed at once, so a flood of idle sockets can
+//!   neither exhaust the server's memory nor leave a real client hanging in the listen queue.
+//! - **Idle and header timeouts.** A connection must send a whole request head within
+//!   [`ServeOptions::idle_timeout`] of being opened, and of its previous response on a kept-alive
+//!   connection; otherwise it is closed. A request body must arrive within
+//!   [`ServeOptions::body_timeout`]. A client that opens sockets and sends nothing, or half a request,
+//!   holds nothing for long.
+//! - **Shutdown.** When the shutdown future completes, the listener closes, idle connections close, and
+//!   requests in progress get [`ServeOptions::shutdown_grace`] to finish; connections still open then
+//!   (a half-sent request, a stalled reader) are dropped. `serve` therefore returns within the grace
+//!   period of the signal.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tower::ServiceExt;
+use tower_http::timeout::RequestBodyTimeoutLayer;
+
+/// How the server treats its connections. [`ServeOptions::default`] is what `railyard serve` uses unless
+/// told otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServeOptions {
+    /// Connections open at once; one more is answered 503 and closed. Default 1,024.
+    pub max_connections: usize,
+    /// How long a connection may take to send a request head, counted from its opening or from its
+    /// previous response: a connection idle this long is closed. Default 30 s.
+    pub idle_timeout: Duration,
+    /// How long a request body may take to arrive in full. Default 60 s.
+    pub body_timeout: Duration,
+    /// How long requests in progress may take to finish once shutdown began. Default 10 s.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            max_connections: 1024,
+            idle_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(60),
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The answer to a connection over the limit. It is written before the request is read (there is no
+/// room to read it), so it closes the connection.
+fn busy(max: usize) -> Vec<u8> {
+    let body = serde_json::json!({
+        "type": "about:blank",
+        "title": "Service Unavailable",
+        "status": 503,
+        "code": "too_many_connections",
+        "detail": format!("the server has its {max} connections open; try again in a moment"),
+    })
+    .to_string();
+    format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/problem+json\r\nretry-after: 1\r\n\
+         connection: close\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// Accepts connections until `shutdown` completes, then closes them as [`ServeOptions`] says.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    router: Router,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let slots = Arc::new(Semaphore::new(options.max_connections.max(1)));
+    let busy: Arc<[u8]> = busy(options.max_connections).into();
+    let router = tower::ServiceBuilder::new().layer(RequestBodyTimeoutLayer::new(options.body_timeout)).service(router);
+    let graceful = GracefulShutdown::new();
+    let mut open: JoinSet<()> = JoinSet::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(options.idle_timeout).keep_alive(true);
+    tokio::pin!(shutdown);
+    loop {
+        while open.try_join_next().is_some() {}
+        let (stream, peer) = tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a little rather than spin.
+                    tracing::warn!(error = %e, "could not accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            open.spawn(refuse(stream, busy.clone()));
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let service = router.clone().map_request(move |mut req: hyper::Request<_>| {
+            req.extensions_mut().insert(ConnectInfo(peer));
+            req
+        });
+        let conn = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        let conn = graceful.watch(conn);
+        open.spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    // Idle connections close at once; requests in progress get the grace period; then the rest are cut.
+    if tokio::time::timeout(options.shutdown_grace, graceful.shutdown()).await.is_err() {
+        tracing::info!(left = open.len(), "connections still open after the shutdown grace period are closed");
+    }
+    open.shutdown().await;
+    Ok(())
+}
+
+/// Tells a connection over the limit that the server is busy, and closes it.
+async fn refuse(mut stream: TcpStream, answer: Arc<[u8]>) {
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        let _ = stream.write_all(&answer).await;
+        let _ = stream.shutdown().await;
+    })
+    .await;
+}
+
+/// The peer address of the request's connection, where the server recorded it.
+pub fn client_address(req: &axum::http::request::Parts) -> Option<SocketAddr> {
+    req.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0)
+}
