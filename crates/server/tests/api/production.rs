@@ -22,6 +22,15 @@ async fn wait_for(app: &TestApp, token: &str, path: &str, what: &str, pred: impl
     }
 }
 
+/// Schedules a turnover as soon as the rules allow without racing the clock: half a minute ahead on the
+/// server's clock, which the test then moves past that time (nothing else may be running then).
+async fn schedule_soon(app: &TestApp, f: &Flow, turnover: &str, env: &str) -> Value {
+    let body = json!({"environment": env, "at": app.at(30)});
+    let d = app.post(&f.erin, &format!("/api/v1/turnovers/{turnover}/schedule"), body).await.ok();
+    app.advance(chrono::Duration::seconds(31));
+    d
+}
+
 fn at(secs: i64) -> String {
     (Utc::now() + chrono::Duration::seconds(secs)).to_rfc3339_opts(SecondsFormat::Millis, true)
 }
@@ -320,7 +329,7 @@ async fn production_night(backend: Backend) {
 
     // Both scheduled into prod-eu at the same moment: the conflict is reported; WEB (which depends on
     // API) waits for DB+API to finish there (R5). Before the train is in deployment, they wait (R11).
-    let when = at(2);
+    let when = app.at(30);
     let d1 = app
         .post(&f.erin, &format!("/api/v1/turnovers/{p1}/schedule"), json!({"environment": "prod-eu", "at": when}))
         .await
@@ -330,6 +339,7 @@ async fn production_night(backend: Backend) {
         .await
         .expect(201);
     assert!(d2["conflicts"][0].as_str().unwrap().contains(&id(&d1)), "{d2}");
+    app.advance(chrono::Duration::seconds(31));
     let (d1, d2) = (id(&d1), id(&d2));
     let held = wait_for(&app, &f.rita, &format!("/api/v1/deployments/{d1}"), "held by the train", |v| {
         v["blocked"].is_string()
@@ -432,10 +442,7 @@ async fn production_night(backend: Backend) {
     let log = std::fs::read_to_string(f.dir.path().join("log-prod-us.txt")).unwrap();
     assert!(log.ends_with("db undo\napi undo\n") || log.ends_with("api undo\ndb undo\n"), "{log}");
     assert_eq!(app.get(&f.rita, &format!("/api/v1/turnovers/{p1}")).await.ok()["state"], "rolled_back");
-    let d4 = app
-        .post(&f.erin, &format!("/api/v1/turnovers/{p1}/schedule"), json!({"environment": "prod-us", "at": at(1)}))
-        .await
-        .ok();
+    let d4 = schedule_soon(&app, &f, &p1, "prod-us").await;
     assert_eq!(d4["attempt"], 3);
     wait_for(&app, &f.rita, &format!("/api/v1/deployments/{}", id(&d4)), "success", |v| v["state"] == "succeeded")
         .await;
@@ -480,10 +487,7 @@ async fn a_blackout_holds_a_scheduled_deployment_until_it_ends_and_a_stopped_lin
     let end = app.now() + chrono::Duration::hours(1);
     let event = json!({"kind": "blackout", "title": "Payroll freeze", "start": app.at(-60), "end": end.to_rfc3339_opts(SecondsFormat::Millis, true)});
     app.post(&f.erin, "/api/v1/environments/prod-eu/events", event).await.expect(201);
-    let d = app
-        .post(&f.erin, &format!("/api/v1/turnovers/{p2}/schedule"), json!({"environment": "prod-eu", "at": app.at(1)}))
-        .await
-        .ok();
+    let d = schedule_soon(&app, &f, &p2, "prod-eu").await;
     assert!(d["conflicts"][0].as_str().unwrap().contains("Payroll freeze"), "{d}");
     let path = format!("/api/v1/deployments/{}", id(&d));
     let held = wait_for(&app, &f.rita, &path, "blocked", |v| v["blocked"].is_string()).await;
@@ -496,10 +500,7 @@ async fn a_blackout_holds_a_scheduled_deployment_until_it_ends_and_a_stopped_lin
     // Stop the line while a deployment runs: it finishes; a new one waits, saying why, until resumed.
     let p1_slow = app.get(&f.rita, &format!("/api/v1/turnovers/{p1}")).await.ok();
     assert_eq!(p1_slow["state"], "accepted");
-    let running = app
-        .post(&f.erin, &format!("/api/v1/turnovers/{p1}/schedule"), json!({"environment": "prod-us", "at": app.at(1)}))
-        .await
-        .ok();
+    let running = schedule_soon(&app, &f, &p1, "prod-us").await;
     let running = format!("/api/v1/deployments/{}", id(&running));
     wait_for(&app, &f.rita, &running, "running", |v| v["state"] == "running").await;
     app.post(&f.dan, "/api/v1/line/halt", json!({"reason": "incident"})).await.expect(403);
@@ -518,9 +519,10 @@ async fn a_blackout_holds_a_scheduled_deployment_until_it_ends_and_a_stopped_lin
     assert!(undone["blocked"].is_null(), "{undone}");
     let log = std::fs::read_to_string(f.dir.path().join("log-prod-eu.txt")).unwrap();
     assert!(log.ends_with("web undo\n"), "{log}");
-    // Deployed again: that is new work, held by the stopped line.
+    // Deployed again: that is new work, held by the stopped line. (A few seconds ahead, not half a
+    // minute with the clock moved: a deployment is running.)
     let again = app
-        .post(&f.erin, &format!("/api/v1/turnovers/{p2}/schedule"), json!({"environment": "prod-eu", "at": app.at(1)}))
+        .post(&f.erin, &format!("/api/v1/turnovers/{p2}/schedule"), json!({"environment": "prod-eu", "at": app.at(5)}))
         .await
         .ok();
     let again = format!("/api/v1/deployments/{}", id(&again));

@@ -435,11 +435,15 @@ pub(super) async fn acceptance_by_release_engineering(f: &mut Flow) {
     .await;
 }
 
-/// Scheduled a couple of seconds ahead into the locked production environment, the engine starts it on
-/// time; the automation tasks run database first, the manual ones wait for their owners.
+/// Scheduled an hour ahead into the locked production environment, the engine starts it on time (the
+/// test moves the server's clock to it); the automation tasks run database first, the manual ones wait
+/// for their owners.
 pub(super) async fn scheduled_deployment_into_locked_production(f: &mut Flow) {
     let base = format!("/api/v1/turnovers/{}", f.prod);
-    let d = f.post("erin", &format!("{base}/schedule"), json!({"environment": "prod", "at": at(3)})).await.expect(201);
+    let d = f
+        .post("erin", &format!("{base}/schedule"), json!({"environment": "prod", "at": f.app.at(3600)}))
+        .await
+        .expect(201);
     assert_eq!(
         (d["state"].as_str(), d["trigger"].as_str(), d["environment"].as_str()),
         (Some("scheduled"), Some("scheduled"), Some("prod"))
@@ -449,6 +453,7 @@ pub(super) async fn scheduled_deployment_into_locked_production(f: &mut Flow) {
     // Deployment, out of order: not before its time without the manager's override (R11).
     let r = f.refused("erin", &format!("{path}/start"), json!({})).await;
     assert_eq!(r.guards(), ["before_scheduled_time"]);
+    f.app.advance(chrono::Duration::minutes(61));
 
     for (manual, owner) in [("Check ledger balances", "paula"), ("Smoke-test checkout", "quinn")] {
         let d = f.wait_for(&path, manual, |d| run(d, manual)["state"] == "waiting_for_owner").await;
