@@ -34,6 +34,11 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the Railyard server.
+    ///
+    /// On first start with an empty database it creates the `admin` user and a bootstrap API token:
+    /// RAILYARD_ADMIN_TOKEN's value (which `serve` then removes from its own environment), or a new
+    /// one printed once. The bootstrap token is for the first start only: it stops working once an
+    /// admin creates another admin token.
     Serve {
         /// Address to listen on.
         #[arg(long, env = "RAILYARD_LISTEN", default_value = "127.0.0.1:8080")]
@@ -44,6 +49,20 @@ enum Command {
         /// Fill an empty database with a demo company (trains in every state, users with tokens).
         #[arg(long)]
         demo: bool,
+        /// The address people open Railyard at when it is not the listening address (behind a reverse
+        /// proxy or load balancer), e.g. https://railyard.example.com: http or https, a host and an
+        /// optional port, no path beyond '/'. The console then accepts form posts from this origin only
+        /// (without it: from the Host the request came to) and, when it is https, marks its cookies
+        /// Secure.
+        #[arg(long, env = "RAILYARD_PUBLIC_URL", value_name = "URL", value_parser = parse_public_url)]
+        public_url: Option<railyard_service::PublicUrl>,
+        /// How long, in seconds, a client address or a user name is refused after too many failures
+        /// (20 failed sign-ins or bad API tokens per address, 5 failed sign-ins per user name), counted
+        /// from its first failure. The client address is the TCP peer's (X-Forwarded-For is not
+        /// trusted).
+        #[arg(long, env = "RAILYARD_AUTH_FAILURE_WINDOW", value_name = "SECONDS", default_value_t = 60,
+              value_parser = clap::value_parser!(u32).range(1..=86_400))]
+        auth_failure_window: u32,
     },
     /// Demo data.
     #[command(subcommand)]
@@ -126,8 +145,18 @@ enum DemoCmd {
     Load,
 }
 
+fn parse_public_url(text: &str) -> Result<railyard_service::PublicUrl, String> {
+    text.parse()
+}
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    // Before any other thread exists: the bootstrap token leaves the environment (tasks and anything
+    // else reading this process's environment never see it).
+    let admin_token = match &cli.command {
+        Command::Serve { .. } => serve::take_admin_token(),
+        _ => None,
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -135,7 +164,7 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    match runtime.block_on(run(cli, admin_token)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -144,15 +173,16 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
-    if let Command::Serve { listen, database, demo } = &cli.command {
+async fn run(cli: Cli, admin_token: Option<String>) -> anyhow::Result<()> {
+    if let Command::Serve { listen, database, demo, public_url, auth_failure_window } = &cli.command {
         tracing_subscriber::fmt()
             .with_env_filter(
                 tracing_subscriber::EnvFilter::try_from_env("RAILYARD_LOG")
                     .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
             )
             .init();
-        return serve::run(listen, database, *demo).await;
+        let access = serve::Access { admin_token, public_url: public_url.clone(), auth_failure_window: *auth_failure_window };
+        return serve::run(listen, database, *demo, access).await;
     }
     let ctx = config::Context::resolve(cli.server, cli.token, cli.output)?;
     match cli.command {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use railyard_service::{Bootstrap, Service};
+use railyard_service::{Bootstrap, PublicUrl, Service, SignInLimits};
 use railyard_store::Store;
 use railyard_store_postgres::PostgresStore;
 use railyard_store_sqlite::SqliteStore;
@@ -45,13 +45,50 @@ impl DatabaseUrl {
     }
 }
 
-pub async fn run(listen: &str, database: &str, demo: bool) -> anyhow::Result<()> {
+/// How people get in: the bootstrap token, where they reach the server, the sign-in limits' window.
+pub struct Access {
+    /// `RAILYARD_ADMIN_TOKEN`, taken out of the environment by [`take_admin_token`].
+    pub admin_token: Option<String>,
+    pub public_url: Option<PublicUrl>,
+    pub auth_failure_window: u32,
+}
+
+const BOOTSTRAP_LIFETIME: &str = "It is for the first start: it stops working once an admin creates another admin token \
+     (give yourself one with `railyard token create`, or an admin user one with `railyard token create --user NAME`).";
+
+/// Reads `RAILYARD_ADMIN_TOKEN` and removes it from this process's environment, so that no task or
+/// anything else reading the environment finds it. On Linux its value is also overwritten where the
+/// kernel shows the process's initial environment (`/proc/<pid>/environ`). Call it before any other
+/// thread starts (from `main`, before the runtime).
+pub fn take_admin_token() -> Option<String> {
+    const NAME: &str = "RAILYARD_ADMIN_TOKEN";
+    let value = std::env::var(NAME).ok();
+    #[cfg(target_os = "linux")]
+    if value.is_some() {
+        // SAFETY: no other thread exists yet (see above). `getenv` returns a pointer to the value in the
+        // environment block, which is writable memory of this process and stays valid; its `strlen`
+        // bytes are overwritten in place and the terminating NUL is left as it is.
+        unsafe {
+            let p = libc::getenv(c"RAILYARD_ADMIN_TOKEN".as_ptr());
+            if !p.is_null() {
+                std::ptr::write_bytes(p, b'x', libc::strlen(p));
+            }
+        }
+    }
+    // SAFETY: as above, no other thread reads or writes the environment now.
+    unsafe { std::env::remove_var(NAME) };
+    value.filter(|t| !t.is_empty())
+}
+
+pub async fn run(listen: &str, database: &str, demo: bool, access: Access) -> anyhow::Result<()> {
     let db = DatabaseUrl::parse(database)?;
     let store = db.open().await?;
-    let service = Service::new(store);
+    let limits = SignInLimits { window_secs: access.auth_failure_window, ..SignInLimits::default() };
+    let service = Service::new(store).with_sign_in_limits(limits).with_public_url(access.public_url.clone());
     let listener = TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
-    let preset = std::env::var("RAILYARD_ADMIN_TOKEN").ok().filter(|t| !t.is_empty());
+    let base = access.public_url.as_ref().map_or_else(|| format!("http://{addr}"), |u| u.to_string());
+    let preset = access.admin_token;
     let mut admin_token = preset.clone();
     match service.bootstrap_admin(preset.as_deref()).await.context("cannot create the first admin user")? {
         Bootstrap::Created(token) => {
@@ -60,9 +97,13 @@ pub async fn run(listen: &str, database: &str, demo: bool) -> anyhow::Result<()>
             println!();
             println!("    {token}");
             println!();
-            println!("Use it with: railyard login --server http://{addr} --token {token}");
+            println!("{BOOTSTRAP_LIFETIME}");
+            println!("Use it with: railyard login --server {base} --token {token}");
         }
-        Bootstrap::Preset => println!("Created the admin user with the token from RAILYARD_ADMIN_TOKEN."),
+        Bootstrap::Preset => {
+            println!("Created the admin user with the token from RAILYARD_ADMIN_TOKEN (now removed from this process's environment).");
+            println!("{BOOTSTRAP_LIFETIME}");
+        }
         Bootstrap::AlreadyInitialised if preset.is_some() => {
             println!(
                 "The database already has users; RAILYARD_ADMIN_TOKEN is only used on first start and was ignored."

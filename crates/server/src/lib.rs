@@ -33,7 +33,7 @@ pub fn app(service: Service) -> Router {
     let doc = Arc::new(api);
     router
         .route("/api/v1/openapi.json", get(move || async move { Json(doc.as_ref().clone()) }))
-        .merge(railyard_console::router())
+        .merge(railyard_console::router(service.clone()))
         // Work item imports carry whole CSV exports (a 10,000-issue Jira export is a few MB).
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::from_fn(refuse_control_characters))
@@ -85,11 +85,14 @@ fn percent_decode(s: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Serves until `shutdown` completes.
+/// Serves until `shutdown` completes. Each request carries its TCP peer address (`ConnectInfo`), which
+/// the sign-in limits and the audit log of failed sign-ins use.
 pub async fn serve(
     listener: TcpListener,
     service: Service,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(service)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, app(service).into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
 }

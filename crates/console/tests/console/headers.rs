@@ -98,3 +98,24 @@ async fn a_post_from_another_origin_is_refused_and_one_without_origin_falls_back
     let res = browser.post("/sign-out", &[("csrf", &csrf)]).await;
     assert_eq!((res.status.as_u16(), res.location()), (303, "/sign-in"));
 }
+
+#[tokio::test]
+async fn pages_keep_their_look_under_the_policy_and_forms_post_in_chromium() {
+    let app = TestApp::spawn().await;
+    let rm = app.user("rita", &["release_manager"]).await;
+    let (train, _) = app.train_awaiting(&rm, "rita").await;
+    let chrome = crate::chrome::Chrome::start().await;
+    // Signing in posts a form (with the browser's own Origin): accepted.
+    chrome.sign_in(&app.base, "rita").await;
+    let style = |css: &str, property: &str| {
+        format!("return getComputedStyle(document.querySelector('{css}')).getPropertyValue('{property}')")
+    };
+    assert_eq!(chrome.script(&style("header", "background-color")).await, "rgb(31, 58, 95)");
+    chrome.goto(&format!("{}/trains/new", app.base)).await;
+    chrome.wait_for_text("</form>").await;
+    assert_eq!(chrome.script(&style(".fields-grid", "display")).await, "grid");
+    chrome.goto(&format!("{}/trains/{train}", app.base)).await;
+    chrome.wait_for_text("class=\"gantt\"").await;
+    assert_eq!(chrome.script(&style("svg.gantt", "background-color")).await, "rgb(255, 255, 255)");
+    chrome.screenshot("train-under-csp").await;
+}
