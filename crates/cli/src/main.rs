@@ -181,7 +181,8 @@ async fn run(cli: Cli, admin_token: Option<String>) -> anyhow::Result<()> {
                     .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
             )
             .init();
-        let access = serve::Access { admin_token, public_url: public_url.clone(), auth_failure_window: *auth_failure_window };
+        let access =
+            serve::Access { admin_token, public_url: public_url.clone(), auth_failure_window: *auth_failure_window };
         return serve::run(listen, database, *demo, access).await;
     }
     let ctx = config::Context::resolve(cli.server, cli.token, cli.output)?;

@@ -101,7 +101,9 @@ pub async fn run(listen: &str, database: &str, demo: bool, access: Access) -> an
             println!("Use it with: railyard login --server {base} --token {token}");
         }
         Bootstrap::Preset => {
-            println!("Created the admin user with the token from RAILYARD_ADMIN_TOKEN (now removed from this process's environment).");
+            println!(
+                "Created the admin user with the token from RAILYARD_ADMIN_TOKEN (now removed from this process's environment)."
+            );
             println!("{BOOTSTRAP_LIFETIME}");
         }
         Bootstrap::AlreadyInitialised if preset.is_some() => {

@@ -4,7 +4,9 @@ use axum::Router;
 use axum::routing::{get, post};
 use railyard_service::Service;
 
-use crate::{applications, dependency_forms, protection, release_actions, release_forms, release_milestones, work_item_forms};
+use crate::{
+    applications, dependency_forms, protection, release_actions, release_forms, release_milestones, work_item_forms,
+};
 use crate::{
     approvals, audit, calendar, criteria, dashboard, deploy_actions as act, deployment, environment_forms,
     environments, gate_forms, line_forms, milestone_forms, path_forms, paths, production_forms, release, sign_in,

@@ -60,7 +60,10 @@ impl Passwords {
 
 impl Slot<'_> {
     /// Runs `work` with a work area, off the async workers (argon2 takes tens of milliseconds of CPU).
-    async fn run<T: Send + 'static>(&self, work: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static) -> ServiceResult<T> {
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
+    ) -> ServiceResult<T> {
         let mut area = self.passwords.take_area();
         let (out, area) = tokio::task::spawn_blocking(move || {
             let out = work(&mut area);
@@ -136,7 +139,9 @@ fn verify_in(area: &mut Vec<Block>, password: &[u8], phc: &str) -> bool {
     let Ok(salt) = salt.decode_b64(&mut salt_bytes) else { return false };
     fit(area, params.block_count());
     let mut out = vec![0u8; expected.len()];
-    if Argon2::new(algorithm, version, params).hash_password_into_with_memory(password, salt, &mut out, &mut area[..]).is_err()
+    if Argon2::new(algorithm, version, params)
+        .hash_password_into_with_memory(password, salt, &mut out, &mut area[..])
+        .is_err()
     {
         return false;
     }

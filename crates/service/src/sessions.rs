@@ -275,7 +275,7 @@ impl Service {
         failure: Failure,
     ) {
         let tried: Option<String> = name.map(|n| n.trim().chars().filter(|c| !c.is_control()).take(100).collect());
-        let client = client.map_or_else(|| "unknown".to_string(), |c| c.to_string());
+        let client = client.map_or_else(|| "unknown".to_string(), |c| c.to_canonical().to_string());
         let mut data = json!({"client": client, "reason": failure.as_str(), "method": method});
         if let Some(n) = tried {
             data["name"] = json!(n);

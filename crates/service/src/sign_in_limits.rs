@@ -90,7 +90,13 @@ fn network(ip: IpAddr) -> IpAddr {
     }
 }
 
-fn wait<K: std::hash::Hash + Eq>(map: &HashMap<K, Entry>, key: &K, limit: u32, now: DateTime<Utc>, window: Duration) -> Option<Duration> {
+fn wait<K: std::hash::Hash + Eq>(
+    map: &HashMap<K, Entry>,
+    key: &K,
+    limit: u32,
+    now: DateTime<Utc>,
+    window: Duration,
+) -> Option<Duration> {
     let e = map.get(key)?;
     let ends = e.since + window;
     (e.failures >= limit && now < ends).then(|| ends - now)
@@ -123,7 +129,8 @@ impl Throttle {
     pub fn check(&self, attempt: &Attempt, now: DateTime<Utc>) -> Result<(), ServiceError> {
         let Ok(counts) = self.counts.lock() else { return Ok(()) };
         let window = self.window();
-        let by_address = attempt.address.and_then(|a| wait(&counts.addresses, &a, self.limits.per_address, now, window));
+        let by_address =
+            attempt.address.and_then(|a| wait(&counts.addresses, &a, self.limits.per_address, now, window));
         let by_name = attempt.name.as_ref().and_then(|n| wait(&counts.names, n, self.limits.per_name, now, window));
         let (what, left) = match (by_address, by_name) {
             (Some(a), Some(n)) if n > a => ("for this user name", n),

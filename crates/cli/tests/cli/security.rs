@@ -189,7 +189,8 @@ async fn a_thousand_concurrent_wrong_sign_ins_stay_within_memory_and_the_right_p
         match a.await.unwrap() {
             Ok(res) => {
                 *statuses.entry(res.status().as_u16()).or_insert(0) += 1;
-                if let Some(secs) = res.headers().get("retry-after").and_then(|v| v.to_str().ok()?.parse::<u64>().ok()) {
+                if let Some(secs) = res.headers().get("retry-after").and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+                {
                     retry_after = retry_after.max(secs);
                 }
                 let _ = res.bytes().await;
@@ -232,7 +233,15 @@ fn serve_help_shows_the_public_url_and_a_bad_one_is_refused_clearly() {
         ("not a url", "not a URL"),
     ] {
         let out = Command::new(BIN)
-            .args(["serve", "--listen", "127.0.0.1:0", "--database", "sqlite:///nonexistent/dir/x.db", "--public-url", url])
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--database",
+                "sqlite:///nonexistent/dir/x.db",
+                "--public-url",
+                url,
+            ])
             .output()
             .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);

@@ -15,7 +15,8 @@ const PER_ADDRESS: usize = 20;
 
 #[track_caller]
 fn retry_after(page: &Page) -> i64 {
-    let v = page.headers.get("retry-after").unwrap_or_else(|| panic!("no Retry-After on {}: {}", page.status, page.body));
+    let v =
+        page.headers.get("retry-after").unwrap_or_else(|| panic!("no Retry-After on {}: {}", page.status, page.body));
     let secs: i64 = v.to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&secs), "Retry-After {secs} is not within the 60-second window");
     secs
@@ -112,7 +113,11 @@ async fn failed_sign_ins_are_in_the_audit_log_with_details_for_admins_only() {
         .iter()
         .map(|e| {
             let d = &e["data"];
-            (d["name"].as_str().unwrap_or("").into(), d["client"].as_str().unwrap_or("").into(), d["reason"].as_str().unwrap_or("").into())
+            (
+                d["name"].as_str().unwrap_or("").into(),
+                d["client"].as_str().unwrap_or("").into(),
+                d["reason"].as_str().unwrap_or("").into(),
+            )
         })
         .collect();
     assert_eq!(

@@ -21,7 +21,8 @@ fn protected(what: &str, headers: &HeaderMap) {
 
 /// A form post as a browser on `origin` sends it (no redirects followed).
 async fn post_from(browser: &Browser, origin: &str, path: &str, form: &[(&str, &str)]) -> Page {
-    let res = browser.http.post(format!("{}{path}", browser.base)).header("origin", origin).form(form).send().await.unwrap();
+    let res =
+        browser.http.post(format!("{}{path}", browser.base)).header("origin", origin).form(form).send().await.unwrap();
     let status = res.status();
     let headers = res.headers().clone();
     Page { status, headers, body: res.text().await.unwrap() }
@@ -103,7 +104,8 @@ async fn a_post_from_another_origin_is_refused_and_one_without_origin_falls_back
 async fn pages_keep_their_look_under_the_policy_and_forms_post_in_chromium() {
     let app = TestApp::spawn().await;
     let rm = app.user("rita", &["release_manager"]).await;
-    let (train, _) = app.train_awaiting(&rm, "rita").await;
+    app.user("eve", &["product_owner"]).await;
+    let (train, _) = app.train_awaiting(&rm, "eve").await;
     let chrome = crate::chrome::Chrome::start().await;
     // Signing in posts a form (with the browser's own Origin): accepted.
     chrome.sign_in(&app.base, "rita").await;

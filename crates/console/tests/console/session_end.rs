@@ -56,9 +56,8 @@ async fn a_session_ends_when_the_roles_change_and_survives_other_changes() {
     let browser = app.browser();
     assert_eq!(browser.sign_in("rita", PASSWORD).await.location(), "/");
 
-    let (status, body) = app
-        .call(&app.admin, Method::PATCH, "/api/v1/users/rita", Some(json!({"display_name": "Rita R."})))
-        .await;
+    let (status, body) =
+        app.call(&app.admin, Method::PATCH, "/api/v1/users/rita", Some(json!({"display_name": "Rita R."}))).await;
     assert_eq!(status, 200, "{body}");
     assert!(signed_in(&browser).await, "a new display name ended the session");
 
