@@ -127,7 +127,8 @@ impl Throttle {
 
     /// Refuses an attempt whose address or name has used up its failures in the current window.
     pub fn check(&self, attempt: &Attempt, now: DateTime<Utc>) -> Result<(), ServiceError> {
-        let Ok(counts) = self.counts.lock() else { return Ok(()) };
+        // A poisoned lock still holds valid counts (nothing panics while holding it): keep using them.
+        let counts = self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let window = self.window();
         let by_address =
             attempt.address.and_then(|a| wait(&counts.addresses, &a, self.limits.per_address, now, window));
@@ -152,7 +153,7 @@ impl Throttle {
 
     /// Counts a failure against the attempt's address and name.
     pub fn failed(&self, attempt: &Attempt, now: DateTime<Utc>) {
-        let Ok(mut counts) = self.counts.lock() else { return };
+        let mut counts = self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let window = self.window();
         if let Some(a) = attempt.address {
             count(&mut counts.addresses, a, now, window);
