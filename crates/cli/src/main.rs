@@ -34,6 +34,11 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the Railyard server.
+    ///
+    /// On first start with an empty database it creates the `admin` user and a bootstrap API token:
+    /// RAILYARD_ADMIN_TOKEN's value (which `serve` then removes from its own environment), or a new
+    /// one printed once. The bootstrap token is for the first start only: it stops working once an
+    /// admin creates another admin token.
     Serve(serve::ServeArgs),
     /// Demo data.
     #[command(subcommand)]
@@ -118,6 +123,12 @@ enum DemoCmd {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    // Before any other thread exists: the bootstrap token leaves the environment (tasks and anything
+    // else reading this process's environment never see it).
+    let admin_token = match &cli.command {
+        Command::Serve(_) => serve::take_admin_token(),
+        _ => None,
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -125,7 +136,7 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    match runtime.block_on(run(cli, admin_token)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -134,7 +145,7 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
+async fn run(cli: Cli, admin_token: Option<String>) -> anyhow::Result<()> {
     if let Command::Serve(args) = cli.command {
         tracing_subscriber::fmt()
             .with_env_filter(
@@ -142,7 +153,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
             )
             .init();
-        return serve::run(args).await;
+        return serve::run(args, admin_token).await;
     }
     let ctx = config::Context::resolve(cli.server, cli.token, cli.output)?;
     match cli.command {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use railyard_service::{Bootstrap, Service};
+use railyard_service::{Bootstrap, PublicUrl, Service, SignInLimits};
 use railyard_store::Store;
 use railyard_store_postgres::PostgresStore;
 use railyard_store_sqlite::SqliteStore;
@@ -65,6 +65,24 @@ pub struct ServeArgs {
     /// previous response; a connection idle this long is closed.
     #[arg(long, env = "RAILYARD_IDLE_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub idle_timeout: u64,
+    /// The address people open Railyard at when it is not the listening address (behind a reverse
+    /// proxy or load balancer), e.g. https://railyard.example.com: http or https, a host and an
+    /// optional port, no path beyond '/'. The console then accepts form posts from this origin only
+    /// (without it: from the Host the request came to) and, when it is https, marks its cookies
+    /// Secure.
+    #[arg(long, env = "RAILYARD_PUBLIC_URL", value_name = "URL", value_parser = parse_public_url)]
+    pub public_url: Option<PublicUrl>,
+    /// How long, in seconds, a client address or a user name is refused after too many failures
+    /// (20 failed sign-ins or bad API tokens per address, 5 failed sign-ins per user name), counted
+    /// from its first failure. The client address is the TCP peer's (X-Forwarded-For is not
+    /// trusted).
+    #[arg(long, env = "RAILYARD_AUTH_FAILURE_WINDOW", value_name = "SECONDS", default_value_t = 60,
+          value_parser = clap::value_parser!(u32).range(1..=86_400))]
+    pub auth_failure_window: u32,
+}
+
+fn parse_public_url(text: &str) -> Result<PublicUrl, String> {
+    text.parse()
 }
 
 /// How long requests in progress get to finish once a shutdown began, and how long the engine then gets
@@ -72,14 +90,45 @@ pub struct ServeArgs {
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 const ENGINE_STOP: Duration = Duration::from_secs(15);
 
-pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let ServeArgs { listen, database, demo, max_connections, idle_timeout } = args;
+const BOOTSTRAP_LIFETIME: &str = "It is for the first start: it stops working once an admin creates another admin token \
+     (give yourself one with `railyard token create`, or an admin user one with `railyard token create --user NAME`).";
+
+/// Reads `RAILYARD_ADMIN_TOKEN` and removes it from this process's environment, so that no task or
+/// anything else reading the environment finds it. On Linux its value is also overwritten where the
+/// kernel shows the process's initial environment (`/proc/<pid>/environ`). Call it before any other
+/// thread starts (from `main`, before the runtime).
+pub fn take_admin_token() -> Option<String> {
+    const NAME: &str = "RAILYARD_ADMIN_TOKEN";
+    let value = std::env::var(NAME).ok();
+    #[cfg(target_os = "linux")]
+    if value.is_some() {
+        // SAFETY: no other thread exists yet (see above). `getenv` returns a pointer to the value in the
+        // environment block, which is writable memory of this process and stays valid; its `strlen`
+        // bytes are overwritten in place and the terminating NUL is left as it is.
+        unsafe {
+            let p = libc::getenv(c"RAILYARD_ADMIN_TOKEN".as_ptr());
+            if !p.is_null() {
+                std::ptr::write_bytes(p, b'x', libc::strlen(p));
+            }
+        }
+    }
+    // SAFETY: as above, no other thread reads or writes the environment now.
+    unsafe { std::env::remove_var(NAME) };
+    value.filter(|t| !t.is_empty())
+}
+
+/// Serves until SIGINT or SIGTERM. `admin_token` is `RAILYARD_ADMIN_TOKEN`, taken out of the
+/// environment by [`take_admin_token`] before the runtime started.
+pub async fn run(args: ServeArgs, admin_token: Option<String>) -> anyhow::Result<()> {
+    let ServeArgs { listen, database, demo, max_connections, idle_timeout, public_url, auth_failure_window } = args;
     let db = DatabaseUrl::parse(&database)?;
     let store = db.open().await?;
-    let service = Service::new(store);
+    let limits = SignInLimits { window_secs: auth_failure_window, ..SignInLimits::default() };
+    let service = Service::new(store).with_sign_in_limits(limits).with_public_url(public_url.clone());
     let listener = TcpListener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
-    let preset = std::env::var("RAILYARD_ADMIN_TOKEN").ok().filter(|t| !t.is_empty());
+    let base = public_url.as_ref().map_or_else(|| format!("http://{addr}"), |u| u.to_string());
+    let preset = admin_token;
     let mut admin_token = preset.clone();
     match service.bootstrap_admin(preset.as_deref()).await.context("cannot create the first admin user")? {
         Bootstrap::Created(token) => {
@@ -88,9 +137,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             println!();
             println!("    {token}");
             println!();
-            println!("Use it with: railyard login --server http://{addr} --token {token}");
+            println!("{BOOTSTRAP_LIFETIME}");
+            println!("Use it with: railyard login --server {base} --token {token}");
         }
-        Bootstrap::Preset => println!("Created the admin user with the token from RAILYARD_ADMIN_TOKEN."),
+        Bootstrap::Preset => {
+            println!(
+                "Created the admin user with the token from RAILYARD_ADMIN_TOKEN (now removed from this process's environment)."
+            );
+            println!("{BOOTSTRAP_LIFETIME}");
+        }
         Bootstrap::AlreadyInitialised if preset.is_some() => {
             println!(
                 "The database already has users; RAILYARD_ADMIN_TOKEN is only used on first start and was ignored."

@@ -17,6 +17,12 @@ pub enum PageError {
     /// A form post without a live session.
     #[error("you are not signed in, or your session ended")]
     NotSignedIn,
+    /// A form post whose `Origin` is not the console's (see `protection.rs`).
+    #[error(
+        "the form was posted from {origin}, but this console is at {expected}, so nothing was changed. If you \
+         opened Railyard at another address (through a proxy), its admin sets that address with --public-url"
+    )]
+    ForeignOrigin { origin: String, expected: String },
     /// A query parameter of a page that does not parse; names the parameter.
     #[error("the query parameter `{name}` is not valid: {message}")]
     BadParameter { name: &'static str, message: String },
@@ -35,7 +41,7 @@ impl PageError {
 
     fn status(&self) -> StatusCode {
         match self {
-            PageError::Csrf | PageError::NotSignedIn => StatusCode::FORBIDDEN,
+            PageError::Csrf | PageError::NotSignedIn | PageError::ForeignOrigin { .. } => StatusCode::FORBIDDEN,
             PageError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             PageError::BadParameter { .. } => StatusCode::BAD_REQUEST,
             PageError::Service(e) => match e {
@@ -47,6 +53,7 @@ impl PageError {
                     StatusCode::CONFLICT
                 }
                 ServiceError::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
+                ServiceError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
                 ServiceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
                 ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             },
@@ -57,6 +64,8 @@ impl PageError {
         match self {
             PageError::Csrf => "Refused: the form could not be verified",
             PageError::NotSignedIn => "Not signed in",
+            PageError::ForeignOrigin { .. } => "Refused: the form came from another site",
+            PageError::Service(ServiceError::TooManyAttempts { .. }) => "Too many failed sign-ins",
             PageError::BadParameter { .. } => "The address has a parameter that is not valid",
             PageError::Service(ServiceError::Refused(_)) => "The action was refused",
             PageError::Service(ServiceError::Forbidden(_)) => "Not allowed",
@@ -105,6 +114,10 @@ impl IntoResponse for PageError {
             }
             p { a href="/" { "Back to the dashboard" } }
         };
-        (self.status(), Html(layout::page(self.heading(), None, body).into_string())).into_response()
+        let mut res = (self.status(), Html(layout::page(self.heading(), None, body).into_string())).into_response();
+        if let PageError::Service(ServiceError::TooManyAttempts { retry_after_secs, .. }) = &self {
+            res.headers_mut().insert(axum::http::header::RETRY_AFTER, (*retry_after_secs).into());
+        }
+        res
     }
 }

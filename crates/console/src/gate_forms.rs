@@ -251,7 +251,7 @@ pub fn criterion_controls(session: &SessionInfo, t: &Train, g: GateName, c: &Exi
         && a.may(Operation::MeetCriterion)
         && (privileged || c.owner.as_deref() == Some(a.name.as_str()));
     html! {
-        div style=(BUTTON_ROW) {
+        div class=(BUTTON_ROW) {
             @if may_edit(session, t, g) {
                 a href={ (base) "/edit" } { "Edit " (c.id) }
                 form.action method="post" action={ (base) "/remove" } {

@@ -1,9 +1,10 @@
-//! The page shell: head, a small inline style sheet, the header with the signed-in user and sign-out.
+//! The page shell: head, the style sheet (served at [`crate::protection::STYLESHEET`]: the
+//! Content-Security-Policy allows no inline style), the header with the signed-in user and sign-out.
 
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use maud::{DOCTYPE, Markup, html};
 use railyard_service::SessionInfo;
 
-const STYLE: &str = r#"
+pub(crate) const STYLE: &str = r#"
 *{box-sizing:border-box}
 body{font:16px/1.5 system-ui,sans-serif;margin:0;color:#1b1f24;background:#f6f7f9}
 header{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center;justify-content:space-between;
@@ -47,6 +48,8 @@ ul.entries>li.deployment{background:#dff3e4}ul.entries>li.conflict{outline:3px s
 table.audit code,section code{word-break:break-all;font-size:.85rem}
 .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 [role=alert]{border-left:4px solid #8a1c14;padding:.3rem .8rem;background:#fde2e1}
+.fields-grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(11rem,1fr));gap:.4rem 1rem;align-items:end}
+.button-row{display:flex;flex-wrap:wrap;gap:.4rem;align-items:center}
 "#;
 
 /// A whole page. `session` adds the header with who is signed in and the sign-out button.
@@ -65,7 +68,7 @@ pub fn page_refreshing(title: &str, session: Option<&SessionInfo>, body: Markup,
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 @if let Some(secs) = refresh { meta http-equiv="refresh" content=(secs); }
                 title { (title) " · Railyard" }
-                style { (PreEscaped(STYLE)) }
+                link rel="stylesheet" href=(crate::protection::STYLESHEET);
             }
             body {
                 header {

@@ -2,9 +2,11 @@
 //! same service layer and permissions as the REST API.
 //!
 //! People sign in with the password an admin set or by pasting an API token; the session lives in a
-//! cookie (`HttpOnly`, `SameSite=Strict`) whose secret the store keeps only as a hash. Every form carries
-//! the session's CSRF token and every POST checks it before anything else. Every action goes through
-//! [`railyard_service::Service`] with the signed-in user as the actor.
+//! cookie (`HttpOnly`, `SameSite=Strict`, and `Secure` when the public URL is https) whose secret the
+//! store keeps only as a hash. Every form carries the session's CSRF token and every POST checks it
+//! before anything else; a post from another origin is refused before that (see `protection.rs`, which
+//! also sets the Content-Security-Policy and the other protection headers of every response). Every
+//! action goes through [`railyard_service::Service`] with the signed-in user as the actor.
 
 mod applications;
 mod approvals;
@@ -29,6 +31,7 @@ mod path_forms;
 mod paths;
 mod people;
 mod production_forms;
+mod protection;
 mod release;
 mod release_actions;
 mod release_forms;

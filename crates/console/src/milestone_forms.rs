@@ -181,7 +181,7 @@ pub fn milestone_controls(session: &SessionInfo, t: &Train, m: &Milestone) -> Ma
         && a.may(Operation::CompleteMilestone)
         && (a.is_admin() || a.has(Role::ReleaseManager) || m.owner.as_deref() == Some(a.name.as_str()));
     html! {
-        div style=(BUTTON_ROW) {
+        div class=(BUTTON_ROW) {
             @if may_edit(session, t) {
                 a href={ (base) "/edit" } { "Edit " (m.id) }
                 form.action method="post" action={ (base) "/remove" } {

@@ -4,7 +4,9 @@ use axum::Router;
 use axum::routing::{get, post};
 use railyard_service::Service;
 
-use crate::{applications, dependency_forms, release_actions, release_forms, release_milestones, work_item_forms};
+use crate::{
+    applications, dependency_forms, protection, release_actions, release_forms, release_milestones, work_item_forms,
+};
 use crate::{
     approvals, audit, calendar, criteria, dashboard, deploy_actions as act, deployment, environment_forms,
     environments, gate_forms, line_forms, milestone_forms, path_forms, paths, production_forms, release, sign_in,
@@ -12,10 +14,12 @@ use crate::{
     users,
 };
 
-/// The console's pages and form actions, to be merged into the server's application.
-pub fn router() -> Router<Service> {
+/// The console's pages and form actions, to be merged into the server's application. Every response
+/// goes through [`protection::protect`] (headers, the `Origin` check, `Secure` cookies).
+pub fn router(service: Service) -> Router<Service> {
     Router::new()
         .route("/", get(dashboard::show))
+        .route(protection::STYLESHEET, get(protection::stylesheet))
         .route("/sign-in", get(sign_in::form).post(sign_in::submit))
         .route("/sign-out", post(sign_in::sign_out))
         .route("/trains/{id}", get(train::show))
@@ -132,4 +136,5 @@ pub fn router() -> Router<Service> {
         .route("/production-turnovers", post(production_forms::create))
         .route("/turnovers/{id}/rollback", post(act::rollback))
         .route("/deployments/{id}/start", post(act::start))
+        .layer(axum::middleware::from_fn_with_state(service, protection::protect))
 }

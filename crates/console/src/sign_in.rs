@@ -1,6 +1,13 @@
 //! Signing in (a user name and password, or a pasted API token) and signing out.
+//!
+//! Failed sign-ins are limited per client address and per user name (the service's `SignInLimits`):
+//! past the limit the sign-in page comes back with 429, `Retry-After` and the number of seconds to
+//! wait. The client address is the TCP peer's; `X-Forwarded-For` is not trusted.
 
-use axum::extract::State;
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::Extensions;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Form, http::HeaderValue};
@@ -69,34 +76,62 @@ pub async fn form() -> Result<Response, PageError> {
     Ok(([(header::SET_COOKIE, cookie)], Html(sign_in_page(&csrf, None, "").into_string())).into_response())
 }
 
+/// The TCP peer's address, when the server provides it (`railyard serve` does).
+fn client_address(extensions: &Extensions) -> Option<IpAddr> {
+    extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
+}
+
 /// Checks the credentials and opens a session. Wrong ones: the page again, 401, with one message that
-/// does not say whether the name or the password was wrong.
-pub async fn submit(State(s): State<Service>, headers: HeaderMap, Form(f): Form<SignInForm>) -> Response {
-    match sign_in(&s, &headers, &f).await {
+/// does not say whether the name or the password was wrong. Too many failures: the page again, 429,
+/// with `Retry-After`.
+pub async fn submit(
+    State(s): State<Service>,
+    extensions: Extensions,
+    headers: HeaderMap,
+    Form(f): Form<SignInForm>,
+) -> Response {
+    match sign_in(&s, client_address(&extensions), &headers, &f).await {
         Ok(r) => r,
         Err(PageError::Service(ServiceError::Unauthenticated(message))) => {
-            let again = || -> Result<Response, PageError> {
-                let csrf = random_token()?;
-                let cookie = set_cookie(SIGN_IN_COOKIE, &csrf, "/sign-in", SIGN_IN_FORM_SECS)?;
-                let page = sign_in_page(&csrf, Some(&sentence(&message)), &f.name);
-                Ok((StatusCode::UNAUTHORIZED, [(header::SET_COOKIE, cookie)], Html(page.into_string())).into_response())
-            };
-            again().unwrap_or_else(IntoResponse::into_response)
+            again(StatusCode::UNAUTHORIZED, &message, &f.name, None)
+        }
+        Err(PageError::Service(ServiceError::TooManyAttempts { retry_after_secs, message })) => {
+            again(StatusCode::TOO_MANY_REQUESTS, &message, &f.name, Some(retry_after_secs))
         }
         Err(e) => e.into_response(),
     }
 }
 
-async fn sign_in(s: &Service, headers: &HeaderMap, f: &SignInForm) -> Result<Response, PageError> {
+/// The sign-in page again, with what went wrong.
+fn again(status: StatusCode, message: &str, name: &str, retry_after: Option<u64>) -> Response {
+    let page = || -> Result<Response, PageError> {
+        let csrf = random_token()?;
+        let cookie = set_cookie(SIGN_IN_COOKIE, &csrf, "/sign-in", SIGN_IN_FORM_SECS)?;
+        let page = sign_in_page(&csrf, Some(&sentence(message)), name);
+        let mut res = (status, [(header::SET_COOKIE, cookie)], Html(page.into_string())).into_response();
+        if let Some(secs) = retry_after {
+            res.headers_mut().insert(header::RETRY_AFTER, secs.into());
+        }
+        Ok(res)
+    };
+    page().unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn sign_in(
+    s: &Service,
+    client: Option<IpAddr>,
+    headers: &HeaderMap,
+    f: &SignInForm,
+) -> Result<Response, PageError> {
     let expected = cookie(headers, SIGN_IN_COOKIE);
     match (expected, f.csrf.as_deref()) {
         (Some(e), Some(p)) if same_token(e, p) => {}
         _ => return Err(PageError::Csrf),
     }
     let signed = if !f.token.trim().is_empty() {
-        s.sign_in_with_token(&f.token).await?
+        s.sign_in_with_token(&f.token, client).await?
     } else {
-        s.sign_in_with_password(f.name.trim(), &f.password).await?
+        s.sign_in_with_password(f.name.trim(), &f.password, client).await?
     };
     let mut res = Redirect::to("/").into_response();
     let h = res.headers_mut();

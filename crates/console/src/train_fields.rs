@@ -20,11 +20,11 @@ pub async fn environment_names(s: &Service, actor: &Actor) -> Result<Vec<String>
         .collect())
 }
 
-/// Inline layout (the shared style sheet stays as it is): fields side by side, wrapping on a phone.
-pub const FIELDS_GRID: &str =
-    "display:grid;grid-template-columns:repeat(auto-fit,minmax(11rem,1fr));gap:.4rem 1rem;align-items:end";
-/// Inline layout: buttons and links of one row, wrapping.
-pub const BUTTON_ROW: &str = "display:flex;flex-wrap:wrap;gap:.4rem;align-items:center";
+/// The class of fields side by side, wrapping on a phone (in the style sheet: no inline styles under the
+/// Content-Security-Policy).
+pub const FIELDS_GRID: &str = "fields-grid";
+/// The class of buttons and links of one row, wrapping.
+pub const BUTTON_ROW: &str = "button-row";
 
 fn as_actor(u: &UserView) -> Actor {
     Actor { name: u.user.name.clone(), roles: u.user.roles.clone() }
@@ -52,7 +52,7 @@ const DATES: [(&str, &str); 5] = [
 pub fn schedule_fields(current: Option<&Schedule>) -> Markup {
     let values = current.map(|s| s.dates().map(|(_, d)| d.to_string()));
     html! {
-        fieldset style=(FIELDS_GRID) {
+        fieldset class=(FIELDS_GRID) {
             legend { "Schedule" }
             @for (i, (name, label)) in DATES.iter().enumerate() {
                 label { (label) input type="date" name=(name) required value=[values.as_ref().map(|v| v[i].clone())]; }

@@ -48,7 +48,7 @@ fn train_fields(session: &SessionInfo, people: &[UserView], t: Option<&Train>) -
     // Handing the train to another manager is for its manager or an admin: others see it, fixed.
     let may_hand_over = t.is_none_or(|t| t.manager == session.actor.name || session.actor.is_admin());
     html! {
-        div style=(FIELDS_GRID) {
+        div class=(FIELDS_GRID) {
             label { "Title" input name="title" required value=[t.map(|t| &t.title)]; }
             label { "Release type"
                 select name="release_type" {
@@ -89,7 +89,7 @@ pub async fn new(State(s): State<Service>, user: SignedIn) -> Result<Html<String
             form method="post" action="/trains" {
                 (csrf_field(&user.session))
                 (train_fields(&user.session, &people, None))
-                fieldset style=(FIELDS_GRID) {
+                fieldset class=(FIELDS_GRID) {
                     legend { "Stage gates" }
                     @for g in GateName::ALL {
                         label { span { input type="checkbox" name=(gate_field(g)); " The " (g.as_str()) " gate needs a gate approval" } }

@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 pub struct Problem {
     /// Stable, machine-readable: `unauthenticated`, `forbidden`, `not_found`, `malformed_json`,
     /// `payload_too_large`, `invalid_input`, `action_refused`, `version_conflict`, `already_exists`,
-    /// `version_required`, `unavailable`, `internal`.
+    /// `version_required`, `too_many_attempts` (429, with `Retry-After`), `unavailable`, `internal`.
     pub code: &'static str,
     pub title: &'static str,
     pub status: u16,
@@ -35,11 +35,13 @@ pub struct ApiError {
     detail: String,
     guards: Vec<Guard>,
     errors: Vec<FieldError>,
+    /// Seconds to wait (`Retry-After`), for `too_many_attempts`.
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
-        ApiError { status, code, detail: detail.into(), guards: Vec::new(), errors: Vec::new() }
+        ApiError { status, code, detail: detail.into(), guards: Vec::new(), errors: Vec::new(), retry_after: None }
     }
 
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
@@ -65,6 +67,10 @@ impl From<ServiceError> for ApiError {
             ServiceError::PreconditionRequired(_) => {
                 ApiError::new(StatusCode::PRECONDITION_REQUIRED, "version_required", detail)
             }
+            ServiceError::TooManyAttempts { retry_after_secs, .. } => ApiError {
+                retry_after: Some(retry_after_secs),
+                ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", detail)
+            },
             ServiceError::Unavailable(_) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail),
             ServiceError::Internal(m) => {
                 tracing::error!(error = %m, "internal error");
@@ -102,6 +108,9 @@ impl IntoResponse for ApiError {
         res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         if self.status == StatusCode::UNAUTHORIZED {
             res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(secs) = self.retry_after {
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         res
     }

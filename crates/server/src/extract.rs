@@ -1,7 +1,9 @@
 //! Request extractors: the authenticated actor, JSON bodies and query strings with our error type, and
 //! the `If-Match` version.
 
-use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use railyard_domain::Actor;
@@ -10,8 +12,16 @@ use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 
-/// The user behind `Authorization: Bearer <token>`.
+/// The user behind `Authorization: Bearer <token>`. Bad tokens are limited per client address (429
+/// with `Retry-After` past the limit; see `railyard_service::SignInLimits`).
 pub struct Authed(pub Actor);
+
+/// The address the request came from: the TCP peer (`X-Forwarded-For` is not trusted), when the server
+/// was started with connection info (`railyard serve` is); `None` otherwise, and then no per-address
+/// limit applies.
+pub(crate) fn client_address(parts: &Parts) -> Option<IpAddr> {
+    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
+}
 
 impl FromRequestParts<Service> for Authed {
     type Rejection = ApiError;
@@ -25,7 +35,7 @@ impl FromRequestParts<Service> for Authed {
         let Some(token) = value.strip_prefix("Bearer ").map(str::trim).filter(|t| !t.is_empty()) else {
             return Err(unauth("the Authorization header must be 'Bearer <token>'"));
         };
-        Ok(Authed(service.authenticate(token).await?))
+        Ok(Authed(service.authenticate_request(token, client_address(parts)).await?))
     }
 }
 

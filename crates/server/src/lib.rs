@@ -35,7 +35,7 @@ pub fn app(service: Service) -> Router {
     let doc = Arc::new(api);
     router
         .route("/api/v1/openapi.json", get(move || async move { Json(doc.as_ref().clone()) }))
-        .merge(railyard_console::router())
+        .merge(railyard_console::router(service.clone()))
         // Work item imports carry whole CSV exports (a 10,000-issue Jira export is a few MB).
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::from_fn(refuse_control_characters))
@@ -87,7 +87,8 @@ fn percent_decode(s: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Serves until `shutdown` completes, with the default [`ServeOptions`].
+/// Serves until `shutdown` completes, with the default [`ServeOptions`]. Each request carries its TCP
+/// peer address (`ConnectInfo`), which the sign-in limits and the audit log of failed sign-ins use.
 pub async fn serve(
     listener: TcpListener,
     service: Service,

@@ -84,6 +84,10 @@ impl Service {
                 prev_hash: e.prev_hash,
                 hash: e.hash,
             })
+            .map(|mut e| {
+                crate::sessions::hide_sign_in_details(actor, &mut e);
+                e
+            })
             .collect();
         Ok(Page { items, next_cursor })
     }

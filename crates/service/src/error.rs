@@ -28,6 +28,10 @@ pub enum ServiceError {
     /// An update without the version it was based on.
     #[error("{0}")]
     PreconditionRequired(String),
+    /// Too many failed sign-ins (or bad API tokens) from this address or for this name: nothing was
+    /// checked; try again after `retry_after_secs`.
+    #[error("{message}")]
+    TooManyAttempts { retry_after_secs: u64, message: String },
     #[error("database unavailable: {0}")]
     Unavailable(String),
     /// A fault of ours; details are logged, not shown.

@@ -17,11 +17,14 @@ mod holds;
 mod inbox;
 mod line;
 mod live;
+mod passwords;
 mod persist;
 mod production;
+mod public_url;
 mod releases;
 mod runbooks;
 mod sessions;
+mod sign_in_limits;
 mod snapshot;
 mod timeline;
 mod train_parts;
@@ -51,9 +54,11 @@ pub use error::{ServiceError, ServiceResult};
 pub use inbox::{Inbox, InboxCriterion, InboxMilestone, InboxRun};
 pub use line::LineInput;
 pub use production::{DEFAULT_WINDOW_MINUTES, RollbackInput, ScheduleInput, StartInput, VerifyInput};
+pub use public_url::PublicUrl;
 pub use releases::{ProposeInput, ReasonInput, ReleaseFilter, ReleaseView};
 pub use runbooks::{ReviewInput, RunbookRef, RunbookView, SaveAsRunbookInput};
 pub use sessions::{MIN_PASSWORD_CHARS, PasswordInput, SESSION_HOURS, SessionInfo, SignInMethod, SignedIn};
+pub use sign_in_limits::SignInLimits;
 pub use timeline::{GateMark, MilestoneMark, ReleaseBar, StageBar, Timeline};
 pub use train_parts::{DecideCriterionInput, GateInput};
 pub use trains::{CopyInput, TrainFilter};
@@ -77,15 +82,58 @@ pub struct Service {
     releases: Arc<snapshot::ReleaseSnapshot>,
     /// The output so far of the automation runs this server's engine runs (see `live.rs`).
     live: Arc<live::LiveOutput>,
+    /// Sign-in limits, password hashing slots and the public URL (see `sign_in_limits.rs`).
+    access: Arc<Access>,
+}
+
+/// How people get in: failure counts, hashing slots, where they reach the server.
+struct Access {
+    limits: SignInLimits,
+    throttle: sign_in_limits::Throttle,
+    passwords: passwords::Passwords,
+    public_url: Option<PublicUrl>,
+}
+
+impl Access {
+    fn new(limits: SignInLimits, public_url: Option<PublicUrl>) -> Arc<Self> {
+        Arc::new(Access {
+            limits,
+            throttle: sign_in_limits::Throttle::new(limits),
+            passwords: passwords::Passwords::new(limits.hashing_slots),
+            public_url,
+        })
+    }
 }
 
 impl Service {
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Service { store, clock: Arc::new(Utc::now), releases: Default::default(), live: Default::default() }
+        Service::with_clock(store, Arc::new(Utc::now))
     }
 
     pub fn with_clock(store: Arc<dyn Store>, clock: Clock) -> Self {
-        Service { store, clock, releases: Default::default(), live: Default::default() }
+        let access = Access::new(SignInLimits::default(), None);
+        Service { store, clock, releases: Default::default(), live: Default::default(), access }
+    }
+
+    /// The same service with other sign-in limits (the counts so far start again).
+    pub fn with_sign_in_limits(mut self, limits: SignInLimits) -> Self {
+        self.access = Access::new(limits, self.access.public_url.clone());
+        self
+    }
+
+    /// The same service, reached by people at `url` (`--public-url`).
+    pub fn with_public_url(mut self, url: Option<PublicUrl>) -> Self {
+        self.access = Access::new(self.access.limits, url);
+        self
+    }
+
+    /// Where people reach Railyard, when set (`--public-url`).
+    pub fn public_url(&self) -> Option<&PublicUrl> {
+        self.access.public_url.as_ref()
+    }
+
+    pub fn sign_in_limits(&self) -> SignInLimits {
+        self.access.limits
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

@@ -3,21 +3,31 @@
 //! An admin sets a user's password; only its argon2 hash is kept, in the user record. Signing in (with a
 //! password or an API token) creates a session record: the browser's cookie carries a random secret, the
 //! store keeps only its SHA-256 (as the record's unique key), so a leaked database opens no session.
-//! Each session also carries the token its forms must send back (CSRF). Sessions end at sign-out or
-//! after [`SESSION_HOURS`]. Sign-in, sign-out and password changes are recorded in the audit log.
+//! Each session also carries the token its forms must send back (CSRF). Sign-in, sign-out and password
+//! changes are recorded in the audit log.
+//!
+//! A session ends at sign-out, after [`SESSION_HOURS`], when the user is disabled, when the API token
+//! that opened it is revoked, and when the user's password is set or their roles change: a session
+//! keeps the user's credentials stamp of its start, which those changes bump (see `users.rs`).
+//!
+//! Failed sign-ins are limited per client address and per user name (see `sign_in_limits.rs`) and
+//! recorded in the audit log as `sign_in_failed` (object kind `sign_in`, id `password` or `token`),
+//! with the name tried, the client address and the reason; attempts refused by the limit are not
+//! recorded, so an attack cannot flood the log. Only admins see those details: other readers of the
+//! audit log see that a sign-in failed, not who tried which name from where.
 
-use std::sync::OnceLock;
+use std::net::IpAddr;
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use chrono::{DateTime, Duration, Utc};
 use railyard_domain::{Actor, Change, Operation};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
+use crate::audit::EventView;
 use crate::persist::{Aggregate, Stored, Tx, decode, seq_of};
-use crate::users::{User, hash_token};
+use crate::sign_in_limits::Attempt;
+use crate::users::{Token, User, hash_token};
 use crate::{Service, ServiceError, ServiceResult};
 
 /// How long a console session lasts.
@@ -28,6 +38,10 @@ pub const MIN_PASSWORD_CHARS: usize = 12;
 const WRONG_PASSWORD: &str = "the user name or the password is wrong";
 const WRONG_TOKEN: &str = "that API token is not valid: it is unknown or was revoked";
 const SESSION_ENDED: &str = "the session ended or expired: sign in again";
+/// The actor of events about someone not (yet) signed in.
+pub const ANONYMOUS: &str = "anonymous";
+/// The action of a failed sign-in in the audit log.
+pub const SIGN_IN_FAILED: &str = "sign_in_failed";
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -57,6 +71,12 @@ pub(crate) struct Session {
     pub expires_at: DateTime<Utc>,
     #[serde(default)]
     pub ended_at: Option<DateTime<Utc>>,
+    /// The API token that opened it (token sign-ins): revoking the token ends the session.
+    #[serde(default)]
+    pub token_id: Option<String>,
+    /// The user's credentials stamp when it opened: a password reset or a role change ends it.
+    #[serde(default)]
+    pub credentials: u64,
 }
 
 impl Aggregate for Session {
@@ -97,69 +117,67 @@ fn random_hex(bytes: usize) -> ServiceResult<String> {
     Ok(hex::encode(buf))
 }
 
-/// The argon2 hash (PHC string) of a password, with a fresh salt.
-fn hash_password(password: &str) -> ServiceResult<String> {
-    let mut salt = [0u8; 16];
-    getrandom::fill(&mut salt).map_err(|e| ServiceError::Internal(format!("no randomness for a salt: {e}")))?;
-    let salt = SaltString::encode_b64(&salt).map_err(|e| ServiceError::Internal(format!("salt: {e}")))?;
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| ServiceError::Internal(format!("cannot hash a password: {e}")))
-}
-
-/// Checks a new password's length and hashes it (off the async workers: argon2 takes a while).
-pub(crate) async fn new_password_hash(password: String) -> ServiceResult<String> {
-    if password.chars().count() < MIN_PASSWORD_CHARS {
-        let why = format!("a password needs at least {MIN_PASSWORD_CHARS} characters");
-        return Err(ServiceError::invalid("password", why));
-    }
-    off_the_workers(move || hash_password(&password)).await?
-}
-
-fn password_matches(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
-}
-
-/// Runs argon2 (tens of milliseconds of CPU) off the async workers, so sign-ins do not stall requests.
-async fn off_the_workers<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> ServiceResult<T> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| ServiceError::Internal(format!("password hashing did not finish: {e}")))
-}
-
-async fn check_password(password: &str, phc: Option<String>) -> ServiceResult<bool> {
-    let password = password.to_string();
-    off_the_workers(move || match phc {
-        Some(phc) => password_matches(&password, &phc),
-        None => {
-            let _ = password_matches(&password, decoy_hash());
-            false
+impl Service {
+    /// Checks a new password's length and hashes it in one of the hashing slots.
+    pub(crate) async fn new_password_hash(&self, password: String) -> ServiceResult<String> {
+        if password.chars().count() < MIN_PASSWORD_CHARS {
+            let why = format!("a password needs at least {MIN_PASSWORD_CHARS} characters");
+            return Err(ServiceError::invalid("password", why));
         }
-    })
-    .await
-}
-
-/// A hash to check against when the user is unknown, so that an unknown name takes as long as a wrong
-/// password and the answer gives no hint which of the two was wrong.
-fn decoy_hash() -> &'static str {
-    static DECOY: OnceLock<String> = OnceLock::new();
-    DECOY.get_or_init(|| hash_password("railyard-decoy-password").unwrap_or_default())
+        self.access.passwords.slot().await?.hash(password).await
+    }
 }
 
 /// Constant-time comparison of two tokens.
 pub(crate) fn same_token(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    same_bytes(a.as_bytes(), b.as_bytes())
+}
+
+/// Constant-time comparison of two byte strings (of public length).
+pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// What a non-admin sees of a failed sign-in in the audit log: that it happened, not the name tried or
+/// the client address.
+pub(crate) fn hide_sign_in_details(actor: &Actor, event: &mut EventView) {
+    if event.action == SIGN_IN_FAILED && !actor.is_admin() {
+        event.data = json!({"details": "only admins see the name tried and the client address"});
+    }
+}
+
+/// Why a credential did not open a session (the audit log's `reason`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Failure {
+    UnknownUser,
+    DisabledUser,
+    NoPassword,
+    WrongPassword,
+    InvalidToken,
+}
+
+impl Failure {
+    fn as_str(self) -> &'static str {
+        match self {
+            Failure::UnknownUser => "unknown_user",
+            Failure::DisabledUser => "disabled_user",
+            Failure::NoPassword => "no_password",
+            Failure::WrongPassword => "wrong_password",
+            Failure::InvalidToken => "invalid_token",
+        }
+    }
 }
 
 impl Service {
     /// An admin sets a user's console password (12 characters or more); only its hash is stored.
     pub async fn set_password(&self, actor: &Actor, name: &str, input: PasswordInput) -> ServiceResult<()> {
         self.authorize(actor, Operation::ManageUsers)?;
-        let hash = &new_password_hash(input.password).await?;
+        let hash = &self.new_password_hash(input.password).await?;
         self.retrying(None, move || async move {
             let mut s: Stored<User> = self.load(name).await?;
             s.value.password_hash = Some(hash.clone());
+            // The user's open sessions end.
+            s.value.credentials_stamp += 1;
             let mut tx = Tx::new(actor, self.now());
             tx.update(&s)?;
             tx.record([Change::new("user", name, "set_password", json!({}))]);
@@ -169,29 +187,117 @@ impl Service {
     }
 
     /// Signs in with a user name and password. A wrong name and a wrong password get the same answer.
-    pub async fn sign_in_with_password(&self, name: &str, password: &str) -> ServiceResult<SignedIn> {
+    /// `client` is the address the request came from (for the limits and the audit log).
+    ///
+    /// Past the limits the attempt is refused before anything is looked up or hashed. An allowed one
+    /// waits for a hashing slot, and is checked against the limits again once it has one (attempts that
+    /// failed meanwhile count), so a burst of wrong passwords hashes at most a few beyond the limit.
+    pub async fn sign_in_with_password(
+        &self,
+        name: &str,
+        password: &str,
+        client: Option<IpAddr>,
+    ) -> ServiceResult<SignedIn> {
+        let attempt = Attempt::new(client, Some(name));
+        self.access.throttle.check(&attempt, self.now())?;
+        let slot = self.access.passwords.slot().await?;
+        self.access.throttle.check(&attempt, self.now())?;
         let user: Option<Stored<User>> = if name.is_empty() { None } else { self.find(name).await? };
-        let user = user.filter(|u| u.value.active);
-        // An unknown user is checked against a decoy hash: the answer takes as long as for a wrong password.
-        let phc = user.as_ref().and_then(|u| u.value.password_hash.clone());
-        let matches = check_password(password, phc).await?;
-        let Some(user) = user.filter(|_| matches) else {
-            return Err(ServiceError::Unauthenticated(WRONG_PASSWORD.into()));
+        let (phc, failure) = match &user {
+            None => (None, Failure::UnknownUser),
+            Some(u) if !u.value.active => (None, Failure::DisabledUser),
+            Some(u) => match &u.value.password_hash {
+                None => (None, Failure::NoPassword),
+                Some(h) => (Some(h.clone()), Failure::WrongPassword),
+            },
         };
+        // Without a hash to check, a decoy is checked: the answer takes as long as for a wrong password.
+        let matches = slot.verify(password.to_string(), phc).await?;
+        let user = match user {
+            Some(u) if matches && u.value.active => u,
+            _ => {
+                // Counted before the slot is freed, so the next in line sees this failure.
+                self.access.throttle.failed(&attempt, self.now());
+                drop(slot);
+                self.record_failed_sign_in(SignInMethod::Password, Some(name), client, failure).await;
+                return Err(ServiceError::Unauthenticated(WRONG_PASSWORD.into()));
+            }
+        };
+        drop(slot);
+        let credentials = user.value.credentials_stamp;
         let actor = Actor { name: user.value.name, roles: user.value.roles };
-        self.open_session(actor, SignInMethod::Password).await
+        self.open_session(actor, SignInMethod::Password, None, credentials).await
     }
 
-    /// Signs in with an API token pasted into the sign-in page.
-    pub async fn sign_in_with_token(&self, token: &str) -> ServiceResult<SignedIn> {
-        let actor = self.authenticate(token.trim()).await.map_err(|e| match e {
-            ServiceError::Unauthenticated(_) => ServiceError::Unauthenticated(WRONG_TOKEN.into()),
-            other => other,
-        })?;
-        self.open_session(actor, SignInMethod::Token).await
+    /// Signs in with an API token pasted into the sign-in page; limited per client address like a
+    /// password. The session ends when the token is revoked.
+    pub async fn sign_in_with_token(&self, token: &str, client: Option<IpAddr>) -> ServiceResult<SignedIn> {
+        let attempt = Attempt::new(client, None);
+        self.access.throttle.check(&attempt, self.now())?;
+        match self.token_holder(token.trim()).await? {
+            Ok((token, user)) => {
+                let actor = Actor { name: user.value.name, roles: user.value.roles };
+                self.open_session(actor, SignInMethod::Token, Some(token.value.id), user.value.credentials_stamp).await
+            }
+            Err(failure) => {
+                self.access.throttle.failed(&attempt, self.now());
+                self.record_failed_sign_in(SignInMethod::Token, None, client, failure).await;
+                Err(ServiceError::Unauthenticated(WRONG_TOKEN.into()))
+            }
+        }
     }
 
-    async fn open_session(&self, actor: Actor, method: SignInMethod) -> ServiceResult<SignedIn> {
+    /// Who holds this bearer token, for a request from `client`. Bad tokens are limited per client
+    /// address: past the limit the request is refused before the token is looked up, a valid one too
+    /// (otherwise a right guess would stand out from the wrong ones at full speed).
+    pub async fn authenticate_request(&self, secret: &str, client: Option<IpAddr>) -> ServiceResult<Actor> {
+        let attempt = Attempt::new(client, None);
+        self.access.throttle.check(&attempt, self.now())?;
+        match self.token_holder(secret).await? {
+            Ok((_, user)) => Ok(Actor { name: user.value.name, roles: user.value.roles }),
+            Err(failure) => {
+                self.access.throttle.failed(&attempt, self.now());
+                Err(ServiceError::Unauthenticated(match failure {
+                    Failure::DisabledUser => "the token's user is disabled".into(),
+                    _ => "the token is not valid: it is unknown or was revoked".into(),
+                }))
+            }
+        }
+    }
+
+    /// Records a failed sign-in in the audit log. Not being able to record it is logged, and the
+    /// answer stays "wrong credentials".
+    async fn record_failed_sign_in(
+        &self,
+        method: SignInMethod,
+        name: Option<&str>,
+        client: Option<IpAddr>,
+        failure: Failure,
+    ) {
+        let tried: Option<String> = name.map(|n| n.trim().chars().filter(|c| !c.is_control()).take(100).collect());
+        let client = client.map_or_else(|| "unknown".to_string(), |c| c.to_canonical().to_string());
+        let mut data = json!({"client": client, "reason": failure.as_str(), "method": method});
+        if let Some(n) = tried {
+            data["name"] = json!(n);
+        }
+        let object = match method {
+            SignInMethod::Password => "password",
+            SignInMethod::Token => "token",
+        };
+        let mut tx = Tx::new(&Actor::new(ANONYMOUS, &[]), self.now());
+        tx.record([Change::new("sign_in", object, SIGN_IN_FAILED, data)]);
+        if let Err(e) = self.commit(tx).await {
+            tracing::warn!(error = %e, "a failed sign-in could not be recorded in the audit log");
+        }
+    }
+
+    async fn open_session(
+        &self,
+        actor: Actor,
+        method: SignInMethod,
+        token_id: Option<String>,
+        credentials: u64,
+    ) -> ServiceResult<SignedIn> {
         let secret = format!("rys_{}", random_hex(32)?);
         let now = self.now();
         let id = self.new_id("SE").await?;
@@ -203,6 +309,8 @@ impl Service {
             method,
             expires_at: now + Duration::hours(SESSION_HOURS),
             ended_at: None,
+            token_id,
+            credentials,
         };
         let mut tx = Tx::new(&actor, now);
         tx.insert(&session, seq_of(&id))?;
@@ -225,10 +333,20 @@ impl Service {
     /// The session a cookie's secret belongs to, with the user's current roles.
     pub async fn session(&self, secret: &str) -> ServiceResult<SessionInfo> {
         let s = self.live_session(secret).await?;
-        let user: Stored<User> =
-            self.find(&s.value.user).await?.ok_or_else(|| ServiceError::Unauthenticated(SESSION_ENDED.into()))?;
+        let ended = || ServiceError::Unauthenticated(SESSION_ENDED.into());
+        let user: Stored<User> = self.find(&s.value.user).await?.ok_or_else(ended)?;
         if !user.value.active {
             return Err(ServiceError::Unauthenticated(format!("user {} is disabled", user.value.name)));
+        }
+        // The password was set or the roles changed since the session opened.
+        if user.value.credentials_stamp != s.value.credentials {
+            return Err(ended());
+        }
+        if let Some(token_id) = &s.value.token_id {
+            let token: Option<Stored<Token>> = self.find(token_id).await?;
+            if token.is_none_or(|t| t.value.revoked_at.is_some()) {
+                return Err(ended());
+            }
         }
         let actor = Actor { name: user.value.name, roles: user.value.roles };
         Ok(SessionInfo { id: s.value.id, actor, csrf: s.value.csrf, expires_at: s.value.expires_at })

@@ -2,6 +2,11 @@
 //!
 //! Tokens are `ry_` followed by 64 hex digits of randomness; only their SHA-256 is stored, as the token
 //! record's unique key, so a lookup by hash is one indexed read and a leaked database leaks no token.
+//!
+//! The bootstrap token (the `admin` user's first token, from `RAILYARD_ADMIN_TOKEN` or printed once by
+//! the first start) is for the first start only: when an admin creates another admin token — a token
+//! for any user holding the admin role, the admin user included — the bootstrap token is revoked in
+//! the same commit, with its own `revoke` event (`reason: bootstrap_replaced`, `replaced_by`).
 
 use chrono::{DateTime, Utc};
 use railyard_domain::{Actor, Change, Operation, Role, SYSTEM_ACTOR};
@@ -12,7 +17,7 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::persist::{Stored, Tx, decode, seq_of};
-use crate::sessions::new_password_hash;
+use crate::sessions::{ANONYMOUS, Failure};
 use crate::views::{Meta, Page, page_of};
 use crate::{Service, ServiceError, ServiceResult};
 
@@ -53,6 +58,15 @@ pub struct User {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(ignore)]
     pub password_hash: Option<String>,
+    /// Bumped when the password is set, the roles change or the user is disabled or enabled: console
+    /// sessions opened before then end. Internal; never shown.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    #[schema(ignore)]
+    pub credentials_stamp: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -63,6 +77,17 @@ pub(crate) struct Token {
     pub hash: String,
     #[serde(default)]
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The admin's first token, made by the first start (see the module's doc).
+    #[serde(default)]
+    pub bootstrap: bool,
+}
+
+impl Token {
+    /// Databases initialised before the flag existed: the first start's token is TK-1, labelled
+    /// "bootstrap", for the admin user.
+    fn is_bootstrap(&self) -> bool {
+        self.bootstrap || (self.id == "TK-1" && self.label == "bootstrap" && self.user == ADMIN_USER)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -155,6 +180,9 @@ fn validate_name(name: &str) -> ServiceResult<()> {
     if name == SYSTEM_ACTOR {
         return Err(ServiceError::invalid("name", "'system' is reserved for Railyard itself"));
     }
+    if name == ANONYMOUS {
+        return Err(ServiceError::invalid("name", "'anonymous' is reserved: the audit log's actor of failed sign-ins"));
+    }
     Ok(())
 }
 
@@ -162,6 +190,7 @@ fn user_view(s: Stored<User>) -> UserView {
     let meta = Meta::of(&s);
     let mut user = s.value;
     let has_password = user.password_hash.take().is_some();
+    user.credentials_stamp = 0;
     UserView { meta, user, has_password }
 }
 
@@ -194,6 +223,7 @@ impl Service {
             roles: vec![Role::Admin],
             active: true,
             password_hash: None,
+            credentials_stamp: 0,
         };
         let token_id = self.new_id("TK").await?;
         let token = Token {
@@ -202,6 +232,7 @@ impl Service {
             label: "bootstrap".into(),
             hash: hash_token(&secret),
             revoked_at: None,
+            bootstrap: true,
         };
         let mut tx = Tx::new(&system, now);
         tx.insert(&user, self.store.next_seq("U").await?)?;
@@ -218,19 +249,32 @@ impl Service {
         }
     }
 
-    /// Who holds this bearer token.
+    /// Who holds this bearer token (no limits: requests use `authenticate_request`).
     pub async fn authenticate(&self, secret: &str) -> ServiceResult<Actor> {
-        let denied = || ServiceError::Unauthenticated("the token is not valid: it is unknown or was revoked".into());
-        let Some(r) = self.store.get_by_key("token", &hash_token(secret)).await? else { return Err(denied()) };
+        match self.token_holder(secret).await? {
+            Ok((_, user)) => Ok(Actor { name: user.value.name, roles: user.value.roles }),
+            Err(Failure::DisabledUser) => Err(ServiceError::Unauthenticated("the token's user is disabled".into())),
+            Err(_) => Err(ServiceError::Unauthenticated("the token is not valid: it is unknown or was revoked".into())),
+        }
+    }
+
+    /// The token and its active user, or why there is none.
+    pub(crate) async fn token_holder(
+        &self,
+        secret: &str,
+    ) -> ServiceResult<Result<(Stored<Token>, Stored<User>), Failure>> {
+        let Some(r) = self.store.get_by_key("token", &hash_token(secret)).await? else {
+            return Ok(Err(Failure::InvalidToken));
+        };
         let token: Stored<Token> = decode(r)?;
         if token.value.revoked_at.is_some() {
-            return Err(denied());
+            return Ok(Err(Failure::InvalidToken));
         }
-        let user: Stored<User> = self.find(&token.value.user).await?.ok_or_else(denied)?;
+        let Some(user) = self.find::<User>(&token.value.user).await? else { return Ok(Err(Failure::InvalidToken)) };
         if !user.value.active {
-            return Err(ServiceError::Unauthenticated(format!("user {} is disabled", user.value.name)));
+            return Ok(Err(Failure::DisabledUser));
         }
-        Ok(Actor { name: user.value.name, roles: user.value.roles })
+        Ok(Ok((token, user)))
     }
 
     pub async fn create_user(&self, actor: &Actor, input: NewUser) -> ServiceResult<UserView> {
@@ -241,7 +285,7 @@ impl Service {
         }
         self.ensure_absent::<User>(&input.name).await?;
         let password_hash = match input.password {
-            Some(p) => Some(new_password_hash(p).await?),
+            Some(p) => Some(self.new_password_hash(p).await?),
             None => None,
         };
         let now = self.now();
@@ -252,6 +296,7 @@ impl Service {
             roles: input.roles,
             active: true,
             password_hash,
+            credentials_stamp: 0,
         };
         let mut tx = Tx::new(actor, now);
         tx.insert(&user, self.store.next_seq("U").await?)?;
@@ -308,11 +353,16 @@ impl Service {
             if let Some(v) = &patch.email {
                 u.email = Some(v.clone()).filter(|e| !e.is_empty());
             }
+            let (roles, active) = (u.roles.clone(), u.active);
             if let Some(v) = &patch.roles {
                 u.roles = v.clone();
             }
             if let Some(v) = patch.active {
                 u.active = v;
+            }
+            // New roles, or disabling or enabling the user, end their open console sessions.
+            if u.roles != roles || u.active != active {
+                u.credentials_stamp += 1;
             }
             let mut tx = Tx::new(actor, self.now());
             tx.update(&s)?;
@@ -341,18 +391,47 @@ impl Service {
             .ok_or_else(|| ServiceError::invalid("user", format!("there is no user '{owner}'")))?;
         let secret = new_secret()?;
         let id = self.new_id("TK").await?;
+        let another_admin = actor.is_admin() && user.value.roles.contains(&Role::Admin);
         let token = Token {
             id: id.clone(),
             user: user.value.name,
             label: input.label,
             hash: hash_token(&secret),
             revoked_at: None,
+            bootstrap: false,
         };
-        let mut tx = Tx::new(actor, self.now());
+        let now = self.now();
+        let mut tx = Tx::new(actor, now);
         tx.insert(&token, seq_of(&id))?;
-        tx.record([Change::new("token", &id, "create", json!({"user": token.user, "label": token.label}))]);
+        let mut changes = vec![Change::new("token", &id, "create", json!({"user": token.user, "label": token.label}))];
+        // An admin made another admin token: the bootstrap token has done its job.
+        if another_admin && let Some(mut first) = self.live_bootstrap_token().await? {
+            first.value.revoked_at = Some(now);
+            tx.update(&first)?;
+            changes.push(Change::new(
+                "token",
+                &first.value.id,
+                "revoke",
+                json!({"user": first.value.user, "reason": "bootstrap_replaced", "replaced_by": id}),
+            ));
+        }
+        tx.record(changes);
         self.commit(tx).await?;
         Ok(token_view(self.load(&id).await?, Some(secret)))
+    }
+
+    /// The bootstrap token, while it is not revoked.
+    async fn live_bootstrap_token(&self) -> ServiceResult<Option<Stored<Token>>> {
+        let mut q = ListQuery::new("token", crate::MAX_PAGE);
+        q.parent_id = Some(ADMIN_USER.to_string());
+        q.states = vec!["active".to_string()];
+        for r in self.store.list(&q).await? {
+            let t: Stored<Token> = decode(r)?;
+            if t.value.is_bootstrap() && t.value.revoked_at.is_none() {
+                return Ok(Some(t));
+            }
+        }
+        Ok(None)
     }
 
     /// The actor's tokens (an admin may name another user).

@@ -8,6 +8,7 @@ mod deployments;
 mod environments;
 mod production;
 mod releases;
+mod security;
 mod trains;
 mod turnovers;
 mod users;

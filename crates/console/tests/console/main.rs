@@ -2,17 +2,20 @@
 //! file, driven by a real HTTP client with a cookie store (a browser without JavaScript).
 
 mod actions;
+mod auth_limits;
 mod chrome;
 mod common;
 mod demo_screens;
 mod deploying;
 mod elements;
 mod form;
+mod headers;
 mod in_browser;
 mod kept;
 mod pages;
 mod release_forms;
 mod seed_flow;
+mod session_end;
 mod sign_in;
 mod timeline;
 mod train_forms;

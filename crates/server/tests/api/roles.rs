@@ -228,11 +228,15 @@ fn matrix() -> Vec<Row> {
 #[tokio::test]
 async fn every_endpoint_lets_in_exactly_the_roles_of_the_matrix() {
     let app = TestApp::spawn().await;
-    let mut tokens = vec![("admin".to_string(), app.admin.clone())];
+    let mut tokens = Vec::new();
     for role in &ALL[1..] {
         tokens.push((role.to_string(), app.user(&format!("u-{}", role.replace('_', "-")), &[role]).await));
     }
     app.user("eve", &["product_owner"]).await;
+    // The admin of the matrix is one the bootstrap admin made last: its token retires the bootstrap
+    // token (which is for the first start only), and creating tokens for the admin must not end the
+    // matrix's admin token midway.
+    tokens.insert(0, ("admin".to_string(), app.user("u-admin", &["admin"]).await));
     // A fixture train with a pending approval, a criterion and a milestone.
     let rm = &tokens[1].1;
     let policies = json!({"train": {"levels": [level(&["eve"], 1)]}, "executive": {"levels": [level(&["eve"], 1)]}});
