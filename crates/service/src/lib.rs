@@ -20,6 +20,7 @@ mod live;
 mod persist;
 mod production;
 mod releases;
+mod run_processes;
 mod runbooks;
 mod sessions;
 mod snapshot;
@@ -45,7 +46,8 @@ pub use dependencies::{DependencyInput, OrderEntry};
 pub use deployments::{
     CompleteRunInput, DeployInput, DeploymentFilter, DeploymentView, RetryInput, RunLog, ValidateInput,
 };
-pub use engine_work::{LEASE_SECS, Launch};
+pub use engine_work::{LEASE_SECS, Launch, Step};
+pub use run_processes::Leftover;
 pub use environments::{CalendarEntry, EnvironmentFilter, EnvironmentView, PathView, StateReason};
 pub use error::{ServiceError, ServiceResult};
 pub use inbox::{Inbox, InboxCriterion, InboxMilestone, InboxRun};
