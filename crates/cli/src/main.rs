@@ -2,6 +2,7 @@
 
 mod cmd;
 mod config;
+mod harden;
 mod output;
 mod serve;
 
@@ -38,12 +39,24 @@ enum Command {
         /// Address to listen on.
         #[arg(long, env = "RAILYARD_LISTEN", default_value = "127.0.0.1:8080")]
         listen: String,
-        /// sqlite://PATH (the file is created on first start) or postgres://USER@HOST/DB.
-        #[arg(long, env = "RAILYARD_DATABASE", default_value = "sqlite://railyard.db")]
+        /// sqlite://PATH (the file is created on first start, readable by the server's user only) or
+        /// postgres://USER@HOST/DB. A URL with a password is refused here, on the command line, which
+        /// every local user can read: set it in RAILYARD_DATABASE instead.
+        #[arg(long, env = "RAILYARD_DATABASE", hide_env_values = true, default_value = "sqlite://railyard.db")]
         database: String,
         /// Fill an empty database with a demo company (trains in every state, users with tokens).
         #[arg(long)]
         demo: bool,
+        /// Run local automation tasks as this OS user. Without it, a server running as root runs them
+        /// as `nobody` (never as root), and a server running as an ordinary user runs them as itself,
+        /// sharing its rights. Needs root (or CAP_SETUID and CAP_SETGID); root itself is refused. Tasks
+        /// always get a cleared environment (PATH, LANG, LC_*, TZ kept; HOME, USER, LOGNAME set) and,
+        /// unless they name one, a fresh working directory of their own, removed after the run.
+        #[arg(long, env = "RAILYARD_TASK_USER", value_name = "USER")]
+        task_user: Option<String>,
+        /// Where tasks' own working directories are made [default: $TMPDIR/railyard-tasks-<uid>].
+        #[arg(long, env = "RAILYARD_TASK_DIR", value_name = "DIR")]
+        task_dir: Option<std::path::PathBuf>,
     },
     /// Demo data.
     #[command(subcommand)]
@@ -145,14 +158,15 @@ fn main() -> std::process::ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    if let Command::Serve { listen, database, demo } = &cli.command {
+    if let Command::Serve { listen, database, demo, task_user, task_dir } = &cli.command {
         tracing_subscriber::fmt()
             .with_env_filter(
                 tracing_subscriber::EnvFilter::try_from_env("RAILYARD_LOG")
                     .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
             )
             .init();
-        return serve::run(listen, database, *demo).await;
+        let tasks = harden::TaskOptions { task_user: task_user.clone(), task_dir: task_dir.clone() };
+        return serve::run(listen, database, *demo, tasks).await;
     }
     let ctx = config::Context::resolve(cli.server, cli.token, cli.output)?;
     match cli.command {

@@ -45,7 +45,10 @@ impl DatabaseUrl {
     }
 }
 
-pub async fn run(listen: &str, database: &str, demo: bool) -> anyhow::Result<()> {
+pub async fn run(listen: &str, database: &str, demo: bool, tasks: crate::harden::TaskOptions) -> anyhow::Result<()> {
+    crate::harden::protect_process();
+    crate::harden::refuse_password_in_argv(database)?;
+    let sandbox = crate::harden::sandbox(&tasks)?;
     let db = DatabaseUrl::parse(database)?;
     let store = db.open().await?;
     let service = Service::new(store);
@@ -75,9 +78,16 @@ pub async fn run(listen: &str, database: &str, demo: bool) -> anyhow::Result<()>
         DatabaseUrl::Postgres(_) => "PostgreSQL".to_string(),
     };
     println!("Railyard is listening on http://{addr} ({what})");
-    // The engine runs deployments beside the API; it stops with the process (its leases then expire and
-    // the next start marks the runs it had in flight interrupted).
-    tokio::spawn(railyard_engine::Engine::new(service.clone()).run(std::future::pending()));
+    println!("{}", crate::harden::describe(&sandbox));
+    // The engine runs deployments beside the API. On SIGINT or SIGTERM it stops with the API: it ends
+    // the runs in flight and records them interrupted (within railyard_engine::STOP_BOUND).
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let stop = std::sync::Arc::new(stop);
+    let engine = railyard_engine::Engine::with_sandbox(service.clone(), sandbox);
+    let mut engine_stop = stopped.clone();
+    let engine = tokio::spawn(engine.run(async move {
+        let _ = engine_stop.wait_for(|s| *s).await;
+    }));
     if demo {
         // The demo goes in through the API like any client, once the server answers.
         match admin_token {
@@ -96,7 +106,19 @@ pub async fn run(listen: &str, database: &str, demo: bool) -> anyhow::Result<()>
             ),
         }
     }
-    railyard_server::serve(listener, service, shutdown_signal()).await.context("the server stopped with an error")?;
+    let signal = {
+        let stop = stop.clone();
+        async move {
+            shutdown_signal().await;
+            let _ = stop.send(true);
+        }
+    };
+    let served = railyard_server::serve(listener, service, signal).await;
+    let _ = stop.send(true);
+    if tokio::time::timeout(railyard_engine::STOP_BOUND + std::time::Duration::from_secs(5), engine).await.is_err() {
+        eprintln!("warning: the engine did not stop in time; runs it had in flight are marked interrupted at the next start");
+    }
+    served.context("the server stopped with an error")?;
     println!("Railyard stopped.");
     Ok(())
 }

@@ -221,7 +221,16 @@ fn spawn_error(action: &CommandAction, sandbox: &Sandbox, e: &io::Error) -> Stri
         None => {}
     }
     let is_dir = std::fs::metadata(program).is_ok_and(|m| m.is_dir());
+    // execvp reports EACCES when a directory of PATH could not be searched by the task user, even when
+    // the program is in none of them: say "not found" then.
+    let in_path = || {
+        let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
+        std::env::split_paths(&path).any(|dir| dir.join(program).is_file())
+    };
     match e.kind() {
+        io::ErrorKind::PermissionDenied if !program.contains('/') && !in_path() => {
+            format!("program '{program}' not found (looked in PATH)")
+        }
         _ if is_dir && program.contains('/') => format!("program '{program}' is a directory"),
         io::ErrorKind::NotFound if program.contains('/') => format!("program '{program}' not found"),
         io::ErrorKind::NotFound => format!("program '{program}' not found (looked in PATH)"),

@@ -131,11 +131,13 @@ pub fn host_id() -> Option<&'static str> {
     .as_deref()
 }
 
-/// A process's group and start time, from `/proc/<pid>/stat`.
+/// A process's group and start time, from `/proc/<pid>/stat`, and whether it is still running (not a
+/// zombie waiting to be reaped, which no signal can reach).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Stat {
     pgrp: i32,
     started: u64,
+    alive: bool,
 }
 
 fn stat(pid: i32) -> Option<Stat> {
@@ -143,7 +145,8 @@ fn stat(pid: i32) -> Option<Stat> {
     // The command name (field 2) is in parentheses and may hold anything: count from the last ')'.
     let (_, rest) = text.rsplit_once(')')?;
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    Some(Stat { pgrp: fields.get(2)?.parse().ok()?, started: fields.get(19)?.parse().ok()? })
+    let alive = !matches!(*fields.first()?, "Z" | "X" | "x");
+    Some(Stat { pgrp: fields.get(2)?.parse().ok()?, started: fields.get(19)?.parse().ok()?, alive })
 }
 
 fn real_uid(pid: i32) -> Option<u32> {
@@ -188,7 +191,7 @@ pub fn kill_recorded(p: &RunProcess) -> Reaped {
         if leader.started != p.started {
             return Reaped::Gone;
         }
-        if leader.pgrp == p.pgid {
+        if leader.pgrp == p.pgid && leader.alive {
             let n = members(p.pgid).len().max(1);
             // SAFETY: killpg only sends a signal, to a group checked above to be the recorded one.
             unsafe { libc::killpg(p.pgid, libc::SIGKILL) };
@@ -197,7 +200,7 @@ pub fn kill_recorded(p: &RunProcess) -> Reaped {
     }
     let mut killed = 0;
     for pid in members(p.pgid) {
-        let ours = stat(pid).is_some_and(|s| s.pgrp == p.pgid && s.started >= p.started)
+        let ours = stat(pid).is_some_and(|s| s.pgrp == p.pgid && s.started >= p.started && s.alive)
             && real_uid(pid) == Some(p.uid);
         // SAFETY: kill only sends a signal, to a member checked above.
         if ours && unsafe { libc::kill(pid, libc::SIGKILL) } == 0 {
@@ -207,11 +210,11 @@ pub fn kill_recorded(p: &RunProcess) -> Reaped {
     if killed == 0 { Reaped::Gone } else { Reaped::Killed(killed) }
 }
 
-/// The pids of the processes in group `pgid`.
+/// The pids of the live processes in group `pgid`.
 fn members(pgid: i32) -> Vec<i32> {
     let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
     dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|&pid| stat(pid).is_some_and(|s| s.pgrp == pgid))
+        .filter(|&pid| stat(pid).is_some_and(|s| s.pgrp == pgid && s.alive))
         .collect()
 }
 

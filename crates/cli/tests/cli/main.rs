@@ -2,9 +2,11 @@
 //! only through the CLI's own commands, as a release team would.
 
 mod common;
+mod crash;
 mod demo;
 mod deployments;
 mod environments;
+mod isolation;
 mod production;
 mod releases;
 mod trains;
