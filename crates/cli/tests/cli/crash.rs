@@ -14,7 +14,7 @@ use crate::common::*;
 fn slow_append(dir: &Path) -> String {
     let d = dir.display();
     format!(
-        "echo \"$RAILYARD_RUN_ID $RAILYARD_ATTEMPT $PPID\" >> {d}/ids; \
+        "echo \"$PPID $RAILYARD_ATTEMPT $RAILYARD_RUN_ID\" >> {d}/ids; \
          [ -e {d}/bg.pid ] || {{ sleep 120 & echo $! > {d}/bg.pid; }}; \
          sleep 5; echo x >> {d}/F"
     )
@@ -22,6 +22,16 @@ fn slow_append(dir: &Path) -> String {
 
 fn lines(path: &Path) -> Vec<String> {
     std::fs::read_to_string(path).unwrap_or_default().lines().map(str::to_string).collect()
+}
+
+/// Waits until the run's process group is recorded (its `record_process` audit event): the engine
+/// writes it just after the task started, and a crash before that leaves only the death signal.
+fn wait_recorded(s: &Server, url: &str, token: &str, id: &str) {
+    let recorded = || {
+        let events = ry(s, Some(token), &["--server", url, "audit", "list", "--object", id, "--output", "json"]).json();
+        events["items"].as_array().unwrap().iter().any(|e| e["action"] == "record_process")
+    };
+    assert!(eventually(60, recorded), "the run's process group was never recorded");
 }
 
 fn kill9(child: &mut Child) {
@@ -44,6 +54,7 @@ fn a_task_killed_with_the_server_never_finishes_and_a_retry_runs_it_once_with_a_
     let id = ry(&s, Some(&erin), &["deploy", &to, "--output", "json"]).json()["id"].as_str().unwrap().to_string();
     assert!(eventually(60, || dir.join("bg.pid").exists()), "the task never started");
     let started = Instant::now();
+    wait_recorded(&s, &s.url, &erin, &id);
 
     kill9(&mut s.child);
     wait_past_the_sleep(started);
@@ -77,9 +88,9 @@ fn a_task_killed_with_the_server_never_finishes_and_a_retry_runs_it_once_with_a_
     assert_eq!(f, ["x"], "the task ran to its end exactly once");
     assert_eq!(ids.len(), 2, "{ids:?}");
     let (first, second): (Vec<&str>, Vec<&str>) =
-        (ids[0].split_whitespace().collect(), ids[1].split_whitespace().collect());
-    assert_eq!((first[0], first[1]), (format!("{id}-R1-1").as_str(), "1"), "{ids:?}");
-    assert_eq!((second[0], second[1]), (format!("{id}-R1-2").as_str(), "2"), "{ids:?}");
+        (ids[0].split_whitespace().skip(1).collect(), ids[1].split_whitespace().skip(1).collect());
+    assert_eq!(first, ["1", &format!("{id}-R1-1")], "{ids:?}");
+    assert_eq!(second, ["2", &format!("{id}-R1-2")], "{ids:?}");
 }
 
 #[test]
@@ -158,9 +169,10 @@ fn two_servers_on_postgresql_killing_the_one_running_a_deployment_runs_nothing_t
     let id = ry(&s, Some(&erin), &["deploy", &to, "--output", "json"]).json()["id"].as_str().unwrap().to_string();
     assert!(eventually(60, || dir.join("bg.pid").exists()), "the task never started");
     let started = Instant::now();
+    wait_recorded(&s, &a_url, &erin, &id);
 
     // Whichever server's engine runs it is its parent.
-    let parent: u32 = lines(&dir.join("ids"))[0].split_whitespace().nth(2).unwrap().parse().unwrap();
+    let parent: u32 = lines(&dir.join("ids"))[0].split_whitespace().next().unwrap().parse().unwrap();
     let mut s = s;
     let survivor = if parent == s.child.id() {
         kill9(&mut s.child);
@@ -190,6 +202,7 @@ fn two_servers_on_postgresql_killing_the_one_running_a_deployment_runs_nothing_t
     assert_eq!(done["state"], "succeeded", "{done}");
     assert_eq!(f, ["x"]);
     assert_eq!(ids.len(), 2);
-    assert_ne!(ids[0].split_whitespace().next(), ids[1].split_whitespace().next(), "{ids:?}");
+    let run_ids: Vec<Option<&str>> = ids.iter().map(|l| l.split_whitespace().nth(2)).collect();
+    assert!(run_ids[0].is_some() && run_ids[0] != run_ids[1], "{ids:?}");
     assert!(sleeper_gone, "the surviving server on the same host killed what the task left behind");
 }
