@@ -1,6 +1,7 @@
 //! `railyard serve`: open the database named by the URL, create the first admin on an empty database,
 //! and serve the API until SIGINT or SIGTERM.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -119,7 +120,8 @@ pub async fn run(listen: &str, database: &str, demo: bool, tasks: crate::harden:
         eprintln!("warning: the engine did not stop in time; runs it had in flight are marked interrupted at the next start");
     }
     served.context("the server stopped with an error")?;
-    println!("Railyard stopped.");
+    // Not println!: a closed stdout (a pipe whose reader went away) must not turn a clean stop into a panic.
+    let _ = writeln!(std::io::stdout(), "Railyard stopped.");
     Ok(())
 }
 
@@ -147,7 +149,8 @@ async fn shutdown_signal() {
 #[cfg(test)]
 mod tests {
     use super::DatabaseUrl;
-    use std::path::PathBuf;
+    use std::io::Write as _;
+use std::path::PathBuf;
 
     #[test]
     fn database_urls() {

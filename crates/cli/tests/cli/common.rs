@@ -74,6 +74,8 @@ pub fn start_server() -> Server {
             url = rest.split_whitespace().next().map(str::to_string);
         }
     }
+    // Keep draining its output so that it never writes to a closed pipe.
+    std::thread::spawn(move || for _ in rx {});
     Server { child, url: url.unwrap(), admin_token: token.expect("the server printed the admin token once"), db, dir }
 }
 
