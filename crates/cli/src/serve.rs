@@ -117,7 +117,9 @@ pub async fn run(listen: &str, database: &str, demo: bool, tasks: crate::harden:
     let served = railyard_server::serve(listener, service, signal).await;
     let _ = stop.send(true);
     if tokio::time::timeout(railyard_engine::STOP_BOUND + std::time::Duration::from_secs(5), engine).await.is_err() {
-        eprintln!("warning: the engine did not stop in time; runs it had in flight are marked interrupted at the next start");
+        eprintln!(
+            "warning: the engine did not stop in time; runs it had in flight are marked interrupted at the next start"
+        );
     }
     served.context("the server stopped with an error")?;
     // Not println!: a closed stdout (a pipe whose reader went away) must not turn a clean stop into a panic.
@@ -149,8 +151,7 @@ async fn shutdown_signal() {
 #[cfg(test)]
 mod tests {
     use super::DatabaseUrl;
-    use std::io::Write as _;
-use std::path::PathBuf;
+    use std::path::PathBuf;
 
     #[test]
     fn database_urls() {

@@ -32,8 +32,7 @@ pub use approval::{Approval, ApprovalKind, ApprovalState, Decision, Verdict};
 pub use change::Change;
 pub use deployment::{
     Deployment, DeploymentState, EarlyStart, Lease, MAX_WINDOW_MINUTES, RunProcess, RunResult, RunState, RunStatus,
-    ScheduleTarget,
-    TaskRun, Trigger, Validation, check_schedule_time,
+    ScheduleTarget, TaskRun, Trigger, Validation, check_schedule_time,
 };
 pub use environment::{
     CalendarEvent, Environment, EnvironmentAction, EnvironmentKind, EnvironmentPatch, EnvironmentSpec,

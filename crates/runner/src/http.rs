@@ -12,10 +12,10 @@ use reqwest::{Client, Method, Url};
 
 use crate::action::HttpAction;
 use crate::command::stopped;
-use crate::{RunContext, RunOptions};
 use crate::outcome::{Outcome, RunStatus, Stream};
 use crate::output::{Capture, Splitter};
 use crate::placeholder::{Encoding, substitute};
+use crate::{RunContext, RunOptions};
 
 pub(crate) async fn run(
     action: &HttpAction,

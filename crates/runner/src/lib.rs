@@ -47,10 +47,10 @@ pub use outcome::{Outcome, OutputLine, RunStatus, Stream};
 pub use output::{Limits, LineSink, MAX_LINE_BYTES, MAX_LINES, MAX_OUTPUT_BYTES, VecSink};
 pub use process::{Reaped, host_id, kill_recorded, protect_server_process};
 pub use railyard_domain::RunProcess;
-pub use sandbox::{Sandbox, SandboxError, TaskUser};
 pub(crate) use railyard_domain::action;
 pub use railyard_domain::action::{Action, CommandAction, HTTP_METHODS, HttpAction, MAX_TIMEOUT_SECS, is_env_name};
 pub use railyard_domain::{FieldError, placeholder};
+pub use sandbox::{Sandbox, SandboxError, TaskUser};
 
 /// What the engine adds to every run: environment variables such as `RAILYARD_TURNOVER` and
 /// `RAILYARD_ENVIRONMENT`. A command sees them in its environment (they override the action's own);

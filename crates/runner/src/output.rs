@@ -307,7 +307,10 @@ mod tests {
         // The line cap is reached first: everything after it is counted, a last partial line included.
         let limits = Limits { max_output_bytes: 1024 * 1024, max_lines: 3 };
         let (lines, _) = split_with(&[b"a\nb\nc\nd\ne\nf"], limits);
-        assert_eq!(lines, ["a", "b", "c", "[output cut: 5 bytes in 3 lines not kept; a run keeps at most 1 MiB and 3 lines]"]);
+        assert_eq!(
+            lines,
+            ["a", "b", "c", "[output cut: 5 bytes in 3 lines not kept; a run keeps at most 1 MiB and 3 lines]"]
+        );
         // Nothing dropped: no mark.
         let (lines, truncated) = split_with(&[b"a\nb\nc\n"], limits);
         assert_eq!((lines.len(), truncated), (3, false));

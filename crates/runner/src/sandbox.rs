@@ -310,9 +310,7 @@ pub fn lookup_user(name: &str) -> io::Result<Option<TaskUser>> {
         // result points into them (or is null).
         let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
         let mut result: *mut libc::passwd = std::ptr::null_mut();
-        let rc = unsafe {
-            libc::getpwnam_r(cname.as_ptr(), &mut pwd, buf.as_mut_ptr().cast(), buf.len(), &mut result)
-        };
+        let rc = unsafe { libc::getpwnam_r(cname.as_ptr(), &mut pwd, buf.as_mut_ptr().cast(), buf.len(), &mut result) };
         if rc == libc::ERANGE && buf.len() < 1024 * 1024 {
             buf.resize(buf.len() * 4, 0);
             continue;

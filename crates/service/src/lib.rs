@@ -47,13 +47,13 @@ pub use deployments::{
     CompleteRunInput, DeployInput, DeploymentFilter, DeploymentView, RetryInput, RunLog, ValidateInput,
 };
 pub use engine_work::{LEASE_SECS, Launch, Step};
-pub use run_processes::Leftover;
 pub use environments::{CalendarEntry, EnvironmentFilter, EnvironmentView, PathView, StateReason};
 pub use error::{ServiceError, ServiceResult};
 pub use inbox::{Inbox, InboxCriterion, InboxMilestone, InboxRun};
 pub use line::LineInput;
 pub use production::{DEFAULT_WINDOW_MINUTES, RollbackInput, ScheduleInput, StartInput, VerifyInput};
 pub use releases::{ProposeInput, ReasonInput, ReleaseFilter, ReleaseView};
+pub use run_processes::Leftover;
 pub use runbooks::{ReviewInput, RunbookRef, RunbookView, SaveAsRunbookInput};
 pub use sessions::{MIN_PASSWORD_CHARS, PasswordInput, SESSION_HOURS, SessionInfo, SignInMethod, SignedIn};
 pub use timeline::{GateMark, MilestoneMark, ReleaseBar, StageBar, Timeline};

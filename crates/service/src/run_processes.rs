@@ -112,9 +112,10 @@ impl Service {
         for r in self.list_all::<RunProcessRecord>(q).await? {
             let r = r.value;
             let d: Option<Stored<Deployment>> = self.find(&r.deployment).await?;
-            let running = d.as_ref().and_then(|d| d.value.runs.get(r.run_index)).is_some_and(|run| {
-                run.id == r.run && run.attempts == r.attempt && run.state == RunState::Running
-            });
+            let running = d
+                .as_ref()
+                .and_then(|d| d.value.runs.get(r.run_index))
+                .is_some_and(|run| run.id == r.run && run.attempts == r.attempt && run.state == RunState::Running);
             if !running {
                 out.push(Leftover {
                     id: r.id,

@@ -248,6 +248,7 @@ pub fn serve_with(mut cmd: Command) -> (Child, String, Vec<String>, std::sync::m
     loop {
         let Ok(line) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) else {
             let _ = child.kill();
+            let _ = child.wait();
             panic!("railyard serve did not say where it listens; it printed {printed:?}");
         };
         printed.push(line.clone());
@@ -269,14 +270,22 @@ pub fn turnover_with_task(s: &Server, script: &str) -> (String, String) {
     let path = path_through(s, &erin, &["test"]);
     let (_, releases) = train_with_releases(s, &rita, &["PAY"]);
     let d = Some(dan.as_str());
-    let args = ["turnover", "create", "--title", "build 1", "--release", &releases[0], "--path", &path, "--output", "json"];
+    let args =
+        ["turnover", "create", "--title", "build 1", "--release", &releases[0], "--path", &path, "--output", "json"];
     let to = ry(s, d, &args).json()["id"].as_str().unwrap().to_string();
     ry(s, d, &["task", "add", &to, "--title", "Deploy", "--sequence", "1", "--run", "/bin/sh", "-c", script]).ok();
     (erin, to)
 }
 
 /// `deployment show` on `url` until `pred` holds (60 s at most).
-pub fn wait_deployment(s: &Server, url: &str, token: &str, id: &str, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+pub fn wait_deployment(
+    s: &Server,
+    url: &str,
+    token: &str,
+    id: &str,
+    what: &str,
+    pred: impl Fn(&Value) -> bool,
+) -> Value {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let d = ry(s, Some(token), &["--server", url, "deployment", "show", id, "--output", "json"]).json();

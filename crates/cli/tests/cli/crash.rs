@@ -68,7 +68,8 @@ fn a_task_killed_with_the_server_never_finishes_and_a_retry_runs_it_once_with_a_
     let d = wait_deployment(&s, &url, &erin, &id, "failed", |d| d["state"] == "failed");
     let sleeper_gone_after_restart = eventually(30, || process_gone(&sleeper));
     ry(&s, Some(&erin), &["--server", &url, "deployment", "retry", &id]).ok();
-    let done = wait_deployment(&s, &url, &erin, &id, "settled", |d| d["state"] == "succeeded" || d["state"] == "failed");
+    let done =
+        wait_deployment(&s, &url, &erin, &id, "settled", |d| d["state"] == "succeeded" || d["state"] == "failed");
     let f = lines(&dir.join("F"));
     let ids = lines(&dir.join("ids"));
     let events = ry(&s, Some(&erin), &["--server", &url, "audit", "list", "--object", &id, "--output", "json"]).json();
@@ -154,7 +155,9 @@ fn two_servers_on_postgresql_killing_the_one_running_a_deployment_runs_nothing_t
     let token = "two-servers-admin-token-0123456789";
     let start = || {
         let mut cmd = Command::new(BIN);
-        cmd.args(["serve", "--listen", "127.0.0.1:0"]).env("RAILYARD_DATABASE", &url).env("RAILYARD_ADMIN_TOKEN", token);
+        cmd.args(["serve", "--listen", "127.0.0.1:0"])
+            .env("RAILYARD_DATABASE", &url)
+            .env("RAILYARD_ADMIN_TOKEN", token);
         let (child, base, _, rx) = serve_with(cmd);
         std::thread::spawn(move || for _ in rx {});
         (child, base)
@@ -162,7 +165,8 @@ fn two_servers_on_postgresql_killing_the_one_running_a_deployment_runs_nothing_t
     let (a, a_url) = start();
     let (b, b_url) = start();
     let s = Server { child: a, url: a_url.clone(), admin_token: token.into(), db: "unused".into(), dir: tasks_dir() };
-    let mut b = Server { child: b, url: b_url.clone(), admin_token: token.into(), db: "unused".into(), dir: tasks_dir() };
+    let mut b =
+        Server { child: b, url: b_url.clone(), admin_token: token.into(), db: "unused".into(), dir: tasks_dir() };
     ry(&s, None, &["login", "--server", &s.url, "--token", token]).ok();
     let dir = s.dir.path().to_path_buf();
     let (erin, to) = turnover_with_task(&s, &slow_append(&dir));

@@ -26,10 +26,13 @@ async fn a_task_starts_from_a_cleared_environment() {
     let mut sink = VecSink::new();
     let outcome = railyard_runner::run(&Action::Command(c), &ctx, &mut sink, &Limits::default()).await;
     assert!(outcome.succeeded(), "{outcome:?}");
-    let names: BTreeSet<&str> = sink.texts(Stream::Stdout).iter().filter_map(|l| l.split_once('=')).map(|(n, _)| n).collect();
+    let names: BTreeSet<&str> =
+        sink.texts(Stream::Stdout).iter().filter_map(|l| l.split_once('=')).map(|(n, _)| n).collect();
     let allowed = |n: &&str| {
-        matches!(*n, "PATH" | "LANG" | "LANGUAGE" | "TZ" | "HOME" | "USER" | "LOGNAME" | "DEPLOY_TARGET" | "RAILYARD_RUN_ID")
-            || n.starts_with("LC_")
+        matches!(
+            *n,
+            "PATH" | "LANG" | "LANGUAGE" | "TZ" | "HOME" | "USER" | "LOGNAME" | "DEPLOY_TARGET" | "RAILYARD_RUN_ID"
+        ) || n.starts_with("LC_")
     };
     let leaked: Vec<&&str> = names.iter().filter(|n| !allowed(n)).collect();
     assert!(leaked.is_empty(), "the server's environment reached the task: {leaked:?}");

@@ -476,9 +476,13 @@ async fn a_flood_of_output_is_cut_behind_one_mark_that_counts_what_was_dropped()
     let total_bytes: u64 = 50_000_000;
     let script = format!("yes {line} | head -c {total_bytes}");
     let action = json!({"kind": "command", "program": "/bin/sh", "args": ["-c", script], "timeout_secs": 120});
-    app.post(&s.dan, &format!("/api/v1/turnovers/{to}/tasks"), json!({"title": "noisy", "sequence": 1, "action": action}))
-        .await
-        .expect(201);
+    app.post(
+        &s.dan,
+        &format!("/api/v1/turnovers/{to}/tasks"),
+        json!({"title": "noisy", "sequence": 1, "action": action}),
+    )
+    .await
+    .expect(201);
     let id = app.post(&s.erin, &format!("/api/v1/turnovers/{to}/deploy"), json!({})).await.ok()["id"]
         .as_str()
         .unwrap()
