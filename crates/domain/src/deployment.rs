@@ -8,6 +8,8 @@
 
 mod runs;
 mod schedule;
+#[cfg(test)]
+mod tests;
 
 use std::fmt;
 
