@@ -66,7 +66,7 @@ pub(crate) async fn run(
     process::prepare(&mut cmd, sandbox.switch_to(), Some(c_dir));
     let mut child = match process::spawn(cmd).await {
         Ok(child) => child,
-        Err(e) => return not_started(spawn_error(action, sandbox, &e)),
+        Err(e) => return not_started(spawn_error(action, sandbox, &dir, &e)),
     };
     let mut group = Group { pgid: child.id().and_then(|id| i32::try_from(id).ok()), finished: false };
     if let Some(recorded) = child.id().and_then(|pid| process::record(pid, sandbox.user().uid)) {
@@ -195,7 +195,7 @@ fn command(action: &CommandAction, ctx: &RunContext, sandbox: &Sandbox, home: &P
     cmd
 }
 
-fn spawn_error(action: &CommandAction, sandbox: &Sandbox, e: &io::Error) -> String {
+fn spawn_error(action: &CommandAction, sandbox: &Sandbox, dir: &Path, e: &io::Error) -> String {
     let program = action.program.as_str();
     let user = sandbox.user();
     let reason = |errno: i32| match errno {
@@ -206,9 +206,9 @@ fn spawn_error(action: &CommandAction, sandbox: &Sandbox, e: &io::Error) -> Stri
     };
     match process::Step::of(e) {
         Some(process::Step::Dir(errno)) => {
-            let dir = action.working_dir.as_deref().unwrap_or("(its own)");
             return format!(
-                "working directory '{dir}' cannot be used by task user {} (uid {}): {}",
+                "working directory '{}' cannot be used by task user {} (uid {}): {}",
+                dir.display(),
                 user.name,
                 user.uid,
                 reason(errno)

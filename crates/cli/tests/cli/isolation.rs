@@ -20,7 +20,7 @@ fn probe(db: &Path) -> String {
         "echo \"uid=$(id -u) home=$HOME pwd=$(pwd)\"; stat -c 'dir-mode=%a dir-owner=%u' .; \
          echo environ:; tr '\\0' '\\n' < /proc/$PPID/environ; \
          echo maps:; head -c 200 /proc/$PPID/maps; \
-         echo env:; env; \
+         echo env:; env; for f in /proc/self/fd/*; do echo \"fd $f -> $(readlink $f)\"; done; \
          echo db:; head -c 16 {db}; echo; \
          echo junk >> {db} && echo WROTE-DB; echo junk >> {db}-wal && echo WROTE-WAL; true"
     )
@@ -77,6 +77,14 @@ fn a_task_cannot_read_the_servers_secrets_nor_read_or_write_its_database() {
     assert!(!log.contains("SQLite format 3"), "the task read the database");
     assert!(!log.contains("WROTE-DB") && !log.contains("WROTE-WAL"), "the task wrote to the database");
     assert!(!log.contains("RAILYARD_DATABASE") && !log.contains("RAILYARD_ADMIN"), "{log}");
+    // It inherited no open file of the server's (the database, a socket, whatever the server itself
+    // inherited): stdin, stdout, stderr, and the directory its shell listed.
+    let fds: Vec<u32> = log
+        .lines()
+        .filter_map(|l| l.split(" fd /proc/self/fd/").nth(1))
+        .filter_map(|rest| rest.split_whitespace().next()?.parse().ok())
+        .collect();
+    assert!(fds.len() >= 3 && fds.iter().all(|&fd| fd <= 3), "the task holds descriptors {fds:?}");
     assert_eq!(d["state"], "succeeded", "{d}");
     // Never root: `nobody` when the server runs as root, in a private directory of its own.
     if unsafe { libc::geteuid() } == 0 {
