@@ -82,10 +82,9 @@ pub async fn run(listen: &str, database: &str, demo: bool, tasks: crate::harden:
     println!("{}", crate::harden::describe(&sandbox));
     // The engine runs deployments beside the API. On SIGINT or SIGTERM it stops with the API: it ends
     // the runs in flight and records them interrupted (within railyard_engine::STOP_BOUND).
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let stop = std::sync::Arc::new(stop);
+    let (stop, mut engine_stop) = tokio::sync::watch::channel(false);
+    let stop = Arc::new(stop);
     let engine = railyard_engine::Engine::with_sandbox(service.clone(), sandbox);
-    let mut engine_stop = stopped.clone();
     let engine = tokio::spawn(engine.run(async move {
         let _ = engine_stop.wait_for(|s| *s).await;
     }));
