@@ -121,7 +121,9 @@ pub(crate) async fn spawn(mut cmd: tokio::process::Command) -> io::Result<tokio:
             .name("railyard-spawner".into())
             .spawn(move || {
                 for job in rx {
-                    job();
+                    // The thread must outlive every child it forked (their death signal is tied to it):
+                    // a job that panics must not end it.
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
                 }
             })
             .ok()
@@ -129,7 +131,8 @@ pub(crate) async fn spawn(mut cmd: tokio::process::Command) -> io::Result<tokio:
     });
     let gone = || io::Error::other("the thread that starts task processes could not be started");
     let spawner = spawner.as_ref().ok_or_else(gone)?;
-    let runtime = tokio::runtime::Handle::current();
+    let runtime = tokio::runtime::Handle::try_current()
+        .map_err(|_| io::Error::other("task processes are started from inside a tokio runtime only"))?;
     let (reply, answer) = tokio::sync::oneshot::channel();
     let job: Job = Box::new(move || {
         let _inside = runtime.enter();
