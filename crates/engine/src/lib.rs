@@ -133,13 +133,21 @@ impl Engine {
         &self.holder
     }
 
-    /// Kills what is left on this host of runs that were interrupted (see the crate doc), and records
-    /// that through the service. Returns how many processes it killed.
+    /// Kills what is left on this host of runs that were interrupted (see the crate doc), removes their
+    /// own working directories, and records that through the service. Returns how many processes it
+    /// killed.
     pub async fn reap(&self) -> Result<usize, railyard_service::ServiceError> {
         let mut reaped = Vec::new();
         let mut killed = 0;
         for left in self.service.engine_leftover_processes().await? {
-            match railyard_runner::kill_recorded(&left.process) {
+            let result = railyard_runner::kill_recorded(&left.process);
+            if result != Reaped::ElsewhereRecorded
+                && let Some(dir) = &left.process.work_dir
+            {
+                // The run's own working directory, which its server died before removing.
+                self.options.sandbox.remove_leftover_dir(dir);
+            }
+            match result {
                 Reaped::ElsewhereRecorded => {}
                 Reaped::Gone => reaped.push((left.id, 0)),
                 Reaped::Killed(n) => {

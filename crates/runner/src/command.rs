@@ -69,7 +69,8 @@ pub(crate) async fn run(
         Err(e) => return not_started(spawn_error(action, sandbox, &dir, &e)),
     };
     let mut group = Group { pgid: child.id().and_then(|id| i32::try_from(id).ok()), finished: false };
-    if let Some(recorded) = child.id().and_then(|pid| process::record(pid, sandbox.user().uid)) {
+    let own_path = own_dir.as_ref().map(|d| d.path.as_path());
+    if let Some(recorded) = child.id().and_then(|pid| process::record(pid, sandbox.user().uid, own_path)) {
         capture.sink().started(&recorded);
     }
     let mut stdout = child.stdout.take();

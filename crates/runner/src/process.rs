@@ -177,11 +177,13 @@ fn real_uid(pid: i32) -> Option<u32> {
     status.lines().find_map(|l| l.strip_prefix("Uid:"))?.split_whitespace().next()?.parse().ok()
 }
 
-/// What to record of a process just spawned (its pid is its group), running as `uid`.
-pub(crate) fn record(pid: u32, uid: u32) -> Option<RunProcess> {
+/// What to record of a process just spawned (its pid is its group), running as `uid`, in its own
+/// working directory `work_dir` if the runner made one.
+pub(crate) fn record(pid: u32, uid: u32, work_dir: Option<&std::path::Path>) -> Option<RunProcess> {
     let pgid = i32::try_from(pid).ok()?;
     let st = stat(pgid)?;
-    Some(RunProcess { host: host_id()?.to_string(), pgid, started: st.started, uid })
+    let work_dir = work_dir.map(|d| d.to_string_lossy().into_owned());
+    Some(RunProcess { host: host_id()?.to_string(), pgid, started: st.started, uid, work_dir })
 }
 
 /// What [`kill_recorded`] did.
@@ -269,7 +271,13 @@ mod tests {
         let me = std::process::id();
         let st = stat(me as i32).expect("stat of self");
         assert!(st.started > 0);
-        let elsewhere = RunProcess { host: "another-boot/pid:[1]".into(), pgid: st.pgrp, started: st.started, uid: 0 };
+        let elsewhere = RunProcess {
+            host: "another-boot/pid:[1]".into(),
+            pgid: st.pgrp,
+            started: st.started,
+            uid: 0,
+            work_dir: None,
+        };
         assert_eq!(kill_recorded(&elsewhere), Reaped::ElsewhereRecorded);
         // Our own pid with another start time: a reused pid, never signalled (we are still alive).
         let reused = RunProcess {
@@ -277,6 +285,7 @@ mod tests {
             pgid: me as i32,
             started: st.started + 1,
             uid: 0,
+            work_dir: None,
         };
         assert_eq!(kill_recorded(&reused), Reaped::Gone);
     }

@@ -232,6 +232,17 @@ impl Sandbox {
         Err(format!("cannot make a working directory in {}: {last}", self.work_root.display()))
     }
 
+    /// Removes a run's own working directory left behind by a server that died (see
+    /// [`crate::kill_recorded`]): only a `run-*` directory directly in this sandbox's work root, never a
+    /// symlink, and never a directory a task named. Whether it removed one.
+    pub fn remove_leftover_dir(&self, dir: &str) -> bool {
+        let dir = Path::new(dir);
+        let ours = dir.parent() == Some(self.work_root.as_path())
+            && dir.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("run-"));
+        let is_dir = std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir());
+        ours && is_dir && std::fs::remove_dir_all(dir).is_ok()
+    }
+
     /// Makes the work root if missing; refuses one that others could tamper with.
     fn ensure_work_root(&self) -> Result<(), String> {
         let root = &self.work_root;

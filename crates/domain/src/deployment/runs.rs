@@ -72,6 +72,9 @@ pub struct RunProcess {
     pub started: u64,
     /// The user the run's processes ran as.
     pub uid: u32,
+    /// The run's own working directory, when the runner made one: removed with what is left of the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub work_dir: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
