@@ -2,6 +2,7 @@
 
 mod cmd;
 mod config;
+mod harden;
 mod output;
 mod serve;
 

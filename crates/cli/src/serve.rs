@@ -1,6 +1,7 @@
 //! `railyard serve`: open the database named by the URL, create the first admin on an empty database,
 //! and serve the API until SIGINT or SIGTERM.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -52,8 +53,10 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "RAILYARD_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: String,
-    /// sqlite://PATH (the file is created on first start) or postgres://USER@HOST/DB.
-    #[arg(long, env = "RAILYARD_DATABASE", default_value = "sqlite://railyard.db")]
+    /// sqlite://PATH (the file is created on first start, readable by the server's user only) or
+    /// postgres://USER@HOST/DB. A URL with a password is refused here, on the command line, which
+    /// every local user can read: set it in RAILYARD_DATABASE instead.
+    #[arg(long, env = "RAILYARD_DATABASE", hide_env_values = true, default_value = "sqlite://railyard.db")]
     pub database: String,
     /// Fill an empty database with a demo company (trains in every state, users with tokens).
     #[arg(long)]
@@ -79,16 +82,26 @@ pub struct ServeArgs {
     #[arg(long, env = "RAILYARD_AUTH_FAILURE_WINDOW", value_name = "SECONDS", default_value_t = 60,
           value_parser = clap::value_parser!(u32).range(1..=86_400))]
     pub auth_failure_window: u32,
+    /// Run local automation tasks as this OS user. Without it, a server running as root runs them
+    /// as `nobody` (never as root), and a server running as an ordinary user runs them as itself,
+    /// sharing its rights. Needs root (or CAP_SETUID and CAP_SETGID); root itself is refused. Tasks
+    /// always get a cleared environment (PATH, LANG, LC_*, TZ kept; HOME, USER, LOGNAME set) and,
+    /// unless they name one, a fresh working directory of their own, removed after the run.
+    #[arg(long, env = "RAILYARD_TASK_USER", value_name = "USER")]
+    pub task_user: Option<String>,
+    /// Where tasks' own working directories are made [default: $TMPDIR/railyard-tasks-<uid>].
+    #[arg(long, env = "RAILYARD_TASK_DIR", value_name = "DIR")]
+    pub task_dir: Option<std::path::PathBuf>,
 }
 
 fn parse_public_url(text: &str) -> Result<PublicUrl, String> {
     text.parse()
 }
 
-/// How long requests in progress get to finish once a shutdown began, and how long the engine then gets
-/// to stop its runs: together well under the 30 s a service manager waits before it kills.
+/// How long requests in progress get to finish once a shutdown began. The engine meanwhile stops its
+/// runs (within `railyard_engine::STOP_BOUND`, 20 s): `serve` ends well within the 30 s a service
+/// manager waits before it kills.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
-const ENGINE_STOP: Duration = Duration::from_secs(15);
 
 const BOOTSTRAP_LIFETIME: &str = "It is for the first start: it stops working once an admin creates another admin token \
      (give yourself one with `railyard token create`, or an admin user one with `railyard token create --user NAME`).";
@@ -120,7 +133,20 @@ pub fn take_admin_token() -> Option<String> {
 /// Serves until SIGINT or SIGTERM. `admin_token` is `RAILYARD_ADMIN_TOKEN`, taken out of the
 /// environment by [`take_admin_token`] before the runtime started.
 pub async fn run(args: ServeArgs, admin_token: Option<String>) -> anyhow::Result<()> {
-    let ServeArgs { listen, database, demo, max_connections, idle_timeout, public_url, auth_failure_window } = args;
+    let ServeArgs {
+        listen,
+        database,
+        demo,
+        max_connections,
+        idle_timeout,
+        public_url,
+        auth_failure_window,
+        task_user,
+        task_dir,
+    } = args;
+    crate::harden::protect_process();
+    crate::harden::refuse_password_in_argv(&database)?;
+    let sandbox = crate::harden::sandbox(&crate::harden::TaskOptions { task_user, task_dir })?;
     let db = DatabaseUrl::parse(&database)?;
     let store = db.open().await?;
     let limits = SignInLimits { window_secs: auth_failure_window, ..SignInLimits::default() };
@@ -158,14 +184,20 @@ pub async fn run(args: ServeArgs, admin_token: Option<String>) -> anyhow::Result
         DatabaseUrl::Postgres(_) => "PostgreSQL".to_string(),
     };
     println!("Railyard is listening on http://{addr} ({what})");
-    // One signal stops both the API and the engine that runs deployments beside it.
-    let (stop, stopping) = tokio::sync::watch::channel(false);
-    let signal = async move {
-        shutdown_signal().await;
-        let _ = stop.send(true);
+    println!("{}", crate::harden::describe(&sandbox));
+    // One signal stops both the API and the engine that runs deployments beside it: the engine ends the
+    // runs in flight and records them interrupted (within railyard_engine::STOP_BOUND).
+    let (stop, stopping) = tokio::sync::watch::channel::<Option<tokio::time::Instant>>(None);
+    let stop = Arc::new(stop);
+    let signal = {
+        let stop = stop.clone();
+        async move {
+            shutdown_signal().await;
+            raise(&stop);
+        }
     };
-    let engine_stop = when_stopping(stopping.clone());
-    let engine = tokio::spawn(railyard_engine::Engine::new(service.clone()).run(engine_stop));
+    let engine = railyard_engine::Engine::with_sandbox(service.clone(), sandbox);
+    let engine = tokio::spawn(engine.run(when_stopping(stopping.clone())));
     if demo {
         // The demo goes in through the API like any client, once the server answers.
         match admin_token {
@@ -191,23 +223,34 @@ pub async fn run(args: ServeArgs, admin_token: Option<String>) -> anyhow::Result
         ..railyard_server::ServeOptions::default()
     };
     tokio::spawn(signal);
-    railyard_server::serve_with(listener, service, options, when_stopping(stopping))
-        .await
-        .context("the server stopped with an error")?;
-    // The engine stops its runs (they are recorded interrupted); it gets a bounded time for it.
-    if tokio::time::timeout(ENGINE_STOP, engine).await.is_err() {
+    let served = railyard_server::serve_with(listener, service, options, when_stopping(stopping.clone())).await;
+    // The server may also have stopped by an error: the engine stops then too.
+    raise(&stop);
+    let stopped_at = (*stopping.borrow()).unwrap_or_else(tokio::time::Instant::now);
+    let deadline = stopped_at + railyard_engine::STOP_BOUND + Duration::from_secs(3);
+    if tokio::time::timeout_at(deadline, engine).await.is_err() {
         eprintln!(
-            "the engine did not stop within {} s; its runs are marked interrupted at the next start",
-            ENGINE_STOP.as_secs()
+            "warning: the engine did not stop in time; runs it had in flight are marked interrupted at the next start"
         );
     }
-    println!("Railyard stopped.");
+    served.context("the server stopped with an error")?;
+    // Not println!: a closed stdout (a pipe whose reader went away) must not turn a clean stop into a panic.
+    let _ = writeln!(std::io::stdout(), "Railyard stopped.");
     Ok(())
 }
 
-/// Completes once the stop flag is raised (or its sender is gone).
-async fn when_stopping(mut stopping: tokio::sync::watch::Receiver<bool>) {
-    let _ = stopping.wait_for(|stop| *stop).await;
+/// Sets the stop time, once.
+fn raise(stop: &tokio::sync::watch::Sender<Option<tokio::time::Instant>>) {
+    stop.send_if_modified(|at| {
+        let first = at.is_none();
+        at.get_or_insert_with(tokio::time::Instant::now);
+        first
+    });
+}
+
+/// Completes once the stop time is set (or its sender is gone).
+async fn when_stopping(mut stopping: tokio::sync::watch::Receiver<Option<tokio::time::Instant>>) {
+    let _ = stopping.wait_for(Option::is_some).await;
 }
 
 async fn shutdown_signal() {

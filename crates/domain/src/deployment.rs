@@ -8,6 +8,8 @@
 
 mod runs;
 mod schedule;
+#[cfg(test)]
+mod tests;
 
 use std::fmt;
 
@@ -19,7 +21,7 @@ use utoipa::ToSchema;
 use crate::error::Guards;
 use crate::{Actor, Change, DomainError, Role, Turnover};
 
-pub use runs::{RunResult, RunState, RunStatus, TaskRun};
+pub use runs::{RunProcess, RunResult, RunState, RunStatus, TaskRun};
 pub use schedule::{EarlyStart, MAX_WINDOW_MINUTES, ScheduleTarget, check_schedule_time};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -337,7 +339,8 @@ impl Deployment {
             ));
         }
         r.apply(&result);
-        if r.state.is_failure() && r.retries_left() {
+        // An interrupted run is never started again by itself (a person retries the deployment).
+        if r.state.is_failure() && r.state != RunState::Interrupted && r.retries_left() {
             // The task asked for retries: it runs again when the engine next moves the deployment on.
             r.message = format!("{}; retrying ({} of {} retries)", r.message, r.tries, r.retries);
             r.state = RunState::Pending;
@@ -404,6 +407,26 @@ impl Deployment {
         }
         self.lease = None;
         (!ids.is_empty()).then(|| Change::new("deployment", &self.id, "interrupt", json!({"runs": ids})))
+    }
+
+    /// After the engine stopped runs at shutdown and recorded them interrupted: once none of its runs
+    /// is running any more, the deployment fails at once (rather than when the next engine looks), so
+    /// that it can be retried, and its lease is released. Manual runs still waiting are withdrawn from
+    /// their owners, as when a group fails. Nothing is started.
+    pub fn settle_interrupted(&mut self, now: DateTime<Utc>) -> Vec<Change> {
+        let mut changes = Vec::new();
+        if self.state != DeploymentState::Running
+            || self.runs.iter().any(|r| r.state == RunState::Running)
+            || !self.runs.iter().any(|r| r.state == RunState::Interrupted)
+        {
+            return changes;
+        }
+        for r in self.runs.iter_mut().filter(|r| r.state == RunState::WaitingForOwner) {
+            r.state = RunState::Pending;
+            changes.push(Change::new("deployment", &self.id, "withdraw_manual_run", json!({"run": r.id})));
+        }
+        self.settle(DeploymentState::Failed, now, &mut changes);
+        changes
     }
 
     /// failed → running: failed, timed-out and interrupted runs run again; each succeeded run is run again

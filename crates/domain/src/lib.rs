@@ -31,8 +31,8 @@ pub use application::{Application, ApplicationPatch, ApplicationSpec};
 pub use approval::{Approval, ApprovalKind, ApprovalState, Decision, Verdict};
 pub use change::Change;
 pub use deployment::{
-    Deployment, DeploymentState, EarlyStart, Lease, MAX_WINDOW_MINUTES, RunResult, RunState, RunStatus, ScheduleTarget,
-    TaskRun, Trigger, Validation, check_schedule_time,
+    Deployment, DeploymentState, EarlyStart, Lease, MAX_WINDOW_MINUTES, RunProcess, RunResult, RunState, RunStatus,
+    ScheduleTarget, TaskRun, Trigger, Validation, check_schedule_time,
 };
 pub use environment::{
     CalendarEvent, Environment, EnvironmentAction, EnvironmentKind, EnvironmentPatch, EnvironmentSpec,

@@ -7,24 +7,37 @@
 //! ends, its result and output are recorded in one commit and the deployment is moved on at once.
 //! Leases expire when an engine stops: the next engine to look marks the runs that were in flight
 //! `interrupted` (never silently rerun), and the deployment fails so that it can be retried.
+//!
+//! Commands run in the runner's [`Sandbox`] (never as root; see `railyard_runner::sandbox`) and die with
+//! the server (`PR_SET_PDEATHSIG`). What their children leave behind after a crash is found again: each
+//! run's process group is recorded through the service when it starts, and an engine on the same host
+//! kills the groups of runs that were interrupted, when it starts and whenever it marks runs
+//! interrupted ([`Engine::reap`]; pid reuse is guarded against by `railyard_runner::kill_recorded`).
+//!
+//! On shutdown ([`Engine::run`]'s future completing), the engine starts nothing more, ends the runs it
+//! has in flight (SIGTERM to their groups, SIGKILL after the runner's grace), records them
+//! `interrupted` with their output so far, and fails their deployments so that they can be retried at
+//! once; it returns when that is done, or after [`STOP_BOUND`] at most.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use railyard_domain::{RunResult, RunStatus};
-use railyard_runner::{Limits, OutputLine, RunContext};
+use railyard_domain::{RunProcess, RunResult, RunStatus};
+use railyard_runner::{LineSink, OutputLine, Reaped, RunContext, RunOptions, Sandbox};
 use railyard_service::{Launch, Service};
 use serde_json::json;
 
 /// How often the engine looks for work.
 pub const TICK: Duration = Duration::from_millis(250);
 
+/// The longest a shutdown waits for the runs in flight to end and be recorded. The runner ends a run
+/// within its kill grace and drain bound (a few seconds); the rest is for the store.
+pub const STOP_BOUND: Duration = Duration::from_secs(20);
+
 /// A run that ended, waiting to be recorded: deployment, run, attempt, result, output.
 type Finished = (String, usize, u32, RunResult, Vec<serde_json::Value>);
-
-/// The most output lines kept per run (the runner caps bytes; this caps many tiny lines).
-pub const MAX_LINES: usize = 20_000;
 
 #[derive(Clone)]
 pub struct Engine {
@@ -32,21 +45,40 @@ pub struct Engine {
     holder: String,
     /// Runs launched by this engine and not yet recorded: (deployment, run index, attempt).
     in_flight: Arc<Mutex<HashSet<(String, usize, u32)>>>,
-    limits: Limits,
+    options: RunOptions,
     /// Where finished runs go; one recorder task writes them in batches.
     finished: tokio::sync::mpsc::UnboundedSender<Finished>,
+    /// Turns `true` when the engine shuts down: the runs in flight end.
+    stop: Arc<tokio::sync::watch::Sender<bool>>,
+    stopping: Arc<AtomicBool>,
 }
 
 impl Engine {
-    /// A new engine; it must be created inside a tokio runtime (it starts its recorder task).
+    /// A new engine running tasks in this process's default sandbox (as root: as `nobody`; otherwise as
+    /// the server's own user). It must be created inside a tokio runtime (it starts its recorder task).
     pub fn new(service: Service) -> Engine {
+        Engine::with_sandbox(service, Sandbox::for_this_process())
+    }
+
+    /// A new engine running tasks in `sandbox`.
+    pub fn with_sandbox(service: Service, sandbox: Arc<Sandbox>) -> Engine {
         let mut bytes = [0u8; 8];
         let holder = match getrandom::fill(&mut bytes) {
             Ok(()) => format!("engine-{}", hex::encode(bytes)),
             Err(_) => format!("engine-{}", std::process::id()),
         };
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let engine = Engine { service, holder, in_flight: Arc::default(), limits: Limits::default(), finished: tx };
+        let (stop, stop_rx) = tokio::sync::watch::channel(false);
+        let options = RunOptions { limits: railyard_runner::Limits::default(), sandbox, stop: Some(stop_rx) };
+        let engine = Engine {
+            service,
+            holder,
+            in_flight: Arc::default(),
+            options,
+            finished: tx,
+            stop: Arc::new(stop),
+            stopping: Arc::default(),
+        };
         tokio::spawn(engine.clone().record(rx));
         engine
     }
@@ -86,6 +118,9 @@ impl Engine {
                     tracing::error!(deployment = %id, error = %e, "could not record finished runs");
                     continue;
                 }
+                if self.stopping.load(Ordering::SeqCst) {
+                    continue; // shutting down: nothing new starts; the next engine moves it on
+                }
                 if let Err(e) = self.step(&id).await {
                     tracing::warn!(deployment = %id, error = %e, "could not move the deployment on");
                 }
@@ -98,14 +133,46 @@ impl Engine {
         &self.holder
     }
 
-    /// Runs until `shutdown` completes; runs still in flight then are abandoned with the process (their
-    /// leases expire and the next engine marks them interrupted).
+    /// Kills what is left on this host of runs that were interrupted (see the crate doc), removes their
+    /// own working directories, and records that through the service. Returns how many processes it
+    /// killed.
+    pub async fn reap(&self) -> Result<usize, railyard_service::ServiceError> {
+        let mut reaped = Vec::new();
+        let mut killed = 0;
+        for left in self.service.engine_leftover_processes().await? {
+            let result = railyard_runner::kill_recorded(&left.process);
+            if result != Reaped::ElsewhereRecorded
+                && let Some(dir) = &left.process.work_dir
+            {
+                // The run's own working directory, which its server died before removing.
+                self.options.sandbox.remove_leftover_dir(dir);
+            }
+            match result {
+                Reaped::ElsewhereRecorded => {}
+                Reaped::Gone => reaped.push((left.id, 0)),
+                Reaped::Killed(n) => {
+                    tracing::warn!(deployment = %left.deployment, run = %left.run, attempt = left.attempt,
+                        pgid = left.process.pgid, processes = n, "killed what was left of an interrupted run");
+                    killed += n;
+                    reaped.push((left.id, n));
+                }
+            }
+        }
+        self.service.engine_processes_reaped(&reaped).await?;
+        Ok(killed)
+    }
+
+    /// Runs until `shutdown` completes, then stops (see the crate doc): returns once the runs it had in
+    /// flight ended and were recorded interrupted, or after [`STOP_BOUND`].
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
+        if let Err(e) = self.reap().await {
+            tracing::warn!(error = %e, "could not look for what interrupted runs left behind");
+        }
         let mut interval = tokio::time::interval(TICK);
         loop {
             tokio::select! {
-                _ = &mut shutdown => return,
+                _ = &mut shutdown => break,
                 _ = interval.tick() => {
                     if let Err(e) = self.tick().await {
                         tracing::warn!(error = %e, "engine tick failed; trying again");
@@ -113,29 +180,67 @@ impl Engine {
                 }
             }
         }
+        self.stop().await;
+    }
+
+    /// Ends the runs in flight and waits (at most [`STOP_BOUND`]) until they are recorded.
+    async fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        let _ = self.stop.send(true);
+        let deadline = tokio::time::Instant::now() + STOP_BOUND;
+        while !self.in_flight().is_empty() {
+            if tokio::time::Instant::now() >= deadline {
+                tracing::error!(runs = self.in_flight().len(), "runs in flight were not all recorded at shutdown");
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// One pass over the active deployments. Returns how many runs it launched.
     pub async fn tick(&self) -> Result<usize, railyard_service::ServiceError> {
         let mut launched = 0;
+        let mut interrupted = 0;
         for id in self.service.active_deployments().await? {
+            if self.stopping.load(Ordering::SeqCst) {
+                break;
+            }
             // One deployment's trouble never holds up the others (nor their lease renewals).
-            match self.step(&id).await {
-                Ok(n) => launched += n,
+            match self.step_counting(&id).await {
+                Ok((n, i)) => {
+                    launched += n;
+                    interrupted += i;
+                }
                 Err(e) => tracing::warn!(deployment = %id, error = %e, "could not move a deployment on"),
             }
+        }
+        if interrupted > 0
+            && let Err(e) = self.reap().await
+        {
+            tracing::warn!(error = %e, "could not kill what interrupted runs left behind");
         }
         Ok(launched)
     }
 
     async fn step(&self, id: &str) -> Result<usize, railyard_service::ServiceError> {
+        let (launched, interrupted) = self.step_counting(id).await?;
+        if interrupted > 0
+            && let Err(e) = self.reap().await
+        {
+            tracing::warn!(error = %e, "could not kill what interrupted runs left behind");
+        }
+        Ok(launched)
+    }
+
+    /// Moves one deployment on; how many runs it launched and how many it marked interrupted.
+    async fn step_counting(&self, id: &str) -> Result<(usize, usize), railyard_service::ServiceError> {
         let live: Vec<usize> = self.in_flight().iter().filter(|(d, _, _)| d == id).map(|(_, r, _)| *r).collect();
-        let launches = self.service.engine_step(&self.holder, id, &live).await?;
-        let n = launches.len();
-        for launch in launches {
+        let step = self.service.engine_step(&self.holder, id, &live).await?;
+        let n = step.launches.len();
+        for launch in step.launches {
             self.launch(launch);
         }
-        Ok(n)
+        Ok((n, step.interrupted))
     }
 
     fn in_flight(&self) -> std::sync::MutexGuard<'_, HashSet<(String, usize, u32)>> {
@@ -147,11 +252,11 @@ impl Engine {
         if !self.in_flight().insert(key.clone()) {
             return;
         }
-        let limits = self.limits;
+        let options = self.options.clone();
         let finished = self.finished.clone();
         let service = self.service.clone();
         tokio::spawn(async move {
-            let (result, lines) = run_one(&service, &launch, &limits).await;
+            let (result, lines) = run_one(&service, &launch, &options).await;
             // The recorder is gone only when the engine is: then the lease expires and the run is
             // marked interrupted by the next engine.
             let _ = finished.send((launch.deployment, launch.run, launch.task.attempts, result, lines));
@@ -159,9 +264,36 @@ impl Engine {
     }
 }
 
-/// Runs one task through the runner; its result and output lines. Each line is also handed to the
-/// service as it comes, so the run's log can be read while it runs.
-async fn run_one(service: &Service, launch: &Launch, limits: &Limits) -> (RunResult, Vec<serde_json::Value>) {
+/// Where a run's output goes: to the service as it comes (so that its log can be read while it runs)
+/// and into the lines kept for its record; its process group goes to the recording task.
+struct RunSink<'a> {
+    service: &'a Service,
+    deployment: &'a str,
+    run: &'a str,
+    attempt: u32,
+    lines: Vec<serde_json::Value>,
+    started: Option<tokio::sync::oneshot::Sender<RunProcess>>,
+}
+
+impl LineSink for RunSink<'_> {
+    fn line(&mut self, line: OutputLine) {
+        let line = json!({"at": line.at, "stream": line.stream, "text": line.text});
+        self.service.engine_output_line(self.deployment, self.run, self.attempt, line.clone());
+        self.lines.push(line);
+    }
+
+    fn started(&mut self, process: &RunProcess) {
+        if let Some(tx) = self.started.take() {
+            let _ = tx.send(process.clone());
+        }
+    }
+}
+
+/// Runs one task through the runner; its result and output lines (the runner keeps them within its
+/// limits, with one mark for what it dropped). The run's process group is recorded through the service
+/// while it runs; the result is handed back only once that is done, so that the record always exists
+/// when the result ends it.
+async fn run_one(service: &Service, launch: &Launch, options: &RunOptions) -> (RunResult, Vec<serde_json::Value>) {
     let Some(action) = &launch.task.action else {
         let r = RunResult {
             status: RunStatus::CouldNotStart,
@@ -174,37 +306,43 @@ async fn run_one(service: &Service, launch: &Launch, limits: &Limits) -> (RunRes
         return (r, Vec::new());
     };
     let ctx = RunContext { env: launch.env.clone() };
-    let mut lines: Vec<serde_json::Value> = Vec::new();
-    let mut dropped = 0usize;
     let (deployment, run, attempt) = (&launch.deployment, &launch.task.id, launch.task.attempts);
-    let mut sink = |line: OutputLine| {
-        if lines.len() < MAX_LINES {
-            let line = json!({"at": line.at, "stream": line.stream, "text": line.text});
-            service.engine_output_line(deployment, run, attempt, line.clone());
-            lines.push(line);
-        } else {
-            dropped += 1;
+    let (started, process) = tokio::sync::oneshot::channel();
+    let mut sink = RunSink { service, deployment, run, attempt, lines: Vec::new(), started: Some(started) };
+    let record = async {
+        if let Ok(process) = process.await
+            && let Err(e) = service.engine_run_started(deployment, launch.run, attempt, process).await
+        {
+            tracing::warn!(deployment = %deployment, run = %run, error = %e, "could not record a run's processes");
         }
     };
-    let outcome = railyard_runner::run(action, &ctx, &mut sink, limits).await;
-    if dropped > 0 {
-        lines.push(json!({"at": outcome.finished_at, "stream": "stderr", "text": format!("[{dropped} more lines not kept: a run keeps at most {MAX_LINES} lines]")}));
-    }
+    let run = async {
+        let outcome = railyard_runner::run_with(action, &ctx, &mut sink, options).await;
+        sink.started = None; // a run that never started has nothing to record: let the recording end
+        outcome
+    };
+    let (outcome, ()) = tokio::join!(run, record);
     let status = match outcome.status {
         railyard_runner::RunStatus::Succeeded => RunStatus::Succeeded,
         railyard_runner::RunStatus::Failed => RunStatus::Failed,
         railyard_runner::RunStatus::TimedOut => RunStatus::TimedOut,
         railyard_runner::RunStatus::CouldNotStart => RunStatus::CouldNotStart,
+        railyard_runner::RunStatus::Stopped => RunStatus::Interrupted,
+    };
+    let message = if status == RunStatus::Interrupted {
+        "interrupted: the server shut down while it ran; retry the deployment to run it again".to_string()
+    } else {
+        outcome.message
     };
     let result = RunResult {
         status,
         exit_code: outcome.exit_code,
         http_status: outcome.http_status,
-        message: outcome.message,
+        message,
         finished_at: outcome.finished_at,
         truncated: outcome.truncated,
     };
-    (result, lines)
+    (result, sink.lines)
 }
 
 fn chrono_now() -> chrono::DateTime<chrono::Utc> {

@@ -10,16 +10,18 @@ use chrono::{DateTime, Utc};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Client, Method, Url};
 
-use crate::RunContext;
 use crate::action::HttpAction;
+use crate::command::stopped;
 use crate::outcome::{Outcome, RunStatus, Stream};
 use crate::output::{Capture, Splitter};
 use crate::placeholder::{Encoding, substitute};
+use crate::{RunContext, RunOptions};
 
 pub(crate) async fn run(
     action: &HttpAction,
     ctx: &RunContext,
     capture: &mut Capture<'_>,
+    options: &RunOptions,
     started_at: DateTime<Utc>,
 ) -> Outcome {
     let request = match prepare(action, ctx) {
@@ -40,7 +42,16 @@ pub(crate) async fn run(
     let mut http_status = None;
     let mut lines = Splitter::new(Stream::Stdout);
     let timeout = Duration::from_secs(action.timeout_secs);
-    let result = tokio::time::timeout(timeout, exchange(builder, &mut lines, capture, &mut http_status)).await;
+    let mut stop = options.stop.clone();
+    let result = tokio::select! {
+        r = tokio::time::timeout(timeout, exchange(builder, &mut lines, capture, &mut http_status)) => Some(r),
+        _ = stopped(&mut stop) => None,
+    };
+    let Some(result) = result else {
+        let mut outcome = Outcome::new(RunStatus::Stopped, "stopped: the server shut down while it ran", started_at);
+        outcome.http_status = http_status;
+        return outcome;
+    };
     let mut outcome = Outcome::new(RunStatus::Failed, String::new(), started_at);
     outcome.http_status = http_status;
     match (result, http_status) {
@@ -131,7 +142,8 @@ async fn exchange(
     while let Some(chunk) = response.chunk().await? {
         lines.push(&chunk, capture);
         if capture.truncated() {
-            return Ok(()); // nothing more will be kept: stop reading
+            capture.stop_reading(); // nothing more will be kept: stop reading
+            return Ok(());
         }
     }
     lines.finish(capture);

@@ -2,13 +2,20 @@
 //! lines as they come (to a [`LineSink`]) and an [`Outcome`] at the end. It knows nothing of trains,
 //! turnovers or storage; the engine calls it.
 //!
-//! A command runs without a shell, in a process group of its own, stdin from `/dev/null`. At its timeout
-//! the whole group gets SIGTERM, then SIGKILL after [`KILL_GRACE`]; the pipes are read for at most
-//! [`DRAIN_BOUND`] more, so a grandchild that escaped the group and holds them cannot hang the run.
-//! Dropping the run's future kills the group too. A program that exits by itself while a background
-//! process of its own keeps running is not killed; its pipes are read for [`DRAIN_BOUND`], then closed.
-//! The process inherits the server's environment minus the server's own `RAILYARD_*` settings, plus the
-//! action's variables, plus the [`RunContext`]'s (which win).
+//! A command runs without a shell, in a process group of its own, stdin from `/dev/null`, as the
+//! [`Sandbox`]'s task user (never root), in its own fresh working directory unless it names one, with a
+//! cleared environment (see [`sandbox`] for what it keeps) plus the action's variables plus the
+//! [`RunContext`]'s (which win). At its timeout, or when [`RunOptions::stop`] says the server is
+//! stopping, the whole group gets SIGTERM, then SIGKILL after [`KILL_GRACE`]; the pipes are read for at
+//! most [`DRAIN_BOUND`] more, so a grandchild that escaped the group and holds them cannot hang the run.
+//! Dropping the run's future kills the group too, and the process dies with the server (see
+//! [`process`]). A program that exits by itself while a background process of its own keeps running is
+//! not killed; its pipes are read for [`DRAIN_BOUND`], then closed.
+//!
+//! Output is kept line by line up to [`Limits`] (bytes and lines, one accounting), then one mark says
+//! what was dropped.
+//!
+//! Linux only: the process handling uses `prctl` and `/proc`.
 //!
 //! ```no_run
 //! # async fn demo() {
@@ -21,6 +28,7 @@
 //! ```
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
@@ -30,14 +38,19 @@ mod command;
 mod http;
 mod outcome;
 mod output;
+pub mod process;
+pub mod sandbox;
 
 // The actions are data of the domain (a task holds one); the runner carries them out.
 pub use command::{DRAIN_BOUND, KILL_GRACE};
 pub use outcome::{Outcome, OutputLine, RunStatus, Stream};
-pub use output::{Limits, LineSink, MAX_LINE_BYTES, VecSink};
+pub use output::{Limits, LineSink, MAX_LINE_BYTES, MAX_LINES, MAX_OUTPUT_BYTES, VecSink};
+pub use process::{Reaped, host_id, kill_recorded, protect_server_process};
+pub use railyard_domain::RunProcess;
 pub(crate) use railyard_domain::action;
 pub use railyard_domain::action::{Action, CommandAction, HTTP_METHODS, HttpAction, MAX_TIMEOUT_SECS, is_env_name};
 pub use railyard_domain::{FieldError, placeholder};
+pub use sandbox::{Sandbox, SandboxError, TaskUser};
 
 /// What the engine adds to every run: environment variables such as `RAILYARD_TURNOVER` and
 /// `RAILYARD_ENVIRONMENT`. A command sees them in its environment (they override the action's own);
@@ -71,10 +84,32 @@ impl RunContext {
     }
 }
 
-/// Runs one action to its end. Never panics and never returns an error: whatever happens, including an
-/// invalid action, is in the outcome. Output lines go to `sink` as they are read, at most
-/// `limits.max_output_bytes` of them, then one marker line.
+/// How runs are run: what they may print, who they run as, and a signal to stop them.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub limits: Limits,
+    pub sandbox: Arc<Sandbox>,
+    /// When it turns `true`, a command still running is ended (SIGTERM, then SIGKILL) and an HTTP call
+    /// abandoned; the outcome is [`RunStatus::Stopped`].
+    pub stop: Option<tokio::sync::watch::Receiver<bool>>,
+}
+
+impl RunOptions {
+    /// The default limits and this process's default sandbox ([`Sandbox::for_this_process`]).
+    pub fn new(limits: Limits) -> Self {
+        RunOptions { limits, sandbox: Sandbox::for_this_process(), stop: None }
+    }
+}
+
+/// Runs one action to its end with `limits`, in this process's default sandbox; see [`run_with`].
 pub async fn run(action: &Action, ctx: &RunContext, sink: &mut dyn LineSink, limits: &Limits) -> Outcome {
+    run_with(action, ctx, sink, &RunOptions::new(*limits)).await
+}
+
+/// Runs one action to its end. Never panics and never returns an error: whatever happens, including an
+/// invalid action, is in the outcome. Output lines go to `sink` as they are read, within
+/// `options.limits`, then one mark line when some were dropped.
+pub async fn run_with(action: &Action, ctx: &RunContext, sink: &mut dyn LineSink, options: &RunOptions) -> Outcome {
     let started_at = Utc::now();
     let list = |errors: Vec<FieldError>| errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
     if let Err(errors) = action.validate() {
@@ -83,11 +118,12 @@ pub async fn run(action: &Action, ctx: &RunContext, sink: &mut dyn LineSink, lim
     if let Err(errors) = ctx.validate() {
         return Outcome::new(RunStatus::CouldNotStart, format!("invalid run context: {}", list(errors)), started_at);
     }
-    let mut capture = output::Capture::new(sink, limits);
+    let mut capture = output::Capture::new(sink, &options.limits);
     let mut outcome = match action {
-        Action::Command(c) => command::run(c, ctx, &mut capture, started_at).await,
-        Action::Http(h) => http::run(h, ctx, &mut capture, started_at).await,
+        Action::Command(c) => command::run(c, ctx, &mut capture, options, started_at).await,
+        Action::Http(h) => http::run(h, ctx, &mut capture, options, started_at).await,
     };
+    capture.finish();
     outcome.truncated = capture.truncated();
     outcome.finished_at = Utc::now();
     outcome

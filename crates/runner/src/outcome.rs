@@ -42,6 +42,9 @@ pub enum RunStatus {
     TimedOut,
     /// Nothing ran: the program, its working directory or the action itself was not usable.
     CouldNotStart,
+    /// Ended early because the server is shutting down (its process group got SIGTERM, then SIGKILL
+    /// after [`crate::KILL_GRACE`]; an HTTP call was abandoned).
+    Stopped,
 }
 
 impl RunStatus {
@@ -51,6 +54,7 @@ impl RunStatus {
             RunStatus::Failed => "failed",
             RunStatus::TimedOut => "timed_out",
             RunStatus::CouldNotStart => "could_not_start",
+            RunStatus::Stopped => "stopped",
         }
     }
 }
@@ -69,7 +73,7 @@ pub struct Outcome {
     pub message: String,
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
-    /// Whether output beyond the cap was dropped (a marker line says so).
+    /// Whether output beyond the caps was dropped (one mark line at the end says how much).
     pub truncated: bool,
 }
 

@@ -10,17 +10,17 @@ use railyard_runner::{
 #[path = "run/http_server.rs"]
 mod http_server;
 
-fn cmd(program: &str, args: &[&str]) -> CommandAction {
+pub(crate) fn cmd(program: &str, args: &[&str]) -> CommandAction {
     let mut c = CommandAction::new(program);
     c.args = args.iter().map(|a| a.to_string()).collect();
     c
 }
 
-fn sh(script: &str) -> CommandAction {
+pub(crate) fn sh(script: &str) -> CommandAction {
     cmd("/bin/sh", &["-c", script])
 }
 
-async fn run_cmd(c: CommandAction) -> (Outcome, VecSink) {
+pub(crate) async fn run_cmd(c: CommandAction) -> (Outcome, VecSink) {
     run_with(Action::Command(c), &RunContext::default()).await
 }
 
@@ -31,14 +31,14 @@ async fn run_with(action: Action, ctx: &RunContext) -> (Outcome, VecSink) {
 }
 
 /// Whether a process is gone (or a zombie waiting for its new parent to reap it).
-fn process_gone(pid: &str) -> bool {
+pub(crate) fn process_gone(pid: &str) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Err(_) => true,
         Ok(stat) => stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
     }
 }
 
-async fn wait_gone(pid: &str) -> bool {
+pub(crate) async fn wait_gone(pid: &str) -> bool {
     for _ in 0..40 {
         if process_gone(pid) {
             return true;
@@ -46,6 +46,15 @@ async fn wait_gone(pid: &str) -> bool {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     false
+}
+
+/// A temp dir tasks can write into: they run as `nobody` when the tests run as root. World-writable
+/// and sticky, as `/tmp` is.
+pub(crate) fn shared_dir() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o1777)).expect("chmod");
+    dir
 }
 
 fn read_pid(path: &Path) -> String {
@@ -103,7 +112,7 @@ async fn action_and_context_variables_reach_the_process_and_the_context_wins() {
 
 #[tokio::test]
 async fn the_working_directory_is_used() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = shared_dir();
     let mut c = cmd("pwd", &[]);
     c.working_dir = Some(dir.path().to_string_lossy().into_owned());
     let (outcome, sink) = run_cmd(c).await;
@@ -130,7 +139,7 @@ async fn a_shell_named_as_the_program_interprets_its_script() {
 
 #[tokio::test]
 async fn the_timeout_kills_the_whole_group_grandchildren_included() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = shared_dir();
     let pid_file = dir.path().join("grandchild.pid");
     let script = format!("sleep 100 & echo $! > '{}'; echo started; sleep 100", pid_file.display());
     let mut c = sh(&script);
@@ -149,7 +158,7 @@ async fn the_timeout_kills_the_whole_group_grandchildren_included() {
 
 #[tokio::test]
 async fn the_timeout_escalates_to_sigkill_when_sigterm_is_ignored() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = shared_dir();
     let pid_file = dir.path().join("stubborn.pid");
     let script = format!("trap '' TERM; sleep 100 & echo $! > '{}'; sleep 100", pid_file.display());
     let mut c = sh(&script);
@@ -167,7 +176,7 @@ async fn the_timeout_escalates_to_sigkill_when_sigterm_is_ignored() {
 
 #[tokio::test]
 async fn a_background_process_holding_the_pipes_cannot_hang_the_run() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = shared_dir();
     let pid_file = dir.path().join("daemon.pid");
     let script = format!("sleep 30 & echo $! > '{}'; echo done", pid_file.display());
     let begin = Instant::now();
@@ -183,7 +192,7 @@ async fn a_background_process_holding_the_pipes_cannot_hang_the_run() {
 
 #[tokio::test]
 async fn dropping_the_run_kills_its_group() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = shared_dir();
     let pid_file = dir.path().join("child.pid");
     let script = format!("sleep 100 & echo $! > '{}'; sleep 100", pid_file.display());
     let action = Action::Command(sh(&script));
@@ -197,24 +206,46 @@ async fn dropping_the_run_kills_its_group() {
 }
 
 #[tokio::test]
-async fn megabytes_of_output_are_capped_behind_one_marker_and_the_run_finishes() {
-    let (outcome, sink) = run_cmd(sh("yes 0123456789abcdef | head -c 8000000; echo end >&2")).await;
+async fn megabytes_of_output_are_capped_behind_one_mark_that_counts_them_and_the_run_finishes() {
+    // 8,000,000 bytes in lines of 100 bytes (99 characters and a break) and one last line: the byte cap
+    // binds first (1 MiB is 10,485 such lines, fewer than 20,000).
+    let line = "x".repeat(99);
+    let (outcome, sink) = run_cmd(sh(&format!("yes {line} | head -c 8000000; echo end >&2"))).await;
     assert_eq!(outcome.status, RunStatus::Succeeded, "the process was drained to its end: {outcome:?}");
     assert!(outcome.truncated);
-    let marker = "[output truncated after 1048576 bytes]";
-    assert_eq!(sink.lines.iter().filter(|l| l.text == marker).count(), 1);
-    assert_eq!(sink.lines.last().map(|l| l.text.as_str()), Some(marker));
-    let kept: usize = sink.lines.iter().filter(|l| l.text != marker).map(|l| l.text.len() + 1).sum();
-    assert!(kept <= 1024 * 1024 && kept > 1000 * 1024, "kept {kept} bytes");
+    let kept_lines = 1024 * 1024 / 100;
+    let (dropped_lines, dropped_bytes) = (80_000 + 1 - kept_lines, 8_000_000 + 4 - kept_lines * 100);
+    let mark = format!(
+        "[output cut: {:.1} MiB in 69,516 lines not kept; a run keeps at most 1 MiB and 20,000 lines]",
+        dropped_bytes as f64 / 1024.0 / 1024.0
+    );
+    assert_eq!(dropped_lines, 69_516);
+    assert_eq!(sink.lines.iter().filter(|l| l.text.starts_with("[output cut")).count(), 1);
+    assert_eq!(sink.lines.last().map(|l| (l.text.as_str(), l.stream)), Some((mark.as_str(), Stream::Stderr)));
+    assert_eq!(sink.lines.len(), kept_lines + 1);
+    let kept: usize = sink.lines[..kept_lines].iter().map(|l| l.text.len() + 1).sum();
+    assert_eq!(kept, kept_lines * 100);
 }
 
 #[tokio::test]
-async fn the_cap_follows_the_limits() {
+async fn the_caps_follow_the_limits() {
     let mut sink = VecSink::new();
     let action = Action::Command(sh("seq 1 1000"));
-    let outcome = run(&action, &RunContext::default(), &mut sink, &Limits { max_output_bytes: 10 }).await;
+    let limits = Limits { max_output_bytes: 10, ..Limits::default() };
+    let outcome = run(&action, &RunContext::default(), &mut sink, &limits).await;
     assert!(outcome.succeeded() && outcome.truncated);
-    assert_eq!(sink.texts(Stream::Stdout), ["1", "2", "3", "4", "5", "[output truncated after 10 bytes]"]);
+    assert_eq!(sink.texts(Stream::Stdout), ["1", "2", "3", "4", "5"]);
+    // seq 1 1000 prints 3,893 bytes; 10 were kept.
+    let mark = "[output cut: 3.8 KiB in 995 lines not kept; a run keeps at most 10 bytes and 20,000 lines]";
+    assert_eq!(sink.texts(Stream::Stderr), [mark]);
+
+    let mut sink = VecSink::new();
+    let limits = Limits { max_lines: 3, ..Limits::default() };
+    let outcome = run(&action, &RunContext::default(), &mut sink, &limits).await;
+    assert!(outcome.succeeded() && outcome.truncated);
+    assert_eq!(sink.texts(Stream::Stdout), ["1", "2", "3"]);
+    let mark = "[output cut: 3.8 KiB in 997 lines not kept; a run keeps at most 1 MiB and 3 lines]";
+    assert_eq!(sink.texts(Stream::Stderr), [mark]);
 }
 
 #[tokio::test]
@@ -241,7 +272,7 @@ async fn a_missing_program_could_not_start() {
 
 #[tokio::test]
 async fn a_non_executable_file_or_a_directory_could_not_start() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = shared_dir();
     let script = dir.path().join("deploy.sh");
     std::fs::write(&script, "#!/bin/sh\necho hi\n").expect("write");
     let (outcome, _) = run_cmd(cmd(&script.to_string_lossy(), &[])).await;
@@ -309,3 +340,5 @@ fn actions_serialise_with_a_kind_tag_and_defaults() {
 
 #[path = "run/http.rs"]
 mod http;
+#[path = "run/sandbox.rs"]
+mod sandbox;

@@ -26,8 +26,21 @@ pub struct Launch {
     pub deployment: String,
     pub run: usize,
     pub task: TaskRun,
-    /// `RAILYARD_*` variables for the run.
+    /// `RAILYARD_*` variables for the run: `RAILYARD_TURNOVER`, `RAILYARD_ENVIRONMENT`,
+    /// `RAILYARD_DEPLOYMENT`, `RAILYARD_RUN` (`R1`), `RAILYARD_ATTEMPT` (this run's start: 1, then 2 on a
+    /// retry or an automatic retry, ...), `RAILYARD_RUN_ID` (`DE-5-R1-2`: unique per attempt within the
+    /// database, so that a task can tell a retry from its first run and make itself idempotent) and
+    /// `RAILYARD_ARTIFACTS`.
     pub env: BTreeMap<String, String>,
+}
+
+/// What one step of a deployment gave the engine.
+#[derive(Debug, Clone, Default)]
+pub struct Step {
+    /// Automation runs to launch now.
+    pub launches: Vec<Launch>,
+    /// How many runs it marked interrupted (what is left of their processes must be killed).
+    pub interrupted: usize,
 }
 
 fn system() -> Actor {
@@ -49,17 +62,17 @@ impl Service {
     /// `live` lists the runs (by index) this engine still has in flight for the deployment: a run it
     /// launched more than [`LOST_AFTER_SECS`] ago and no longer has (its result was lost) is marked
     /// interrupted rather than left running.
-    pub async fn engine_step(&self, holder: &str, id: &str, live: &[usize]) -> ServiceResult<Vec<Launch>> {
+    pub async fn engine_step(&self, holder: &str, id: &str, live: &[usize]) -> ServiceResult<Step> {
         let actor = system();
         self.retrying(None, || async {
             let mut d: Stored<Deployment> = self.load(id).await?;
             if !d.value.state.is_active() {
-                return Ok(Vec::new());
+                return Ok(Step::default());
             }
             let now = self.now();
             if d.value.state == DeploymentState::Scheduled && !d.value.is_due(now) {
                 // R11: a scheduled deployment is not touched before its time (nothing to claim or write).
-                return Ok(Vec::new());
+                return Ok(Step::default());
             }
             let orphaned = d.value.lease.as_ref().is_some_and(|l| l.holder != holder && l.expires_at <= now);
             let took_over = d.value.lease.as_ref().is_none_or(|l| l.holder != holder);
@@ -70,10 +83,11 @@ impl Service {
                 .as_ref()
                 .is_some_and(|l| l.holder == holder && l.expires_at - now > Duration::seconds(LEASE_SECS / 2));
             if !d.value.claim(holder, now, Duration::seconds(LEASE_SECS)) {
-                return Ok(Vec::new());
+                return Ok(Step::default());
             }
             let mut tx = Tx::new(&actor, now);
             let mut changed = false;
+            let mut interrupted = 0;
             if took_over && d.value.state == DeploymentState::Running {
                 tx.record([railyard_domain::Change::new(
                     "deployment",
@@ -97,10 +111,12 @@ impl Service {
                     let keep: Vec<usize> = (0..d.value.runs.len()).filter(|i| !lost.contains(i)).collect();
                     let c = d.value.interrupt_except(&keep, now);
                     changed |= c.is_some();
+                    interrupted += lost.len();
                     tx.record(c);
                 }
             }
             if orphaned {
+                interrupted += d.value.runs.iter().filter(|r| r.state == railyard_domain::RunState::Running).count();
                 let c = d.value.interrupt(now);
                 changed |= c.is_some();
                 tx.record(c);
@@ -138,7 +154,7 @@ impl Service {
             if !changed && fresh {
                 // Nothing moved and the lease holds: write nothing (a deployment waiting for a person
                 // costs one lease renewal every few seconds, not a write every tick).
-                return Ok(Vec::new());
+                return Ok(Step::default());
             }
             tx.record(changes);
             let launches = if launch.is_empty() {
@@ -153,8 +169,9 @@ impl Service {
                             ("RAILYARD_TURNOVER".to_string(), d.value.turnover_id.clone()),
                             ("RAILYARD_ENVIRONMENT".to_string(), d.value.environment.clone()),
                             ("RAILYARD_DEPLOYMENT".to_string(), d.value.id.clone()),
-                            ("RAILYARD_ATTEMPT".to_string(), d.value.attempt.to_string()),
+                            ("RAILYARD_ATTEMPT".to_string(), run.attempts.to_string()),
                             ("RAILYARD_RUN".to_string(), run.id.clone()),
+                            ("RAILYARD_RUN_ID".to_string(), format!("{}-{}-{}", d.value.id, run.id, run.attempts)),
                             ("RAILYARD_ARTIFACTS".to_string(), artifacts.join(" ")),
                         ]);
                         Launch { deployment: d.value.id.clone(), run: i, task: run.clone(), env }
@@ -167,7 +184,7 @@ impl Service {
             }
             tx.update(&d)?;
             self.commit(tx).await?;
-            Ok(launches)
+            Ok(Step { launches, interrupted })
         })
         .await
     }
@@ -175,7 +192,9 @@ impl Service {
     /// Records how automation runs of one deployment ended, with their output, in one commit (the
     /// engine batches the runs that finish together, so a group of 50 is a few commits, not 50).
     /// Results of an earlier attempt than the run's current one are stale: skipped (and logged), never
-    /// taken for the current attempt.
+    /// taken for the current attempt. The runs' process records end in the same commit. A run the engine
+    /// stopped at shutdown comes as [`railyard_domain::RunStatus::Interrupted`]: once none is running
+    /// any more, the deployment fails at once, ready to be retried.
     pub async fn engine_finish_runs(
         &self,
         id: &str,
@@ -190,6 +209,7 @@ impl Service {
                 let now = self.now();
                 let mut tx = Tx::new(actor, now);
                 let mut any = false;
+                let mut interrupted = false;
                 let done: Vec<(String, u32)> = finished
                     .iter()
                     .filter_map(|(run, attempt, _, _)| d.value.runs.get(*run).map(|r| (r.id.clone(), *attempt)))
@@ -203,6 +223,7 @@ impl Service {
                         }
                     };
                     any = true;
+                    interrupted |= result.status == railyard_domain::RunStatus::Interrupted;
                     tx.record([change]);
                     let r = &d.value.runs[*run];
                     let log = RunLog {
@@ -227,6 +248,10 @@ impl Service {
                     }));
                 }
                 if any {
+                    if interrupted {
+                        tx.record(d.value.settle_interrupted(now));
+                    }
+                    self.end_processes(&mut tx, id, &done).await?;
                     tx.update(&d)?;
                     self.commit(tx).await?;
                 }

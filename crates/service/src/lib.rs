@@ -22,6 +22,7 @@ mod persist;
 mod production;
 mod public_url;
 mod releases;
+mod run_processes;
 mod runbooks;
 mod sessions;
 mod sign_in_limits;
@@ -48,7 +49,7 @@ pub use dependencies::{DependencyInput, OrderEntry};
 pub use deployments::{
     CompleteRunInput, DeployInput, DeploymentFilter, DeploymentView, RetryInput, RunLog, ValidateInput,
 };
-pub use engine_work::{LEASE_SECS, Launch};
+pub use engine_work::{LEASE_SECS, Launch, Step};
 pub use environments::{CalendarEntry, EnvironmentFilter, EnvironmentView, PathView, StateReason};
 pub use error::{ServiceError, ServiceResult};
 pub use inbox::{Inbox, InboxCriterion, InboxMilestone, InboxRun};
@@ -56,6 +57,7 @@ pub use line::LineInput;
 pub use production::{DEFAULT_WINDOW_MINUTES, RollbackInput, ScheduleInput, StartInput, VerifyInput};
 pub use public_url::PublicUrl;
 pub use releases::{ProposeInput, ReasonInput, ReleaseFilter, ReleaseView};
+pub use run_processes::Leftover;
 pub use runbooks::{ReviewInput, RunbookRef, RunbookView, SaveAsRunbookInput};
 pub use sessions::{MIN_PASSWORD_CHARS, PasswordInput, SESSION_HOURS, SessionInfo, SignInMethod, SignedIn};
 pub use sign_in_limits::SignInLimits;

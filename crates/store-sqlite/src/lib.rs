@@ -21,11 +21,17 @@
 //! * **Reads** run on a small pool of read-only connections (at most [`read::MAX_READERS`]) through
 //!   `tokio::task::spawn_blocking`; in WAL mode they see the last committed state and never wait for the
 //!   writer.
+//! * **File permissions**: the database holds password hashes, token hashes and the audit log, and the
+//!   server's tasks may run as other local users. The file is created `0600` before SQLite opens it (SQLite
+//!   gives its `-wal`, `-shm` and `-journal` files the database's own mode), an existing database (and
+//!   those files) more open than that is narrowed to `0600` at open, and a directory created for it is
+//!   `0700`. Only the user the server runs as can read or write it.
 
 mod migrate;
 mod read;
 mod writer;
 
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
@@ -72,9 +78,13 @@ impl SqliteStore {
             return Err(StoreError::Backend("the SQLite store needs a file path, not an in-memory database".into()));
         }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
                 .map_err(|e| StoreError::Unavailable(format!("cannot create directory {}: {e}", dir.display())))?;
         }
+        private_files(path)?;
         let mut conn = Connection::open(path).map_err(map_err)?;
         configure_writer(&conn)?;
         migrate::run(&mut conn)?;
@@ -115,6 +125,34 @@ impl SqliteStore {
         let requests = self.requests.as_ref().ok_or_else(writer_gone)?;
         requests.send(request).map_err(|_| writer_gone())
     }
+}
+
+/// Creates the database file `0600` if missing, and narrows it and its `-wal`, `-shm` and `-journal`
+/// files to `0600` when they are more open (see the module doc).
+fn private_files(path: &Path) -> StoreResult<()> {
+    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(StoreError::Unavailable(format!("cannot create {}: {e}", path.display()))),
+    }
+    let mut files = vec![path.to_path_buf()];
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        files.push(PathBuf::from(name));
+    }
+    for file in files {
+        let Ok(meta) = std::fs::metadata(&file) else { continue };
+        if meta.is_file() && meta.mode() & 0o077 != 0 {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).map_err(|e| {
+                StoreError::Unavailable(format!(
+                    "{} can be read by other users and cannot be made private (0600): {e}",
+                    file.display()
+                ))
+            })?;
+        }
+    }
+    Ok(())
 }
 
 impl Drop for SqliteStore {

@@ -241,3 +241,29 @@ async fn two_stores_on_one_file_build_one_chain() {
 fn an_in_memory_database_is_refused() {
     assert!(SqliteStore::open(Path::new(":memory:")).is_err());
 }
+
+/// The mode bits of a file (or directory).
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).permissions().mode() & 0o777
+}
+
+#[tokio::test]
+async fn the_database_and_its_wal_and_shm_files_are_private_to_the_servers_user() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("data/railyard.db");
+    let store = open(&path);
+    store.commit(insert(&record("train", "RT-1", 1))).await.expect("commit");
+    let wal = dir.path().join("data/railyard.db-wal");
+    let shm = dir.path().join("data/railyard.db-shm");
+    let modes = [mode(&path), mode(&wal), mode(&shm), mode(&dir.path().join("data"))];
+    assert_eq!(modes, [0o600, 0o600, 0o600, 0o700], "db, -wal, -shm, its new directory");
+    drop(store);
+
+    // A database left readable by others (made by an older version, or copied) is narrowed at open.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let store = open(&path);
+    assert_eq!(mode(&path), 0o600);
+    drop(store);
+}

@@ -47,8 +47,18 @@ pub fn spawn_serve(db: &Path, extra: &[&str]) -> (Child, std::sync::mpsc::Receiv
     (child, rx)
 }
 
-pub fn start_server() -> Server {
+/// A temp dir the automation tasks of a test can write into: they run as `nobody` when the tests run as
+/// root. World-writable and sticky, as `/tmp` is: tasks can add files, not remove the server's (whose
+/// database is readable by its own user only).
+pub fn tasks_dir() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
+    dir
+}
+
+pub fn start_server() -> Server {
+    let dir = tasks_dir();
     let db = dir.path().join("railyard.db");
     let (child, rx) = spawn_serve(&db, &[]);
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -64,6 +74,8 @@ pub fn start_server() -> Server {
             url = rest.split_whitespace().next().map(str::to_string);
         }
     }
+    // Keep draining its output so that it never writes to a closed pipe.
+    std::thread::spawn(move || for _ in rx {});
     Server { child, url: url.unwrap(), admin_token: token.expect("the server printed the admin token once"), db, dir }
 }
 
@@ -216,4 +228,93 @@ pub fn path_through(s: &Server, erin: &str, envs: &[&str]) -> String {
     let path = ry(s, e, &args).json()["id"].as_str().unwrap().to_string();
     ry(s, e, &["path", "activate", &path]).ok();
     path
+}
+
+/// `railyard serve` as `cmd` makes it (its arguments, environment, user), once it says where it listens:
+/// the process, its URL, what it printed up to then, and the rest of its output line by line.
+pub fn serve_with(mut cmd: Command) -> (Child, String, Vec<String>, std::sync::mpsc::Receiver<String>) {
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut printed = Vec::new();
+    loop {
+        let Ok(line) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("railyard serve did not say where it listens; it printed {printed:?}");
+        };
+        printed.push(line.clone());
+        if let Some(rest) = line.strip_prefix("Railyard is listening on ") {
+            let url = rest.split_whitespace().next().unwrap().to_string();
+            return (child, url, printed, rx);
+        }
+    }
+}
+
+/// As the admin logged in on `s`: a team (rita, erin, dan, eve), a path through `test`, a train with a
+/// release of PAY, and a turnover with one automation task, `/bin/sh -c script`. Erin's token and the
+/// turnover.
+pub fn turnover_with_task(s: &Server, script: &str) -> (String, String) {
+    let rita = create_user(s, "rita", "release_manager");
+    let erin = create_user(s, "erin", "release_engineer");
+    let dan = create_user(s, "dan", "developer");
+    create_user(s, "eve", "product_owner");
+    let path = path_through(s, &erin, &["test"]);
+    let (_, releases) = train_with_releases(s, &rita, &["PAY"]);
+    let d = Some(dan.as_str());
+    let args =
+        ["turnover", "create", "--title", "build 1", "--release", &releases[0], "--path", &path, "--output", "json"];
+    let to = ry(s, d, &args).json()["id"].as_str().unwrap().to_string();
+    ry(s, d, &["task", "add", &to, "--title", "Deploy", "--sequence", "1", "--run", "/bin/sh", "-c", script]).ok();
+    (erin, to)
+}
+
+/// `deployment show` on `url` until `pred` holds (60 s at most).
+pub fn wait_deployment(
+    s: &Server,
+    url: &str,
+    token: &str,
+    id: &str,
+    what: &str,
+    pred: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let d = ry(s, Some(token), &["--server", url, "deployment", "show", id, "--output", "json"]).json();
+        if pred(&d) {
+            return d;
+        }
+        assert!(Instant::now() < deadline, "{id} never got {what}: {d}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Polls `cond` every 100 ms for up to `secs` seconds; whether it came true.
+pub fn eventually(secs: u64, cond: impl Fn() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Whether a process is gone (or a zombie nobody reaped yet).
+pub fn process_gone(pid: &str) -> bool {
+    match std::fs::read_to_string(format!("/proc/{}/stat", pid.trim())) {
+        Err(_) => true,
+        Ok(stat) => stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+    }
 }

@@ -3,9 +3,11 @@
 
 mod common;
 mod connections;
+mod crash;
 mod demo;
 mod deployments;
 mod environments;
+mod isolation;
 mod production;
 mod releases;
 mod security;

@@ -200,3 +200,12 @@ impl Browser {
         page(self.http.post(format!("{}{path}", self.base)).form(fields).send().await.unwrap()).await
     }
 }
+
+/// A temp dir the automation tasks of a test can write into: they run as `nobody` when the tests run as
+/// root. World-writable and sticky, as `/tmp` is: tasks can add files, not remove others'.
+pub fn tasks_dir() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
+    dir
+}

@@ -53,6 +53,28 @@ pub enum RunStatus {
     Failed,
     TimedOut,
     CouldNotStart,
+    /// Stopped by the engine before it ended (the server shut down): recorded as
+    /// [`RunState::Interrupted`] and never retried by itself, whatever the task's `retries`.
+    Interrupted,
+}
+
+/// Where an automation run's processes live, recorded when it starts: the engine on the same host kills
+/// what is left of them after a crash (see `railyard-runner`'s `process` module). A pid alone would not
+/// do: it is reused; the leader's start time, in clock ticks since boot, tells the same process from a
+/// later one with its number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RunProcess {
+    /// The host, as the kernel's boot id and the pid namespace: pids mean something only there.
+    pub host: String,
+    /// The process group (the leader's pid): every process of the run unless one left it.
+    pub pgid: i32,
+    /// The leader's start time, in clock ticks since boot (`/proc/<pid>/stat`, field 22).
+    pub started: u64,
+    /// The user the run's processes ran as.
+    pub uid: u32,
+    /// The run's own working directory, when the runner made one: removed with what is left of the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub work_dir: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -139,6 +161,7 @@ impl TaskRun {
             RunStatus::Succeeded => RunState::Succeeded,
             RunStatus::TimedOut => RunState::TimedOut,
             RunStatus::Failed | RunStatus::CouldNotStart => RunState::Failed,
+            RunStatus::Interrupted => RunState::Interrupted,
         };
         self.exit_code = r.exit_code;
         self.http_status = r.http_status;

@@ -113,12 +113,17 @@ async fn placeholders_are_substituted_in_the_url_headers_and_body() {
 async fn a_huge_response_body_is_capped() {
     let (addr, _requests) = start(|_| Reply::new(200, "x".repeat(99).repeat(30_000) + "\n")).await;
     let mut sink = VecSink::new();
-    let limits = Limits { max_output_bytes: 64 * 1024 };
+    let limits = Limits { max_output_bytes: 64 * 1024, ..Limits::default() };
     let outcome = run(&Action::Http(get(addr, "/big")), &RunContext::default(), &mut sink, &limits).await;
     assert_eq!(outcome.status, RunStatus::Succeeded, "{outcome:?}");
     assert!(outcome.truncated);
-    assert_eq!(sink.lines.last().map(|l| l.text.as_str()), Some("[output truncated after 65536 bytes]"));
-    assert!(sink.lines.iter().map(|l| l.text.len()).sum::<usize>() <= 64 * 1024 + 64);
+    // One mark at the end; the body past the cap was not even read, and the mark says so.
+    let mark = sink.lines.last().map(|l| l.text.as_str()).unwrap_or_default();
+    assert!(mark.starts_with("[output cut: "), "{mark}");
+    assert!(mark.ends_with(", and the rest was not read; a run keeps at most 64 KiB and 20,000 lines]"), "{mark}");
+    assert_eq!(sink.lines.iter().filter(|l| l.text.starts_with("[output cut")).count(), 1);
+    let kept: usize = sink.lines.iter().filter(|l| !l.text.starts_with("[output cut")).map(|l| l.text.len()).sum();
+    assert!(kept <= 64 * 1024, "kept {kept} bytes");
 }
 
 #[tokio::test]

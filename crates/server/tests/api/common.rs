@@ -228,3 +228,12 @@ pub fn train_body(title: &str, policies: Value) -> Value {
 pub fn level(approvers: &[&str], required: u32) -> Value {
     json!({"approvers": approvers, "required": required})
 }
+
+/// A temp dir the automation tasks of a test can write into: they run as `nobody` when the tests run as
+/// root. World-writable and sticky, as `/tmp` is: tasks can add files, not remove others'.
+pub fn tasks_dir() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
+    dir
+}

@@ -74,7 +74,7 @@ async fn setup(app: &TestApp) -> Setup {
         .await
         .ok();
     let to = t["id"].as_str().unwrap().to_string();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::common::tasks_dir();
     let d = dir.path().display().to_string();
     let sh =
         |script: String| json!({"kind": "command", "program": "/bin/sh", "args": ["-c", script], "timeout_secs": 30});
@@ -366,7 +366,7 @@ async fn tasks_that_misbehave_end_in_a_clear_state_with_a_message() {
     let log =
         app.get(&s.rita, &format!("/api/v1/deployments/{id}/runs/{}/log", floods["id"].as_str().unwrap())).await.ok();
     let last = log["lines"].as_array().unwrap().last().unwrap()["text"].as_str().unwrap().to_string();
-    assert!(last.contains("truncated"), "{last}");
+    assert!(last.starts_with("[output cut: "), "{last}");
     let page = app
         .get(
             &s.rita,
@@ -463,4 +463,58 @@ async fn a_failed_group_settles_even_while_a_manual_run_waits_and_cancelling_wit
     app.post(&s.erin, "/api/v1/environments/test/decommission", json!({})).await.ok();
     let r = app.post(&s.erin, &format!("/api/v1/turnovers/{}/deploy", s.to), json!({})).await;
     assert_eq!(r.guards(), vec!["environment_decommissioned"]);
+}
+
+/// Issue 12, finding 10: a task printing 50 MB keeps what the caps allow, and one mark at the end says
+/// what was dropped, in bytes and in lines, counted over all of it.
+#[tokio::test]
+async fn a_flood_of_output_is_cut_behind_one_mark_that_counts_what_was_dropped() {
+    let app = TestApp::spawn().await;
+    let s = setup(&app).await;
+    let t = app.get(&s.dan, &format!("/api/v1/turnovers/{}", s.to)).await.ok();
+    let spec = json!({"title": "noisy", "release": t["releases"][0], "path": t["path_id"]});
+    let to = app.post(&s.dan, "/api/v1/turnovers", spec).await.ok()["id"].as_str().unwrap().to_string();
+    // 50,000,000 bytes in lines of 52 (51 characters and a break), the last one partial.
+    let line = "0123456789".repeat(5) + "x";
+    let total_bytes: u64 = 50_000_000;
+    let script = format!("yes {line} | head -c {total_bytes}");
+    let action = json!({"kind": "command", "program": "/bin/sh", "args": ["-c", script], "timeout_secs": 120});
+    app.post(
+        &s.dan,
+        &format!("/api/v1/turnovers/{to}/tasks"),
+        json!({"title": "noisy", "sequence": 1, "action": action}),
+    )
+    .await
+    .expect(201);
+    let id = app.post(&s.erin, &format!("/api/v1/turnovers/{to}/deploy"), json!({})).await.ok()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let d = wait_for(&app, &s.rita, &id, "settled", |d| d["state"] == "succeeded" || d["state"] == "failed").await;
+    let r = run(&d, "noisy");
+    assert_eq!((r["state"].as_str(), r["truncated"].as_bool()), (Some("succeeded"), Some(true)), "{r}");
+    let log = app.get(&s.rita, &format!("/api/v1/deployments/{id}/runs/{}/log", r["id"].as_str().unwrap())).await.ok();
+    let lines: Vec<&str> = log["lines"].as_array().unwrap().iter().map(|l| l["text"].as_str().unwrap()).collect();
+    let (kept, mark) = lines.split_at(lines.len() - 1);
+    assert!(kept.iter().all(|l| *l == line), "only whole lines of the output are kept");
+    let kept_bytes = kept.len() as u64 * 52;
+    assert!(kept.len() <= 20_000 && kept_bytes <= 1024 * 1024, "{} lines, {kept_bytes} bytes kept", kept.len());
+    let total_lines = total_bytes.div_ceil(52);
+    let dropped_lines = total_lines - kept.len() as u64;
+    let dropped_mib = (total_bytes - kept_bytes) as f64 / (1024.0 * 1024.0);
+    let with_commas = |n: u64| {
+        let d = n.to_string();
+        d.chars().enumerate().fold(String::new(), |mut out, (i, c)| {
+            if i > 0 && (d.len() - i).is_multiple_of(3) {
+                out.push(',');
+            }
+            out.push(c);
+            out
+        })
+    };
+    let expected = format!(
+        "[output cut: {dropped_mib:.1} MiB in {} lines not kept; a run keeps at most 1 MiB and 20,000 lines]",
+        with_commas(dropped_lines)
+    );
+    assert_eq!(mark, [expected.as_str()], "the one mark, after {} lines kept", kept.len());
 }

@@ -84,7 +84,7 @@ async fn flow_with(app: &TestApp, validate_web: bool) -> Flow {
     let policies =
         json!({"executive": {"levels": [level(&["eve"], 1)]}, "development": {"levels": [level(&["dave"], 1)]}});
     let train = id(&app.post(&rita, "/api/v1/trains", train_body("Spring", policies)).await.ok());
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::common::tasks_dir();
     let d = dir.path().display().to_string();
     let mut releases = Vec::new();
     for key in ["DB", "API", "WEB"] {

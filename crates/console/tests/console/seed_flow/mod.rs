@@ -312,7 +312,7 @@ async fn release_elements() -> Flow {
     let mut f = Flow {
         app,
         people,
-        dir: tempfile::tempdir().unwrap(),
+        dir: crate::common::tasks_dir(),
         path: String::new(),
         train: String::new(),
         criteria: HashMap::new(),

@@ -15,7 +15,7 @@ async fn the_board_redeploys_after_a_failed_validation_retries_a_failure_and_ski
     let body = json!({"title": "PAY build 9", "release": w.release, "path": path});
     let to = app.post(&w.dan, "/api/v1/turnovers", body).await["id"].as_str().unwrap().to_string();
     // The task fails until a marker file exists: the first run fails, the retry succeeds.
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::common::tasks_dir();
     let marker = dir.path().join("fixed");
     let script = format!("test -f {0} || {{ touch {0}; exit 3; }}", marker.display());
     let action = json!({"kind": "command", "program": "/bin/sh", "args": ["-c", script], "timeout_secs": 30});

@@ -286,7 +286,7 @@ async fn release_elements(backend: Backend) -> Flow {
         app,
         tokens,
         seen: RefCell::new(HashMap::new()),
-        dir: tempfile::tempdir().unwrap(),
+        dir: crate::common::tasks_dir(),
         path,
         train: String::new(),
         criteria: HashMap::new(),
