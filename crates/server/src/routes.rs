@@ -93,7 +93,12 @@ pub fn routes() -> (Router<Service>, utoipa::openapi::OpenApi) {
         .routes(routes!(dependencies::order))
         .routes(routes!(dependencies::timeline))
         .routes(routes!(work_items::list, work_items::create))
-        .routes(routes!(work_items::import))
+        // The one route past the 1 MiB default: an import carries a whole CSV export.
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(work_items::import))
+                .layer(axum::extract::DefaultBodyLimit::max(crate::IMPORT_MAX_BODY)),
+        )
         .routes(routes!(work_items::show, work_items::update))
         .routes(routes!(environments::list, environments::create))
         .routes(routes!(environments::show, environments::update))

@@ -1,11 +1,10 @@
 use axum::Json;
 use axum::extract::State;
-use chrono::{DateTime, Utc};
 use railyard_service::{AuditFilter, ChainView, EventView, Page, Service};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiResult, Problem};
 use crate::extract::{Authed, Params};
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -26,15 +25,6 @@ pub struct EventParams {
     pub cursor: Option<String>,
 }
 
-fn parse_time(field: &str, v: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiError> {
-    v.map(|t| {
-        DateTime::parse_from_rfc3339(t).map(|t| t.with_timezone(&Utc)).map_err(|e| {
-            ApiError::invalid(field, format!("'{t}' is not an RFC 3339 time (e.g. 2026-11-26T09:00:00Z): {e}"))
-        })
-    })
-    .transpose()
-}
-
 #[utoipa::path(get, path = "/api/v1/audit/events", tag = "audit", params(EventParams), security(("bearer" = [])),
     responses((status = 200, body = Page<EventView>), (status = 422, body = Problem)))]
 pub async fn list(
@@ -47,8 +37,8 @@ pub async fn list(
         object_kind: p.object_kind,
         actor: p.actor,
         commit_seq: p.commit,
-        from: parse_time("from", p.from.as_deref())?,
-        to: parse_time("to", p.to.as_deref())?,
+        from: super::parse_time("from", p.from.as_deref())?,
+        to: super::parse_time("to", p.to.as_deref())?,
         limit: p.limit,
         cursor: p.cursor,
     };

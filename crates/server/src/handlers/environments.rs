@@ -3,7 +3,6 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
 use railyard_domain::{
     EnvironmentAction, EnvironmentKind, EnvironmentPatch, EnvironmentSpec, EnvironmentState, EventSpec,
 };
@@ -11,7 +10,8 @@ use railyard_service::{CalendarEntry, EnvironmentFilter, EnvironmentView, Page, 
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::error::{ApiError, ApiResult, Problem};
+use super::parse_time;
+use crate::error::{ApiResult, Problem};
 use crate::extract::{Authed, Body, IfMatch, OptionalBody, Params};
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -140,12 +140,6 @@ pub struct CalendarParams {
     pub to: Option<String>,
 }
 
-fn time(field: &str, v: &str) -> Result<DateTime<Utc>, ApiError> {
-    DateTime::parse_from_rfc3339(v).map(|t| t.with_timezone(&Utc)).map_err(|e| {
-        ApiError::invalid(field, format!("'{v}' is not an RFC 3339 time (e.g. 2027-01-04T09:00:00Z): {e}"))
-    })
-}
-
 /// The environment's calendar between `from` and `to`, in time order: its events (maintenance, blackouts,
 /// reservations) and its scheduled, running and past deployments, with scheduling conflicts.
 #[utoipa::path(get, path = "/api/v1/environments/{name}/calendar", tag = "environments", params(("name" = String, Path), CalendarParams),
@@ -156,7 +150,7 @@ pub async fn calendar(
     Path(name): Path<String>,
     Params(p): Params<CalendarParams>,
 ) -> ApiResult<Json<Page<CalendarEntry>>> {
-    let from = p.from.as_deref().map(|v| time("from", v)).transpose()?;
-    let to = p.to.as_deref().map(|v| time("to", v)).transpose()?;
+    let from = parse_time("from", p.from.as_deref())?;
+    let to = parse_time("to", p.to.as_deref())?;
     Ok(Json(Page { items: s.calendar(&a, &name, from, to).await?, next_cursor: None }))
 }

@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use railyard_domain::TrainAction;
+use railyard_domain::limits::{Bounded, Limits};
 use railyard_service::{Service, TrainView};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -84,6 +85,12 @@ pub async fn close(
 #[serde(deny_unknown_fields)]
 pub struct CancelInput {
     pub reason: String,
+}
+
+impl Bounded for CancelInput {
+    fn check_limits(&self, l: &mut Limits) {
+        l.text("reason", &self.reason);
+    }
 }
 
 /// Any open state → cancelled, with a reason; pending approvals of the train are cancelled too.

@@ -1,16 +1,15 @@
 //! Work items of an application release.
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::StatusCode;
 use railyard_domain::{WorkItemKind, WorkItemSpec, WorkItemStatus};
 use railyard_service::{ImportReport, Page, Service, WorkItemFilter, WorkItemPatch, WorkItemView};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{Authed, Body, IfMatch, Params};
+use crate::extract::{Authed, Body, IfMatch, Params, Upload};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -75,11 +74,9 @@ pub async fn import(
     State(s): State<Service>,
     Authed(a): Authed,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    file: Upload,
 ) -> ApiResult<Json<ImportReport>> {
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
-    Ok(Json(s.import_work_items(&a, &id, &body, content_type).await?))
+    Ok(Json(s.import_work_items(&a, &id, &file.bytes, file.content_type.as_deref()).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/work-items/{id}", tag = "work items", params(("id" = String, Path, example = "WI-1")),
