@@ -45,6 +45,14 @@ pub trait Bounded {
     fn check_limits(&self, limits: &mut Limits);
 }
 
+impl<T: Bounded> Bounded for Option<T> {
+    fn check_limits(&self, limits: &mut Limits) {
+        if let Some(value) = self {
+            value.check_limits(limits);
+        }
+    }
+}
+
 /// Every field of `input` past its bound, or nothing.
 pub fn check<T: Bounded + ?Sized>(input: &T) -> Result<(), DomainError> {
     let mut limits = Limits::default();

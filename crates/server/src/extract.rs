@@ -144,7 +144,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
     }
 }
 
-/// A JSON body that may be left out entirely (an empty body is `None`).
+/// A JSON body that may be left out entirely (an empty body, or `null`, is `None`).
 pub struct OptionalBody<T>(pub Option<T>);
 
 impl<S: Send + Sync, T: DeserializeOwned + Bounded> FromRequest<S> for OptionalBody<T> {
@@ -155,6 +155,6 @@ impl<S: Send + Sync, T: DeserializeOwned + Bounded> FromRequest<S> for OptionalB
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(OptionalBody(None));
         }
-        parse_json(&bytes).map(|v| OptionalBody(Some(v)))
+        parse_json::<Option<T>>(&bytes).map(OptionalBody)
     }
 }

@@ -5,6 +5,7 @@
 mod error;
 mod extract;
 mod handlers;
+mod problems;
 mod routes;
 mod strict;
 

@@ -34,7 +34,7 @@ impl Modify for BearerAuth {
 
 /// The routes and the OpenAPI document describing them.
 pub fn routes() -> (Router<Service>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let parts = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(system::healthz))
         .routes(routes!(system::readyz))
         .routes(routes!(users::list, users::create))
@@ -152,5 +152,8 @@ pub fn routes() -> (Router<Service>, utoipa::openapi::OpenApi) {
         .routes(routes!(runbooks::save_from))
         .routes(routes!(audit::list))
         .routes(routes!(audit::verify))
-        .split_for_parts()
+        .split_for_parts();
+    let (router, mut api) = parts;
+    crate::problems::document_errors(&mut api);
+    (router, api)
 }

@@ -36,7 +36,7 @@ fn schemathesis() -> PathBuf {
 #[tokio::test]
 async fn the_api_answers_as_its_openapi_document_says_under_schemathesis() {
     let exe = schemathesis();
-    let server = Server::start();
+    let server = Server::start_with(true);
     let work = tempfile::tempdir().unwrap();
     let started = Instant::now();
     let mut cmd = Command::new(&exe);
@@ -45,7 +45,7 @@ async fn the_api_answers_as_its_openapi_document_says_under_schemathesis() {
         .args(["--header", &format!("Authorization: Bearer {ADMIN_TOKEN}")])
         .args(["--checks", &CHECKS.split_whitespace().collect::<String>()])
         .args(["--phases", "examples,coverage,fuzzing,stateful"])
-        .args(["--max-examples", "10", "--workers", "1", "--generation-deterministic"])
+        .args(["--max-examples", "20", "--workers", "1", "--generation-deterministic"])
         .args(["--request-timeout", "30", "--no-color"])
         .env("NO_COLOR", "1");
     let out = tokio::task::spawn_blocking(move || cmd.output()).await.unwrap().unwrap();

@@ -8,6 +8,7 @@ use crate::error::{ApiResult, Problem};
 use crate::extract::{Authed, Params};
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EventParams {
     /// An object id, e.g. `RT-3`.
@@ -21,11 +22,13 @@ pub struct EventParams {
     pub from: Option<String>,
     /// RFC 3339; events before.
     pub to: Option<String>,
+    /// How many items a page holds (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/audit/events", tag = "audit", params(EventParams), security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "list_audit_events", path = "/api/v1/audit/events", tag = "audit", params(EventParams), security(("bearer" = [])),
     responses((status = 200, body = Page<EventView>), (status = 422, body = Problem)))]
 pub async fn list(
     State(s): State<Service>,
@@ -46,7 +49,7 @@ pub async fn list(
 }
 
 /// Walks the whole hash chain and reports the first event that does not verify.
-#[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit", security(("bearer" = [])), responses((status = 200, body = ChainView)))]
+#[utoipa::path(get, operation_id = "verify_audit_log", path = "/api/v1/audit/verify", tag = "audit", security(("bearer" = [])), responses((status = 200, body = ChainView)))]
 pub async fn verify(State(s): State<Service>, Authed(a): Authed) -> ApiResult<Json<ChainView>> {
     Ok(Json(s.verify_audit(&a).await?))
 }

@@ -94,11 +94,6 @@ fn many(n: usize, prefix: &str) -> Vec<String> {
     (0..n).map(|i| format!("{prefix}{i}")).collect()
 }
 
-fn schedule() -> Value {
-    json!({"start": "2027-01-04", "scoping_end": "2027-01-15", "construction_end": "2027-02-12",
-        "verification_end": "2027-02-26", "production_date": "2027-03-06"})
-}
-
 fn task(action: Value) -> Value {
     json!({"title": "Deploy", "sequence": 1, "action": action})
 }

@@ -146,6 +146,10 @@ async fn every_error_an_operation_can_answer_is_documented_as_a_problem() {
             }
         }
         for (status, response) in op["responses"].as_object().unwrap() {
+            let response = match response["$ref"].as_str() {
+                Some(r) => &doc["components"]["responses"][r.trim_start_matches("#/components/responses/")],
+                None => response,
+            };
             if status.as_str() >= "400" {
                 let content = response["content"].as_object();
                 let ok = content.is_some_and(|c| {
