@@ -277,3 +277,40 @@ async fn dates_outside_the_years_1900_to_2999_are_refused_wherever_they_come_in(
     let trains = app.get(&rm, "/api/v1/trains").await.ok();
     assert_eq!(trains["items"].as_array().unwrap().len(), 1);
 }
+
+/// The 1 MiB body limit is everyone's but the import's: a 2 MiB CSV export imports, and past the
+/// import's own 32 MiB the answer is 413 naming that limit.
+#[tokio::test]
+async fn a_work_item_import_takes_files_past_the_1_mib_body_limit() {
+    let app = TestApp::spawn().await;
+    let paula = app.user("paula", &["product_owner"]).await;
+    app.post(&paula, "/api/v1/applications", json!({"key": "PAY", "name": "Payments"})).await.ok();
+    let release =
+        json!({"title": "PAY 1", "application": "PAY", "schedule": {"start": "2027-01-05", "end": "2027-02-01"}});
+    let ar = app.post(&paula, "/api/v1/application-releases", release).await.ok()["id"].as_str().unwrap().to_string();
+    let send = |body: Vec<u8>| {
+        app.http
+            .post(format!("{}/api/v1/application-releases/{ar}/work-items/import", app.base))
+            .bearer_auth(&paula)
+            .header("Content-Type", "text/csv")
+            .body(body)
+            .send()
+    };
+    let mut csv = String::from("key,title,kind,status\n");
+    let mut rows = 0;
+    while csv.len() < 2 * 1024 * 1024 {
+        rows += 1;
+        csv.push_str(&format!("PAY-{rows},{},development_task,open\n", "Card form with 3DS and wallets ".repeat(6)));
+    }
+    let res = send(csv.into_bytes()).await.unwrap();
+    let status = res.status().as_u16();
+    let report: Value = res.json().await.unwrap();
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["created"], rows);
+
+    let res = send(vec![b'x'; 32 * 1024 * 1024 + 1]).await.unwrap();
+    let status = res.status().as_u16();
+    let problem: Value = res.json().await.unwrap();
+    assert_eq!((status, problem["code"].as_str()), (413, Some("payload_too_large")), "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("32 MiB"), "{problem}");
+}
