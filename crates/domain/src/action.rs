@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use http::header::{HeaderName, HeaderValue};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
 
 use crate::FieldError;
 use crate::placeholder;
@@ -17,12 +19,40 @@ pub const MAX_TIMEOUT_SECS: u64 = 24 * 60 * 60;
 pub const HTTP_METHODS: [&str; 6] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"];
 
 /// One automation task action.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Action {
     Command(CommandAction),
     Http(HttpAction),
 }
+
+/// The schema of the JSON serde reads and writes for an [`Action`]: one object of the variant's own
+/// fields and `kind`, and no other field. (A derived schema would be `allOf` the variant's schema, which
+/// allows no other field, and `kind`: no value could match it.)
+impl utoipa::PartialSchema for Action {
+    fn schema() -> RefOr<Schema> {
+        fn tagged(kind: &str, schema: RefOr<Schema>) -> RefOr<Schema> {
+            match schema {
+                RefOr::T(Schema::Object(mut object)) => {
+                    let tag = ObjectBuilder::new().schema_type(Type::String).enum_values(Some([kind])).build();
+                    object.properties.insert("kind".to_string(), tag.into());
+                    object.required.insert(0, "kind".to_string());
+                    RefOr::T(Schema::Object(object))
+                }
+                other => other,
+            }
+        }
+        OneOfBuilder::new()
+            .item(tagged("command", CommandAction::schema()))
+            .item(tagged("http", HttpAction::schema()))
+            .description(Some(
+                "One automation task action: a command (`kind: command`) or an HTTP call (`kind: http`).",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for Action {}
 
 impl Action {
     /// Every invalid field of the action, or nothing.

@@ -113,7 +113,7 @@ impl Guards {
 }
 
 /// The longest title a train, release or milestone may have.
-pub(crate) const MAX_TITLE: usize = 200;
+pub(crate) const MAX_TITLE: usize = crate::limits::MAX_NAME;
 
 /// Collects invalid fields; fails with all of them at once.
 #[derive(Default)]

@@ -14,6 +14,7 @@ pub mod environment;
 mod error;
 pub mod gate;
 pub mod graph;
+pub mod limits;
 pub mod line;
 pub mod milestone;
 pub mod path;

@@ -61,7 +61,10 @@ fn open() -> WorkItemStatus {
 }
 
 impl WorkItemSpec {
+    /// Its key, title, link and source (within their [limits](crate::limits)), as given by hand or by
+    /// one row of an import.
     pub fn validate(&self) -> Result<(), DomainError> {
+        crate::limits::check(self)?;
         let key_ok = !self.key.trim().is_empty()
             && self.key.len() <= 64
             && self.key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));

@@ -7,10 +7,12 @@ use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use railyard_domain::Actor;
+use railyard_domain::limits::{self, Bounded};
 use railyard_service::Service;
-use serde::de::DeserializeOwned;
+use serde::de::{self, DeserializeOwned};
 
 use crate::error::ApiError;
+use crate::strict::Strict;
 
 /// The user behind `Authorization: Bearer <token>`. Bad tokens are limited per client address (429
 /// with `Retry-After` past the limit; see `railyard_service::SignInLimits`).
@@ -39,11 +41,14 @@ impl FromRequestParts<Service> for Authed {
     }
 }
 
-/// A JSON body, rejected with a problem report naming what is wrong: 400 when it is not JSON at all,
-/// 422 naming the field when it is JSON of the wrong shape (unknown field, wrong type, missing field).
+/// A JSON body, read straight into its type: 415 when it is not sent as JSON, 413 past
+/// [`MAX_BODY`](crate::MAX_BODY), 400 when it is not JSON at all, and 422 naming the field when it is
+/// JSON of the wrong shape (unknown field, wrong type, missing field, an array where an object belongs)
+/// or a field is past its [limit](railyard_domain::limits). No generic JSON value is built on the way:
+/// a body costs no more memory than the request it becomes.
 pub struct Body<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
+impl<S: Send + Sync, T: DeserializeOwned + Bounded> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
@@ -59,34 +64,63 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
                 "send the body as JSON with Content-Type: application/json",
             ));
         }
-        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(body_error)?;
+        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|e| body_error(e, crate::MAX_BODY))?;
         parse_json(&bytes).map(Body)
     }
 }
 
-/// A body that could not be read: too large (413), or cut off.
-pub(crate) fn body_error(e: axum::extract::rejection::BytesRejection) -> ApiError {
+/// A body that could not be read: larger than `limit` bytes (413), or cut off.
+pub(crate) fn body_error(e: axum::extract::rejection::BytesRejection, limit: usize) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        let limit = crate::MAX_BODY / (1024 * 1024);
+        let limit = limit / (1024 * 1024);
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
             format!("the body is larger than the {limit} MiB allowed"),
         )
     } else {
-        ApiError::new(e.status(), "malformed_json", e.body_text())
+        ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", e.body_text())
     }
 }
 
-fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+/// Reads `bytes` as a `T` (structs from JSON objects only), then checks its limits.
+fn parse_json<T: DeserializeOwned + Bounded>(bytes: &[u8]) -> Result<T, ApiError> {
+    let malformed = |e: serde_json::Error| {
         ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("the body is not valid JSON: {e}"))
-    })?;
-    serde_path_to_error::deserialize(value).map_err(|e| {
+    };
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(Strict(&mut de)).map_err(|e| {
         let field = e.path().to_string();
-        let field = if field == "." { "body".to_string() } else { field };
-        ApiError::invalid(&field, e.into_inner().to_string())
-    })
+        let e = e.into_inner();
+        // serde_json reports some shape errors as syntax errors (`expected value` where an enum or a
+        // struct cannot start): the body is malformed only when it is not JSON at all. Checking that
+        // reads it once more without keeping anything.
+        match serde_json::from_slice::<de::IgnoredAny>(bytes) {
+            Err(syntax) if !e.is_data() => malformed(syntax),
+            _ => ApiError::invalid(if field == "." { "body" } else { &field }, e.to_string()),
+        }
+    })?;
+    de.end().map_err(malformed)?;
+    limits::check(&value).map_err(|e| ApiError::from(railyard_service::ServiceError::from(e)))?;
+    Ok(value)
+}
+
+/// A file uploaded as the body (work item imports), up to [`IMPORT_MAX_BODY`](crate::IMPORT_MAX_BODY)
+/// bytes (the route's own limit), with its content type.
+pub struct Upload {
+    pub bytes: axum::body::Bytes,
+    pub content_type: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequest<S> for Upload {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let bytes =
+            axum::body::Bytes::from_request(req, state).await.map_err(|e| body_error(e, crate::IMPORT_MAX_BODY))?;
+        Ok(Upload { bytes, content_type })
+    }
 }
 
 /// Query parameters, rejected with a problem report naming what is wrong.
@@ -120,17 +154,17 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
     }
 }
 
-/// A JSON body that may be left out entirely (an empty body is `None`).
+/// A JSON body that may be left out entirely (an empty body, or `null`, is `None`).
 pub struct OptionalBody<T>(pub Option<T>);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalBody<T> {
+impl<S: Send + Sync, T: DeserializeOwned + Bounded> FromRequest<S> for OptionalBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(body_error)?;
+        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|e| body_error(e, crate::MAX_BODY))?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(OptionalBody(None));
         }
-        parse_json(&bytes).map(|v| OptionalBody(Some(v)))
+        parse_json::<Option<T>>(&bytes).map(OptionalBody)
     }
 }

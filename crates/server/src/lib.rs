@@ -6,7 +6,9 @@ mod connections;
 mod error;
 mod extract;
 mod handlers;
+mod problems;
 mod routes;
+mod strict;
 
 use std::sync::Arc;
 
@@ -21,8 +23,12 @@ use tokio::net::TcpListener;
 pub use connections::{ServeOptions, client_address};
 pub use error::{ApiError, Problem};
 
-/// The largest request body accepted, in bytes.
-pub const MAX_BODY: usize = 32 * 1024 * 1024;
+/// The largest request body accepted, in bytes: 1 MiB, far above any request a person writes, so that no
+/// client can make the server hold much of anything it will refuse.
+pub const MAX_BODY: usize = 1024 * 1024;
+
+/// The largest file a work item import accepts, in bytes: a 10,000-issue Jira CSV export is a few MB.
+pub const IMPORT_MAX_BODY: usize = 32 * 1024 * 1024;
 
 /// The OpenAPI document, as served.
 pub fn openapi() -> utoipa::openapi::OpenApi {
@@ -36,7 +42,7 @@ pub fn app(service: Service) -> Router {
     router
         .route("/api/v1/openapi.json", get(move || async move { Json(doc.as_ref().clone()) }))
         .merge(railyard_console::router(service.clone()))
-        // Work item imports carry whole CSV exports (a 10,000-issue Jira export is a few MB).
+        // Every body is limited to 1 MiB; the import route sets its own, larger limit (see `routes`).
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::from_fn(refuse_control_characters))
         .fallback(|| async {

@@ -34,7 +34,7 @@ impl Modify for BearerAuth {
 
 /// The routes and the OpenAPI document describing them.
 pub fn routes() -> (Router<Service>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let parts = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(system::healthz))
         .routes(routes!(system::readyz))
         .routes(routes!(users::list, users::create))
@@ -93,7 +93,12 @@ pub fn routes() -> (Router<Service>, utoipa::openapi::OpenApi) {
         .routes(routes!(dependencies::order))
         .routes(routes!(dependencies::timeline))
         .routes(routes!(work_items::list, work_items::create))
-        .routes(routes!(work_items::import))
+        // The one route past the 1 MiB default: an import carries a whole CSV export.
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(work_items::import))
+                .layer(axum::extract::DefaultBodyLimit::max(crate::IMPORT_MAX_BODY)),
+        )
         .routes(routes!(work_items::show, work_items::update))
         .routes(routes!(environments::list, environments::create))
         .routes(routes!(environments::show, environments::update))
@@ -147,5 +152,8 @@ pub fn routes() -> (Router<Service>, utoipa::openapi::OpenApi) {
         .routes(routes!(runbooks::save_from))
         .routes(routes!(audit::list))
         .routes(routes!(audit::verify))
-        .split_for_parts()
+        .split_for_parts();
+    let (router, mut api) = parts;
+    crate::problems::document_errors(&mut api);
+    (router, api)
 }

@@ -5,6 +5,7 @@ use railyard_store::ListQuery;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::input_limits::bounded;
 use crate::persist::{Stored, Tx, check_version};
 use crate::views::{Meta, Page, page_of};
 use crate::{Service, ServiceResult};
@@ -23,6 +24,7 @@ fn view(s: Stored<Application>) -> ApplicationView {
 
 impl Service {
     pub async fn create_application(&self, actor: &Actor, spec: ApplicationSpec) -> ServiceResult<ApplicationView> {
+        bounded(&spec)?;
         self.authorize(actor, Operation::ManageApplications)?;
         let (app, change) = Application::create(spec, actor)?;
         self.check_users([("owner".to_string(), app.owner.clone())]).await?;
@@ -61,6 +63,7 @@ impl Service {
         patch: ApplicationPatch,
         expected: Option<i64>,
     ) -> ServiceResult<ApplicationView> {
+        bounded(&patch)?;
         self.authorize(actor, Operation::ManageApplications)?;
         if let Some(o) = &patch.owner {
             self.check_users([("owner".to_string(), o.clone())]).await?;

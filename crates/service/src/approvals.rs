@@ -7,6 +7,7 @@ use railyard_store::ListQuery;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use crate::input_limits::bounded;
 use crate::persist::{Stored, Tx, check_version};
 use crate::views::{Page, page_filtered};
 use crate::{ApprovalView, Service, ServiceResult};
@@ -74,6 +75,7 @@ impl Service {
         input: DecideInput,
         expected: Option<i64>,
     ) -> ServiceResult<ApprovalView> {
+        bounded(&input)?;
         self.authorize(actor, Operation::DecideApproval)?;
         let input = &input;
         self.retrying(expected, move || async move {
@@ -100,6 +102,7 @@ impl Service {
         id: &str,
         input: OverrideInput,
     ) -> ServiceResult<ApprovalView> {
+        bounded(&input)?;
         self.authorize(actor, Operation::OverrideApproval)?;
         let input = &input;
         self.retrying(None, move || async move {

@@ -6,6 +6,7 @@ use railyard_domain::{Actor, ApplicationRelease, Guard, Operation, Refusal, Trai
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::input_limits::bounded;
 use crate::persist::{Aggregate, Stored, Tx};
 use crate::{ReleaseView, Service, ServiceError, ServiceResult};
 
@@ -68,6 +69,7 @@ impl Service {
     }
 
     pub async fn add_dependency(&self, actor: &Actor, id: &str, input: DependencyInput) -> ServiceResult<ReleaseView> {
+        bounded(&input)?;
         self.authorize(actor, Operation::EditRelease)?;
         let on = input.depends_on.trim().to_string();
         let on = &on;

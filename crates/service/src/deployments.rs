@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use crate::input_limits::bounded;
 use crate::persist::{Stored, Tx, seq_of};
 use crate::views::{Meta, Page, page_filtered};
 use crate::{Service, ServiceError, ServiceResult};
@@ -83,6 +84,7 @@ impl Service {
 
     /// Schedules the turnover's next deployment (R8); the engine starts it when its environment is open.
     pub async fn deploy(&self, actor: &Actor, turnover_id: &str, input: DeployInput) -> ServiceResult<DeploymentView> {
+        bounded(&input)?;
         self.authorize(actor, Operation::Deploy)?;
         let input = &input;
         let id = self
@@ -184,6 +186,7 @@ impl Service {
 
     /// Retries a failed deployment: only the latest one of its turnover, while the turnover is in flight.
     pub async fn retry_deployment(&self, actor: &Actor, id: &str, input: RetryInput) -> ServiceResult<DeploymentView> {
+        bounded(&input)?;
         self.authorize(actor, Operation::Deploy)?;
         let d: Stored<Deployment> = self.load(id).await?;
         let t: Stored<Turnover> = self.load(&d.value.turnover_id).await?;
@@ -230,6 +233,7 @@ impl Service {
         id: &str,
         input: ValidateInput,
     ) -> ServiceResult<DeploymentView> {
+        bounded(&input)?;
         self.change_deployment(actor, id, Operation::Deploy, |d, now| d.validate(input.passed, &input.note, actor, now))
             .await
     }
@@ -242,6 +246,7 @@ impl Service {
         run: &str,
         input: CompleteRunInput,
     ) -> ServiceResult<DeploymentView> {
+        bounded(&input)?;
         self.change_deployment(actor, id, Operation::CompleteRun, |d, now| {
             d.complete_manual(run, input.done, &input.note, actor, now)
         })

@@ -12,6 +12,7 @@ use railyard_store::ListQuery;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::input_limits::bounded;
 use crate::persist::{Stored, Tx, check_version, seq_of};
 use crate::views::{Meta, Page, page_of};
 use crate::{Service, ServiceError, ServiceResult};
@@ -105,6 +106,7 @@ impl Service {
     }
 
     pub async fn create_environment(&self, actor: &Actor, spec: EnvironmentSpec) -> ServiceResult<EnvironmentView> {
+        bounded(&spec)?;
         self.authorize(actor, Operation::ManageEnvironments)?;
         let (env, change) = Environment::create(spec, &actor.name)?;
         self.check_users([("owner".to_string(), env.owner.clone())]).await?;
@@ -168,6 +170,7 @@ impl Service {
         patch: EnvironmentPatch,
         expected: Option<i64>,
     ) -> ServiceResult<EnvironmentView> {
+        bounded(&patch)?;
         if let Some(o) = &patch.owner {
             self.check_users([("owner".to_string(), o.clone())]).await?;
         }
@@ -190,6 +193,7 @@ impl Service {
         action: EnvironmentAction,
         input: StateReason,
     ) -> ServiceResult<EnvironmentView> {
+        bounded(&input)?;
         let reason = input.reason.as_deref();
         self.change_environment(actor, name, Operation::ManageEnvironments, None, |e, _| e.apply(action, reason), None)
             .await
@@ -201,6 +205,7 @@ impl Service {
         name: &str,
         spec: EventSpec,
     ) -> ServiceResult<EnvironmentView> {
+        bounded(&spec)?;
         if let Some(t) = &spec.train_id
             && self.find::<Train>(t).await?.is_none()
         {
@@ -282,6 +287,7 @@ impl Service {
     // ---- deployment paths ----
 
     pub async fn create_path(&self, actor: &Actor, spec: PathSpec) -> ServiceResult<PathView> {
+        bounded(&spec)?;
         self.authorize(actor, Operation::ManageEnvironments)?;
         DeploymentPath::create(String::new(), spec.clone())?;
         let id = self.new_id("DP").await?;
@@ -318,6 +324,7 @@ impl Service {
         patch: PathPatch,
         expected: Option<i64>,
     ) -> ServiceResult<PathView> {
+        bounded(&patch)?;
         self.authorize(actor, Operation::ManageEnvironments)?;
         let patch = &patch;
         self.retrying(expected, move || async move {

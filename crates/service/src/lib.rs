@@ -15,6 +15,7 @@ mod environments;
 mod error;
 mod holds;
 mod inbox;
+mod input_limits;
 mod line;
 mod live;
 mod passwords;

@@ -5,6 +5,7 @@ use railyard_domain::{Actor, Line, Operation};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use crate::input_limits::bounded;
 use crate::persist::{Stored, Tx};
 use crate::{Service, ServiceResult};
 
@@ -27,6 +28,7 @@ impl Service {
 
     /// Halts (`halt`) or resumes the line, with a reason: an admin or a release manager.
     pub async fn set_line(&self, actor: &Actor, halt: bool, input: LineInput) -> ServiceResult<Line> {
+        bounded(&input)?;
         self.authorize(actor, Operation::StopLine)?;
         let reason = &input.reason;
         self.retrying(None, move || async move {

@@ -16,6 +16,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::deployments::DeploymentView;
+use crate::input_limits::bounded;
 use crate::persist::{Stored, Tx, seq_of};
 use crate::{ReviewInput, Service, ServiceError, ServiceResult, TurnoverView};
 
@@ -79,6 +80,7 @@ fn refused(action: &str, t: &Turnover, code: &str, message: String) -> ServiceEr
 
 impl Service {
     pub async fn create_production_turnover(&self, actor: &Actor, spec: ProductionSpec) -> ServiceResult<TurnoverView> {
+        bounded(&spec)?;
         self.authorize(actor, Operation::EditTurnover)?;
         let mut releases = Vec::new();
         for (i, r) in spec.releases.iter().enumerate() {
@@ -172,6 +174,7 @@ impl Service {
     }
 
     pub async fn reject_turnover(&self, actor: &Actor, id: &str, input: ReviewInput) -> ServiceResult<TurnoverView> {
+        bounded(&input)?;
         let comment = input.comment.unwrap_or_default();
         self.review_step(actor, Operation::AcceptTurnover, id, |t| t.reject(&comment, actor)).await
     }
@@ -259,6 +262,7 @@ impl Service {
         id: &str,
         input: ScheduleInput,
     ) -> ServiceResult<DeploymentView> {
+        bounded(&input)?;
         self.authorize(actor, Operation::Deploy)?;
         let input = &input;
         let dep_id = self
@@ -332,6 +336,7 @@ impl Service {
     /// R11: starts a scheduled deployment before its time, by the train's manager with a reason; without
     /// the override it is refused, naming the scheduled time.
     pub async fn start_deployment(&self, actor: &Actor, id: &str, input: StartInput) -> ServiceResult<DeploymentView> {
+        bounded(&input)?;
         // With an override, only the train's manager (a release manager); without one, engineers and
         // managers may ask (and are refused before the time, naming it).
         if input.override_schedule {
@@ -359,6 +364,7 @@ impl Service {
     /// passed, or failed with a note. Its releases become released once all their production turnovers
     /// are verified.
     pub async fn verify_turnover(&self, actor: &Actor, id: &str, input: VerifyInput) -> ServiceResult<TurnoverView> {
+        bounded(&input)?;
         self.authorize(actor, Operation::Deploy)?;
         let input = &input;
         self.retrying(None, move || async move {
@@ -415,6 +421,7 @@ impl Service {
         id: &str,
         input: RollbackInput,
     ) -> ServiceResult<DeploymentView> {
+        bounded(&input)?;
         self.authorize(actor, Operation::Deploy)?;
         let input = &input;
         let dep_id = self

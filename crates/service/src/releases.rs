@@ -11,6 +11,7 @@ use railyard_store::ListQuery;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::input_limits::bounded;
 use crate::persist::{Stored, Tx, check_version, seq_of};
 use crate::views::{Meta, Page, page_filtered};
 use crate::{Service, ServiceError, ServiceResult};
@@ -77,6 +78,7 @@ impl Service {
     }
 
     pub async fn create_release(&self, actor: &Actor, spec: ReleaseSpec) -> ServiceResult<ReleaseView> {
+        bounded(&spec)?;
         self.authorize(actor, Operation::EditRelease)?;
         let app: Stored<Application> = self.find(&spec.application).await?.ok_or_else(|| {
             ServiceError::invalid("application", format!("there is no application '{}'", spec.application))
@@ -129,6 +131,7 @@ impl Service {
         patch: ReleasePatch,
         expected: Option<i64>,
     ) -> ServiceResult<ReleaseView> {
+        bounded(&patch)?;
         self.authorize(actor, Operation::EditRelease)?;
         let Some(expected) = expected else {
             return Err(ServiceError::PreconditionRequired(format!(
@@ -228,6 +231,7 @@ impl Service {
 
     /// Proposes the release to a train; a release manager's proposal is accepted at once.
     pub async fn propose_release(&self, actor: &Actor, id: &str, input: ProposeInput) -> ServiceResult<ReleaseView> {
+        bounded(&input)?;
         self.authorize(actor, Operation::EditRelease)?;
         let input = &input;
         self.retrying(None, move || async move {
@@ -264,6 +268,7 @@ impl Service {
     }
 
     pub async fn reject_release(&self, actor: &Actor, id: &str, input: ReasonInput) -> ServiceResult<ReleaseView> {
+        bounded(&input)?;
         let reason = input.reason.unwrap_or_default();
         self.change_release(
             actor,
@@ -277,6 +282,7 @@ impl Service {
     }
 
     pub async fn remove_release(&self, actor: &Actor, id: &str, input: ReasonInput) -> ServiceResult<ReleaseView> {
+        bounded(&input)?;
         self.change_release(
             actor,
             id,
@@ -293,6 +299,7 @@ impl Service {
 
     /// begin_work, request_development_approval, send_back (R10) and cancel.
     pub async fn release_action(&self, actor: &Actor, id: &str, action: ReleaseAction) -> ServiceResult<ReleaseView> {
+        bounded(&action)?;
         self.authorize(actor, Operation::EditRelease)?;
         let action = &action;
         self.retrying(None, move || async move {
@@ -435,6 +442,7 @@ impl Service {
         id: &str,
         spec: MilestoneSpec,
     ) -> ServiceResult<ReleaseView> {
+        bounded(&spec)?;
         if let Some(o) = &spec.owner {
             self.check_users([("owner".to_string(), o.clone())]).await?;
         }
@@ -457,6 +465,7 @@ impl Service {
         patch: MilestonePatch,
         expected: Option<i64>,
     ) -> ServiceResult<ReleaseView> {
+        bounded(&patch)?;
         // An empty owner clears it; any other must be a user.
         if let Some(o) = patch.owner.as_ref().filter(|o| !o.is_empty()) {
             self.check_users([("owner".to_string(), o.clone())]).await?;

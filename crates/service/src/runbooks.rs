@@ -7,6 +7,7 @@ use railyard_store::ListQuery;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::input_limits::bounded;
 use crate::persist::{Stored, Tx, seq_of};
 use crate::views::{Meta, Page, page_of};
 use crate::{Service, ServiceError, ServiceResult, TurnoverView};
@@ -53,6 +54,7 @@ impl Service {
     }
 
     pub async fn create_runbook(&self, actor: &Actor, spec: RunbookSpec) -> ServiceResult<RunbookView> {
+        bounded(&spec)?;
         self.authorize(actor, Operation::EditTurnover)?;
         Runbook::create(String::new(), spec.clone(), &mut std::iter::repeat(String::new()), actor)?;
         let owners = spec.tasks.iter().filter_map(|t| t.owner.clone()).map(|o| ("tasks.owner".to_string(), o));
@@ -93,6 +95,7 @@ impl Service {
         action: RunbookAction,
         input: ReviewInput,
     ) -> ServiceResult<RunbookView> {
+        bounded(&input)?;
         self.authorize(actor, Operation::EditTurnover)?;
         let input = &input;
         self.retrying(None, move || async move {
@@ -109,6 +112,7 @@ impl Service {
 
     /// Copies an accepted runbook's tasks into a turnover (the runbook must fit its application).
     pub async fn copy_runbook(&self, actor: &Actor, turnover: &str, input: RunbookRef) -> ServiceResult<TurnoverView> {
+        bounded(&input)?;
         self.authorize(actor, Operation::EditTurnover)?;
         let rb: Stored<Runbook> = self
             .find(&input.runbook)
@@ -140,6 +144,7 @@ impl Service {
         turnover: &str,
         input: SaveAsRunbookInput,
     ) -> ServiceResult<RunbookView> {
+        bounded(&input)?;
         self.authorize(actor, Operation::EditTurnover)?;
         let t: Stored<Turnover> = self.load(turnover).await?;
         Runbook::from_tasks(String::new(), &input.name, &t.value.tasks, &mut std::iter::repeat(String::new()), actor)?;

@@ -9,6 +9,7 @@ use railyard_domain::{
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use crate::input_limits::bounded;
 use crate::persist::{Stored, Tx, check_version, seq_of};
 use crate::{Service, ServiceResult, TrainView};
 
@@ -80,6 +81,7 @@ impl Service {
         input: GateInput,
         expected: Option<i64>,
     ) -> ServiceResult<TrainView> {
+        bounded(&input)?;
         self.change_train(
             actor,
             train,
@@ -110,6 +112,7 @@ impl Service {
         gate: GateName,
         spec: CriterionSpec,
     ) -> ServiceResult<TrainView> {
+        bounded(&spec)?;
         self.change_train(
             actor,
             train,
@@ -129,6 +132,7 @@ impl Service {
         patch: CriterionPatch,
         expected: Option<i64>,
     ) -> ServiceResult<TrainView> {
+        bounded(&patch)?;
         self.change_train(
             actor,
             train,
@@ -154,6 +158,7 @@ impl Service {
         to: CriterionState,
         input: DecideCriterionInput,
     ) -> ServiceResult<TrainView> {
+        bounded(&input)?;
         let op = if to == CriterionState::Waived { Operation::WaiveCriterion } else { Operation::MeetCriterion };
         self.change_train(
             actor,
@@ -169,6 +174,7 @@ impl Service {
     }
 
     pub async fn add_milestone(&self, actor: &Actor, train: &str, spec: MilestoneSpec) -> ServiceResult<TrainView> {
+        bounded(&spec)?;
         self.change_train(
             actor,
             train,
@@ -189,6 +195,7 @@ impl Service {
         patch: MilestonePatch,
         expected: Option<i64>,
     ) -> ServiceResult<TrainView> {
+        bounded(&patch)?;
         self.authorize(actor, Operation::EditTrain)?;
         // An empty owner clears it; any other must be a user.
         if let Some(o) = patch.owner.as_ref().filter(|o| !o.is_empty()) {

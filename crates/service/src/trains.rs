@@ -11,6 +11,7 @@ use railyard_store::ListQuery;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use crate::input_limits::bounded;
 use crate::persist::{Stored, Tx, check_version, seq_of};
 use crate::users::User;
 use crate::views::{Page, page_of};
@@ -78,6 +79,7 @@ impl Service {
     }
 
     pub async fn create_train(&self, actor: &Actor, spec: TrainSpec) -> ServiceResult<TrainView> {
+        bounded(&spec)?;
         self.authorize(actor, Operation::CreateTrain)?;
         spec.validate()?;
         let (mut train, mut change) = Train::create(String::new(), spec, actor)?;
@@ -115,6 +117,7 @@ impl Service {
         patch: TrainPatch,
         expected: Option<i64>,
     ) -> ServiceResult<TrainView> {
+        bounded(&patch)?;
         self.authorize(actor, Operation::EditTrain)?;
         let Some(expected) = expected else {
             return Err(ServiceError::PreconditionRequired(format!(
@@ -151,6 +154,7 @@ impl Service {
     }
 
     pub async fn copy_train(&self, actor: &Actor, id: &str, input: CopyInput) -> ServiceResult<TrainView> {
+        bounded(&input)?;
         self.authorize(actor, Operation::CreateTrain)?;
         let source: Stored<Train> = self.load(id).await?;
         let t = &source.value;
@@ -191,6 +195,7 @@ impl Service {
         action: TrainAction,
         expected: Option<i64>,
     ) -> ServiceResult<TrainView> {
+        bounded(&action)?;
         let op = match action {
             TrainAction::Cancel { .. } => Operation::CancelTrain,
             TrainAction::Close => Operation::CloseTrain,

@@ -8,6 +8,7 @@ use railyard_store::ListQuery;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::input_limits::bounded;
 use crate::persist::{Stored, Tx, check_version, seq_of};
 use crate::views::{Meta, Page, page_filtered};
 use crate::{ReasonInput, Service, ServiceError, ServiceResult};
@@ -73,6 +74,7 @@ fn view(s: Stored<Turnover>) -> TurnoverView {
 
 impl Service {
     pub async fn create_turnover(&self, actor: &Actor, spec: TurnoverSpec) -> ServiceResult<TurnoverView> {
+        bounded(&spec)?;
         self.authorize(actor, Operation::EditTurnover)?;
         let release: Stored<ApplicationRelease> = self.find(&spec.release).await?.ok_or_else(|| {
             ServiceError::invalid("release", format!("there is no application release {}", spec.release))
@@ -157,6 +159,7 @@ impl Service {
         patch: TurnoverPatch,
         expected: Option<i64>,
     ) -> ServiceResult<TurnoverView> {
+        bounded(&patch)?;
         if let Some(d) = &patch.developer {
             self.check_users([("developer".to_string(), d.clone())]).await?;
         }
@@ -165,6 +168,7 @@ impl Service {
 
     /// R7: links done work items of the turnover's own release; each other one is named.
     pub async fn link_work_items(&self, actor: &Actor, id: &str, input: LinkInput) -> ServiceResult<TurnoverView> {
+        bounded(&input)?;
         let mut items = Vec::new();
         for (i, w) in input.work_items.iter().enumerate() {
             let item: Stored<WorkItem> = self.find(w).await?.ok_or_else(|| {
@@ -180,6 +184,7 @@ impl Service {
     }
 
     pub async fn add_task(&self, actor: &Actor, id: &str, spec: TaskSpec) -> ServiceResult<TurnoverView> {
+        bounded(&spec)?;
         if let Some(o) = &spec.owner {
             self.check_users([("owner".to_string(), o.clone())]).await?;
         }
@@ -201,6 +206,7 @@ impl Service {
         patch: TaskPatch,
         expected: Option<i64>,
     ) -> ServiceResult<TurnoverView> {
+        bounded(&patch)?;
         if let Some(o) = &patch.owner {
             self.check_users([("owner".to_string(), o.clone())]).await?;
         }
@@ -212,11 +218,13 @@ impl Service {
     }
 
     pub async fn reorder_tasks(&self, actor: &Actor, id: &str, input: ReorderInput) -> ServiceResult<TurnoverView> {
+        bounded(&input)?;
         self.change_turnover(actor, id, None, |t, _| t.reorder_tasks(&input.order, actor), None).await
     }
 
     /// Copies tasks from other turnovers (several at once) under new ids.
     pub async fn copy_tasks(&self, actor: &Actor, id: &str, input: CopyTasksInput) -> ServiceResult<TurnoverView> {
+        bounded(&input)?;
         self.authorize(actor, Operation::EditTurnover)?;
         if input.from.is_empty() {
             return Err(ServiceError::invalid("from", "name at least one turnover to copy from"));
@@ -242,6 +250,7 @@ impl Service {
 
     /// Cancels a turnover; its deployments that have not run or settled are withdrawn in the same commit.
     pub async fn cancel_turnover(&self, actor: &Actor, id: &str, input: ReasonInput) -> ServiceResult<TurnoverView> {
+        bounded(&input)?;
         self.authorize(actor, Operation::EditTurnover)?;
         let reason = input.reason.unwrap_or_default();
         let reason = &reason;

@@ -16,6 +16,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
+use crate::input_limits::bounded;
 use crate::persist::{Stored, Tx, decode, seq_of};
 use crate::sessions::{ANONYMOUS, Failure};
 use crate::views::{Meta, Page, page_of};
@@ -278,6 +279,7 @@ impl Service {
     }
 
     pub async fn create_user(&self, actor: &Actor, input: NewUser) -> ServiceResult<UserView> {
+        bounded(&input)?;
         self.authorize(actor, Operation::ManageUsers)?;
         validate_name(&input.name)?;
         if input.roles.is_empty() {
@@ -333,6 +335,7 @@ impl Service {
         patch: UserPatch,
         expected: Option<i64>,
     ) -> ServiceResult<UserView> {
+        bounded(&patch)?;
         self.authorize(actor, Operation::ManageUsers)?;
         if patch.roles.as_ref().is_some_and(Vec::is_empty) {
             return Err(ServiceError::invalid("roles", "a user needs at least one role"));
@@ -380,6 +383,7 @@ impl Service {
 
     /// Creates a token for the actor (or, for admins, for another user) and returns its secret once.
     pub async fn create_token(&self, actor: &Actor, input: NewToken) -> ServiceResult<TokenView> {
+        bounded(&input)?;
         self.authorize(actor, Operation::ManageOwnTokens)?;
         let owner = input.user.unwrap_or_else(|| actor.name.clone());
         if owner != actor.name {

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
+use crate::input_limits::bounded;
 use crate::persist::{Stored, Tx, check_version, seq_of};
 use crate::views::{Meta, Page, page_filtered};
 use crate::{Service, ServiceError, ServiceResult};
@@ -108,6 +109,7 @@ impl Service {
         release_id: &str,
         spec: WorkItemSpec,
     ) -> ServiceResult<WorkItemView> {
+        bounded(&spec)?;
         self.authorize(actor, Operation::ManageWorkItems)?;
         spec.validate()?;
         self.release_for_items(actor, release_id, "add_work_item").await?;
@@ -159,6 +161,7 @@ impl Service {
         patch: WorkItemPatch,
         expected: Option<i64>,
     ) -> ServiceResult<WorkItemView> {
+        bounded(&patch)?;
         self.authorize(actor, Operation::ManageWorkItems)?;
         if patch.title.as_deref().is_some_and(|t| t.trim().is_empty()) {
             return Err(ServiceError::invalid("title", "must not be empty"));

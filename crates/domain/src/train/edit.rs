@@ -6,6 +6,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::error::{Fields, Guards};
+use crate::limits;
 use crate::{
     Actor, ApprovalPolicies, Change, CriterionState, DomainError, Evidence, ExitCriterion, GateName, Gates, Milestone,
     MilestoneState, ReleaseType, Role, Schedule, Train, TrainState, milestone::Milestones,
@@ -251,9 +252,35 @@ impl Train {
         let mut f = Fields::default();
         f.title("title", &title);
         f.done()?;
+        if !limits::date_in_range(start) {
+            return Err(DomainError::invalid("start", limits::out_of_range(start)));
+        }
+        // Every date moves by the same offset: a shift that takes any of them out of the years the API
+        // accepts is refused, naming each date it would move out.
         let offset = start - self.schedule.start;
-        let out_of_range =
-            || DomainError::invalid("start", format!("{start} moves the train's dates out of the calendar's range"));
+        let moved = |date: NaiveDate| date.checked_add_signed(offset).filter(|d| limits::date_in_range(*d));
+        let dates = self.schedule.dates().map(|(name, date)| (name.to_string(), date));
+        let dates = dates.into_iter().chain(self.milestones.iter().map(|m| (format!("milestone {}", m.id), m.due)));
+        let outside: Vec<String> = dates
+            .filter(|(_, date)| moved(*date).is_none())
+            .map(|(what, date)| {
+                let to =
+                    date.checked_add_signed(offset).map_or_else(|| "beyond any calendar".into(), |d| d.to_string());
+                format!("{what} from {date} to {to}")
+            })
+            .collect();
+        if !outside.is_empty() {
+            return Err(DomainError::invalid(
+                "start",
+                format!(
+                    "starting the copy on {start} moves its {}, outside the years {} to {}",
+                    outside.join(", "),
+                    limits::FIRST_YEAR,
+                    limits::LAST_YEAR
+                ),
+            ));
+        }
+        let out_of_range = || DomainError::invalid("start", limits::out_of_range(start));
         let schedule = self.schedule.shifted(offset).ok_or_else(out_of_range)?;
         let mut gates = self.gates.clone();
         for gate in GateName::ALL {
@@ -274,7 +301,7 @@ impl Train {
             milestones.push(Milestone {
                 id,
                 title: m.title.clone(),
-                due: m.due.checked_add_signed(offset).ok_or_else(out_of_range)?,
+                due: moved(m.due).ok_or_else(out_of_range)?,
                 owner: m.owner.clone(),
                 state: MilestoneState::Open,
                 inherit: m.inherit,

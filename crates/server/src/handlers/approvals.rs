@@ -10,6 +10,7 @@ use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{Authed, Body, IfMatch, OptionalBody, Params};
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ApprovalParams {
     /// `true`: only approvals waiting for my decision now.
@@ -20,6 +21,8 @@ pub struct ApprovalParams {
     pub train: Option<String>,
     /// `train`, `development`, `executive` or `gate`.
     pub kind: Option<String>,
+    /// How many items a page holds (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
@@ -30,7 +33,7 @@ fn parse_kind(k: &str) -> Result<ApprovalKind, ApiError> {
     })
 }
 
-#[utoipa::path(get, path = "/api/v1/approvals", tag = "approvals", params(ApprovalParams), security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "list_approvals", path = "/api/v1/approvals", tag = "approvals", params(ApprovalParams), security(("bearer" = [])),
     responses((status = 200, body = Page<ApprovalView>), (status = 422, body = Problem)))]
 pub async fn list(
     State(s): State<Service>,
@@ -49,7 +52,7 @@ pub async fn list(
     Ok(Json(s.approvals(&a, filter).await?))
 }
 
-#[utoipa::path(get, path = "/api/v1/approvals/{id}", tag = "approvals", params(("id" = String, Path, example = "AP-1")),
+#[utoipa::path(get, operation_id = "get_approval", path = "/api/v1/approvals/{id}", tag = "approvals", params(("id" = String, Path, example = "AP-13")),
     security(("bearer" = [])), responses((status = 200, body = ApprovalView), (status = 404, body = Problem)))]
 pub async fn show(
     State(s): State<Service>,
@@ -60,7 +63,7 @@ pub async fn show(
 }
 
 /// Approves at the current level; only its listed approvers, never the requester (R2).
-#[utoipa::path(post, path = "/api/v1/approvals/{id}/approve", tag = "approvals", params(("id" = String, Path)), request_body = DecideInput,
+#[utoipa::path(post, operation_id = "approve_approval", path = "/api/v1/approvals/{id}/approve", tag = "approvals", params(("If-Match" = Option<String>, Header, description = "The version the change is based on, e.g. `\"3\"`: a stale one is refused with 409"), ("id" = String, Path, example = "AP-19")), request_body = Option<DecideInput>,
     security(("bearer" = [])), responses((status = 200, body = ApprovalView), (status = 409, body = Problem)))]
 pub async fn approve(
     State(s): State<Service>,
@@ -74,7 +77,7 @@ pub async fn approve(
 }
 
 /// Rejects, with a comment; an executive rejection says where the train goes back to (`return_to`).
-#[utoipa::path(post, path = "/api/v1/approvals/{id}/reject", tag = "approvals", params(("id" = String, Path)), request_body = DecideInput,
+#[utoipa::path(post, operation_id = "reject_approval", path = "/api/v1/approvals/{id}/reject", tag = "approvals", params(("If-Match" = Option<String>, Header, description = "The version the change is based on, e.g. `\"3\"`: a stale one is refused with 409"), ("id" = String, Path, example = "AP-13")), request_body = DecideInput,
     security(("bearer" = [])), responses((status = 200, body = ApprovalView), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn reject(
     State(s): State<Service>,
@@ -87,7 +90,7 @@ pub async fn reject(
 }
 
 /// Overrides a pending approval: the train's manager only, where the policy allows, with a reason (R3).
-#[utoipa::path(post, path = "/api/v1/approvals/{id}/override", tag = "approvals", params(("id" = String, Path)), request_body = OverrideInput,
+#[utoipa::path(post, operation_id = "override_approval", path = "/api/v1/approvals/{id}/override", tag = "approvals", params(("id" = String, Path, example = "AP-13")), request_body = OverrideInput,
     security(("bearer" = [])), responses((status = 200, body = ApprovalView), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn override_(
     State(s): State<Service>,

@@ -1,14 +1,14 @@
 use axum::Json;
 use axum::extract::State;
-use chrono::{DateTime, Utc};
 use railyard_service::{AuditFilter, ChainView, EventView, Page, Service};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiResult, Problem};
 use crate::extract::{Authed, Params};
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EventParams {
     /// An object id, e.g. `RT-3`.
@@ -22,20 +22,13 @@ pub struct EventParams {
     pub from: Option<String>,
     /// RFC 3339; events before.
     pub to: Option<String>,
+    /// How many items a page holds (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
 
-fn parse_time(field: &str, v: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiError> {
-    v.map(|t| {
-        DateTime::parse_from_rfc3339(t).map(|t| t.with_timezone(&Utc)).map_err(|e| {
-            ApiError::invalid(field, format!("'{t}' is not an RFC 3339 time (e.g. 2026-11-26T09:00:00Z): {e}"))
-        })
-    })
-    .transpose()
-}
-
-#[utoipa::path(get, path = "/api/v1/audit/events", tag = "audit", params(EventParams), security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "list_audit_events", path = "/api/v1/audit/events", tag = "audit", params(EventParams), security(("bearer" = [])),
     responses((status = 200, body = Page<EventView>), (status = 422, body = Problem)))]
 pub async fn list(
     State(s): State<Service>,
@@ -47,8 +40,8 @@ pub async fn list(
         object_kind: p.object_kind,
         actor: p.actor,
         commit_seq: p.commit,
-        from: parse_time("from", p.from.as_deref())?,
-        to: parse_time("to", p.to.as_deref())?,
+        from: super::parse_time("from", p.from.as_deref())?,
+        to: super::parse_time("to", p.to.as_deref())?,
         limit: p.limit,
         cursor: p.cursor,
     };
@@ -56,7 +49,7 @@ pub async fn list(
 }
 
 /// Walks the whole hash chain and reports the first event that does not verify.
-#[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit", security(("bearer" = [])), responses((status = 200, body = ChainView)))]
+#[utoipa::path(get, operation_id = "verify_audit_log", path = "/api/v1/audit/verify", tag = "audit", security(("bearer" = [])), responses((status = 200, body = ChainView)))]
 pub async fn verify(State(s): State<Service>, Authed(a): Authed) -> ApiResult<Json<ChainView>> {
     Ok(Json(s.verify_audit(&a).await?))
 }

@@ -18,7 +18,7 @@ use crate::extract::{Authed, OptionalBody, Params};
 /// Schedules the turnover's next deployment (R8: the next stage once the last is validated, optional
 /// stages skipped only when named; or again into the same stage after a failure, where redeploys are
 /// allowed). The engine starts it as soon as its environment is open (R13).
-#[utoipa::path(post, path = "/api/v1/turnovers/{id}/deploy", tag = "deployments", params(("id" = String, Path)), request_body = DeployInput,
+#[utoipa::path(post, operation_id = "deploy_turnover", path = "/api/v1/turnovers/{id}/deploy", tag = "deployments", params(("id" = String, Path, example = "TO-4")), request_body = Option<DeployInput>,
     security(("bearer" = [])), responses((status = 201, body = DeploymentView), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn deploy(
     State(s): State<Service>,
@@ -30,16 +30,19 @@ pub async fn deploy(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DeploymentParams {
     pub turnover: Option<String>,
     pub environment: Option<String>,
     pub state: Option<DeploymentState>,
+    /// How many items a page holds (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/deployments", tag = "deployments", params(DeploymentParams), security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "list_deployments", path = "/api/v1/deployments", tag = "deployments", params(DeploymentParams), security(("bearer" = [])),
     responses((status = 200, body = Page<DeploymentView>)))]
 pub async fn list(
     State(s): State<Service>,
@@ -56,7 +59,7 @@ pub async fn list(
     Ok(Json(s.deployments(&a, filter).await?))
 }
 
-#[utoipa::path(get, path = "/api/v1/deployments/{id}", tag = "deployments", params(("id" = String, Path, example = "DE-1")),
+#[utoipa::path(get, operation_id = "get_deployment", path = "/api/v1/deployments/{id}", tag = "deployments", params(("id" = String, Path, example = "DE-20")),
     security(("bearer" = [])), responses((status = 200, body = DeploymentView), (status = 404, body = Problem)))]
 pub async fn show(
     State(s): State<Service>,
@@ -68,7 +71,7 @@ pub async fn show(
 
 /// failed → running: failed, timed-out and interrupted runs run again; succeeded runs are skipped
 /// unless named in `rerun`.
-#[utoipa::path(post, path = "/api/v1/deployments/{id}/retry", tag = "deployments", params(("id" = String, Path)), request_body = RetryInput,
+#[utoipa::path(post, operation_id = "retry_deployment", path = "/api/v1/deployments/{id}/retry", tag = "deployments", params(("id" = String, Path, example = "DE-20")), request_body = Option<RetryInput>,
     security(("bearer" = [])), responses((status = 200, body = DeploymentView), (status = 409, body = Problem)))]
 pub async fn retry(
     State(s): State<Service>,
@@ -79,7 +82,7 @@ pub async fn retry(
     Ok(Json(s.retry_deployment(&a, &id, b.unwrap_or_default()).await?))
 }
 
-#[utoipa::path(post, path = "/api/v1/deployments/{id}/abandon", tag = "deployments", params(("id" = String, Path)),
+#[utoipa::path(post, operation_id = "abandon_deployment", path = "/api/v1/deployments/{id}/abandon", tag = "deployments", params(("id" = String, Path, example = "DE-20")),
     security(("bearer" = [])), responses((status = 200, body = DeploymentView), (status = 409, body = Problem)))]
 pub async fn abandon(
     State(s): State<Service>,
@@ -90,7 +93,7 @@ pub async fn abandon(
 }
 
 /// succeeded → validated (`passed: true`) or rejected (with a note).
-#[utoipa::path(post, path = "/api/v1/deployments/{id}/validate", tag = "deployments", params(("id" = String, Path)), request_body = ValidateInput,
+#[utoipa::path(post, operation_id = "validate_deployment", path = "/api/v1/deployments/{id}/validate", tag = "deployments", params(("id" = String, Path, example = "DE-20")), request_body = ValidateInput,
     security(("bearer" = [])), responses((status = 200, body = DeploymentView), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn validate(
     State(s): State<Service>,
@@ -102,7 +105,7 @@ pub async fn validate(
 }
 
 /// R15: the owner of a manual run (or a release engineer) completes it, done or failed, with a note.
-#[utoipa::path(post, path = "/api/v1/deployments/{id}/runs/{run}/complete", tag = "deployments", params(("id" = String, Path), ("run" = String, Path, example = "R3")),
+#[utoipa::path(post, operation_id = "complete_task_run", path = "/api/v1/deployments/{id}/runs/{run}/complete", tag = "deployments", params(("id" = String, Path, example = "DE-20"), ("run" = String, Path, example = "R1")),
     request_body = CompleteRunInput, security(("bearer" = [])), responses((status = 200, body = DeploymentView), (status = 409, body = Problem)))]
 pub async fn complete_run(
     State(s): State<Service>,
@@ -114,6 +117,7 @@ pub async fn complete_run(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LogParams {
     /// Which attempt (default: the latest).
@@ -125,7 +129,7 @@ pub struct LogParams {
 }
 
 /// A run's output: stdout and stderr lines with their times.
-#[utoipa::path(get, path = "/api/v1/deployments/{id}/runs/{run}/log", tag = "deployments", params(("id" = String, Path), ("run" = String, Path), LogParams),
+#[utoipa::path(get, operation_id = "get_task_run_log", path = "/api/v1/deployments/{id}/runs/{run}/log", tag = "deployments", params(("id" = String, Path, example = "DE-20"), ("run" = String, Path, example = "R1"), LogParams),
     security(("bearer" = [])), responses((status = 200, body = RunLog), (status = 404, body = Problem)))]
 pub async fn log(
     State(s): State<Service>,

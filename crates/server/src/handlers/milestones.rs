@@ -7,8 +7,8 @@ use railyard_service::{Service, TrainView};
 use crate::error::{ApiResult, Problem};
 use crate::extract::{Authed, Body, IfMatch};
 
-#[utoipa::path(post, path = "/api/v1/trains/{id}/milestones", tag = "milestones", request_body = MilestoneSpec,
-    params(("id" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "add_train_milestone", path = "/api/v1/trains/{id}/milestones", tag = "milestones", request_body = MilestoneSpec,
+    params(("id" = String, Path, example = "RT-4")), security(("bearer" = [])),
     responses((status = 201, body = TrainView), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn add(
     State(s): State<Service>,
@@ -19,8 +19,8 @@ pub async fn add(
     Ok((StatusCode::CREATED, Json(s.add_milestone(&a, &id, b).await?)))
 }
 
-#[utoipa::path(patch, path = "/api/v1/trains/{id}/milestones/{milestone}", tag = "milestones", request_body = MilestonePatch,
-    params(("id" = String, Path), ("milestone" = String, Path, example = "MS-2")), security(("bearer" = [])),
+#[utoipa::path(patch, operation_id = "update_train_milestone", path = "/api/v1/trains/{id}/milestones/{milestone}", tag = "milestones", request_body = MilestonePatch,
+    params(("If-Match" = Option<String>, Header, description = "The version the change is based on, e.g. `\"3\"`: a stale one is refused with 409"), ("id" = String, Path, example = "RT-4"), ("milestone" = String, Path, example = "MS-9")), security(("bearer" = [])),
     responses((status = 200, body = TrainView), (status = 409, body = Problem)))]
 pub async fn edit(
     State(s): State<Service>,
@@ -32,8 +32,8 @@ pub async fn edit(
     Ok(Json(s.edit_milestone(&a, &id, &m, b, v).await?))
 }
 
-#[utoipa::path(delete, path = "/api/v1/trains/{id}/milestones/{milestone}", tag = "milestones",
-    params(("id" = String, Path), ("milestone" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(delete, operation_id = "remove_train_milestone", path = "/api/v1/trains/{id}/milestones/{milestone}", tag = "milestones",
+    params(("id" = String, Path, example = "RT-4"), ("milestone" = String, Path, example = "MS-9")), security(("bearer" = [])),
     responses((status = 200, body = TrainView), (status = 409, body = Problem)))]
 pub async fn remove(
     State(s): State<Service>,
@@ -43,8 +43,8 @@ pub async fn remove(
     Ok(Json(s.remove_milestone(&a, &id, &m).await?))
 }
 
-#[utoipa::path(post, path = "/api/v1/trains/{id}/milestones/{milestone}/complete", tag = "milestones",
-    params(("id" = String, Path), ("milestone" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "complete_train_milestone", path = "/api/v1/trains/{id}/milestones/{milestone}/complete", tag = "milestones",
+    params(("id" = String, Path, example = "RT-4"), ("milestone" = String, Path, example = "MS-9")), security(("bearer" = [])),
     responses((status = 200, body = TrainView), (status = 409, body = Problem)))]
 pub async fn complete(
     State(s): State<Service>,
@@ -54,8 +54,8 @@ pub async fn complete(
     Ok(Json(s.decide_milestone(&a, &id, &m, MilestoneState::Completed).await?))
 }
 
-#[utoipa::path(post, path = "/api/v1/trains/{id}/milestones/{milestone}/miss", tag = "milestones",
-    params(("id" = String, Path), ("milestone" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "miss_train_milestone", path = "/api/v1/trains/{id}/milestones/{milestone}/miss", tag = "milestones",
+    params(("id" = String, Path, example = "RT-4"), ("milestone" = String, Path, example = "MS-9")), security(("bearer" = [])),
     responses((status = 200, body = TrainView), (status = 409, body = Problem)))]
 pub async fn miss(
     State(s): State<Service>,

@@ -23,7 +23,9 @@ pub mod work_items;
 
 use std::str::FromStr;
 
-use crate::error::ApiError;
+use chrono::{DateTime, Utc};
+
+use crate::error::{ApiError, ApiResult};
 
 /// Parses a comma-separated list of enum values from a query parameter.
 pub(crate) fn parse_list<T: FromStr<Err = String>>(field: &str, value: Option<&str>) -> Result<Vec<T>, ApiError> {
@@ -38,4 +40,14 @@ pub(crate) fn parse_list<T: FromStr<Err = String>>(field: &str, value: Option<&s
 
 pub(crate) fn parse_one<T: FromStr<Err = String>>(field: &str, value: &str) -> Result<T, ApiError> {
     value.parse::<T>().map_err(|e| ApiError::invalid(field, e))
+}
+
+/// A time from a query parameter: RFC 3339, within the years the API accepts (1900 to 2999).
+pub(crate) fn parse_time(field: &str, value: Option<&str>) -> ApiResult<Option<DateTime<Utc>>> {
+    let Some(v) = value else { return Ok(None) };
+    let time = DateTime::parse_from_rfc3339(v).map(|t| t.with_timezone(&Utc)).map_err(|e| {
+        ApiError::invalid(field, format!("'{v}' is not an RFC 3339 time (e.g. 2027-01-04T09:00:00Z): {e}"))
+    })?;
+    railyard_domain::limits::check_time(field, time).map_err(railyard_service::ServiceError::from)?;
+    Ok(Some(time))
 }

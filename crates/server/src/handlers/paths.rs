@@ -12,15 +12,18 @@ use crate::error::{ApiResult, Problem};
 use crate::extract::{Authed, Body, IfMatch, Params};
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PathParams {
     /// draft, active or retired.
     pub state: Option<PathState>,
+    /// How many items a page holds (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/deployment-paths", tag = "deployment paths", params(PathParams), security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "list_deployment_paths", path = "/api/v1/deployment-paths", tag = "deployment paths", params(PathParams), security(("bearer" = [])),
     responses((status = 200, body = Page<PathView>)))]
 pub async fn list(
     State(s): State<Service>,
@@ -31,7 +34,7 @@ pub async fn list(
 }
 
 /// Creates a path in draft.
-#[utoipa::path(post, path = "/api/v1/deployment-paths", tag = "deployment paths", request_body = PathSpec, security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "create_deployment_path", path = "/api/v1/deployment-paths", tag = "deployment paths", request_body = PathSpec, security(("bearer" = [])),
     responses((status = 201, body = PathView), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn create(
     State(s): State<Service>,
@@ -41,14 +44,14 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(s.create_path(&a, b).await?)))
 }
 
-#[utoipa::path(get, path = "/api/v1/deployment-paths/{id}", tag = "deployment paths", params(("id" = String, Path, example = "DP-1")),
+#[utoipa::path(get, operation_id = "get_deployment_path", path = "/api/v1/deployment-paths/{id}", tag = "deployment paths", params(("id" = String, Path, example = "DP-1")),
     security(("bearer" = [])), responses((status = 200, body = PathView), (status = 404, body = Problem)))]
 pub async fn show(State(s): State<Service>, Authed(a): Authed, Path(id): Path<String>) -> ApiResult<Json<PathView>> {
     Ok(Json(s.path(&a, &id).await?))
 }
 
 /// Edits a path in draft.
-#[utoipa::path(patch, path = "/api/v1/deployment-paths/{id}", tag = "deployment paths", params(("id" = String, Path)),
+#[utoipa::path(patch, operation_id = "update_deployment_path", path = "/api/v1/deployment-paths/{id}", tag = "deployment paths", params(("If-Match" = Option<String>, Header, description = "The version the change is based on, e.g. `\"3\"`: a stale one is refused with 409"), ("id" = String, Path, example = "DP-1")),
     request_body = PathPatch, security(("bearer" = [])), responses((status = 200, body = PathView), (status = 409, body = Problem)))]
 pub async fn update(
     State(s): State<Service>,
@@ -61,7 +64,7 @@ pub async fn update(
 }
 
 /// draft → active: it needs stages, each on an environment that exists and is not decommissioned.
-#[utoipa::path(post, path = "/api/v1/deployment-paths/{id}/activate", tag = "deployment paths", params(("id" = String, Path)),
+#[utoipa::path(post, operation_id = "activate_deployment_path", path = "/api/v1/deployment-paths/{id}/activate", tag = "deployment paths", params(("id" = String, Path, example = "DP-1")),
     security(("bearer" = [])), responses((status = 200, body = PathView), (status = 409, body = Problem)))]
 pub async fn activate(
     State(s): State<Service>,
@@ -72,7 +75,7 @@ pub async fn activate(
 }
 
 /// active → draft, to edit it; turnovers already on it keep the stages they started with.
-#[utoipa::path(post, path = "/api/v1/deployment-paths/{id}/return-to-draft", tag = "deployment paths", params(("id" = String, Path)),
+#[utoipa::path(post, operation_id = "return_deployment_path_to_draft", path = "/api/v1/deployment-paths/{id}/return-to-draft", tag = "deployment paths", params(("id" = String, Path, example = "DP-1")),
     security(("bearer" = [])), responses((status = 200, body = PathView), (status = 409, body = Problem)))]
 pub async fn return_to_draft(
     State(s): State<Service>,
@@ -82,7 +85,7 @@ pub async fn return_to_draft(
     Ok(Json(s.path_action(&a, &id, PathAction::ReturnToDraft).await?))
 }
 
-#[utoipa::path(post, path = "/api/v1/deployment-paths/{id}/retire", tag = "deployment paths", params(("id" = String, Path)),
+#[utoipa::path(post, operation_id = "retire_deployment_path", path = "/api/v1/deployment-paths/{id}/retire", tag = "deployment paths", params(("id" = String, Path, example = "DP-1")),
     security(("bearer" = [])), responses((status = 200, body = PathView), (status = 409, body = Problem)))]
 pub async fn retire(State(s): State<Service>, Authed(a): Authed, Path(id): Path<String>) -> ApiResult<Json<PathView>> {
     Ok(Json(s.path_action(&a, &id, PathAction::Retire).await?))

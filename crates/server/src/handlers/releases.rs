@@ -15,6 +15,7 @@ use crate::error::{ApiResult, Problem};
 use crate::extract::{Authed, Body, IfMatch, OptionalBody, Params};
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ReleaseParams {
     /// Proposed to or accepted on this train.
@@ -23,11 +24,13 @@ pub struct ReleaseParams {
     pub application: Option<String>,
     /// One state or several, comma-separated.
     pub state: Option<String>,
+    /// How many items a page holds (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/application-releases", tag = "application releases", params(ReleaseParams),
+#[utoipa::path(get, operation_id = "list_application_releases", path = "/api/v1/application-releases", tag = "application releases", params(ReleaseParams),
     security(("bearer" = [])), responses((status = 200, body = Page<ReleaseView>), (status = 422, body = Problem)))]
 pub async fn list(
     State(s): State<Service>,
@@ -46,7 +49,7 @@ pub async fn list(
 
 /// Creates an application release; with `train`, it joins the train (accepted when a release manager
 /// creates it, proposed otherwise).
-#[utoipa::path(post, path = "/api/v1/application-releases", tag = "application releases", request_body = ReleaseSpec,
+#[utoipa::path(post, operation_id = "create_application_release", path = "/api/v1/application-releases", tag = "application releases", request_body = ReleaseSpec,
     security(("bearer" = [])), responses((status = 201, body = ReleaseView), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn create(
     State(s): State<Service>,
@@ -56,16 +59,16 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(s.create_release(&a, b).await?)))
 }
 
-#[utoipa::path(get, path = "/api/v1/application-releases/{id}", tag = "application releases",
-    params(("id" = String, Path, example = "AR-1")), security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "get_application_release", path = "/api/v1/application-releases/{id}", tag = "application releases",
+    params(("id" = String, Path, example = "AR-4")), security(("bearer" = [])),
     responses((status = 200, body = ReleaseView), (status = 404, body = Problem)))]
 pub async fn show(State(s): State<Service>, Authed(a): Authed, Path(id): Path<String>) -> ApiResult<Json<ReleaseView>> {
     Ok(Json(s.release(&a, &id).await?))
 }
 
 /// Partial update; `If-Match` with the release's version is required.
-#[utoipa::path(patch, path = "/api/v1/application-releases/{id}", tag = "application releases",
-    params(("id" = String, Path), ("If-Match" = String, Header)), request_body = ReleasePatch, security(("bearer" = [])),
+#[utoipa::path(patch, operation_id = "update_application_release", path = "/api/v1/application-releases/{id}", tag = "application releases",
+    params(("id" = String, Path, example = "AR-4"), ("If-Match" = String, Header, description = "The version the change is based on, e.g. `\"3\"`: required; a stale one is refused with 409")), request_body = ReleasePatch, security(("bearer" = [])),
     responses((status = 200, body = ReleaseView), (status = 409, body = Problem), (status = 422, body = Problem), (status = 428, body = Problem)))]
 pub async fn update(
     State(s): State<Service>,
@@ -78,7 +81,7 @@ pub async fn update(
 }
 
 /// Proposes the release to a train (a release manager's proposal is accepted at once).
-#[utoipa::path(post, path = "/api/v1/application-releases/{id}/propose", tag = "application releases", params(("id" = String, Path)),
+#[utoipa::path(post, operation_id = "propose_application_release", path = "/api/v1/application-releases/{id}/propose", tag = "application releases", params(("id" = String, Path, example = "AR-4")),
     request_body = ProposeInput, security(("bearer" = [])), responses((status = 200, body = ReleaseView), (status = 409, body = Problem)))]
 pub async fn propose(
     State(s): State<Service>,
@@ -90,7 +93,7 @@ pub async fn propose(
 }
 
 /// A release manager accepts the proposal (never the one who proposed it).
-#[utoipa::path(post, path = "/api/v1/application-releases/{id}/accept", tag = "application releases", params(("id" = String, Path)),
+#[utoipa::path(post, operation_id = "accept_application_release", path = "/api/v1/application-releases/{id}/accept", tag = "application releases", params(("id" = String, Path, example = "AR-4")),
     security(("bearer" = [])), responses((status = 200, body = ReleaseView), (status = 409, body = Problem)))]
 pub async fn accept(
     State(s): State<Service>,
@@ -100,7 +103,7 @@ pub async fn accept(
     Ok(Json(s.accept_release(&a, &id).await?))
 }
 
-#[utoipa::path(post, path = "/api/v1/application-releases/{id}/reject", tag = "application releases", params(("id" = String, Path)),
+#[utoipa::path(post, operation_id = "reject_application_release", path = "/api/v1/application-releases/{id}/reject", tag = "application releases", params(("id" = String, Path, example = "AR-4")),
     request_body = ReasonInput, security(("bearer" = [])), responses((status = 200, body = ReleaseView), (status = 409, body = Problem)))]
 pub async fn reject(
     State(s): State<Service>,
@@ -112,8 +115,8 @@ pub async fn reject(
 }
 
 /// Takes the release off its train; it may be proposed again.
-#[utoipa::path(post, path = "/api/v1/application-releases/{id}/remove", tag = "application releases", params(("id" = String, Path)),
-    request_body = ReasonInput, security(("bearer" = [])), responses((status = 200, body = ReleaseView), (status = 409, body = Problem)))]
+#[utoipa::path(post, operation_id = "remove_application_release", path = "/api/v1/application-releases/{id}/remove", tag = "application releases", params(("id" = String, Path, example = "AR-4")),
+    request_body = Option<ReasonInput>, security(("bearer" = [])), responses((status = 200, body = ReleaseView), (status = 409, body = Problem)))]
 pub async fn remove(
     State(s): State<Service>,
     Authed(a): Authed,
@@ -124,7 +127,7 @@ pub async fn remove(
 }
 
 /// planning → construction (its train, if any, must be in construction or later).
-#[utoipa::path(post, path = "/api/v1/application-releases/{id}/begin-work", tag = "application releases", params(("id" = String, Path)),
+#[utoipa::path(post, operation_id = "begin_application_release_work", path = "/api/v1/application-releases/{id}/begin-work", tag = "application releases", params(("id" = String, Path, example = "AR-4")),
     security(("bearer" = [])), responses((status = 200, body = ReleaseView), (status = 409, body = Problem)))]
 pub async fn begin_work(
     State(s): State<Service>,
@@ -135,8 +138,8 @@ pub async fn begin_work(
 }
 
 /// construction → awaiting development approval, under the train's development policy.
-#[utoipa::path(post, path = "/api/v1/application-releases/{id}/request-development-approval", tag = "application releases",
-    params(("id" = String, Path)), security(("bearer" = [])), responses((status = 200, body = ReleaseView), (status = 409, body = Problem)))]
+#[utoipa::path(post, operation_id = "request_development_approval", path = "/api/v1/application-releases/{id}/request-development-approval", tag = "application releases",
+    params(("id" = String, Path, example = "AR-4")), security(("bearer" = [])), responses((status = 200, body = ReleaseView), (status = 409, body = Problem)))]
 pub async fn request_development_approval(
     State(s): State<Service>,
     Authed(a): Authed,
@@ -147,7 +150,7 @@ pub async fn request_development_approval(
 
 /// R10: back to construction, with its train if the train was past construction; approvals that
 /// depended on it are cancelled, all in one commit.
-#[utoipa::path(post, path = "/api/v1/application-releases/{id}/send-back", tag = "application releases", params(("id" = String, Path)),
+#[utoipa::path(post, operation_id = "send_application_release_back", path = "/api/v1/application-releases/{id}/send-back", tag = "application releases", params(("id" = String, Path, example = "AR-4")),
     request_body = ReasonInput, security(("bearer" = [])), responses((status = 200, body = ReleaseView), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn send_back(
     State(s): State<Service>,
@@ -159,7 +162,7 @@ pub async fn send_back(
     Ok(Json(s.release_action(&a, &id, ReleaseAction::SendBack { reason }).await?))
 }
 
-#[utoipa::path(post, path = "/api/v1/application-releases/{id}/cancel", tag = "application releases", params(("id" = String, Path)),
+#[utoipa::path(post, operation_id = "cancel_application_release", path = "/api/v1/application-releases/{id}/cancel", tag = "application releases", params(("id" = String, Path, example = "AR-4")),
     request_body = ReasonInput, security(("bearer" = [])), responses((status = 200, body = ReleaseView), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn cancel(
     State(s): State<Service>,
@@ -171,7 +174,7 @@ pub async fn cancel(
     Ok(Json(s.release_action(&a, &id, ReleaseAction::Cancel { reason }).await?))
 }
 
-#[utoipa::path(post, path = "/api/v1/application-releases/{id}/milestones", tag = "application releases", params(("id" = String, Path)),
+#[utoipa::path(post, operation_id = "add_release_milestone", path = "/api/v1/application-releases/{id}/milestones", tag = "application releases", params(("id" = String, Path, example = "AR-4")),
     request_body = MilestoneSpec, security(("bearer" = [])), responses((status = 201, body = ReleaseView), (status = 409, body = Problem)))]
 pub async fn add_milestone(
     State(s): State<Service>,
@@ -182,8 +185,8 @@ pub async fn add_milestone(
     Ok((StatusCode::CREATED, Json(s.add_release_milestone(&a, &id, b).await?)))
 }
 
-#[utoipa::path(patch, path = "/api/v1/application-releases/{id}/milestones/{milestone}", tag = "application releases",
-    params(("id" = String, Path), ("milestone" = String, Path)), request_body = MilestonePatch, security(("bearer" = [])),
+#[utoipa::path(patch, operation_id = "update_release_milestone", path = "/api/v1/application-releases/{id}/milestones/{milestone}", tag = "application releases",
+    params(("id" = String, Path, example = "AR-4"), ("milestone" = String, Path, example = "MS-4")), request_body = MilestonePatch, security(("bearer" = [])),
     responses((status = 200, body = ReleaseView), (status = 409, body = Problem)))]
 pub async fn edit_milestone(
     State(s): State<Service>,
@@ -194,8 +197,8 @@ pub async fn edit_milestone(
     Ok(Json(s.edit_release_milestone(&a, &id, &m, b, None).await?))
 }
 
-#[utoipa::path(delete, path = "/api/v1/application-releases/{id}/milestones/{milestone}", tag = "application releases",
-    params(("id" = String, Path), ("milestone" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(delete, operation_id = "remove_release_milestone", path = "/api/v1/application-releases/{id}/milestones/{milestone}", tag = "application releases",
+    params(("id" = String, Path, example = "AR-4"), ("milestone" = String, Path, example = "MS-4")), security(("bearer" = [])),
     responses((status = 200, body = ReleaseView), (status = 409, body = Problem)))]
 pub async fn remove_milestone(
     State(s): State<Service>,
@@ -205,8 +208,8 @@ pub async fn remove_milestone(
     Ok(Json(s.remove_release_milestone(&a, &id, &m).await?))
 }
 
-#[utoipa::path(post, path = "/api/v1/application-releases/{id}/milestones/{milestone}/complete", tag = "application releases",
-    params(("id" = String, Path), ("milestone" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "complete_release_milestone", path = "/api/v1/application-releases/{id}/milestones/{milestone}/complete", tag = "application releases",
+    params(("id" = String, Path, example = "AR-4"), ("milestone" = String, Path, example = "MS-4")), security(("bearer" = [])),
     responses((status = 200, body = ReleaseView), (status = 409, body = Problem)))]
 pub async fn complete_milestone(
     State(s): State<Service>,
@@ -216,8 +219,8 @@ pub async fn complete_milestone(
     Ok(Json(s.decide_release_milestone(&a, &id, &m, MilestoneState::Completed).await?))
 }
 
-#[utoipa::path(post, path = "/api/v1/application-releases/{id}/milestones/{milestone}/miss", tag = "application releases",
-    params(("id" = String, Path), ("milestone" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "miss_release_milestone", path = "/api/v1/application-releases/{id}/milestones/{milestone}/miss", tag = "application releases",
+    params(("id" = String, Path, example = "AR-4"), ("milestone" = String, Path, example = "MS-4")), security(("bearer" = [])),
     responses((status = 200, body = ReleaseView), (status = 409, body = Problem)))]
 pub async fn miss_milestone(
     State(s): State<Service>,
@@ -229,7 +232,7 @@ pub async fn miss_milestone(
 
 /// R9: whether it is verified (a turnover validated in every required pre-production stage) and, if not,
 /// which stages still lack a validated deployment.
-#[utoipa::path(get, path = "/api/v1/application-releases/{id}/verification", tag = "application releases", params(("id" = String, Path)),
+#[utoipa::path(get, operation_id = "get_release_verification", path = "/api/v1/application-releases/{id}/verification", tag = "application releases", params(("id" = String, Path, example = "AR-4")),
     security(("bearer" = [])), responses((status = 200, body = railyard_service::Verification), (status = 404, body = Problem)))]
 pub async fn verification(
     State(s): State<Service>,

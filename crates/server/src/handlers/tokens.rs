@@ -9,6 +9,7 @@ use crate::error::{ApiResult, Problem};
 use crate::extract::{Authed, Body, Params};
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TokenParams {
     /// Admins only: another user's tokens.
@@ -16,7 +17,7 @@ pub struct TokenParams {
 }
 
 /// The caller's tokens (never their secrets).
-#[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens", params(TokenParams), security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "list_tokens", path = "/api/v1/tokens", tag = "tokens", params(TokenParams), security(("bearer" = [])),
     responses((status = 200, body = Page<TokenView>)))]
 pub async fn list(
     State(s): State<Service>,
@@ -27,7 +28,7 @@ pub async fn list(
 }
 
 /// Creates a token; its secret is in the answer, once.
-#[utoipa::path(post, path = "/api/v1/tokens", tag = "tokens", request_body = NewToken, security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "create_token", path = "/api/v1/tokens", tag = "tokens", request_body = NewToken, security(("bearer" = [])),
     responses((status = 201, body = TokenView), (status = 403, body = Problem)))]
 pub async fn create(
     State(s): State<Service>,
@@ -37,7 +38,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(s.create_token(&a, b).await?)))
 }
 
-#[utoipa::path(post, path = "/api/v1/tokens/{id}/revoke", tag = "tokens", params(("id" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "revoke_token", path = "/api/v1/tokens/{id}/revoke", tag = "tokens", params(("id" = String, Path, example = "TK-8")), security(("bearer" = [])),
     responses((status = 200, body = TokenView), (status = 404, body = Problem)))]
 pub async fn revoke(State(s): State<Service>, Authed(a): Authed, Path(id): Path<String>) -> ApiResult<Json<TokenView>> {
     Ok(Json(s.revoke_token(&a, &id).await?))

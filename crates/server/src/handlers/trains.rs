@@ -11,17 +11,20 @@ use crate::error::{ApiResult, Problem};
 use crate::extract::{Authed, Body, IfMatch, Params};
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TrainParams {
     /// One state or several, comma-separated (`scoping,construction`).
     pub state: Option<String>,
     /// `major`, `minor`, `patch` or `emergency`.
     pub release_type: Option<String>,
+    /// How many items a page holds (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/trains", tag = "trains", params(TrainParams), security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "list_trains", path = "/api/v1/trains", tag = "trains", params(TrainParams), security(("bearer" = [])),
     responses((status = 200, body = Page<TrainView>), (status = 422, body = Problem)))]
 pub async fn list(
     State(s): State<Service>,
@@ -37,7 +40,7 @@ pub async fn list(
     Ok(Json(s.trains(&a, filter).await?))
 }
 
-#[utoipa::path(post, path = "/api/v1/trains", tag = "trains", request_body = TrainSpec, security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "create_train", path = "/api/v1/trains", tag = "trains", request_body = TrainSpec, security(("bearer" = [])),
     responses((status = 201, body = TrainView), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn create(
     State(s): State<Service>,
@@ -47,14 +50,14 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(s.create_train(&a, b).await?)))
 }
 
-#[utoipa::path(get, path = "/api/v1/trains/{id}", tag = "trains", params(("id" = String, Path, example = "RT-1")), security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "get_train", path = "/api/v1/trains/{id}", tag = "trains", params(("id" = String, Path, example = "RT-4")), security(("bearer" = [])),
     responses((status = 200, body = TrainView), (status = 404, body = Problem)))]
 pub async fn show(State(s): State<Service>, Authed(a): Authed, Path(id): Path<String>) -> ApiResult<Json<TrainView>> {
     Ok(Json(s.train(&a, &id).await?))
 }
 
 /// Partial update; `If-Match` with the train's version is required.
-#[utoipa::path(patch, path = "/api/v1/trains/{id}", tag = "trains", params(("id" = String, Path), ("If-Match" = String, Header)),
+#[utoipa::path(patch, operation_id = "update_train", path = "/api/v1/trains/{id}", tag = "trains", params(("id" = String, Path, example = "RT-4"), ("If-Match" = String, Header, description = "The version the change is based on, e.g. `\"3\"`: required; a stale one is refused with 409")),
     request_body = TrainPatch, security(("bearer" = [])),
     responses((status = 200, body = TrainView), (status = 409, body = Problem), (status = 422, body = Problem), (status = 428, body = Problem)))]
 pub async fn update(
@@ -69,7 +72,7 @@ pub async fn update(
 
 /// A new draft train starting on `start`: every date shifted by the same offset; gates, criteria,
 /// milestones and approval policies copied without their decisions.
-#[utoipa::path(post, path = "/api/v1/trains/{id}/copy", tag = "trains", params(("id" = String, Path)), request_body = CopyInput,
+#[utoipa::path(post, operation_id = "copy_train", path = "/api/v1/trains/{id}/copy", tag = "trains", params(("id" = String, Path, example = "RT-4")), request_body = CopyInput,
     security(("bearer" = [])), responses((status = 201, body = TrainView), (status = 404, body = Problem)))]
 pub async fn copy(
     State(s): State<Service>,

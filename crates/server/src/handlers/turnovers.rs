@@ -14,6 +14,7 @@ use crate::error::{ApiResult, Problem};
 use crate::extract::{Authed, Body, IfMatch, Params};
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TurnoverParams {
     /// An application release id.
@@ -23,11 +24,13 @@ pub struct TurnoverParams {
     /// draft, in_flight, completed, delivered, accepted, deploying, deployed, verified, rolled_back, closed
     /// or cancelled.
     pub state: Option<TurnoverState>,
+    /// How many items a page holds (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/turnovers", tag = "turnovers", params(TurnoverParams), security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "list_turnovers", path = "/api/v1/turnovers", tag = "turnovers", params(TurnoverParams), security(("bearer" = [])),
     responses((status = 200, body = Page<TurnoverView>), (status = 422, body = Problem)))]
 pub async fn list(
     State(s): State<Service>,
@@ -46,7 +49,7 @@ pub async fn list(
 
 /// Creates a turnover of an application release on an active path (R6: the train in construction or
 /// later, the release having begun work).
-#[utoipa::path(post, path = "/api/v1/turnovers", tag = "turnovers", request_body = TurnoverSpec, security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "create_turnover", path = "/api/v1/turnovers", tag = "turnovers", request_body = TurnoverSpec, security(("bearer" = [])),
     responses((status = 201, body = TurnoverView), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn create(
     State(s): State<Service>,
@@ -56,7 +59,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(s.create_turnover(&a, b).await?)))
 }
 
-#[utoipa::path(get, path = "/api/v1/turnovers/{id}", tag = "turnovers", params(("id" = String, Path, example = "TO-1")),
+#[utoipa::path(get, operation_id = "get_turnover", path = "/api/v1/turnovers/{id}", tag = "turnovers", params(("id" = String, Path, example = "TO-2")),
     security(("bearer" = [])), responses((status = 200, body = TurnoverView), (status = 404, body = Problem)))]
 pub async fn show(
     State(s): State<Service>,
@@ -66,7 +69,7 @@ pub async fn show(
     Ok(Json(s.turnover(&a, &id).await?))
 }
 
-#[utoipa::path(patch, path = "/api/v1/turnovers/{id}", tag = "turnovers", params(("id" = String, Path)), request_body = TurnoverPatch,
+#[utoipa::path(patch, operation_id = "update_turnover", path = "/api/v1/turnovers/{id}", tag = "turnovers", params(("If-Match" = Option<String>, Header, description = "The version the change is based on, e.g. `\"3\"`: a stale one is refused with 409"), ("id" = String, Path, example = "TO-2")), request_body = TurnoverPatch,
     security(("bearer" = [])), responses((status = 200, body = TurnoverView), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn update(
     State(s): State<Service>,
@@ -78,7 +81,7 @@ pub async fn update(
     Ok(Json(s.update_turnover(&a, &id, b, v).await?))
 }
 
-#[utoipa::path(post, path = "/api/v1/turnovers/{id}/cancel", tag = "turnovers", params(("id" = String, Path)), request_body = ReasonInput,
+#[utoipa::path(post, operation_id = "cancel_turnover", path = "/api/v1/turnovers/{id}/cancel", tag = "turnovers", params(("id" = String, Path, example = "TO-2")), request_body = ReasonInput,
     security(("bearer" = [])), responses((status = 200, body = TurnoverView), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn cancel(
     State(s): State<Service>,
@@ -90,7 +93,7 @@ pub async fn cancel(
 }
 
 /// R7: links done work items of the turnover's own release.
-#[utoipa::path(post, path = "/api/v1/turnovers/{id}/work-items", tag = "turnovers", params(("id" = String, Path)), request_body = LinkInput,
+#[utoipa::path(post, operation_id = "link_work_items", path = "/api/v1/turnovers/{id}/work-items", tag = "turnovers", params(("id" = String, Path, example = "TO-2")), request_body = LinkInput,
     security(("bearer" = [])), responses((status = 200, body = TurnoverView), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn link(
     State(s): State<Service>,
@@ -101,7 +104,7 @@ pub async fn link(
     Ok(Json(s.link_work_items(&a, &id, b).await?))
 }
 
-#[utoipa::path(delete, path = "/api/v1/turnovers/{id}/work-items/{item}", tag = "turnovers", params(("id" = String, Path), ("item" = String, Path)),
+#[utoipa::path(delete, operation_id = "unlink_work_item", path = "/api/v1/turnovers/{id}/work-items/{item}", tag = "turnovers", params(("id" = String, Path, example = "TO-2"), ("item" = String, Path, example = "WI-1")),
     security(("bearer" = [])), responses((status = 200, body = TurnoverView), (status = 422, body = Problem)))]
 pub async fn unlink(
     State(s): State<Service>,
@@ -112,7 +115,7 @@ pub async fn unlink(
 }
 
 /// Adds a task: manual (an owner) or automation (an action: a command or an HTTP call).
-#[utoipa::path(post, path = "/api/v1/turnovers/{id}/tasks", tag = "turnovers", params(("id" = String, Path)), request_body = TaskSpec,
+#[utoipa::path(post, operation_id = "add_task", path = "/api/v1/turnovers/{id}/tasks", tag = "turnovers", params(("id" = String, Path, example = "TO-2")), request_body = TaskSpec,
     security(("bearer" = [])), responses((status = 201, body = TurnoverView), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn add_task(
     State(s): State<Service>,
@@ -123,7 +126,7 @@ pub async fn add_task(
     Ok((StatusCode::CREATED, Json(s.add_task(&a, &id, b).await?)))
 }
 
-#[utoipa::path(patch, path = "/api/v1/turnovers/{id}/tasks/{task}", tag = "turnovers", params(("id" = String, Path), ("task" = String, Path)),
+#[utoipa::path(patch, operation_id = "update_task", path = "/api/v1/turnovers/{id}/tasks/{task}", tag = "turnovers", params(("id" = String, Path, example = "TO-2"), ("task" = String, Path, example = "TA-2")),
     request_body = TaskPatch, security(("bearer" = [])), responses((status = 200, body = TurnoverView), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn edit_task(
     State(s): State<Service>,
@@ -134,7 +137,7 @@ pub async fn edit_task(
     Ok(Json(s.edit_task(&a, &id, &task, b, None).await?))
 }
 
-#[utoipa::path(delete, path = "/api/v1/turnovers/{id}/tasks/{task}", tag = "turnovers", params(("id" = String, Path), ("task" = String, Path)),
+#[utoipa::path(delete, operation_id = "remove_task", path = "/api/v1/turnovers/{id}/tasks/{task}", tag = "turnovers", params(("id" = String, Path, example = "TO-2"), ("task" = String, Path, example = "TA-2")),
     security(("bearer" = [])), responses((status = 200, body = TurnoverView), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn remove_task(
     State(s): State<Service>,
@@ -145,7 +148,7 @@ pub async fn remove_task(
 }
 
 /// Gives tasks new sequence numbers (equal numbers run in parallel).
-#[utoipa::path(post, path = "/api/v1/turnovers/{id}/tasks/reorder", tag = "turnovers", params(("id" = String, Path)), request_body = ReorderInput,
+#[utoipa::path(post, operation_id = "reorder_tasks", path = "/api/v1/turnovers/{id}/tasks/reorder", tag = "turnovers", params(("id" = String, Path, example = "TO-2")), request_body = ReorderInput,
     security(("bearer" = [])), responses((status = 200, body = TurnoverView), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn reorder(
     State(s): State<Service>,
@@ -157,7 +160,7 @@ pub async fn reorder(
 }
 
 /// Copies tasks from another turnover under new ids.
-#[utoipa::path(post, path = "/api/v1/turnovers/{id}/tasks/copy", tag = "turnovers", params(("id" = String, Path)), request_body = CopyTasksInput,
+#[utoipa::path(post, operation_id = "copy_tasks", path = "/api/v1/turnovers/{id}/tasks/copy", tag = "turnovers", params(("id" = String, Path, example = "TO-2")), request_body = CopyTasksInput,
     security(("bearer" = [])), responses((status = 200, body = TurnoverView), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn copy_tasks(
     State(s): State<Service>,

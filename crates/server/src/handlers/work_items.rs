@@ -1,24 +1,26 @@
 //! Work items of an application release.
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::StatusCode;
 use railyard_domain::{WorkItemKind, WorkItemSpec, WorkItemStatus};
 use railyard_service::{ImportReport, Page, Service, WorkItemFilter, WorkItemPatch, WorkItemView};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{Authed, Body, IfMatch, Params};
+use crate::extract::{Authed, Body, IfMatch, Params, Upload};
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct WorkItemParams {
     /// `business_request` or `development_task`.
     pub kind: Option<String>,
     /// `open`, `in_progress` or `done`.
     pub status: Option<String>,
+    /// How many items a page holds (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
@@ -28,7 +30,7 @@ fn parse<T: serde::de::DeserializeOwned>(field: &str, v: &str, allowed: &str) ->
         .map_err(|_| ApiError::invalid(field, format!("unknown {field} '{v}'; allowed: {allowed}")))
 }
 
-#[utoipa::path(get, path = "/api/v1/application-releases/{id}/work-items", tag = "work items", params(("id" = String, Path), WorkItemParams),
+#[utoipa::path(get, operation_id = "list_work_items", path = "/api/v1/application-releases/{id}/work-items", tag = "work items", params(("id" = String, Path, example = "AR-4"), WorkItemParams),
     security(("bearer" = [])), responses((status = 200, body = Page<WorkItemView>), (status = 404, body = Problem)))]
 pub async fn list(
     State(s): State<Service>,
@@ -53,7 +55,7 @@ pub async fn list(
     Ok(Json(s.work_items(&a, &id, filter).await?))
 }
 
-#[utoipa::path(post, path = "/api/v1/application-releases/{id}/work-items", tag = "work items", params(("id" = String, Path)),
+#[utoipa::path(post, operation_id = "create_work_item", path = "/api/v1/application-releases/{id}/work-items", tag = "work items", params(("id" = String, Path, example = "AR-4")),
     request_body = WorkItemSpec, security(("bearer" = [])),
     responses((status = 201, body = WorkItemView), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn create(
@@ -68,21 +70,19 @@ pub async fn create(
 /// Imports work items from a CSV file (Railyard's columns `key,title,kind,status,link,source`, or a Jira
 /// issue export as it comes) or JSON (an array of work items). All or nothing; a bad row is named by its
 /// line; importing the same file twice changes nothing the second time.
-#[utoipa::path(post, path = "/api/v1/application-releases/{id}/work-items/import", tag = "work items", params(("id" = String, Path)),
+#[utoipa::path(post, operation_id = "import_work_items", path = "/api/v1/application-releases/{id}/work-items/import", tag = "work items", params(("id" = String, Path, example = "AR-4")),
     request_body(content = String, content_type = "text/csv", description = "the file: CSV with a header row, or JSON"),
     security(("bearer" = [])), responses((status = 200, body = ImportReport), (status = 422, body = Problem)))]
 pub async fn import(
     State(s): State<Service>,
     Authed(a): Authed,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    file: Upload,
 ) -> ApiResult<Json<ImportReport>> {
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
-    Ok(Json(s.import_work_items(&a, &id, &body, content_type).await?))
+    Ok(Json(s.import_work_items(&a, &id, &file.bytes, file.content_type.as_deref()).await?))
 }
 
-#[utoipa::path(get, path = "/api/v1/work-items/{id}", tag = "work items", params(("id" = String, Path, example = "WI-1")),
+#[utoipa::path(get, operation_id = "get_work_item", path = "/api/v1/work-items/{id}", tag = "work items", params(("id" = String, Path, example = "WI-1")),
     security(("bearer" = [])), responses((status = 200, body = WorkItemView), (status = 404, body = Problem)))]
 pub async fn show(
     State(s): State<Service>,
@@ -92,7 +92,7 @@ pub async fn show(
     Ok(Json(s.work_item(&a, &id).await?))
 }
 
-#[utoipa::path(patch, path = "/api/v1/work-items/{id}", tag = "work items", params(("id" = String, Path)), request_body = WorkItemPatch,
+#[utoipa::path(patch, operation_id = "update_work_item", path = "/api/v1/work-items/{id}", tag = "work items", params(("If-Match" = Option<String>, Header, description = "The version the change is based on, e.g. `\"3\"`: a stale one is refused with 409"), ("id" = String, Path, example = "WI-1")), request_body = WorkItemPatch,
     security(("bearer" = [])), responses((status = 200, body = WorkItemView), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn update(
     State(s): State<Service>,

@@ -2,6 +2,7 @@
 
 mod acceptance;
 mod audit;
+mod bodies;
 mod common;
 mod dependencies;
 mod deployments;
