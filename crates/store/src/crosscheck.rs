@@ -147,7 +147,10 @@ fn missing(kind: String, id: String, l: &Listed) -> RecordMismatch {
         kind,
         id,
         record: "nothing: there is no such record".into(),
-        events: format!("change {} wrote version {}: the record was deleted outside Railyard", l.commit_seq, l.version),
+        events: format!(
+            "the change at event {} wrote version {}: the record was deleted outside Railyard",
+            l.commit_seq, l.version
+        ),
     }
 }
 
@@ -162,12 +165,16 @@ fn compare(r: &Record, listed: Option<&Listed>, rule: RecordRule) -> Option<Reco
     let state = |s: &Option<String>| s.clone().unwrap_or_else(|| "none".into());
     if r.version < l.version || (rule == RecordRule::Exact && r.version != l.version) {
         let why = if r.version < l.version { "the record went back" } else { "it was changed without an event" };
-        return mismatch(said(""), format!("change {} left version {}: {why}", l.commit_seq, l.version));
+        return mismatch(said(""), format!("the change at event {} left version {}: {why}", l.commit_seq, l.version));
     }
     if r.state != l.state {
         return mismatch(
             said(&format!(", state {}", state(&r.state))),
-            format!("change {} left state {}: it was changed without an event", l.commit_seq, state(&l.state)),
+            format!(
+                "the change at event {} left state {}: it was changed without an event",
+                l.commit_seq,
+                state(&l.state)
+            ),
         );
     }
     if r.version == l.version {
@@ -176,7 +183,7 @@ fn compare(r: &Record, listed: Option<&Listed>, rule: RecordRule) -> Option<Reco
             return mismatch(
                 said(&format!(", content digest {digest}")),
                 format!(
-                    "change {} wrote version {} with content digest {}: it was edited without an event",
+                    "the change at event {} wrote version {} with content digest {}: it was edited without an event",
                     l.commit_seq, l.version, l.digest
                 ),
             );

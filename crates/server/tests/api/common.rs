@@ -15,6 +15,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub admin: String,
     pub db_path: PathBuf,
+    /// The database's URL when the server runs on PostgreSQL.
+    pub pg_url: Option<String>,
     _dir: tempfile::TempDir,
     _stop: oneshot::Sender<()>,
 }
@@ -70,10 +72,12 @@ impl TestApp {
     pub async fn spawn_on(backend: Backend) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let db_path = dir.path().join("railyard.db");
+        let mut pg_url = None;
         let store: Arc<dyn railyard_store::Store> = match backend {
             Backend::Sqlite => Arc::new(SqliteStore::open(&db_path).unwrap()),
             Backend::Postgres => {
                 let url = railyard_store_postgres::testing::fresh_database().await;
+                pg_url = Some(url.clone());
                 Arc::new(railyard_store_postgres::PostgresStore::connect(&url).await.unwrap())
             }
         };
@@ -86,7 +90,7 @@ impl TestApp {
         tokio::spawn(railyard_server::serve(listener, service, async move {
             let _ = rx.await;
         }));
-        TestApp { base, http: reqwest::Client::new(), admin, db_path, _dir: dir, _stop: tx }
+        TestApp { base, http: reqwest::Client::new(), admin, db_path, pg_url, _dir: dir, _stop: tx }
     }
 
     /// Two servers over one PostgreSQL database, as Railyard scales out; each has its own service (and
@@ -116,6 +120,7 @@ impl TestApp {
                 http: reqwest::Client::new(),
                 admin: admin.clone(),
                 db_path,
+                pg_url: Some(url.clone()),
                 _dir: dir,
                 _stop: tx,
             });

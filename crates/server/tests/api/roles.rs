@@ -222,6 +222,7 @@ fn matrix() -> Vec<Row> {
         row(M::POST, "/api/v1/turnovers/{turnover}/save-as-runbook", Some(json!({"name": "n"})), BUILDERS),
         row(M::GET, "/api/v1/audit/events", None, ALL),
         row(M::GET, "/api/v1/audit/verify", None, ALL),
+        row(M::GET, "/api/v1/audit/head", None, ALL),
     ]
 }
 
