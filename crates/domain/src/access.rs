@@ -187,9 +187,10 @@ impl Operation {
 /// (any release manager: trains are planned together; only handing one over is its manager's), and
 /// approvals (whoever the policy lists, R2).
 ///
-/// A refusal by these rules is `403 forbidden` with a guard naming who may ([`crate::DomainError::NotAllowed`]).
-/// A refusal by a lifecycle rule is `409`: the state, or segregation of duties (one's own request,
-/// turnover or runbook is decided by someone else), which binds even those who may act on the object.
+/// A refusal by these rules is `403 forbidden` with a guard naming who may ([`crate::DomainError::NotAllowed`]),
+/// listed with every other unmet guard of the action. A refusal by lifecycle rules alone is `409`: the
+/// state, or segregation of duties (one's own request, turnover or runbook is decided by someone else),
+/// which binds even those who may act on the object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ObjectRule {
     /// The guard code of a refusal.
@@ -282,6 +283,27 @@ pub mod rules {
 mod tests {
     use super::rules::*;
     use super::*;
+
+    #[test]
+    fn a_denial_makes_the_refusal_not_allowed_and_keeps_every_unmet_guard() {
+        use crate::DomainError;
+        use crate::error::Guards;
+        let codes = |r: &crate::Refusal| r.guards.iter().map(|g| g.code.clone()).collect::<Vec<_>>();
+        let mut g = Guards::new("submit", "runbook RB-1", "draft");
+        g.check(false, "no_tasks", || "it has no tasks".into());
+        g.deny(false, "not_runbook_author", || "it is dan's".into());
+        match g.done() {
+            Err(DomainError::NotAllowed(r)) => assert_eq!(codes(&r), ["no_tasks", "not_runbook_author"]),
+            other => panic!("a failed access rule is NotAllowed, got {other:?}"),
+        }
+        let mut g = Guards::new("submit", "runbook RB-1", "draft");
+        g.check(false, "no_tasks", || "it has no tasks".into());
+        g.deny(true, "not_runbook_author", || "it is dan's".into());
+        match g.done() {
+            Err(DomainError::Refused(r)) => assert_eq!(codes(&r), ["no_tasks"]),
+            other => panic!("only lifecycle guards failed: Refused, got {other:?}"),
+        }
+    }
 
     #[test]
     fn the_holder_and_the_roles_over_it_may_act_and_no_one_else() {

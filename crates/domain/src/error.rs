@@ -84,8 +84,8 @@ pub(crate) struct Guards {
     object: String,
     state: String,
     failed: Vec<Guard>,
-    /// Object-level access rules the actor does not meet: these come first ([`Guards::deny`]).
-    denied: Vec<Guard>,
+    /// Whether an object-level access rule failed ([`Guards::deny`]).
+    denied: bool,
 }
 
 impl Guards {
@@ -95,16 +95,16 @@ impl Guards {
             object: object.into(),
             state: state.to_string(),
             failed: Vec::new(),
-            denied: Vec::new(),
+            denied: false,
         }
     }
 
     /// An object-level access rule ([`crate::access`]): when it fails, the action is not the actor's to
-    /// take at all, so the refusal is [`DomainError::NotAllowed`] with only these guards, whatever else
-    /// failed.
+    /// take, so the refusal is [`DomainError::NotAllowed`]; it still names every unmet guard.
     pub fn deny(&mut self, ok: bool, code: &str, message: impl FnOnce() -> String) -> &mut Self {
         if !ok {
-            self.denied.push(Guard::new(code, message()));
+            self.failed.push(Guard::new(code, message()));
+            self.denied = true;
         }
         self
     }
@@ -121,12 +121,12 @@ impl Guards {
     }
 
     pub fn done(self) -> Result<(), DomainError> {
-        if !self.denied.is_empty() {
+        if self.denied {
             return Err(DomainError::NotAllowed(Refusal {
                 action: self.action,
                 object: self.object,
                 state: self.state,
-                guards: self.denied,
+                guards: self.failed,
             }));
         }
         if self.failed.is_empty() {
