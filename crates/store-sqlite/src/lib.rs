@@ -184,7 +184,7 @@ impl Store for SqliteStore {
     }
 
     async fn chain_head(&self) -> StoreResult<Option<ChainHead>> {
-        self.readers.run(|conn| append::read_head(conn)).await
+        self.readers.run(append::read_head).await
     }
 
     async fn scan_records(&self, scan: &RecordScan) -> StoreResult<Vec<Record>> {

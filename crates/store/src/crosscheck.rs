@@ -15,11 +15,12 @@
 //!
 //! Memory: one entry (about 200 bytes) per record, for the length of the check.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::chain::walk;
 use crate::{
-    ChainHead, ChainReport, Event, Record, RecordScan, Store, StoreResult, WrittenRecord, format_time, record_digest,
+    ChainHead, ChainReport, Event, EventQuery, Record, RecordScan, Store, StoreResult, WrittenRecord, format_time,
+    record_digest,
 };
 
 /// How a kind of record relates to the audit log.
@@ -108,6 +109,8 @@ pub async fn verify_audit(
     let chain = walk(store, expect, &mut visit).await?;
 
     let mut report = RecordReport { records_checked: 0, mismatches: 0, first: None };
+    // Records that do not match what the walk found: checked again below before they are reported.
+    let mut suspects: Vec<Suspect> = Vec::new();
     let mut scan = RecordScan { after: None, limit: 500 };
     loop {
         let page = store.scan_records(&scan).await?;
@@ -116,9 +119,10 @@ pub async fn verify_audit(
         let full = page.len() >= scan.limit as usize;
         for r in &page {
             report.records_checked += 1;
-            let entry = listed.remove(&(r.kind.clone(), r.id.clone()));
-            if let Some(m) = compare(r, entry.as_ref(), rule(&r.kind)) {
-                note(&mut report, m);
+            let key = (r.kind.clone(), r.id.clone());
+            let entry = listed.remove(&key);
+            if compare(r, entry.as_ref(), rule(&r.kind)).is_some() {
+                suspects.push(Suspect { key, history: entry.into_iter().collect() });
             }
         }
         if !full {
@@ -126,10 +130,67 @@ pub async fn verify_audit(
         }
     }
     // What is still listed was not found in the table.
-    for ((kind, id), l) in listed {
-        note(&mut report, missing(kind, id, &l));
+    suspects.extend(std::mem::take(&mut listed).into_iter().map(|(key, l)| Suspect { key, history: vec![l] }));
+    for m in settle(store, suspects, chain.last_seq, rule).await? {
+        note(&mut report, m);
     }
     Ok(AuditReport { chain, records: report })
+}
+
+/// A record that did not match the walk, with its listings known so far (oldest first).
+struct Suspect {
+    key: (String, String),
+    history: Vec<Listed>,
+}
+
+/// The server keeps working while the log is verified: a change committed after the walk read the
+/// chain but before the scan read its records makes them look ahead of the log. So each suspect is
+/// read again, and only then are the events appended since the walk read: every change that wrote
+/// what was read is among them. A record is explained by the listing of the version it has (or, for
+/// housekeeping kinds, the newest listing not past it); what is not explained is reported.
+async fn settle(
+    store: &dyn Store,
+    mut suspects: Vec<Suspect>,
+    walked: i64,
+    rule: &(dyn Fn(&str) -> RecordRule + Sync),
+) -> StoreResult<Vec<RecordMismatch>> {
+    if suspects.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut records = Vec::with_capacity(suspects.len());
+    for s in &suspects {
+        records.push(store.get(&s.key.0, &s.key.1).await?);
+    }
+    let index: HashMap<(String, String), usize> =
+        suspects.iter().enumerate().map(|(i, s)| (s.key.clone(), i)).collect();
+    let mut after = walked;
+    loop {
+        let page = store.events(&EventQuery { after_seq: Some(after), limit: 1000, ..Default::default() }).await?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        for e in page.iter().filter(|e| !e.writes.is_empty()) {
+            let Ok(writes) = serde_json::from_str::<Vec<WrittenRecord>>(&e.writes) else { continue };
+            for w in writes {
+                if let Some(i) = index.get(&(w.kind, w.id)) {
+                    let l = Listed { commit_seq: e.commit_seq, version: w.version, state: w.state, digest: w.digest };
+                    suspects[*i].history.push(l);
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (s, record) in suspects.iter().zip(&records) {
+        match record {
+            Some(r) => out.extend(compare(r, pick(&s.history, r.version), rule(&r.kind))),
+            None => out.extend(s.history.last().map(|l| missing(s.key.0.clone(), s.key.1.clone(), l))),
+        }
+    }
+    Ok(out)
+}
+
+/// The listing that wrote `version`, else the newest one before it, else the newest one.
+fn pick(history: &[Listed], version: i64) -> Option<&Listed> {
+    history.iter().filter(|l| l.version <= version).max_by_key(|l| l.version).or_else(|| history.last())
 }
 
 /// Counts a mismatch and keeps the first in `(kind, id)` order (bytewise, whatever order the database
@@ -160,11 +221,19 @@ fn compare(r: &Record, listed: Option<&Listed>, rule: RecordRule) -> Option<Reco
         Some(RecordMismatch { kind: r.kind.clone(), id: r.id.clone(), record, events })
     };
     let Some(l) = listed else {
-        return mismatch(said(""), "no change wrote it: it was written outside Railyard".into());
+        return mismatch(
+            said(""),
+            "no change in the log wrote it: it was written outside Railyard, or the events that wrote it were deleted"
+                .into(),
+        );
     };
     let state = |s: &Option<String>| s.clone().unwrap_or_else(|| "none".into());
     if r.version < l.version || (rule == RecordRule::Exact && r.version != l.version) {
-        let why = if r.version < l.version { "the record went back" } else { "it was changed without an event" };
+        let why = if r.version < l.version {
+            "the record went back"
+        } else {
+            "it was changed without an event, or the events that changed it were deleted"
+        };
         return mismatch(said(""), format!("the change at event {} left version {}: {why}", l.commit_seq, l.version));
     }
     if r.state != l.state {

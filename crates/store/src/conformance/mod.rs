@@ -60,6 +60,7 @@ macro_rules! conformance_suite {
             the_stored_head_moves_with_every_commit,
             commits_list_the_records_they_wrote,
             scan_records_pages_every_record,
+            verify_audit_is_intact_while_commits_land,
         );
     };
     (@cases $factory:expr; $($case:ident),+ $(,)?) => {
