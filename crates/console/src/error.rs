@@ -46,7 +46,7 @@ impl PageError {
             PageError::BadParameter { .. } => StatusCode::BAD_REQUEST,
             PageError::Service(e) => match e {
                 ServiceError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-                ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
+                ServiceError::Forbidden(_) | ServiceError::NotAllowed(_) => StatusCode::FORBIDDEN,
                 ServiceError::NotFound { .. } => StatusCode::NOT_FOUND,
                 ServiceError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
                 ServiceError::Refused(_) | ServiceError::Conflict(_) | ServiceError::Duplicate(_) => {
@@ -68,7 +68,7 @@ impl PageError {
             PageError::Service(ServiceError::TooManyAttempts { .. }) => "Too many failed sign-ins",
             PageError::BadParameter { .. } => "The address has a parameter that is not valid",
             PageError::Service(ServiceError::Refused(_)) => "The action was refused",
-            PageError::Service(ServiceError::Forbidden(_)) => "Not allowed",
+            PageError::Service(ServiceError::Forbidden(_) | ServiceError::NotAllowed(_)) => "Not allowed",
             PageError::Service(ServiceError::NotFound { .. }) => "Not found",
             PageError::Service(ServiceError::Invalid(_)) => "Something in the form needs fixing",
             PageError::Service(ServiceError::Conflict(_)) => "Someone changed this first",
@@ -90,7 +90,7 @@ impl PageError {
 
     fn guards(&self) -> &[Guard] {
         match self {
-            PageError::Service(ServiceError::Refused(r)) => &r.guards,
+            PageError::Service(ServiceError::Refused(r) | ServiceError::NotAllowed(r)) => &r.guards,
             _ => &[],
         }
     }

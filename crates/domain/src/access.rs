@@ -158,3 +158,169 @@ impl Operation {
         }
     }
 }
+
+/// # Who may act on whose object
+///
+/// The role matrix ([`Operation::roles`]) says which roles may attempt an operation at all. Many objects
+/// also belong to one person, and then the role is not enough: the action is that person's, or it
+/// needs a role that reaches other people's objects. These are those rules, one [`ObjectRule`] each:
+///
+/// | object | belongs to | actions held to it | who else may |
+/// |---|---|---|---|
+/// | train | its manager | hand it to another manager, override an approval (R3), start a production deployment early (R11) | admin (not for R3, R11) |
+/// | train | its manager | close | release engineers, admin |
+/// | exit criterion | its owner | meet, reopen | release managers, release engineers, admin |
+/// | train milestone | its owner | complete, miss | release managers, admin |
+/// | application release | its product owner | edit, propose, take off a train, its lifecycle, dependencies, milestones, work items | release managers, admin |
+/// | release milestone | its owner | complete, miss | the release's product owner, release managers, admin |
+/// | application release, new or edited | the product owner it names | naming someone else | release managers, admin |
+/// | turnover | its developer | edit, tasks, artifacts, work items, runbooks copied in, cancel, deliver | release engineers, release managers, admin |
+/// | turnover, new or edited | the developer it names | naming someone else | release engineers, release managers, admin |
+/// | runbook | its author | submit for review, deactivate | release engineers, release managers, admin |
+/// | runbook | (review) | accept, reject | release engineers, release managers, admin; never its author |
+/// | manual task run | its owner | complete (done or failed) | release engineers, admin (R15) |
+/// | API token | its user | list, revoke | admin |
+///
+/// Shared by role, with no one person they belong to: applications (any product owner or release
+/// manager keeps the register), environments, deployment paths and deployments (any release
+/// engineer), calendar events (release engineers and managers), a train's fields, gates and criteria
+/// (any release manager: trains are planned together; only handing one over is its manager's), and
+/// approvals (whoever the policy lists, R2).
+///
+/// A refusal by these rules is `403 forbidden` with a guard naming who may ([`crate::DomainError::NotAllowed`]),
+/// listed with every other unmet guard of the action. A refusal by lifecycle rules alone is `409`: the
+/// state, or segregation of duties (one's own request, turnover or runbook is decided by someone else),
+/// which binds even those who may act on the object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ObjectRule {
+    /// The guard code of a refusal.
+    pub code: &'static str,
+    /// What the person the object belongs to is called ("developer", "product owner", ...).
+    pub holder: &'static str,
+    /// The roles (besides admin, unless `admin` is false) that act on objects that are not theirs.
+    pub over: &'static [Role],
+    /// Whether admins act on any such object (not where a rule names the one person, R3 and R11).
+    pub admin: bool,
+}
+
+impl ObjectRule {
+    /// Whether `actor` may act on an object that belongs to `holder` (`None`: to nobody).
+    pub fn allows(&self, actor: &Actor, holder: Option<&str>) -> bool {
+        holder == Some(actor.name.as_str())
+            || (self.admin && actor.is_admin())
+            || self.over.iter().any(|r| actor.has(*r))
+    }
+
+    /// Who may, in words: "dan (its developer), a release engineer or a release manager".
+    pub fn who(&self, holder: Option<&str>) -> String {
+        let mut who: Vec<String> = Vec::new();
+        match holder {
+            Some(h) => who.push(format!("{h} (its {})", self.holder)),
+            None => who.push(format!("its {} (it has none)", self.holder)),
+        }
+        who.extend(self.over.iter().map(|r| format!("a {}", r.as_str().replace('_', " "))));
+        if self.admin {
+            who.push("an admin".into());
+        }
+        match who.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+            _ => who.join(""),
+        }
+    }
+}
+
+/// The object-level rules of the table above.
+pub mod rules {
+    use super::ObjectRule;
+    use super::Role::*;
+
+    pub const TRAIN_MANAGER: ObjectRule =
+        ObjectRule { code: "not_train_manager", holder: "manager", over: &[], admin: true };
+    /// R3 and R11 name the one person: not even an admin stands in.
+    pub const TRAIN_MANAGER_ONLY: ObjectRule =
+        ObjectRule { code: "not_train_manager", holder: "manager", over: &[], admin: false };
+    pub const TRAIN_CLOSER: ObjectRule =
+        ObjectRule { code: "not_manager_or_engineer", holder: "manager", over: &[ReleaseEngineer], admin: true };
+    pub const CRITERION_OWNER: ObjectRule =
+        ObjectRule { code: "not_owner", holder: "owner", over: &[ReleaseManager, ReleaseEngineer], admin: true };
+    pub const CRITERION_WAIVER: ObjectRule =
+        ObjectRule { code: "not_owner", holder: "owner", over: &[ReleaseManager], admin: true };
+    pub const MILESTONE_OWNER: ObjectRule =
+        ObjectRule { code: "not_owner", holder: "owner", over: &[ReleaseManager], admin: true };
+    pub const RELEASE_PRODUCT_OWNER: ObjectRule =
+        ObjectRule { code: "not_product_owner", holder: "product owner", over: &[ReleaseManager], admin: true };
+    pub const NAMES_PRODUCT_OWNER: ObjectRule = ObjectRule {
+        code: "names_another_product_owner",
+        holder: "product owner",
+        over: &[ReleaseManager],
+        admin: true,
+    };
+    pub const TURNOVER_DEVELOPER: ObjectRule = ObjectRule {
+        code: "not_developer",
+        holder: "developer",
+        over: &[ReleaseEngineer, ReleaseManager],
+        admin: true,
+    };
+    pub const NAMES_DEVELOPER: ObjectRule = ObjectRule {
+        code: "names_another_developer",
+        holder: "developer",
+        over: &[ReleaseEngineer, ReleaseManager],
+        admin: true,
+    };
+    pub const RUNBOOK_AUTHOR: ObjectRule = ObjectRule {
+        code: "not_runbook_author",
+        holder: "author",
+        over: &[ReleaseEngineer, ReleaseManager],
+        admin: true,
+    };
+    pub const RUNBOOK_REVIEWER: ObjectRule =
+        ObjectRule { code: "not_reviewer", holder: "reviewer", over: &[ReleaseEngineer, ReleaseManager], admin: true };
+    pub const RUN_OWNER: ObjectRule =
+        ObjectRule { code: "not_run_owner", holder: "owner", over: &[ReleaseEngineer], admin: true };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rules::*;
+    use super::*;
+
+    #[test]
+    fn a_denial_makes_the_refusal_not_allowed_and_keeps_every_unmet_guard() {
+        use crate::DomainError;
+        use crate::error::Guards;
+        let codes = |r: &crate::Refusal| r.guards.iter().map(|g| g.code.clone()).collect::<Vec<_>>();
+        let mut g = Guards::new("submit", "runbook RB-1", "draft");
+        g.check(false, "no_tasks", || "it has no tasks".into());
+        g.deny(false, "not_runbook_author", || "it is dan's".into());
+        match g.done() {
+            Err(DomainError::NotAllowed(r)) => assert_eq!(codes(&r), ["no_tasks", "not_runbook_author"]),
+            other => panic!("a failed access rule is NotAllowed, got {other:?}"),
+        }
+        let mut g = Guards::new("submit", "runbook RB-1", "draft");
+        g.check(false, "no_tasks", || "it has no tasks".into());
+        g.deny(true, "not_runbook_author", || "it is dan's".into());
+        match g.done() {
+            Err(DomainError::Refused(r)) => assert_eq!(codes(&r), ["no_tasks"]),
+            other => panic!("only lifecycle guards failed: Refused, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_holder_and_the_roles_over_it_may_act_and_no_one_else() {
+        let dan = Actor::new("dan", &[Role::Developer]);
+        let dora = Actor::new("dora", &[Role::Developer]);
+        let erin = Actor::new("erin", &[Role::ReleaseEngineer]);
+        let admin = Actor::new("root", &[Role::Admin]);
+        assert!(TURNOVER_DEVELOPER.allows(&dan, Some("dan")));
+        assert!(!TURNOVER_DEVELOPER.allows(&dora, Some("dan")), "another developer");
+        assert!(TURNOVER_DEVELOPER.allows(&erin, Some("dan")));
+        assert!(TURNOVER_DEVELOPER.allows(&admin, Some("dan")));
+        assert!(!RUN_OWNER.allows(&dora, None), "a run without an owner is the engineers'");
+        assert!(!TRAIN_MANAGER_ONLY.allows(&admin, Some("rita")), "R3 and R11 name the manager alone");
+        assert_eq!(
+            RUNBOOK_AUTHOR.who(Some("dan")),
+            "dan (its author), a release engineer, a release manager or an admin"
+        );
+        assert_eq!(TRAIN_MANAGER_ONLY.who(Some("rita")), "rita (its manager)");
+    }
+}

@@ -335,8 +335,9 @@ impl Approval {
         g.check(self.state == ApprovalState::Pending, "wrong_state", || {
             format!("{} is {}, not pending: there is nothing to override", self.describe(), self.state)
         });
-        g.check(user == train_manager, "not_train_manager", || {
-            format!("only the train's manager ({train_manager}) may override an approval")
+        // R3 names the one person (access::rules::TRAIN_MANAGER_ONLY): not even an admin stands in.
+        g.deny(user == train_manager, crate::access::rules::TRAIN_MANAGER_ONLY.code, || {
+            format!("only the train's manager ({train_manager}) may override an approval (R3)")
         });
         g.check(self.override_allowed, "override_not_allowed", || {
             format!("the {} approval policy of this train does not allow overrides", self.kind.as_str())

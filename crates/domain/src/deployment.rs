@@ -19,7 +19,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::error::Guards;
-use crate::{Actor, Change, DomainError, Role, Turnover};
+use crate::{Actor, Change, DomainError, Turnover};
 
 pub use runs::{RunProcess, RunResult, RunState, RunStatus, TaskRun};
 pub use schedule::{EarlyStart, MAX_WINDOW_MINUTES, ScheduleTarget, check_schedule_time};
@@ -373,8 +373,8 @@ impl Deployment {
         g.check(r.state == RunState::WaitingForOwner, "wrong_state", || {
             format!("run {run_id} '{}' is {}, not waiting for its owner", r.title, r.state.as_str())
         });
-        let privileged = actor.is_admin() || actor.has(Role::ReleaseEngineer);
-        g.check(privileged || r.owner.as_deref() == Some(actor.name.as_str()), "not_run_owner", || {
+        let rule = crate::access::rules::RUN_OWNER;
+        g.deny(rule.allows(actor, r.owner.as_deref()), rule.code, || {
             format!(
                 "run {run_id} is owned by {}; only they or a release engineer may complete it (R15)",
                 r.owner.as_deref().unwrap_or("nobody")

@@ -9,6 +9,10 @@ pub enum DomainError {
     /// The action is not allowed now: every unmet guard is listed.
     #[error("{0}")]
     Refused(Refusal),
+    /// The actor may not act on this object: it belongs to someone else, and the actor's roles do not
+    /// reach it ([`crate::access`]). The guards name who may.
+    #[error("{0}")]
+    NotAllowed(Refusal),
     /// The input is not valid: every bad field is listed.
     #[error("{}", display_fields(.0))]
     Invalid(Vec<FieldError>),
@@ -80,11 +84,29 @@ pub(crate) struct Guards {
     object: String,
     state: String,
     failed: Vec<Guard>,
+    /// Whether an object-level access rule failed ([`Guards::deny`]).
+    denied: bool,
 }
 
 impl Guards {
     pub fn new(action: &str, object: &str, state: impl fmt::Display) -> Self {
-        Guards { action: action.into(), object: object.into(), state: state.to_string(), failed: Vec::new() }
+        Guards {
+            action: action.into(),
+            object: object.into(),
+            state: state.to_string(),
+            failed: Vec::new(),
+            denied: false,
+        }
+    }
+
+    /// An object-level access rule ([`crate::access`]): when it fails, the action is not the actor's to
+    /// take, so the refusal is [`DomainError::NotAllowed`]; it still names every unmet guard.
+    pub fn deny(&mut self, ok: bool, code: &str, message: impl FnOnce() -> String) -> &mut Self {
+        if !ok {
+            self.failed.push(Guard::new(code, message()));
+            self.denied = true;
+        }
+        self
     }
 
     pub fn check(&mut self, ok: bool, code: &str, message: impl FnOnce() -> String) -> &mut Self {
@@ -99,6 +121,14 @@ impl Guards {
     }
 
     pub fn done(self) -> Result<(), DomainError> {
+        if self.denied {
+            return Err(DomainError::NotAllowed(Refusal {
+                action: self.action,
+                object: self.object,
+                state: self.state,
+                guards: self.failed,
+            }));
+        }
         if self.failed.is_empty() {
             Ok(())
         } else {

@@ -3,7 +3,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::error::{Fields, Guards};
-use crate::{Actor, Change, DomainError, MilestonePatch, MilestoneSpec, Role};
+use crate::{Actor, Change, DomainError, MilestonePatch, MilestoneSpec};
 use utoipa::ToSchema;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -166,16 +166,18 @@ impl Milestones<'_> {
             }
         };
         let i = self.index(id)?;
-        let privileged = self.privileged || actor.is_admin() || actor.has(Role::ReleaseManager);
+        let rule = crate::access::rules::MILESTONE_OWNER;
         let m = &mut self.list[i];
+        let allowed = self.privileged || rule.allows(actor, m.owner.as_deref());
         let mut g = Guards::new(action, &format!("milestone {id}"), m.state.as_str());
         g.check(m.state == MilestoneState::Open, "wrong_state", || {
             format!("milestone {id} '{}' is {}, not open", m.title, m.state.as_str())
         });
-        g.check(privileged || m.owner.as_deref() == Some(actor.name.as_str()), "not_owner", || {
+        g.deny(allowed, rule.code, || {
             format!(
-                "milestone {id} is owned by {}; only its owner or a release manager may do this",
-                m.owner.as_deref().unwrap_or("nobody")
+                "milestone {id} is owned by {}; only its owner{} or a release manager may do this",
+                m.owner.as_deref().unwrap_or("nobody"),
+                if self.owner_kind == "application_release" { ", the release's product owner" } else { "" }
             )
         });
         g.done()?;

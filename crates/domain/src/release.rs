@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
+use crate::access::rules;
 use crate::approval::ApprovalRef;
 use crate::error::{Fields, Guards};
 use crate::milestone::Milestones;
@@ -241,6 +242,17 @@ pub struct ReleasePatch {
 }
 
 /// Release managers (and admins) decide train membership and act on any application release.
+/// A product owner names only themselves as a release's product owner; a release manager names anyone
+/// ([`rules::NAMES_PRODUCT_OWNER`]).
+fn check_named_product_owner(g: &mut Guards, named: Option<&str>, actor: &Actor) {
+    let rule = rules::NAMES_PRODUCT_OWNER;
+    if let Some(named) = named {
+        g.deny(rule.allows(actor, Some(named)), rule.code, || {
+            format!("only a release manager or an admin names someone else ({named}) as a release's product owner")
+        });
+    }
+}
+
 pub(crate) fn is_manager(actor: &Actor) -> bool {
     actor.is_admin() || actor.has(Role::ReleaseManager)
 }
@@ -264,13 +276,16 @@ impl ApplicationRelease {
         Guards::new(action, &self.describe(), self.state)
     }
 
-    /// Product owners act only on the application releases they own; managers on all.
+    /// Product owners act only on the application releases they own; managers on all
+    /// ([`rules::RELEASE_PRODUCT_OWNER`]).
     pub(crate) fn check_owner(&self, g: &mut Guards, actor: &Actor) {
-        g.check(is_manager(actor) || self.product_owner == actor.name, "not_product_owner", || {
+        let rule = rules::RELEASE_PRODUCT_OWNER;
+        g.deny(rule.allows(actor, Some(&self.product_owner)), rule.code, || {
             format!(
-                "{} belongs to product owner {}; only they or a release manager may change it",
+                "{} belongs to product owner {}; only {} may change it",
                 self.describe(),
-                self.product_owner
+                self.product_owner,
+                rule.who(Some(&self.product_owner))
             )
         });
     }
@@ -293,6 +308,9 @@ impl ApplicationRelease {
             f.0.extend(spec.schedule.outside(t));
         }
         f.done()?;
+        let mut g = Guards::new("create", &format!("a release of {}", app.key), "new");
+        check_named_product_owner(&mut g, spec.product_owner.as_deref(), actor);
+        g.done()?;
         let mut release = ApplicationRelease {
             id,
             title: spec.title.trim().to_string(),
@@ -342,6 +360,9 @@ impl ApplicationRelease {
             format!("{} is {}: it can no longer change", self.describe(), self.state)
         });
         self.check_owner(&mut g, actor);
+        if patch.product_owner.as_ref().is_some_and(|p| *p != self.product_owner) {
+            check_named_product_owner(&mut g, patch.product_owner.as_deref(), actor);
+        }
         g.done()?;
         let data = json!(patch);
         let ReleasePatch { title, product_owner, release_type, schedule, criticality, allowed_paths } = patch;

@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
+use crate::access::rules;
 use crate::error::{Fields, Guards};
-use crate::{Actor, Change, DomainError, Role, Task, TaskSpec};
+use crate::{Actor, Change, DomainError, Task, TaskSpec};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -165,20 +166,30 @@ impl Runbook {
             format!("{} is {}; {name} is allowed only from {}", self.describe(), self.state.as_str(), from.as_str())
         });
         match action {
-            RunbookAction::Submit => {
-                g.check(!self.tasks.is_empty(), "no_tasks", || format!("{} has no tasks", self.describe()));
+            RunbookAction::Submit | RunbookAction::Deactivate => {
+                // Its author's to submit and to retire; engineers and managers keep the library.
+                let rule = rules::RUNBOOK_AUTHOR;
+                g.deny(rule.allows(actor, Some(&self.author)), rule.code, || {
+                    format!(
+                        "{} was written by {}; only {} may {name} it",
+                        self.describe(),
+                        self.author,
+                        rule.who(Some(&self.author))
+                    )
+                });
+                if action == RunbookAction::Submit {
+                    g.check(!self.tasks.is_empty(), "no_tasks", || format!("{} has no tasks", self.describe()));
+                }
             }
             RunbookAction::Accept | RunbookAction::Reject => {
                 g.check(actor.name != self.author, "own_runbook", || {
                     format!("you wrote {}; someone else reviews it", self.describe())
                 });
-                g.check(
-                    actor.is_admin() || actor.has(Role::ReleaseEngineer) || actor.has(Role::ReleaseManager),
-                    "not_reviewer",
-                    || "runbooks are reviewed by release engineers or managers".to_string(),
-                );
+                let rule = rules::RUNBOOK_REVIEWER;
+                g.deny(rule.allows(actor, None), rule.code, || {
+                    "runbooks are reviewed by release engineers or managers".to_string()
+                });
             }
-            RunbookAction::Deactivate => {}
         }
         g.done()?;
         self.state = to;

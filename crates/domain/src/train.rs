@@ -14,7 +14,7 @@ use crate::approval::{ApprovalRef, ApprovalRequest};
 use crate::error::Guards;
 use crate::{
     Actor, Approval, ApprovalKind, ApprovalPolicies, ApprovalState, Change, DomainError, GateName, Gates, Milestone,
-    Role, Schedule,
+    Schedule,
 };
 
 pub use edit::{CriterionPatch, CriterionSpec, MilestonePatch, MilestoneSpec, TrainPatch, TrainSpec};
@@ -291,11 +291,10 @@ impl Train {
             }
             TrainAction::Close => {
                 g.check(self.state == TrainState::Deployment, "wrong_state", || wrong_state("from deployment"));
-                g.check(
-                    actor.name == self.manager || actor.has(Role::ReleaseEngineer) || actor.is_admin(),
-                    "not_manager_or_engineer",
-                    || format!("only the train's manager ({}) or a release engineer may close it", self.manager),
-                );
+                let rule = crate::access::rules::TRAIN_CLOSER;
+                g.deny(rule.allows(actor, Some(&self.manager)), rule.code, || {
+                    format!("only the train's manager ({}) or a release engineer may close it", self.manager)
+                });
                 for t in &around.open_turnovers {
                     g.fail("turnover_open", format!("{t} (R14)"));
                 }

@@ -10,10 +10,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
+use crate::access::rules;
 use crate::error::{Fields, Guards};
 use crate::{
-    Actor, ApplicationRelease, Change, DeploymentPath, DomainError, PathState, ReleaseState, Role, Stage, Train,
-    TrainState, WorkItem, WorkItemStatus,
+    Actor, ApplicationRelease, Change, DeploymentPath, DomainError, PathState, ReleaseState, Stage, Train, TrainState,
+    WorkItem, WorkItemStatus,
 };
 
 pub use production::{ProductionSpec, ProposedOrder, default_tiers};
@@ -233,6 +234,7 @@ impl Turnover {
             "path_type",
             || format!("deployment path {} does not serve {} releases", path.id, release.release_type.as_str()),
         );
+        check_named_developer(&mut g, spec.developer.as_deref(), actor);
         g.done()?;
         let turnover = Turnover {
             id,
@@ -270,14 +272,16 @@ impl Turnover {
         Guards::new(action, &self.describe(), self.state)
     }
 
-    /// Developers change the turnovers they develop; release engineers and managers any.
+    /// Developers change the turnovers they develop; release engineers and managers any
+    /// ([`rules::TURNOVER_DEVELOPER`]).
     pub(crate) fn check_editor(&self, g: &mut Guards, actor: &Actor) {
-        let privileged = actor.is_admin() || actor.has(Role::ReleaseEngineer) || actor.has(Role::ReleaseManager);
-        g.check(privileged || self.developer == actor.name, "not_developer", || {
+        let rule = rules::TURNOVER_DEVELOPER;
+        g.deny(rule.allows(actor, Some(&self.developer)), rule.code, || {
             format!(
-                "{} is developed by {}; only they or a release engineer may change it",
+                "{} is developed by {}; only {} may change it",
                 self.describe(),
-                self.developer
+                self.developer,
+                rule.who(Some(&self.developer))
             )
         });
     }
@@ -314,6 +318,9 @@ impl Turnover {
                 format!("{} is {}; its developer changes only while it is draft", self.describe(), self.state)
             });
             self.check_editor(&mut g, actor);
+            if patch.developer.as_ref().is_some_and(|d| *d != self.developer) {
+                check_named_developer(&mut g, patch.developer.as_deref(), actor);
+            }
             g.done()?;
         }
         let data = json!(patch);
@@ -505,5 +512,19 @@ impl Turnover {
         self.accepted_by = None;
         self.generation += 1;
         Some(Change::new("turnover", &self.id, "back_to_draft", json!({"from": from, "why": why})))
+    }
+}
+
+/// A developer names only themselves as a turnover's developer; release engineers and managers name
+/// anyone ([`rules::NAMES_DEVELOPER`]).
+pub(crate) fn check_named_developer(g: &mut Guards, named: Option<&str>, actor: &Actor) {
+    let rule = rules::NAMES_DEVELOPER;
+    if let Some(named) = named {
+        g.deny(rule.allows(actor, Some(named)), rule.code, || {
+            format!(
+                "a developer names only themselves as a turnover's developer; naming {named} is for a release \
+                 engineer, a release manager or an admin"
+            )
+        });
     }
 }

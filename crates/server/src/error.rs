@@ -62,6 +62,9 @@ impl From<ServiceError> for ApiError {
             ServiceError::Refused(r) => {
                 ApiError { guards: r.guards, ..ApiError::new(StatusCode::CONFLICT, "action_refused", detail) }
             }
+            ServiceError::NotAllowed(r) => {
+                ApiError { guards: r.guards, ..ApiError::new(StatusCode::FORBIDDEN, "forbidden", detail) }
+            }
             ServiceError::Conflict(_) => ApiError::new(StatusCode::CONFLICT, "version_conflict", detail),
             ServiceError::Duplicate(_) => ApiError::new(StatusCode::CONFLICT, "already_exists", detail),
             ServiceError::PreconditionRequired(_) => {

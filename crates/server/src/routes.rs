@@ -152,6 +152,7 @@ pub fn routes() -> (Router<Service>, utoipa::openapi::OpenApi) {
         .routes(routes!(runbooks::save_from))
         .routes(routes!(audit::list))
         .routes(routes!(audit::verify))
+        .routes(routes!(audit::head))
         .split_for_parts();
     let (router, mut api) = parts;
     crate::problems::document_errors(&mut api);

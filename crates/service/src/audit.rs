@@ -1,14 +1,27 @@
-//! The audit log: list events with filters, and verify the hash chain.
+//! The audit log: list events with filters, print the chain head to witness it elsewhere, and verify
+//! the hash chain, the stored head, an expected (witnessed) head, and every record against the log.
+//!
+//! What `verify` can and cannot tell (see `railyard_store`'s crate docs for how):
+//! * an event edited, inserted or removed in the middle of the log: the hash chain breaks there;
+//! * the newest events deleted: the chain ends short of the stored head (both stores keep it in a row
+//!   of their own, moved in each commit's transaction);
+//! * a record edited, inserted or deleted without an event: it differs from the newest listing of it
+//!   (each change lists the records it wrote, with version, state and content digest, inside the hash);
+//!   records that changed by events since deleted are ahead of the log;
+//! * what it cannot tell alone: the newest events, the records they wrote *and* the head row all put
+//!   back to an older consistent state. Only a head kept elsewhere (`GET /api/v1/audit/head`,
+//!   `railyard audit head`) checked later (`verify?expect=SEQ:HASH`, `railyard audit verify --expect`)
+//!   tells that apart.
 
 use chrono::{DateTime, Utc};
 use railyard_domain::{Actor, Operation};
-use railyard_store::{EventQuery, verify_chain};
+use railyard_store::{ChainHead, EventQuery, RecordRule, verify_audit};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::views::{Page, parse_cursor, parse_limit};
-use crate::{Service, ServiceResult};
+use crate::{Service, ServiceError, ServiceResult};
 
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
@@ -39,17 +52,96 @@ pub struct EventView {
     pub data: Value,
     pub prev_hash: String,
     pub hash: String,
+    /// On a change's first event, the records it wrote: kind, id, version, state and content digest
+    /// (what `verify` compares the records with). Empty on the other events.
+    pub writes: Value,
 }
 
-/// The result of verifying the chain.
+/// The result of verifying the audit log.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ChainView {
+    /// The chain, its stored head, the expected head (if given) and every record all verify.
     pub intact: bool,
     pub events_checked: u64,
+    /// The hash of the last event walked.
     pub head_hash: String,
-    /// The first event that does not verify.
+    /// The first event that does not verify, or where the chain disagrees with the stored or the
+    /// expected head.
     pub first_broken_seq: Option<i64>,
+    /// The first problem, in words: of the chain if it has one, else of the records.
     pub reason: Option<String>,
+    /// The chain head as the database stores it; absent when its row is missing.
+    pub head: Option<HeadView>,
+    /// The head given to check against (`expect`), when one was.
+    pub expected: Option<HeadView>,
+    pub records_checked: u64,
+    /// How many records the log does not explain.
+    pub records_differing: u64,
+    /// The first of them, in kind and id order.
+    pub first_record_mismatch: Option<RecordMismatchView>,
+}
+
+/// A head of the chain: the seq and hash of its newest event.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HeadView {
+    pub seq: i64,
+    pub hash: String,
+    /// The same as `SEQ:HASH`, as `verify?expect=` and `railyard audit verify --expect` take it.
+    pub expect: String,
+}
+
+impl From<ChainHead> for HeadView {
+    fn from(h: ChainHead) -> Self {
+        HeadView { expect: format!("{}:{}", h.seq, h.hash), seq: h.seq, hash: h.hash }
+    }
+}
+
+/// A record the audit log does not explain.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RecordMismatchView {
+    pub kind: String,
+    pub id: String,
+    /// What the stored record says (version, last change, ...).
+    pub record: String,
+    /// What the audit log says about it.
+    pub events: String,
+}
+
+/// How each kind of record relates to the audit log (the cross-check of `verify`). Every kind not
+/// named here is [`RecordRule::Exact`]: it is only ever written by a change with events, so it must be
+/// exactly what the newest change that wrote it left.
+///
+/// | kind | rule | why |
+/// |---|---|---|
+/// | `deployment` | housekeeping | the engine claims and renews its lease (`engine_work.rs`) without an event, every few seconds while it runs; its state still changes only with events |
+///
+/// A kind that gains writes without events (a heartbeat, a last-seen time) must be listed here, or
+/// `verify` reports it.
+pub fn record_rule(kind: &str) -> RecordRule {
+    match kind {
+        "deployment" => RecordRule::Housekeeping,
+        _ => RecordRule::Exact,
+    }
+}
+
+/// Parses a head given as `SEQ:HASH` (as `audit head` prints it).
+pub fn parse_head(field: &str, text: &str) -> ServiceResult<ChainHead> {
+    let bad = |why: &str| {
+        ServiceError::invalid(
+            field,
+            format!("'{text}' is not a chain head: {why}; give it as SEQ:HASH, as `railyard audit head` prints it"),
+        )
+    };
+    let (seq, hash) = text.trim().split_once(':').ok_or_else(|| bad("there is no ':'"))?;
+    let seq: i64 = seq.trim().parse().map_err(|_| bad("SEQ must be a whole number"))?;
+    if seq < 0 {
+        return Err(bad("SEQ cannot be negative"));
+    }
+    let hash = hash.trim().to_ascii_lowercase();
+    if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(bad("HASH must be the 64 hexadecimal digits of a SHA-256"));
+    }
+    Ok(ChainHead { seq, hash })
 }
 
 impl Service {
@@ -83,6 +175,11 @@ impl Service {
                 data: serde_json::from_str(&e.data).unwrap_or(Value::String(e.data)),
                 prev_hash: e.prev_hash,
                 hash: e.hash,
+                writes: if e.writes.is_empty() {
+                    Value::Array(Vec::new())
+                } else {
+                    serde_json::from_str(&e.writes).unwrap_or(Value::String(e.writes))
+                },
             })
             .map(|mut e| {
                 crate::sessions::hide_sign_in_details(actor, &mut e);
@@ -92,15 +189,49 @@ impl Service {
         Ok(Page { items, next_cursor })
     }
 
-    pub async fn verify_audit(&self, actor: &Actor) -> ServiceResult<ChainView> {
+    /// The chain head as stored, to be kept elsewhere and checked later with `verify`'s `expect`.
+    pub async fn audit_head(&self, actor: &Actor) -> ServiceResult<HeadView> {
         self.authorize(actor, Operation::Read)?;
-        let r = verify_chain(self.store.as_ref()).await?;
+        let head = self.store.chain_head().await?;
+        head.map(HeadView::from).ok_or_else(|| {
+            ServiceError::Internal("the stored chain head is missing: the database was edited outside Railyard".into())
+        })
+    }
+
+    pub async fn verify_audit(&self, actor: &Actor) -> ServiceResult<ChainView> {
+        self.verify_audit_expecting(actor, None).await
+    }
+
+    /// Verifies the chain, the stored head, `expect` (a head witnessed earlier, `SEQ:HASH`) and every
+    /// record against the log.
+    pub async fn verify_audit_expecting(&self, actor: &Actor, expect: Option<&str>) -> ServiceResult<ChainView> {
+        self.authorize(actor, Operation::Read)?;
+        let expect = expect.map(|e| parse_head("expect", e)).transpose()?;
+        let r = verify_audit(self.store.as_ref(), expect.as_ref(), &record_rule).await?;
+        let intact = r.intact();
+        let (chain, records) = (r.chain, r.records);
+        let mismatch = records.first.map(|m| RecordMismatchView {
+            record: m.record.clone(),
+            events: m.events.clone(),
+            kind: m.kind.clone(),
+            id: m.id.clone(),
+        });
+        let reason = chain.first_broken.as_ref().map(|b| b.reason.clone()).or_else(|| {
+            mismatch
+                .as_ref()
+                .map(|m| format!("{} {}: the record says {}; the audit log says {}", m.kind, m.id, m.record, m.events))
+        });
         Ok(ChainView {
-            intact: r.first_broken.is_none(),
-            events_checked: r.events_checked,
-            head_hash: r.head_hash,
-            first_broken_seq: r.first_broken.as_ref().map(|b| b.seq),
-            reason: r.first_broken.map(|b| b.reason),
+            intact,
+            events_checked: chain.events_checked,
+            head_hash: chain.head_hash,
+            first_broken_seq: chain.first_broken.map(|b| b.seq),
+            reason,
+            head: chain.stored_head.map(HeadView::from),
+            expected: expect.map(HeadView::from),
+            records_checked: records.records_checked,
+            records_differing: records.mismatches,
+            first_record_mismatch: mismatch,
         })
     }
 }

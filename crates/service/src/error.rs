@@ -19,6 +19,9 @@ pub enum ServiceError {
     /// The action is not allowed now: every unmet guard is listed.
     #[error("{0}")]
     Refused(Refusal),
+    /// The actor may not act on this object (it belongs to someone else): the guards name who may.
+    #[error("{0}")]
+    NotAllowed(Refusal),
     /// Someone else changed the object first (a stale version).
     #[error("{0}")]
     Conflict(String),
@@ -49,6 +52,7 @@ impl From<DomainError> for ServiceError {
     fn from(e: DomainError) -> Self {
         match e {
             DomainError::Refused(r) => ServiceError::Refused(r),
+            DomainError::NotAllowed(r) => ServiceError::NotAllowed(r),
             DomainError::Invalid(f) => ServiceError::Invalid(f),
         }
     }

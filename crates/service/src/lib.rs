@@ -45,7 +45,7 @@ use railyard_store::Store;
 
 pub use applications::ApplicationView;
 pub use approvals::{ApprovalFilter, DecideInput, OverrideInput};
-pub use audit::{AuditFilter, ChainView, EventView};
+pub use audit::{AuditFilter, ChainView, EventView, HeadView, RecordMismatchView, parse_head, record_rule};
 pub use dependencies::{DependencyInput, OrderEntry};
 pub use deployments::{
     CompleteRunInput, DeployInput, DeploymentFilter, DeploymentView, RetryInput, RunLog, ValidateInput,

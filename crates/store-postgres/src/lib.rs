@@ -10,7 +10,9 @@
 //!   head is moved, and the transaction commits. Several servers sharing the database thus append to the
 //!   log one at a time and the chain never forks, while their writes to different records overlap.
 //!   Taking the head lock last keeps that serial section to two statements and the `COMMIT`, and cannot
-//!   deadlock: a transaction holding the head waits for no row lock.
+//!   deadlock: a transaction holding the head waits for no row lock. Events are appended after the
+//!   stored head, never after the newest stored event: deleting the newest events leaves a gap that
+//!   `verify` names. The first event of a commit lists the records it wrote (`events.writes`).
 //! * **Durability** is PostgreSQL's: a commit acknowledged with the default `synchronous_commit=on` is
 //!   in the server's WAL on disk.
 //! * **Migrations** run at [`PostgresStore::connect`] in one transaction under a transaction-scoped
@@ -27,7 +29,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime};
 use railyard_store::{
-    Commit, CommitReceipt, Event, EventQuery, ListQuery, Record, Store, StoreError, StoreResult, check_seq_count,
+    ChainHead, Commit, CommitReceipt, Event, EventQuery, ListQuery, Record, RecordScan, Store, StoreError, StoreResult,
+    check_seq_count,
 };
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
@@ -139,10 +142,15 @@ impl Store for PostgresStore {
     }
 
     async fn head_seq(&self) -> StoreResult<i64> {
-        let client = self.client().await?;
-        let stmt = client.prepare_cached("SELECT seq FROM chain_head WHERE id = 1").await.map_err(map_err)?;
-        let row = client.query_opt(&stmt, &[]).await.map_err(map_err)?;
-        row.map(|r| r.try_get::<_, i64>(0).map_err(map_err)).transpose().map(|s| s.unwrap_or(0))
+        Ok(self.chain_head().await?.map_or(0, |h| h.seq))
+    }
+
+    async fn chain_head(&self) -> StoreResult<Option<ChainHead>> {
+        read::chain_head(&self.client().await?).await
+    }
+
+    async fn scan_records(&self, scan: &RecordScan) -> StoreResult<Vec<Record>> {
+        read::scan(&self.client().await?, scan).await
     }
 }
 

@@ -1,11 +1,18 @@
 //! Embedded schema migrations, applied in order at connect and recorded in `schema_migrations`.
 
-use railyard_store::{StoreError, StoreResult, format_time};
+use railyard_store::{StoreError, StoreResult, baseline_event, format_time, written_record};
 
 use crate::map_err;
 
 /// Every migration, in order. A migration, once released, is never edited: add a new one.
-pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "0001_init", include_str!("../migrations/0001_init.sql"))];
+pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "0001_init", include_str!("../migrations/0001_init.sql")),
+    (2, "0002_record_listing", include_str!("../migrations/0002_record_listing.sql")),
+];
+
+/// The migration that introduced the listings of written records: after its SQL, a database that
+/// already has records gets one baseline event listing them ([`baseline`]).
+const LISTINGS: i64 = 2;
 
 /// The advisory lock key that serialises migrations ("RAILYARD" in ASCII, as a number).
 const MIGRATION_LOCK: i64 = 0x5241_494C_5941_5244;
@@ -13,7 +20,7 @@ const MIGRATION_LOCK: i64 = 0x5241_494C_5941_5244;
 /// Applies the migrations this database lacks. Everything happens in one transaction that first takes a
 /// transaction-scoped advisory lock, so servers starting at once wait for each other and the later ones
 /// find nothing left to do; PostgreSQL DDL is transactional, so a failed migration leaves nothing behind.
-pub(crate) async fn run(client: &mut tokio_postgres::Client) -> StoreResult<()> {
+pub(crate) async fn run(client: &mut deadpool_postgres::Object) -> StoreResult<()> {
     let tx = client.transaction().await.map_err(map_err)?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await.map_err(map_err)?;
     tx.batch_execute(
@@ -42,6 +49,9 @@ pub(crate) async fn run(client: &mut tokio_postgres::Client) -> StoreResult<()> 
             continue;
         }
         tx.batch_execute(sql).await.map_err(|e| StoreError::Backend(format!("migration {name} failed: {e}")))?;
+        if *version == LISTINGS {
+            baseline(&tx).await?;
+        }
         tx.execute(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
             &[version, name, &format_time(&chrono::Utc::now())],
@@ -51,4 +61,22 @@ pub(crate) async fn run(client: &mut tokio_postgres::Client) -> StoreResult<()> 
         tracing::info!(migration = name, "applied PostgreSQL migration");
     }
     tx.commit().await.map_err(map_err)
+}
+
+/// When the database already has records, one event lists them all as they are
+/// ([`railyard_store::baseline_event`]), appended after the chain head in the migration's transaction.
+async fn baseline(tx: &deadpool_postgres::Transaction<'_>) -> StoreResult<()> {
+    let sql = format!("SELECT {} FROM records ORDER BY kind, id", crate::read::RECORD_COLUMNS);
+    let rows = tx.query(&sql, &[]).await.map_err(map_err)?;
+    let mut written = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let r = crate::read::record_from_row(row)?;
+        written.push(written_record(&r, r.version));
+    }
+    if written.is_empty() {
+        return Ok(());
+    }
+    let event = baseline_event(written.len(), chrono::Utc::now());
+    crate::write::append(tx, vec![event], &written).await?;
+    Ok(())
 }

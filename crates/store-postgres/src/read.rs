@@ -1,14 +1,16 @@
 //! Reads: plain queries on a pooled connection, with the same filters and ordering as SQLite.
 
-use railyard_store::{Event, EventQuery, ListQuery, Record, StoreResult, format_time, parse_time};
+use railyard_store::{
+    ChainHead, Event, EventQuery, ListQuery, Record, RecordScan, StoreResult, format_time, parse_time,
+};
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
 use crate::map_err;
 
-const RECORD_COLUMNS: &str =
+pub(crate) const RECORD_COLUMNS: &str =
     "kind, id, seq, version, state, parent_id, category, unique_key, created_at, updated_at, doc";
-const EVENT_COLUMNS: &str = "seq, commit_seq, at, actor, object_kind, object_id, action, data, prev_hash, hash";
+const EVENT_COLUMNS: &str = "seq, commit_seq, at, actor, object_kind, object_id, action, data, prev_hash, hash, writes";
 
 type Client = deadpool_postgres::Object;
 
@@ -82,6 +84,36 @@ pub(crate) async fn list(client: &Client, q: &ListQuery) -> StoreResult<Vec<Reco
     rows.iter().map(record_from_row).collect()
 }
 
+/// Every record in `(kind, id)` order (the primary key's), a page at a time.
+pub(crate) async fn scan(client: &Client, scan: &RecordScan) -> StoreResult<Vec<Record>> {
+    let limit = i64::from(scan.limit);
+    let rows = match &scan.after {
+        Some((kind, id)) => {
+            let sql =
+                format!("SELECT {RECORD_COLUMNS} FROM records WHERE (kind, id) > ($1, $2) ORDER BY kind, id LIMIT $3");
+            let stmt = client.prepare_cached(&sql).await.map_err(map_err)?;
+            client.query(&stmt, &[kind, id, &limit]).await.map_err(map_err)?
+        }
+        None => {
+            let sql = format!("SELECT {RECORD_COLUMNS} FROM records ORDER BY kind, id LIMIT $1");
+            let stmt = client.prepare_cached(&sql).await.map_err(map_err)?;
+            client.query(&stmt, &[&limit]).await.map_err(map_err)?
+        }
+    };
+    rows.iter().map(record_from_row).collect()
+}
+
+/// The `chain_head` row; `None` when it is missing.
+pub(crate) async fn chain_head(client: &Client) -> StoreResult<Option<ChainHead>> {
+    let stmt = client.prepare_cached("SELECT seq, hash FROM chain_head WHERE id = 1").await.map_err(map_err)?;
+    match client.query_opt(&stmt, &[]).await.map_err(map_err)? {
+        Some(row) => {
+            Ok(Some(ChainHead { seq: row.try_get(0).map_err(map_err)?, hash: row.try_get(1).map_err(map_err)? }))
+        }
+        None => Ok(None),
+    }
+}
+
 pub(crate) async fn events(client: &Client, q: &EventQuery) -> StoreResult<Vec<Event>> {
     let mut f = Filter::default();
     f.cmp("seq", ">", Box::new(q.after_seq.unwrap_or(0)));
@@ -104,7 +136,7 @@ pub(crate) async fn events(client: &Client, q: &EventQuery) -> StoreResult<Vec<E
     rows.iter().map(event_from_row).collect()
 }
 
-fn record_from_row(row: &Row) -> StoreResult<Record> {
+pub(crate) fn record_from_row(row: &Row) -> StoreResult<Record> {
     Ok(Record {
         kind: row.try_get(0).map_err(map_err)?,
         id: row.try_get(1).map_err(map_err)?,
@@ -132,5 +164,6 @@ fn event_from_row(row: &Row) -> StoreResult<Event> {
         data: row.try_get(7).map_err(map_err)?,
         prev_hash: row.try_get(8).map_err(map_err)?,
         hash: row.try_get(9).map_err(map_err)?,
+        writes: row.try_get(10).map_err(map_err)?,
     })
 }

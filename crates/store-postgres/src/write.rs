@@ -2,7 +2,8 @@
 
 use deadpool_postgres::{Object, Transaction};
 use railyard_store::{
-    Commit, CommitReceipt, Event, Record, StoreError, StoreResult, Write, event_hash, format_time, to_stored_precision,
+    Commit, CommitReceipt, Event, NewEvent, Record, StoreError, StoreResult, Write, WrittenRecord, event_hash,
+    format_time, parse_time, to_stored_precision, writes_text, written_record,
 };
 use tokio_postgres::error::SqlState;
 
@@ -26,15 +27,28 @@ pub(crate) async fn commit(client: &mut Object, commit: Commit) -> StoreResult<C
 }
 
 async fn apply(tx: &Transaction<'_>, commit: Commit) -> StoreResult<CommitReceipt> {
+    let mut written = Vec::with_capacity(commit.writes.len());
     for write in &commit.writes {
-        match write {
+        written.push(match write {
             Write::Insert(record) => insert(tx, record).await?,
             Write::Update { record, expected_version } => update(tx, record, *expected_version).await?,
-        }
+        });
     }
-    if commit.events.is_empty() {
-        return Ok(CommitReceipt { events: Vec::new() });
+    let events = append(tx, commit.events, &written).await?;
+    Ok(CommitReceipt { events })
+}
+
+/// Appends events after the locked chain head and moves the head; the first event lists `written`.
+/// No events: nothing is appended and the head is not locked.
+pub(crate) async fn append(
+    tx: &Transaction<'_>,
+    new_events: Vec<NewEvent>,
+    written: &[WrittenRecord],
+) -> StoreResult<Vec<Event>> {
+    if new_events.is_empty() {
+        return Ok(Vec::new());
     }
+    let listing = writes_text(written)?;
 
     // The serial section: from here to COMMIT, other commits with events wait for this row.
     let lock = tx.prepare_cached("SELECT seq, hash FROM chain_head WHERE id = 1 FOR UPDATE").await.map_err(map_err)?;
@@ -47,12 +61,23 @@ async fn apply(tx: &Transaction<'_>, commit: Commit) -> StoreResult<CommitReceip
 
     // The commit's id is the seq of its first event.
     let commit_seq = seq + 1;
-    let mut events = Vec::with_capacity(commit.events.len());
-    for e in commit.events {
+    let mut events = Vec::with_capacity(new_events.len());
+    for e in new_events {
         seq += 1;
         let prev_hash = hash;
-        hash =
-            event_hash(seq, commit_seq, &e.at, &e.actor, &e.object_kind, &e.object_id, &e.action, &e.data, &prev_hash);
+        let writes = if seq == commit_seq { listing.clone() } else { String::new() };
+        hash = event_hash(
+            seq,
+            commit_seq,
+            &e.at,
+            &e.actor,
+            &e.object_kind,
+            &e.object_id,
+            &e.action,
+            &e.data,
+            &prev_hash,
+            &writes,
+        );
         events.push(Event {
             seq,
             commit_seq,
@@ -64,6 +89,7 @@ async fn apply(tx: &Transaction<'_>, commit: Commit) -> StoreResult<CommitReceip
             data: e.data,
             prev_hash,
             hash: hash.clone(),
+            writes,
         });
     }
     let column = |f: fn(&Event) -> String| events.iter().map(f).collect::<Vec<String>>();
@@ -73,25 +99,27 @@ async fn apply(tx: &Transaction<'_>, commit: Commit) -> StoreResult<CommitReceip
     let (ids, actions, data) =
         (column(|e| e.object_id.clone()), column(|e| e.action.clone()), column(|e| e.data.clone()));
     let (prevs, hashes) = (column(|e| e.prev_hash.clone()), column(|e| e.hash.clone()));
+    let writes = column(|e| e.writes.clone());
     // One round trip appends every event and moves the head.
     let append = tx
         .prepare_cached(
             "WITH appended AS (
-                 INSERT INTO events (seq, commit_seq, at, actor, object_kind, object_id, action, data, prev_hash, hash)
+                 INSERT INTO events (seq, commit_seq, at, actor, object_kind, object_id, action, data, prev_hash, hash,
+                                     writes)
                  SELECT u.seq, $12::BIGINT, u.at, u.actor, u.object_kind, u.object_id, u.action, u.data,
-                        u.prev_hash, u.hash
+                        u.prev_hash, u.hash, u.writes
                  FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::TEXT[],
-                             $7::TEXT[], $8::TEXT[], $9::TEXT[])
-                      AS u (seq, at, actor, object_kind, object_id, action, data, prev_hash, hash)
+                             $7::TEXT[], $8::TEXT[], $9::TEXT[], $13::TEXT[])
+                      AS u (seq, at, actor, object_kind, object_id, action, data, prev_hash, hash, writes)
              )
              UPDATE chain_head SET seq = $10, hash = $11 WHERE id = 1",
         )
         .await
         .map_err(map_err)?;
-    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 12] =
-        [&seqs, &ats, &actors, &kinds, &ids, &actions, &data, &prevs, &hashes, &seq, &hash, &commit_seq];
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 13] =
+        [&seqs, &ats, &actors, &kinds, &ids, &actions, &data, &prevs, &hashes, &seq, &hash, &commit_seq, &writes];
     tx.execute(&append, &params).await.map_err(map_err)?;
-    Ok(CommitReceipt { events })
+    Ok(events)
 }
 
 /// A unique violation while writing `r` is its `(kind, unique_key)`. The id is handled by
@@ -109,7 +137,7 @@ fn write_err(e: tokio_postgres::Error, r: &Record) -> StoreError {
     }
 }
 
-async fn insert(tx: &Transaction<'_>, r: &Record) -> StoreResult<()> {
+async fn insert(tx: &Transaction<'_>, r: &Record) -> StoreResult<WrittenRecord> {
     let stmt = tx
         .prepare_cached(
             "INSERT INTO records (id, kind, seq, version, state, parent_id, category, unique_key, created_at, updated_at, doc)
@@ -137,7 +165,7 @@ async fn insert(tx: &Transaction<'_>, r: &Record) -> StoreResult<()> {
         .await
         .map_err(|e| write_err(e, r))?;
     if inserted == 1 {
-        return Ok(());
+        return Ok(written_record(r, 1));
     }
     let stmt = tx.prepare_cached("SELECT version FROM records WHERE kind = $1 AND id = $2").await.map_err(map_err)?;
     let found = match tx.query_opt(&stmt, &[&r.kind, &r.id]).await.map_err(map_err)? {
@@ -147,18 +175,21 @@ async fn insert(tx: &Transaction<'_>, r: &Record) -> StoreResult<()> {
     Err(StoreError::Conflict { kind: r.kind.clone(), id: r.id.clone(), expected: 0, found })
 }
 
-async fn update(tx: &Transaction<'_>, r: &Record, expected: i64) -> StoreResult<()> {
+/// Updates the record when it is at `expected` and returns it as stored (its `seq` and `created_at` are
+/// the stored ones, not those given).
+async fn update(tx: &Transaction<'_>, r: &Record, expected: i64) -> StoreResult<WrittenRecord> {
     let stmt = tx
         .prepare_cached(
             "UPDATE records
              SET version = version + 1, state = $1, parent_id = $2, category = $3, unique_key = $4,
                  updated_at = $5, doc = $6
-             WHERE id = $7 AND kind = $8 AND version = $9",
+             WHERE id = $7 AND kind = $8 AND version = $9
+             RETURNING seq, created_at, version",
         )
         .await
         .map_err(map_err)?;
     let updated = tx
-        .execute(
+        .query_opt(
             &stmt,
             &[
                 &r.state,
@@ -174,8 +205,11 @@ async fn update(tx: &Transaction<'_>, r: &Record, expected: i64) -> StoreResult<
         )
         .await
         .map_err(|e| write_err(e, r))?;
-    if updated == 1 {
-        return Ok(());
+    if let Some(row) = updated {
+        let (seq, created_at, version): (i64, String, i64) =
+            (row.try_get(0).map_err(map_err)?, row.try_get(1).map_err(map_err)?, row.try_get(2).map_err(map_err)?);
+        let stored = Record { seq, created_at: parse_time(&created_at)?, version, ..r.clone() };
+        return Ok(written_record(&stored, version));
     }
     // Under READ COMMITTED a concurrent winner's row is seen here once it has committed.
     let stmt = tx.prepare_cached("SELECT version FROM records WHERE id = $1 AND kind = $2").await.map_err(map_err)?;

@@ -3,8 +3,10 @@
 
 use std::sync::Arc;
 
-use railyard_store::conformance::{assert_blocks_partition, insert, join_all, new_event, record};
-use railyard_store::{Commit, Event, EventQuery, Store, StoreError, event_hash, verify_chain};
+use railyard_store::conformance::{Tamper, assert_blocks_partition, insert, join_all, new_event, record};
+use railyard_store::{
+    Commit, Event, EventQuery, RecordRule, Store, StoreError, event_hash, verify_audit, verify_chain,
+};
 use railyard_store_postgres::PostgresStore;
 use railyard_store_postgres::testing::fresh_database;
 
@@ -14,6 +16,30 @@ async fn fresh() -> Arc<dyn Store> {
 }
 
 railyard_store::conformance_suite!(fresh);
+
+/// A store on a fresh database, and plain SQL on it over another connection.
+struct Raw {
+    store: PostgresStore,
+    client: tokio_postgres::Client,
+}
+
+#[async_trait::async_trait]
+impl Tamper for Raw {
+    fn store(&self) -> &dyn Store {
+        &self.store
+    }
+    async fn sql(&self, statement: &str) -> u64 {
+        self.client.execute(statement, &[]).await.unwrap_or_else(|e| panic!("{statement}: {e}"))
+    }
+}
+
+async fn raw_fresh() -> Box<Raw> {
+    let url = fresh_database().await;
+    let store = PostgresStore::connect(&url).await.expect("connect to a fresh test database");
+    Box::new(Raw { store, client: raw(&url).await })
+}
+
+railyard_store::tamper_suite!(raw_fresh);
 
 async fn raw(url: &str) -> tokio_postgres::Client {
     let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.expect("raw connection");
@@ -77,7 +103,18 @@ async fn tampering_with_a_commit_seq_is_detected() {
     // The last event moved into commit 3, which is no commit, with its hash recomputed to match: only
     // the commit id check can tell.
     let e = event(&store, 5).await;
-    let forged = event_hash(e.seq, 3, &e.at, &e.actor, &e.object_kind, &e.object_id, &e.action, &e.data, &e.prev_hash);
+    let forged = event_hash(
+        e.seq,
+        3,
+        &e.at,
+        &e.actor,
+        &e.object_kind,
+        &e.object_id,
+        &e.action,
+        &e.data,
+        &e.prev_hash,
+        &e.writes,
+    );
     let changed = raw
         .execute("UPDATE events SET commit_seq = 3, hash = $1 WHERE seq = 5", &[&forged])
         .await
@@ -147,6 +184,8 @@ async fn two_servers_on_one_database_build_one_chain() {
         let report = verify_chain(server.as_ref()).await.expect("verify");
         assert_eq!(report.first_broken, None, "two servers must not fork the chain");
         assert_eq!(report.events_checked, total, "every event of both servers must land, without gaps");
+        let audit = verify_audit(server.as_ref(), None, &|_: &str| RecordRule::Exact).await.expect("verify_audit");
+        assert!(audit.intact(), "every record is what its listing says: {audit:?}");
     }
 }
 
@@ -168,7 +207,7 @@ async fn migrations_run_twice_are_a_no_op() {
 
     let client = raw(&url).await;
     let applied: i64 = client.query_one("SELECT COUNT(*) FROM schema_migrations", &[]).await.expect("count").get(0);
-    assert_eq!(applied, 1, "each migration is recorded once");
+    assert_eq!(applied, 2, "each of the two migrations is recorded once");
     let heads: i64 = client.query_one("SELECT COUNT(*) FROM chain_head", &[]).await.expect("count").get(0);
     assert_eq!(heads, 1, "there is one chain head");
 }
@@ -183,7 +222,7 @@ async fn servers_starting_together_migrate_once() {
     }
     let applied: i64 =
         raw(&url).await.query_one("SELECT COUNT(*) FROM schema_migrations", &[]).await.expect("count").get(0);
-    assert_eq!(applied, 1);
+    assert_eq!(applied, 2, "two migrations, each applied once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -191,4 +230,50 @@ async fn unreachable_database_is_unavailable() {
     // Port 9 (discard) on localhost: nothing listens there in the test environment.
     let res = PostgresStore::connect("postgres://postgres@127.0.0.1:9/nothing?connect_timeout=2").await;
     assert!(matches!(res, Err(StoreError::Unavailable(_))), "expected Unavailable, got {:?}", res.err());
+}
+
+/// A database made by the first schema, with records and events: connecting applies the second
+/// migration, which lists every record in one baseline event after the chain head, so the cross-check
+/// holds from the upgrade on (and still catches a later edit).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upgraded_database_gets_a_baseline_listing() {
+    let url = fresh_database().await;
+    let raw = raw(&url).await;
+    raw.batch_execute(include_str!("../migrations/0001_init.sql")).await.expect("the first schema");
+    raw.batch_execute(
+        "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL);
+         INSERT INTO schema_migrations VALUES (1, '0001_init', '2026-01-01T00:00:00.000000Z');
+         INSERT INTO records (id, kind, seq, version, state, created_at, updated_at, doc)
+         VALUES ('RT-1', 'train', 1, 2, 'scoping', '2026-01-01T00:00:00.000000Z', '2026-01-02T00:00:00.000000Z', '{}'),
+                ('AP-1', 'approval', 1, 1, 'pending', '2026-01-02T00:00:00.000000Z', '2026-01-02T00:00:00.000000Z', '{}');",
+    )
+    .await
+    .expect("old records");
+    let at = railyard_store::parse_time("2026-01-02T00:00:00.000000Z").expect("time");
+    let hash = event_hash(1, 1, &at, "rita", "train", "RT-1", "create", "{}", railyard_store::GENESIS_HASH, "");
+    raw.execute(
+        "INSERT INTO events (seq, commit_seq, at, actor, object_kind, object_id, action, data, prev_hash, hash)
+         VALUES (1, 1, '2026-01-02T00:00:00.000000Z', 'rita', 'train', 'RT-1', 'create', '{}', $1, $2)",
+        &[&railyard_store::GENESIS_HASH, &hash],
+    )
+    .await
+    .expect("old event");
+    raw.execute("UPDATE chain_head SET seq = 1, hash = $1", &[&hash]).await.expect("old head");
+
+    let store = PostgresStore::connect(&url).await.expect("connect and migrate");
+    let exact = |_: &str| RecordRule::Exact;
+    let report = verify_audit(&store, None, &exact).await.expect("verify_audit");
+    assert!(report.intact(), "the upgraded database verifies: {report:?}");
+    assert_eq!((report.chain.events_checked, report.records.records_checked), (2, 2));
+    let baseline = event(&store, 2).await;
+    assert_eq!((baseline.action.as_str(), baseline.actor.as_str()), ("baseline", "system"));
+    assert!(baseline.writes.contains("\"RT-1\"") && baseline.writes.contains("\"AP-1\""), "{}", baseline.writes);
+
+    raw.execute("UPDATE records SET state = 'closed' WHERE id = 'RT-1'", &[]).await.expect("tamper");
+    let report = verify_audit(&store, None, &exact).await.expect("verify_audit");
+    let first = report.records.first.expect("an edit after the upgrade is named");
+    assert_eq!((first.kind.as_str(), first.id.as_str()), ("train", "RT-1"));
+    drop(store);
+    let again = PostgresStore::connect(&url).await.expect("reconnect");
+    assert_eq!(again.head_seq().await.expect("head_seq"), 2, "no second baseline");
 }

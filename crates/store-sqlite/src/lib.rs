@@ -15,9 +15,12 @@
 //! * **Durability**: `journal_mode=WAL` (readers never block the writer, and a commit is one sequential
 //!   append) with `synchronous=FULL` (the WAL is fsynced at every commit). `synchronous=NORMAL` would be
 //!   faster but can lose the last acknowledged commits on power loss, which an audit log must not.
-//! * **The hash chain head** (last event seq and hash) is kept in memory by the writer, so appending an
-//!   event costs no read. It is loaded at open, re-read at the start of each batch (one B-tree lookup, in
-//!   case another process wrote to the file) and restored when a request's savepoint is rolled back.
+//! * **The hash chain head** (last event seq and hash) is stored in its own row (`chain_head`) and kept
+//!   in memory by the writer, so appending an event costs no read. It is loaded at open, re-read at the
+//!   start of each batch (one lookup, in case another process wrote to the file), restored when a
+//!   request's savepoint is rolled back, and written back once per batch, before its `COMMIT`. Events
+//!   are appended after the stored head, never after the newest stored event: deleting the newest events
+//!   leaves a gap that `verify` names, and later commits do not fill it.
 //! * **Reads** run on a small pool of read-only connections (at most [`read::MAX_READERS`]) through
 //!   `tokio::task::spawn_blocking`; in WAL mode they see the last committed state and never wait for the
 //!   writer.
@@ -27,6 +30,7 @@
 //!   those files) more open than that is narrowed to `0600` at open, and a directory created for it is
 //!   `0700`. Only the user the server runs as can read or write it.
 
+mod append;
 mod migrate;
 mod read;
 mod writer;
@@ -39,7 +43,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use railyard_store::{
-    Commit, CommitReceipt, Event, EventQuery, ListQuery, Record, Store, StoreError, StoreResult, check_seq_count,
+    ChainHead, Commit, CommitReceipt, Event, EventQuery, ListQuery, Record, RecordScan, Store, StoreError, StoreResult,
+    check_seq_count,
 };
 use rusqlite::{Connection, ErrorCode};
 use tokio::sync::oneshot;
@@ -88,7 +93,7 @@ impl SqliteStore {
         let mut conn = Connection::open(path).map_err(map_err)?;
         configure_writer(&conn)?;
         migrate::run(&mut conn)?;
-        let head = writer::load_head(&conn)?;
+        let head = append::load_head(&conn)?;
         let (requests, inbox) = mpsc::channel();
         let writer = std::thread::Builder::new()
             .name("railyard-sqlite-writer".into())
@@ -213,9 +218,16 @@ impl Store for SqliteStore {
     }
 
     async fn head_seq(&self) -> StoreResult<i64> {
-        self.readers
-            .run(|conn| conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0)).map_err(map_err))
-            .await
+        Ok(self.chain_head().await?.map_or(0, |h| h.seq))
+    }
+
+    async fn chain_head(&self) -> StoreResult<Option<ChainHead>> {
+        self.readers.run(append::read_head).await
+    }
+
+    async fn scan_records(&self, scan: &RecordScan) -> StoreResult<Vec<Record>> {
+        let scan = scan.clone();
+        self.readers.run(move |conn| read::scan(conn, &scan)).await
     }
 }
 

@@ -7,7 +7,14 @@ use railyard_store::{StoreError, StoreResult, format_time};
 use crate::map_err;
 
 /// Every migration, in order. A migration, once released, is never edited: add a new one.
-pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "0001_init", include_str!("../migrations/0001_init.sql"))];
+pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "0001_init", include_str!("../migrations/0001_init.sql")),
+    (2, "0002_chain_head", include_str!("../migrations/0002_chain_head.sql")),
+];
+
+/// The migration that introduced the listings of written records: after its SQL, a database that
+/// already has records gets one baseline event listing them ([`crate::append::baseline`]).
+const LISTINGS: i64 = 2;
 
 /// Applies the migrations this database lacks, all in one `IMMEDIATE` transaction so two processes
 /// opening the same new file cannot both apply them.
@@ -37,6 +44,9 @@ pub(crate) fn run(conn: &mut Connection) -> StoreResult<()> {
             continue;
         }
         tx.execute_batch(sql).map_err(|e| StoreError::Backend(format!("migration {name} failed: {e}")))?;
+        if *version == LISTINGS {
+            crate::append::baseline(&tx)?;
+        }
         tx.execute(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
             rusqlite::params![version, name, format_time(&chrono::Utc::now())],

@@ -6,7 +6,9 @@
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use railyard_store::{Event, EventQuery, ListQuery, Record, StoreError, StoreResult, format_time, parse_time};
+use railyard_store::{
+    Event, EventQuery, ListQuery, Record, RecordScan, StoreError, StoreResult, format_time, parse_time,
+};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags, Row, params_from_iter};
 use tokio::sync::Semaphore;
@@ -18,7 +20,7 @@ pub(crate) const MAX_READERS: usize = 4;
 
 pub(crate) const RECORD_COLUMNS: &str =
     "kind, id, seq, version, state, parent_id, category, unique_key, created_at, updated_at, doc";
-const EVENT_COLUMNS: &str = "seq, commit_seq, at, actor, object_kind, object_id, action, data, prev_hash, hash";
+const EVENT_COLUMNS: &str = "seq, commit_seq, at, actor, object_kind, object_id, action, data, prev_hash, hash, writes";
 
 pub(crate) struct Readers {
     path: PathBuf,
@@ -147,6 +149,27 @@ pub(crate) fn list(conn: &Connection, q: &ListQuery) -> StoreResult<Vec<Record>>
     Ok(out)
 }
 
+/// Every record in `(kind, id)` order (the primary key's), a page at a time.
+pub(crate) fn scan(conn: &Connection, scan: &RecordScan) -> StoreResult<Vec<Record>> {
+    let limit = i64::from(scan.limit);
+    let (sql, params) = match &scan.after {
+        Some((kind, id)) => (
+            format!("SELECT {RECORD_COLUMNS} FROM records WHERE (kind, id) > (?1, ?2) ORDER BY kind, id LIMIT ?3"),
+            vec![Value::Text(kind.clone()), Value::Text(id.clone()), Value::Integer(limit)],
+        ),
+        None => {
+            (format!("SELECT {RECORD_COLUMNS} FROM records ORDER BY kind, id LIMIT ?1"), vec![Value::Integer(limit)])
+        }
+    };
+    let mut stmt = conn.prepare_cached(&sql).map_err(map_err)?;
+    let mut rows = stmt.query(params_from_iter(params.iter())).map_err(map_err)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(map_err)? {
+        out.push(record_from_row(row)?);
+    }
+    Ok(out)
+}
+
 pub(crate) fn events(conn: &Connection, q: &EventQuery) -> StoreResult<Vec<Event>> {
     let mut f = Filter::default();
     f.cmp("seq", ">", Value::Integer(q.after_seq.unwrap_or(0)));
@@ -202,5 +225,6 @@ fn event_from_row(row: &Row<'_>) -> StoreResult<Event> {
         data: row.get(7).map_err(map_err)?,
         prev_hash: row.get(8).map_err(map_err)?,
         hash: row.get(9).map_err(map_err)?,
+        writes: row.get(10).map_err(map_err)?,
     })
 }

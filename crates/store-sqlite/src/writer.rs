@@ -9,12 +9,13 @@
 use std::sync::mpsc::Receiver;
 
 use railyard_store::{
-    Commit, CommitReceipt, Event, GENESIS_HASH, Record, StoreError, StoreResult, Write, event_hash, format_time,
-    to_stored_precision,
+    Commit, CommitReceipt, Record, StoreError, StoreResult, Write, WrittenRecord, format_time, parse_time,
+    written_record,
 };
 use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 use tokio::sync::oneshot;
 
+use crate::append::{Head, append_events, load_head, save_head};
 use crate::{SqliteSettings, copy_err, map_err};
 
 /// The most requests applied in one transaction. Bounds the latency a request can add to the others of
@@ -58,23 +59,6 @@ impl Applied {
             (Applied::Seqs(reply, _), Err(e)) => drop(reply.send(Err(copy_err(e)))),
         }
     }
-}
-
-/// The last event of the chain: the next event gets `seq + 1` and links to `hash`.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Head {
-    seq: i64,
-    hash: String,
-}
-
-pub(crate) fn load_head(conn: &Connection) -> StoreResult<Head> {
-    let head = conn
-        .query_row("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1", [], |r| {
-            Ok(Head { seq: r.get(0)?, hash: r.get(1)? })
-        })
-        .optional()
-        .map_err(map_err)?;
-    Ok(head.unwrap_or_else(|| Head { seq: 0, hash: GENESIS_HASH.to_string() }))
 }
 
 /// How one request inside the batch ended.
@@ -151,8 +135,12 @@ impl Writer {
                 }
             }
         }
+        // The stored head moves once per batch, in the batch's transaction, if its commits appended.
         let result = match broken {
             Some(e) => Err(e),
+            None if self.head != start_head => {
+                save_head(&self.conn, &self.head).and_then(|()| self.conn.execute_batch("COMMIT").map_err(map_err))
+            }
             None => self.conn.execute_batch("COMMIT").map_err(map_err),
         };
         match result {
@@ -171,8 +159,8 @@ impl Writer {
         }
     }
 
-    /// Opens the batch's transaction and re-reads the chain head, in case another process appended to
-    /// the log since our last batch (one index lookup per batch, not per request).
+    /// Opens the batch's transaction and re-reads the stored chain head, in case another process appended
+    /// to the log since our last batch (one lookup per batch, not per request).
     fn begin(&mut self) -> StoreResult<()> {
         self.conn.execute_batch("BEGIN IMMEDIATE").map_err(map_err)?;
         match load_head(&self.conn) {
@@ -241,56 +229,14 @@ fn reserve_seqs(conn: &Connection, counter: &str, count: i64) -> StoreResult<i64
 }
 
 fn apply_commit(conn: &Connection, head: &mut Head, commit: Commit) -> StoreResult<CommitReceipt> {
+    let mut written = Vec::with_capacity(commit.writes.len());
     for write in &commit.writes {
-        match write {
+        written.push(match write {
             Write::Insert(record) => insert(conn, record)?,
             Write::Update { record, expected_version } => update(conn, record, *expected_version)?,
-        }
-    }
-    let mut events = Vec::with_capacity(commit.events.len());
-    if commit.events.is_empty() {
-        return Ok(CommitReceipt { events });
-    }
-    let mut stmt = conn
-        .prepare_cached(
-            "INSERT INTO events (seq, commit_seq, at, actor, object_kind, object_id, action, data, prev_hash, hash)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        )
-        .map_err(map_err)?;
-    // The commit's id is the seq of its first event.
-    let commit_seq = head.seq + 1;
-    for e in commit.events {
-        let seq = head.seq + 1;
-        let hash =
-            event_hash(seq, commit_seq, &e.at, &e.actor, &e.object_kind, &e.object_id, &e.action, &e.data, &head.hash);
-        stmt.execute(params![
-            seq,
-            commit_seq,
-            format_time(&e.at),
-            e.actor,
-            e.object_kind,
-            e.object_id,
-            e.action,
-            e.data,
-            head.hash,
-            hash
-        ])
-        .map_err(map_err)?;
-        let prev_hash = std::mem::replace(&mut head.hash, hash.clone());
-        head.seq = seq;
-        events.push(Event {
-            seq,
-            commit_seq,
-            at: to_stored_precision(e.at),
-            actor: e.actor,
-            object_kind: e.object_kind,
-            object_id: e.object_id,
-            action: e.action,
-            data: e.data,
-            prev_hash,
-            hash,
         });
     }
+    let events = append_events(conn, head, commit.events, &written)?;
     Ok(CommitReceipt { events })
 }
 
@@ -305,7 +251,7 @@ fn write_err(e: rusqlite::Error, r: &Record) -> StoreError {
     }
 }
 
-fn insert(conn: &Connection, r: &Record) -> StoreResult<()> {
+fn insert(conn: &Connection, r: &Record) -> StoreResult<WrittenRecord> {
     let inserted = conn
         .prepare_cached(
             "INSERT INTO records (id, kind, seq, version, state, parent_id, category, unique_key, created_at, updated_at, doc)
@@ -328,7 +274,7 @@ fn insert(conn: &Connection, r: &Record) -> StoreResult<()> {
         })
         .map_err(|e| write_err(e, r))?;
     if inserted == 1 {
-        return Ok(());
+        return Ok(written_record(r, 1));
     }
     let found: Option<i64> = conn
         .prepare_cached("SELECT version FROM records WHERE kind = ?1 AND id = ?2")
@@ -337,30 +283,38 @@ fn insert(conn: &Connection, r: &Record) -> StoreResult<()> {
     Err(StoreError::Conflict { kind: r.kind.clone(), id: r.id.clone(), expected: 0, found })
 }
 
-fn update(conn: &Connection, r: &Record, expected: i64) -> StoreResult<()> {
+/// Updates the record when it is at `expected` and returns it as stored (its `seq` and `created_at` are
+/// the stored ones, not those given).
+fn update(conn: &Connection, r: &Record, expected: i64) -> StoreResult<WrittenRecord> {
     let updated = conn
         .prepare_cached(
             "UPDATE records
              SET version = version + 1, state = ?1, parent_id = ?2, category = ?3, unique_key = ?4,
                  updated_at = ?5, doc = ?6
-             WHERE id = ?7 AND kind = ?8 AND version = ?9",
+             WHERE id = ?7 AND kind = ?8 AND version = ?9
+             RETURNING seq, created_at, version",
         )
         .and_then(|mut stmt| {
-            stmt.execute(params![
-                r.state,
-                r.parent_id,
-                r.category,
-                r.unique_key,
-                format_time(&r.updated_at),
-                r.doc,
-                r.id,
-                r.kind,
-                expected
-            ])
+            stmt.query_row(
+                params![
+                    r.state,
+                    r.parent_id,
+                    r.category,
+                    r.unique_key,
+                    format_time(&r.updated_at),
+                    r.doc,
+                    r.id,
+                    r.kind,
+                    expected
+                ],
+                |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, i64>(2)?)),
+            )
+            .optional()
         })
         .map_err(|e| write_err(e, r))?;
-    if updated == 1 {
-        return Ok(());
+    if let Some((seq, created_at, version)) = updated {
+        let stored = Record { seq, created_at: parse_time(&created_at)?, version, ..r.clone() };
+        return Ok(written_record(&stored, version));
     }
     let found: Option<i64> = conn
         .prepare_cached("SELECT version FROM records WHERE id = ?1 AND kind = ?2")

@@ -4,8 +4,8 @@
 use std::ops::Deref;
 use std::path::Path;
 
-use railyard_store::conformance::{assert_blocks_partition, insert, new_event, record, update};
-use railyard_store::{Commit, Event, EventQuery, ListQuery, Store, event_hash, verify_chain};
+use railyard_store::conformance::{Tamper, assert_blocks_partition, insert, new_event, record, update};
+use railyard_store::{Commit, Event, EventQuery, ListQuery, RecordRule, Store, event_hash, verify_audit, verify_chain};
 use railyard_store_sqlite::SqliteStore;
 use tempfile::TempDir;
 
@@ -30,6 +30,33 @@ async fn fresh() -> Fresh {
 }
 
 railyard_store::conformance_suite!(fresh);
+
+/// A store on a new file, and plain SQL on the same file from another connection.
+struct Raw {
+    fresh: Fresh,
+    path: std::path::PathBuf,
+}
+
+#[async_trait::async_trait]
+impl Tamper for Raw {
+    fn store(&self) -> &dyn Store {
+        &self.fresh.store
+    }
+    async fn sql(&self, statement: &str) -> u64 {
+        let conn = rusqlite::Connection::open(&self.path).expect("raw connection");
+        conn.busy_timeout(std::time::Duration::from_secs(5)).expect("busy timeout");
+        conn.execute(statement, []).unwrap_or_else(|e| panic!("{statement}: {e}")) as u64
+    }
+}
+
+async fn raw_fresh() -> Box<Raw> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("railyard.db");
+    let store = SqliteStore::open(&path).expect("open a new SQLite store");
+    Box::new(Raw { fresh: Fresh { store, _dir: dir }, path })
+}
+
+railyard_store::tamper_suite!(raw_fresh);
 
 fn open(path: &Path) -> SqliteStore {
     SqliteStore::open(path).expect("open SQLite store")
@@ -122,7 +149,18 @@ async fn tampering_with_a_commit_seq_is_detected() {
     // The last event moved into commit 3, which is no commit, with its hash recomputed to match: only
     // the commit id check can tell.
     let e = event(&store, 5).await;
-    let forged = event_hash(e.seq, 3, &e.at, &e.actor, &e.object_kind, &e.object_id, &e.action, &e.data, &e.prev_hash);
+    let forged = event_hash(
+        e.seq,
+        3,
+        &e.at,
+        &e.actor,
+        &e.object_kind,
+        &e.object_id,
+        &e.action,
+        &e.data,
+        &e.prev_hash,
+        &e.writes,
+    );
     let changed = raw
         .execute("UPDATE events SET commit_seq = 3, hash = ?1 WHERE seq = 5", [&forged])
         .expect("tamper with a recomputed hash");
@@ -173,7 +211,7 @@ async fn durability_settings_are_wal_and_full() {
     let mode: String = raw.query_row("PRAGMA journal_mode", [], |r| r.get(0)).expect("pragma");
     assert_eq!(mode.to_lowercase(), "wal");
     let applied: i64 = raw.query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0)).expect("migrations");
-    assert_eq!(applied, 1, "the migration is recorded once");
+    assert_eq!(applied, 2, "each of the two migrations is recorded once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -186,7 +224,7 @@ async fn migrations_are_not_reapplied_on_reopen() {
     drop(store);
     let raw = rusqlite::Connection::open(&path).expect("raw connection");
     let applied: i64 = raw.query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0)).expect("migrations");
-    assert_eq!(applied, 1);
+    assert_eq!(applied, 2, "two migrations, each applied once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -266,4 +304,58 @@ async fn the_database_and_its_wal_and_shm_files_are_private_to_the_servers_user(
     let store = open(&path);
     assert_eq!(mode(&path), 0o600);
     drop(store);
+}
+
+/// A database made by the first schema, with records and events: opening it applies the second
+/// migration, which starts the stored head from the newest event and lists every record in one
+/// baseline event, so the cross-check holds from the upgrade on (and still catches a later edit).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upgraded_database_gets_a_stored_head_and_a_baseline_listing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("railyard.db");
+    let raw = rusqlite::Connection::open(&path).expect("raw connection");
+    raw.execute_batch(include_str!("../migrations/0001_init.sql")).expect("the first schema");
+    raw.execute_batch(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL);
+         INSERT INTO schema_migrations VALUES (1, '0001_init', '2026-01-01T00:00:00.000000Z');
+         INSERT INTO records (id, kind, seq, version, state, created_at, updated_at, doc)
+         VALUES ('RT-1', 'train', 1, 2, 'scoping', '2026-01-01T00:00:00.000000Z', '2026-01-02T00:00:00.000000Z', '{}'),
+                ('AP-1', 'approval', 1, 1, 'pending', '2026-01-02T00:00:00.000000Z', '2026-01-02T00:00:00.000000Z', '{}');",
+    )
+    .expect("old records");
+    let mut prev = railyard_store::GENESIS_HASH.to_string();
+    for (seq, action) in [(1, "create"), (2, "submit")] {
+        let at = railyard_store::parse_time("2026-01-02T00:00:00.000000Z").expect("time");
+        let hash = event_hash(seq, seq, &at, "rita", "train", "RT-1", action, "{}", &prev, "");
+        raw.execute(
+            "INSERT INTO events (seq, commit_seq, at, actor, object_kind, object_id, action, data, prev_hash, hash)
+             VALUES (?1, ?1, '2026-01-02T00:00:00.000000Z', 'rita', 'train', 'RT-1', ?2, '{}', ?3, ?4)",
+            rusqlite::params![seq, action, prev, hash],
+        )
+        .expect("old event");
+        prev = hash;
+    }
+    drop(raw);
+
+    let store = open(&path);
+    let exact = |_: &str| RecordRule::Exact;
+    let report = verify_audit(&store, None, &exact).await.expect("verify_audit");
+    assert!(report.intact(), "the upgraded database verifies: {report:?}");
+    assert_eq!((report.chain.events_checked, report.records.records_checked), (3, 2));
+    let events = store.events(&EventQuery { limit: 10, ..Default::default() }).await.expect("events");
+    let baseline = &events[2];
+    assert_eq!((baseline.seq, baseline.action.as_str(), baseline.actor.as_str()), (3, "baseline", "system"));
+    assert!(baseline.writes.contains("\"RT-1\"") && baseline.writes.contains("\"AP-1\""), "{}", baseline.writes);
+    let head = store.chain_head().await.expect("chain_head").expect("a stored head");
+    assert_eq!((head.seq, head.hash.as_str()), (3, baseline.hash.as_str()));
+
+    let raw = rusqlite::Connection::open(&path).expect("raw connection");
+    raw.execute("UPDATE records SET state = 'closed' WHERE id = 'RT-1'", []).expect("tamper");
+    let report = verify_audit(&store, None, &exact).await.expect("verify_audit");
+    let first = report.records.first.expect("an edit after the upgrade is named");
+    assert_eq!((first.kind.as_str(), first.id.as_str()), ("train", "RT-1"));
+    // Reopening applies nothing again: no second baseline.
+    drop(store);
+    let store = open(&path);
+    assert_eq!(store.head_seq().await.expect("head_seq"), 3);
 }

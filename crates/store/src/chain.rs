@@ -1,12 +1,14 @@
 use sha2::{Digest, Sha256};
 
-use crate::{Event, EventQuery, Store, StoreResult, format_time};
+use crate::{ChainHead, Event, EventQuery, Record, Store, StoreResult, format_time};
 
 /// The `prev_hash` of the first event.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// The hash of one event: SHA-256 over its fields as stored, one per line (`seq`, `commit_seq`, `at`,
-/// `actor`, `object_kind`, `object_id`, `action`, `data`), then the previous hash.
+/// `actor`, `object_kind`, `object_id`, `action`, `data`), then the previous hash, then, on the first
+/// event of a commit that wrote records, the list of those records ([`Event::writes`]). An event without
+/// that list hashes exactly as before the list existed, so older chains still verify.
 #[allow(clippy::too_many_arguments)]
 pub fn event_hash(
     seq: i64,
@@ -18,6 +20,7 @@ pub fn event_hash(
     action: &str,
     data: &str,
     prev_hash: &str,
+    writes: &str,
 ) -> String {
     let mut h = Sha256::new();
     let (seq, commit_seq, at) = (seq.to_string(), commit_seq.to_string(), format_time(at));
@@ -25,6 +28,37 @@ pub fn event_hash(
         h.update(part.as_bytes());
         h.update(b"\n");
     }
+    if !writes.is_empty() {
+        h.update(writes.as_bytes());
+        h.update(b"\n");
+    }
+    hex::encode(h.finalize())
+}
+
+/// The SHA-256 of a record's content as stored: every column but `version` (which the audit log keeps
+/// beside it), each field length-prefixed so that no two records share a digest by moving text between
+/// fields.
+pub fn record_digest(r: &Record) -> String {
+    let mut h = Sha256::new();
+    let mut field = |v: Option<&str>| match v {
+        None => h.update([0u8]),
+        Some(v) => {
+            h.update([1u8]);
+            h.update((v.len() as u64).to_le_bytes());
+            h.update(v.as_bytes());
+        }
+    };
+    let (seq, created, updated) = (r.seq.to_string(), format_time(&r.created_at), format_time(&r.updated_at));
+    field(Some(&r.kind));
+    field(Some(&r.id));
+    field(Some(&seq));
+    field(r.state.as_deref());
+    field(r.parent_id.as_deref());
+    field(r.category.as_deref());
+    field(r.unique_key.as_deref());
+    field(Some(&created));
+    field(Some(&updated));
+    field(Some(&r.doc));
     hex::encode(h.finalize())
 }
 
@@ -39,16 +73,43 @@ pub struct BrokenLink {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChainReport {
     pub events_checked: u64,
+    /// The hash of the last event walked.
     pub head_hash: String,
-    /// The first event whose hash, link or commit id does not verify; `None` when the chain is intact.
+    /// The seq of the last event walked (0 when there is none).
+    pub last_seq: i64,
+    /// The store's head row as read before the walk; `None` when the row is missing.
+    pub stored_head: Option<ChainHead>,
+    /// The first event whose hash, link or commit id does not verify, or where the chain disagrees with
+    /// the stored head or the expected (witnessed) head; `None` when all of that holds.
     pub first_broken: Option<BrokenLink>,
 }
 
-/// Walks every event in order and checks its link to the one before, its commit id and its own hash.
+/// Walks every event in order and checks its link to the one before, its commit id and its own hash,
+/// then that the chain reaches the store's head row and ends there.
 pub async fn verify_chain(store: &dyn Store) -> StoreResult<ChainReport> {
+    verify_chain_expecting(store, None).await
+}
+
+/// [`verify_chain`], and also that `expect` (a head witnessed earlier, e.g. printed by `railyard audit
+/// head` and kept elsewhere) is still in the chain: event `expect.seq` exists and has hash `expect.hash`.
+pub async fn verify_chain_expecting(store: &dyn Store, expect: Option<&ChainHead>) -> StoreResult<ChainReport> {
+    walk(store, expect, &mut |_| None).await
+}
+
+/// The walk behind [`verify_chain_expecting`]; `visit` sees every event (also after a break) and may
+/// report a problem with it, which counts as a break when it is the first.
+pub(crate) async fn walk(
+    store: &dyn Store,
+    expect: Option<&ChainHead>,
+    visit: &mut (dyn FnMut(&Event) -> Option<String> + Send),
+) -> StoreResult<ChainReport> {
+    let stored_head = store.chain_head().await?;
     let mut prev = Link::GENESIS;
     let mut head_hash = GENESIS_HASH.to_string();
     let mut checked = 0u64;
+    let mut first_broken = None;
+    // The hashes found at the stored head's and the witness's seqs.
+    let (mut at_head, mut at_expect) = (None, None);
     let mut after = None;
     loop {
         let page = store.events(&EventQuery { after_seq: after, limit: 1000, ..Default::default() }).await?;
@@ -56,18 +117,111 @@ pub async fn verify_chain(store: &dyn Store) -> StoreResult<ChainReport> {
         after = Some(last.seq);
         for e in &page {
             checked += 1;
-            if let Some(reason) = check(e, &prev, &head_hash) {
-                return Ok(ChainReport {
-                    events_checked: checked,
-                    head_hash,
-                    first_broken: Some(BrokenLink { seq: e.seq, reason }),
-                });
+            // The visitor sees every event, also those after a break.
+            let seen = visit(e);
+            let problem = check(e, &prev, &head_hash).or(seen);
+            if let Some(reason) = problem
+                && first_broken.is_none()
+            {
+                // A gap is reported at its first missing event.
+                first_broken = Some(BrokenLink { seq: e.seq.min(prev.seq + 1), reason });
+            }
+            if stored_head.as_ref().is_some_and(|h| h.seq == e.seq) {
+                at_head = Some(e.hash.clone());
+            }
+            if expect.is_some_and(|w| w.seq == e.seq) {
+                at_expect = Some(e.hash.clone());
             }
             head_hash = e.hash.clone();
             prev = Link { seq: e.seq, commit_seq: e.commit_seq };
         }
     }
-    Ok(ChainReport { events_checked: checked, head_hash, first_broken: None })
+    let last_seq = prev.seq;
+    if first_broken.is_none() {
+        first_broken = match &stored_head {
+            None => Some(BrokenLink {
+                seq: last_seq,
+                reason: "the stored chain head is missing: the database was edited outside Railyard".into(),
+            }),
+            Some(h) => head_problem(store, h, at_head.as_deref(), last_seq).await?,
+        };
+    }
+    if first_broken.is_none()
+        && let Some(w) = expect
+    {
+        first_broken = witness_problem(w, at_expect.as_deref(), last_seq);
+    }
+    Ok(ChainReport { events_checked: checked, head_hash, last_seq, stored_head, first_broken })
+}
+
+/// The chain must reach the stored head, have the head's hash there, and go no further than the head
+/// (as read again now: commits made during the walk move it on).
+async fn head_problem(
+    store: &dyn Store,
+    head: &ChainHead,
+    found: Option<&str>,
+    last_seq: i64,
+) -> StoreResult<Option<BrokenLink>> {
+    if last_seq < head.seq {
+        let reason = format!(
+            "events {} to {} are missing: the stored chain head is event {} (hash {}), but the log ends at {}; \
+             the newest events were deleted",
+            last_seq + 1,
+            head.seq,
+            head.seq,
+            head.hash,
+            if last_seq == 0 { "its start".to_string() } else { format!("event {last_seq}") }
+        );
+        return Ok(Some(BrokenLink { seq: last_seq + 1, reason }));
+    }
+    if head.seq > 0 && found != Some(head.hash.as_str()) {
+        let reason = format!(
+            "event {} is not the stored chain head: its hash is {}, the head records {}",
+            head.seq,
+            found.unwrap_or("missing"),
+            head.hash
+        );
+        return Ok(Some(BrokenLink { seq: head.seq, reason }));
+    }
+    if last_seq > head.seq {
+        let now = store.chain_head().await?;
+        let now_seq = now.as_ref().map_or(0, |h| h.seq);
+        if last_seq > now_seq {
+            let reason = format!(
+                "event {} lies past the stored chain head (event {now_seq}): it was not appended by Railyard",
+                now_seq + 1
+            );
+            return Ok(Some(BrokenLink { seq: now_seq + 1, reason }));
+        }
+    }
+    Ok(None)
+}
+
+/// A witnessed head must still be in the chain, with the hash it had.
+fn witness_problem(w: &ChainHead, found: Option<&str>, last_seq: i64) -> Option<BrokenLink> {
+    match found {
+        None if w.seq > 0 => Some(BrokenLink {
+            seq: w.seq,
+            reason: format!(
+                "the expected head, event {} (hash {}), is no longer in the log: it ends at {}",
+                w.seq,
+                w.hash,
+                if last_seq == 0 { "its start".to_string() } else { format!("event {last_seq}") }
+            ),
+        }),
+        Some(h) if h != w.hash => Some(BrokenLink {
+            seq: w.seq,
+            reason: format!(
+                "event {} is not the expected head: its hash is {h}, the witness recorded {}",
+                w.seq, w.hash
+            ),
+        }),
+        _ if w.seq == 0 && w.hash != GENESIS_HASH => Some(BrokenLink {
+            seq: 0,
+            reason: format!("the expected head 0 must have the genesis hash {GENESIS_HASH}"),
+        }),
+        _ => None,
+    }
 }
 
 /// What an event must follow: the `seq` and `commit_seq` of the event before it.
@@ -108,9 +262,13 @@ fn check(e: &Event, prev: &Link, prev_hash: &str) -> Option<String> {
         &e.action,
         &e.data,
         &e.prev_hash,
+        &e.writes,
     );
     if recomputed != e.hash {
         return Some("its content does not match its hash: it was changed after it was written".into());
+    }
+    if !e.writes.is_empty() && e.commit_seq != e.seq {
+        return Some("it lists the records of its commit, which only the commit's first event does".into());
     }
     None
 }
@@ -122,7 +280,7 @@ mod tests {
     fn event(seq: i64, commit_seq: i64, prev_hash: &str) -> Event {
         let at = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default();
         let (actor, kind, id, action, data) = ("alice", "train", "RT-1", "note", "{}");
-        let hash = event_hash(seq, commit_seq, &at, actor, kind, id, action, data, prev_hash);
+        let hash = event_hash(seq, commit_seq, &at, actor, kind, id, action, data, prev_hash, "");
         Event {
             seq,
             commit_seq,
@@ -134,6 +292,7 @@ mod tests {
             data: data.into(),
             prev_hash: prev_hash.into(),
             hash,
+            writes: String::new(),
         }
     }
 

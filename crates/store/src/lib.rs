@@ -8,15 +8,36 @@
 //! event), so the audit log shows one change made of several events. Events form a SHA-256 hash chain
 //! ([`event_hash`]) so that an edit to a past event is detectable ([`verify_chain`]).
 //!
+//! # What the audit log can prove
+//!
+//! * **The chain head** ([`ChainHead`]) is kept in its own row, moved in the same transaction as every
+//!   commit, and the next event is appended after it. Deleting the newest events therefore leaves the
+//!   chain short of its stored head ([`verify_chain`] names the missing events), and later commits do not
+//!   paper over the gap.
+//! * **The records** are listed on the first event of the commit that wrote them ([`Event::writes`]:
+//!   version, state and a content digest), inside the hash. [`verify_audit`] cross-checks every stored
+//!   record against its newest listing: an edit, insert or delete made in the database without an event
+//!   is named, and so are records left ahead of a log whose newest events were deleted.
+//! * **What it cannot prove alone**: someone with write access to the database who deletes the newest
+//!   events, the records they wrote *and* moves the head row back leaves a consistent older database.
+//!   Only a head kept outside the database tells: print it ([`Store::chain_head`], `railyard audit head`),
+//!   keep it elsewhere, and check it later ([`verify_chain_expecting`], `railyard audit verify --expect`).
+//!   The chain proves nothing about events or records older than a witnessed head that were rewritten
+//!   with every hash recomputed up to the present, except through that witness.
+//!
 //! Two backends implement [`Store`]: `railyard-store-sqlite` and `railyard-store-postgres`. Both pass the
 //! same conformance suite ([`conformance`], feature `conformance`).
 
 mod chain;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+mod crosscheck;
 mod types;
 
-pub use chain::{BrokenLink, ChainReport, GENESIS_HASH, event_hash, verify_chain};
+pub use chain::{
+    BrokenLink, ChainReport, GENESIS_HASH, event_hash, record_digest, verify_chain, verify_chain_expecting,
+};
+pub use crosscheck::{AuditReport, RecordMismatch, RecordReport, RecordRule, verify_audit};
 pub use types::*;
 
 use async_trait::async_trait;
@@ -51,6 +72,37 @@ pub fn check_seq_count(counter: &str, count: u32) -> StoreResult<i64> {
         return Err(StoreError::Backend(format!("reserve_seqs({counter}, 0): a block must hold at least one number")));
     }
     Ok(i64::from(count))
+}
+
+/// What the store lists on a commit's first event for a record it wrote with `version`.
+pub fn written_record(r: &Record, version: i64) -> WrittenRecord {
+    WrittenRecord { kind: r.kind.clone(), id: r.id.clone(), version, state: r.state.clone(), digest: record_digest(r) }
+}
+
+/// The text of [`Event::writes`] for a commit's written records (empty when it wrote none).
+pub fn writes_text(written: &[WrittenRecord]) -> StoreResult<String> {
+    if written.is_empty() {
+        return Ok(String::new());
+    }
+    serde_json::to_string(written).map_err(|e| StoreError::Backend(format!("cannot list the written records: {e}")))
+}
+
+/// The event a migration appends when it upgrades a database whose records predate [`Event::writes`]:
+/// it lists every record as it is at the upgrade, so the cross-check has something to compare with. It
+/// vouches for the records as they were found; changes before it are covered by the chain only.
+pub fn baseline_event(records: usize, at: chrono::DateTime<chrono::Utc>) -> NewEvent {
+    NewEvent {
+        at,
+        actor: "system".into(),
+        object_kind: "audit".into(),
+        object_id: "records".into(),
+        action: "baseline".into(),
+        data: serde_json::json!({
+            "records": records,
+            "note": "from here on the audit log lists the records each change writes; this lists them as found at the upgrade"
+        })
+        .to_string(),
+    }
 }
 
 /// The one storage trait. Implementations must be safe to share between tasks.
@@ -88,14 +140,26 @@ pub trait Store: Send + Sync + 'static {
     /// An insert of an existing id, or an update whose `expected_version` is not the stored version,
     /// fails the whole commit with [`StoreError::Conflict`]; a taken unique key with
     /// [`StoreError::DuplicateKey`]. Once this returns `Ok`, the commit is durable.
+    ///
+    /// A commit that writes records and has events lists the records, with the versions the writes gave
+    /// them, on its first event ([`Event::writes`]), and moves the stored [`ChainHead`]. A commit without
+    /// events (operational state such as a lease) lists nothing: the cross-check's [`RecordRule`] says
+    /// which kinds may be written so.
     async fn commit(&self, commit: Commit) -> StoreResult<CommitReceipt>;
 
     /// Audit events, filtered, ordered by `seq` ascending, at most `limit`.
     async fn events(&self, query: &EventQuery) -> StoreResult<Vec<Event>>;
 
-    /// The `seq` of the newest committed event (0 before the first). Every state change commits at least
+    /// The `seq` of the newest committed event (0 before the first), from the stored chain head. Every state change commits at least
     /// one event, and events are appended in commit order, so this moves on with every change: a cheap
     /// stamp for knowing whether something read earlier is still current, even across servers sharing
     /// one database.
     async fn head_seq(&self) -> StoreResult<i64>;
+
+    /// The stored chain head ([`ChainHead`]); `None` when its row is missing (every migrated database
+    /// has one, so only an edit outside Railyard removes it).
+    async fn chain_head(&self) -> StoreResult<Option<ChainHead>>;
+
+    /// Every record of every kind, in `(kind, id)` order, a page at a time (for the audit cross-check).
+    async fn scan_records(&self, scan: &RecordScan) -> StoreResult<Vec<Record>>;
 }

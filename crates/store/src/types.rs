@@ -63,6 +63,41 @@ pub struct Event {
     pub data: String,
     pub prev_hash: String,
     pub hash: String,
+    /// The records its commit wrote, as the store recorded them: a JSON array of [`WrittenRecord`] on
+    /// the first event of a commit that wrote records, empty otherwise. Part of the hash, so the audit
+    /// log vouches for the version and content of every record a change wrote ([`crate::verify_audit`]).
+    pub writes: String,
+}
+
+/// One record as a commit wrote it, listed on the commit's first event ([`Event::writes`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct WrittenRecord {
+    pub kind: String,
+    pub id: String,
+    /// The version the write gave it.
+    pub version: i64,
+    pub state: Option<String>,
+    /// [`crate::record_digest`] of the record as written.
+    pub digest: String,
+}
+
+/// The newest event of the chain, as the store keeps it in its own row (`chain_head`), moved in the
+/// same transaction as every commit that appends events. The next event is appended after it: deleting
+/// the newest events leaves a gap below the stored head instead of a shorter chain that looks whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainHead {
+    /// 0 before the first event.
+    pub seq: i64,
+    /// [`crate::GENESIS_HASH`] before the first event.
+    pub hash: String,
+}
+
+/// A page of every record, in `(kind, id)` order (for the audit cross-check).
+#[derive(Debug, Clone, Default)]
+pub struct RecordScan {
+    /// Only records after this `(kind, id)` (the cursor).
+    pub after: Option<(String, String)>,
+    pub limit: u32,
 }
 
 /// Everything one use case writes, applied atomically.

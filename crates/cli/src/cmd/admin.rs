@@ -99,8 +99,18 @@ pub enum AuditCmd {
         #[arg(long)]
         cursor: Option<String>,
     },
-    /// Verify the hash chain of the whole log.
-    Verify,
+    /// Verify the whole log: the hash chain, that it ends at the stored head, and every record against
+    /// the changes that wrote it. Exits non-zero when anything does not verify.
+    Verify {
+        /// A head printed earlier by `railyard audit head` and kept elsewhere (SEQ:HASH): it must still
+        /// be in the chain. This catches what the database alone cannot: the newest events, the records
+        /// they wrote and the stored head all put back to an older state.
+        #[arg(long, value_name = "SEQ:HASH")]
+        expect: Option<String>,
+    },
+    /// Print the chain head (seq and hash of the newest event) to keep outside the database, e.g. in a
+    /// ticket, a chat message or another system; check it later with `audit verify --expect`.
+    Head,
 }
 
 pub async fn login(ctx: &Context) -> anyhow::Result<()> {
@@ -218,12 +228,17 @@ pub async fn audit(ctx: &Context, cmd: AuditCmd) -> anyhow::Result<()> {
             let v = c.get("/api/v1/audit/events", &q).await?;
             ctx.show(&v, output::events);
         }
-        AuditCmd::Verify => {
-            let v = c.get("/api/v1/audit/verify", &[]).await?;
+        AuditCmd::Verify { expect } => {
+            let q: Vec<(&str, String)> = expect.map(|e| ("expect", e)).into_iter().collect();
+            let v = c.get("/api/v1/audit/verify", &q).await?;
             ctx.show(&v, output::chain);
             if v["intact"].as_bool() != Some(true) {
                 bail!("the audit log does not verify");
             }
+        }
+        AuditCmd::Head => {
+            let v = c.get("/api/v1/audit/head", &[]).await?;
+            ctx.show(&v, output::audit_head);
         }
     }
     Ok(())

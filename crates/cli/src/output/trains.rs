@@ -179,10 +179,30 @@ pub fn events(page: &Value) {
 
 pub fn chain(v: &Value) {
     if v["intact"].as_bool() == Some(true) {
-        println!("audit chain intact: {} events verified; head {}", s(&v["events_checked"]), s(&v["head_hash"]));
-    } else {
+        println!(
+            "audit chain intact: {} events verified; head {}; {} records match the log",
+            s(&v["events_checked"]),
+            s(&v["head"]["expect"]),
+            s(&v["records_checked"])
+        );
+        if v["expected"].is_object() {
+            println!("expected head {} present: hash {}", s(&v["expected"]["seq"]), s(&v["expected"]["hash"]));
+        }
+    } else if v["first_broken_seq"].is_i64() {
         println!("audit chain BROKEN at event {}: {}", s(&v["first_broken_seq"]), s(&v["reason"]));
+    } else {
+        println!(
+            "audit log does not explain the records ({} of {} differ): {}",
+            s(&v["records_differing"]),
+            s(&v["records_checked"]),
+            s(&v["reason"])
+        );
     }
+}
+
+pub fn audit_head(v: &Value) {
+    println!("audit head: event {} hash {}", s(&v["seq"]), s(&v["hash"]));
+    println!("keep it elsewhere; check later with: railyard audit verify --expect {}", s(&v["expect"]));
 }
 
 pub fn users(page: &Value) {

@@ -209,7 +209,8 @@ impl Deployment {
                         ),
                     );
                 } else {
-                    g.check(actor.name == manager, "not_train_manager", || {
+                    let rule = crate::access::rules::TRAIN_MANAGER_ONLY;
+                    g.deny(rule.allows(actor, Some(manager)), rule.code, || {
                         format!("only the train's manager ({manager}) overrides the scheduled time (R11)")
                     });
                     g.check(!reason.trim().is_empty(), "reason_missing", || {

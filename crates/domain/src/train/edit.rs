@@ -9,7 +9,7 @@ use crate::error::{Fields, Guards};
 use crate::limits;
 use crate::{
     Actor, ApprovalPolicies, Change, CriterionState, DomainError, Evidence, ExitCriterion, GateName, Gates, Milestone,
-    MilestoneState, ReleaseType, Role, Schedule, Train, TrainState, milestone::Milestones,
+    MilestoneState, ReleaseType, Schedule, Train, TrainState, milestone::Milestones,
 };
 
 /// What a release manager gives to create a train.
@@ -194,7 +194,8 @@ impl Train {
         self.guard_open("update")?;
         if patch.manager.as_ref().is_some_and(|m| *m != self.manager) {
             let mut g = Guards::new("update", &self.describe(), self.state);
-            g.check(actor.name == self.manager || actor.is_admin(), "not_train_manager", || {
+            let rule = crate::access::rules::TRAIN_MANAGER;
+            g.deny(rule.allows(actor, Some(&self.manager)), rule.code, || {
                 format!("only the train's manager ({}) or an admin may hand the train to another manager", self.manager)
             });
             g.done()?;
@@ -463,11 +464,12 @@ impl Train {
                 format!("exit criterion {id} '{}' is {}, not open", c.title, c.state.as_str())
             }),
         };
-        let privileged = actor.is_admin()
-            || actor.has(Role::ReleaseManager)
-            || (to != CriterionState::Waived && actor.has(Role::ReleaseEngineer));
-        let owns = c.owner.as_deref() == Some(actor.name.as_str());
-        g.check(privileged || owns, "not_owner", || {
+        let rule = if to == CriterionState::Waived {
+            crate::access::rules::CRITERION_WAIVER
+        } else {
+            crate::access::rules::CRITERION_OWNER
+        };
+        g.deny(rule.allows(actor, c.owner.as_deref()), rule.code, || {
             format!(
                 "exit criterion {id} is owned by {}; only its owner or a release manager may do this",
                 c.owner.as_deref().unwrap_or("nobody")

@@ -148,6 +148,7 @@ impl Turnover {
                 )
             });
         }
+        super::check_named_developer(&mut g, spec.developer.as_deref(), actor);
         g.done()?;
         let mut turnover = Turnover {
             id,

@@ -1,6 +1,6 @@
 use axum::Json;
 use axum::extract::State;
-use railyard_service::{AuditFilter, ChainView, EventView, Page, Service};
+use railyard_service::{AuditFilter, ChainView, EventView, HeadView, Page, Service};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -48,8 +48,30 @@ pub async fn list(
     Ok(Json(s.events(&a, filter).await?))
 }
 
-/// Walks the whole hash chain and reports the first event that does not verify.
-#[utoipa::path(get, operation_id = "verify_audit_log", path = "/api/v1/audit/verify", tag = "audit", security(("bearer" = [])), responses((status = 200, body = ChainView)))]
-pub async fn verify(State(s): State<Service>, Authed(a): Authed) -> ApiResult<Json<ChainView>> {
-    Ok(Json(s.verify_audit(&a).await?))
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyParams {
+    /// A head witnessed earlier, `SEQ:HASH` (as `GET /api/v1/audit/head` gives it): it must still be
+    /// in the chain.
+    pub expect: Option<String>,
+}
+
+/// Walks the whole hash chain, checks it ends at the stored head (and contains `expect`), and
+/// cross-checks every record against the log; reports the first problem.
+#[utoipa::path(get, operation_id = "verify_audit_log", path = "/api/v1/audit/verify", tag = "audit", params(VerifyParams), security(("bearer" = [])),
+    responses((status = 200, body = ChainView), (status = 422, body = Problem)))]
+pub async fn verify(
+    State(s): State<Service>,
+    Authed(a): Authed,
+    Params(p): Params<VerifyParams>,
+) -> ApiResult<Json<ChainView>> {
+    Ok(Json(s.verify_audit_expecting(&a, p.expect.as_deref()).await?))
+}
+
+/// The chain head as stored (seq and hash of the newest event): keep it elsewhere, and check it later
+/// with `verify?expect=SEQ:HASH`.
+#[utoipa::path(get, operation_id = "get_audit_head", path = "/api/v1/audit/head", tag = "audit", security(("bearer" = [])), responses((status = 200, body = HeadView)))]
+pub async fn head(State(s): State<Service>, Authed(a): Authed) -> ApiResult<Json<HeadView>> {
+    Ok(Json(s.audit_head(&a).await?))
 }

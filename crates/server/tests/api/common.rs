@@ -18,6 +18,8 @@ pub struct TestApp {
     pub db_path: PathBuf,
     /// Seconds the server's clock runs ahead of the real one (see [`TestApp::advance`]).
     offset: Arc<AtomicI64>,
+    /// The database's URL when the server runs on PostgreSQL.
+    pub pg_url: Option<String>,
     _dir: tempfile::TempDir,
     _stop: oneshot::Sender<()>,
 }
@@ -82,10 +84,12 @@ impl TestApp {
     pub async fn spawn_on(backend: Backend) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let db_path = dir.path().join("railyard.db");
+        let mut pg_url = None;
         let store: Arc<dyn railyard_store::Store> = match backend {
             Backend::Sqlite => Arc::new(SqliteStore::open(&db_path).unwrap()),
             Backend::Postgres => {
                 let url = railyard_store_postgres::testing::fresh_database().await;
+                pg_url = Some(url.clone());
                 Arc::new(railyard_store_postgres::PostgresStore::connect(&url).await.unwrap())
             }
         };
@@ -99,7 +103,7 @@ impl TestApp {
         tokio::spawn(railyard_server::serve(listener, service, async move {
             let _ = rx.await;
         }));
-        TestApp { base, http: reqwest::Client::new(), admin, db_path, offset, _dir: dir, _stop: tx }
+        TestApp { base, http: reqwest::Client::new(), admin, db_path, offset, pg_url, _dir: dir, _stop: tx }
     }
 
     /// The server's now.
@@ -147,6 +151,7 @@ impl TestApp {
                 admin: admin.clone(),
                 db_path,
                 offset: offset.clone(),
+                pg_url: Some(url.clone()),
                 _dir: dir,
                 _stop: tx,
             });

@@ -207,6 +207,8 @@ async fn runbooks_are_reviewed_then_copied_into_turnovers_and_made_from_them() {
     assert_eq!(r.guards(), vec!["runbook_not_accepted"]);
     app.post(&f.dan, &format!("/api/v1/runbooks/{id}/submit"), json!({})).await.ok();
     let r = app.post(&f.dan, &format!("/api/v1/runbooks/{id}/accept"), json!({})).await;
+    // Not a reviewer at all: refused by who may (403), naming every unmet guard.
+    assert_eq!((r.status.as_u16(), r.body["code"].as_str()), (403, Some("forbidden")), "{}", r.body);
     assert_eq!(r.guards(), vec!["own_runbook", "not_reviewer"]);
     app.post(&erin, &format!("/api/v1/runbooks/{id}/reject"), json!({})).await.expect(422);
     let rb = app.post(&erin, &format!("/api/v1/runbooks/{id}/accept"), json!({"comment": "fine"})).await.ok();

@@ -57,6 +57,10 @@ macro_rules! conformance_suite {
             concurrent_inserts_of_one_unique_key_one_wins,
             a_large_batch_lands_whole_or_not_at_all,
             the_same_id_in_two_kinds_is_two_records,
+            the_stored_head_moves_with_every_commit,
+            commits_list_the_records_they_wrote,
+            scan_records_pages_every_record,
+            verify_audit_is_intact_while_commits_land,
         );
     };
     (@cases $factory:expr; $($case:ident),+ $(,)?) => {
@@ -220,6 +224,7 @@ fn assert_chain_links(events: &[Event]) {
             &e.action,
             &e.data,
             &e.prev_hash,
+            &e.writes,
         );
         assert_eq!(e.hash, h, "event {} hash must be event_hash(...) of its stored fields", e.seq);
         prev = e.hash.clone();
@@ -247,12 +252,14 @@ async fn assert_chain_intact(store: &dyn Store, want_events: u64) {
     assert_eq!(report.events_checked, want_events, "verify_chain must walk every event");
 }
 
+mod audit;
 mod batches;
 mod commit_ids;
 mod concurrency;
 mod records;
 mod sequences;
 
+pub use audit::*;
 pub use batches::*;
 pub use commit_ids::*;
 pub use concurrency::*;

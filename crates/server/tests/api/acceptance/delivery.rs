@@ -157,7 +157,7 @@ pub(super) async fn deploy_and_validate_through_test_and_staging(f: &mut Flow) {
     let check = run(&d, "Check ledger balances");
     assert_eq!(check["owner"], "paula");
     let complete = format!("{db_test}/runs/{}/complete", check["id"].as_str().unwrap());
-    let r = f.refused("dan", &complete, json!({"done": true})).await;
+    let r = f.denied("dan", &complete, json!({"done": true})).await;
     assert_eq!(r.guards(), ["not_run_owner"]);
     f.post("paula", &complete, json!({"done": true, "note": "balances match"})).await.ok();
     let d = f.wait_for(&db_test, "success", |d| d["state"] == "succeeded").await;

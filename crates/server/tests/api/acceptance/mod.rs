@@ -160,6 +160,18 @@ impl Flow {
         r
     }
 
+    /// An action on someone else's object: refused (403 forbidden) with a guard naming who may, and
+    /// nothing recorded.
+    async fn denied(&self, who: &str, path: &str, body: Value) -> Reply {
+        let before = self.app.event_count().await;
+        let r = self.post(who, path, body).await;
+        assert_eq!(r.status, 403, "{path} by {who} should be denied: {}", r.body);
+        assert_eq!(r.body["code"], "forbidden", "{}", r.body);
+        assert!(!r.guards().is_empty(), "a denial names who may: {}", r.body);
+        assert_eq!(self.app.event_count().await, before, "the denied {path} changed nothing");
+        r
+    }
+
     /// The audit events of an object since the last look: (action, actor).
     async fn events(&self, object: &str) -> Vec<(String, String)> {
         let v = self.get(&format!("/api/v1/audit/events?object={object}&limit=500")).await;

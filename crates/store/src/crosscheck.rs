@@ -1,0 +1,262 @@
+//! The audit cross-check: every stored record must be what the audit log says the last change that
+//! wrote it left.
+//!
+//! The first event of every commit that writes records lists them ([`Event::writes`]): kind, id, the
+//! version the write gave, the state and a digest of the whole record ([`record_digest`]). That list is
+//! part of the event's hash, so it is as tamper-evident as the rest of the chain. [`verify_audit`] walks
+//! the chain once, keeps the newest listing of every record, then reads every record and compares.
+//!
+//! What this catches: a record edited in the database without an event (its content or version no
+//! longer matches), a record inserted without an event (no change lists it), a record deleted (a change
+//! lists it, the table lacks it), and the newest events deleted while the records they wrote stay (the
+//! records are ahead of the log). What it cannot catch on its own: events deleted together with the
+//! records they wrote *and* the chain head moved back: a consistent older database. Only a head kept
+//! elsewhere tells that apart (`verify --expect`).
+//!
+//! Memory: one entry (about 200 bytes) per record, for the length of the check.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::chain::walk;
+use crate::{
+    ChainHead, ChainReport, Event, EventQuery, Record, RecordScan, Store, StoreResult, WrittenRecord, format_time,
+    record_digest,
+};
+
+/// How a kind of record relates to the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordRule {
+    /// Every write is part of a change with events: the record is exactly what the newest change that
+    /// listed it wrote (version and content).
+    Exact,
+    /// Also written without an event for operational state (a deployment's lease, renewed every few
+    /// seconds): its version may be past the one its newest listed change gave, never behind it, and its
+    /// state must be the one that change left; at the same version its content must match too.
+    Housekeeping,
+}
+
+/// The first record that the audit log does not explain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordMismatch {
+    pub kind: String,
+    pub id: String,
+    /// What the stored record says.
+    pub record: String,
+    /// What the audit log says.
+    pub events: String,
+}
+
+impl std::fmt::Display for RecordMismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: the record says {}; the audit log says {}", self.kind, self.id, self.record, self.events)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordReport {
+    pub records_checked: u64,
+    /// How many records (stored or listed) do not match.
+    pub mismatches: u64,
+    /// The first, in `(kind, id)` order.
+    pub first: Option<RecordMismatch>,
+}
+
+/// The chain and the records, checked together.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditReport {
+    pub chain: ChainReport,
+    pub records: RecordReport,
+}
+
+impl AuditReport {
+    pub fn intact(&self) -> bool {
+        self.chain.first_broken.is_none() && self.records.first.is_none()
+    }
+}
+
+/// The newest listing of one record in the log.
+struct Listed {
+    commit_seq: i64,
+    version: i64,
+    state: Option<String>,
+    digest: String,
+}
+
+/// Verifies the chain ([`crate::verify_chain_expecting`]) and cross-checks every record against it;
+/// `rule` says how each kind relates to the log.
+pub async fn verify_audit(
+    store: &dyn Store,
+    expect: Option<&ChainHead>,
+    rule: &(dyn Fn(&str) -> RecordRule + Sync),
+) -> StoreResult<AuditReport> {
+    let mut listed: BTreeMap<(String, String), Listed> = BTreeMap::new();
+    let mut visit = |e: &Event| -> Option<String> {
+        if e.writes.is_empty() {
+            return None;
+        }
+        match serde_json::from_str::<Vec<WrittenRecord>>(&e.writes) {
+            Ok(writes) => {
+                for w in writes {
+                    let entry =
+                        Listed { commit_seq: e.commit_seq, version: w.version, state: w.state, digest: w.digest };
+                    listed.insert((w.kind, w.id), entry);
+                }
+                None
+            }
+            Err(err) => Some(format!("its list of written records cannot be read: {err}")),
+        }
+    };
+    let chain = walk(store, expect, &mut visit).await?;
+
+    let mut report = RecordReport { records_checked: 0, mismatches: 0, first: None };
+    // Records that do not match what the walk found: checked again below before they are reported.
+    let mut suspects: Vec<Suspect> = Vec::new();
+    let mut scan = RecordScan { after: None, limit: 500 };
+    loop {
+        let page = store.scan_records(&scan).await?;
+        let Some(last) = page.last() else { break };
+        scan.after = Some((last.kind.clone(), last.id.clone()));
+        let full = page.len() >= scan.limit as usize;
+        for r in &page {
+            report.records_checked += 1;
+            let key = (r.kind.clone(), r.id.clone());
+            let entry = listed.remove(&key);
+            if compare(r, entry.as_ref(), rule(&r.kind)).is_some() {
+                suspects.push(Suspect { key, history: entry.into_iter().collect() });
+            }
+        }
+        if !full {
+            break;
+        }
+    }
+    // What is still listed was not found in the table.
+    suspects.extend(std::mem::take(&mut listed).into_iter().map(|(key, l)| Suspect { key, history: vec![l] }));
+    for m in settle(store, suspects, chain.last_seq, rule).await? {
+        note(&mut report, m);
+    }
+    Ok(AuditReport { chain, records: report })
+}
+
+/// A record that did not match the walk, with its listings known so far (oldest first).
+struct Suspect {
+    key: (String, String),
+    history: Vec<Listed>,
+}
+
+/// The server keeps working while the log is verified: a change committed after the walk read the
+/// chain but before the scan read its records makes them look ahead of the log. So each suspect is
+/// read again, and only then are the events appended since the walk read: every change that wrote
+/// what was read is among them. A record is explained by the listing of the version it has (or, for
+/// housekeeping kinds, the newest listing not past it); what is not explained is reported.
+async fn settle(
+    store: &dyn Store,
+    mut suspects: Vec<Suspect>,
+    walked: i64,
+    rule: &(dyn Fn(&str) -> RecordRule + Sync),
+) -> StoreResult<Vec<RecordMismatch>> {
+    if suspects.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut records = Vec::with_capacity(suspects.len());
+    for s in &suspects {
+        records.push(store.get(&s.key.0, &s.key.1).await?);
+    }
+    let index: HashMap<(String, String), usize> =
+        suspects.iter().enumerate().map(|(i, s)| (s.key.clone(), i)).collect();
+    let mut after = walked;
+    loop {
+        let page = store.events(&EventQuery { after_seq: Some(after), limit: 1000, ..Default::default() }).await?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        for e in page.iter().filter(|e| !e.writes.is_empty()) {
+            let Ok(writes) = serde_json::from_str::<Vec<WrittenRecord>>(&e.writes) else { continue };
+            for w in writes {
+                if let Some(i) = index.get(&(w.kind, w.id)) {
+                    let l = Listed { commit_seq: e.commit_seq, version: w.version, state: w.state, digest: w.digest };
+                    suspects[*i].history.push(l);
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (s, record) in suspects.iter().zip(&records) {
+        match record {
+            Some(r) => out.extend(compare(r, pick(&s.history, r.version), rule(&r.kind))),
+            None => out.extend(s.history.last().map(|l| missing(s.key.0.clone(), s.key.1.clone(), l))),
+        }
+    }
+    Ok(out)
+}
+
+/// The listing that wrote `version`, else the newest one before it, else the newest one.
+fn pick(history: &[Listed], version: i64) -> Option<&Listed> {
+    history.iter().filter(|l| l.version <= version).max_by_key(|l| l.version).or_else(|| history.last())
+}
+
+/// Counts a mismatch and keeps the first in `(kind, id)` order (bytewise, whatever order the database
+/// pages in).
+fn note(report: &mut RecordReport, m: RecordMismatch) {
+    report.mismatches += 1;
+    let earlier = report.first.as_ref().is_none_or(|f| (&m.kind, &m.id) < (&f.kind, &f.id));
+    if earlier {
+        report.first = Some(m);
+    }
+}
+
+fn missing(kind: String, id: String, l: &Listed) -> RecordMismatch {
+    RecordMismatch {
+        kind,
+        id,
+        record: "nothing: there is no such record".into(),
+        events: format!(
+            "the change at event {} wrote version {}: the record was deleted outside Railyard",
+            l.commit_seq, l.version
+        ),
+    }
+}
+
+fn compare(r: &Record, listed: Option<&Listed>, rule: RecordRule) -> Option<RecordMismatch> {
+    let said = |extra: &str| format!("version {}, last changed {}{extra}", r.version, format_time(&r.updated_at));
+    let mismatch = |record: String, events: String| {
+        Some(RecordMismatch { kind: r.kind.clone(), id: r.id.clone(), record, events })
+    };
+    let Some(l) = listed else {
+        return mismatch(
+            said(""),
+            "no change in the log wrote it: it was written outside Railyard, or the events that wrote it were deleted"
+                .into(),
+        );
+    };
+    let state = |s: &Option<String>| s.clone().unwrap_or_else(|| "none".into());
+    if r.version < l.version || (rule == RecordRule::Exact && r.version != l.version) {
+        let why = if r.version < l.version {
+            "the record went back"
+        } else {
+            "it was changed without an event, or the events that changed it were deleted"
+        };
+        return mismatch(said(""), format!("the change at event {} left version {}: {why}", l.commit_seq, l.version));
+    }
+    if r.state != l.state {
+        return mismatch(
+            said(&format!(", state {}", state(&r.state))),
+            format!(
+                "the change at event {} left state {}: it was changed without an event",
+                l.commit_seq,
+                state(&l.state)
+            ),
+        );
+    }
+    if r.version == l.version {
+        let digest = record_digest(r);
+        if digest != l.digest {
+            return mismatch(
+                said(&format!(", content digest {digest}")),
+                format!(
+                    "the change at event {} wrote version {} with content digest {}: it was edited without an event",
+                    l.commit_seq, l.version, l.digest
+                ),
+            );
+        }
+    }
+    None
+}
