@@ -77,11 +77,17 @@ pub struct ServeArgs {
     pub public_url: Option<PublicUrl>,
     /// How long, in seconds, a client address or a user name is refused after too many failures
     /// (20 failed sign-ins or bad API tokens per address, 5 failed sign-ins per user name), counted
-    /// from its first failure. The client address is the TCP peer's (X-Forwarded-For is not
-    /// trusted).
+    /// from its first failure. The client address is the TCP peer's, or what a --trusted-proxy says.
+    /// A valid API token always works; bad ones past the limit get 429.
     #[arg(long, env = "RAILYARD_AUTH_FAILURE_WINDOW", value_name = "SECONDS", default_value_t = 60,
           value_parser = clap::value_parser!(u32).range(1..=86_400))]
     pub auth_failure_window: u32,
+    /// A reverse proxy (an address, or a network such as 10.0.0.0/8) whose X-Forwarded-For names the
+    /// client; repeat it for several. The right-most address of the header that is not a trusted proxy
+    /// is then the client address that sign-in limits and the audit log use. Without it the header is
+    /// ignored: anyone can send one.
+    #[arg(long = "trusted-proxy", env = "RAILYARD_TRUSTED_PROXIES", value_name = "ADDR[/BITS]", value_delimiter = ',')]
+    pub trusted_proxies: Vec<railyard_service::TrustedProxy>,
     /// Run local automation tasks as this OS user. Without it, a server running as root runs them
     /// as `nobody` (never as root), and a server running as an ordinary user runs them as itself,
     /// sharing its rights. Needs root (or CAP_SETUID and CAP_SETGID); root itself is refused. Tasks
@@ -141,6 +147,7 @@ pub async fn run(args: ServeArgs, admin_token: Option<String>) -> anyhow::Result
         idle_timeout,
         public_url,
         auth_failure_window,
+        trusted_proxies,
         task_user,
         task_dir,
     } = args;
@@ -220,6 +227,7 @@ pub async fn run(args: ServeArgs, admin_token: Option<String>) -> anyhow::Result
         max_connections: max_connections as usize,
         idle_timeout: Duration::from_secs(idle_timeout),
         shutdown_grace: SHUTDOWN_GRACE,
+        trusted_proxies,
         ..railyard_server::ServeOptions::default()
     };
     tokio::spawn(signal);

@@ -2,7 +2,7 @@
 //!
 //! Failed sign-ins are limited per client address and per user name (the service's `SignInLimits`):
 //! past the limit the sign-in page comes back with 429, `Retry-After` and the number of seconds to
-//! wait. The client address is the TCP peer's; `X-Forwarded-For` is not trusted.
+//! wait. The client address is the TCP peer's, or what a trusted proxy (`--trusted-proxy`) says.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -76,9 +76,13 @@ pub async fn form() -> Result<Response, PageError> {
     Ok(([(header::SET_COOKIE, cookie)], Html(sign_in_page(&csrf, None, "").into_string())).into_response())
 }
 
-/// The TCP peer's address, when the server provides it (`railyard serve` does).
+/// The client's address as the server judged it (the TCP peer, or what a trusted proxy says), when the
+/// server provides it (`railyard serve` does).
 fn client_address(extensions: &Extensions) -> Option<IpAddr> {
-    extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
+    extensions
+        .get::<railyard_service::ClientAddress>()
+        .map(|c| c.0)
+        .or_else(|| extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_canonical()))
 }
 
 /// Checks the credentials and opens a session. Wrong ones: the page again, 401, with one message that

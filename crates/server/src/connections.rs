@@ -23,6 +23,7 @@ use axum::extract::ConnectInfo;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
+use railyard_service::{ClientAddress, TrustedProxy};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
@@ -32,7 +33,7 @@ use tower_http::timeout::RequestBodyTimeoutLayer;
 
 /// How the server treats its connections. [`ServeOptions::default`] is what `railyard serve` uses unless
 /// told otherwise.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServeOptions {
     /// Connections open at once; one more is answered 503 and closed. Default 1,024.
     pub max_connections: usize,
@@ -43,6 +44,8 @@ pub struct ServeOptions {
     pub body_timeout: Duration,
     /// How long requests in progress may take to finish once shutdown began. Default 10 s.
     pub shutdown_grace: Duration,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (see [`ClientAddress`]). Default none.
+    pub trusted_proxies: Vec<TrustedProxy>,
 }
 
 impl Default for ServeOptions {
@@ -52,6 +55,7 @@ impl Default for ServeOptions {
             idle_timeout: Duration::from_secs(30),
             body_timeout: Duration::from_secs(60),
             shutdown_grace: Duration::from_secs(10),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -84,6 +88,7 @@ pub(crate) async fn serve(
 ) -> std::io::Result<()> {
     let slots = Arc::new(Semaphore::new(options.max_connections.max(1)));
     let busy: Arc<[u8]> = busy(options.max_connections).into();
+    let trusted: Arc<[TrustedProxy]> = options.trusted_proxies.clone().into();
     let router = tower::ServiceBuilder::new().layer(RequestBodyTimeoutLayer::new(options.body_timeout)).service(router);
     let graceful = GracefulShutdown::new();
     let mut open: JoinSet<()> = JoinSet::new();
@@ -109,7 +114,11 @@ pub(crate) async fn serve(
             continue;
         };
         let _ = stream.set_nodelay(true);
+        let trusted = trusted.clone();
         let service = router.clone().map_request(move |mut req: hyper::Request<_>| {
+            let forwarded = req.headers().get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok());
+            let client = ClientAddress::judge(peer.ip(), forwarded, &trusted);
+            req.extensions_mut().insert(client);
             req.extensions_mut().insert(ConnectInfo(peer));
             req
         });
@@ -140,7 +149,11 @@ async fn refuse(mut stream: TcpStream, answer: Arc<[u8]>) {
     .await;
 }
 
-/// The peer address of the request's connection, where the server recorded it.
-pub fn client_address(req: &axum::http::request::Parts) -> Option<SocketAddr> {
-    req.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0)
+/// The client address of a request, where the server judged it (see [`ClientAddress`]); the TCP peer
+/// where only that is known (a server started with `into_make_service_with_connect_info`).
+pub fn client_address(extensions: &axum::http::Extensions) -> Option<std::net::IpAddr> {
+    extensions
+        .get::<ClientAddress>()
+        .map(|c| c.0)
+        .or_else(|| extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_canonical()))
 }

@@ -1,9 +1,9 @@
 //! Request extractors: the authenticated actor, JSON bodies and query strings with our error type, and
 //! the `If-Match` version.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Query, Request};
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use railyard_domain::Actor;
@@ -18,11 +18,10 @@ use crate::strict::Strict;
 /// with `Retry-After` past the limit; see `railyard_service::SignInLimits`).
 pub struct Authed(pub Actor);
 
-/// The address the request came from: the TCP peer (`X-Forwarded-For` is not trusted), when the server
-/// was started with connection info (`railyard serve` is); `None` otherwise, and then no per-address
-/// limit applies.
+/// The address the request came from, as the server judged it (the TCP peer, or what a trusted proxy
+/// says); `None` for a server started without it, and then no per-address limit applies.
 pub(crate) fn client_address(parts: &Parts) -> Option<IpAddr> {
-    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
+    crate::connections::client_address(&parts.extensions)
 }
 
 impl FromRequestParts<Service> for Authed {

@@ -13,6 +13,8 @@
 //! | 415 | a JSON body is read | `malformed_json` |
 //! | 422 | any parameter or body: every bad field is named | `invalid_input` |
 //! | 428 | `If-Match` is required | `version_required` |
+//! | 429 | a token is needed: too many failed sign-ins or bad tokens came from the client's address | `too_many_attempts` |
+//! | 503 | always: the database is unavailable, or the server has all its connections open | `unavailable`, `too_many_connections` |
 
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::{Content, Ref, RefOr, Required, Response};
@@ -20,7 +22,7 @@ use utoipa::openapi::{Content, Ref, RefOr, Required, Response};
 const PROBLEM_JSON: &str = "application/problem+json";
 
 /// The shared error responses, by status: their name under `components.responses`, and what they mean.
-const RESPONSES: [(&str, &str, &str); 10] = [
+const RESPONSES: [(&str, &str, &str); 11] = [
     ("400", "BadRequest", "The URL or the body is malformed (`invalid_input`, `malformed_json`)."),
     ("401", "Unauthenticated", "No valid API token (`unauthenticated`); send `Authorization: Bearer <token>`."),
     ("403", "Forbidden", "The token's user may not do this (`forbidden`)."),
@@ -35,7 +37,18 @@ const RESPONSES: [(&str, &str, &str); 10] = [
     ("415", "UnsupportedMediaType", "The body is not sent as JSON (`malformed_json`)."),
     ("422", "InvalidInput", "Invalid input: every bad field is named with what is allowed (`invalid_input`)."),
     ("428", "PreconditionRequired", "`If-Match` with the object's version is required (`version_required`)."),
-    ("503", "Unavailable", "The database is unavailable (`unavailable`)."),
+    (
+        "429",
+        "TooManyAttempts",
+        "Too many failed sign-ins or bad API tokens from this address or for this name (`too_many_attempts`); \
+         `Retry-After` says in how many seconds to try again.",
+    ),
+    (
+        "503",
+        "Unavailable",
+        "The database is unavailable (`unavailable`), or the server has all its connections open \
+         (`too_many_connections`, with `Retry-After`).",
+    ),
 ];
 
 fn problem(description: &str) -> Response {
@@ -62,9 +75,9 @@ fn document(method: &str, path: &str, op: &mut Operation) {
         _ => Vec::new(),
     };
     let json_body = body_types.iter().any(|t| t == "application/json");
-    let mut statuses = Vec::new();
+    let mut statuses = vec!["503"];
     if secured {
-        statuses.extend(["401", "403"]);
+        statuses.extend(["401", "403", "429"]);
         if method != "get" {
             statuses.push("409");
         }
@@ -121,7 +134,14 @@ pub fn document_errors(doc: &mut utoipa::openapi::OpenApi) {
         }
     }
     let components = doc.components.get_or_insert_with(Default::default);
-    for (_, name, description) in RESPONSES {
-        components.responses.insert(name.to_string(), RefOr::T(problem(description)));
+    for (status, name, description) in RESPONSES {
+        let mut response = problem(description);
+        if status == "429" || status == "503" {
+            let seconds = utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::Type::Integer);
+            let mut header = utoipa::openapi::header::Header::new(seconds);
+            header.description = Some("Seconds to wait before trying again.".to_string());
+            response.headers.insert("Retry-After".to_string(), RefOr::T(header));
+        }
+        components.responses.insert(name.to_string(), RefOr::T(response));
     }
 }

@@ -8,6 +8,7 @@
 mod applications;
 mod approvals;
 mod audit;
+mod client_address;
 mod dependencies;
 mod deployments;
 mod engine_work;
@@ -46,6 +47,7 @@ use railyard_store::Store;
 pub use applications::ApplicationView;
 pub use approvals::{ApprovalFilter, DecideInput, OverrideInput};
 pub use audit::{AuditFilter, ChainView, EventView, HeadView, RecordMismatchView, parse_head, record_rule};
+pub use client_address::{ClientAddress, TrustedProxy};
 pub use dependencies::{DependencyInput, OrderEntry};
 pub use deployments::{
     CompleteRunInput, DeployInput, DeploymentFilter, DeploymentView, RetryInput, RunLog, ValidateInput,

@@ -233,13 +233,13 @@ impl Service {
     /// password. The session ends when the token is revoked.
     pub async fn sign_in_with_token(&self, token: &str, client: Option<IpAddr>) -> ServiceResult<SignedIn> {
         let attempt = Attempt::new(client, None);
-        self.access.throttle.check(&attempt, self.now())?;
         match self.token_holder(token.trim()).await? {
             Ok((token, user)) => {
                 let actor = Actor { name: user.value.name, roles: user.value.roles };
                 self.open_session(actor, SignInMethod::Token, Some(token.value.id), user.value.credentials_stamp).await
             }
             Err(failure) => {
+                self.access.throttle.check(&attempt, self.now())?;
                 self.access.throttle.failed(&attempt, self.now());
                 self.record_failed_sign_in(SignInMethod::Token, None, client, failure).await;
                 Err(ServiceError::Unauthenticated(WRONG_TOKEN.into()))
@@ -248,14 +248,16 @@ impl Service {
     }
 
     /// Who holds this bearer token, for a request from `client`. Bad tokens are limited per client
-    /// address: past the limit the request is refused before the token is looked up, a valid one too
-    /// (otherwise a right guess would stand out from the wrong ones at full speed).
+    /// address: past the limit a bad token is answered 429 (with the seconds to wait) instead of 401.
+    /// A valid token always works, even from an address past its limit: a token is 256 random bits,
+    /// which no one guesses, while refusing it would let one client lock out everyone who shares its
+    /// address (an office behind one NAT, every user behind one reverse proxy).
     pub async fn authenticate_request(&self, secret: &str, client: Option<IpAddr>) -> ServiceResult<Actor> {
         let attempt = Attempt::new(client, None);
-        self.access.throttle.check(&attempt, self.now())?;
         match self.token_holder(secret).await? {
             Ok((_, user)) => Ok(Actor { name: user.value.name, roles: user.value.roles }),
             Err(failure) => {
+                self.access.throttle.check(&attempt, self.now())?;
                 self.access.throttle.failed(&attempt, self.now());
                 Err(ServiceError::Unauthenticated(match failure {
                     Failure::DisabledUser => "the token's user is disabled".into(),

@@ -1,10 +1,16 @@
 //! Limits on failed sign-ins and bad API tokens, per client address and per user name.
 //!
 //! Only failures count. Each key (a client address, a user name tried) has a window that starts at its
-//! first failure; once it holds `per_address` (or `per_name`) failures, every further attempt with that
-//! key is refused until the window ends — before any password is hashed or token looked up, so a right
-//! guess cannot be told apart from a wrong one — and the refusal says how many seconds remain
-//! (`Retry-After`). A success does not reset the count. The clock is the service's.
+//! first failure; once it holds `per_address` (or `per_name`) failures, further attempts with that key
+//! are refused until the window ends, and the refusal says how many seconds remain (`Retry-After`). A
+//! success does not reset the count. The clock is the service's.
+//!
+//! - A password sign-in is refused before the password is hashed, a right one too, so that a right
+//!   guess cannot be told apart from a wrong one.
+//! - An API token (in a request or pasted into the sign-in page) is looked up first: a valid token
+//!   always works, and only a bad one is answered 429 past the limit. A token is 256 random bits that
+//!   no one guesses, while refusing valid ones would let one client lock out everyone who shares its
+//!   address (an office behind one NAT, every user behind a reverse proxy that is not trusted).
 //!
 //! Why not a crate such as `governor`: its limiters count every check, with no way to look without
 //! spending a cell, while here successes must cost nothing (an office behind one address signs in all
