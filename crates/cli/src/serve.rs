@@ -152,6 +152,7 @@ pub async fn run(args: ServeArgs, admin_token: Option<String>) -> anyhow::Result
         task_dir,
     } = args;
     crate::harden::protect_process();
+    open_files_for(max_connections as u64);
     crate::harden::refuse_password_in_argv(&database)?;
     let sandbox = crate::harden::sandbox(&crate::harden::TaskOptions { task_user, task_dir })?;
     let db = DatabaseUrl::parse(&database)?;
@@ -245,6 +246,38 @@ pub async fn run(args: ServeArgs, admin_token: Option<String>) -> anyhow::Result
     // Not println!: a closed stdout (a pipe whose reader went away) must not turn a clean stop into a panic.
     let _ = writeln!(std::io::stdout(), "Railyard stopped.");
     Ok(())
+}
+
+/// Raises the soft limit on open files to the hard limit: each connection, each running task's pipes
+/// and the database take descriptors, and running out of them would fail tasks and commits rather than
+/// only refuse connections. Says so when even the hard limit leaves too little room beside
+/// `max_connections`.
+fn open_files_for(max_connections: u64) {
+    const RESERVE: u64 = 256;
+    #[cfg(unix)]
+    {
+        let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        // SAFETY: getrlimit and setrlimit only read and write the struct passed to them.
+        let raised = unsafe {
+            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+                return;
+            }
+            if limit.rlim_cur < limit.rlim_max {
+                let wanted = libc::rlimit { rlim_cur: limit.rlim_max, rlim_max: limit.rlim_max };
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &wanted) == 0 {
+                    limit = wanted;
+                }
+            }
+            limit.rlim_cur
+        };
+        if raised < max_connections + RESERVE {
+            eprintln!(
+                "warning: this process may open {raised} files; --max-connections {max_connections} needs about {} \
+                 (raise the limit, e.g. LimitNOFILE= in a systemd unit, or lower --max-connections)",
+                max_connections + RESERVE
+            );
+        }
+    }
 }
 
 /// Sets the stop time, once.

@@ -4,6 +4,7 @@ mod acceptance;
 mod audit;
 mod bodies;
 mod common;
+mod connections;
 mod dependencies;
 mod deployments;
 mod environments;

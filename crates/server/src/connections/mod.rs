@@ -1,21 +1,29 @@
 //! Serving connections: a bound on how many are open at once, timeouts that close a connection which
 //! sends nothing, and a shutdown that ends in bounded time whatever the clients do.
 //!
-//! - **At most [`ServeOptions::max_connections`] at once.** One more is accepted only to be told
-//!   `503 Service Unavailable` with `Retry-After` and closed at once, so a flood of idle sockets can
-//!   neither exhaust the server's memory nor leave a real client hanging in the listen queue.
+//! - **At most [`ServeOptions::max_connections`] at once**, and at most a quarter of them from one
+//!   client address (trusted proxies excepted, as they carry many clients). One more is accepted only to
+//!   be told `503 Service Unavailable` with `Retry-After` and closed at once, so a flood of idle sockets
+//!   can neither exhaust the server's memory nor leave a real client hanging in the listen queue, and
+//!   one client cannot take every connection.
 //! - **Idle and header timeouts.** A connection must send a whole request head within
 //!   [`ServeOptions::idle_timeout`] of being opened, and of its previous response on a kept-alive
-//!   connection; otherwise it is closed. A request body must arrive within
-//!   [`ServeOptions::body_timeout`]. A client that opens sockets and sends nothing, or half a request,
-//!   holds nothing for long.
+//!   connection; otherwise it is closed. A whole request body must arrive within
+//!   [`ServeOptions::body_timeout`], however steadily it trickles ([`deadline`]). A client that opens
+//!   sockets and sends nothing, or half a request, holds nothing for long.
+//! - **A lingering close** ([`linger`]): an answer given before the body was read (413) reaches a
+//!   client that writes its whole body before it reads.
 //! - **Shutdown.** When the shutdown future completes, the listener closes, idle connections close, and
 //!   requests in progress get [`ServeOptions::shutdown_grace`] to finish; connections still open then
 //!   (a half-sent request, a stalled reader) are dropped. `serve` therefore returns within the grace
 //!   period of the signal.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
+mod deadline;
+mod linger;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -29,7 +37,6 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tower::ServiceExt;
-use tower_http::timeout::RequestBodyTimeoutLayer;
 
 /// How the server treats its connections. [`ServeOptions::default`] is what `railyard serve` uses unless
 /// told otherwise.
@@ -40,7 +47,7 @@ pub struct ServeOptions {
     /// How long a connection may take to send a request head, counted from its opening or from its
     /// previous response: a connection idle this long is closed. Default 30 s.
     pub idle_timeout: Duration,
-    /// How long a request body may take to arrive in full. Default 60 s.
+    /// How long a whole request body may take to arrive. Default 120 s.
     pub body_timeout: Duration,
     /// How long requests in progress may take to finish once shutdown began. Default 10 s.
     pub shutdown_grace: Duration,
@@ -53,7 +60,7 @@ impl Default for ServeOptions {
         ServeOptions {
             max_connections: 1024,
             idle_timeout: Duration::from_secs(30),
-            body_timeout: Duration::from_secs(60),
+            body_timeout: Duration::from_secs(120),
             shutdown_grace: Duration::from_secs(10),
             trusted_proxies: Vec::new(),
         }
@@ -89,7 +96,8 @@ pub(crate) async fn serve(
     let slots = Arc::new(Semaphore::new(options.max_connections.max(1)));
     let busy: Arc<[u8]> = busy(options.max_connections).into();
     let trusted: Arc<[TrustedProxy]> = options.trusted_proxies.clone().into();
-    let router = tower::ServiceBuilder::new().layer(RequestBodyTimeoutLayer::new(options.body_timeout)).service(router);
+    let per_client = PerClient::new((options.max_connections / 4).max(1));
+    let body_timeout = options.body_timeout;
     let graceful = GracefulShutdown::new();
     let mut open: JoinSet<()> = JoinSet::new();
     let mut http = hyper::server::conn::http1::Builder::new();
@@ -109,7 +117,13 @@ pub(crate) async fn serve(
                 }
             },
         };
-        let Ok(slot) = slots.clone().try_acquire_owned() else {
+        let peer_ip = peer.ip().to_canonical();
+        let client_slot = if trusted.iter().any(|t| t.contains(peer_ip)) {
+            Some(ClientSlot::exempt())
+        } else {
+            per_client.take(peer_ip)
+        };
+        let (Ok(slot), Some(client_slot)) = (slots.clone().try_acquire_owned(), client_slot) else {
             open.spawn(refuse(stream, busy.clone()));
             continue;
         };
@@ -120,15 +134,16 @@ pub(crate) async fn serve(
             let client = ClientAddress::judge(peer.ip(), forwarded, &trusted);
             req.extensions_mut().insert(client);
             req.extensions_mut().insert(ConnectInfo(peer));
-            req
+            req.map(|body| deadline::Deadline::new(body, body_timeout))
         });
-        let conn = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        let conn =
+            http.serve_connection(TokioIo::new(linger::Lingering::new(stream)), TowerToHyperService::new(service));
         let conn = graceful.watch(conn);
         open.spawn(async move {
             if let Err(e) = conn.await {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
-            drop(slot);
+            drop((slot, client_slot));
         });
     }
     drop(listener);
@@ -138,6 +153,57 @@ pub(crate) async fn serve(
     }
     open.shutdown().await;
     Ok(())
+}
+
+/// How many connections each client address has open.
+type Counts = Arc<Mutex<HashMap<IpAddr, usize>>>;
+
+struct PerClient {
+    counts: Counts,
+    limit: usize,
+}
+
+/// One connection of a client; the count goes down when it is dropped.
+struct ClientSlot {
+    counted: Option<(Counts, IpAddr)>,
+}
+
+impl ClientSlot {
+    /// A slot that counts nothing (a trusted proxy's connection).
+    fn exempt() -> Self {
+        ClientSlot { counted: None }
+    }
+}
+
+impl PerClient {
+    fn new(limit: usize) -> Self {
+        PerClient { counts: Arc::default(), limit }
+    }
+
+    /// A slot for `ip`; `None` when the client has its share open.
+    fn take(&self, ip: IpAddr) -> Option<ClientSlot> {
+        let mut counts = self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let n = counts.entry(ip).or_insert(0);
+        if *n >= self.limit {
+            return None;
+        }
+        *n += 1;
+        Some(ClientSlot { counted: Some((self.counts.clone(), ip)) })
+    }
+}
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        if let Some((counts, ip)) = &self.counted {
+            let mut counts = counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(n) = counts.get_mut(ip) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    counts.remove(ip);
+                }
+            }
+        }
+    }
 }
 
 /// Tells a connection over the limit that the server is busy, and closes it.
