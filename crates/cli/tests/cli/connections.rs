@@ -53,6 +53,22 @@ fn read_until_closed(stream: &mut TcpStream, wait: Duration) -> Option<String> {
     }
 }
 
+/// `n` connections, from the loopback addresses 127.0.0.1 to 127.0.0.8 in turn.
+fn connect_many(n: usize, addr: &str) -> Vec<TcpStream> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_io().build().unwrap();
+    runtime.block_on(async {
+        let mut all = Vec::with_capacity(n);
+        for i in 0..n {
+            let socket = tokio::net::TcpSocket::new_v4().unwrap();
+            socket.bind(format!("127.0.0.{}:0", i % 8 + 1).parse().unwrap()).unwrap();
+            let stream = socket.connect(addr.parse().unwrap()).await.unwrap().into_std().unwrap();
+            stream.set_nonblocking(false).unwrap();
+            all.push(stream);
+        }
+        all
+    })
+}
+
 fn healthz(addr: &str) -> String {
     let mut s = TcpStream::connect(addr).unwrap();
     s.write_all(format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes()).unwrap();
@@ -69,9 +85,10 @@ fn idle_connections_are_bounded_and_closed_when_they_send_nothing() {
     assert!(healthz(&addr).starts_with("HTTP/1.1 200"));
     let before = rss_kib(pid);
 
-    // 2,000 clients open a connection and send nothing. Those over the limit of 50 are told so at once
-    // and closed; the others stay open for now.
-    let mut idle: Vec<Option<TcpStream>> = (0..2000).map(|_| Some(TcpStream::connect(&addr).unwrap())).collect();
+    // 2,000 connections from eight client addresses (so that the limit of 50 binds before each client's
+    // share of a quarter of it) open and send nothing. Those over the limit are told so at once and
+    // closed; the others stay open for now.
+    let mut idle: Vec<Option<TcpStream>> = connect_many(2000, &addr).into_iter().map(Some).collect();
     let mut refused = 0;
     let deadline = Instant::now() + Duration::from_secs(30);
     while refused < 1950 && Instant::now() < deadline {

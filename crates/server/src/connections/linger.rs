@@ -22,6 +22,8 @@ pub const LINGER_TIME: Duration = Duration::from_secs(5);
 pub struct Lingering<S> {
     inner: S,
     state: Close,
+    time: Duration,
+    bytes: usize,
 }
 
 enum Close {
@@ -35,8 +37,14 @@ enum Close {
 }
 
 impl<S> Lingering<S> {
+    /// Lingers up to [`LINGER_TIME`] and [`LINGER_BYTES`].
     pub fn new(inner: S) -> Self {
-        Lingering { inner, state: Close::Open }
+        Lingering::with(inner, LINGER_TIME, LINGER_BYTES)
+    }
+
+    /// Lingers up to `time` and `bytes`.
+    pub fn with(inner: S, time: Duration, bytes: usize) -> Self {
+        Lingering { inner, state: Close::Open, time, bytes }
     }
 }
 
@@ -61,11 +69,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Lingering<S> {
             match &mut this.state {
                 Close::Open => {
                     ready!(Pin::new(&mut this.inner).poll_shutdown(cx))?;
-                    let deadline = Box::pin(tokio::time::sleep(LINGER_TIME));
+                    let deadline = Box::pin(tokio::time::sleep(this.time));
                     this.state = Close::Draining { deadline, drained: 0 };
                 }
                 Close::Draining { deadline, drained } => {
-                    if deadline.as_mut().poll(cx).is_ready() || *drained >= LINGER_BYTES {
+                    if deadline.as_mut().poll(cx).is_ready() || *drained >= this.bytes {
                         this.state = Close::Done;
                         continue;
                     }

@@ -206,9 +206,12 @@ impl Drop for ClientSlot {
     }
 }
 
-/// Tells a connection over the limit that the server is busy, and closes it.
-async fn refuse(mut stream: TcpStream, answer: Arc<[u8]>) {
-    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+/// Tells a connection over the limit that the server is busy, and closes it, lingering a moment so that
+/// a client already sending its request still reads the answer (briefly: a flood of refused connections
+/// must not hold descriptors for long).
+async fn refuse(stream: TcpStream, answer: Arc<[u8]>) {
+    let mut stream = linger::Lingering::with(stream, Duration::from_secs(1), 64 * 1024);
+    let _ = tokio::time::timeout(Duration::from_secs(3), async {
         let _ = stream.write_all(&answer).await;
         let _ = stream.shutdown().await;
     })
