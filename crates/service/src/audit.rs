@@ -113,13 +113,15 @@ pub struct RecordMismatchView {
 ///
 /// | kind | rule | why |
 /// |---|---|---|
-/// | `deployment` | housekeeping | the engine claims and renews its lease (`engine_work.rs`) without an event, every few seconds while it runs; its state still changes only with events |
+/// | `deployment_lease` | housekeeping | the engine claims and renews its lease on a deployment (`leases.rs`, `engine_work.rs`) without an event, every few seconds while it runs |
 ///
+/// Deployments are exact: their lease is not part of them, so that an edit to a run's result, who
+/// completed a manual run, the validation or an early start is reported even with the version moved on.
 /// A kind that gains writes without events (a heartbeat, a last-seen time) must be listed here, or
 /// `verify` reports it.
 pub fn record_rule(kind: &str) -> RecordRule {
     match kind {
-        "deployment" => RecordRule::Housekeeping,
+        "deployment_lease" => RecordRule::Housekeeping,
         _ => RecordRule::Exact,
     }
 }

@@ -17,6 +17,7 @@ mod error;
 mod holds;
 mod inbox;
 mod input_limits;
+mod leases;
 mod line;
 mod live;
 mod passwords;

@@ -256,6 +256,7 @@ mod audit;
 mod batches;
 mod commit_ids;
 mod concurrency;
+pub mod memory;
 mod records;
 mod sequences;
 
