@@ -14,7 +14,9 @@
 //! recorded in the audit log as `sign_in_failed` (object kind `sign_in`, id `password` or `token`),
 //! with the name tried, the client address and the reason; attempts refused by the limit are not
 //! recorded, so an attack cannot flood the log. Only admins see those details: other readers of the
-//! audit log see that a sign-in failed, not who tried which name from where.
+//! audit log see that a sign-in failed, not who tried which name from where. They do see the event's
+//! hash, which covers the details; so the details carry a random 128-bit `nonce`, and the hash cannot
+//! be used to confirm a guess of them (the name tried is often a password typed into the wrong field).
 
 use std::net::IpAddr;
 
@@ -281,6 +283,15 @@ impl Service {
         let mut data = json!({"client": client, "reason": failure.as_str(), "method": method});
         if let Some(n) = tried {
             data["name"] = json!(n);
+        }
+        // The event's hash covers its data, and non-admins see the hash: 128 random bits in the data
+        // keep anyone from confirming a guess of what they are not shown.
+        match random_hex(16) {
+            Ok(nonce) => data["nonce"] = json!(nonce),
+            Err(e) => {
+                tracing::warn!(error = %e, "no randomness: the failed sign-in is recorded without its details");
+                data = json!({"reason": failure.as_str(), "method": method});
+            }
         }
         let object = match method {
             SignInMethod::Password => "password",
