@@ -180,9 +180,11 @@ impl Service {
             s.value.password_hash = Some(hash.clone());
             // The user's open sessions end.
             s.value.credentials_stamp += 1;
-            let mut tx = Tx::new(actor, self.now());
+            let now = self.now();
+            let mut tx = Tx::new(actor, now);
             tx.update(&s)?;
-            tx.record([Change::new("user", name, "set_password", json!({}))]);
+            let retired = self.retire_bootstrap_for(&mut tx, &s.value, None, now).await?;
+            tx.record([Change::new("user", name, "set_password", json!({}))].into_iter().chain(retired));
             self.commit(tx).await
         })
         .await
