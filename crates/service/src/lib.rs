@@ -63,7 +63,9 @@ pub use public_url::PublicUrl;
 pub use releases::{ProposeInput, ReasonInput, ReleaseFilter, ReleaseView};
 pub use run_processes::Leftover;
 pub use runbooks::{ReviewInput, RunbookRef, RunbookView, SaveAsRunbookInput};
-pub use sessions::{MIN_PASSWORD_CHARS, PasswordInput, SESSION_HOURS, SessionInfo, SignInMethod, SignedIn};
+pub use sessions::{
+    MAX_SESSIONS_PER_USER, MIN_PASSWORD_CHARS, PasswordInput, SESSION_HOURS, SessionInfo, SignInMethod, SignedIn,
+};
 pub use sign_in_limits::SignInLimits;
 pub use timeline::{GateMark, MilestoneMark, ReleaseBar, StageBar, Timeline};
 pub use train_parts::{DecideCriterionInput, GateInput};

@@ -37,7 +37,9 @@ mod types;
 pub use chain::{
     BrokenLink, ChainReport, GENESIS_HASH, event_hash, record_digest, verify_chain, verify_chain_expecting,
 };
-pub use crosscheck::{AuditReport, RecordMismatch, RecordReport, RecordRule, verify_audit};
+pub use crosscheck::{
+    AuditReport, AuditRun, LISTINGS_PER_PASS, RecordMismatch, RecordReport, RecordRule, verify_audit, verify_audit_run,
+};
 pub use types::*;
 
 use async_trait::async_trait;
@@ -76,7 +78,19 @@ pub fn check_seq_count(counter: &str, count: u32) -> StoreResult<i64> {
 
 /// What the store lists on a commit's first event for a record it wrote with `version`.
 pub fn written_record(r: &Record, version: i64) -> WrittenRecord {
-    WrittenRecord { kind: r.kind.clone(), id: r.id.clone(), version, state: r.state.clone(), digest: record_digest(r) }
+    WrittenRecord {
+        kind: r.kind.clone(),
+        id: r.id.clone(),
+        version,
+        state: r.state.clone(),
+        digest: record_digest(r),
+        deleted: false,
+    }
+}
+
+/// What the store lists for a record a commit deleted: the record as it was, marked deleted.
+pub fn deleted_record(r: &Record) -> WrittenRecord {
+    WrittenRecord { deleted: true, ..written_record(r, r.version) }
 }
 
 /// The text of [`Event::writes`] for a commit's written records (empty when it wrote none).
@@ -142,7 +156,9 @@ pub trait Store: Send + Sync + 'static {
     /// [`StoreError::DuplicateKey`]. Once this returns `Ok`, the commit is durable.
     ///
     /// A commit that writes records and has events lists the records, with the versions the writes gave
-    /// them, on its first event ([`Event::writes`]), and moves the stored [`ChainHead`]. A commit without
+    /// them (and those it deleted, marked so), on its first event ([`Event::writes`]), and moves the
+    /// stored [`ChainHead`]. A delete of a record not at `expected_version` (or missing) fails like a
+    /// stale update, with [`StoreError::Conflict`]. A commit without
     /// events (operational state such as a lease) lists nothing: the cross-check's [`RecordRule`] says
     /// which kinds may be written so.
     async fn commit(&self, commit: Commit) -> StoreResult<CommitReceipt>;
@@ -160,6 +176,7 @@ pub trait Store: Send + Sync + 'static {
     /// has one, so only an edit outside Railyard removes it).
     async fn chain_head(&self) -> StoreResult<Option<ChainHead>>;
 
-    /// Every record of every kind, in `(kind, id)` order, a page at a time (for the audit cross-check).
+    /// Every record of every kind, in `(kind, id)` order compared bytewise (as Rust compares strings,
+    /// whatever the database's collation), a page at a time (for the audit cross-check).
     async fn scan_records(&self, scan: &RecordScan) -> StoreResult<Vec<Record>>;
 }
