@@ -8,6 +8,7 @@
 mod applications;
 mod approvals;
 mod audit;
+mod audit_gate;
 mod client_address;
 mod dependencies;
 mod deployments;
@@ -47,7 +48,9 @@ use railyard_store::Store;
 
 pub use applications::ApplicationView;
 pub use approvals::{ApprovalFilter, DecideInput, OverrideInput};
-pub use audit::{AuditFilter, ChainView, EventView, HeadView, RecordMismatchView, parse_head, record_rule};
+pub use audit::{
+    AuditFilter, AuditStatus, ChainView, EventView, HeadView, RecordMismatchView, parse_head, record_rule,
+};
 pub use client_address::{ClientAddress, TrustedProxy};
 pub use dependencies::{DependencyInput, OrderEntry};
 pub use deployments::{
@@ -92,6 +95,8 @@ pub struct Service {
     live: Arc<live::LiveOutput>,
     /// Sign-in limits, password hashing slots and the public URL (see `sign_in_limits.rs`).
     access: Arc<Access>,
+    /// One verification of the audit log at a time (see `audit_gate.rs`).
+    verifications: Arc<audit_gate::VerifyGate>,
 }
 
 /// How people get in: failure counts, hashing slots, where they reach the server.
@@ -120,7 +125,14 @@ impl Service {
 
     pub fn with_clock(store: Arc<dyn Store>, clock: Clock) -> Self {
         let access = Access::new(SignInLimits::default(), None);
-        Service { store, clock, releases: Default::default(), live: Default::default(), access }
+        Service {
+            store,
+            clock,
+            releases: Default::default(),
+            live: Default::default(),
+            access,
+            verifications: Default::default(),
+        }
     }
 
     /// The same service with other sign-in limits (the counts so far start again).

@@ -96,17 +96,23 @@ impl AuditReport {
 pub struct AuditRun {
     pub chain: ChainReport,
     pub records: RecordReport,
-    /// The hashes of the events at the seqs the run was asked to witness.
-    witnessed: BTreeMap<i64, String>,
+    /// The seqs the run was asked to witness, with the hash of the event found there.
+    witnessed: BTreeMap<i64, Option<String>>,
 }
 
 impl AuditRun {
+    /// Whether the run was asked to witness event `seq` (so [`AuditRun::expecting`] can check a head
+    /// there).
+    pub fn has_witness(&self, seq: i64) -> bool {
+        self.witnessed.contains_key(&seq)
+    }
+
     /// The report, with `expect` (a head witnessed earlier) checked too. `expect.seq` must be among the
     /// seqs the run was asked to witness; another one is reported as not found.
     pub fn expecting(&self, expect: Option<&ChainHead>) -> AuditReport {
         let mut chain = self.chain.clone();
         if let Some(w) = expect {
-            apply_witness(&mut chain, w, self.witnessed.get(&w.seq).map(String::as_str));
+            apply_witness(&mut chain, w, self.witnessed.get(&w.seq).and_then(|h| h.as_deref()));
         }
         AuditReport { chain, records: self.records.clone() }
     }
@@ -188,7 +194,8 @@ pub async fn verify_audit_run(
 ) -> StoreResult<AuditRun> {
     let mut records = RecordReport { records_checked: 0, mismatches: 0, first: None, passes: 1 };
     let mut collector = Collector::new(None, per_pass);
-    let (mut chain, witnessed) = walk(store, witness_seqs, &mut |e| collector.visit(e)).await?;
+    let (mut chain, mut found) = walk(store, witness_seqs, &mut |e| collector.visit(e)).await?;
+    let witnessed = witness_seqs.iter().map(|seq| (*seq, found.remove(seq))).collect();
     loop {
         let (lo, hi) = (collector.lo.take(), collector.hi.take());
         let listed = std::mem::take(&mut collector.listed);

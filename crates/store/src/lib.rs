@@ -45,7 +45,7 @@ pub use types::*;
 use async_trait::async_trait;
 
 /// Errors of the storage layer. Backends map their driver errors onto these.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The record was changed since it was read (or, for an insert, already exists: then `expected` is 0
     /// and `found` the stored version; for an update of a missing record `found` is `None`).
