@@ -89,8 +89,7 @@ impl Service {
             let mut tx = Tx::new(&actor, now);
             let mut changed = false;
             let mut interrupted = 0;
-            // A first lease is written with an event, so that some change lists every lease record.
-            if took_over && (d.value.state == DeploymentState::Running || held.is_none()) {
+            if took_over && d.value.state == DeploymentState::Running {
                 tx.record([railyard_domain::Change::new(
                     "deployment",
                     id,
@@ -184,9 +183,17 @@ impl Service {
                 self.follow_production(&mut tx, &turnover, std::slice::from_ref(&d.value), SYSTEM_ACTOR, now).await?;
             }
             // The deployment is written only with events; the lease every time, at the version read, so
-            // that two engines deciding on one deployment conflict.
+            // that two engines deciding on one deployment conflict. A first lease is written with an
+            // event (its claim, when nothing else changed), so that some change lists every lease record.
             if changed {
                 tx.update(&d)?;
+            } else if held.is_none() {
+                tx.record([railyard_domain::Change::new(
+                    "deployment",
+                    id,
+                    "claim",
+                    serde_json::json!({"holder": holder}),
+                )]);
             }
             match held {
                 Some(mut l) => {

@@ -15,9 +15,11 @@
 //!   chain short of its stored head ([`verify_chain`] names the missing events), and later commits do not
 //!   paper over the gap.
 //! * **The records** are listed on the first event of the commit that wrote them ([`Event::writes`]:
-//!   version, state and a content digest), inside the hash. [`verify_audit`] cross-checks every stored
-//!   record against its newest listing: an edit, insert or delete made in the database without an event
-//!   is named, and so are records left ahead of a log whose newest events were deleted.
+//!   version, state and a content digest; a deletion marked so), inside the hash. [`verify_audit`]
+//!   cross-checks every stored record against its newest listing: an edit, insert or delete made in
+//!   the database without an event is named, and so are records left ahead of a log whose newest events
+//!   were deleted. It holds a bounded number of listings ([`LISTINGS_PER_PASS`]) whatever the size of
+//!   the database, checking the records in passes over ranges of `(kind, id)`.
 //! * **What it cannot prove alone**: someone with write access to the database who deletes the newest
 //!   events, the records they wrote *and* moves the head row back leaves a consistent older database.
 //!   Only a head kept outside the database tells: print it ([`Store::chain_head`], `railyard audit head`),
