@@ -39,7 +39,8 @@ enum Command {
     /// On first start with an empty database it creates the `admin` user and a bootstrap API token:
     /// RAILYARD_ADMIN_TOKEN's value (which `serve` then removes from its own environment), or a new
     /// one printed once. The bootstrap token is for the first start only: it stops working once an
-    /// admin creates another admin token.
+    /// admin creates another admin token, or another user can act as an admin with a password or a
+    /// token of their own.
     Serve(serve::ServeArgs),
     /// Demo data.
     #[command(subcommand)]

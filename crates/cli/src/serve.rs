@@ -110,7 +110,8 @@ fn parse_public_url(text: &str) -> Result<PublicUrl, String> {
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 const BOOTSTRAP_LIFETIME: &str = "It is for the first start: it stops working once an admin creates another admin token \
-     (give yourself one with `railyard token create`, or an admin user one with `railyard token create --user NAME`).";
+     (give yourself one with `railyard token create`, or an admin user one with `railyard token create --user NAME`), \
+     or another user can act as an admin with a password or a token of their own.";
 
 /// Reads `RAILYARD_ADMIN_TOKEN` and removes it from this process's environment, so that no task or
 /// anything else reading the environment finds it. On Linux its value is also overwritten where the

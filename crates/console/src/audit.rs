@@ -1,5 +1,10 @@
 //! The audit log: the events, filtered by object, actor and time, a page at a time, under the hash
-//! chain's verification status.
+//! chain's status.
+//!
+//! Loading the page does not verify the whole log (which reads every event and every record): it
+//! checks the chain head against the newest event, and shows the newest full verification this server
+//! made, with its time. "Verify now" (`?verify=now`) runs a full one, through the same
+//! one-at-a-time gate as `GET /api/v1/audit/verify`.
 
 use std::collections::HashMap;
 
@@ -7,7 +12,7 @@ use axum::extract::{Query, State};
 use axum::response::Html;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use maud::html;
-use railyard_service::{AuditFilter, ChainView, Service};
+use railyard_service::{AuditFilter, AuditStatus, ChainView, Service};
 
 use crate::error::PageError;
 use crate::layout;
@@ -64,7 +69,12 @@ pub async fn show(
     };
     let shown = |name: &str| params.get(name).map(|v| v.trim().to_string()).unwrap_or_default();
     let (object, who, from, to) = (shown("object"), shown("actor"), shown("from"), shown("to"));
-    let chain = s.verify_audit(actor).await?;
+    let verified = match params.get("verify").map(String::as_str) {
+        Some("now") => Some(s.verify_audit(actor).await?),
+        Some(other) => return Err(PageError::bad_parameter("verify", format!("“{other}” is not “now”"))),
+        None => None,
+    };
+    let status = s.audit_status(actor).await?;
     let page = s.events(actor, filter).await?;
     let next = page.next_cursor.as_ref().map(|c| {
         let q = [("object", &object), ("actor", &who), ("from", &from), ("to", &to), ("cursor", c)]
@@ -77,7 +87,7 @@ pub async fn show(
     });
     let body = html! {
         h1 { "Audit log" }
-        (chain_status(&chain))
+        (chain_status(&status, verified.as_ref()))
         section aria-labelledby="filters" {
             h2 #filters { "Filter" }
             form.action method="get" action="/audit" {
@@ -115,18 +125,36 @@ pub async fn show(
     Ok(Html(layout::page("Audit log", Some(&user.session), body).into_string()))
 }
 
-fn chain_status(chain: &ChainView) -> maud::Markup {
+fn chain_status(status: &AuditStatus, verified: Option<&ChainView>) -> maud::Markup {
+    let last = verified.or(status.last.as_ref());
     html! {
         section aria-labelledby="chain" {
             h2 #chain { "Chain verification" }
-            @if chain.intact {
-                p { span.state.good { "intact" } " — " (chain.events_checked) " events checked; head " code { (chain.head_hash) } }
-            } @else {
-                p role="alert" {
-                    strong { "broken" } " — " (chain.events_checked) " events checked"
-                    @if let Some(seq) = chain.first_broken_seq { "; the first event that does not verify is " (seq) }
-                    @if let Some(r) = &chain.reason { ": " (r) }
-                }
+            @match (&status.head_problem, &status.head) {
+                (None, Some(h)) => p { "Chain head: " span.state.good { "intact" } " — event " (h.seq) " matches the stored head " code { (h.hash) } },
+                (None, None) => p { "Chain head: " span.state.good { "intact" } },
+                (Some(problem), _) => p role="alert" { "Chain head: " strong { "broken" } " — " (problem) },
+            }
+            @match last {
+                None => p { "Last full verification: none since this server started." },
+                Some(c) => (full_verification(c)),
+            }
+            p { a href="/audit?verify=now" { "Verify now" } " — checks every event and every record (one verification runs at a time)." }
+        }
+    }
+}
+
+fn full_verification(chain: &ChainView) -> maud::Markup {
+    let at = &chain.verified_at;
+    let when = html! { time datetime=(at.to_rfc3339()) { (at.format("%Y-%m-%d %H:%M:%S UTC")) } };
+    html! {
+        @if chain.intact {
+            p { "Last full verification, " (when) ": " span.state.good { "intact" } " — " (chain.events_checked) " events checked, " (chain.records_checked) " records; head " code { (chain.head_hash) } }
+        } @else {
+            p role="alert" {
+                "Last full verification, " (when) ": " strong { "broken" } " — " (chain.events_checked) " events checked"
+                @if let Some(seq) = chain.first_broken_seq { "; the first event that does not verify is " (seq) }
+                @if let Some(r) = &chain.reason { ": " (r) }
             }
         }
     }

@@ -71,11 +71,26 @@ pub enum Trigger {
 }
 
 /// A claim on a deployment by one engine, renewed while it works on it, so that two servers sharing one
-/// database never run the same deployment twice.
+/// database never run the same deployment twice. It is operational state, kept beside the deployment
+/// (not in it): renewing it every few seconds is not a change to the deployment, and needs no event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Lease {
     pub holder: String,
     pub expires_at: DateTime<Utc>,
+}
+
+impl Lease {
+    /// The lease `holder` takes or renews, unless another engine holds a live one (`None`). An expired
+    /// lease is anyone's.
+    pub fn claim(current: Option<&Lease>, holder: &str, now: DateTime<Utc>, ttl: Duration) -> Option<Lease> {
+        if let Some(l) = current
+            && l.holder != holder
+            && l.expires_at > now
+        {
+            return None;
+        }
+        Some(Lease { holder: holder.to_string(), expires_at: now + ttl })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -106,8 +121,6 @@ pub struct Deployment {
     pub runs: Vec<TaskRun>,
     #[serde(default)]
     pub validation: Option<Validation>,
-    #[serde(default)]
-    pub lease: Option<Lease>,
     pub created_by: String,
     /// The turnover's generation when it was scheduled (see `Turnover::generation`).
     #[serde(default)]
@@ -191,7 +204,6 @@ impl Deployment {
             blocked: None,
             runs,
             validation: None,
-            lease: None,
             created_by: actor.name.clone(),
             generation: turnover.generation,
             artifacts: turnover.artifacts.iter().map(|a| format!("{}@{}", a.name, a.version)).collect(),
@@ -219,18 +231,6 @@ impl Deployment {
 
     fn guards(&self, action: &str) -> Guards {
         Guards::new(action, &self.describe(), self.state)
-    }
-
-    /// Takes or renews the lease for `holder` unless another engine holds a live one.
-    pub fn claim(&mut self, holder: &str, now: DateTime<Utc>, ttl: Duration) -> bool {
-        if let Some(l) = &self.lease
-            && l.holder != holder
-            && l.expires_at > now
-        {
-            return false;
-        }
-        self.lease = Some(Lease { holder: holder.to_string(), expires_at: now + ttl });
-        true
     }
 
     /// R13: records why it cannot start, or clears it. Returns the change when the reason changed.
@@ -315,7 +315,6 @@ impl Deployment {
     fn settle(&mut self, to: DeploymentState, now: DateTime<Utc>, changes: &mut Vec<Change>) {
         self.state = to;
         self.finished_at = Some(now);
-        self.lease = None;
         let action = if to == DeploymentState::Succeeded { "succeed" } else { "fail" };
         changes.push(Change::new("deployment", &self.id, action, json!({})));
     }
@@ -405,13 +404,12 @@ impl Deployment {
             r.message = "interrupted: the server stopped while it ran; retry the deployment to run it again".into();
             ids.push(r.id.clone());
         }
-        self.lease = None;
         (!ids.is_empty()).then(|| Change::new("deployment", &self.id, "interrupt", json!({"runs": ids})))
     }
 
     /// After the engine stopped runs at shutdown and recorded them interrupted: once none of its runs
     /// is running any more, the deployment fails at once (rather than when the next engine looks), so
-    /// that it can be retried, and its lease is released. Manual runs still waiting are withdrawn from
+    /// that it can be retried. Manual runs still waiting are withdrawn from
     /// their owners, as when a group fails. Nothing is started.
     pub fn settle_interrupted(&mut self, now: DateTime<Utc>) -> Vec<Change> {
         let mut changes = Vec::new();
@@ -466,7 +464,6 @@ impl Deployment {
         }
         self.state = DeploymentState::Abandoned;
         self.finished_at = Some(now);
-        self.lease = None;
         Some(Change::new("deployment", &self.id, "withdraw", json!({"why": why})))
     }
 

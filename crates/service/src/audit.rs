@@ -12,14 +12,21 @@
 //!   back to an older consistent state. Only a head kept elsewhere (`GET /api/v1/audit/head`,
 //!   `railyard audit head`) checked later (`verify?expect=SEQ:HASH`, `railyard audit verify --expect`)
 //!   tells that apart.
+//!
+//! A full verification reads every event and every record in bounded memory (the store's cross-check
+//! works in passes), and one runs at a time per server: callers who ask meanwhile wait and share the
+//! next one, which starts after they asked (`audit_gate.rs`). The console's audit page does not run one
+//! on every load: it checks the chain head against the newest event ([`Service::audit_status`]) and
+//! shows the newest full verification with its time.
 
 use chrono::{DateTime, Utc};
 use railyard_domain::{Actor, Operation};
-use railyard_store::{ChainHead, EventQuery, RecordRule, verify_audit};
+use railyard_store::{ChainHead, EventQuery, RecordRule};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use crate::audit_gate;
 use crate::views::{Page, parse_cursor, parse_limit};
 use crate::{Service, ServiceError, ServiceResult};
 
@@ -60,6 +67,11 @@ pub struct EventView {
 /// The result of verifying the audit log.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ChainView {
+    /// When this verification started: always after the request that asked for it (one runs at a
+    /// time per server; requests that arrive meanwhile share the next one).
+    pub started_at: DateTime<Utc>,
+    /// When it ended.
+    pub verified_at: DateTime<Utc>,
     /// The chain, its stored head, the expected head (if given) and every record all verify.
     pub intact: bool,
     pub events_checked: u64,
@@ -113,13 +125,15 @@ pub struct RecordMismatchView {
 ///
 /// | kind | rule | why |
 /// |---|---|---|
-/// | `deployment` | housekeeping | the engine claims and renews its lease (`engine_work.rs`) without an event, every few seconds while it runs; its state still changes only with events |
+/// | `deployment_lease` | housekeeping | the engine claims and renews its lease on a deployment (`leases.rs`, `engine_work.rs`) without an event, every few seconds while it runs |
 ///
+/// Deployments are exact: their lease is not part of them, so that an edit to a run's result, who
+/// completed a manual run, the validation or an early start is reported even with the version moved on.
 /// A kind that gains writes without events (a heartbeat, a last-seen time) must be listed here, or
 /// `verify` reports it.
 pub fn record_rule(kind: &str) -> RecordRule {
     match kind {
-        "deployment" => RecordRule::Housekeeping,
+        "deployment_lease" => RecordRule::Housekeeping,
         _ => RecordRule::Exact,
     }
 }
@@ -203,35 +217,109 @@ impl Service {
     }
 
     /// Verifies the chain, the stored head, `expect` (a head witnessed earlier, `SEQ:HASH`) and every
-    /// record against the log.
+    /// record against the log: a full verification, started after this call, one at a time per server
+    /// and shared by the callers waiting for it (see `audit_gate.rs`).
     pub async fn verify_audit_expecting(&self, actor: &Actor, expect: Option<&str>) -> ServiceResult<ChainView> {
         self.authorize(actor, Operation::Read)?;
         let expect = expect.map(|e| parse_head("expect", e)).transpose()?;
-        let r = verify_audit(self.store.as_ref(), expect.as_ref(), &record_rule).await?;
-        let intact = r.intact();
-        let (chain, records) = (r.chain, r.records);
-        let mismatch = records.first.map(|m| RecordMismatchView {
-            record: m.record.clone(),
-            events: m.events.clone(),
-            kind: m.kind.clone(),
-            id: m.id.clone(),
-        });
-        let reason = chain.first_broken.as_ref().map(|b| b.reason.clone()).or_else(|| {
-            mismatch
-                .as_ref()
-                .map(|m| format!("{} {}: the record says {}; the audit log says {}", m.kind, m.id, m.record, m.events))
-        });
-        Ok(ChainView {
-            intact,
-            events_checked: chain.events_checked,
-            head_hash: chain.head_hash,
-            first_broken_seq: chain.first_broken.map(|b| b.seq),
-            reason,
-            head: chain.stored_head.map(HeadView::from),
-            expected: expect.map(HeadView::from),
-            records_checked: records.records_checked,
-            records_differing: records.mismatches,
-            first_record_mismatch: mismatch,
-        })
+        let finished = self.verifications.verify(&self.store, &self.clock, expect.as_ref().map(|w| w.seq)).await;
+        chain_view(&finished, expect)
     }
+
+    /// What the audit page shows without a full verification: the chain head checked against the newest
+    /// event, and the newest full verification this server made (when), if any.
+    pub async fn audit_status(&self, actor: &Actor) -> ServiceResult<AuditStatus> {
+        self.authorize(actor, Operation::Read)?;
+        let head = self.store.chain_head().await?;
+        let problem = match &head {
+            None => Some("the stored chain head is missing: the database was edited outside Railyard".to_string()),
+            Some(h) => self.head_problem(h).await?,
+        };
+        let last = self.verifications.last().map(|f| chain_view(&f, None)).transpose()?;
+        Ok(AuditStatus { head: head.map(HeadView::from), head_problem: problem, last })
+    }
+
+    /// The stored head must be the newest event, whose hash is its own and the head's.
+    async fn head_problem(&self, head: &ChainHead) -> ServiceResult<Option<String>> {
+        let q = EventQuery { after_seq: Some((head.seq - 1).max(0)), limit: 2, ..Default::default() };
+        let events = self.store.events(&q).await?;
+        if head.seq == 0 {
+            return Ok(events.first().map(|e| format!("event {} lies past the stored chain head (event 0)", e.seq)));
+        }
+        let Some(newest) = events.first().filter(|e| e.seq == head.seq) else {
+            return Ok(Some(format!(
+                "event {} is missing: the stored chain head is event {} (hash {}); the newest events were deleted",
+                head.seq, head.seq, head.hash
+            )));
+        };
+        if let Some(past) = events.get(1) {
+            return Ok(Some(format!("event {} lies past the stored chain head (event {})", past.seq, head.seq)));
+        }
+        let e = newest;
+        let recomputed = railyard_store::event_hash(
+            e.seq,
+            e.commit_seq,
+            &e.at,
+            &e.actor,
+            &e.object_kind,
+            &e.object_id,
+            &e.action,
+            &e.data,
+            &e.prev_hash,
+            &e.writes,
+        );
+        if recomputed != e.hash || e.hash != head.hash {
+            return Ok(Some(format!(
+                "event {} does not match the stored chain head (hash {}): it was changed after it was written",
+                head.seq, head.hash
+            )));
+        }
+        Ok(None)
+    }
+}
+
+/// The audit log at a glance, as the console's audit page shows it on every load.
+#[derive(Debug, Clone)]
+pub struct AuditStatus {
+    /// The stored chain head.
+    pub head: Option<HeadView>,
+    /// What is wrong with the newest event and the stored head, if anything (a cheap check: the rest
+    /// of the log is checked by a full verification).
+    pub head_problem: Option<String>,
+    /// The newest full verification this server made, with its time.
+    pub last: Option<ChainView>,
+}
+
+fn chain_view(finished: &audit_gate::Finished, expect: Option<ChainHead>) -> ServiceResult<ChainView> {
+    let r = match &finished.result {
+        Ok(run) => run.expecting(expect.as_ref()),
+        Err(e) => return Err(e.clone().into()),
+    };
+    let intact = r.intact();
+    let (chain, records) = (r.chain, r.records);
+    let mismatch = records.first.map(|m| RecordMismatchView {
+        record: m.record.clone(),
+        events: m.events.clone(),
+        kind: m.kind.clone(),
+        id: m.id.clone(),
+    });
+    let reason = chain.first_broken.as_ref().map(|b| b.reason.clone()).or_else(|| {
+        mismatch
+            .as_ref()
+            .map(|m| format!("{} {}: the record says {}; the audit log says {}", m.kind, m.id, m.record, m.events))
+    });
+    Ok(ChainView {
+        started_at: finished.started_at,
+        verified_at: finished.finished_at,
+        intact,
+        events_checked: chain.events_checked,
+        head_hash: chain.head_hash,
+        first_broken_seq: chain.first_broken.map(|b| b.seq),
+        reason,
+        head: chain.stored_head.map(HeadView::from),
+        expected: expect.map(HeadView::from),
+        records_checked: records.records_checked,
+        records_differing: records.mismatches,
+        first_record_mismatch: mismatch,
+    })
 }

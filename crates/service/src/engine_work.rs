@@ -6,11 +6,12 @@
 use std::collections::BTreeMap;
 
 use chrono::Duration;
-use railyard_domain::{Actor, Deployment, DeploymentState, Environment, Role, RunResult, SYSTEM_ACTOR, TaskRun};
+use railyard_domain::{Actor, Deployment, DeploymentState, Environment, Lease, Role, RunResult, SYSTEM_ACTOR, TaskRun};
 use railyard_store::{ListQuery, Record, Write};
 use serde_json::Value;
 
 use crate::deployments::RunLog;
+use crate::leases::DeploymentLease;
 use crate::persist::{Stored, Tx};
 use crate::{Service, ServiceError, ServiceResult};
 
@@ -74,17 +75,17 @@ impl Service {
                 // R11: a scheduled deployment is not touched before its time (nothing to claim or write).
                 return Ok(Step::default());
             }
-            let orphaned = d.value.lease.as_ref().is_some_and(|l| l.holder != holder && l.expires_at <= now);
-            let took_over = d.value.lease.as_ref().is_none_or(|l| l.holder != holder);
+            // The lease is a record of its own (see `leases.rs`).
+            let held: Option<Stored<DeploymentLease>> = self.find(id).await?;
+            let current = held.as_ref().map(|l| &l.value.lease);
+            let orphaned = current.is_some_and(|l| l.holder != holder && l.expires_at <= now);
+            let took_over = current.is_none_or(|l| l.holder != holder);
             // A lease of ours with more than half its time left needs no renewal yet.
-            let fresh = d
-                .value
-                .lease
-                .as_ref()
-                .is_some_and(|l| l.holder == holder && l.expires_at - now > Duration::seconds(LEASE_SECS / 2));
-            if !d.value.claim(holder, now, Duration::seconds(LEASE_SECS)) {
+            let fresh =
+                current.is_some_and(|l| l.holder == holder && l.expires_at - now > Duration::seconds(LEASE_SECS / 2));
+            let Some(lease) = Lease::claim(current, holder, now, Duration::seconds(LEASE_SECS)) else {
                 return Ok(Step::default());
-            }
+            };
             let mut tx = Tx::new(&actor, now);
             let mut changed = false;
             let mut interrupted = 0;
@@ -120,7 +121,6 @@ impl Service {
                 let c = d.value.interrupt(now);
                 changed |= c.is_some();
                 tx.record(c);
-                d.value.claim(holder, now, Duration::seconds(LEASE_SECS));
             }
             if d.value.state == DeploymentState::Scheduled {
                 // What holds it: the stopped line, the environment (R13, and R11 for what is not
@@ -182,7 +182,26 @@ impl Service {
                 let turnover = d.value.turnover_id.clone();
                 self.follow_production(&mut tx, &turnover, std::slice::from_ref(&d.value), SYSTEM_ACTOR, now).await?;
             }
-            tx.update(&d)?;
+            // The deployment is written only with events; the lease every time, at the version read, so
+            // that two engines deciding on one deployment conflict. A first lease is written with an
+            // event (its claim, when nothing else changed), so that some change lists every lease record.
+            if changed {
+                tx.update(&d)?;
+            } else if held.is_none() {
+                tx.record([railyard_domain::Change::new(
+                    "deployment",
+                    id,
+                    "claim",
+                    serde_json::json!({"holder": holder}),
+                )]);
+            }
+            match held {
+                Some(mut l) => {
+                    l.value.lease = lease;
+                    tx.update(&l)?;
+                }
+                None => tx.insert(&DeploymentLease { deployment: id.to_string(), lease }, d.seq)?,
+            }
             self.commit(tx).await?;
             Ok(Step { launches, interrupted })
         })

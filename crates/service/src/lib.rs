@@ -8,6 +8,7 @@
 mod applications;
 mod approvals;
 mod audit;
+mod audit_gate;
 mod client_address;
 mod dependencies;
 mod deployments;
@@ -17,6 +18,7 @@ mod error;
 mod holds;
 mod inbox;
 mod input_limits;
+mod leases;
 mod line;
 mod live;
 mod passwords;
@@ -46,7 +48,9 @@ use railyard_store::Store;
 
 pub use applications::ApplicationView;
 pub use approvals::{ApprovalFilter, DecideInput, OverrideInput};
-pub use audit::{AuditFilter, ChainView, EventView, HeadView, RecordMismatchView, parse_head, record_rule};
+pub use audit::{
+    AuditFilter, AuditStatus, ChainView, EventView, HeadView, RecordMismatchView, parse_head, record_rule,
+};
 pub use client_address::{ClientAddress, TrustedProxy};
 pub use dependencies::{DependencyInput, OrderEntry};
 pub use deployments::{
@@ -62,7 +66,9 @@ pub use public_url::PublicUrl;
 pub use releases::{ProposeInput, ReasonInput, ReleaseFilter, ReleaseView};
 pub use run_processes::Leftover;
 pub use runbooks::{ReviewInput, RunbookRef, RunbookView, SaveAsRunbookInput};
-pub use sessions::{MIN_PASSWORD_CHARS, PasswordInput, SESSION_HOURS, SessionInfo, SignInMethod, SignedIn};
+pub use sessions::{
+    MAX_SESSIONS_PER_USER, MIN_PASSWORD_CHARS, PasswordInput, SESSION_HOURS, SessionInfo, SignInMethod, SignedIn,
+};
 pub use sign_in_limits::SignInLimits;
 pub use timeline::{GateMark, MilestoneMark, ReleaseBar, StageBar, Timeline};
 pub use train_parts::{DecideCriterionInput, GateInput};
@@ -89,6 +95,8 @@ pub struct Service {
     live: Arc<live::LiveOutput>,
     /// Sign-in limits, password hashing slots and the public URL (see `sign_in_limits.rs`).
     access: Arc<Access>,
+    /// One verification of the audit log at a time (see `audit_gate.rs`).
+    verifications: Arc<audit_gate::VerifyGate>,
 }
 
 /// How people get in: failure counts, hashing slots, where they reach the server.
@@ -117,7 +125,14 @@ impl Service {
 
     pub fn with_clock(store: Arc<dyn Store>, clock: Clock) -> Self {
         let access = Access::new(SignInLimits::default(), None);
-        Service { store, clock, releases: Default::default(), live: Default::default(), access }
+        Service {
+            store,
+            clock,
+            releases: Default::default(),
+            live: Default::default(),
+            access,
+            verifications: Default::default(),
+        }
     }
 
     /// The same service with other sign-in limits (the counts so far start again).

@@ -244,12 +244,6 @@ fn record<T: Aggregate>(value: &T, seq: i64, created_at: DateTime<Utc>, now: Dat
     })
 }
 
-fn write_key(w: &Write) -> (&str, &str) {
-    match w {
-        Write::Insert(r) | Write::Update { record: r, .. } => (r.kind.as_str(), r.id.as_str()),
-    }
-}
-
 /// The number in an id such as "RT-12".
 pub(crate) fn seq_of(id: &str) -> i64 {
     id.rsplit('-').next().and_then(|n| n.parse().ok()).unwrap_or(0)
@@ -277,6 +271,12 @@ impl Tx {
         let r = record(&stored.value, stored.seq, stored.created_at, self.now)?;
         self.commit.writes.push(Write::Update { record: r, expected_version: stored.version });
         Ok(())
+    }
+
+    /// Deletes a stored aggregate (housekeeping: the commit lists the deletion, see `Write::Delete`).
+    pub fn delete<T: Aggregate>(&mut self, stored: &Stored<T>) {
+        let (kind, id) = (T::KIND.to_string(), stored.value.id().to_string());
+        self.commit.writes.push(Write::Delete { kind, id, expected_version: stored.version });
     }
 
     /// A write prepared by the caller (records that are not aggregates, such as run logs).
@@ -322,7 +322,7 @@ impl Service {
     pub(crate) async fn commit(&self, mut tx: Tx) -> ServiceResult<()> {
         // Writes in one order everywhere (kind, then id), so two commits touching the same records lock
         // them in the same order and never deadlock on PostgreSQL.
-        tx.commit.writes.sort_by(|a, b| write_key(a).cmp(&write_key(b)));
+        tx.commit.writes.sort_by(|a, b| a.key().cmp(&b.key()));
         self.store.commit(tx.commit).await?;
         Ok(())
     }

@@ -8,18 +8,26 @@
 //!
 //! A session ends at sign-out, after [`SESSION_HOURS`], when the user is disabled, when the API token
 //! that opened it is revoked, and when the user's password is set or their roles change: a session
-//! keeps the user's credentials stamp of its start, which those changes bump (see `users.rs`).
+//! keeps the user's credentials stamp of its start, which those changes bump (see `users.rs`). One user
+//! has at most [`MAX_SESSIONS_PER_USER`] live sessions: signing in once more ends the oldest (an `end`
+//! event, reason `session_limit`). Each sign-in also purges the user's ended, expired and outdated
+//! session records: they are deleted in the sign-in's commit, which lists the deletions, with one
+//! `purge` event naming them (the audit cross-check expects a record the log lists as deleted to be
+//! gone). The session records of a user who never signs in again stay, at most the cap's worth of them.
 //!
 //! Failed sign-ins are limited per client address and per user name (see `sign_in_limits.rs`) and
 //! recorded in the audit log as `sign_in_failed` (object kind `sign_in`, id `password` or `token`),
 //! with the name tried, the client address and the reason; attempts refused by the limit are not
 //! recorded, so an attack cannot flood the log. Only admins see those details: other readers of the
-//! audit log see that a sign-in failed, not who tried which name from where.
+//! audit log see that a sign-in failed, not who tried which name from where. They do see the event's
+//! hash, which covers the details; so the details carry a random 128-bit `nonce`, and the hash cannot
+//! be used to confirm a guess of them (the name tried is often a password typed into the wrong field).
 
 use std::net::IpAddr;
 
 use chrono::{DateTime, Duration, Utc};
 use railyard_domain::{Actor, Change, Operation};
+use railyard_store::ListQuery;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -32,6 +40,8 @@ use crate::{Service, ServiceError, ServiceResult};
 
 /// How long a console session lasts.
 pub const SESSION_HOURS: i64 = 12;
+/// The most live console sessions one user has: signing in once more ends the oldest.
+pub const MAX_SESSIONS_PER_USER: usize = 10;
 /// The shortest password accepted.
 pub const MIN_PASSWORD_CHARS: usize = 12;
 
@@ -178,9 +188,11 @@ impl Service {
             s.value.password_hash = Some(hash.clone());
             // The user's open sessions end.
             s.value.credentials_stamp += 1;
-            let mut tx = Tx::new(actor, self.now());
+            let now = self.now();
+            let mut tx = Tx::new(actor, now);
             tx.update(&s)?;
-            tx.record([Change::new("user", name, "set_password", json!({}))]);
+            let retired = self.retire_bootstrap_for(&mut tx, &s.value, None, now).await?;
+            tx.record([Change::new("user", name, "set_password", json!({}))].into_iter().chain(retired));
             self.commit(tx).await
         })
         .await
@@ -282,6 +294,15 @@ impl Service {
         if let Some(n) = tried {
             data["name"] = json!(n);
         }
+        // The event's hash covers its data, and non-admins see the hash: 128 random bits in the data
+        // keep anyone from confirming a guess of what they are not shown.
+        match random_hex(16) {
+            Ok(nonce) => data["nonce"] = json!(nonce),
+            Err(e) => {
+                tracing::warn!(error = %e, "no randomness: the failed sign-in is recorded without its details");
+                data = json!({"reason": failure.as_str(), "method": method});
+            }
+        }
         let object = match method {
             SignInMethod::Password => "password",
             SignInMethod::Token => "token",
@@ -293,6 +314,11 @@ impl Service {
         }
     }
 
+    /// Opens a session, in one commit with what it ends: the user's ended, expired or outdated sessions
+    /// are purged (deleted, one `purge` event listing them), and when they already have
+    /// [`MAX_SESSIONS_PER_USER`] live sessions the oldest end (an `end` event each, reason
+    /// `session_limit`). So one user never holds more than that many live session records, nor more
+    /// dead ones than they had since their last sign-in.
     async fn open_session(
         &self,
         actor: Actor,
@@ -301,25 +327,70 @@ impl Service {
         credentials: u64,
     ) -> ServiceResult<SignedIn> {
         let secret = format!("rys_{}", random_hex(32)?);
-        let now = self.now();
         let id = self.new_id("SE").await?;
-        let session = Session {
-            id: id.clone(),
-            user: actor.name.clone(),
-            hash: hash_token(&secret),
-            csrf: random_hex(32)?,
-            method,
-            expires_at: now + Duration::hours(SESSION_HOURS),
-            ended_at: None,
-            token_id,
-            credentials,
-        };
-        let mut tx = Tx::new(&actor, now);
-        tx.insert(&session, seq_of(&id))?;
-        tx.record([Change::new("session", &id, "sign_in", json!({"user": actor.name, "method": method}))]);
-        self.commit(tx).await?;
-        let info = SessionInfo { id, actor, csrf: session.csrf, expires_at: session.expires_at };
+        let csrf = random_hex(32)?;
+        let (actor, token_id, id, csrf, secret_hash) = (&actor, &token_id, &id, &csrf, &hash_token(&secret));
+        let session = self
+            .retrying(None, move || async move {
+                let now = self.now();
+                let session = Session {
+                    id: id.clone(),
+                    user: actor.name.clone(),
+                    hash: secret_hash.clone(),
+                    csrf: csrf.clone(),
+                    method,
+                    expires_at: now + Duration::hours(SESSION_HOURS),
+                    ended_at: None,
+                    token_id: token_id.clone(),
+                    credentials,
+                };
+                let mut tx = Tx::new(actor, now);
+                let mut changes = self.make_room(&mut tx, &actor.name, credentials, now).await?;
+                tx.insert(&session, seq_of(id))?;
+                changes.push(Change::new("session", id, "sign_in", json!({"user": actor.name, "method": method})));
+                tx.record(changes);
+                self.commit(tx).await?;
+                Ok(session)
+            })
+            .await?;
+        let info =
+            SessionInfo { id: session.id, actor: actor.clone(), csrf: session.csrf, expires_at: session.expires_at };
         Ok(SignedIn { secret, session: info })
+    }
+
+    /// Purges the user's dead sessions and ends the oldest live ones beyond the cap, in `tx`; the events.
+    async fn make_room(
+        &self,
+        tx: &mut Tx,
+        user: &str,
+        credentials: u64,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<Vec<Change>> {
+        let mut q = ListQuery::new("session", crate::MAX_PAGE);
+        q.parent_id = Some(user.to_string());
+        let sessions: Vec<Stored<Session>> = self.list_all(q).await?;
+        let (mut live, dead): (Vec<_>, Vec<_>) = sessions.into_iter().partition(|s| {
+            s.value.ended_at.is_none() && s.value.expires_at > now && s.value.credentials == credentials
+        });
+        let mut changes = Vec::new();
+        if !dead.is_empty() {
+            let ids: Vec<&str> = dead.iter().map(|s| s.value.id.as_str()).collect();
+            for s in &dead {
+                tx.delete(s);
+            }
+            let data = json!({"user": user, "sessions": ids, "count": ids.len(), "why": "ended, expired or outdated"});
+            changes.push(Change::new("session", user, "purge", data));
+        }
+        // Oldest first (ids are numbered in order); the new one takes the last place.
+        live.sort_by_key(|s| s.seq);
+        let over = (live.len() + 1).saturating_sub(MAX_SESSIONS_PER_USER);
+        for mut s in live.into_iter().take(over) {
+            s.value.ended_at = Some(now);
+            tx.update(&s)?;
+            let data = json!({"user": user, "reason": "session_limit", "limit": MAX_SESSIONS_PER_USER});
+            changes.push(Change::new("session", &s.value.id, "end", data));
+        }
+        Ok(changes)
     }
 
     async fn live_session(&self, secret: &str) -> ServiceResult<Stored<Session>> {

@@ -14,14 +14,20 @@
 //!
 //! Why not a crate such as `governor`: its limiters count every check, with no way to look without
 //! spending a cell, while here successes must cost nothing (an office behind one address signs in all
-//! morning) and a refused key must be refused before the work. The state is a map per kind of key,
-//! capped at [`MAX_KEYS`] entries (expired ones are dropped first; when it is still full, new keys are
-//! not tracked, and the other kind of key still limits them).
+//! morning) and a refused key must be refused before the work.
 //!
-//! IPv6 clients are keyed by their /64 network, which one attacker typically holds whole.
+//! The state is a map per kind of key, capped at [`MAX_KEYS`] entries. When a map is full, a new key
+//! makes room by evicting the entry whose window started first (most likely over already): every failure
+//! is counted, and the cost of counting one is constant (amortised; a queue in window order, see
+//! [`Window`]), never a sweep of the whole map under the lock every authentication takes.
+//!
+//! IPv6 clients are keyed by their /64 network, which one attacker typically holds whole, and also by
+//! their /48 (a site's allocation), which shares [`PER_NETWORK_FACTOR`] times the per-address limit:
+//! one site cannot spread its failures over its 65,536 /64 networks.
 
-use std::collections::HashMap;
-use std::net::IpAddr;
+use std::collections::{HashMap, VecDeque};
+use std::hash::Hash;
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Mutex;
 
 use chrono::{DateTime, Duration, Utc};
@@ -30,6 +36,10 @@ use crate::ServiceError;
 
 /// The most keys of one kind remembered at once.
 pub const MAX_KEYS: usize = 50_000;
+
+/// The failures one IPv6 /48 network may have within the window, as a multiple of the per-address
+/// limit (its /64 networks each have that limit too).
+pub const PER_NETWORK_FACTOR: u32 = 4;
 
 /// How many failures are allowed, and over what window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,12 +64,66 @@ impl Default for SignInLimits {
 struct Entry {
     since: DateTime<Utc>,
     failures: u32,
+    /// Which push of the key onto the queue is the current one (older pushes are stale).
+    stamp: u64,
 }
 
-#[derive(Default)]
+/// The failure counts of one kind of key, at most [`MAX_KEYS`] of them, with a queue of the keys in
+/// the order their windows started: the front is the one to evict when the map is full. A key whose
+/// window starts again is pushed again; its older place in the queue is stale and skipped. The queue is
+/// compacted when stale places outnumber the live ones, so it stays within twice the map.
+struct Window<K> {
+    map: HashMap<K, Entry>,
+    order: VecDeque<(K, u64)>,
+    pushes: u64,
+}
+
+impl<K: Hash + Eq + Clone> Window<K> {
+    fn new() -> Self {
+        Window { map: HashMap::new(), order: VecDeque::new(), pushes: 0 }
+    }
+
+    /// How long `key` must still wait, when it has used up `limit` failures in its window.
+    fn wait(&self, key: &K, limit: u32, now: DateTime<Utc>, window: Duration) -> Option<Duration> {
+        let e = self.map.get(key)?;
+        let ends = e.since + window;
+        (e.failures >= limit && now < ends).then(|| ends - now)
+    }
+
+    fn count(&mut self, key: K, now: DateTime<Utc>, window: Duration) {
+        if let Some(e) = self.map.get_mut(&key)
+            && now < e.since + window
+        {
+            e.failures = e.failures.saturating_add(1);
+            return;
+        }
+        if !self.map.contains_key(&key) && self.map.len() >= MAX_KEYS {
+            self.evict_oldest();
+        }
+        self.pushes += 1;
+        self.map.insert(key.clone(), Entry { since: now, failures: 1, stamp: self.pushes });
+        self.order.push_back((key, self.pushes));
+        if self.order.len() > 2 * self.map.len() + 64 {
+            let map = &self.map;
+            self.order.retain(|(k, stamp)| map.get(k).is_some_and(|e| e.stamp == *stamp));
+        }
+    }
+
+    /// Drops the entry whose window started first.
+    fn evict_oldest(&mut self) {
+        while let Some((key, stamp)) = self.order.pop_front() {
+            if self.map.get(&key).is_some_and(|e| e.stamp == stamp) {
+                self.map.remove(&key);
+                return;
+            }
+        }
+    }
+}
+
 struct Counts {
-    addresses: HashMap<IpAddr, Entry>,
-    names: HashMap<String, Entry>,
+    addresses: Window<IpAddr>,
+    networks: Window<Ipv6Addr>,
+    names: Window<String>,
 }
 
 /// The failure counts.
@@ -72,13 +136,23 @@ pub(crate) struct Throttle {
 #[derive(Debug, Clone)]
 pub(crate) struct Attempt {
     address: Option<IpAddr>,
+    /// The /48 of an IPv6 address.
+    network: Option<Ipv6Addr>,
     name: Option<String>,
 }
 
 impl Attempt {
     pub fn new(address: Option<IpAddr>, name: Option<&str>) -> Self {
         let name = name.map(|n| n.trim().to_lowercase().chars().take(64).collect::<String>()).filter(|n| !n.is_empty());
-        Attempt { address: address.map(network), name }
+        let address = address.map(network);
+        let network = match address {
+            Some(IpAddr::V6(v6)) => {
+                let s = v6.segments();
+                Some(Ipv6Addr::new(s[0], s[1], s[2], 0, 0, 0, 0, 0))
+            }
+            _ => None,
+        };
+        Attempt { address, network, name }
     }
 }
 
@@ -90,82 +164,71 @@ fn network(ip: IpAddr) -> IpAddr {
             Some(v4) => IpAddr::V4(v4),
             None => {
                 let s = v6.segments();
-                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+                IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
             }
         },
     }
 }
 
-fn wait<K: std::hash::Hash + Eq>(
-    map: &HashMap<K, Entry>,
-    key: &K,
-    limit: u32,
-    now: DateTime<Utc>,
-    window: Duration,
-) -> Option<Duration> {
-    let e = map.get(key)?;
-    let ends = e.since + window;
-    (e.failures >= limit && now < ends).then(|| ends - now)
-}
-
-fn count<K: std::hash::Hash + Eq>(map: &mut HashMap<K, Entry>, key: K, now: DateTime<Utc>, window: Duration) {
-    if !map.contains_key(&key) && map.len() >= MAX_KEYS {
-        map.retain(|_, e| now < e.since + window);
-        if map.len() >= MAX_KEYS {
-            return;
-        }
-    }
-    let e = map.entry(key).or_insert(Entry { since: now, failures: 0 });
-    if now >= e.since + window {
-        *e = Entry { since: now, failures: 0 };
-    }
-    e.failures = e.failures.saturating_add(1);
-}
-
 impl Throttle {
     pub fn new(limits: SignInLimits) -> Self {
-        Throttle { limits, counts: Mutex::new(Counts::default()) }
+        let counts = Counts { addresses: Window::new(), networks: Window::new(), names: Window::new() };
+        Throttle { limits, counts: Mutex::new(counts) }
     }
 
     fn window(&self) -> Duration {
         Duration::seconds(i64::from(self.limits.window_secs.max(1)))
     }
 
-    /// Refuses an attempt whose address or name has used up its failures in the current window.
+    /// Refuses an attempt whose address, network or name has used up its failures in the current window.
     pub fn check(&self, attempt: &Attempt, now: DateTime<Utc>) -> Result<(), ServiceError> {
         // A poisoned lock still holds valid counts (nothing panics while holding it): keep using them.
         let counts = self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let window = self.window();
-        let by_address =
-            attempt.address.and_then(|a| wait(&counts.addresses, &a, self.limits.per_address, now, window));
-        let by_name = attempt.name.as_ref().and_then(|n| wait(&counts.names, n, self.limits.per_name, now, window));
-        let (what, left) = match (by_address, by_name) {
-            (Some(a), Some(n)) if n > a => ("for this user name", n),
-            (Some(a), _) => ("from your address", a),
-            (None, Some(n)) => ("for this user name", n),
-            (None, None) => return Ok(()),
+        let per_network = self.limits.per_address.saturating_mul(PER_NETWORK_FACTOR);
+        let waits = [
+            attempt
+                .address
+                .and_then(|a| counts.addresses.wait(&a, self.limits.per_address, now, window))
+                .map(|w| (w, "from your address", self.limits.per_address)),
+            attempt
+                .network
+                .and_then(|n| counts.networks.wait(&n, per_network, now, window))
+                .map(|w| (w, "from your network", per_network)),
+            attempt
+                .name
+                .as_ref()
+                .and_then(|n| counts.names.wait(n, self.limits.per_name, now, window))
+                .map(|w| (w, "for this user name", self.limits.per_name)),
+        ];
+        drop(counts);
+        // The longest wait is the one that matters (the first named, of equal ones).
+        let Some((left, what, limit)) = waits.into_iter().rev().flatten().max_by_key(|(w, _, _)| *w) else {
+            return Ok(());
         };
         // Whole seconds, rounded up: waiting that long is always enough.
         let secs = ((left.num_milliseconds() + 999) / 1000).max(1) as u64;
         Err(ServiceError::TooManyAttempts {
             retry_after_secs: secs,
             message: format!(
-                "too many failed sign-ins {what}: try again in {secs} seconds (at most {} failures per {} seconds)",
-                if what == "from your address" { self.limits.per_address } else { self.limits.per_name },
+                "too many failed sign-ins {what}: try again in {secs} seconds (at most {limit} failures per {} seconds)",
                 self.limits.window_secs
             ),
         })
     }
 
-    /// Counts a failure against the attempt's address and name.
+    /// Counts a failure against the attempt's address, network and name.
     pub fn failed(&self, attempt: &Attempt, now: DateTime<Utc>) {
         let mut counts = self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let window = self.window();
         if let Some(a) = attempt.address {
-            count(&mut counts.addresses, a, now, window);
+            counts.addresses.count(a, now, window);
+        }
+        if let Some(n) = attempt.network {
+            counts.networks.count(n, now, window);
         }
         if let Some(n) = &attempt.name {
-            count(&mut counts.names, n.clone(), now, window);
+            counts.names.count(n.clone(), now, window);
         }
     }
 }
@@ -206,5 +269,59 @@ mod tests {
             t.failed(&Attempt::new(Some(a), None), at(100));
         }
         assert!(t.check(&Attempt::new(Some(b), None), at(101)).is_err());
+    }
+
+    fn limited(t: &Throttle, a: &Attempt, now: DateTime<Utc>) -> bool {
+        matches!(t.check(a, now), Err(ServiceError::TooManyAttempts { .. }))
+    }
+
+    /// Finding 11: with every slot taken by other addresses, a new address is still counted (the
+    /// oldest entry makes room), so it is refused past its limit like any other.
+    #[test]
+    fn a_new_address_is_counted_even_when_the_map_is_full() {
+        let t = Throttle::new(SignInLimits { window_secs: 3600, per_address: 3, per_name: 3, hashing_slots: 1 });
+        for i in 0..MAX_KEYS as u32 {
+            let ip = IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + i));
+            t.failed(&Attempt::new(Some(ip), None), at(i64::from(i / 1000)));
+        }
+        let newcomer = Attempt::new(Some("192.0.2.99".parse().unwrap()), None);
+        for i in 0..3 {
+            assert!(!limited(&t, &newcomer, at(100)), "attempt {i} is allowed");
+            t.failed(&newcomer, at(100));
+        }
+        let counts = t.counts.lock().unwrap();
+        let (addresses, names) = (counts.addresses.map.len(), counts.names.map.len());
+        let queued = counts.addresses.order.len();
+        drop(counts);
+        assert!(queued <= 2 * MAX_KEYS + 64, "the queue stays within twice the map: {queued}");
+        println!(
+            "{MAX_KEYS} addresses remembered, then a new one failed 3 times: limited {}, {addresses} addresses kept, {names} names",
+            limited(&t, &newcomer, at(101))
+        );
+        assert!(limited(&t, &newcomer, at(101)), "a new address past its limit must be refused when the map is full");
+        assert!(addresses <= MAX_KEYS, "{addresses} addresses remembered");
+    }
+
+    /// Finding 11: the /64 networks of one /48 share a second count, so one site cannot spread its
+    /// failures over its 65,536 networks; another /48 is not held by it.
+    #[test]
+    fn the_networks_of_one_slash_48_share_a_count() {
+        let limits = SignInLimits { window_secs: 60, per_address: 5, per_name: 5, hashing_slots: 1 };
+        let t = Throttle::new(limits);
+        let net = |n: u16| -> IpAddr { format!("2001:db8:7:{n:x}::1").parse().unwrap() };
+        let mut refused_at = None;
+        for n in 0..1000u16 {
+            let a = Attempt::new(Some(net(n)), None);
+            if limited(&t, &a, at(1)) {
+                refused_at = Some(n);
+                break;
+            }
+            t.failed(&a, at(1));
+        }
+        println!("failures from distinct /64s of one /48 before a refusal: {refused_at:?}");
+        let n = refused_at.expect("one /48 spreading its failures over its /64s must be limited");
+        assert_eq!(u32::from(n), limits.per_address * PER_NETWORK_FACTOR, "the /48's limit");
+        let elsewhere: IpAddr = "2001:db8:8::1".parse().unwrap();
+        assert!(!limited(&t, &Attempt::new(Some(elsewhere), None), at(2)), "another /48 is not held");
     }
 }

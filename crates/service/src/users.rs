@@ -4,9 +4,18 @@
 //! record's unique key, so a lookup by hash is one indexed read and a leaked database leaks no token.
 //!
 //! The bootstrap token (the `admin` user's first token, from `RAILYARD_ADMIN_TOKEN` or printed once by
-//! the first start) is for the first start only: when an admin creates another admin token — a token
-//! for any user holding the admin role, the admin user included — the bootstrap token is revoked in
-//! the same commit, with its own `revoke` event (`reason: bootstrap_replaced`, `replaced_by`).
+//! the first start) is for the first start only. One rule ([`own_admin_credential`]) retires it: when a
+//! change leaves a user able to act as an admin with a credential of their own, the bootstrap token is
+//! revoked in the same commit, with its own `revoke` event (`reason: bootstrap_replaced`, `replaced_by`:
+//! the token or the user whose password did it, `admin`, `credential`: `token` or `password`). A user
+//! acts as an admin on their own when they are active, hold the admin role, and have an active API token
+//! other than the bootstrap token (the `admin` user's too) or a console password (the `admin` user's own
+//! password does not count: it is the bootstrap user). The rule is applied by every change that can
+//! make it so: a token created, a password set, a user created, and the roles or the active flag of a
+//! user changed. So it goes when an admin makes another admin token, when the admin role is granted to
+//! someone who already has a token or a password, when another admin gets a password, or an admin is
+//! created with one; it stays while the admin user only sets its own password or an admin has no
+//! credential yet.
 
 use chrono::{DateTime, Utc};
 use railyard_domain::{Actor, Change, Operation, Role, SYSTEM_ACTOR};
@@ -153,6 +162,26 @@ pub struct TokenView {
     pub token: Option<String>,
     #[serde(flatten)]
     pub meta: Meta,
+}
+
+/// What lets `user`, as a change leaves them, act as an admin without the bootstrap token: `new_token`
+/// (the id of a token the change creates for them), a console password (unless they are the bootstrap
+/// token's own user), or `active_token` (an active token of theirs other than the bootstrap token).
+/// `None` when they are disabled, not an admin, or have no credential of their own. The one rule that
+/// retires the bootstrap token (see the module's doc).
+fn own_admin_credential(
+    user: &User,
+    bootstrap_user: &str,
+    new_token: Option<&str>,
+    active_token: Option<&str>,
+) -> Option<(String, &'static str)> {
+    if !user.active || !user.roles.contains(&Role::Admin) {
+        return None;
+    }
+    if let Some(id) = new_token.or(active_token) {
+        return Some((id.to_string(), "token"));
+    }
+    (user.password_hash.is_some() && user.name != bootstrap_user).then(|| (user.name.clone(), "password"))
 }
 
 /// The SHA-256 of a token, as stored.
@@ -307,6 +336,7 @@ impl Service {
         if user.password_hash.is_some() {
             changes.push(Change::new("user", &user.name, "set_password", json!({})));
         }
+        changes.extend(self.retire_bootstrap_for(&mut tx, &user, None, now).await?);
         tx.record(changes);
         self.commit(tx).await?;
         self.user(actor, &user.name).await
@@ -364,17 +394,23 @@ impl Service {
                 u.active = v;
             }
             // New roles, or disabling or enabling the user, end their open console sessions.
-            if u.roles != roles || u.active != active {
+            let granting = u.roles != roles || u.active != active;
+            if granting {
                 u.credentials_stamp += 1;
             }
-            let mut tx = Tx::new(actor, self.now());
+            let now = self.now();
+            let mut tx = Tx::new(actor, now);
             tx.update(&s)?;
-            tx.record([Change::new(
+            let mut changes = vec![Change::new(
                 "user",
                 name,
                 "update",
                 json!({"roles": s.value.roles, "active": s.value.active, "email": s.value.email}),
-            )]);
+            )];
+            if granting {
+                changes.extend(self.retire_bootstrap_for(&mut tx, &s.value, None, now).await?);
+            }
+            tx.record(changes);
             self.commit(tx).await
         })
         .await?;
@@ -395,7 +431,7 @@ impl Service {
             .ok_or_else(|| ServiceError::invalid("user", format!("there is no user '{owner}'")))?;
         let secret = new_secret()?;
         let id = self.new_id("TK").await?;
-        let another_admin = actor.is_admin() && user.value.roles.contains(&Role::Admin);
+        let owner = user.value.clone();
         let token = Token {
             id: id.clone(),
             user: user.value.name,
@@ -408,20 +444,69 @@ impl Service {
         let mut tx = Tx::new(actor, now);
         tx.insert(&token, seq_of(&id))?;
         let mut changes = vec![Change::new("token", &id, "create", json!({"user": token.user, "label": token.label}))];
-        // An admin made another admin token: the bootstrap token has done its job.
-        if another_admin && let Some(mut first) = self.live_bootstrap_token().await? {
-            first.value.revoked_at = Some(now);
-            tx.update(&first)?;
-            changes.push(Change::new(
-                "token",
-                &first.value.id,
-                "revoke",
-                json!({"user": first.value.user, "reason": "bootstrap_replaced", "replaced_by": id}),
-            ));
-        }
+        changes.extend(self.retire_bootstrap_for(&mut tx, &owner, Some(&id), now).await?);
         tx.record(changes);
         self.commit(tx).await?;
         Ok(token_view(self.load(&id).await?, Some(secret)))
+    }
+
+    /// Applies the one rule (see the module's doc) to `user` as a change leaves them: when they can act
+    /// as an admin with a credential of their own (`new_token`: a token the change creates), the live
+    /// bootstrap token is revoked in `tx`; returns the revoke event to record with the change.
+    pub(crate) async fn retire_bootstrap_for(
+        &self,
+        tx: &mut Tx,
+        user: &User,
+        new_token: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<Option<Change>> {
+        if !user.active || !user.roles.contains(&Role::Admin) {
+            return Ok(None);
+        }
+        let Some(mut first) = self.live_bootstrap_token().await? else { return Ok(None) };
+        let active_token = match new_token {
+            Some(_) => None,
+            None => self.own_active_token(&user.name, &first.value.id).await?,
+        };
+        let Some((replaced_by, credential)) =
+            own_admin_credential(user, &first.value.user, new_token, active_token.as_deref())
+        else {
+            return Ok(None);
+        };
+        first.value.revoked_at = Some(now);
+        tx.update(&first)?;
+        Ok(Some(Change::new(
+            "token",
+            &first.value.id,
+            "revoke",
+            json!({
+                "user": first.value.user,
+                "reason": "bootstrap_replaced",
+                "replaced_by": replaced_by,
+                "admin": user.name,
+                "credential": credential,
+            }),
+        )))
+    }
+
+    /// An active token of `user` other than `except` (the bootstrap token), if any.
+    async fn own_active_token(&self, user: &str, except: &str) -> ServiceResult<Option<String>> {
+        let mut q = ListQuery::new("token", crate::MAX_PAGE);
+        q.parent_id = Some(user.to_string());
+        q.states = vec!["active".to_string()];
+        loop {
+            let page = self.store.list(&q).await?;
+            let full = page.len() >= q.limit as usize;
+            for r in page {
+                q.after_seq = Some(r.seq);
+                if r.id != except {
+                    return Ok(Some(r.id));
+                }
+            }
+            if !full {
+                return Ok(None);
+            }
+        }
     }
 
     /// The bootstrap token, while it is not revoked.

@@ -8,6 +8,7 @@ use crate::map_err;
 pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "0001_init", include_str!("../migrations/0001_init.sql")),
     (2, "0002_record_listing", include_str!("../migrations/0002_record_listing.sql")),
+    (3, "0003_bytewise_scan", include_str!("../migrations/0003_bytewise_scan.sql")),
 ];
 
 /// The migration that introduced the listings of written records: after its SQL, a database that

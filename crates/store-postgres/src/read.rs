@@ -84,18 +84,22 @@ pub(crate) async fn list(client: &Client, q: &ListQuery) -> StoreResult<Vec<Reco
     rows.iter().map(record_from_row).collect()
 }
 
-/// Every record in `(kind, id)` order (the primary key's), a page at a time.
+/// Every record in `(kind, id)` order compared bytewise (`COLLATE "C"`, whatever the database's
+/// collation; the index `records_kind_id_bytewise` serves it), a page at a time.
 pub(crate) async fn scan(client: &Client, scan: &RecordScan) -> StoreResult<Vec<Record>> {
     let limit = i64::from(scan.limit);
     let rows = match &scan.after {
         Some((kind, id)) => {
-            let sql =
-                format!("SELECT {RECORD_COLUMNS} FROM records WHERE (kind, id) > ($1, $2) ORDER BY kind, id LIMIT $3");
+            let sql = format!(
+                "SELECT {RECORD_COLUMNS} FROM records WHERE (kind COLLATE \"C\", id COLLATE \"C\") > ($1, $2) \
+                 ORDER BY kind COLLATE \"C\", id COLLATE \"C\" LIMIT $3"
+            );
             let stmt = client.prepare_cached(&sql).await.map_err(map_err)?;
             client.query(&stmt, &[kind, id, &limit]).await.map_err(map_err)?
         }
         None => {
-            let sql = format!("SELECT {RECORD_COLUMNS} FROM records ORDER BY kind, id LIMIT $1");
+            let sql =
+                format!("SELECT {RECORD_COLUMNS} FROM records ORDER BY kind COLLATE \"C\", id COLLATE \"C\" LIMIT $1");
             let stmt = client.prepare_cached(&sql).await.map_err(map_err)?;
             client.query(&stmt, &[&limit]).await.map_err(map_err)?
         }

@@ -2,8 +2,8 @@
 
 use deadpool_postgres::{Object, Transaction};
 use railyard_store::{
-    Commit, CommitReceipt, Event, NewEvent, Record, StoreError, StoreResult, Write, WrittenRecord, event_hash,
-    format_time, parse_time, to_stored_precision, writes_text, written_record,
+    Commit, CommitReceipt, Event, NewEvent, Record, StoreError, StoreResult, Write, WrittenRecord, deleted_record,
+    event_hash, format_time, parse_time, to_stored_precision, writes_text, written_record,
 };
 use tokio_postgres::error::SqlState;
 
@@ -32,6 +32,7 @@ async fn apply(tx: &Transaction<'_>, commit: Commit) -> StoreResult<CommitReceip
         written.push(match write {
             Write::Insert(record) => insert(tx, record).await?,
             Write::Update { record, expected_version } => update(tx, record, *expected_version).await?,
+            Write::Delete { kind, id, expected_version } => delete(tx, kind, id, *expected_version).await?,
         });
     }
     let events = append(tx, commit.events, &written).await?;
@@ -218,4 +219,22 @@ async fn update(tx: &Transaction<'_>, r: &Record, expected: i64) -> StoreResult<
         None => None,
     };
     Err(StoreError::Conflict { kind: r.kind.clone(), id: r.id.clone(), expected, found })
+}
+
+/// Deletes the record when it is at `expected` and lists it as it was.
+async fn delete(tx: &Transaction<'_>, kind: &str, id: &str, expected: i64) -> StoreResult<WrittenRecord> {
+    let sql = format!(
+        "DELETE FROM records WHERE kind = $1 AND id = $2 AND version = $3 RETURNING {}",
+        crate::read::RECORD_COLUMNS
+    );
+    let stmt = tx.prepare_cached(&sql).await.map_err(map_err)?;
+    if let Some(row) = tx.query_opt(&stmt, &[&kind, &id, &expected]).await.map_err(map_err)? {
+        return Ok(deleted_record(&crate::read::record_from_row(&row)?));
+    }
+    let stmt = tx.prepare_cached("SELECT version FROM records WHERE kind = $1 AND id = $2").await.map_err(map_err)?;
+    let found = match tx.query_opt(&stmt, &[&kind, &id]).await.map_err(map_err)? {
+        Some(row) => Some(row.try_get(0).map_err(map_err)?),
+        None => None,
+    };
+    Err(StoreError::Conflict { kind: kind.to_string(), id: id.to_string(), expected, found })
 }

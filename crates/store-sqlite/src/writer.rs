@@ -9,8 +9,8 @@
 use std::sync::mpsc::Receiver;
 
 use railyard_store::{
-    Commit, CommitReceipt, Record, StoreError, StoreResult, Write, WrittenRecord, format_time, parse_time,
-    written_record,
+    Commit, CommitReceipt, Record, StoreError, StoreResult, Write, WrittenRecord, deleted_record, format_time,
+    parse_time, written_record,
 };
 use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 use tokio::sync::oneshot;
@@ -234,6 +234,7 @@ fn apply_commit(conn: &Connection, head: &mut Head, commit: Commit) -> StoreResu
         written.push(match write {
             Write::Insert(record) => insert(conn, record)?,
             Write::Update { record, expected_version } => update(conn, record, *expected_version)?,
+            Write::Delete { kind, id, expected_version } => delete(conn, kind, id, *expected_version)?,
         });
     }
     let events = append_events(conn, head, commit.events, &written)?;
@@ -321,4 +322,26 @@ fn update(conn: &Connection, r: &Record, expected: i64) -> StoreResult<WrittenRe
         .and_then(|mut stmt| stmt.query_row([&r.id, &r.kind], |row| row.get(0)).optional())
         .map_err(map_err)?;
     Err(StoreError::Conflict { kind: r.kind.clone(), id: r.id.clone(), expected, found })
+}
+
+/// Deletes the record when it is at `expected` and lists it as it was.
+fn delete(conn: &Connection, kind: &str, id: &str, expected: i64) -> StoreResult<WrittenRecord> {
+    let sql = format!(
+        "DELETE FROM records WHERE kind = ?1 AND id = ?2 AND version = ?3 RETURNING {}",
+        crate::read::RECORD_COLUMNS
+    );
+    let deleted = conn
+        .prepare_cached(&sql)
+        .and_then(|mut stmt| {
+            stmt.query_row(params![kind, id, expected], |row| Ok(crate::read::record_from_row(row))).optional()
+        })
+        .map_err(map_err)?;
+    if let Some(r) = deleted {
+        return Ok(deleted_record(&r?));
+    }
+    let found: Option<i64> = conn
+        .prepare_cached("SELECT version FROM records WHERE kind = ?1 AND id = ?2")
+        .and_then(|mut stmt| stmt.query_row([kind, id], |row| row.get(0)).optional())
+        .map_err(map_err)?;
+    Err(StoreError::Conflict { kind: kind.to_string(), id: id.to_string(), expected, found })
 }

@@ -1,3 +1,5 @@
+use std::collections::BTreeMap;
+
 use sha2::{Digest, Sha256};
 
 use crate::{ChainHead, Event, EventQuery, Record, Store, StoreResult, format_time};
@@ -93,26 +95,37 @@ pub async fn verify_chain(store: &dyn Store) -> StoreResult<ChainReport> {
 /// [`verify_chain`], and also that `expect` (a head witnessed earlier, e.g. printed by `railyard audit
 /// head` and kept elsewhere) is still in the chain: event `expect.seq` exists and has hash `expect.hash`.
 pub async fn verify_chain_expecting(store: &dyn Store, expect: Option<&ChainHead>) -> StoreResult<ChainReport> {
-    walk(store, expect, &mut |_| None).await
+    let seqs: Vec<i64> = expect.map(|w| w.seq).into_iter().collect();
+    let (mut report, found) = walk(store, &seqs, &mut |_| None).await?;
+    if let Some(w) = expect {
+        apply_witness(&mut report, w, found.get(&w.seq).map(String::as_str));
+    }
+    Ok(report)
 }
 
+/// Events read at a time: a page's memory is its events' (a listing of many records can be long).
+pub(crate) const EVENTS_PER_PAGE: u32 = 250;
+
 /// The walk behind [`verify_chain_expecting`]; `visit` sees every event (also after a break) and may
-/// report a problem with it, which counts as a break when it is the first.
+/// report a problem with it, which counts as a break when it is the first. Also returns the hashes of
+/// the events at `witness_seqs` (heads witnessed earlier), for [`apply_witness`].
 pub(crate) async fn walk(
     store: &dyn Store,
-    expect: Option<&ChainHead>,
+    witness_seqs: &[i64],
     visit: &mut (dyn FnMut(&Event) -> Option<String> + Send),
-) -> StoreResult<ChainReport> {
+) -> StoreResult<(ChainReport, BTreeMap<i64, String>)> {
     let stored_head = store.chain_head().await?;
     let mut prev = Link::GENESIS;
     let mut head_hash = GENESIS_HASH.to_string();
     let mut checked = 0u64;
     let mut first_broken = None;
-    // The hashes found at the stored head's and the witness's seqs.
-    let (mut at_head, mut at_expect) = (None, None);
+    // The hashes found at the stored head's and the witnesses' seqs.
+    let mut at_head = None;
+    let mut witnessed = BTreeMap::new();
     let mut after = None;
     loop {
-        let page = store.events(&EventQuery { after_seq: after, limit: 1000, ..Default::default() }).await?;
+        let q = EventQuery { after_seq: after, limit: EVENTS_PER_PAGE, ..Default::default() };
+        let page = store.events(&q).await?;
         let Some(last) = page.last() else { break };
         after = Some(last.seq);
         for e in &page {
@@ -129,8 +142,8 @@ pub(crate) async fn walk(
             if stored_head.as_ref().is_some_and(|h| h.seq == e.seq) {
                 at_head = Some(e.hash.clone());
             }
-            if expect.is_some_and(|w| w.seq == e.seq) {
-                at_expect = Some(e.hash.clone());
+            if witness_seqs.contains(&e.seq) {
+                witnessed.insert(e.seq, e.hash.clone());
             }
             head_hash = e.hash.clone();
             prev = Link { seq: e.seq, commit_seq: e.commit_seq };
@@ -146,12 +159,56 @@ pub(crate) async fn walk(
             Some(h) => head_problem(store, h, at_head.as_deref(), last_seq).await?,
         };
     }
-    if first_broken.is_none()
-        && let Some(w) = expect
-    {
-        first_broken = witness_problem(w, at_expect.as_deref(), last_seq);
+    Ok((ChainReport { events_checked: checked, head_hash, last_seq, stored_head, first_broken }, witnessed))
+}
+
+/// Walks the events up to `upto` again (as an earlier [`walk`] read them), checking each link and hash
+/// and showing each to `visit`; a problem when they no longer end at `upto` with hash `head_hash`.
+pub(crate) async fn rewalk(
+    store: &dyn Store,
+    upto: i64,
+    head_hash: &str,
+    visit: &mut (dyn FnMut(&Event) + Send),
+) -> StoreResult<Option<BrokenLink>> {
+    let mut prev = Link::GENESIS;
+    let mut hash = GENESIS_HASH.to_string();
+    let mut problem = None;
+    let mut after = None;
+    'pages: loop {
+        let q = EventQuery { after_seq: after, limit: EVENTS_PER_PAGE, ..Default::default() };
+        let page = store.events(&q).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.seq);
+        for e in &page {
+            if e.seq > upto {
+                break 'pages;
+            }
+            if problem.is_none()
+                && let Some(reason) = check(e, &prev, &hash)
+            {
+                problem = Some(BrokenLink { seq: e.seq.min(prev.seq + 1), reason });
+            }
+            visit(e);
+            hash = e.hash.clone();
+            prev = Link { seq: e.seq, commit_seq: e.commit_seq };
+        }
     }
-    Ok(ChainReport { events_checked: checked, head_hash, last_seq, stored_head, first_broken })
+    if problem.is_none() && (prev.seq != upto || hash != head_hash) {
+        problem = Some(BrokenLink {
+            seq: prev.seq.min(upto),
+            reason: format!(
+                "the log changed while it was verified: event {upto} no longer has hash {head_hash}; verify again"
+            ),
+        });
+    }
+    Ok(problem)
+}
+
+/// Adds the problem of a witnessed head to a walk's report, unless it already has one.
+pub(crate) fn apply_witness(report: &mut ChainReport, w: &ChainHead, found: Option<&str>) {
+    if report.first_broken.is_none() {
+        report.first_broken = witness_problem(w, found, report.last_seq);
+    }
 }
 
 /// The chain must reach the stored head, have the head's hash there, and go no further than the head

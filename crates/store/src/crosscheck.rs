@@ -13,15 +13,29 @@
 //! records they wrote *and* the chain head moved back: a consistent older database. Only a head kept
 //! elsewhere tells that apart (`verify --expect`).
 //!
-//! Memory: one entry (about 200 bytes) per record, for the length of the check.
+//! Memory is bounded, whatever the size of the database: the records are checked in passes over
+//! ranges of `(kind, id)`, each holding the listings of at most [`LISTINGS_PER_PASS`] records (about
+//! 300 bytes each); the range of a pass ends where its listings would overflow, and the next pass
+//! starts there. The first pass verifies the chain; each later one walks the events again up to the
+//! same event, checking every hash again (so every pass sees the log the first one verified), and
+//! collects only its range's listings. A database whose records fit in one pass is read once.
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::chain::walk;
+use crate::chain::{apply_witness, rewalk, walk};
 use crate::{
     ChainHead, ChainReport, Event, EventQuery, Record, RecordScan, Store, StoreResult, WrittenRecord, format_time,
     record_digest,
 };
+
+/// The most listings of records one pass of the cross-check holds.
+pub const LISTINGS_PER_PASS: usize = 10_000;
+
+/// Records that do not match the walk, settled (read again) this many at a time.
+const SUSPECTS_PER_SETTLE: usize = 1000;
+
+/// Records read at a time.
+const RECORDS_PER_PAGE: u32 = 500;
 
 /// How a kind of record relates to the audit log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +73,8 @@ pub struct RecordReport {
     pub mismatches: u64,
     /// The first, in `(kind, id)` order.
     pub first: Option<RecordMismatch>,
+    /// How many passes over the log the check took (see the module's doc).
+    pub passes: u32,
 }
 
 /// The chain and the records, checked together.
@@ -74,12 +90,87 @@ impl AuditReport {
     }
 }
 
+/// One verification, before it is checked against a witnessed head: [`AuditRun::expecting`] gives the
+/// report for one (several callers with different witnesses can share one run).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditRun {
+    pub chain: ChainReport,
+    pub records: RecordReport,
+    /// The seqs the run was asked to witness, with the hash of the event found there.
+    witnessed: BTreeMap<i64, Option<String>>,
+}
+
+impl AuditRun {
+    /// Whether the run was asked to witness event `seq` (so [`AuditRun::expecting`] can check a head
+    /// there).
+    pub fn has_witness(&self, seq: i64) -> bool {
+        self.witnessed.contains_key(&seq)
+    }
+
+    /// The report, with `expect` (a head witnessed earlier) checked too. `expect.seq` must be among the
+    /// seqs the run was asked to witness; another one is reported as not found.
+    pub fn expecting(&self, expect: Option<&ChainHead>) -> AuditReport {
+        let mut chain = self.chain.clone();
+        if let Some(w) = expect {
+            apply_witness(&mut chain, w, self.witnessed.get(&w.seq).and_then(|h| h.as_deref()));
+        }
+        AuditReport { chain, records: self.records.clone() }
+    }
+}
+
 /// The newest listing of one record in the log.
+#[derive(Debug, Clone)]
 struct Listed {
     commit_seq: i64,
     version: i64,
     state: Option<String>,
     digest: String,
+    deleted: bool,
+}
+
+impl Listed {
+    fn of(commit_seq: i64, w: WrittenRecord) -> Self {
+        Listed { commit_seq, version: w.version, state: w.state, digest: w.digest, deleted: w.deleted }
+    }
+}
+
+type Key = (String, String);
+
+/// The listings of one pass: the records in `(lo, hi]` (`None`: unbounded). When they overflow, the
+/// range ends before the highest listed key.
+struct Collector {
+    lo: Option<Key>,
+    hi: Option<Key>,
+    cap: usize,
+    listed: BTreeMap<Key, Listed>,
+}
+
+impl Collector {
+    fn new(lo: Option<Key>, cap: usize) -> Self {
+        Collector { lo, hi: None, cap: cap.max(1), listed: BTreeMap::new() }
+    }
+
+    fn visit(&mut self, e: &Event) -> Option<String> {
+        if e.writes.is_empty() {
+            return None;
+        }
+        let writes = match serde_json::from_str::<Vec<WrittenRecord>>(&e.writes) {
+            Ok(w) => w,
+            Err(err) => return Some(format!("its list of written records cannot be read: {err}")),
+        };
+        for w in writes {
+            let key = (w.kind.clone(), w.id.clone());
+            if self.lo.as_ref().is_some_and(|lo| key <= *lo) || self.hi.as_ref().is_some_and(|hi| key > *hi) {
+                continue;
+            }
+            self.listed.insert(key, Listed::of(e.commit_seq, w));
+            if self.listed.len() > self.cap {
+                self.listed.pop_last();
+                self.hi = self.listed.last_key_value().map(|(k, _)| k.clone());
+            }
+        }
+        None
+    }
 }
 
 /// Verifies the chain ([`crate::verify_chain_expecting`]) and cross-checks every record against it;
@@ -89,52 +180,103 @@ pub async fn verify_audit(
     expect: Option<&ChainHead>,
     rule: &(dyn Fn(&str) -> RecordRule + Sync),
 ) -> StoreResult<AuditReport> {
-    let mut listed: BTreeMap<(String, String), Listed> = BTreeMap::new();
-    let mut visit = |e: &Event| -> Option<String> {
-        if e.writes.is_empty() {
-            return None;
-        }
-        match serde_json::from_str::<Vec<WrittenRecord>>(&e.writes) {
-            Ok(writes) => {
-                for w in writes {
-                    let entry =
-                        Listed { commit_seq: e.commit_seq, version: w.version, state: w.state, digest: w.digest };
-                    listed.insert((w.kind, w.id), entry);
-                }
-                None
-            }
-            Err(err) => Some(format!("its list of written records cannot be read: {err}")),
-        }
-    };
-    let chain = walk(store, expect, &mut visit).await?;
+    let seqs: Vec<i64> = expect.map(|w| w.seq).into_iter().collect();
+    Ok(verify_audit_run(store, &seqs, rule, LISTINGS_PER_PASS).await?.expecting(expect))
+}
 
-    let mut report = RecordReport { records_checked: 0, mismatches: 0, first: None };
-    // Records that do not match what the walk found: checked again below before they are reported.
-    let mut suspects: Vec<Suspect> = Vec::new();
-    let mut scan = RecordScan { after: None, limit: 500 };
+/// [`verify_audit`] for several witnessed heads at once (their seqs), holding at most `per_pass`
+/// listings at a time.
+pub async fn verify_audit_run(
+    store: &dyn Store,
+    witness_seqs: &[i64],
+    rule: &(dyn Fn(&str) -> RecordRule + Sync),
+    per_pass: usize,
+) -> StoreResult<AuditRun> {
+    let mut records = RecordReport { records_checked: 0, mismatches: 0, first: None, passes: 1 };
+    let mut collector = Collector::new(None, per_pass);
+    let (mut chain, mut found) = walk(store, witness_seqs, &mut |e| collector.visit(e)).await?;
+    let witnessed = witness_seqs.iter().map(|seq| (*seq, found.remove(seq))).collect();
     loop {
+        let (lo, hi) = (collector.lo.take(), collector.hi.take());
+        let listed = std::mem::take(&mut collector.listed);
+        check_range(store, lo.as_ref(), hi.as_ref(), listed, chain.last_seq, rule, &mut records).await?;
+        let Some(hi) = hi else { break };
+        records.passes += 1;
+        collector = Collector::new(Some(hi), per_pass);
+        let changed = rewalk(store, chain.last_seq, &chain.head_hash, &mut |e| {
+            collector.visit(e);
+        })
+        .await?;
+        // A log already found broken is walked on (its records are still checked); one that was whole
+        // and changed since cannot be checked against.
+        if let Some(problem) = changed
+            && chain.first_broken.is_none()
+        {
+            chain.first_broken = Some(problem);
+            break;
+        }
+    }
+    Ok(AuditRun { chain, records, witnessed })
+}
+
+/// Compares every record in `(lo, hi]` with its listing, and reports what is listed but not stored.
+#[allow(clippy::too_many_arguments)]
+async fn check_range(
+    store: &dyn Store,
+    lo: Option<&Key>,
+    hi: Option<&Key>,
+    mut listed: BTreeMap<Key, Listed>,
+    walked: i64,
+    rule: &(dyn Fn(&str) -> RecordRule + Sync),
+    report: &mut RecordReport,
+) -> StoreResult<()> {
+    // Records that do not match the walk: checked again below before they are reported.
+    let mut suspects: Vec<Suspect> = Vec::new();
+    let mut scan = RecordScan { after: lo.cloned(), limit: RECORDS_PER_PAGE };
+    'pages: loop {
         let page = store.scan_records(&scan).await?;
         let Some(last) = page.last() else { break };
         scan.after = Some((last.kind.clone(), last.id.clone()));
         let full = page.len() >= scan.limit as usize;
-        for r in &page {
-            report.records_checked += 1;
+        for r in page {
             let key = (r.kind.clone(), r.id.clone());
+            if hi.is_some_and(|hi| key > *hi) {
+                break 'pages;
+            }
+            report.records_checked += 1;
             let entry = listed.remove(&key);
-            if compare(r, entry.as_ref(), rule(&r.kind)).is_some() {
+            if compare(&r, entry.as_ref(), rule(&r.kind)).is_some() {
                 suspects.push(Suspect { key, history: entry.into_iter().collect() });
+                if suspects.len() >= SUSPECTS_PER_SETTLE {
+                    settle_into(store, std::mem::take(&mut suspects), walked, rule, report).await?;
+                }
             }
         }
         if !full {
             break;
         }
     }
-    // What is still listed was not found in the table.
-    suspects.extend(std::mem::take(&mut listed).into_iter().map(|(key, l)| Suspect { key, history: vec![l] }));
-    for m in settle(store, suspects, chain.last_seq, rule).await? {
-        note(&mut report, m);
+    // What is still listed was not found in the table: fine when the listing deleted it.
+    for (key, l) in listed.into_iter().filter(|(_, l)| !l.deleted) {
+        suspects.push(Suspect { key, history: vec![l] });
+        if suspects.len() >= SUSPECTS_PER_SETTLE {
+            settle_into(store, std::mem::take(&mut suspects), walked, rule, report).await?;
+        }
     }
-    Ok(AuditReport { chain, records: report })
+    settle_into(store, suspects, walked, rule, report).await
+}
+
+async fn settle_into(
+    store: &dyn Store,
+    suspects: Vec<Suspect>,
+    walked: i64,
+    rule: &(dyn Fn(&str) -> RecordRule + Sync),
+    report: &mut RecordReport,
+) -> StoreResult<()> {
+    for m in settle(store, suspects, walked, rule).await? {
+        note(report, m);
+    }
+    Ok(())
 }
 
 /// A record that did not match the walk, with its listings known so far (oldest first).
@@ -171,9 +313,8 @@ async fn settle(
         for e in page.iter().filter(|e| !e.writes.is_empty()) {
             let Ok(writes) = serde_json::from_str::<Vec<WrittenRecord>>(&e.writes) else { continue };
             for w in writes {
-                if let Some(i) = index.get(&(w.kind, w.id)) {
-                    let l = Listed { commit_seq: e.commit_seq, version: w.version, state: w.state, digest: w.digest };
-                    suspects[*i].history.push(l);
+                if let Some(i) = index.get(&(w.kind.clone(), w.id.clone())) {
+                    suspects[*i].history.push(Listed::of(e.commit_seq, w));
                 }
             }
         }
@@ -182,15 +323,17 @@ async fn settle(
     for (s, record) in suspects.iter().zip(&records) {
         match record {
             Some(r) => out.extend(compare(r, pick(&s.history, r.version), rule(&r.kind))),
-            None => out.extend(s.history.last().map(|l| missing(s.key.0.clone(), s.key.1.clone(), l))),
+            None => out
+                .extend(s.history.last().filter(|l| !l.deleted).map(|l| missing(s.key.0.clone(), s.key.1.clone(), l))),
         }
     }
     Ok(out)
 }
 
-/// The listing that wrote `version`, else the newest one before it, else the newest one.
+/// The listing that wrote `version` (the newest such, a deletion last), else the newest one before it,
+/// else the newest one.
 fn pick(history: &[Listed], version: i64) -> Option<&Listed> {
-    history.iter().filter(|l| l.version <= version).max_by_key(|l| l.version).or_else(|| history.last())
+    history.iter().filter(|l| l.version <= version).max_by_key(|l| (l.version, !l.deleted)).or_else(|| history.last())
 }
 
 /// Counts a mismatch and keeps the first in `(kind, id)` order (bytewise, whatever order the database
@@ -227,6 +370,15 @@ fn compare(r: &Record, listed: Option<&Listed>, rule: RecordRule) -> Option<Reco
                 .into(),
         );
     };
+    if l.deleted {
+        return mismatch(
+            said(""),
+            format!(
+                "the change at event {} deleted it at version {}: it was put back outside Railyard",
+                l.commit_seq, l.version
+            ),
+        );
+    }
     let state = |s: &Option<String>| s.clone().unwrap_or_else(|| "none".into());
     if r.version < l.version || (rule == RecordRule::Exact && r.version != l.version) {
         let why = if r.version < l.version {

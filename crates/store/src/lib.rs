@@ -15,9 +15,11 @@
 //!   chain short of its stored head ([`verify_chain`] names the missing events), and later commits do not
 //!   paper over the gap.
 //! * **The records** are listed on the first event of the commit that wrote them ([`Event::writes`]:
-//!   version, state and a content digest), inside the hash. [`verify_audit`] cross-checks every stored
-//!   record against its newest listing: an edit, insert or delete made in the database without an event
-//!   is named, and so are records left ahead of a log whose newest events were deleted.
+//!   version, state and a content digest; a deletion marked so), inside the hash. [`verify_audit`]
+//!   cross-checks every stored record against its newest listing: an edit, insert or delete made in
+//!   the database without an event is named, and so are records left ahead of a log whose newest events
+//!   were deleted. It holds a bounded number of listings ([`LISTINGS_PER_PASS`]) whatever the size of
+//!   the database, checking the records in passes over ranges of `(kind, id)`.
 //! * **What it cannot prove alone**: someone with write access to the database who deletes the newest
 //!   events, the records they wrote *and* moves the head row back leaves a consistent older database.
 //!   Only a head kept outside the database tells: print it ([`Store::chain_head`], `railyard audit head`),
@@ -37,13 +39,15 @@ mod types;
 pub use chain::{
     BrokenLink, ChainReport, GENESIS_HASH, event_hash, record_digest, verify_chain, verify_chain_expecting,
 };
-pub use crosscheck::{AuditReport, RecordMismatch, RecordReport, RecordRule, verify_audit};
+pub use crosscheck::{
+    AuditReport, AuditRun, LISTINGS_PER_PASS, RecordMismatch, RecordReport, RecordRule, verify_audit, verify_audit_run,
+};
 pub use types::*;
 
 use async_trait::async_trait;
 
 /// Errors of the storage layer. Backends map their driver errors onto these.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The record was changed since it was read (or, for an insert, already exists: then `expected` is 0
     /// and `found` the stored version; for an update of a missing record `found` is `None`).
@@ -76,7 +80,19 @@ pub fn check_seq_count(counter: &str, count: u32) -> StoreResult<i64> {
 
 /// What the store lists on a commit's first event for a record it wrote with `version`.
 pub fn written_record(r: &Record, version: i64) -> WrittenRecord {
-    WrittenRecord { kind: r.kind.clone(), id: r.id.clone(), version, state: r.state.clone(), digest: record_digest(r) }
+    WrittenRecord {
+        kind: r.kind.clone(),
+        id: r.id.clone(),
+        version,
+        state: r.state.clone(),
+        digest: record_digest(r),
+        deleted: false,
+    }
+}
+
+/// What the store lists for a record a commit deleted: the record as it was, marked deleted.
+pub fn deleted_record(r: &Record) -> WrittenRecord {
+    WrittenRecord { deleted: true, ..written_record(r, r.version) }
 }
 
 /// The text of [`Event::writes`] for a commit's written records (empty when it wrote none).
@@ -142,7 +158,9 @@ pub trait Store: Send + Sync + 'static {
     /// [`StoreError::DuplicateKey`]. Once this returns `Ok`, the commit is durable.
     ///
     /// A commit that writes records and has events lists the records, with the versions the writes gave
-    /// them, on its first event ([`Event::writes`]), and moves the stored [`ChainHead`]. A commit without
+    /// them (and those it deleted, marked so), on its first event ([`Event::writes`]), and moves the
+    /// stored [`ChainHead`]. A delete of a record not at `expected_version` (or missing) fails like a
+    /// stale update, with [`StoreError::Conflict`]. A commit without
     /// events (operational state such as a lease) lists nothing: the cross-check's [`RecordRule`] says
     /// which kinds may be written so.
     async fn commit(&self, commit: Commit) -> StoreResult<CommitReceipt>;
@@ -160,6 +178,7 @@ pub trait Store: Send + Sync + 'static {
     /// has one, so only an edit outside Railyard removes it).
     async fn chain_head(&self) -> StoreResult<Option<ChainHead>>;
 
-    /// Every record of every kind, in `(kind, id)` order, a page at a time (for the audit cross-check).
+    /// Every record of every kind, in `(kind, id)` order compared bytewise (as Rust compares strings,
+    /// whatever the database's collation), a page at a time (for the audit cross-check).
     async fn scan_records(&self, scan: &RecordScan) -> StoreResult<Vec<Record>>;
 }

@@ -32,6 +32,20 @@ pub enum Write {
     /// The record is matched by `kind` and `id`; its `seq` and `created_at` are fixed at insert and the
     /// values given here are ignored.
     Update { record: Record, expected_version: i64 },
+    /// Deletes a record whose stored version is `expected_version` (housekeeping, such as purging ended
+    /// sessions). The commit's listing names it as deleted ([`WrittenRecord::deleted`]), with the digest
+    /// of what was deleted, so the cross-check expects it gone.
+    Delete { kind: String, id: String, expected_version: i64 },
+}
+
+impl Write {
+    /// The kind and id of the record written.
+    pub fn key(&self) -> (&str, &str) {
+        match self {
+            Write::Insert(r) | Write::Update { record: r, .. } => (r.kind.as_str(), r.id.as_str()),
+            Write::Delete { kind, id, .. } => (kind.as_str(), id.as_str()),
+        }
+    }
 }
 
 /// An audit event before it is stored: the store gives it its `seq`, `commit_seq` and hashes.
@@ -77,8 +91,11 @@ pub struct WrittenRecord {
     /// The version the write gave it.
     pub version: i64,
     pub state: Option<String>,
-    /// [`crate::record_digest`] of the record as written.
+    /// [`crate::record_digest`] of the record as written (as it was, when deleted).
     pub digest: String,
+    /// The commit deleted it (`version` is the version deleted). Absent from listings that did not.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
 }
 
 /// The newest event of the chain, as the store keeps it in its own row (`chain_head`), moved in the
@@ -92,7 +109,7 @@ pub struct ChainHead {
     pub hash: String,
 }
 
-/// A page of every record, in `(kind, id)` order (for the audit cross-check).
+/// A page of every record, in `(kind, id)` order, compared bytewise (for the audit cross-check).
 #[derive(Debug, Clone, Default)]
 pub struct RecordScan {
     /// Only records after this `(kind, id)` (the cursor).

@@ -37,19 +37,10 @@ fn schemathesis() -> PathBuf {
 async fn the_api_answers_as_its_openapi_document_says_under_schemathesis() {
     let exe = schemathesis();
     let server = Server::start_with(true);
-    // An admin token of its own: the bootstrap token stops working once an admin token is created, and
-    // the run creates some.
-    let created: serde_json::Value = reqwest::Client::new()
-        .post(format!("{}/api/v1/tokens", server.url))
-        .bearer_auth(ADMIN_TOKEN)
-        .json(&serde_json::json!({"label": "schemathesis", "user": "admin"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = created["token"].as_str().unwrap_or_else(|| panic!("no token in {created}")).to_string();
+    // Schemathesis acts as an admin of its own: the bootstrap token is for the first start only, and
+    // goes as soon as another user can act as an admin (which the generated requests do, granting the
+    // admin role to users who hold tokens).
+    let token = admin_of_its_own(&server.url).await;
     let work = tempfile::tempdir().unwrap();
     let started = Instant::now();
     let mut cmd = Command::new(&exe);
@@ -71,4 +62,17 @@ async fn the_api_answers_as_its_openapi_document_says_under_schemathesis() {
     let me =
         reqwest::Client::new().get(format!("{}/api/v1/users/me", server.url)).bearer_auth(&token).send().await.unwrap();
     assert_eq!(me.status(), 200, "the admin token stopped working during the run");
+}
+
+/// An admin user for the run, and its token (made with the bootstrap token, which this retires).
+async fn admin_of_its_own(url: &str) -> String {
+    let http = reqwest::Client::new();
+    let user = serde_json::json!({"name": "contract", "roles": ["admin"], "display_name": "Contract test"});
+    let res = http.post(format!("{url}/api/v1/users")).bearer_auth(ADMIN_TOKEN).json(&user).send().await.unwrap();
+    assert!(res.status().is_success(), "create the contract user: {}", res.status());
+    let body = serde_json::json!({"user": "contract", "label": "schemathesis"});
+    let res = http.post(format!("{url}/api/v1/tokens")).bearer_auth(ADMIN_TOKEN).json(&body).send().await.unwrap();
+    assert!(res.status().is_success(), "a token for the contract user: {}", res.status());
+    let v: serde_json::Value = res.json().await.unwrap();
+    v["token"].as_str().expect("the new token").to_string()
 }

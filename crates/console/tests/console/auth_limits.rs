@@ -4,7 +4,7 @@
 //! only admins see. The server's clock is moved forward to pass the window (no waiting, no race).
 
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::common::{PASSWORD, Page, TestApp};
 
@@ -149,4 +149,83 @@ async fn failed_sign_ins_are_in_the_audit_log_with_details_for_admins_only() {
     let all = failed(&app.get(&app.admin, "/api/v1/audit/events?object_kind=sign_in&limit=500").await);
     let rita = all.iter().filter(|e| e["data"]["name"] == "rita").count();
     assert_eq!(rita, PER_NAME, "{all:?}");
+}
+
+/// Every order of the fields of a JSON object, as text (serde_json may keep keys sorted or in order).
+fn orderings(fields: &[(&str, Value)]) -> Vec<String> {
+    if fields.len() <= 1 {
+        return vec![fields.iter().map(|(k, v)| format!("{}:{v}", Value::from(*k))).collect()];
+    }
+    let mut out = Vec::new();
+    for i in 0..fields.len() {
+        let mut rest = fields.to_vec();
+        let (k, v) = rest.remove(i);
+        for tail in orderings(&rest) {
+            out.push(format!("{}:{v},{tail}", Value::from(k)));
+        }
+    }
+    out
+}
+
+/// Finding 6: a viewer sees a failed sign-in's hash and every field but its data. The data must not be
+/// recoverable from the hash: even knowing the name tried, the address and the five reasons, no guess
+/// of the data recomputes the hash. (The admin's copy of the data does, so the arithmetic is right.)
+#[tokio::test]
+async fn a_viewer_cannot_confirm_a_guess_of_a_failed_sign_ins_hidden_details() {
+    let app = TestApp::spawn().await;
+    app.user("rita", &["release_manager"]).await;
+    let viewer = app.user("vic", &["viewer"]).await;
+    // A password typed into the name field: the classic leak.
+    let typed = "Tr0ub4dor&3 rita";
+    app.browser().sign_in(typed, "rita").await;
+
+    let failed = |v: &Value| -> Value {
+        v["items"].as_array().unwrap().iter().find(|e| e["action"] == "sign_in_failed").cloned().expect("the event")
+    };
+    let theirs = failed(&app.get(&viewer, "/api/v1/audit/events?object_kind=sign_in&limit=500").await);
+    let admins = failed(&app.get(&app.admin, "/api/v1/audit/events?object_kind=sign_in&limit=500").await);
+    assert_eq!(admins["data"]["name"], typed, "{admins}");
+    assert!(!theirs.to_string().contains("Tr0ub4dor"), "{theirs}");
+
+    let at: chrono::DateTime<chrono::Utc> = theirs["at"].as_str().unwrap().parse().unwrap();
+    let hash_with = |data: &str| {
+        railyard_store::event_hash(
+            theirs["seq"].as_i64().unwrap(),
+            theirs["commit_seq"].as_i64().unwrap(),
+            &at,
+            theirs["actor"].as_str().unwrap(),
+            theirs["object_kind"].as_str().unwrap(),
+            theirs["object_id"].as_str().unwrap(),
+            theirs["action"].as_str().unwrap(),
+            data,
+            theirs["prev_hash"].as_str().unwrap(),
+            "",
+        )
+    };
+    assert_eq!(hash_with(&admins["data"].to_string()), theirs["hash"], "the admin's data gives the hash");
+
+    let mut tried = 0;
+    let mut confirmed = Vec::new();
+    for reason in ["unknown_user", "disabled_user", "no_password", "wrong_password", "invalid_token"] {
+        for method in ["password", "token"] {
+            for client in ["127.0.0.1", "::1", "unknown"] {
+                for name in [Some(typed), None] {
+                    let mut fields =
+                        vec![("client", json!(client)), ("reason", json!(reason)), ("method", json!(method))];
+                    if let Some(n) = name {
+                        fields.push(("name", json!(n)));
+                    }
+                    for text in orderings(&fields) {
+                        tried += 1;
+                        let data = format!("{{{text}}}");
+                        if hash_with(&data) == theirs["hash"] {
+                            confirmed.push(data);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    println!("a viewer's {tried} guesses of the hidden data: {} confirmed by the hash: {confirmed:?}", confirmed.len());
+    assert!(confirmed.is_empty(), "the hash confirms a viewer's guess of the hidden details: {confirmed:?}");
 }

@@ -14,8 +14,7 @@ fn running(retries: u32) -> Deployment {
     serde_json::from_value(json!({
         "id": "DE-1", "turnover_id": "TO-1", "train_id": "RT-1", "releases": ["AR-1"], "environment": "test",
         "stage": 0, "attempt": 1, "trigger": "manual", "state": "running", "created_by": "erin",
-        "runs": [run("R1", None, "running"), run("R2", None, "running"), run("R3", Some("rita"), "waiting_for_owner")],
-        "lease": {"holder": "engine-1", "expires_at": "2030-01-01T00:00:00Z"}
+        "runs": [run("R1", None, "running"), run("R2", None, "running"), run("R3", Some("rita"), "waiting_for_owner")]
     }))
     .expect("a deployment")
 }
@@ -44,7 +43,22 @@ fn an_interrupted_run_is_never_retried_by_itself_and_the_deployment_fails_once_n
     d.finish_run(1, 1, interrupted()).expect("recorded");
     let actions: Vec<String> = d.settle_interrupted(now).into_iter().map(|c| c.action).collect();
     assert_eq!(actions, ["withdraw_manual_run", "fail"]);
-    assert_eq!((d.state, d.lease.is_none()), (DeploymentState::Failed, true));
+    assert_eq!(d.state, DeploymentState::Failed);
     assert_eq!(d.runs[2].state, RunState::Pending, "the manual run waits again on a retry");
     assert!(d.settle_interrupted(now).is_empty(), "settled once");
+}
+
+#[test]
+fn a_lease_is_taken_when_free_or_expired_renewed_by_its_holder_and_refused_while_another_holds_it() {
+    let now = Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).single().expect("time");
+    let ttl = chrono::Duration::seconds(10);
+    let first = Lease::claim(None, "engine-1", now, ttl).expect("a free deployment is taken");
+    assert_eq!((first.holder.as_str(), first.expires_at), ("engine-1", now + ttl));
+    let later = now + chrono::Duration::seconds(5);
+    assert_eq!(Lease::claim(Some(&first), "engine-2", later, ttl), None, "another engine holds it");
+    let renewed = Lease::claim(Some(&first), "engine-1", later, ttl).expect("renewed by its holder");
+    assert_eq!(renewed.expires_at, later + ttl);
+    let expired = now + chrono::Duration::seconds(10);
+    let taken = Lease::claim(Some(&first), "engine-2", expired, ttl).expect("an expired lease is anyone's");
+    assert_eq!(taken.holder, "engine-2");
 }

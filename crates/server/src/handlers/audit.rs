@@ -58,7 +58,9 @@ pub struct VerifyParams {
 }
 
 /// Walks the whole hash chain, checks it ends at the stored head (and contains `expect`), and
-/// cross-checks every record against the log; reports the first problem.
+/// cross-checks every record against the log; reports the first problem. One verification runs at a
+/// time per server: a request that arrives while one runs waits for it and shares the next one, which
+/// starts after the request (`started_at`, `verified_at`), so an edit made before asking is always seen.
 #[utoipa::path(get, operation_id = "verify_audit_log", path = "/api/v1/audit/verify", tag = "audit", params(VerifyParams), security(("bearer" = [])),
     responses((status = 200, body = ChainView), (status = 422, body = Problem)))]
 pub async fn verify(

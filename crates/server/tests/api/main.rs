@@ -15,5 +15,6 @@ mod openapi;
 mod production;
 mod releases;
 mod roles;
+mod trust;
 mod turnovers;
 mod work_items;

@@ -30,6 +30,8 @@ macro_rules! tamper_suite {
             moving_the_head_back_too_is_caught_by_the_records_and_by_a_witness,
             records_edited_inserted_or_deleted_without_an_event_are_named,
             housekeeping_writes_are_allowed_only_where_the_rule_says,
+            a_delete_is_listed_and_the_cross_check_expects_the_record_gone,
+            the_cross_check_in_many_passes_finds_what_one_pass_finds,
         );
     };
     (@cases $factory:expr; $($case:ident),+ $(,)?) => {
@@ -105,14 +107,16 @@ pub async fn commits_list_the_records_they_wrote(store: &dyn Store) {
                 id: "RT-1".into(),
                 version: 1,
                 state: Some("draft".into()),
-                digest: record_digest(&stored_a)
+                digest: record_digest(&stored_a),
+                deleted: false,
             },
             WrittenRecord {
                 kind: "approval".into(),
                 id: "AP-1".into(),
                 version: 1,
                 state: Some("draft".into()),
-                digest: record_digest(&stored_b)
+                digest: record_digest(&stored_b),
+                deleted: false,
             },
         ],
         "the listing is what was stored"

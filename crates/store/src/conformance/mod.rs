@@ -256,6 +256,8 @@ mod audit;
 mod batches;
 mod commit_ids;
 mod concurrency;
+mod deletes;
+pub mod memory;
 mod records;
 mod sequences;
 
@@ -263,5 +265,6 @@ pub use audit::*;
 pub use batches::*;
 pub use commit_ids::*;
 pub use concurrency::*;
+pub use deletes::*;
 pub use records::*;
 pub use sequences::*;
