@@ -340,5 +340,9 @@ fn actions_serialise_with_a_kind_tag_and_defaults() {
 
 #[path = "run/http.rs"]
 mod http;
+#[path = "run/contain.rs"]
+mod contain;
+#[path = "run/privileges.rs"]
+mod privileges;
 #[path = "run/sandbox.rs"]
 mod sandbox;
