@@ -5,10 +5,11 @@
 
 use std::ffi::CString;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use railyard_runner::{
-    Action, Limits, LineSink, OutputLine, Reaped, RunContext, RunOptions, RunProcess, RunStatus, VecSink,
+    Action, Limits, LineSink, OutputLine, Reaped, RunContext, RunOptions, RunProcess, RunStatus, Sandbox, VecSink,
     kill_recorded, run_with,
 };
 
@@ -173,9 +174,71 @@ async fn after_a_crash_the_recorded_run_is_reaped_with_what_left_its_group() {
         (reaped, escaped, gone)
     };
     let (outcome, (reaped, escaped, gone)) = tokio::join!(run, reaper);
-    eprintln!("reaped {reaped:?}; escaped {escaped:?} gone {gone:?}; run {:?}", outcome.status);
+    let cgroups = Sandbox::for_this_process().uses_cgroups();
+    eprintln!("reaped {reaped:?}; escaped {escaped:?} gone {gone:?}; run {:?}; cgroups: {cgroups}", outcome.status);
     assert!(matches!(reaped, Reaped::Killed(n) if n >= 3), "{reaped:?}");
     assert_eq!(gone, [true, true], "processes outside the recorded group outlived the reap: {escaped:?}");
+}
+
+/// Without control groups (a server that may not make them): a script whose background sleeper leaves
+/// the group and session but keeps the run's environment.
+fn escaping_with_its_environment(dir: &Path, then: &str) -> String {
+    format!("setsid sleep 300 & echo $! >> {}/escaped; {then}", dir.display())
+}
+
+#[tokio::test]
+async fn without_control_groups_what_left_the_group_is_found_by_its_run_id_and_other_runs_are_left_alone() {
+    let sandbox = Arc::new(Sandbox::new(None, None).expect("sandbox").without_cgroups());
+    assert!(!sandbox.uses_cgroups());
+    let options = RunOptions { sandbox, ..RunOptions::new(Limits::default()) };
+    let (long_dir, short_dir, crashed_dir) = (shared_dir(), shared_dir(), shared_dir());
+    let long_done = long_dir.path().join("done");
+    let long = Action::Command(sh(&escaping_with_its_environment(
+        long_dir.path(),
+        &format!("while [ ! -e {} ]; do sleep 0.1; done", long_done.display()),
+    )));
+    let short = Action::Command(sh(&escaping_with_its_environment(short_dir.path(), "exit 0")));
+    let crashed = Action::Command(sh(&escaping_with_its_environment(crashed_dir.path(), "sleep 300")));
+    let (mut long_sink, mut short_sink) = (VecSink::new(), VecSink::new());
+    let (long_ctx, short_ctx, crashed_ctx) = (ctx("DE-7-R1-1"), ctx("DE-8-R1-1"), ctx("DE-9-R1-1"));
+    let long_run = run_with(&long, &long_ctx, &mut long_sink, &options);
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let mut crashed_sink = Recorder(Some(tx));
+    let crashed_run = run_with(&crashed, &crashed_ctx, &mut crashed_sink, &options);
+    let others = async {
+        for dir in [&long_dir, &crashed_dir] {
+            for _ in 0..600 {
+                if pids(&dir.path().join("escaped")).len() == 1 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+        let outcome = run_with(&short, &short_ctx, &mut short_sink, &options).await;
+        let short_gone = gone_then_cleanup(&pids(&short_dir.path().join("escaped"))).await;
+        // As after a crash: the recorded run is reaped, with what left its group.
+        let record = rx.await.expect("the runner reported the process");
+        let reaped = kill_recorded(&record);
+        let crashed_gone = gone_then_cleanup(&pids(&crashed_dir.path().join("escaped"))).await;
+        // The long run is still running: its processes must all be there.
+        let long_alive: Vec<bool> = pids(&long_dir.path().join("escaped")).iter().map(|p| !process_gone(p)).collect();
+        std::fs::write(&long_done, "").expect("let the long run end");
+        (outcome, short_gone, record, reaped, crashed_gone, long_alive)
+    };
+    let (long_outcome, crashed_outcome, (short_outcome, short_gone, record, reaped, crashed_gone, long_alive)) =
+        tokio::join!(long_run, crashed_run, others);
+    let long_gone = gone_then_cleanup(&pids(&long_dir.path().join("escaped"))).await;
+    eprintln!(
+        "short: {short_gone:?} gone; reaped {reaped:?}, {crashed_gone:?} gone; long: {long_alive:?} alive while it \
+         ran, {long_gone:?} gone after"
+    );
+    assert!(short_outcome.succeeded() && long_outcome.succeeded(), "{short_outcome:?} {long_outcome:?}");
+    assert_eq!(crashed_outcome.signal, Some(9), "{crashed_outcome:?}");
+    assert_eq!((record.cgroup.as_deref(), record.run_id.as_deref()), (None, Some("DE-9-R1-1")));
+    assert_eq!(short_gone, [true], "the short run's escaped process outlived it");
+    assert_eq!(crashed_gone, [true], "the reaped run's escaped process outlived the reap");
+    assert_eq!(long_alive, [true], "the end of another run killed the long run's process");
+    assert_eq!(long_gone, [true], "the long run's escaped process outlived it");
 }
 
 /// The arguments of `clone3` (linux/sched.h), up to `set_tid_size`.
