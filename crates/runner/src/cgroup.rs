@@ -39,8 +39,11 @@ impl Cgroups {
     pub fn detect() -> Result<Cgroups, String> {
         let (mount, root) = v2_mount().ok_or("no cgroup v2 hierarchy is mounted")?;
         let own = own_cgroup().ok_or("this process is in no cgroup v2 group")?;
-        let rel = own.strip_prefix(&root).map_err(|_| format!("this process's cgroup {} is outside the mount", own.display()))?;
-        let cgroups = Cgroups { base: mount.join(rel) };
+        let rel = own
+            .strip_prefix(&root)
+            .map_err(|_| format!("this process's cgroup {} is outside the mount", own.display()))?;
+        let base = if rel.as_os_str().is_empty() { mount } else { mount.join(rel) };
+        let cgroups = Cgroups { base };
         let probe = cgroups
             .create("railyard-probe-")
             .map_err(|e| format!("cannot make a group in {}: {e}", cgroups.base.display()))?;
@@ -115,7 +118,6 @@ impl RunCgroup {
     pub fn kill(&self) -> usize {
         kill(&self.path)
     }
-
 }
 
 impl Drop for RunCgroup {

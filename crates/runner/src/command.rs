@@ -262,7 +262,9 @@ fn spawn_error(action: &CommandAction, sandbox: &Sandbox, dir: &Path, e: &io::Er
     };
     let named = action.working_dir.is_some();
     match Step::of(e) {
-        Some(Step::Dir(libc::ENOENT)) if named => return format!("working directory '{}' does not exist", dir.display()),
+        Some(Step::Dir(libc::ENOENT)) if named => {
+            return format!("working directory '{}' does not exist", dir.display());
+        }
         Some(Step::Dir(libc::ENOTDIR)) if named => {
             return format!("working directory '{}' is not a directory", dir.display());
         }

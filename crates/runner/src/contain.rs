@@ -50,10 +50,10 @@ impl RunProcesses {
 
     /// Completes once the leader exited (it is not reaped: see the module doc).
     pub async fn leader_exited(&self) {
-        if let Some(exit) = &self.exit {
-            if exit.readable().await.is_ok() {
-                return;
-            }
+        if let Some(exit) = &self.exit
+            && exit.readable().await.is_ok()
+        {
+            return;
         }
         while !exited_unreaped(self.leader) {
             tokio::time::sleep(Duration::from_millis(50)).await;

@@ -56,13 +56,8 @@ pub const DEFAULT_MAX_PROCESSES: u64 = 4096;
 
 /// The capabilities a server that is not root needs to run tasks as another user: switch user and
 /// group, hand the run's directory to the task user, and remove what the task left in it.
-const SWITCH_CAPABILITIES: [(u32, &str); 5] = [
-    (7, "CAP_SETUID"),
-    (6, "CAP_SETGID"),
-    (0, "CAP_CHOWN"),
-    (1, "CAP_DAC_OVERRIDE"),
-    (3, "CAP_FOWNER"),
-];
+const SWITCH_CAPABILITIES: [(u32, &str); 5] =
+    [(7, "CAP_SETUID"), (6, "CAP_SETGID"), (0, "CAP_CHOWN"), (1, "CAP_DAC_OVERRIDE"), (3, "CAP_FOWNER")];
 
 /// An OS user tasks run as.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -361,7 +356,8 @@ fn can_switch_users() -> Result<(), Vec<&'static str>> {
             u64::from_str_radix(&hex, 16).ok()
         })
         .unwrap_or(0);
-    let missing: Vec<&str> = SWITCH_CAPABILITIES.iter().filter(|(bit, _)| caps & (1 << bit) == 0).map(|(_, n)| *n).collect();
+    let missing: Vec<&str> =
+        SWITCH_CAPABILITIES.iter().filter(|(bit, _)| caps & (1 << bit) == 0).map(|(_, n)| *n).collect();
     if missing.is_empty() { Ok(()) } else { Err(missing) }
 }
 

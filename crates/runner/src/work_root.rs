@@ -113,7 +113,14 @@ impl WorkRoot {
                     let fresh = parent.join(format!("{}-{}", name.to_string_lossy(), random_hex()?));
                     match open_own_dir(&fresh, mode, true) {
                         Ok((dir, id)) => {
-                            let note = format!("{} could not be used ({e})", wanted.display());
+                            let why = match std::fs::symlink_metadata(&wanted) {
+                                Ok(m) if m.file_type().is_symlink() || !m.is_dir() => "is not a directory".to_string(),
+                                Ok(m) if m.uid() != euid() => {
+                                    format!("belongs to uid {} (someone made it first)", m.uid())
+                                }
+                                _ => format!("could not be used ({e})"),
+                            };
+                            let note = format!("{} {why}", wanted.display());
                             return Ok(Held { path: fresh, dir, id, note: Some(note) });
                         }
                         Err(_) if fresh.exists() => continue,
@@ -154,7 +161,8 @@ impl WorkRoot {
                 return Err(format!("cannot open the working directory {}: {e}", path.display()));
             }
             // SAFETY: fd is a fresh descriptor nobody else owns.
-            let dir = RunDir { path, dir: unsafe { OwnedFd::from_raw_fd(fd) }, root: root.path.clone(), root_id: root.id };
+            let dir =
+                RunDir { path, dir: unsafe { OwnedFd::from_raw_fd(fd) }, root: root.path.clone(), root_id: root.id };
             // The mode asked for may have been narrowed by the umask, never widened: make it exact, then
             // hand the directory over (fchmod first: once it is the task user's, the server's own user
             // could not change it).
@@ -184,9 +192,12 @@ impl WorkRoot {
         let in_use = self.path();
         let default_sibling = !self.configured
             && parent.parent() == in_use.parent()
-            && parent.file_name().and_then(OsStr::to_str).is_some_and(|n| n.starts_with(&format!("railyard-tasks-{}", euid())));
-        let safe_parent = std::fs::symlink_metadata(parent)
-            .is_ok_and(|m| m.is_dir() && m.uid() == euid() && m.mode() & 0o022 == 0);
+            && parent
+                .file_name()
+                .and_then(OsStr::to_str)
+                .is_some_and(|n| n.starts_with(&format!("railyard-tasks-{}", euid())));
+        let safe_parent =
+            std::fs::symlink_metadata(parent).is_ok_and(|m| m.is_dir() && m.uid() == euid() && m.mode() & 0o022 == 0);
         let ours = (parent == in_use || default_sibling) && safe_parent && name.starts_with("run-");
         ours && std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir()) && std::fs::remove_dir_all(dir).is_ok()
     }

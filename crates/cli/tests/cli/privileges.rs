@@ -109,18 +109,20 @@ fn a_server_holding_capabilities_without_being_root_runs_its_tasks_with_none() {
     std::fs::copy("/usr/bin/id", &suid).unwrap();
     std::fs::set_permissions(&suid, std::fs::Permissions::from_mode(0o4755)).unwrap();
     let mut cmd = Command::new(BIN);
-    cmd.env("RAILYARD_TASK_USER", "nobody");
+    cmd.env("RAILYARD_TASK_USER", "nobody").env("RAILYARD_TASK_MAX_PROCESSES", "512");
     // What switching to the task user and handing it its own directory takes without root.
     as_user_with_ambient_caps(&mut cmd, DAEMON, &[CAP_SETUID, CAP_SETGID, CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FOWNER]);
     let (s, printed) = serve(cmd, dir);
     let script = format!(
-        "id -u; grep -E '^(Cap|NoNewPrivs)' /proc/self/status; echo \"euid-through-it=$('{}' -u)\"",
+        "id -u; grep -E '^(Cap|NoNewPrivs)' /proc/self/status; grep -E '^Max (processes|core)' /proc/self/limits; \
+         echo \"euid-through-it=$('{}' -u)\"",
         suid.display()
     );
     let (d, log) = deploy(&s, &script);
     eprintln!("serve printed {printed:?}\nthe task's log:\n{log}");
     let field = |name: &str| {
-        log.lines().find_map(|l| l.split_once(&format!("{name}:")).or_else(|| l.split_once(&format!("{name}="))))
+        log.lines()
+            .find_map(|l| l.split_once(&format!("{name}:")).or_else(|| l.split_once(&format!("{name}="))))
             .map(|(_, v)| v.trim().to_string())
     };
     assert_eq!(d["state"], "succeeded", "{d}");
@@ -130,6 +132,13 @@ fn a_server_holding_capabilities_without_being_root_runs_its_tasks_with_none() {
     }
     assert_eq!(field("NoNewPrivs").as_deref(), Some("1"), "{log}");
     assert_eq!(field("euid-through-it").as_deref(), Some("65534"), "a set-user-ID program made the task root");
+    let limit = |name: &str| {
+        let line = log.lines().find_map(|l| l.split_once(name)).map(|(_, rest)| rest.to_string()).unwrap_or_default();
+        line.split_whitespace().take(2).map(str::to_string).collect::<Vec<_>>()
+    };
+    assert_eq!(limit("Max processes"), ["512", "512"], "{log}");
+    assert_eq!(limit("Max core file size"), ["0", "0"], "{log}");
+    assert!(printed.iter().any(|l| l.contains("user nobody may have at most 512 processes")), "{printed:?}");
 }
 
 #[test]
@@ -157,5 +166,8 @@ fn a_work_directory_someone_else_made_first_in_the_temp_directory_does_not_stop_
     assert!(!Path::new(&home).starts_with(&squatted), "the task ran in the squatted directory: {home}");
     assert!(Path::new(&home).starts_with(tmp.path()), "{home}");
     assert_eq!(std::fs::read_dir(&squatted).unwrap().count(), 0, "the server used the squatted directory");
-    assert!(printed.iter().any(|l| l.contains(&home[..home.rfind('/').unwrap()])), "serve names where tasks run: {printed:?}");
+    assert!(
+        printed.iter().any(|l| l.contains(&home[..home.rfind('/').unwrap()])),
+        "serve names where tasks run: {printed:?}"
+    );
 }

@@ -341,6 +341,9 @@ async fn a_process_that_took_the_number_of_a_finished_runs_group_is_never_signal
     eprintln!("run: {:?}; a process with the group's number mid-run: {fate:?}", outcome.status);
     assert_eq!(outcome.status, RunStatus::TimedOut, "{outcome:?}");
     if let Some((pid, signal)) = fate {
-        assert_eq!(signal, None, "process {pid}, which took the finished group's number, was killed by signal {signal:?}");
+        assert_eq!(
+            signal, None,
+            "process {pid}, which took the finished group's number, was killed by signal {signal:?}"
+        );
     }
 }

@@ -4,8 +4,11 @@
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
+use std::sync::Arc;
 
-use railyard_runner::{RunStatus, Sandbox, Stream};
+use railyard_runner::{
+    Action, Limits, RunContext, RunOptions, RunStatus, Sandbox, Stream, TaskLimits, VecSink, run_with,
+};
 
 use super::{cmd, run_cmd, sh, shared_dir};
 
@@ -64,6 +67,27 @@ async fn a_task_gets_a_process_limit_and_no_core_dumps() {
     }
 }
 
+#[tokio::test]
+async fn a_fork_bomb_stops_at_the_task_users_process_limit() {
+    if !root() {
+        return; // the limit applies when tasks run as another user
+    }
+    let sandbox = Sandbox::new(None, None).expect("sandbox").with_limits(TaskLimits { max_processes: 100 });
+    let options = RunOptions { sandbox: Arc::new(sandbox), ..RunOptions::new(Limits::default()) };
+    let dir = shared_dir();
+    let started = dir.path().join("started");
+    let script =
+        format!("for i in $(seq 1 300); do sleep 60 & echo $! >> {}; done; echo all-started", started.display());
+    let mut sink = VecSink::new();
+    let outcome = run_with(&Action::Command(sh(&script)), &RunContext::default(), &mut sink, &options).await;
+    let count = std::fs::read_to_string(&started).unwrap_or_default().lines().count();
+    eprintln!("{count} of 300 started; {outcome:?}; stderr {:?}", sink.texts(Stream::Stderr));
+    assert!(!sink.texts(Stream::Stdout).contains(&"all-started"), "300 processes started");
+    assert!(count < 100, "{count} processes started past a limit of 100 (all the task user's)");
+    let stderr = sink.texts(Stream::Stderr).join("\n").to_lowercase();
+    assert!(stderr.contains("fork"), "the shell said it could not fork: {stderr}");
+}
+
 /// A directory only root can enter, holding a directory, a file and nothing else.
 fn root_only_dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -100,7 +124,10 @@ async fn what_the_task_user_cannot_reach_reads_the_same_whether_it_exists_or_not
     assert!(programs.windows(2).all(|w| w[0] == w[1]), "the messages tell what exists: {programs:?}");
     assert_eq!(
         *dirs[0],
-        format!("working directory '<path>' cannot be used by task user {} (uid {}): permission denied", user.name, user.uid)
+        format!(
+            "working directory '<path>' cannot be used by task user {} (uid {}): permission denied",
+            user.name, user.uid
+        )
     );
     assert_eq!(*programs[0], "program '<path>' is not executable (permission denied)");
 }
