@@ -47,11 +47,12 @@ impl Cgroups {
         let probe = cgroups
             .create("railyard-probe-")
             .map_err(|e| format!("cannot make a group in {}: {e}", cgroups.base.display()))?;
-        let has_kill = probe.path.join("cgroup.kill").exists();
-        let _ = std::fs::remove_dir(&probe.path);
-        if !has_kill {
+        if !probe.path.join("cgroup.kill").exists() {
             return Err("the kernel has no cgroup.kill (Linux 5.14 or later is needed)".into());
         }
+        // A process must be able to join it as a task will (some hierarchies refuse processes in a group
+        // whose parent distributes resources).
+        probe.can_join().map_err(|e| format!("a process cannot join a group in {}: {e}", cgroups.base.display()))?;
         Ok(cgroups)
     }
 
@@ -112,6 +113,43 @@ impl RunCgroup {
     /// The pids in the group.
     pub fn pids(&self) -> Vec<i32> {
         pids(&self.path)
+    }
+
+    /// Whether a process can join the group: a child forked for this joins it and exits at once.
+    fn can_join(&self) -> io::Result<()> {
+        let fd = self.procs_fd();
+        // SAFETY: the child only writes to a descriptor and exits (async-signal-safe); the parent waits
+        // for that child only.
+        unsafe {
+            let pid = libc::fork();
+            if pid == 0 {
+                let joined = libc::write(fd, b"0".as_ptr().cast(), 1) == 1;
+                libc::_exit(if joined { 0 } else { *libc::__errno_location() & 0x7f });
+            }
+            if pid < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            let mut status = 0;
+            if libc::waitpid(pid, &mut status, 0) != pid {
+                return Err(io::Error::last_os_error());
+            }
+            match (libc::WIFEXITED(status), libc::WEXITSTATUS(status)) {
+                (true, 0) => Ok(()),
+                (true, errno) => Err(io::Error::from_raw_os_error(errno)),
+                _ => Err(io::Error::other("the probe process did not exit")),
+            }
+        }
+    }
+
+    /// Sends `signal` to every process in the group, through pidfds opened before the group is read
+    /// again: a pid reused meanwhile by a process outside the group is not signalled.
+    pub fn signal(&self, signal: i32) {
+        let fds: Vec<(i32, std::os::fd::OwnedFd)> =
+            self.pids().into_iter().filter_map(|pid| Some((pid, crate::leftovers::pidfd(pid)?))).collect();
+        let still = self.pids();
+        for (_, fd) in fds.iter().filter(|(pid, _)| still.contains(pid)) {
+            crate::leftovers::pidfd_signal(fd, signal);
+        }
     }
 
     /// Kills every process in the group at once; how many there were.

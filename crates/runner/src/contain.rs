@@ -21,7 +21,7 @@ use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 
 use crate::cgroup::RunCgroup;
-use crate::leftovers::{Marks, pidfd, signal_checked};
+use crate::leftovers::{Marks, pidfd};
 
 /// The longest the end of a run waits for its killed processes to be gone from its control group.
 const EMPTY_BOUND: Duration = Duration::from_secs(5);
@@ -60,19 +60,19 @@ impl RunProcesses {
         }
     }
 
-    /// Sends `signal` to every process of the run.
+    /// Sends `signal` to every process of the run, once each.
     pub fn signal(&self, signal: i32) {
-        if !self.reaped && self.leader > 1 {
-            // SAFETY: killpg only sends a signal, to a group whose leader is not reaped (see the doc).
-            unsafe { libc::killpg(self.leader, signal) };
-        }
         if let Some(group) = &self.cgroup {
-            for pid in group.pids() {
-                signal_checked(pid, signal, || group.pids().contains(&pid));
-            }
+            group.signal(signal); // the process group is inside it
+            return;
+        }
+        let leader = (!self.reaped && self.leader > 1).then_some(self.leader);
+        if let Some(pgid) = leader {
+            // SAFETY: killpg only sends a signal, to a group whose leader is not reaped (see the doc).
+            unsafe { libc::killpg(pgid, signal) };
         }
         if let Some(marks) = &self.marks {
-            marks.signal(signal);
+            marks.signal(signal, leader);
         }
     }
 

@@ -69,9 +69,11 @@ impl Marks {
             .is_ok_and(|env| env.split(|&b| b == 0).any(|entry| entry == self.entry.as_slice()))
     }
 
-    /// Sends `signal` to every process of the run found; how many.
-    pub fn signal(&self, signal: i32) -> usize {
-        all_pids().into_iter().filter(|&pid| signal_checked(pid, signal, || self.holds(pid))).count()
+    /// Sends `signal` to every process of the run found outside process group `except` (which the
+    /// caller signals as a whole); how many.
+    pub fn signal(&self, signal: i32, except: Option<i32>) -> usize {
+        let outside = |pid: i32| except.is_none_or(|g| stat(pid).is_some_and(|s| s.pgrp != g));
+        all_pids().into_iter().filter(|&pid| signal_checked(pid, signal, || outside(pid) && self.holds(pid))).count()
     }
 
     /// Kills every process of the run found, looking again while more turn up (a process may fork
@@ -79,7 +81,7 @@ impl Marks {
     pub fn kill(&self) -> usize {
         let mut killed = 0;
         for _ in 0..8 {
-            let n = self.signal(libc::SIGKILL);
+            let n = self.signal(libc::SIGKILL, None);
             killed += n;
             if n == 0 {
                 break;
@@ -93,14 +95,16 @@ impl Marks {
 /// module doc). Whether it was sent.
 pub(crate) fn signal_checked(pid: i32, signal: i32, check: impl FnOnce() -> bool) -> bool {
     let Some(fd) = pidfd(pid) else { return false };
-    if !check() {
-        return false;
-    }
+    check() && pidfd_signal(&fd, signal)
+}
+
+/// Sends `signal` to the process `fd` refers to; whether it was sent (not when it is gone).
+pub(crate) fn pidfd_signal(fd: &OwnedFd, signal: i32) -> bool {
     // SAFETY: pidfd_send_signal only sends a signal to the process the descriptor refers to.
     unsafe {
         libc::syscall(
             libc::SYS_pidfd_send_signal,
-            std::os::fd::AsRawFd::as_raw_fd(&fd),
+            std::os::fd::AsRawFd::as_raw_fd(fd),
             signal,
             std::ptr::null::<libc::siginfo_t>(),
             0,

@@ -56,23 +56,39 @@ fn ctx(run_id: &str) -> RunContext {
 
 #[tokio::test]
 async fn processes_that_left_the_group_and_session_die_with_their_run_however_it_ends() {
-    for (case, then, timeout, status) in [
-        ("success", "exit 0", 60, RunStatus::Succeeded),
-        ("failure", "exit 3", 60, RunStatus::Failed),
-        ("timeout", "sleep 300", 1, RunStatus::TimedOut),
-    ] {
-        let dir = shared_dir();
-        let mut c = sh(&escaping(dir.path(), then));
-        c.timeout_secs = timeout;
-        let mut sink = VecSink::new();
-        let options = RunOptions::new(Limits::default());
-        let outcome = run_with(&Action::Command(c), &ctx(&format!("DE-1-R1-{case}")), &mut sink, &options).await;
-        let escaped = pids(&dir.path().join("escaped"));
-        let gone = gone_then_cleanup(&escaped).await;
-        eprintln!("{case}: {:?} {:?}; escaped {escaped:?} gone {gone:?}", outcome.status, outcome.message);
-        assert_eq!(outcome.status, status, "{case}: {outcome:?}");
-        assert_eq!(escaped.len(), 2, "{case}: {escaped:?}");
-        assert_eq!(gone, [true, true], "{case}: processes outside the run's group outlived it: {escaped:?}");
+    let held = Sandbox::for_this_process();
+    assert!(held.uses_cgroups(), "runs are not held in control groups on this machine: {}", held.describe());
+    let searched = Arc::new(Sandbox::new(None, None).expect("sandbox").without_cgroups());
+    for (sandbox, found_by) in [(held, "control group"), (searched, "run id")] {
+        for (case, then, timeout, status) in [
+            ("success", "exit 0", 60, RunStatus::Succeeded),
+            ("failure", "exit 3", 60, RunStatus::Failed),
+            ("timeout", "sleep 300", 1, RunStatus::TimedOut),
+        ] {
+            let dir = shared_dir();
+            // Without a control group, only what kept the run's environment can be found.
+            let script = match found_by {
+                "control group" => escaping(dir.path(), then),
+                _ => escaping_with_its_environment(dir.path(), then),
+            };
+            let mut c = sh(&script);
+            c.timeout_secs = timeout;
+            let mut sink = VecSink::new();
+            let options = RunOptions { sandbox: sandbox.clone(), ..RunOptions::new(Limits::default()) };
+            let outcome = run_with(&Action::Command(c), &ctx(&format!("DE-1-R1-{case}")), &mut sink, &options).await;
+            let escaped = pids(&dir.path().join("escaped"));
+            let gone = gone_then_cleanup(&escaped).await;
+            eprintln!(
+                "{found_by}, {case}: {:?} {:?}; escaped {escaped:?} gone {gone:?}",
+                outcome.status, outcome.message
+            );
+            assert_eq!(outcome.status, status, "{found_by}, {case}: {outcome:?}");
+            assert!(!escaped.is_empty(), "{found_by}, {case}: nothing started");
+            assert!(
+                gone.iter().all(|g| *g),
+                "{found_by}, {case}: processes outside the run's group outlived it: {escaped:?}"
+            );
+        }
     }
 }
 
