@@ -8,19 +8,23 @@
 //!   `RAILYARD_DATABASE` instead (for a service: from a file only root can read, such as a systemd
 //!   `EnvironmentFile`), which its tasks never see;
 //! - it settles who tasks run as ([`railyard_runner::Sandbox`]): `--task-user`, else `nobody` when it runs
-//!   as root, else its own user, and says so once; a task user it cannot use stops it with the reason.
+//!   as root, else its own user; where their directories are made; how many processes the task user may
+//!   have (`--task-max-processes`); and says so once, with how runs are held (a control group each, or
+//!   without cgroup v2 their process group and run id). A task user it cannot use stops it with the
+//!   reason.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::bail;
-use railyard_runner::Sandbox;
+use railyard_runner::{Sandbox, TaskLimits};
 
 /// The `serve` flags about local tasks.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct TaskOptions {
     pub task_user: Option<String>,
     pub task_dir: Option<PathBuf>,
+    pub task_max_processes: u64,
 }
 
 /// Makes the process non-dumpable. A failure is reported, not fatal: the rest still holds.
@@ -61,7 +65,7 @@ fn holds_password(database: &str) -> bool {
 /// Who tasks run as and where; prints nothing (see [`describe`]).
 pub fn sandbox(options: &TaskOptions) -> anyhow::Result<Arc<Sandbox>> {
     match Sandbox::new(options.task_user.as_deref(), options.task_dir.clone()) {
-        Ok(s) => Ok(Arc::new(s)),
+        Ok(s) => Ok(Arc::new(s.with_limits(TaskLimits { max_processes: options.task_max_processes }))),
         Err(e) => bail!("{e}"),
     }
 }

@@ -90,14 +90,24 @@ pub struct ServeArgs {
     pub trusted_proxies: Vec<railyard_service::TrustedProxy>,
     /// Run local automation tasks as this OS user. Without it, a server running as root runs them
     /// as `nobody` (never as root), and a server running as an ordinary user runs them as itself,
-    /// sharing its rights. Needs root (or CAP_SETUID and CAP_SETGID); root itself is refused. Tasks
-    /// always get a cleared environment (PATH, LANG, LC_*, TZ kept; HOME, USER, LOGNAME set) and,
-    /// unless they name one, a fresh working directory of their own, removed after the run.
+    /// sharing its rights. Needs root (or CAP_SETUID, CAP_SETGID, CAP_CHOWN, CAP_DAC_OVERRIDE and
+    /// CAP_FOWNER); root itself is refused. Tasks always get a cleared environment (PATH, LANG, LC_*, TZ
+    /// kept; HOME, USER, LOGNAME set), no capabilities and no way to gain any (set-user-ID programs such
+    /// as sudo do nothing for them), no core dumps, and unless they name one, a fresh working directory
+    /// of their own, removed after the run. Everything a run started is killed when it ends.
     #[arg(long, env = "RAILYARD_TASK_USER", value_name = "USER")]
     pub task_user: Option<String>,
-    /// Where tasks' own working directories are made [default: $TMPDIR/railyard-tasks-<uid>].
+    /// Where tasks' own working directories are made [default: $TMPDIR/railyard-tasks-<uid>, or a fresh
+    /// railyard-tasks-<uid>-<random> beside it when someone else made that one]. Its parent directories
+    /// must be owned by root or the server and writable by no one else (or sticky, as /tmp is).
     #[arg(long, env = "RAILYARD_TASK_DIR", value_name = "DIR")]
     pub task_dir: Option<std::path::PathBuf>,
+    /// How many processes and threads the task user may have at once (RLIMIT_NPROC), all its tasks
+    /// together, when tasks run as another user than the server's.
+    #[arg(long, env = "RAILYARD_TASK_MAX_PROCESSES", value_name = "N",
+          default_value_t = railyard_runner::DEFAULT_MAX_PROCESSES,
+          value_parser = clap::value_parser!(u64).range(16..=4_194_304))]
+    pub task_max_processes: u64,
 }
 
 fn parse_public_url(text: &str) -> Result<PublicUrl, String> {
@@ -151,11 +161,12 @@ pub async fn run(args: ServeArgs, admin_token: Option<String>) -> anyhow::Result
         trusted_proxies,
         task_user,
         task_dir,
+        task_max_processes,
     } = args;
     crate::harden::protect_process();
     open_files_for(max_connections as u64);
     crate::harden::refuse_password_in_argv(&database)?;
-    let sandbox = crate::harden::sandbox(&crate::harden::TaskOptions { task_user, task_dir })?;
+    let sandbox = crate::harden::sandbox(&crate::harden::TaskOptions { task_user, task_dir, task_max_processes })?;
     let db = DatabaseUrl::parse(&database)?;
     let store = db.open().await?;
     let limits = SignInLimits { window_secs: auth_failure_window, ..SignInLimits::default() };

@@ -8,11 +8,13 @@
 //! Leases expire when an engine stops: the next engine to look marks the runs that were in flight
 //! `interrupted` (never silently rerun), and the deployment fails so that it can be retried.
 //!
-//! Commands run in the runner's [`Sandbox`] (never as root; see `railyard_runner::sandbox`) and die with
-//! the server (`PR_SET_PDEATHSIG`). What their children leave behind after a crash is found again: each
-//! run's process group is recorded through the service when it starts, and an engine on the same host
-//! kills the groups of runs that were interrupted, when it starts and whenever it marks runs
-//! interrupted ([`Engine::reap`]; pid reuse is guarded against by `railyard_runner::kill_recorded`).
+//! Commands run in the runner's [`Sandbox`] (never as root, without capabilities; see
+//! `railyard_runner::sandbox`), everything they start dies when their run ends, and their leader dies
+//! with the server (`PR_SET_PDEATHSIG`). What the rest leaves behind after a crash is found again: each
+//! run's processes (its control group, process group and run id) are recorded through the service when
+//! it starts, and an engine on the same host kills what is left of runs that were interrupted, when it
+//! starts and whenever it marks runs interrupted ([`Engine::reap`]; pid reuse is guarded against by
+//! `railyard_runner::kill_recorded`).
 //!
 //! On shutdown ([`Engine::run`]'s future completing), the engine starts nothing more, ends the runs it
 //! has in flight (SIGTERM to their groups, SIGKILL after the runner's grace), records them
@@ -140,13 +142,26 @@ impl Engine {
         let mut reaped = Vec::new();
         let mut killed = 0;
         for left in self.service.engine_leftover_processes().await? {
-            let result = railyard_runner::kill_recorded(&left.process);
-            if result != Reaped::ElsewhereRecorded
-                && let Some(dir) = &left.process.work_dir
-            {
-                // The run's own working directory, which its server died before removing.
-                self.options.sandbox.remove_leftover_dir(dir);
-            }
+            let (sandbox, process) = (self.options.sandbox.clone(), left.process.clone());
+            // Killing a control group waits (briefly) for it to empty: off the runtime's threads.
+            let result = tokio::task::spawn_blocking(move || {
+                let result = railyard_runner::kill_recorded(&process);
+                if result != Reaped::ElsewhereRecorded
+                    && let Some(dir) = &process.work_dir
+                {
+                    // The run's own working directory, which its server died before removing.
+                    sandbox.remove_leftover_dir(dir);
+                }
+                result
+            })
+            .await;
+            let result = match result {
+                Ok(result) => result,
+                Err(e) => {
+                    tracing::error!(deployment = %left.deployment, error = %e, "could not reap an interrupted run");
+                    continue;
+                }
+            };
             match result {
                 Reaped::ElsewhereRecorded => {}
                 Reaped::Gone => reaped.push((left.id, 0)),

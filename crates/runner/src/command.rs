@@ -1,6 +1,7 @@
-//! Running a command: spawned directly (no shell), as the sandbox's task user, in a process group of its
-//! own so that the timeout (or the server stopping) kills it with every child and grandchild, its stdout
-//! and stderr read concurrently line by line.
+//! Running a command: spawned directly (no shell), as the sandbox's task user, in a process group (and,
+//! where cgroup v2 is usable, a control group) of its own, so that the timeout, the server stopping or
+//! the program's own end kills every process it started (see [`crate::contain`]); its stdout and
+//! stderr read concurrently line by line.
 
 use std::ffi::CString;
 use std::io;
@@ -14,6 +15,9 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::time::{Instant, sleep_until};
 
 use crate::action::CommandAction;
+use crate::child::{self, Plan, Step};
+use crate::contain::RunProcesses;
+use crate::leftovers::{Marks, stat};
 use crate::outcome::{Outcome, RunStatus, Stream};
 use crate::output::{Capture, Splitter};
 use crate::process;
@@ -22,8 +26,9 @@ use crate::{RunContext, RunOptions};
 
 /// Between SIGTERM and SIGKILL at the timeout.
 pub const KILL_GRACE: Duration = Duration::from_secs(2);
-/// How long the pipes are still read once the program exited (or was killed): a background process
-/// that keeps them open cannot hold the run longer than this.
+/// How long the pipes are still read once the program exited (or was killed): a process that keeps
+/// them open (one that escaped the run's kill, which only a run without a control group allows) cannot
+/// hold the run longer than this.
 pub const DRAIN_BOUND: Duration = Duration::from_secs(2);
 const READ_CHUNK: usize = 64 * 1024;
 
@@ -36,17 +41,8 @@ pub(crate) async fn run(
 ) -> Outcome {
     let not_started = |message: String| Outcome::new(RunStatus::CouldNotStart, message, started_at);
     let sandbox = &options.sandbox;
-    if let Some(dir) = &action.working_dir {
-        match std::fs::metadata(dir) {
-            Ok(m) if m.is_dir() => {}
-            Ok(_) => return not_started(format!("working directory '{dir}' is not a directory")),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return not_started(format!("working directory '{dir}' does not exist"));
-            }
-            Err(e) => return not_started(format!("working directory '{dir}' cannot be used: {e}")),
-        }
-    }
-    // The task's own directory when it names none; removed (with its contents) when this returns.
+    // The task's own directory when it names none; removed (with its contents) when this returns. A
+    // directory it names is looked at by the child only, as the task user (see crate::child).
     let own_dir = match &action.working_dir {
         Some(_) => None,
         None => match sandbox.run_dir() {
@@ -54,25 +50,54 @@ pub(crate) async fn run(
             Err(message) => return not_started(message),
         },
     };
-    let dir = match (&action.working_dir, &own_dir) {
-        (Some(named), _) => PathBuf::from(named),
-        (None, Some(own)) => own.path.clone(),
+    let (home, dir) = match (&action.working_dir, &own_dir) {
+        (Some(named), _) => match CString::new(named.as_bytes()) {
+            Ok(c) => (PathBuf::from(named), child::Dir::Named(c)),
+            Err(_) => return not_started(format!("working directory '{named}' holds a NUL character")),
+        },
+        (None, Some(own)) => (own.path.clone(), child::Dir::Own(own.fd())),
         (None, None) => return not_started("no working directory".into()),
     };
-    let Ok(c_dir) = CString::new(dir.as_os_str().as_bytes()) else {
-        return not_started(format!("working directory '{}' holds a NUL character", dir.display()));
+    let cgroup = match sandbox.cgroups().map(|c| (c, c.create_run())) {
+        None => None,
+        Some((_, Ok(group))) => Some(group),
+        Some((c, Err(e))) => {
+            return not_started(format!("cannot make a control group for the run in {}: {e}", c.base().display()));
+        }
     };
-    let mut cmd = command(action, ctx, sandbox, &dir);
-    process::prepare(&mut cmd, sandbox.switch_to(), Some(c_dir));
+    let mut cmd = command(action, ctx, sandbox, &home);
+    let Some(program) = program_check(action, &cmd) else {
+        return not_started(format!("program '{}' holds a NUL character", action.program));
+    };
+    let plan = Plan {
+        cgroup_procs: cgroup.as_ref().map(|g| g.procs_fd()),
+        max_processes: sandbox.switch_to().map(|_| sandbox.limits().max_processes),
+        ids: sandbox.switch_to(),
+        dir,
+        program,
+    };
+    child::prepare(&mut cmd, plan);
     let mut child = match process::spawn(cmd).await {
         Ok(child) => child,
-        Err(e) => return not_started(spawn_error(action, sandbox, &dir, &e)),
+        Err(e) => return not_started(spawn_error(action, sandbox, &home, &e)),
     };
-    let mut group = Group { pgid: child.id().and_then(|id| i32::try_from(id).ok()), finished: false };
+    let Some(pid) = child.id() else { return not_started("the program ended before it could be watched".into()) };
+    let run_id = ctx.env.get("RAILYARD_RUN_ID").map(String::as_str);
     let own_path = own_dir.as_ref().map(|d| d.path.as_path());
-    if let Some(recorded) = child.id().and_then(|pid| process::record(pid, sandbox.user().uid, own_path)) {
-        capture.sink().started(&recorded);
+    let cgroup_path = cgroup.as_ref().map(|g| g.path().to_path_buf());
+    let recorded = process::record(pid, sandbox.user().uid, own_path, cgroup_path.as_deref(), run_id);
+    if let Some(recorded) = &recorded {
+        capture.sink().started(recorded);
     }
+    // Without a control group, the run's processes that left its group are found by its run id.
+    let marks = match (&cgroup, run_id) {
+        (None, Some(id)) => {
+            let since = recorded.as_ref().map(|r| r.started).or_else(|| Some(stat(pid as i32)?.started));
+            Some(Marks::new(sandbox.user().uid, id, since.unwrap_or(0)))
+        }
+        _ => None,
+    };
+    let mut processes = RunProcesses::new(pid, cgroup, marks);
     let mut stdout = child.stdout.take();
     let mut stderr = child.stderr.take();
     let (mut out_buf, mut err_buf) = (vec![0u8; READ_CHUNK], vec![0u8; READ_CHUNK]);
@@ -81,13 +106,13 @@ pub(crate) async fn run(
     let timeout = Duration::from_secs(action.timeout_secs);
     let deadline = Instant::now() + timeout;
     let mut stop = options.stop.clone();
-    let mut status: Option<io::Result<ExitStatus>> = None;
-    // Why the group was told to end: the timeout, or the server stopping.
+    let mut exited = false;
+    // Why the run was told to end: the timeout, or the server stopping.
     let mut ended_by: Option<EndedBy> = None;
     let mut kill_at: Option<Instant> = None;
     let mut give_up_at: Option<Instant> = None;
     loop {
-        if status.is_some() && stdout.is_none() && stderr.is_none() {
+        if exited && stdout.is_none() && stderr.is_none() {
             break;
         }
         let end = tokio::select! {
@@ -111,17 +136,22 @@ pub(crate) async fn run(
                 }
                 None
             },
-            r = child.wait(), if status.is_none() => {
-                status = Some(r);
+            () = processes.leader_exited(), if !exited => {
+                exited = true;
+                // The run ends with its program: what it left running dies now (when it was told to end,
+                // the rest keeps its grace until the SIGKILL).
+                if ended_by.is_none() {
+                    processes.kill_all();
+                }
                 if give_up_at.is_none() {
                     give_up_at = Some(Instant::now() + DRAIN_BOUND);
                 }
                 None
             },
-            _ = sleep_until(deadline), if ended_by.is_none() && status.is_none() => Some(EndedBy::Timeout),
-            _ = stopped(&mut stop), if ended_by.is_none() && status.is_none() => Some(EndedBy::Stop),
+            _ = sleep_until(deadline), if ended_by.is_none() && !exited => Some(EndedBy::Timeout),
+            _ = stopped(&mut stop), if ended_by.is_none() && !exited => Some(EndedBy::Stop),
             _ = sleep_opt(kill_at), if kill_at.is_some() => {
-                group.kill();
+                processes.kill_all();
                 kill_at = None;
                 None
             },
@@ -129,18 +159,16 @@ pub(crate) async fn run(
         };
         if let Some(why) = end {
             ended_by = Some(why);
-            group.terminate();
+            processes.signal(libc::SIGTERM);
             kill_at = Some(Instant::now() + KILL_GRACE);
             give_up_at = Some(Instant::now() + KILL_GRACE + DRAIN_BOUND);
         }
     }
-    if ended_by.is_some() {
-        group.kill(); // whatever ignored SIGTERM and left its pipes alone
-    }
-    if status.is_none() {
-        status = tokio::time::timeout(DRAIN_BOUND, child.wait()).await.ok();
-    }
-    group.finished = true;
+    // Everything of the run dies before its leader is reaped (see crate::contain).
+    processes.kill_all();
+    let status = tokio::time::timeout(DRAIN_BOUND, child.wait()).await.ok();
+    processes.leader_reaped();
+    processes.finish().await;
     let mut outcome = Outcome::new(RunStatus::Failed, String::new(), started_at);
     let ended = |outcome: &mut Outcome, why: EndedBy, still: &str| match why {
         EndedBy::Timeout => {
@@ -196,6 +224,33 @@ fn command(action: &CommandAction, ctx: &RunContext, sandbox: &Sandbox, home: &P
     cmd
 }
 
+/// How the child looks at the program before `exec` (see [`crate::child`]): a path as it is, a name in
+/// each directory of the task's own `PATH` (as `execvp` searches it; an empty entry is the working
+/// directory). `None` when the program holds a NUL character.
+fn program_check(action: &CommandAction, cmd: &tokio::process::Command) -> Option<child::Program> {
+    let program = action.program.as_bytes();
+    if program.contains(&b'/') {
+        return CString::new(program).ok().map(child::Program::Path);
+    }
+    let path = cmd
+        .as_std()
+        .get_envs()
+        .find(|(name, _)| *name == "PATH")
+        .and_then(|(_, value)| value.map(|v| v.as_bytes().to_vec()))
+        .unwrap_or_default();
+    let candidates = path
+        .split(|&b| b == b':')
+        .map(|dir| {
+            let dir: &[u8] = if dir.is_empty() { b"." } else { dir };
+            CString::new([dir, b"/", program].concat()).ok()
+        })
+        .collect::<Option<Vec<CString>>>()?;
+    Some(child::Program::Search(candidates))
+}
+
+/// Why the program could not start, in the words of the step that failed. Everything here was seen by
+/// the child as the task user (the server looks at no path of the task's with its own rights), so a
+/// path the task user cannot reach reads the same whether it exists or not.
 fn spawn_error(action: &CommandAction, sandbox: &Sandbox, dir: &Path, e: &io::Error) -> String {
     let program = action.program.as_str();
     let user = sandbox.user();
@@ -205,8 +260,15 @@ fn spawn_error(action: &CommandAction, sandbox: &Sandbox, dir: &Path, e: &io::Er
         libc::ENOTDIR => "it is not a directory".to_string(),
         _ => io::Error::from_raw_os_error(errno).to_string(),
     };
-    match process::Step::of(e) {
-        Some(process::Step::Dir(errno)) => {
+    let named = action.working_dir.is_some();
+    match Step::of(e) {
+        Some(Step::Dir(libc::ENOENT)) if named => {
+            return format!("working directory '{}' does not exist", dir.display());
+        }
+        Some(Step::Dir(libc::ENOTDIR)) if named => {
+            return format!("working directory '{}' is not a directory", dir.display());
+        }
+        Some(Step::Dir(errno)) => {
             return format!(
                 "working directory '{}' cannot be used by task user {} (uid {}): {}",
                 dir.display(),
@@ -215,27 +277,29 @@ fn spawn_error(action: &CommandAction, sandbox: &Sandbox, dir: &Path, e: &io::Er
                 reason(errno)
             );
         }
-        Some(process::Step::User(errno)) => {
+        Some(Step::User(errno)) => {
             return format!("could not switch to task user {} (uid {}): {}", user.name, user.uid, reason(errno));
         }
-        Some(process::Step::Parent) => return "the server stopped while the program started".to_string(),
+        Some(Step::Privileges(errno)) => {
+            return format!("could not drop the task's capabilities and privileges: {}", reason(errno));
+        }
+        Some(Step::Limits(errno)) => return format!("could not set the task's limits: {}", reason(errno)),
+        Some(Step::Cgroup(errno)) => return format!("could not enter the run's control group: {}", reason(errno)),
+        Some(Step::Parent) => return "the server stopped while the program started".to_string(),
+        Some(Step::Program(libc::EISDIR)) => return format!("program '{program}' is a directory"),
+        Some(Step::Program(_)) => return format!("program '{program}' not found (looked in PATH)"),
         None => {}
     }
-    let is_dir = std::fs::metadata(program).is_ok_and(|m| m.is_dir());
-    // execvp reports EACCES when a directory of PATH could not be searched by the task user, even when
-    // the program is in none of them: say "not found" then.
-    let in_path = || {
-        let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
-        std::env::split_paths(&path).any(|dir| dir.join(program).is_file())
-    };
     match e.kind() {
-        io::ErrorKind::PermissionDenied if !program.contains('/') && !in_path() => {
-            format!("program '{program}' not found (looked in PATH)")
-        }
-        _ if is_dir && program.contains('/') => format!("program '{program}' is a directory"),
         io::ErrorKind::NotFound if program.contains('/') => format!("program '{program}' not found"),
         io::ErrorKind::NotFound => format!("program '{program}' not found (looked in PATH)"),
         io::ErrorKind::PermissionDenied => format!("program '{program}' is not executable (permission denied)"),
+        _ if e.raw_os_error() == Some(libc::EAGAIN) && sandbox.switch_to().is_some() => format!(
+            "could not start program '{program}': task user {} already has {} processes, its limit \
+             (--task-max-processes)",
+            user.name,
+            sandbox.limits().max_processes
+        ),
         _ if e.raw_os_error() == Some(ENOEXEC) => {
             format!(
                 "program '{program}' is not something the system can run (exec format error; a script needs a #! line)"
@@ -270,42 +334,6 @@ async fn sleep_opt(at: Option<Instant>) {
     match at {
         Some(at) => sleep_until(at).await,
         None => std::future::pending().await,
-    }
-}
-
-/// The process group of a run. Dropping it before the run finished (the run's future was cancelled)
-/// kills the whole group.
-struct Group {
-    pgid: Option<i32>,
-    finished: bool,
-}
-
-impl Group {
-    /// SIGTERM to the whole group.
-    fn terminate(&self) {
-        self.signal(libc::SIGTERM);
-    }
-
-    /// SIGKILL to the whole group.
-    fn kill(&self) {
-        self.signal(libc::SIGKILL);
-    }
-
-    fn signal(&self, signal: i32) {
-        if let Some(pgid) = self.pgid.filter(|&p| p > 1) {
-            // SAFETY: killpg only sends a signal; an error (ESRCH: the group is gone) is harmless.
-            unsafe {
-                libc::killpg(pgid, signal);
-            }
-        }
-    }
-}
-
-impl Drop for Group {
-    fn drop(&mut self) {
-        if !self.finished {
-            self.kill();
-        }
     }
 }
 

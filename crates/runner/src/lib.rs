@@ -3,14 +3,15 @@
 //! turnovers or storage; the engine calls it.
 //!
 //! A command runs without a shell, in a process group of its own, stdin from `/dev/null`, as the
-//! [`Sandbox`]'s task user (never root), in its own fresh working directory unless it names one, with a
-//! cleared environment (see [`sandbox`] for what it keeps) plus the action's variables plus the
-//! [`RunContext`]'s (which win). At its timeout, or when [`RunOptions::stop`] says the server is
-//! stopping, the whole group gets SIGTERM, then SIGKILL after [`KILL_GRACE`]; the pipes are read for at
-//! most [`DRAIN_BOUND`] more, so a grandchild that escaped the group and holds them cannot hang the run.
-//! Dropping the run's future kills the group too, and the process dies with the server (see
-//! [`process`]). A program that exits by itself while a background process of its own keeps running is
-//! not killed; its pipes are read for [`DRAIN_BOUND`], then closed.
+//! [`Sandbox`]'s task user (never root, holding no capability, unable to gain any), in its own fresh
+//! working directory unless it names one, with a cleared environment (see [`sandbox`] for what it keeps
+//! and the limits it gets) plus the action's variables plus the [`RunContext`]'s (which win). At its
+//! timeout, or when [`RunOptions::stop`] says the server is stopping, every process of the run gets
+//! SIGTERM, then SIGKILL after [`KILL_GRACE`]. When its program exits, whatever it left running is
+//! killed: every process of a run, in its process group or not, ends with it (through a control group
+//! of its own where cgroup v2 is usable; see [`contain`]). The pipes are read for at most
+//! [`DRAIN_BOUND`] after the end. Dropping the run's future kills it too, and the process dies with the
+//! server (see [`process`]).
 //!
 //! Output is kept line by line up to [`Limits`] (bytes and lines, one accounting), then one mark says
 //! what was dropped.
@@ -34,12 +35,17 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+mod cgroup;
+mod child;
 mod command;
+mod contain;
 mod http;
+mod leftovers;
 mod outcome;
 mod output;
 pub mod process;
 pub mod sandbox;
+mod work_root;
 
 // The actions are data of the domain (a task holds one); the runner carries them out.
 pub use command::{DRAIN_BOUND, KILL_GRACE};
@@ -50,7 +56,7 @@ pub use railyard_domain::RunProcess;
 pub(crate) use railyard_domain::action;
 pub use railyard_domain::action::{Action, CommandAction, HTTP_METHODS, HttpAction, MAX_TIMEOUT_SECS, is_env_name};
 pub use railyard_domain::{FieldError, placeholder};
-pub use sandbox::{Sandbox, SandboxError, TaskUser};
+pub use sandbox::{DEFAULT_MAX_PROCESSES, Sandbox, SandboxError, TaskLimits, TaskUser};
 
 /// What the engine adds to every run: environment variables such as `RAILYARD_TURNOVER` and
 /// `RAILYARD_ENVIRONMENT`. A command sees them in its environment (they override the action's own);

@@ -19,18 +19,31 @@
 //!   that user cannot enter is a could-not-start with the reason). Otherwise it gets a fresh directory of
 //!   its own, `run-<random>` under the work root, mode 0700, owned by the task user, and removed with
 //!   everything in it once the run ended: nothing of one run is left for the next, and the disk does not
-//!   fill up. Something a task must keep belongs in a place it names. The work root is
-//!   `$TMPDIR/railyard-tasks-<server uid>` by default (`serve --task-dir`); it is owned by the server, not
-//!   writable by anyone else (0711 when tasks run as another user, so that they can reach their own
-//!   directory but not list the others), and refused when it is a symlink, owned by someone else or
-//!   writable by others.
+//!   fill up. Something a task must keep belongs in a place it names. Where the work root is, and how it
+//!   is kept safe, is in [`crate::work_root`].
+//! - **Privileges.** A task holds no capability and cannot gain any: no set-user-ID program or file
+//!   capability works for it, so a task user allowed `sudo` cannot use it from a task (see
+//!   [`crate::child`]). A step that needs root belongs on a host of its own (a remote runner).
+//! - **Limits.** No core dumps. When tasks run as another user, that user may have at most
+//!   [`TaskLimits::max_processes`] processes and threads at once (all its tasks together, and whatever
+//!   else runs as that user): a fork bomb stops there. The default, [`DEFAULT_MAX_PROCESSES`], leaves room
+//!   for builds and JVMs (a JVM starts tens of threads, a parallel build a few hundred processes);
+//!   `serve --task-max-processes` changes it. Memory and disk are not limited per task: bound the whole
+//!   service (systemd `MemoryMax=`, `TasksMax=` cover its tasks, whose control groups are below the
+//!   server's) and put the work root on a file system of its own.
+//! - **Containment.** Every process a run starts is killed when the run ends, however it ends, and after
+//!   a crash when an engine on the host reaps it: through a control group of its own when cgroup v2 is
+//!   usable (see [`crate::cgroup`]), otherwise by its process group and its `RAILYARD_RUN_ID` (see
+//!   [`crate::leftovers`], which says what escapes that). A task cannot leave a daemon running.
 
 use std::ffi::{CStr, CString, OsString};
 use std::fmt;
 use std::io;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
+
+use crate::cgroup::Cgroups;
+use crate::work_root::{RunDir, WorkRoot};
 
 /// The user a server running as root runs tasks as when none is configured.
 pub const NOBODY: &str = "nobody";
@@ -38,6 +51,13 @@ pub const NOBODY: &str = "nobody";
 const OVERFLOW_ID: u32 = 65534;
 /// `PATH` for a task when the server has none.
 const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+/// How many processes and threads the task user may have at once, by default (see the module doc).
+pub const DEFAULT_MAX_PROCESSES: u64 = 4096;
+
+/// The capabilities a server that is not root needs to run tasks as another user: switch user and
+/// group, hand the run's directory to the task user, and remove what the task left in it.
+const SWITCH_CAPABILITIES: [(u32, &str); 5] =
+    [(7, "CAP_SETUID"), (6, "CAP_SETGID"), (0, "CAP_CHOWN"), (1, "CAP_DAC_OVERRIDE"), (3, "CAP_FOWNER")];
 
 /// An OS user tasks run as.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,7 +79,30 @@ impl fmt::Display for SandboxError {
 
 impl std::error::Error for SandboxError {}
 
-/// Who tasks run as and where their working directories are made.
+/// The limits of a task's processes (see the module doc).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TaskLimits {
+    /// `RLIMIT_NPROC` of the task user, when tasks run as another user.
+    pub max_processes: u64,
+}
+
+impl Default for TaskLimits {
+    fn default() -> Self {
+        TaskLimits { max_processes: DEFAULT_MAX_PROCESSES }
+    }
+}
+
+/// How the processes of a run are found again at its end.
+#[derive(Debug, Clone)]
+enum Containment {
+    /// A control group per run, below this one.
+    Cgroups(Cgroups),
+    /// The process group and `RAILYARD_RUN_ID`; why control groups are not used.
+    Search(String),
+}
+
+/// Who tasks run as, where their working directories are made, what limits they get, and how their
+/// processes are found again.
 #[derive(Debug, Clone)]
 pub struct Sandbox {
     user: TaskUser,
@@ -67,17 +110,19 @@ pub struct Sandbox {
     switch: bool,
     /// Whether `user` was configured (false: the default).
     configured: bool,
-    work_root: PathBuf,
+    work_root: Arc<WorkRoot>,
+    limits: TaskLimits,
+    containment: Containment,
 }
 
 impl Sandbox {
     /// The sandbox for `task_user` (a user name; `None`: the default, see the module doc) with working
-    /// directories under `work_root` (`None`: `$TMPDIR/railyard-tasks-<uid>`), checked now: an unknown
-    /// user, root, the server's own user, a server that cannot switch users, or a work root that is not
-    /// safe is an error.
+    /// directories under `work_root` (`None`: the default, see [`crate::work_root`]), checked now: an
+    /// unknown user, root, the server's own user, a server that cannot switch users, or a work root that
+    /// is not safe is an error.
     pub fn new(task_user: Option<&str>, work_root: Option<PathBuf>) -> Result<Sandbox, SandboxError> {
         let me = euid();
-        let sandbox = match task_user.map(str::trim) {
+        let (user, switch, configured) = match task_user.map(str::trim) {
             Some("") => return Err(SandboxError("the task user is empty: name an OS user, or leave it unset".into())),
             Some(name) => {
                 let user = lookup_user(name)
@@ -102,21 +147,39 @@ impl Sandbox {
                          another user"
                     )));
                 }
-                if !can_switch_users() {
+                if let Err(missing) = can_switch_users() {
+                    let all: Vec<&str> = SWITCH_CAPABILITIES.iter().map(|(_, n)| *n).collect();
                     return Err(SandboxError(format!(
                         "the server runs as {} (uid {me}), which cannot switch users, so it cannot run tasks as \
-                         '{name}'; start it as root (or with CAP_SETUID and CAP_SETGID), or leave the task user \
-                         unset",
-                        user_name(me)
+                         '{name}'; start it as root (or with the capabilities {}; it lacks {}), or leave the task \
+                         user unset",
+                        user_name(me),
+                        all.join(", "),
+                        missing.join(", ")
                     )));
                 }
-                Sandbox { user, switch: true, configured: true, work_root: PathBuf::new() }
+                (user, true, true)
             }
-            None => Sandbox::default_user(me),
+            None => default_user(me),
         };
-        let sandbox = Sandbox { work_root: work_root.unwrap_or_else(|| default_work_root(me)), ..sandbox };
-        sandbox.ensure_work_root().map_err(SandboxError)?;
+        let sandbox = Sandbox::assemble(user, switch, configured, work_root);
+        sandbox.work_root.ensure().map_err(SandboxError)?;
         Ok(sandbox)
+    }
+
+    fn assemble(user: TaskUser, switch: bool, configured: bool, work_root: Option<PathBuf>) -> Sandbox {
+        let containment = match Cgroups::detect() {
+            Ok(c) => Containment::Cgroups(c),
+            Err(why) => Containment::Search(why),
+        };
+        Sandbox {
+            user,
+            switch,
+            configured,
+            work_root: Arc::new(WorkRoot::new(work_root, switch)),
+            limits: TaskLimits::default(),
+            containment,
+        }
     }
 
     /// The default sandbox of this process, as [`Sandbox::new`]`(None, None)` but unchecked (the work root
@@ -126,26 +189,23 @@ impl Sandbox {
         static DEFAULT: OnceLock<Arc<Sandbox>> = OnceLock::new();
         DEFAULT
             .get_or_init(|| {
-                let me = euid();
-                Arc::new(Sandbox { work_root: default_work_root(me), ..Sandbox::default_user(me) })
+                let (user, switch, configured) = default_user(euid());
+                Arc::new(Sandbox::assemble(user, switch, configured, None))
             })
             .clone()
     }
 
-    fn default_user(me: u32) -> Sandbox {
-        if me == 0 {
-            let user = lookup_user(NOBODY).ok().flatten().filter(|u| u.uid != 0 && u.gid != 0).unwrap_or(TaskUser {
-                name: NOBODY.into(),
-                uid: OVERFLOW_ID,
-                gid: OVERFLOW_ID,
-            });
-            Sandbox { user, switch: true, configured: false, work_root: PathBuf::new() }
-        } else {
-            // SAFETY: getegid only reads the process's credentials.
-            let gid = unsafe { libc::getegid() };
-            let user = TaskUser { name: user_name(me), uid: me, gid };
-            Sandbox { user, switch: false, configured: false, work_root: PathBuf::new() }
-        }
+    /// The same sandbox with these limits.
+    pub fn with_limits(mut self, limits: TaskLimits) -> Sandbox {
+        self.limits = limits;
+        self
+    }
+
+    /// The same sandbox without control groups: a run's processes are found by their process group and
+    /// `RAILYARD_RUN_ID` only (as on hosts where control groups cannot be used).
+    pub fn without_cgroups(mut self) -> Sandbox {
+        self.containment = Containment::Search("turned off".into());
+        self
     }
 
     /// The user tasks run as.
@@ -159,15 +219,27 @@ impl Sandbox {
     }
 
     /// Where the tasks' own working directories are made.
-    pub fn work_root(&self) -> &Path {
-        &self.work_root
+    pub fn work_root(&self) -> PathBuf {
+        self.work_root.path()
     }
 
-    /// One sentence for the server's start: who tasks run as, and what that means.
+    /// The limits tasks get.
+    pub fn limits(&self) -> TaskLimits {
+        self.limits
+    }
+
+    /// Whether each run gets a control group of its own.
+    pub fn uses_cgroups(&self) -> bool {
+        matches!(self.containment, Containment::Cgroups(_))
+    }
+
+    /// What the server's start says about local tasks, a sentence a line: who they run as, where, and
+    /// what holds them.
     pub fn describe(&self) -> String {
         let TaskUser { name, uid, .. } = &self.user;
-        match (self.switch, self.configured) {
-            (true, true) => format!("Local tasks run as user {name} (uid {uid}), in {}.", self.work_root.display()),
+        let root = self.work_root.path();
+        let mut lines = vec![match (self.switch, self.configured) {
+            (true, true) => format!("Local tasks run as user {name} (uid {uid}), in {}.", root.display()),
             (true, false) => format!(
                 "Local tasks run as user {name} (uid {uid}), never as root; --task-user (RAILYARD_TASK_USER) names \
                  another user."
@@ -176,12 +248,47 @@ impl Sandbox {
                 "Local tasks run as user {name} (uid {uid}), the server's own user, and share its rights (its \
                  database, its files); start the server as root with --task-user to separate them."
             ),
+        }];
+        if !(self.switch && self.configured) {
+            lines.push(format!("Their own working directories are made in {}.", root.display()));
         }
+        if let Some(note) = self.work_root.note() {
+            lines.push(format!("The usual task work directory was not used: {note}."));
+        }
+        lines.push(match &self.containment {
+            Containment::Cgroups(c) => format!(
+                "Each run is held in a control group of its own (in {}): everything it started is killed when it \
+                 ends.",
+                c.base().display()
+            ),
+            Containment::Search(why) => format!(
+                "Runs are not held in control groups ({why}): what a run started is found by its process group \
+                 and RAILYARD_RUN_ID and killed when it ends; a process that leaves both can outlive it."
+            ),
+        });
+        let nproc = if self.switch {
+            format!(", and user {name} may have at most {} processes (--task-max-processes)", self.limits.max_processes)
+        } else {
+            String::new()
+        };
+        lines.push(format!(
+            "Tasks hold no capabilities and gain none (set-user-ID programs such as sudo do nothing for them), \
+             dump no core{nproc}."
+        ));
+        lines.join("\n")
     }
 
     /// The uid and gid to switch to in the child, if tasks run as another user.
     pub(crate) fn switch_to(&self) -> Option<(u32, u32)> {
         self.switch.then_some((self.user.uid, self.user.gid))
+    }
+
+    /// The control groups of runs, when used.
+    pub(crate) fn cgroups(&self) -> Option<&Cgroups> {
+        match &self.containment {
+            Containment::Cgroups(c) => Some(c),
+            Containment::Search(_) => None,
+        }
     }
 
     /// The task's environment: the few variables kept from the server's, `HOME`, `USER`, `LOGNAME`.
@@ -205,92 +312,30 @@ impl Sandbox {
     /// A fresh working directory for one run, owned by the task user, mode 0700; removed when the
     /// returned guard is dropped.
     pub(crate) fn run_dir(&self) -> Result<RunDir, String> {
-        self.ensure_work_root()?;
-        let mut bytes = [0u8; 8];
-        let mut last = String::new();
-        for _ in 0..4 {
-            getrandom::fill(&mut bytes).map_err(|e| format!("no randomness for a working directory name: {e}"))?;
-            let name: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-            let path = self.work_root.join(format!("run-{name}"));
-            match std::fs::DirBuilder::new().mode(0o700).create(&path) {
-                Ok(()) => {
-                    let dir = RunDir { path };
-                    if let Some((uid, gid)) = self.switch_to() {
-                        std::os::unix::fs::chown(&dir.path, Some(uid), Some(gid)).map_err(|e| {
-                            format!("cannot hand the working directory {} to the task user: {e}", dir.path.display())
-                        })?;
-                    }
-                    // The mode asked for may have been narrowed by the umask, never widened; make it exact.
-                    std::fs::set_permissions(&dir.path, std::fs::Permissions::from_mode(0o700))
-                        .map_err(|e| format!("cannot set the mode of {}: {e}", dir.path.display()))?;
-                    return Ok(dir);
-                }
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = e.to_string(),
-                Err(e) => return Err(format!("cannot make a working directory in {}: {e}", self.work_root.display())),
-            }
-        }
-        Err(format!("cannot make a working directory in {}: {last}", self.work_root.display()))
+        self.work_root.run_dir(self.switch_to())
     }
 
     /// Removes a run's own working directory left behind by a server that died (see
-    /// [`crate::kill_recorded`]): only a `run-*` directory directly in this sandbox's work root, never a
-    /// symlink, and never a directory a task named. Whether it removed one.
+    /// [`crate::kill_recorded`]): only a `run-*` directory directly in a work root of this server's, never
+    /// a symlink, and never a directory a task named. Whether it removed one.
     pub fn remove_leftover_dir(&self, dir: &str) -> bool {
-        let dir = Path::new(dir);
-        let ours = dir.parent() == Some(self.work_root.as_path())
-            && dir.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("run-"));
-        let is_dir = std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir());
-        ours && is_dir && std::fs::remove_dir_all(dir).is_ok()
-    }
-
-    /// Makes the work root if missing; refuses one that others could tamper with.
-    fn ensure_work_root(&self) -> Result<(), String> {
-        let root = &self.work_root;
-        let mode = if self.switch { 0o711 } else { 0o700 };
-        match std::fs::DirBuilder::new().recursive(true).mode(0o700).create(root) {
-            Ok(()) => {}
-            Err(e) => return Err(format!("cannot make the task work directory {}: {e}", root.display())),
-        }
-        let meta = std::fs::symlink_metadata(root)
-            .map_err(|e| format!("cannot use the task work directory {}: {e}", root.display()))?;
-        let me = euid();
-        if !meta.is_dir() {
-            return Err(format!("the task work directory {} is not a directory (a symlink?)", root.display()));
-        }
-        if meta.uid() != me {
-            return Err(format!(
-                "the task work directory {} is owned by uid {}, not by the server (uid {me}); remove it or choose \
-                 another with --task-dir",
-                root.display(),
-                meta.uid()
-            ));
-        }
-        if meta.mode() & 0o7777 != mode {
-            std::fs::set_permissions(root, std::fs::Permissions::from_mode(mode))
-                .map_err(|e| format!("cannot set the mode of the task work directory {}: {e}", root.display()))?;
-        }
-        Ok(())
+        self.work_root.remove_leftover(dir)
     }
 }
 
-/// A run's own working directory, removed with its contents when dropped. Removal does not follow
-/// symlinks a task left in it.
-pub(crate) struct RunDir {
-    pub path: PathBuf,
-}
-
-impl Drop for RunDir {
-    fn drop(&mut self) {
-        if let Err(e) = std::fs::remove_dir_all(&self.path)
-            && e.kind() != io::ErrorKind::NotFound
-        {
-            tracing::warn!(dir = %self.path.display(), error = %e, "could not remove a task's working directory");
-        }
+fn default_user(me: u32) -> (TaskUser, bool, bool) {
+    if me == 0 {
+        let user = lookup_user(NOBODY).ok().flatten().filter(|u| u.uid != 0 && u.gid != 0).unwrap_or(TaskUser {
+            name: NOBODY.into(),
+            uid: OVERFLOW_ID,
+            gid: OVERFLOW_ID,
+        });
+        (user, true, false)
+    } else {
+        // SAFETY: getegid only reads the process's credentials.
+        let gid = unsafe { libc::getegid() };
+        (TaskUser { name: user_name(me), uid: me, gid }, false, false)
     }
-}
-
-fn default_work_root(uid: u32) -> PathBuf {
-    std::env::temp_dir().join(format!("railyard-tasks-{uid}"))
 }
 
 pub(crate) fn euid() -> u32 {
@@ -298,18 +343,22 @@ pub(crate) fn euid() -> u32 {
     unsafe { libc::geteuid() }
 }
 
-/// Root, or both capabilities a user switch needs (`CAP_SETGID` is bit 6, `CAP_SETUID` bit 7 of the
-/// effective set in `/proc/self/status`).
-fn can_switch_users() -> bool {
+/// Root, or every capability a user switch and the run's directory need ([`SWITCH_CAPABILITIES`], in
+/// the effective set of `/proc/self/status`); otherwise the names of those missing.
+fn can_switch_users() -> Result<(), Vec<&'static str>> {
     if euid() == 0 {
-        return true;
+        return Ok(());
     }
-    let Ok(status) = std::fs::read_to_string("/proc/self/status") else { return false };
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("CapEff:"))
-        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
-        .is_some_and(|caps| caps & (1 << 6) != 0 && caps & (1 << 7) != 0)
+    let caps = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let hex = status.lines().find_map(|l| l.strip_prefix("CapEff:"))?.trim().to_string();
+            u64::from_str_radix(&hex, 16).ok()
+        })
+        .unwrap_or(0);
+    let missing: Vec<&str> =
+        SWITCH_CAPABILITIES.iter().filter(|(bit, _)| caps & (1 << bit) == 0).map(|(_, n)| *n).collect();
+    if missing.is_empty() { Ok(()) } else { Err(missing) }
 }
 
 /// A user by name from the user database (`getpwnam_r`).
@@ -354,6 +403,8 @@ fn user_name(uid: u32) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
     use super::*;
 
     #[test]

@@ -355,7 +355,11 @@ fn actions_serialise_with_a_kind_tag_and_defaults() {
     assert_eq!(status, "could_not_start");
 }
 
+#[path = "run/contain.rs"]
+mod contain;
 #[path = "run/http.rs"]
 mod http;
+#[path = "run/privileges.rs"]
+mod privileges;
 #[path = "run/sandbox.rs"]
 mod sandbox;

@@ -1,8 +1,9 @@
 //! Where the processes of automation runs live, so that what is left of them after a crash can be
 //! killed (issue 12, finding 4).
 //!
-//! When the engine starts a command, it records the run's process group ([`RunProcess`]: host, group,
-//! the leader's start time, uid) as a `run_process` record of its own, `live`, with an audit event
+//! When the engine starts a command, it records the run's processes ([`RunProcess`]: host, process
+//! group, the leader's start time, uid, its own directory, control group and run id) as a `run_process`
+//! record of its own, `live`, with an audit event
 //! `record_process` on the deployment. It is a record of its own rather than a field of the task run:
 //! writing it never conflicts with the deployment's own updates, it stays out of the API's deployment
 //! document, and the few `live` ones are found by an indexed query on their state.
@@ -98,7 +99,8 @@ impl Service {
             "deployment",
             deployment,
             "record_process",
-            json!({"run": record.run, "attempt": attempt, "host": record.process.host, "pgid": record.process.pgid, "uid": record.process.uid}),
+            json!({"run": record.run, "attempt": attempt, "host": record.process.host, "pgid": record.process.pgid,
+                "uid": record.process.uid, "cgroup": record.process.cgroup}),
         )]);
         self.commit(tx).await
     }

@@ -214,3 +214,39 @@ fn two_servers_on_postgresql_killing_the_one_running_a_deployment_runs_nothing_t
     assert!(run_ids[0].is_some() && run_ids[0] != run_ids[1], "{ids:?}");
     assert!(sleeper_gone, "the surviving server on the same host killed what the task left behind");
 }
+
+/// Issue 12 review, finding 2: what a task started outside its process group and session (`setsid`,
+/// once with an empty environment) is killed too when an engine on the host reaps the run after a crash.
+#[test]
+fn what_a_task_started_outside_its_group_is_killed_when_the_run_is_reaped_after_a_crash() {
+    let mut s = start_server();
+    ry(&s, None, &["login", "--server", &s.url, "--token", &s.admin_token]).ok();
+    let dir = s.dir.path().to_path_buf();
+    let d = dir.display();
+    let script = format!(
+        "setsid sleep 300 & echo $! >> {d}/escaped; env -i /usr/bin/setsid /usr/bin/sleep 300 & echo $! >> {d}/escaped; \
+         sleep 300"
+    );
+    let (erin, to) = turnover_with_task(&s, &script);
+    let id = ry(&s, Some(&erin), &["deploy", &to, "--output", "json"]).json()["id"].as_str().unwrap().to_string();
+    assert!(eventually(60, || lines(&dir.join("escaped")).len() == 2), "the task never started");
+    wait_recorded(&s, &s.url, &erin, &id);
+    let escaped = lines(&dir.join("escaped"));
+
+    kill9(&mut s.child);
+    let alive_after_kill: Vec<bool> = escaped.iter().map(|p| !process_gone(p)).collect();
+    let (mut again, url) = serve_on(&s.db);
+    let d = wait_deployment(&s, &url, &erin, &id, "failed", |d| d["state"] == "failed");
+    let gone: Vec<bool> = escaped.iter().map(|p| eventually(30, || process_gone(p))).collect();
+    let _ = again.kill();
+    let _ = again.wait();
+    for (pid, gone) in escaped.iter().zip(&gone) {
+        if !gone {
+            let _ = Command::new("kill").args(["-9", pid]).status();
+        }
+    }
+    eprintln!("escaped {escaped:?}: alive after the kill {alive_after_kill:?}, gone after the restart {gone:?}");
+    assert_eq!(d["runs"][0]["state"], "interrupted", "{d}");
+    assert_eq!(alive_after_kill, [true, true], "they outlived the server's death, as processes outside the group do");
+    assert_eq!(gone, [true, true], "what the task started outside its group outlived the restart: {escaped:?}");
+}

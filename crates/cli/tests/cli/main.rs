@@ -9,6 +9,7 @@ mod demo;
 mod deployments;
 mod environments;
 mod isolation;
+mod privileges;
 mod production;
 mod releases;
 mod security;

@@ -75,6 +75,14 @@ pub struct RunProcess {
     /// The run's own working directory, when the runner made one: removed with what is left of the run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub work_dir: Option<String>,
+    /// The run's own control group (cgroup v2), when the runner made one: every process of the run is in
+    /// it, wherever its process group or session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<String>,
+    /// The run's `RAILYARD_RUN_ID`: without a control group, the processes of the run that left its group
+    /// are found by it in their environment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
