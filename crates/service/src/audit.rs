@@ -256,18 +256,7 @@ impl Service {
             return Ok(Some(format!("event {} lies past the stored chain head (event {})", past.seq, head.seq)));
         }
         let e = newest;
-        let recomputed = railyard_store::event_hash(
-            e.seq,
-            e.commit_seq,
-            &e.at,
-            &e.actor,
-            &e.object_kind,
-            &e.object_id,
-            &e.action,
-            &e.data,
-            &e.prev_hash,
-            &e.writes,
-        );
+        let recomputed = e.content_hash();
         if recomputed != e.hash || e.hash != head.hash {
             return Ok(Some(format!(
                 "event {} does not match the stored chain head (hash {}): it was changed after it was written",

@@ -37,6 +37,25 @@ pub fn event_hash(
     hex::encode(h.finalize())
 }
 
+impl Event {
+    /// [`event_hash`] of this event's fields as they are now: equal to [`Event::hash`] when nothing was
+    /// changed since it was written.
+    pub fn content_hash(&self) -> String {
+        event_hash(
+            self.seq,
+            self.commit_seq,
+            &self.at,
+            &self.actor,
+            &self.object_kind,
+            &self.object_id,
+            &self.action,
+            &self.data,
+            &self.prev_hash,
+            &self.writes,
+        )
+    }
+}
+
 /// The SHA-256 of a record's content as stored: every column but `version` (which the audit log keeps
 /// beside it), each field length-prefixed so that no two records share a digest by moving text between
 /// fields.
@@ -309,18 +328,7 @@ fn check(e: &Event, prev: &Link, prev_hash: &str) -> Option<String> {
             e.commit_seq, e.seq, prev.commit_seq
         ));
     }
-    let recomputed = event_hash(
-        e.seq,
-        e.commit_seq,
-        &e.at,
-        &e.actor,
-        &e.object_kind,
-        &e.object_id,
-        &e.action,
-        &e.data,
-        &e.prev_hash,
-        &e.writes,
-    );
+    let recomputed = e.content_hash();
     if recomputed != e.hash {
         return Some("its content does not match its hash: it was changed after it was written".into());
     }

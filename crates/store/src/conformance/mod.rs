@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     Commit, CommitReceipt, Event, EventQuery, GENESIS_HASH, ListQuery, NewEvent, Record, Store, StoreError,
-    StoreResult, Write, event_hash, to_stored_precision, verify_chain,
+    StoreResult, Write, to_stored_precision, verify_chain,
 };
 
 /// Runs every case as its own `#[tokio::test]`, each on a fresh store from `$factory`.
@@ -214,18 +214,7 @@ fn assert_chain_links(events: &[Event]) {
             e.seq,
             e.commit_seq
         );
-        let h = event_hash(
-            e.seq,
-            e.commit_seq,
-            &e.at,
-            &e.actor,
-            &e.object_kind,
-            &e.object_id,
-            &e.action,
-            &e.data,
-            &e.prev_hash,
-            &e.writes,
-        );
+        let h = e.content_hash();
         assert_eq!(e.hash, h, "event {} hash must be event_hash(...) of its stored fields", e.seq);
         prev = e.hash.clone();
         prev_commit = Some(e.commit_seq);
