@@ -30,7 +30,7 @@ pub struct TaskOptions {
 /// Makes the process non-dumpable. A failure is reported, not fatal: the rest still holds.
 pub fn protect_process() {
     if let Err(e) = railyard_runner::protect_server_process() {
-        eprintln!("warning: could not make the server non-dumpable (prctl PR_SET_DUMPABLE): {e}");
+        crate::say::complain!("warning: could not make the server non-dumpable (prctl PR_SET_DUMPABLE): {e}");
     }
 }
 

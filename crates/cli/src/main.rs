@@ -4,6 +4,7 @@ mod cmd;
 mod config;
 mod harden;
 mod output;
+mod say;
 mod serve;
 
 use anyhow::Context as _;

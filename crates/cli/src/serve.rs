@@ -1,7 +1,6 @@
 //! `railyard serve`: open the database named by the URL, create the first admin on an empty database,
 //! and serve the API until SIGINT or SIGTERM.
 
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -179,21 +178,21 @@ pub async fn run(args: ServeArgs, admin_token: Option<String>) -> anyhow::Result
     match service.bootstrap_admin(preset.as_deref()).await.context("cannot create the first admin user")? {
         Bootstrap::Created(token) => {
             admin_token = Some(token.clone());
-            println!("Created the admin user. Its API token is shown this once; keep it safe:");
-            println!();
-            println!("    {token}");
-            println!();
-            println!("{BOOTSTRAP_LIFETIME}");
-            println!("Use it with: railyard login --server {base} --token {token}");
+            crate::say::say!("Created the admin user. Its API token is shown this once; keep it safe:");
+            crate::say::say!();
+            crate::say::say!("    {token}");
+            crate::say::say!();
+            crate::say::say!("{BOOTSTRAP_LIFETIME}");
+            crate::say::say!("Use it with: railyard login --server {base} --token {token}");
         }
         Bootstrap::Preset => {
-            println!(
+            crate::say::say!(
                 "Created the admin user with the token from RAILYARD_ADMIN_TOKEN (now removed from this process's environment)."
             );
-            println!("{BOOTSTRAP_LIFETIME}");
+            crate::say::say!("{BOOTSTRAP_LIFETIME}");
         }
         Bootstrap::AlreadyInitialised if preset.is_some() => {
-            println!(
+            crate::say::say!(
                 "The database already has users; RAILYARD_ADMIN_TOKEN is only used on first start and was ignored."
             )
         }
@@ -203,8 +202,8 @@ pub async fn run(args: ServeArgs, admin_token: Option<String>) -> anyhow::Result
         DatabaseUrl::Sqlite(p) => format!("SQLite at {}", p.display()),
         DatabaseUrl::Postgres(_) => "PostgreSQL".to_string(),
     };
-    println!("Railyard is listening on http://{addr} ({what})");
-    println!("{}", crate::harden::describe(&sandbox));
+    crate::say::say!("Railyard is listening on http://{addr} ({what})");
+    crate::say::say!("{}", crate::harden::describe(&sandbox));
     // One signal stops both the API and the engine that runs deployments beside it: the engine ends the
     // runs in flight and records them interrupted (within railyard_engine::STOP_BOUND).
     let (stop, stopping) = tokio::sync::watch::channel::<Option<tokio::time::Instant>>(None);
@@ -224,14 +223,14 @@ pub async fn run(args: ServeArgs, admin_token: Option<String>) -> anyhow::Result
             Some(token) => {
                 let base = format!("http://{addr}");
                 tokio::spawn(async move {
-                    println!("Loading the demo company ...");
+                    crate::say::say!("Loading the demo company ...");
                     match railyard_demo::load(&base, &token).await {
                         Ok(people) => railyard_demo::print_people(&people),
-                        Err(e) => eprintln!("error: the demo data could not be loaded: {e:#}"),
+                        Err(e) => crate::say::complain!("error: the demo data could not be loaded: {e:#}"),
                     }
                 });
             }
-            None => eprintln!(
+            None => crate::say::complain!(
                 "--demo fills only a new, empty database; this one already has users, so it was left as it is"
             ),
         }
@@ -250,13 +249,12 @@ pub async fn run(args: ServeArgs, admin_token: Option<String>) -> anyhow::Result
     let stopped_at = (*stopping.borrow()).unwrap_or_else(tokio::time::Instant::now);
     let deadline = stopped_at + railyard_engine::STOP_BOUND + Duration::from_secs(3);
     if tokio::time::timeout_at(deadline, engine).await.is_err() {
-        eprintln!(
+        crate::say::complain!(
             "warning: the engine did not stop in time; runs it had in flight are marked interrupted at the next start"
         );
     }
     served.context("the server stopped with an error")?;
-    // Not println!: a closed stdout (a pipe whose reader went away) must not turn a clean stop into a panic.
-    let _ = writeln!(std::io::stdout(), "Railyard stopped.");
+    crate::say::say!("Railyard stopped.");
     Ok(())
 }
 
@@ -283,7 +281,7 @@ fn open_files_for(max_connections: u64) {
             limit.rlim_cur
         };
         if raised < max_connections + RESERVE {
-            eprintln!(
+            crate::say::complain!(
                 "warning: this process may open {raised} files; --max-connections {max_connections} needs about {} \
                  (raise the limit, e.g. LimitNOFILE= in a systemd unit, or lower --max-connections)",
                 max_connections + RESERVE

@@ -157,3 +157,40 @@ fn a_half_sent_request_does_not_keep_sigterm_from_stopping_the_server() {
     assert!(read_until_closed(&mut head, Duration::from_secs(5)).is_some());
     assert!(read_until_closed(&mut body, Duration::from_secs(5)).is_some());
 }
+
+/// A server whose standard output and error nobody reads any more (a log pipe whose reader went away,
+/// `railyard serve | head -1`) keeps serving: what it says is dropped, it never dies of it.
+#[test]
+fn a_server_whose_output_nobody_reads_keeps_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let db = dir.path().join("r.db");
+    let mut child = Command::new(crate::common::BIN)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database"])
+        .arg(format!("sqlite://{}", db.display()))
+        .env_remove("RAILYARD_ADMIN_TOKEN")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Both pipes closed before the server has said anything: every line it prints meets a closed pipe.
+    drop(child.stdout.take());
+    drop(child.stderr.take());
+    let server = Killed(child);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut answer = None;
+    while Instant::now() < deadline && answer.is_none() {
+        if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
+            s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            let mut text = String::new();
+            let _ = s.read_to_string(&mut text);
+            answer = text.lines().next().map(str::to_string);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut server = server;
+    let exited = server.0.try_wait().unwrap();
+    assert_eq!(exited, None, "the server died of its closed output (answer before: {answer:?})");
+    assert_eq!(answer.as_deref(), Some("HTTP/1.1 200 OK"), "the server did not answer");
+}
