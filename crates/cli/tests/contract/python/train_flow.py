@@ -3,7 +3,8 @@ OpenAPI document (package `railyard_client`, beside this file when it runs).
 
 An admin creates the people and their tokens; the release manager creates a train and submits it;
 the approver decides the train approval; the train moves through scoping and construction into
-verification; it is read back. Refused actions come back as typed problems: the status, the code
+verification; it is read back; a product owner imports work items from a CSV file (the one body that is
+not JSON). Refused actions come back as typed problems: the status, the code
 `action_refused` and each unmet guard's code, read from the client's `Problem` model.
 
 Usage: RAILYARD_URL=... RAILYARD_ADMIN_TOKEN=... python train_flow.py (the token in the environment,
@@ -12,6 +13,7 @@ first answer that is not what a client of the document may expect.
 """
 
 import datetime
+import io
 import os
 import sys
 import time
@@ -19,6 +21,8 @@ from http import HTTPStatus
 from typing import Any, TypeVar
 
 from railyard_client import AuthenticatedClient
+from railyard_client.api.application_releases import create_application_release
+from railyard_client.api.applications import create_application
 from railyard_client.api.approvals import approve_approval, get_approval
 from railyard_client.api.gates import add_exit_criterion, meet_exit_criterion
 from railyard_client.api.tokens import create_token
@@ -29,7 +33,10 @@ from railyard_client.api.train_lifecycle import (
 )
 from railyard_client.api.trains import create_train, get_train, list_trains
 from railyard_client.api.users import create_user
+from railyard_client.api.work_items import import_work_items, list_work_items
 from railyard_client.models import (
+    ApplicationSpec,
+    ApplicationView,
     ApprovalPolicies,
     ApprovalPolicy,
     ApprovalRef,
@@ -44,12 +51,17 @@ from railyard_client.models import (
     Gate,
     GateName,
     Gates,
+    ImportReport,
     NewToken,
     NewUser,
     PageTrainView,
+    PageWorkItemView,
     PolicyLevel,
     Problem,
+    ReleaseSchedule,
+    ReleaseSpec,
     ReleaseType,
+    ReleaseView,
     Role,
     Schedule,
     TokenView,
@@ -57,8 +69,10 @@ from railyard_client.models import (
     TrainState,
     TrainView,
     UserView,
+    WorkItemKind,
+    WorkItemStatus,
 )
-from railyard_client.types import Response
+from railyard_client.types import File, Response
 
 T = TypeVar("T")
 
@@ -129,7 +143,7 @@ def main(base_url: str, admin_token: str) -> None:
     admin = AuthenticatedClient(base_url=base_url, token=admin_token)
     rita = person(admin, base_url, "rita", [Role.RELEASE_MANAGER])
     alice = person(admin, base_url, "alice", [Role.DEVELOPER])
-    person(admin, base_url, "eve", [Role.PRODUCT_OWNER])
+    eve = person(admin, base_url, "eve", [Role.PRODUCT_OWNER])
     step("users rita (release manager), alice (train approver) and eve (executive approver, product owner) with tokens")
 
     start = datetime.date(2027, 1, 4)
@@ -233,6 +247,38 @@ def main(base_url: str, admin_token: str) -> None:
     check([t.id for t in page.items] == [train.id], f"trains in verification: {[t.id for t in page.items]}")
     check(all(isinstance(t, TrainView) for t in page.items), "listed trains are not TrainView")
     step(f"read back: {' -> '.join([path[0][0].value, *(to.value for _, to in path)])}; listed in verification")
+    # The one operation whose body is a file, not JSON: eve imports work items into her release from CSV.
+    expect(
+        create_application.sync_detailed(client=eve, body=ApplicationSpec(key="PAY", name="Payments")),
+        ApplicationView,
+        HTTPStatus.CREATED,
+    )
+    release = expect(
+        create_application_release.sync_detailed(
+            client=eve,
+            body=ReleaseSpec(
+                application="PAY",
+                title="PAY 1",
+                schedule=ReleaseSchedule(start=start, end=start + datetime.timedelta(days=28)),
+            ),
+        ),
+        ReleaseView,
+        HTTPStatus.CREATED,
+    )
+    csv = b"key,title,kind,status\r\nPAY-142,Refunds in one click,business_request,done\r\n"
+    report = expect(
+        import_work_items.sync_detailed(
+            release.id, client=eve, body=File(payload=io.BytesIO(csv), file_name="items.csv", mime_type="text/csv")
+        ),
+        ImportReport,
+    )
+    check((report.rows, report.created, report.updated) == (1, 1, 0), f"import: {report.to_dict()}")
+    items = expect(list_work_items.sync_detailed(release.id, client=eve), PageWorkItemView).items
+    check(
+        [(i.key, i.kind, i.status) for i in items] == [("PAY-142", WorkItemKind.BUSINESS_REQUEST, WorkItemStatus.DONE)],
+        f"work items of {release.id}: {[i.to_dict() for i in items]}",
+    )
+    step(f"eve imported {items[0].key} into {release.id} from a CSV file")
     print(f"train flow passed in {time.monotonic() - started:.2f} s", flush=True)
 
 
