@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use http::header::{HeaderName, HeaderValue};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use utoipa::openapi::RefOr;
-use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+use utoipa::openapi::schema::{Discriminator, ObjectBuilder, OneOfBuilder, Schema, Type};
+use utoipa::openapi::{Ref, RefOr};
 
 use crate::FieldError;
 use crate::placeholder;
@@ -28,23 +28,20 @@ pub enum Action {
 
 /// The schema of the JSON serde reads and writes for an [`Action`]: one object of the variant's own
 /// fields and `kind`, and no other field. (A derived schema would be `allOf` the variant's schema, which
-/// allows no other field, and `kind`: no value could match it.)
+/// allows no other field, and `kind`: no value could match it.) Each variant is a named schema of its
+/// own (`CommandAction`, `HttpAction`, with `kind`) and `kind` is the discriminator, so that client
+/// generators make one class per variant and pick it by `kind` (inline variants made them name the
+/// variants' maps twice and drop them).
 impl utoipa::PartialSchema for Action {
     fn schema() -> RefOr<Schema> {
-        fn tagged(kind: &str, schema: RefOr<Schema>) -> RefOr<Schema> {
-            match schema {
-                RefOr::T(Schema::Object(mut object)) => {
-                    let tag = ObjectBuilder::new().schema_type(Type::String).enum_values(Some([kind])).build();
-                    object.properties.insert("kind".to_string(), tag.into());
-                    object.required.insert(0, "kind".to_string());
-                    RefOr::T(Schema::Object(object))
-                }
-                other => other,
-            }
-        }
+        let variant = |name: &str| RefOr::Ref(Ref::from_schema_name(name));
         OneOfBuilder::new()
-            .item(tagged("command", CommandAction::schema()))
-            .item(tagged("http", HttpAction::schema()))
+            .item(variant(COMMAND))
+            .item(variant(HTTP))
+            .discriminator(Some(Discriminator::with_mapping(
+                "kind",
+                [("command", schema_ref(COMMAND)), ("http", schema_ref(HTTP))],
+            )))
             .description(Some(
                 "One automation task action: a command (`kind: command`) or an HTTP call (`kind: http`).",
             ))
@@ -52,7 +49,33 @@ impl utoipa::PartialSchema for Action {
     }
 }
 
-impl ToSchema for Action {}
+/// The names of the variants' schemas: each is the variant's own schema with `kind`.
+const COMMAND: &str = "CommandAction";
+const HTTP: &str = "HttpAction";
+
+fn schema_ref(name: &str) -> String {
+    format!("#/components/schemas/{name}")
+}
+
+/// The variant's schema with its `kind` tag, which is required and takes only `kind`.
+fn tagged(kind: &str, schema: RefOr<Schema>) -> RefOr<Schema> {
+    match schema {
+        RefOr::T(Schema::Object(mut object)) => {
+            let tag = ObjectBuilder::new().schema_type(Type::String).enum_values(Some([kind])).build();
+            object.properties.insert("kind".to_string(), tag.into());
+            object.required.insert(0, "kind".to_string());
+            RefOr::T(Schema::Object(object))
+        }
+        other => other,
+    }
+}
+
+impl ToSchema for Action {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((COMMAND.to_string(), tagged("command", <CommandAction as utoipa::PartialSchema>::schema())));
+        schemas.push((HTTP.to_string(), tagged("http", <HttpAction as utoipa::PartialSchema>::schema())));
+    }
+}
 
 impl Action {
     /// Every invalid field of the action, or nothing.

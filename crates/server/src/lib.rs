@@ -5,6 +5,7 @@
 mod connections;
 mod error;
 mod extract;
+mod generics;
 mod handlers;
 mod problems;
 mod routes;

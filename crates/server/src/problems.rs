@@ -15,6 +15,9 @@
 //! | 428 | `If-Match` is required | `version_required` |
 //! | 429 | a token is needed: too many failed sign-ins or bad tokens came from the client's address | `too_many_attempts` |
 //! | 503 | always: the database is unavailable, or the server has all its connections open | `unavailable`, `too_many_connections` |
+//!
+//! Every response also gets a description, which OpenAPI requires: a success the handler did not
+//! describe is described by its status's reason phrase.
 
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::{Content, Ref, RefOr, Required, Response};
@@ -113,6 +116,16 @@ fn document(method: &str, path: &str, op: &mut Operation) {
             } else {
                 RefOr::T(problem(&r.description))
             };
+        }
+    }
+    // OpenAPI requires a description of every response (client generators refuse a document without
+    // one): where the handler gave none, the status's reason phrase (`OK`, `Created`, `No Content`).
+    for (status, response) in op.responses.responses.iter_mut() {
+        if let RefOr::T(r) = response
+            && r.description.is_empty()
+        {
+            let reason = status.parse().ok().and_then(|s| axum::http::StatusCode::from_u16(s).ok());
+            r.description = reason.and_then(|s| s.canonical_reason()).unwrap_or("Answer").to_string();
         }
     }
 }

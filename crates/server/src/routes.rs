@@ -156,5 +156,6 @@ pub fn routes() -> (Router<Service>, utoipa::openapi::OpenApi) {
         .split_for_parts();
     let (router, mut api) = parts;
     crate::problems::document_errors(&mut api);
+    crate::generics::refer_page_items(&mut api);
     (router, api)
 }

@@ -67,11 +67,27 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(s.add_work_item(&a, &id, b).await?)))
 }
 
+/// The file an import reads, as it is: its bytes, not a JSON string (a Jira export may carry a byte
+/// order mark). Documented as a binary string, so that clients send a file.
+struct WorkItemFile;
+
+impl utoipa::PartialSchema for WorkItemFile {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for WorkItemFile {}
+
 /// Imports work items from a CSV file (Railyard's columns `key,title,kind,status,link,source`, or a Jira
 /// issue export as it comes) or JSON (an array of work items). All or nothing; a bad row is named by its
 /// line; importing the same file twice changes nothing the second time.
 #[utoipa::path(post, operation_id = "import_work_items", path = "/api/v1/application-releases/{id}/work-items/import", tag = "work items", params(("id" = String, Path, example = "AR-4")),
-    request_body(content = String, content_type = "text/csv", description = "the file: CSV with a header row, or JSON"),
+    request_body(content = inline(WorkItemFile), content_type = "text/csv", description = "the file: CSV with a header row, or JSON"),
     security(("bearer" = [])), responses((status = 200, body = ImportReport), (status = 422, body = Problem)))]
 pub async fn import(
     State(s): State<Service>,

@@ -182,3 +182,46 @@ async fn every_error_an_operation_can_answer_is_documented_as_a_problem() {
         &not_problem[..not_problem.len().min(10)]
     );
 }
+
+/// What client generators need of the document (the generated Python client's test in
+/// crates/cli/tests/contract runs one): every response has a description, which OpenAPI requires; a
+/// page's items refer to the component they are, so that a listed object and a fetched one are of one
+/// type; an action's variants are named schemas chosen by `kind`.
+#[tokio::test]
+async fn client_generators_get_described_responses_and_named_item_types() {
+    let doc = served().await;
+    let mut undescribed = Vec::new();
+    for (method, path, op) in operations(&doc) {
+        for (status, response) in op["responses"].as_object().unwrap() {
+            let response = match response["$ref"].as_str() {
+                Some(r) => &doc["components"]["responses"][r.trim_start_matches("#/components/responses/")],
+                None => response,
+            };
+            if response["description"].as_str().is_none_or(str::is_empty) {
+                undescribed.push(format!("{method} {path} {status}"));
+            }
+        }
+    }
+    println!("{} responses without a description", undescribed.len());
+    assert!(undescribed.is_empty(), "{} responses have no description: {undescribed:?}", undescribed.len());
+    let ok = &doc["paths"]["/api/v1/trains/{id}"]["get"]["responses"]["200"];
+    assert_eq!(ok["description"], "OK", "{ok}");
+
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    let pages: Vec<_> = schemas.iter().filter(|(name, _)| name.starts_with("Page_")).collect();
+    assert!(pages.len() >= 10, "{} page schemas", pages.len());
+    for (name, page) in pages {
+        let items = &page["properties"]["items"]["items"];
+        let item = name.trim_start_matches("Page_");
+        assert_eq!(items["$ref"], format!("#/components/schemas/{item}"), "{name}'s items: {items}");
+        assert!(schemas.contains_key(item), "{name} refers to no component {item}");
+    }
+
+    let action = &schemas["Action"];
+    assert_eq!(action["discriminator"]["propertyName"], "kind", "{action}");
+    for (kind, name) in [("command", "CommandAction"), ("http", "HttpAction")] {
+        assert_eq!(action["discriminator"]["mapping"][kind], format!("#/components/schemas/{name}"), "{action}");
+        assert_eq!(schemas[name]["properties"]["kind"]["enum"][0], kind, "{name}");
+        assert!(schemas[name]["required"].as_array().unwrap().contains(&"kind".into()), "{name}");
+    }
+}
