@@ -155,6 +155,10 @@ impl Demo {
         loop {
             let d = self.get("erin", &format!("/api/v1/deployments/{id}")).await?;
             for r in d["runs"].as_array().into_iter().flatten().filter(|r| r["state"] == "waiting_for_owner") {
+                // The owner takes a while to check (nothing else runs meanwhile: the story waits on
+                // this deployment alone).
+                let clock = self.timeline.clock();
+                clock.set(clock.now() + chrono::Duration::minutes(20));
                 let owner = r["owner"].as_str().unwrap_or("erin");
                 let run = r["id"].as_str().unwrap_or_default();
                 let body = json!({"done": true, "note": "checked"});
@@ -287,6 +291,7 @@ impl Demo {
             ("prod-eu", "maintenance", "Kernel patching", at(-150, 1), at(-150, 3)),
             ("staging", "maintenance", "Storage migration", at(-95, 0), at(-95, 4)),
             ("prod-us", "maintenance", "Network upgrade", at(-40, 2), at(-40, 4)),
+            ("prod-eu", "maintenance", "Certificate rotation", at(-1, 1), at(-1, 3)),
             ("staging", "maintenance", "Database upgrade", at(3, 22), at(4, 2)),
             ("prod-us", "blackout", "Black Friday freeze", at(6, 0), at(9, 0)),
             ("prod-eu", "maintenance", "Load balancer patching", at(12, 1), at(12, 3)),
