@@ -180,7 +180,10 @@ pub async fn run(args: ServeArgs, admin_token: Option<String>) -> anyhow::Result
     let mut demo_people = None;
     let mut bootstrap = None;
     if demo {
-        println!("Loading the demo company ({} days of history; this takes a minute or two) ...", railyard_demo::HISTORY_DAYS);
+        println!(
+            "Loading the demo company ({} days of history; this takes a minute or two) ...",
+            railyard_demo::HISTORY_DAYS
+        );
         match railyard_demo::load_into(store.clone(), preset.as_deref(), Some(sandbox.clone())).await {
             Ok(loaded) => {
                 bootstrap = Some(match loaded.admin_token {

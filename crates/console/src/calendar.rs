@@ -196,12 +196,8 @@ async fn render(
         let entries = s.calendar(&user.session.actor, &name, Some(window.start()), Some(window.end())).await?;
         rows.push((name.clone(), lines_of(&name, entries)));
     }
-    let deployments: Vec<String> = rows
-        .iter()
-        .flat_map(|(_, l)| l)
-        .filter(|l| l.entry.kind == "deployment")
-        .map(|l| l.entry.id.clone())
-        .collect();
+    let deployments: Vec<String> =
+        rows.iter().flat_map(|(_, l)| l).filter(|l| l.entry.kind == "deployment").map(|l| l.entry.id.clone()).collect();
     let marks = dates::marks(s, &user.session.actor, window.start(), window.end(), &deployments).await?;
     let today = s.now().date_naive();
     let conflicts = rows.iter().flat_map(|(_, l)| l).filter(|l| !l.conflicts.is_empty()).count();

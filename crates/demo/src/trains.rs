@@ -79,8 +79,12 @@ impl Demo {
                 .with_context(|| format!("the milestone {title} of {t}"))
         };
         let (code_freeze, go_live) = (milestone("Code freeze")?, milestone("Go-live")?);
-        self.post("rita", &format!("{path}/gates/scoping/criteria"), json!({"title": "Scope signed off", "owner": "rita"}))
-            .await?;
+        self.post(
+            "rita",
+            &format!("{path}/gates/scoping/criteria"),
+            json!({"title": "Scope signed off", "owner": "rita"}),
+        )
+        .await?;
         Ok(TrainIds { id: t, code_freeze, go_live })
     }
 
@@ -119,7 +123,13 @@ impl Demo {
 
     /// At the end of scoping (day `offset + 10`): scope signed off, construction started; each release
     /// begins work with two done work items.
-    async fn to_construction(&self, train: &str, offset: i64, releases: &[String], owners: &[&str]) -> anyhow::Result<()> {
+    async fn to_construction(
+        &self,
+        train: &str,
+        offset: i64,
+        releases: &[String],
+        owners: &[&str],
+    ) -> anyhow::Result<()> {
         self.at(offset + 10, 9, 15).await;
         let t = self.get("rita", &format!("/api/v1/trains/{train}")).await?;
         for c in t["gates"]["scoping"]["criteria"].as_array().into_iter().flatten() {
@@ -234,6 +244,16 @@ impl Demo {
             self.development_approved(r, owner, offset + 33 + i as i64).await?;
         }
         self.complete("rita", t, &train.code_freeze, offset + 38).await?;
+        // Each release's copy of the code freeze, kept by its product owner.
+        for (r, (_, owner)) in releases.iter().zip(apps) {
+            let release = self.get(owner, &format!("/api/v1/application-releases/{r}")).await?;
+            let copies = release["milestones"].as_array().into_iter().flatten();
+            for m in copies.filter(|m| m["inherited_from"] == train.code_freeze.as_str()) {
+                let mid = m["id"].as_str().unwrap_or_default();
+                self.post(owner, &format!("/api/v1/application-releases/{r}/milestones/{mid}/complete"), json!({}))
+                    .await?;
+            }
+        }
         self.at(offset + 40, 9, 0).await;
         self.post("rita", &format!("/api/v1/trains/{t}/start-verification"), json!({})).await?;
         Ok((releases, turnovers))

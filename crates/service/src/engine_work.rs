@@ -251,12 +251,7 @@ impl Service {
                     interrupted |= result.status == railyard_domain::RunStatus::Interrupted;
                     tx.record([change]);
                     let r = &d.value.runs[*run];
-                    let log = RunLog {
-                        deployment: id.to_string(),
-                        run: r.id.clone(),
-                        attempt: r.attempts,
-                        lines,
-                    };
+                    let log = RunLog { deployment: id.to_string(), run: r.id.clone(), attempt: r.attempts, lines };
                     let doc = serde_json::to_string(&log).map_err(|e| ServiceError::Internal(e.to_string()))?;
                     tx.raw(Write::Insert(Record {
                         kind: "run_log".into(),
@@ -297,10 +292,8 @@ fn capped_line_times(lines: &[Value], now: chrono::DateTime<chrono::Utc>) -> Vec
         .iter()
         .map(|line| {
             let mut line = line.clone();
-            let later = line["at"]
-                .as_str()
-                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-                .is_some_and(|t| t > now);
+            let later =
+                line["at"].as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()).is_some_and(|t| t > now);
             if later && let Some(at) = line.get_mut("at") {
                 *at = serde_json::json!(now);
             }

@@ -78,7 +78,7 @@ fn serve_demo_fills_a_new_database_with_trains_in_every_state() {
     let summer = trains["items"].as_array().unwrap().iter().find(|t| t["title"] == "2026.08 Summer release").unwrap();
     assert_eq!(days_ago(&summer["created_at"]), 187, "{summer}");
     assert_eq!(days_ago(&summer["updated_at"]), 118, "closed two days after going live: {summer}");
-    let live = run(&["deployment", "list", "--environment", "prod-eu", "--state", "validated", "--output", "json"]).json();
+    let live = run(&["deployment", "list", "--env", "prod-eu", "--state", "validated", "--output", "json"]).json();
     let golive = &live["items"][0];
     assert_eq!(days_ago(&golive["started_at"]), 120, "{golive}");
     assert!(golive["started_at"].as_str().unwrap().contains("T21:00:"), "started at its scheduled time: {golive}");
@@ -99,7 +99,8 @@ fn serve_demo_fills_a_new_database_with_trains_in_every_state() {
     assert!(events.iter().filter(|e| e.0 <= last_demo.0).all(|e| e.2["demo"] == true), "an unmarked event");
     let months: std::collections::BTreeSet<String> = demo.iter().map(|e| e.1.format("%Y-%m").to_string()).collect();
     assert!(months.len() >= 7, "events in only {months:?}");
-    let shown = run(&["audit", "list", "--object", &summer["id"].as_str().unwrap().to_string(), "--output", "json"]).json();
+    let shown =
+        run(&["audit", "list", "--object", &summer["id"].as_str().unwrap().to_string(), "--output", "json"]).json();
     assert_eq!(shown["items"][0]["data"]["demo"], true, "the audit log shows the marker: {shown}");
     assert!(run(&["audit", "verify"]).ok().contains("audit chain intact"));
 
@@ -112,7 +113,10 @@ fn serve_demo_fills_a_new_database_with_trains_in_every_state() {
     let r = ry(&other, None, &["demo", "load", "--database", &format!("sqlite://{}", other.db.display())]);
     let why = r.refused("it has data of its own: 2 audit events since");
     assert!(why.contains("create user admin by system"), "{why}");
-    assert_eq!(ry(&other, Some(&other.admin_token), &["--server", &other.url, "train", "list", "--output", "json"]).json()["items"], serde_json::json!([]));
+    assert_eq!(
+        ry(&other, Some(&other.admin_token), &["--server", &other.url, "train", "list", "--output", "json"]).json()["items"],
+        serde_json::json!([])
+    );
     drop(other);
 }
 

@@ -1,6 +1,6 @@
 //! The trains' and releases' dates beside the environments' events: each train's milestones and its
-//! planned production date, and each production deployment of application releases (scheduled, or
-//! when it ran), every one linking to its train and releases.
+//! planned production date, and the releases' production deployments (scheduled, or when they ran), one
+//! entry per production-ready turnover and day, every one linking to its train and releases.
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use maud::{Markup, html};
@@ -14,7 +14,7 @@ use crate::paging::every;
 pub(super) struct Mark {
     /// "milestone", "production date" or "production deployment".
     pub kind: &'static str,
-    /// MS-4, RT-3 or DE-12.
+    /// MS-4, RT-3 or (a production-ready turnover) TO-12.
     pub id: String,
     pub title: String,
     pub at: DateTime<Utc>,
@@ -23,6 +23,8 @@ pub(super) struct Mark {
     pub train: String,
     pub train_title: String,
     pub releases: Vec<String>,
+    /// A turnover's production deployments that day: id and environment.
+    pub deployments: Vec<(String, String)>,
     /// The milestone's, train's or deployment's state.
     pub state: String,
 }
@@ -47,7 +49,8 @@ pub(super) async fn marks(
     deployments: &[String],
 ) -> Result<Vec<Mark>, PageError> {
     let within = |d: NaiveDate| from <= midnight(d) && midnight(d) < to;
-    let trains = every(|cursor| s.trains(actor, TrainFilter { limit: Some(MAX_PAGE), cursor, ..Default::default() })).await?;
+    let trains =
+        every(|cursor| s.trains(actor, TrainFilter { limit: Some(MAX_PAGE), cursor, ..Default::default() })).await?;
     let mut out = Vec::new();
     for t in &trains {
         let t = &t.train;
@@ -62,6 +65,7 @@ pub(super) async fn marks(
                 train: t.id.clone(),
                 train_title: t.title.clone(),
                 releases: Vec::new(),
+                deployments: Vec::new(),
                 state: m.state.as_str().replace('_', " "),
             });
         }
@@ -75,6 +79,7 @@ pub(super) async fn marks(
                 train: t.id.clone(),
                 train_title: t.title.clone(),
                 releases: Vec::new(),
+                deployments: Vec::new(),
                 state: state.clone(),
             });
         }
@@ -85,16 +90,30 @@ pub(super) async fn marks(
             continue;
         }
         let Some(at) = d.started_at.or(d.scheduled_for) else { continue };
-        let train_title = trains.iter().find(|t| t.train.id == d.train_id).map(|t| t.train.title.clone()).unwrap_or_default();
+        let same = out.iter_mut().find(|m: &&mut Mark| {
+            m.kind == "production deployment" && m.id == d.turnover_id && m.at.date_naive() == at.date_naive()
+        });
+        if let Some(m) = same {
+            m.at = m.at.min(at);
+            m.deployments.push((d.id.clone(), d.environment.clone()));
+            let state = d.state.as_str().replace('_', " ");
+            if !m.state.split(", ").any(|s| s == state) {
+                m.state = format!("{}, {state}", m.state);
+            }
+            continue;
+        }
+        let train_title =
+            trains.iter().find(|t| t.train.id == d.train_id).map(|t| t.train.title.clone()).unwrap_or_default();
         out.push(Mark {
             kind: "production deployment",
-            id: d.id.clone(),
-            title: format!("Production deployment into {}", d.environment),
+            id: d.turnover_id.clone(),
+            title: format!("Production deployment of {}", d.turnover_id),
             at,
             timed: true,
             train: d.train_id.clone(),
             train_title,
             releases: d.releases.clone(),
+            deployments: vec![(d.id.clone(), d.environment.clone())],
             state: d.state.as_str().replace('_', " "),
         });
     }
@@ -108,18 +127,25 @@ pub(super) fn items<'a>(marks: impl Iterator<Item = &'a Mark>) -> Markup {
         @for m in marks {
             @let class = format!("entry mark {}", m.kind.replace(' ', "-"));
             li class=(class) {
-                strong { (m.kind) } " " (m.id)
-                br; (m.title)
+                strong { (m.kind) } " "
+                @if m.deployments.is_empty() { (m.id) br; (m.title) }
+                @else { a href={ "/turnovers/" (m.id) } { (m.id) } }
                 @if m.timed { br; small { (m.at.format("%m-%d %H:%M")) } }
-                br; "Train " a href={ "/trains/" (m.train) } { (m.train) " " (m.train_title) }
                 @if !m.releases.is_empty() {
                     br; "Releases "
                     @for (i, r) in m.releases.iter().enumerate() {
                         @if i > 0 { ", " }
                         a href={ "/releases/" (r) } { (r) }
                     }
-                    " " a href={ "/deployments/" (m.id) } { "deployment " (m.id) }
                 }
+                @if !m.deployments.is_empty() {
+                    br; "into "
+                    @for (i, (d, env)) in m.deployments.iter().enumerate() {
+                        @if i > 0 { ", " }
+                        (env) " (" a href={ "/deployments/" (d) } { (d) } ")"
+                    }
+                }
+                br; "Train " a href={ "/trains/" (m.train) } { (m.train) " " (m.train_title) }
                 " " span.state { (m.state) }
             }
         }

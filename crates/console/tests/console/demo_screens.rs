@@ -82,7 +82,7 @@ async fn the_demo_company_in_chromium_screenshots_of_every_main_page() {
         &chrome,
         &format!("{base}/calendar?view=month&from={today}"),
         "demo-calendar-this-month",
-        &["Production date of 2026.11 Autumn release", "Go-live", "production deployment", maintenance],
+        &["Production date of 2026.11 Autumn release", "Go-live", "production deployment", "into prod-eu", maintenance],
     )
     .await;
     let links = chrome.script(CALENDAR_LINKS).await;
