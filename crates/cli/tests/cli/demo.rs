@@ -99,8 +99,7 @@ fn serve_demo_fills_a_new_database_with_trains_in_every_state() {
     assert!(events.iter().filter(|e| e.0 <= last_demo.0).all(|e| e.2["demo"] == true), "an unmarked event");
     let months: std::collections::BTreeSet<String> = demo.iter().map(|e| e.1.format("%Y-%m").to_string()).collect();
     assert!(months.len() >= 7, "events in only {months:?}");
-    let shown =
-        run(&["audit", "list", "--object", &summer["id"].as_str().unwrap().to_string(), "--output", "json"]).json();
+    let shown = run(&["audit", "list", "--object", summer["id"].as_str().unwrap(), "--output", "json"]).json();
     assert_eq!(shown["items"][0]["data"]["demo"], true, "the audit log shows the marker: {shown}");
     assert!(run(&["audit", "verify"]).ok().contains("audit chain intact"));
 
@@ -137,4 +136,56 @@ fn audit_events(db: &std::path::Path) -> Vec<(i64, chrono::DateTime<chrono::Utc>
             (seq, at, serde_json::from_str(&data).unwrap())
         })
         .collect()
+}
+
+/// `railyard demo load --database postgres://...`: the same history in a new PostgreSQL database, its
+/// chain intact when a server opens it; a second load is refused.
+#[test]
+fn demo_load_fills_a_new_postgresql_database_with_months_of_history() {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let url = rt.block_on(railyard_store_postgres::testing::fresh_database());
+    let dir = tempfile::tempdir().unwrap();
+    let load = || {
+        std::process::Command::new(BIN)
+            .args(["demo", "load", "--database", &url])
+            .env("RAILYARD_CONFIG", dir.path().join("config.json"))
+            .env_remove("RAILYARD_DATABASE")
+            .output()
+            .unwrap()
+    };
+    let first = load();
+    let out = String::from_utf8_lossy(&first.stdout).to_string();
+    assert!(first.status.success(), "{out}\n{}", String::from_utf8_lossy(&first.stderr));
+    assert!(out.contains("Demo data loaded") && out.contains("    vic "), "{out}");
+    let admin = out.split("(shown this once): ").nth(1).and_then(|r| r.split_whitespace().next()).unwrap().to_string();
+
+    // Every event marked, times never going back, from 200 days ago.
+    let events: Vec<(i64, String, serde_json::Value)> = rt.block_on(async {
+        let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(conn);
+        let rows = client.query("SELECT seq, at, data FROM events ORDER BY seq", &[]).await.unwrap();
+        rows.iter()
+            .map(|r| (r.get::<_, i64>(0), r.get::<_, String>(1), serde_json::from_str(r.get::<_, &str>(2)).unwrap()))
+            .collect()
+    });
+    assert!(events.len() > 500, "{} events", events.len());
+    assert!(events.iter().all(|e| e.2["demo"] == true), "an event without the demo marker");
+    assert!(events.windows(2).all(|p| p[1].1 >= p[0].1), "an event earlier than the one before it");
+    let start = date_of(&serde_json::json!(events[0].1));
+    assert_eq!((chrono::Utc::now().date_naive() - start).num_days(), 200);
+
+    let again = load();
+    assert!(!again.status.success());
+    let why = String::from_utf8_lossy(&again.stderr).to_string();
+    assert!(why.contains("it already holds the demo company"), "{why}");
+
+    let mut cmd = std::process::Command::new(BIN);
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--database", &url]).env_remove("RAILYARD_ADMIN_TOKEN");
+    let (child, base, _, rx) = serve_with(cmd);
+    std::thread::spawn(move || for _ in rx {});
+    let s = Server { child, url: base.clone(), admin_token: admin.clone(), db: dir.path().join("unused"), dir };
+    let verify = ry(&s, Some(&admin), &["--server", &base, "audit", "verify"]).ok();
+    assert!(verify.contains("audit chain intact"), "{verify}");
+    let trains = ry(&s, Some(&admin), &["--server", &base, "train", "list", "--output", "json"]).json();
+    assert_eq!(trains["items"].as_array().unwrap().len(), 9, "{trains}");
 }
