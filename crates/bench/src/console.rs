@@ -39,15 +39,14 @@ const APPS: &[&str] = &["PAY", "CART", "CHECKOUT", "AUTH", "WEB", "MOBILE", "CAT
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let srv = server::start(&dir.path().join("railyard.db"), 2)?;
+    let t0 = Instant::now();
+    let (srv, people) = server::start_demo(&dir.path().join("railyard.db"), 2)?;
+    println!("demo company loaded in {:.1}s", t0.elapsed().as_secs_f64());
     let client = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     client.block_on(async {
-        let t0 = Instant::now();
-        let people = railyard_demo::load(&srv.base, &srv.admin).await.context("load the demo company")?;
-        println!("demo company loaded in {:.1}s", t0.elapsed().as_secs_f64());
         let token = |who: &str| -> anyhow::Result<String> {
-            let (_, what, _) = people.iter().find(|p| p.0 == who).with_context(|| format!("no demo user {who}"))?;
-            Ok(what.rsplit(": ").next().unwrap_or_default().to_string())
+            let p = people.iter().find(|p| p.name == who).with_context(|| format!("no demo user {who}"))?;
+            Ok(p.token.clone())
         };
         let http = reqwest::Client::new();
         let rita = Api { http: http.clone(), base: srv.base.clone(), token: token("rita")? };

@@ -17,19 +17,34 @@ pub struct Running {
 }
 
 pub fn start(db: &Path, threads: usize) -> anyhow::Result<Running> {
+    start_with(db, threads, false).map(|(running, _)| running)
+}
+
+/// The server over a new database holding the demo company (loaded before the server starts, as
+/// `railyard serve --demo` does), with the demo's people.
+pub fn start_demo(db: &Path, threads: usize) -> anyhow::Result<(Running, Vec<railyard_demo::Person>)> {
+    start_with(db, threads, true)
+}
+
+fn start_with(db: &Path, threads: usize, demo: bool) -> anyhow::Result<(Running, Vec<railyard_demo::Person>)> {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(threads).enable_all().build()?;
     let store: Arc<dyn Store> =
         Arc::new(railyard_store_sqlite::SqliteStore::open(db).context("open the SQLite store")?);
     let service = railyard_service::Service::new(store.clone());
-    let (base, admin) = runtime.block_on(async {
-        let admin = service.bootstrap_admin(None).await?.token().context("fresh database")?;
+    let (base, admin, people) = runtime.block_on(async {
+        let (admin, people) = if demo {
+            let loaded = railyard_demo::load_into(store.clone(), None, None).await.context("load the demo company")?;
+            (loaded.admin_token.context("the demo's admin token")?, loaded.people)
+        } else {
+            (service.bootstrap_admin(None).await?.token().context("fresh database")?, Vec::new())
+        };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base = format!("http://{}", listener.local_addr()?);
         tokio::spawn(railyard_engine::Engine::new(service.clone()).run(std::future::pending()));
         tokio::spawn(railyard_server::serve(listener, service, std::future::pending()));
-        anyhow::Ok((base, admin))
+        anyhow::Ok((base, admin, people))
     })?;
-    Ok(Running { _runtime: runtime, base, admin, store })
+    Ok((Running { _runtime: runtime, base, admin, store }, people))
 }
 
 /// A small JSON client for setting up fixtures.

@@ -7,7 +7,6 @@ mod output;
 mod say;
 mod serve;
 
-use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
 use crate::cmd::{admin, approval, deployment, environment, release, train, turnover, work_item};
@@ -120,8 +119,14 @@ enum Command {
 
 #[derive(clap::Subcommand)]
 enum DemoCmd {
-    /// Load the demo company into a running server that has no train yet (needs an admin's token).
-    Load,
+    /// Load the demo company, with months of history, into a new, empty database (before a server uses
+    /// it; `railyard serve --demo` does the same at start). A database that holds anything is refused.
+    Load {
+        /// The new database: sqlite://PATH (created) or postgres://USER@HOST/DB (set a password in
+        /// RAILYARD_DATABASE instead).
+        #[arg(long, env = "RAILYARD_DATABASE", hide_env_values = true)]
+        database: String,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -161,12 +166,15 @@ async fn run(cli: Cli, admin_token: Option<String>) -> anyhow::Result<()> {
     let ctx = config::Context::resolve(cli.server, cli.token, cli.output)?;
     match cli.command {
         Command::Serve(_) => Ok(()),
-        Command::Demo(DemoCmd::Load) => {
-            let token =
-                ctx.token.clone().context("demo load needs an admin's token: --token, RAILYARD_TOKEN or login")?;
-            println!("Loading the demo company into {} ...", ctx.server);
-            let people = railyard_demo::load(&ctx.server, &token).await?;
-            railyard_demo::print_people(&people);
+        Command::Demo(DemoCmd::Load { database }) => {
+            crate::harden::refuse_password_in_argv(&database)?;
+            let store = serve::DatabaseUrl::parse(&database)?.open().await?;
+            println!("Loading the demo company ({} days of history) ...", railyard_demo::HISTORY_DAYS);
+            let loaded = railyard_demo::load_into(store, None, None).await?;
+            if let Some(token) = &loaded.admin_token {
+                println!("Created the admin user; its API token (shown this once): {token}");
+            }
+            railyard_demo::print_people(&loaded.people, "<the server's address>");
             Ok(())
         }
         Command::Login => admin::login(&ctx).await,

@@ -169,15 +169,40 @@ pub async fn run(args: ServeArgs, admin_token: Option<String>) -> anyhow::Result
     let db = DatabaseUrl::parse(&database)?;
     let store = db.open().await?;
     let limits = SignInLimits { window_secs: auth_failure_window, ..SignInLimits::default() };
-    let service = Service::new(store).with_sign_in_limits(limits).with_public_url(public_url.clone());
+    let service = Service::new(store.clone()).with_sign_in_limits(limits).with_public_url(public_url.clone());
     let listener = TcpListener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
     let base = public_url.as_ref().map_or_else(|| format!("http://{addr}"), |u| u.to_string());
     let preset = admin_token;
-    let mut admin_token = preset.clone();
-    match service.bootstrap_admin(preset.as_deref()).await.context("cannot create the first admin user")? {
+    // The demo goes in before the server opens: its history is made by the real service with a clock of
+    // the loader's own (see railyard_demo), into a new database only.
+    let mut demo_people = None;
+    let mut bootstrap = None;
+    if demo {
+        crate::say::say!(
+            "Loading the demo company ({} days of history; this takes a minute or two) ...",
+            railyard_demo::HISTORY_DAYS
+        );
+        match railyard_demo::load_into(store.clone(), preset.as_deref(), Some(sandbox.clone())).await {
+            Ok(loaded) => {
+                bootstrap = Some(match loaded.admin_token {
+                    Some(token) => Bootstrap::Created(token),
+                    None => Bootstrap::Preset,
+                });
+                demo_people = Some(loaded.people);
+            }
+            Err(e) if e.downcast_ref::<railyard_demo::NotEmpty>().is_some() => {
+                crate::say::complain!("--demo: {e}; this database was left as it is")
+            }
+            Err(e) => bail!("the demo data could not be loaded: {e:#}"),
+        }
+    }
+    let bootstrap = match bootstrap {
+        Some(b) => b,
+        None => service.bootstrap_admin(preset.as_deref()).await.context("cannot create the first admin user")?,
+    };
+    match bootstrap {
         Bootstrap::Created(token) => {
-            admin_token = Some(token.clone());
             crate::say::say!("Created the admin user. Its API token is shown this once; keep it safe:");
             crate::say::say!();
             crate::say::say!("    {token}");
@@ -196,7 +221,7 @@ pub async fn run(args: ServeArgs, admin_token: Option<String>) -> anyhow::Result
                 "The database already has users; RAILYARD_ADMIN_TOKEN is only used on first start and was ignored."
             )
         }
-        Bootstrap::AlreadyInitialised => admin_token = None,
+        Bootstrap::AlreadyInitialised => {}
     }
     let what = match &db {
         DatabaseUrl::Sqlite(p) => format!("SQLite at {}", p.display()),
@@ -217,23 +242,8 @@ pub async fn run(args: ServeArgs, admin_token: Option<String>) -> anyhow::Result
     };
     let engine = railyard_engine::Engine::with_sandbox(service.clone(), sandbox);
     let engine = tokio::spawn(engine.run(when_stopping(stopping.clone())));
-    if demo {
-        // The demo goes in through the API like any client, once the server answers.
-        match admin_token {
-            Some(token) => {
-                let base = format!("http://{addr}");
-                tokio::spawn(async move {
-                    crate::say::say!("Loading the demo company ...");
-                    match railyard_demo::load(&base, &token).await {
-                        Ok(people) => railyard_demo::print_people(&people),
-                        Err(e) => crate::say::complain!("error: the demo data could not be loaded: {e:#}"),
-                    }
-                });
-            }
-            None => crate::say::complain!(
-                "--demo fills only a new, empty database; this one already has users, so it was left as it is"
-            ),
-        }
+    if let Some(people) = &demo_people {
+        railyard_demo::print_people(people, &base);
     }
     let options = railyard_server::ServeOptions {
         max_connections: max_connections as usize,

@@ -1,8 +1,11 @@
 //! The environment calendar: a week or a month of maintenance, blackouts, reservations and deployments,
-//! for one environment or all of them, with conflicts highlighted.
+//! for one environment or all of them, with conflicts highlighted; beside them, the trains' milestones
+//! and production dates and the releases' production deployments (see `dates.rs`).
 //!
 //! `?view=week|month` (week unless said otherwise) and `?from=YYYY-MM-DD` (today unless said otherwise):
 //! the week shown is the one (Monday to Sunday) that holds `from`, the month the one that holds it.
+
+mod dates;
 
 use std::collections::HashMap;
 
@@ -193,6 +196,9 @@ async fn render(
         let entries = s.calendar(&user.session.actor, &name, Some(window.start()), Some(window.end())).await?;
         rows.push((name.clone(), lines_of(&name, entries)));
     }
+    let deployments: Vec<String> =
+        rows.iter().flat_map(|(_, l)| l).filter(|l| l.entry.kind == "deployment").map(|l| l.entry.id.clone()).collect();
+    let marks = dates::marks(s, &user.session.actor, window.start(), window.end(), &deployments).await?;
     let today = s.now().date_naive();
     let conflicts = rows.iter().flat_map(|(_, l)| l).filter(|l| !l.conflicts.is_empty()).count();
     let link = |view: View, from: NaiveDate| format!("{base}?view={}&from={from}", view.as_str());
@@ -215,14 +221,14 @@ async fn render(
             p role="alert" { (conflicts) " " (if conflicts == 1 { "entry conflicts" } else { "entries conflict" }) " in this " (window.view.as_str()) "; they are marked “conflict”." }
         }
         @if rows.is_empty() { p { "No environments yet." } }
-        @else if window.view == View::Week { (week(window, &rows, today)) }
-        @else { (month(window, &rows, today)) }
+        @else if window.view == View::Week { (week(window, &rows, &marks, today)) }
+        @else { (month(window, &rows, &marks, today)) }
         p.hint { "Times are UTC. Maintenance and blackouts keep deployments out (R13); a reservation holds the environment for a train." }
     };
     Ok(Html(layout::page(&title, Some(&user.session), body).into_string()))
 }
 
-fn week(window: &Window, rows: &[(String, Vec<Line>)], today: NaiveDate) -> Markup {
+fn week(window: &Window, rows: &[(String, Vec<Line>)], marks: &[dates::Mark], today: NaiveDate) -> Markup {
     html! {
         div.table { table.calendar.week {
             caption.sr { "Environments by day, " (window.title()) }
@@ -233,6 +239,12 @@ fn week(window: &Window, rows: &[(String, Vec<Line>)], today: NaiveDate) -> Mark
                 }
             } }
             tbody {
+                tr.marks {
+                    th scope="row" { "Trains and releases" }
+                    @for d in &window.days {
+                        td aria-current=[(*d == today).then_some("date")] { ul.entries { (dates::items(marks.iter().filter(|m| m.on(*d)))) } }
+                    }
+                }
                 @for (name, lines) in rows {
                     tr {
                         th scope="row" { a href={ "/environments/" (name) "/calendar?view=week&from=" (window.first) } { (name) } }
@@ -246,7 +258,7 @@ fn week(window: &Window, rows: &[(String, Vec<Line>)], today: NaiveDate) -> Mark
     }
 }
 
-fn month(window: &Window, rows: &[(String, Vec<Line>)], today: NaiveDate) -> Markup {
+fn month(window: &Window, rows: &[(String, Vec<Line>)], marks: &[dates::Mark], today: NaiveDate) -> Markup {
     let several = rows.len() > 1;
     html! {
         div.table { table.calendar.month {
@@ -258,6 +270,7 @@ fn month(window: &Window, rows: &[(String, Vec<Line>)], today: NaiveDate) -> Mar
                         @for d in week {
                             td.outside[d.month() != window.first.month()] aria-current=[(*d == today).then_some("date")] {
                                 div.day { (d.format("%d")) }
+                                @if marks.iter().any(|m| m.on(*d)) { ul.entries { (dates::items(marks.iter().filter(|m| m.on(*d)))) } }
                                 (entries(rows.iter().flat_map(|(_, l)| l).filter(|l| l.on(*d)), several))
                             }
                         }

@@ -45,6 +45,7 @@ ul.entries{list-style:none;padding:0;margin:0}ul.entries>li{margin:.2rem 0;paddi
 ul.entries>li.maintenance{background:#fff3cd}ul.entries>li.blackout{background:#2b2b2b;color:#fff}
 ul.entries>li.blackout a{color:#fff}ul.entries>li.reservation{background:#e0ecff}
 ul.entries>li.deployment{background:#dff3e4}ul.entries>li.conflict{outline:3px solid #c0261a}
+ul.entries>li.mark{background:#f1e8fb;border-left:4px solid #6a3fa0}ul.entries>li.production-date,ul.entries>li.production-deployment{background:#fdeaea;border-left:4px solid #b3261e}
 table.audit code,section code{word-break:break-all;font-size:.85rem}
 .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 [role=alert]{border-left:4px solid #8a1c14;padding:.3rem .8rem;background:#fde2e1}

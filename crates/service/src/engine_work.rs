@@ -234,6 +234,12 @@ impl Service {
                     .filter_map(|(run, attempt, _, _)| d.value.runs.get(*run).map(|r| (r.id.clone(), *attempt)))
                     .collect();
                 for (run, attempt, result, lines) in finished {
+                    // A run ends no later than its result is recorded: times from the runner's wall clock
+                    // are capped at the service's now (they differ only under a clock behind the wall
+                    // clock, such as the demo loader's, which moves through the demo's past).
+                    let mut result = result.clone();
+                    result.finished_at = result.finished_at.min(now);
+                    let lines = capped_line_times(lines, now);
                     let change = match d.value.finish_run(*run, *attempt, result.clone()) {
                         Ok(c) => c,
                         Err(e) => {
@@ -245,12 +251,7 @@ impl Service {
                     interrupted |= result.status == railyard_domain::RunStatus::Interrupted;
                     tx.record([change]);
                     let r = &d.value.runs[*run];
-                    let log = RunLog {
-                        deployment: id.to_string(),
-                        run: r.id.clone(),
-                        attempt: r.attempts,
-                        lines: lines.clone(),
-                    };
+                    let log = RunLog { deployment: id.to_string(), run: r.id.clone(), attempt: r.attempts, lines };
                     let doc = serde_json::to_string(&log).map_err(|e| ServiceError::Internal(e.to_string()))?;
                     tx.raw(Write::Insert(Record {
                         kind: "run_log".into(),
@@ -283,4 +284,20 @@ impl Service {
         }
         Ok(())
     }
+}
+
+/// Output lines with their times capped at `now` (see `engine_finish_runs`).
+fn capped_line_times(lines: &[Value], now: chrono::DateTime<chrono::Utc>) -> Vec<Value> {
+    lines
+        .iter()
+        .map(|line| {
+            let mut line = line.clone();
+            let later =
+                line["at"].as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()).is_some_and(|t| t > now);
+            if later && let Some(at) = line.get_mut("at") {
+                *at = serde_json::json!(now);
+            }
+            line
+        })
+        .collect()
 }

@@ -97,6 +97,8 @@ pub struct Service {
     access: Arc<Access>,
     /// One verification of the audit log at a time (see `audit_gate.rs`).
     verifications: Arc<audit_gate::VerifyGate>,
+    /// Every event it writes is marked demo data (see [`Service::marking_demo_data`]).
+    demo_data: bool,
 }
 
 /// How people get in: failure counts, hashing slots, where they reach the server.
@@ -132,7 +134,17 @@ impl Service {
             live: Default::default(),
             access,
             verifications: Default::default(),
+            demo_data: false,
         }
+    }
+
+    /// The same service, marking every event it writes as demo data: `"demo": true` in the event's data
+    /// (data that is not a JSON object is kept under `"data"`). Only the demo loader builds one, in its
+    /// own process, with a clock it moves through the demo's past; no request can ask for it, so no user
+    /// can backdate anything, and whatever the loader backdated says so in the audit log.
+    pub fn marking_demo_data(mut self) -> Self {
+        self.demo_data = true;
+        self
     }
 
     /// The same service with other sign-in limits (the counts so far start again).

@@ -323,6 +323,11 @@ impl Service {
         // Writes in one order everywhere (kind, then id), so two commits touching the same records lock
         // them in the same order and never deadlock on PostgreSQL.
         tx.commit.writes.sort_by(|a, b| a.key().cmp(&b.key()));
+        if self.demo_data {
+            for e in &mut tx.commit.events {
+                e.data = demo_marked(&e.data);
+            }
+        }
         self.store.commit(tx.commit).await?;
         Ok(())
     }
@@ -347,6 +352,17 @@ impl Service {
             }
         }
     }
+}
+
+/// An event's data with the demo marker (`"demo": true`), for [`Service::marking_demo_data`].
+fn demo_marked(data: &str) -> String {
+    let mut value = match serde_json::from_str::<serde_json::Value>(data) {
+        Ok(serde_json::Value::Object(map)) => map,
+        Ok(other) => serde_json::Map::from_iter([("data".to_string(), other)]),
+        Err(_) => serde_json::Map::from_iter([("data".to_string(), serde_json::Value::String(data.to_string()))]),
+    };
+    value.insert("demo".into(), serde_json::Value::Bool(true));
+    serde_json::Value::Object(value).to_string()
 }
 
 /// Refuses a stale `If-Match` version.

@@ -72,14 +72,30 @@ async fn page(res: reqwest::Response) -> Page {
 
 impl TestApp {
     pub async fn spawn() -> TestApp {
+        TestApp::spawn_with(false).await.0
+    }
+
+    /// The server over a new database holding the demo company, loaded first as `railyard serve --demo`
+    /// does; with the demo's people.
+    pub async fn spawn_demo() -> (TestApp, Vec<railyard_demo::Person>) {
+        TestApp::spawn_with(true).await
+    }
+
+    async fn spawn_with(demo: bool) -> (TestApp, Vec<railyard_demo::Person>) {
         let dir = tempfile::tempdir().unwrap();
         let store: Arc<dyn railyard_store::Store> =
             Arc::new(SqliteStore::open(&dir.path().join("railyard.db")).unwrap());
         let offset = Arc::new(AtomicI64::new(0));
         let shift = offset.clone();
         let clock = Arc::new(move || chrono::Utc::now() + chrono::Duration::seconds(shift.load(Ordering::SeqCst)));
+        let (admin, people) = if demo {
+            let loaded = railyard_demo::load_into(store.clone(), None, None).await.expect("the demo loads");
+            (loaded.admin_token.expect("the demo's admin token"), loaded.people)
+        } else {
+            let service = Service::new(store.clone());
+            (service.bootstrap_admin(None).await.unwrap().token().unwrap(), Vec::new())
+        };
         let service = Service::with_clock(store, clock);
-        let admin = service.bootstrap_admin(None).await.unwrap().token().unwrap();
         // The engine runs deployments' tasks, as `railyard serve` does.
         tokio::spawn(railyard_engine::Engine::new(service.clone()).run(std::future::pending()));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -88,7 +104,7 @@ impl TestApp {
         tokio::spawn(railyard_server::serve(listener, service, async move {
             let _ = rx.await;
         }));
-        TestApp { base, api: reqwest::Client::new(), admin, offset, _dir: dir, _stop: tx }
+        (TestApp { base, api: reqwest::Client::new(), admin, offset, _dir: dir, _stop: tx }, people)
     }
 
     /// Moves the server's clock forward.

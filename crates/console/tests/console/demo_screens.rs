@@ -1,12 +1,16 @@
-//! The demo company in Chromium, as a reviewer should see it: the demo is loaded into a real server
-//! through its API, rita (a release manager) signs in, and whole-page screenshots of the dashboard, the
-//! train deploying tonight (its timeline), a turnover board, a deployment, the calendar and the audit log
-//! go to `target/screenshots/demo-*.png`. Each page is checked to show the demo's data first, so a
+//! The demo company in Chromium, as a reviewer should see it: the demo (months of history) is loaded into
+//! a new database as `railyard serve --demo` does, a real server opens over it, rita (a release manager)
+//! signs in, and whole-page screenshots of the dashboard, the train deploying tonight and the train
+//! closed last quarter (their Gantt timelines, the closed one's actual bars months long), a turnover
+//! board, a deployment, this month's calendar (train milestones, production dates and environment
+//! events side by side, each linking to its train or release) and the audit log go to
+//! `target/screenshots/demo-*.png`. Each page is checked to show the demo's data first, so a
 //! screenshot of an empty or refused page cannot pass. Then every main page, forms included, is checked
 //! for what a keyboard or screen reader user and a phone need: every form control has a label, every
 //! button says what it does, and at phone width nothing but a table's own scroller is wider than the
 //! screen.
 
+use chrono::Datelike as _;
 use serde_json::{Value, json};
 
 use crate::chrome::Chrome;
@@ -44,12 +48,12 @@ async fn shoot(chrome: &Chrome, url: &str, name: &str, must_show: &[&str]) {
 
 #[tokio::test]
 async fn the_demo_company_in_chromium_screenshots_of_every_main_page() {
-    let app = TestApp::spawn().await;
-    railyard_demo::load(&app.base, &app.admin).await.expect("the demo loads");
+    let (app, _people) = TestApp::spawn_demo().await;
     app.post(&app.admin, "/api/v1/users/rita/password", json!({"password": PASSWORD})).await;
 
     let trains = app.get(&app.admin, "/api/v1/trains?limit=50").await;
     let tonight = find(&trains, "title", "2026.11 Autumn release");
+    let closed = find(&trains, "title", "2026.08 Summer release");
     let verifying = find(&trains, "title", "2026.12 Winter patch");
     let turnovers = app.get(&app.admin, &format!("/api/v1/turnovers?train={verifying}&limit=50")).await;
     let failed_board = turnovers["items"][0]["id"].as_str().expect("a turnover of the winter patch").to_string();
@@ -57,7 +61,9 @@ async fn the_demo_company_in_chromium_screenshots_of_every_main_page() {
     let deployments = app.get(&app.admin, "/api/v1/deployments?environment=prod-eu&state=validated").await;
     let deployment = deployments["items"][0]["id"].as_str().expect("a production deployment").to_string();
     // The month that holds the demo's blackout (six days from today).
-    let blackout = (chrono::Utc::now() + chrono::Duration::days(6)).date_naive();
+    let today = chrono::Utc::now().date_naive();
+    let day = |days: i64| today + chrono::Duration::days(days);
+    let blackout = day(6);
 
     let chrome = Chrome::start().await;
     chrome.sign_in(&app.base, "rita").await;
@@ -65,6 +71,33 @@ async fn the_demo_company_in_chromium_screenshots_of_every_main_page() {
     let base = &app.base;
     shoot(&chrome, &format!("{base}/"), "demo-dashboard", &["2026.11 Autumn release", "2027.04 Spring release"]).await;
     shoot(&chrome, &format!("{base}/trains/{tonight}"), "demo-train-timeline", &[r#"class="gantt""#, "Go-live"]).await;
+    // The train closed last quarter: construction ran from 170 to 140 days ago, drawn as an actual bar.
+    let construction = format!("construction actual from {} to {}", day(-170), day(-140));
+    shoot(&chrome, &format!("{base}/trains/{closed}"), "demo-gantt-closed-train", &[r#"class="gantt""#, &construction])
+        .await;
+    // This month: the Autumn train's production date and go-live (today), its production deployments
+    // (tonight), and a maintenance night (yesterday's or in three days, whichever is this month).
+    let maintenance = if day(-1).month() == today.month() { "Certificate rotation" } else { "Database upgrade" };
+    shoot(
+        &chrome,
+        &format!("{base}/calendar?view=month&from={today}"),
+        "demo-calendar-this-month",
+        &["Production date of 2026.11 Autumn release", "Go-live", "production deployment", "into prod-eu", maintenance],
+    )
+    .await;
+    let links = chrome.script(CALENDAR_LINKS).await;
+    let hrefs = |kind: &str| -> Vec<String> {
+        links[kind].as_array().into_iter().flatten().filter_map(|h| h.as_str().map(str::to_string)).collect()
+    };
+    assert!(hrefs("milestone").contains(&format!("/trains/{tonight}")), "{links}");
+    assert!(hrefs("production-date").contains(&format!("/trains/{tonight}")), "{links}");
+    let releases = app.get(&app.admin, &format!("/api/v1/application-releases?train={tonight}")).await;
+    let first = releases["items"][0]["id"].as_str().expect("a release of tonight's train");
+    assert!(hrefs("production-deployment").contains(&format!("/releases/{first}")), "{links}");
+    // A release's production date leads to the release.
+    chrome.goto(&format!("{base}/releases/{first}")).await;
+    let page = chrome.loaded_source().await.unwrap_or_default();
+    assert!(page.contains(first) && page.contains("CART"), "{page}");
     shoot(&chrome, &format!("{base}/turnovers/{failed_board}"), "demo-turnover-board", &["staging", "rejected"]).await;
     shoot(&chrome, &format!("{base}/deployments/{deployment}"), "demo-deployment", &["validated", "prod-eu"]).await;
     shoot(
@@ -112,6 +145,14 @@ async fn the_demo_company_in_chromium_screenshots_of_every_main_page() {
     chrome.goto(&format!("{base}/")).await;
     chrome.full_page_screenshot("demo-dashboard-phone").await;
 }
+
+/// The links of the calendar's train and release entries, by kind.
+const CALENDAR_LINKS: &str = r#"
+const out = {};
+for (const kind of ['milestone', 'production-date', 'production-deployment']) {
+  out[kind] = [...document.querySelectorAll('li.mark.' + kind + ' a')].map(a => a.getAttribute('href'));
+}
+return out;"#;
 
 /// Form controls a screen reader could not name, and buttons without words.
 const UNLABELLED: &str = r#"
