@@ -138,8 +138,13 @@ pub struct ListQuery {
     pub states: Vec<String>,
     pub parent_id: Option<String>,
     pub category: Option<String>,
-    /// Only records with `seq` greater than this (the cursor).
+    /// Only records with `seq` greater than this (the cursor, oldest first).
     pub after_seq: Option<i64>,
+    /// Only records with `seq` less than this (the cursor, newest first).
+    pub before_seq: Option<i64>,
+    /// Ordered by `seq` descending instead of ascending: the newest records first, so that a caller
+    /// looking for the latest few reads a page, not the whole history.
+    pub newest_first: bool,
     pub limit: u32,
 }
 
