@@ -13,6 +13,7 @@ pub mod deployment;
 pub mod environment;
 mod error;
 pub mod gate;
+pub mod inventory;
 pub mod graph;
 pub mod limits;
 pub mod line;
@@ -42,6 +43,7 @@ pub use environment::{
 pub use error::{DomainError, FieldError, Guard, Refusal};
 pub use gate::{CriterionState, Evidence, ExitCriterion, Gate, GateName, Gates};
 pub use graph::{Conflict, Dated, DependencyGraph};
+pub use inventory::{ArtifactVersion, Column, Placement};
 pub use line::Line;
 pub use milestone::{Milestone, MilestoneState};
 pub use path::{DeploymentPath, PathAction, PathPatch, PathSpec, PathState, Stage};
