@@ -63,7 +63,6 @@ pub struct Placement {
     pub artifacts: Vec<ArtifactVersion>,
     /// Who deployed it (scheduled or started the deployment).
     pub deployed_by: String,
-    #[schema(value_type = Option<String>, format = DateTime)]
     pub started_at: Option<DateTime<Utc>>,
     /// When it landed: its last task run finished.
     pub landed_at: DateTime<Utc>,

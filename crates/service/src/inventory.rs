@@ -250,7 +250,7 @@ impl Service {
                     .map(|s| s.as_str().to_string())
                     .collect();
                 // A grid wider than a page of environments is not readable anyway: the first page.
-                self.store().list(&q).await?.into_iter().map(decode).map(|s| s.map(|s| s.value)).collect::<Result<_, _>>()?
+                self.store().list(&q).await?.into_iter().map(|r| decode::<Environment>(r).map(|s| s.value)).collect::<Result<_, _>>()?
             }
         };
         envs.sort_by(|a, b| (a.kind as u8, &a.name).cmp(&(b.kind as u8, &b.name)));
