@@ -5,7 +5,8 @@ use axum::routing::{get, post};
 use railyard_service::Service;
 
 use crate::{
-    applications, dependency_forms, inventory, protection, release_actions, release_forms, release_milestones, work_item_forms,
+    applications, dependency_forms, inventory, protection, release_actions, release_forms, release_milestones,
+    work_item_forms,
 };
 use crate::{
     approvals, audit, calendar, criteria, dashboard, deploy_actions as act, deployment, environment_forms,

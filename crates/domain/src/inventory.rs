@@ -7,7 +7,8 @@
 //! takes a failed production attempt back out, returning the environment to what the inventory already
 //! shows). What is in a cell now is the landing that finished last among the deployments of that
 //! application's turnovers into that environment. A turnover carrying releases of several applications
-//! counts in each of their rows, with all its artifacts.
+//! counts in each of their rows; an artifact named after one of those applications (its key, in any
+//! case: `auth` for AUTH) shows in that application's row only, the others in every row.
 //!
 //! The service finds these facts (the deployments of an environment newest first, and which application
 //! each release belongs to); this module decides from them alone.
@@ -88,6 +89,14 @@ impl Placement {
             return None;
         }
         let release = d.releases.iter().find(|r| application_of(r) == Some(application))?;
+        let others: Vec<&str> =
+            d.releases.iter().filter_map(|r| application_of(r)).filter(|a| *a != application).collect();
+        let artifacts = d
+            .artifacts
+            .iter()
+            .map(|a| ArtifactVersion::parse(a))
+            .filter(|a| !others.iter().any(|o| o.eq_ignore_ascii_case(&a.name)))
+            .collect();
         Some(Placement {
             application: application.to_string(),
             environment: d.environment.clone(),
@@ -95,7 +104,7 @@ impl Placement {
             turnover: d.turnover_id.clone(),
             release: release.clone(),
             train: d.train_id.clone(),
-            artifacts: d.artifacts.iter().map(|a| ArtifactVersion::parse(a)).collect(),
+            artifacts,
             deployed_by: d.created_by.clone(),
             started_at: d.started_at,
             landed_at: d.finished_at?,

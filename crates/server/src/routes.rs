@@ -8,8 +8,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::handlers::{
-    applications, approvals, audit, dependencies, deployments, environments, gates, inbox, inventory, milestones, paths,
-    production, releases, runbooks, system, tokens, train_actions, trains, turnovers, users, work_items,
+    applications, approvals, audit, dependencies, deployments, environments, gates, inbox, inventory, milestones,
+    paths, production, releases, runbooks, system, tokens, train_actions, trains, turnovers, users, work_items,
 };
 
 #[derive(OpenApi)]

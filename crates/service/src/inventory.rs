@@ -202,7 +202,12 @@ impl Service {
 
     /// What of each of `applications` is in `environment` now: its landed deployments read newest
     /// first until each application has one (or the history ends).
-    async fn column(&self, environment: &str, applications: &[String], apps: &mut ReleaseApps) -> ServiceResult<Column> {
+    async fn column(
+        &self,
+        environment: &str,
+        applications: &[String],
+        apps: &mut ReleaseApps,
+    ) -> ServiceResult<Column> {
         let mut column = Column::for_applications(applications);
         if applications.is_empty() {
             return Ok(column);
@@ -250,7 +255,12 @@ impl Service {
                     .map(|s| s.as_str().to_string())
                     .collect();
                 // A grid wider than a page of environments is not readable anyway: the first page.
-                self.store().list(&q).await?.into_iter().map(|r| decode::<Environment>(r).map(|s| s.value)).collect::<Result<_, _>>()?
+                self.store()
+                    .list(&q)
+                    .await?
+                    .into_iter()
+                    .map(|r| decode::<Environment>(r).map(|s| s.value))
+                    .collect::<Result<_, _>>()?
             }
         };
         envs.sort_by(|a, b| (a.kind as u8, &a.name).cmp(&(b.kind as u8, &b.name)));
@@ -284,7 +294,10 @@ impl Service {
     /// A filter naming something that does not exist is refused, naming it.
     async fn named<T: crate::persist::Aggregate>(&self, field: &str, id: &str) -> ServiceResult<Stored<T>> {
         self.find::<T>(id).await?.ok_or_else(|| {
-            ServiceError::invalid(field, format!("there is no {field} '{id}'; name one that exists (see the list of {field}s)"))
+            ServiceError::invalid(
+                field,
+                format!("there is no {field} '{id}'; name one that exists (see the list of {field}s)"),
+            )
         })
     }
 }

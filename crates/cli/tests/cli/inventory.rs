@@ -19,15 +19,23 @@ fn the_inventory_shows_the_versions_in_each_environment_and_a_cells_history() {
         .as_str()
         .unwrap()
         .to_string();
-    let path = ry(&s, e, &["turnover", "show", &first, "--output", "json"]).json()["path_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let path =
+        ry(&s, e, &["turnover", "show", &first, "--output", "json"]).json()["path_id"].as_str().unwrap().to_string();
     let dan = create_user(&s, "dana", "developer");
     let d = Some(dan.as_str());
     let args = [
-        "turnover", "create", "--title", "build 2", "--release", &release, "--path", &path, "--artifact", "pay@2.0",
-        "--output", "json",
+        "turnover",
+        "create",
+        "--title",
+        "build 2",
+        "--release",
+        &release,
+        "--path",
+        &path,
+        "--artifact",
+        "pay@2.0",
+        "--output",
+        "json",
     ];
     let second = ry(&s, d, &args).json()["id"].as_str().unwrap().to_string();
     ry(&s, d, &["task", "add", &second, "--title", "Deploy", "--sequence", "1", "--run", "/bin/sh", "-c", "true"]).ok();

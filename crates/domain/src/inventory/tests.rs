@@ -84,3 +84,16 @@ fn a_column_ignores_applications_it_was_not_asked_about_and_unknown_releases() {
     assert!(!column.is_full());
     assert!(column.into_cells().is_empty());
 }
+
+#[test]
+fn an_artifact_named_after_another_application_of_the_turnover_stays_out_of_this_ones_row() {
+    let d = deployment("DE-5", &["AR-1", "AR-7"], "validated", Some(4), &["pay@2", "web@9", "schema@3"]);
+    let names = |app: &str| -> Vec<String> {
+        Placement::of(&d, app, app_of).expect("landed").artifacts.into_iter().map(|a| a.name).collect()
+    };
+    assert_eq!(names("PAY"), ["pay", "schema"], "web is WEB's");
+    assert_eq!(names("WEB"), ["web", "schema"], "pay is PAY's; schema belongs to no one, so to both");
+    let alone = deployment("DE-6", &["AR-1"], "validated", Some(4), &["web@9"]);
+    let p = Placement::of(&alone, "PAY", app_of).expect("landed");
+    assert_eq!(p.artifacts.len(), 1, "a turnover of one application keeps every artifact, whatever its name");
+}

@@ -38,7 +38,11 @@ async fn company(app: &TestApp) -> Company {
         app.post(&erin, "/api/v1/environments", json!({"name": name, "kind": kind})).await.ok();
     }
     let p = app
-        .post(&erin, "/api/v1/deployment-paths", json!({"name": "standard", "stages": [{"environment": "test"}, {"environment": "staging"}]}))
+        .post(
+            &erin,
+            "/api/v1/deployment-paths",
+            json!({"name": "standard", "stages": [{"environment": "test"}, {"environment": "staging"}]}),
+        )
         .await
         .ok();
     let path = p["id"].as_str().unwrap().to_string();
@@ -76,9 +80,13 @@ async fn turnover(app: &TestApp, c: &Company, title: &str, version: &str) -> Str
     let d = c.dir.path().display();
     let script = format!("test ! -e {d}/fail || {{ echo 'install failed' >&2; exit 3; }}; echo installed");
     let action = json!({"kind": "command", "program": "/bin/sh", "args": ["-c", script], "timeout_secs": 30});
-    app.post(&c.dan, &format!("/api/v1/turnovers/{to}/tasks"), json!({"title": "Install", "sequence": 1, "action": action}))
-        .await
-        .expect(201);
+    app.post(
+        &c.dan,
+        &format!("/api/v1/turnovers/{to}/tasks"),
+        json!({"title": "Install", "sequence": 1, "action": action}),
+    )
+    .await
+    .expect(201);
     to
 }
 
@@ -100,7 +108,8 @@ async fn what_is_deployed_where(backend: Backend) {
     let app = TestApp::spawn_on(backend).await;
     let c = company(&app).await;
     let empty = app.get(&c.viewer, "/api/v1/inventory").await.ok();
-    let envs: Vec<&str> = empty["environments"].as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect();
+    let envs: Vec<&str> =
+        empty["environments"].as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect();
     assert_eq!(envs, ["test", "staging"], "columns by kind: test before staging");
     assert!(cell(&empty, "PAY", "test").is_null(), "nothing deployed yet: {empty}");
 
@@ -158,7 +167,8 @@ async fn what_is_deployed_where(backend: Backend) {
     let de3 = deploy(&app, &c, &second).await;
     settled(&app, &c.erin, &de3, "succeeded").await;
     let grid = app.get(&c.viewer, "/api/v1/inventory?environment=staging").await.ok();
-    let envs: Vec<&str> = grid["environments"].as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect();
+    let envs: Vec<&str> =
+        grid["environments"].as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect();
     assert_eq!(envs, ["staging"]);
     assert_eq!(cell(&grid, "PAY", "staging")["deployment"], de3.as_str());
     let rows: Vec<&str> = grid["rows"].as_array().unwrap().iter().map(|r| r["application"].as_str().unwrap()).collect();
