@@ -36,7 +36,7 @@ fn given(v: &str) -> Option<String> {
 
 fn versions(p: &PlacementView) -> Markup {
     html! {
-        @if p.placement.artifacts.is_empty() { em { "no artifacts listed" } }
+        @if p.placement.artifacts.is_empty() { em { "no artifacts listed" } br; }
         @for a in &p.placement.artifacts {
             code { (a.name) @if !a.version.is_empty() { " " strong { (a.version) } } } br;
         }

@@ -4,7 +4,12 @@
 //! finished last. This module only finds the facts, with bounded memory: for each environment it reads
 //! the landed deployments newest first, a page at a time, and stops as soon as every application of the
 //! grid's page has one (the domain's [`Column`] keeps one landing per application, whatever the length
-//! of the history read).
+//! of the history read). Memory holds a page of deployments, one landing per row, and which application
+//! each release seen belongs to. Time is another matter: a column where some application of the page
+//! never landed is read to its end, a page at a time (the store cannot yet answer "the newest landing
+//! per application" in one query; it would need the application as an indexed column of deployments).
+//! "Finished last" is decided among the deployments read: one scheduled before all of them that finished
+//! after them (a failure retried weeks later) is missed until the column is read that far.
 
 use std::collections::HashMap;
 
