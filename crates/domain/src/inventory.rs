@@ -164,10 +164,17 @@ impl Column {
         }
     }
 
-    /// Every application asked about has a landing (reading further back changes nothing but a
-    /// deployment of an older number that finished later, which the service's page still covers).
+    /// Every application asked about has a landing. Reading further back can then change a cell only
+    /// through a deployment scheduled earlier that landed later (a failure retried after another
+    /// landed): one that landed at or after [`Column::settled_since`].
     pub fn is_full(&self) -> bool {
         self.wanted.iter().all(|a| self.found.contains_key(a))
+    }
+
+    /// The earliest landing time among the cells found: an older deployment can still replace one of
+    /// them only if it landed at or after this.
+    pub fn settled_since(&self) -> Option<DateTime<Utc>> {
+        self.found.values().map(|p| p.landed_at).min()
     }
 
     /// What is there now, per application (absent: nothing of it ever landed there).

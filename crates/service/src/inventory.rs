@@ -8,8 +8,9 @@
 //! each release seen belongs to. Time is another matter: a column where some application of the page
 //! never landed is read to its end, a page at a time (the store cannot yet answer "the newest landing
 //! per application" in one query; it would need the application as an indexed column of deployments).
-//! "Finished last" is decided among the deployments read: one scheduled before all of them that finished
-//! after them (a failure retried weeks later) is missed until the column is read that far.
+//! Once every row has a cell, the only older deployments that could still replace one are those that
+//! landed later (a failure retried after another landed); they are found with one more read of the
+//! deployments written since the earliest landing found (`updated_since`), not the whole history.
 
 use std::collections::HashMap;
 
@@ -218,6 +219,26 @@ impl Service {
             return Ok(column);
         }
         let mut q = landed_query(environment);
+        'newest: loop {
+            let batch = self.store().list(&q).await?;
+            let exhausted = batch.len() < q.limit as usize;
+            for r in batch {
+                q.before_seq = Some(r.seq);
+                let d: Stored<Deployment> = decode(r)?;
+                apps.learn(self, &d.value).await?;
+                column.offer(&d.value, |r| apps.of(r));
+                if column.is_full() {
+                    break 'newest;
+                }
+            }
+            if exhausted {
+                return Ok(column);
+            }
+        }
+        // Older deployments can only matter if they landed after the cells found: a failure retried
+        // later. Every write stamps `updated_at`, so they are among those written since then.
+        let Some(since) = column.settled_since() else { return Ok(column) };
+        q.updated_since = Some(since);
         loop {
             let batch = self.store().list(&q).await?;
             let exhausted = batch.len() < q.limit as usize;
@@ -227,7 +248,7 @@ impl Service {
                 apps.learn(self, &d.value).await?;
                 column.offer(&d.value, |r| apps.of(r));
             }
-            if exhausted || column.is_full() {
+            if exhausted {
                 return Ok(column);
             }
         }

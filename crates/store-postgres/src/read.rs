@@ -80,6 +80,9 @@ pub(crate) async fn list(client: &Client, q: &ListQuery) -> StoreResult<Vec<Reco
     if let Some(before) = q.before_seq {
         f.cmp("seq", "<", Box::new(before));
     }
+    if let Some(since) = &q.updated_since {
+        f.cmp("updated_at", ">=", Box::new(format_time(since)));
+    }
     let order = if q.newest_first { " DESC" } else { "" };
     let limit = f.param(Box::new(i64::from(q.limit)));
     let sql = format!("SELECT {RECORD_COLUMNS} FROM records WHERE {} ORDER BY seq{order} LIMIT {limit}", f.sql());

@@ -141,6 +141,9 @@ pub(crate) fn list(conn: &Connection, q: &ListQuery) -> StoreResult<Vec<Record>>
     if let Some(before) = q.before_seq {
         f.cmp("seq", "<", Value::Integer(before));
     }
+    if let Some(since) = &q.updated_since {
+        f.cmp("updated_at", ">=", Value::Text(format_time(since)));
+    }
     let order = if q.newest_first { " DESC" } else { "" };
     let limit = f.param(Value::Integer(i64::from(q.limit)));
     let sql = format!("SELECT {RECORD_COLUMNS} FROM records WHERE {} ORDER BY seq{order} LIMIT {limit}", f.sql());

@@ -142,6 +142,8 @@ pub struct ListQuery {
     pub after_seq: Option<i64>,
     /// Only records with `seq` less than this (the cursor, newest first).
     pub before_seq: Option<i64>,
+    /// Only records whose `updated_at` is at or after this time (every write of a record stamps it).
+    pub updated_since: Option<DateTime<Utc>>,
     /// Ordered by `seq` descending instead of ascending: the newest records first, so that a caller
     /// looking for the latest few reads a page, not the whole history.
     pub newest_first: bool,

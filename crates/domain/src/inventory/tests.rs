@@ -71,6 +71,7 @@ fn the_cell_holds_the_landing_that_finished_last_and_a_failure_after_it_changes_
     assert!(!column.is_full(), "nothing of WEB yet");
     column.offer(&deployment("DE-3", &["AR-7"], "rejected", Some(0), &["web@7"]), app_of);
     assert!(column.is_full());
+    assert_eq!(column.settled_since(), Some(at(0)), "WEB's landing is the oldest found");
     let cells = column.into_cells();
     assert_eq!(cells["PAY"].deployment, "DE-6");
     assert_eq!(cells["PAY"].artifacts, [ArtifactVersion { name: "pay".into(), version: "1.9".into() }]);

@@ -139,38 +139,50 @@ async fn what_is_deployed_where(backend: Backend) {
     let h = app.get(&c.viewer, "/api/v1/inventory/PAY/test").await.ok();
     assert_eq!(history_ids(&h), [de1.clone()], "the failure is not in the history");
 
-    // Fixed and retried, build 2 lands: it is there now, and build 1 is history.
+    // Build 3 lands over build 1: a redeploy makes history.
     std::fs::remove_file(c.dir.path().join("fail")).unwrap();
+    let third = turnover(&app, &c, "build 3", "3.0").await;
+    let de3 = deploy(&app, &c, &third).await;
+    settled(&app, &c.erin, &de3, "succeeded").await;
+    let grid = app.get(&c.viewer, "/api/v1/inventory?application=PAY").await.ok();
+    assert_eq!(grid["rows"].as_array().unwrap().len(), 1, "only PAY's row: {grid}");
+    assert_eq!(cell(&grid, "PAY", "test")["deployment"], de3.as_str());
+    let h = app.get(&c.viewer, "/api/v1/inventory/PAY/test").await.ok();
+    assert_eq!(history_ids(&h), [de3.clone(), de1.clone()], "newest first");
+
+    // Build 2, fixed and retried, lands after build 3: build 2 is what is there now, although its
+    // deployment was scheduled first.
     app.post(&c.erin, &format!("/api/v1/deployments/{de2}/retry"), json!({})).await.ok();
     settled(&app, &c.erin, &de2, "succeeded").await;
     app.post(&c.erin, &format!("/api/v1/deployments/{de2}/validate"), json!({"passed": true})).await.ok();
     let grid = app.get(&c.viewer, "/api/v1/inventory?application=PAY").await.ok();
-    assert_eq!(grid["rows"].as_array().unwrap().len(), 1, "only PAY's row: {grid}");
     let now = cell(&grid, "PAY", "test");
     assert_eq!((now["deployment"].as_str(), now["state"].as_str()), (Some(de2.as_str()), Some("validated")));
     assert_eq!(now["artifacts"][0]["version"], "2.0");
     let h = app.get(&c.viewer, "/api/v1/inventory/PAY/test").await.ok();
     assert_eq!(h["current"]["deployment"], de2.as_str());
-    assert_eq!(history_ids(&h), [de2.clone(), de1.clone()], "newest first");
-    assert_eq!(h["history"]["items"][1]["artifacts"][0]["version"], "1.0");
+    assert_eq!(history_ids(&h), [de3.clone(), de2.clone(), de1.clone()], "newest deployment first");
+    assert_eq!(h["history"]["items"][2]["artifacts"][0]["version"], "1.0");
 
     // Paged like every list.
-    let p1 = app.get(&c.viewer, "/api/v1/inventory/PAY/test?limit=1").await.ok();
-    assert_eq!(history_ids(&p1), [de2.clone()]);
+    let p1 = app.get(&c.viewer, "/api/v1/inventory/PAY/test?limit=2").await.ok();
+    assert_eq!(history_ids(&p1), [de3.clone(), de2.clone()]);
     let cursor = p1["history"]["next_cursor"].as_str().expect("a second page").to_string();
-    let p2 = app.get(&c.viewer, &format!("/api/v1/inventory/PAY/test?limit=1&cursor={cursor}")).await.ok();
+    let p2 = app.get(&c.viewer, &format!("/api/v1/inventory/PAY/test?limit=2&cursor={cursor}")).await.ok();
     assert_eq!(history_ids(&p2), [de1.clone()]);
     assert!(p2["history"]["next_cursor"].is_null());
     assert_eq!(p2["current"]["deployment"], de2.as_str(), "what is there now, on every page");
 
     // Promoted: staging fills, test keeps build 2.
-    let de3 = deploy(&app, &c, &second).await;
-    settled(&app, &c.erin, &de3, "succeeded").await;
+    let de4 = deploy(&app, &c, &second).await;
+    settled(&app, &c.erin, &de4, "succeeded").await;
     let grid = app.get(&c.viewer, "/api/v1/inventory?environment=staging").await.ok();
     let envs: Vec<&str> =
         grid["environments"].as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect();
     assert_eq!(envs, ["staging"]);
-    assert_eq!(cell(&grid, "PAY", "staging")["deployment"], de3.as_str());
+    assert_eq!(cell(&grid, "PAY", "staging")["deployment"], de4.as_str());
+    let test_now = app.get(&c.viewer, "/api/v1/inventory?environment=test").await.ok();
+    assert_eq!(cell(&test_now, "PAY", "test")["deployment"], de2.as_str());
     let rows: Vec<&str> = grid["rows"].as_array().unwrap().iter().map(|r| r["application"].as_str().unwrap()).collect();
     assert_eq!(rows, ["PAY", "WEB"]);
     let page = app.get(&c.viewer, "/api/v1/inventory?limit=1").await.ok();
