@@ -137,7 +137,7 @@ async fn what_is_deployed_where(backend: Backend) {
     assert_eq!(cell(&grid, "PAY", "test")["deployment"], de1.as_str(), "a failed deployment changes nothing");
     assert_eq!(cell(&grid, "PAY", "test")["artifacts"][0]["version"], "1.0");
     let h = app.get(&c.viewer, "/api/v1/inventory/PAY/test").await.ok();
-    assert_eq!(history_ids(&h), [de1.clone()], "the failure is not in the history");
+    assert_eq!(history_ids(&h), [de1.as_str()], "the failure is not in the history");
 
     // Build 3 lands over build 1: a redeploy makes history.
     std::fs::remove_file(c.dir.path().join("fail")).unwrap();
@@ -148,7 +148,7 @@ async fn what_is_deployed_where(backend: Backend) {
     assert_eq!(grid["rows"].as_array().unwrap().len(), 1, "only PAY's row: {grid}");
     assert_eq!(cell(&grid, "PAY", "test")["deployment"], de3.as_str());
     let h = app.get(&c.viewer, "/api/v1/inventory/PAY/test").await.ok();
-    assert_eq!(history_ids(&h), [de3.clone(), de1.clone()], "newest first");
+    assert_eq!(history_ids(&h), [de3.as_str(), de1.as_str()], "newest first");
 
     // Build 2, fixed and retried, lands after build 3: build 2 is what is there now, although its
     // deployment was scheduled first.
@@ -161,15 +161,15 @@ async fn what_is_deployed_where(backend: Backend) {
     assert_eq!(now["artifacts"][0]["version"], "2.0");
     let h = app.get(&c.viewer, "/api/v1/inventory/PAY/test").await.ok();
     assert_eq!(h["current"]["deployment"], de2.as_str());
-    assert_eq!(history_ids(&h), [de3.clone(), de2.clone(), de1.clone()], "newest deployment first");
+    assert_eq!(history_ids(&h), [de3.as_str(), de2.as_str(), de1.as_str()], "newest deployment first");
     assert_eq!(h["history"]["items"][2]["artifacts"][0]["version"], "1.0");
 
     // Paged like every list.
     let p1 = app.get(&c.viewer, "/api/v1/inventory/PAY/test?limit=2").await.ok();
-    assert_eq!(history_ids(&p1), [de3.clone(), de2.clone()]);
+    assert_eq!(history_ids(&p1), [de3.as_str(), de2.as_str()]);
     let cursor = p1["history"]["next_cursor"].as_str().expect("a second page").to_string();
     let p2 = app.get(&c.viewer, &format!("/api/v1/inventory/PAY/test?limit=2&cursor={cursor}")).await.ok();
-    assert_eq!(history_ids(&p2), [de1.clone()]);
+    assert_eq!(history_ids(&p2), [de1.as_str()]);
     assert!(p2["history"]["next_cursor"].is_null());
     assert_eq!(p2["current"]["deployment"], de2.as_str(), "what is there now, on every page");
 
