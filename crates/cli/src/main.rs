@@ -9,7 +9,7 @@ mod serve;
 
 use clap::{Parser, Subcommand};
 
-use crate::cmd::{admin, approval, deployment, environment, release, train, turnover, work_item};
+use crate::cmd::{admin, approval, deployment, environment, inventory, release, train, turnover, work_item};
 use crate::output::Format;
 
 #[derive(Parser)]
@@ -103,6 +103,9 @@ enum Command {
     /// Stop the line (halt every deployment that has not started, rollbacks excepted) and resume it.
     #[command(subcommand)]
     Line(deployment::LineCmd),
+    /// What is deployed where: artifact versions per application and environment, and each cell's
+    /// history (`inventory show APP ENV`).
+    Inventory(inventory::InventoryArgs),
     /// Approvals.
     #[command(subcommand)]
     Approval(approval::ApprovalCmd),
@@ -196,6 +199,7 @@ async fn run(cli: Cli, admin_token: Option<String>) -> anyhow::Result<()> {
         Command::Deployment(c) => deployment::deployment(&ctx, c).await,
         Command::Run(c) => deployment::run(&ctx, c).await,
         Command::Line(c) => deployment::line(&ctx, c).await,
+        Command::Inventory(a) => inventory::run(&ctx, a).await,
         Command::Approval(c) => approval::run(&ctx, c).await,
         Command::Audit(c) => admin::audit(&ctx, c).await,
         Command::User(c) => admin::user(&ctx, c).await,

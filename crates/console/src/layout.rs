@@ -39,6 +39,7 @@ ol.stages li[aria-current]{background:#1f3a5f;color:#fff}
 .board ul{list-style:none;padding:0;margin:0}.board li{background:#fff;border:1px solid #e5e8ec;border-radius:4px;padding:.3rem .5rem;margin:.3rem 0}
 header nav{display:flex;flex-wrap:wrap;gap:.3rem 1rem}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dl.facts dd{margin:0}
+table.inventory td{min-width:10rem}table.inventory th[scope=row]{white-space:nowrap}
 table.calendar td{min-width:7.5rem}table.calendar td.outside{background:#f3f4f6;color:#666}
 [aria-current=date]{background:#eef4fb}
 ul.entries{list-style:none;padding:0;margin:0}ul.entries>li{margin:.2rem 0;padding:.2rem .3rem;border-radius:4px;font-size:.85rem;background:#e8edf3}
@@ -76,6 +77,7 @@ pub fn page_refreshing(title: &str, session: Option<&SessionInfo>, body: Markup,
                     a href="/" { "Railyard" }
                     nav aria-label="Pages" {
                         a href="/" { "Dashboard" } " "
+                        a href="/inventory" { "Inventory" } " "
                         a href="/trains" { "Trains" } " "
                         a href="/applications" { "Applications" } " "
                         a href="/environments" { "Environments" } " "

@@ -23,6 +23,7 @@ mod error;
 mod forms;
 mod gantt;
 mod gate_forms;
+mod inventory;
 mod layout;
 mod line_forms;
 mod milestone_forms;

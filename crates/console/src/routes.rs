@@ -5,7 +5,8 @@ use axum::routing::{get, post};
 use railyard_service::Service;
 
 use crate::{
-    applications, dependency_forms, protection, release_actions, release_forms, release_milestones, work_item_forms,
+    applications, dependency_forms, inventory, protection, release_actions, release_forms, release_milestones,
+    work_item_forms,
 };
 use crate::{
     approvals, audit, calendar, criteria, dashboard, deploy_actions as act, deployment, environment_forms,
@@ -28,6 +29,8 @@ pub fn router(service: Service) -> Router<Service> {
         .route("/calendar", get(calendar::all))
         .route("/environments/{name}/calendar", get(calendar::one))
         .route("/audit", get(audit::show))
+        .route("/inventory", get(inventory::grid))
+        .route("/inventory/{application}/{environment}", get(inventory::history))
         .route("/trains/{id}/criteria/{criterion}/meet", post(criteria::meet))
         .route("/trains/{id}/criteria/{criterion}/waive", post(criteria::waive))
         .route("/approvals/{id}/approve", post(approvals::approve))

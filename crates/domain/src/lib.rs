@@ -14,6 +14,7 @@ pub mod environment;
 mod error;
 pub mod gate;
 pub mod graph;
+pub mod inventory;
 pub mod limits;
 pub mod line;
 pub mod milestone;
@@ -42,6 +43,7 @@ pub use environment::{
 pub use error::{DomainError, FieldError, Guard, Refusal};
 pub use gate::{CriterionState, Evidence, ExitCriterion, Gate, GateName, Gates};
 pub use graph::{Conflict, Dated, DependencyGraph};
+pub use inventory::{ArtifactVersion, Column, Placement};
 pub use line::Line;
 pub use milestone::{Milestone, MilestoneState};
 pub use path::{DeploymentPath, PathAction, PathPatch, PathSpec, PathState, Stage};

@@ -8,8 +8,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::handlers::{
-    applications, approvals, audit, dependencies, deployments, environments, gates, inbox, milestones, paths,
-    production, releases, runbooks, system, tokens, train_actions, trains, turnovers, users, work_items,
+    applications, approvals, audit, dependencies, deployments, environments, gates, inbox, inventory, milestones,
+    paths, production, releases, runbooks, system, tokens, train_actions, trains, turnovers, users, work_items,
 };
 
 #[derive(OpenApi)]
@@ -142,6 +142,8 @@ pub fn routes() -> (Router<Service>, utoipa::openapi::OpenApi) {
         .routes(routes!(deployments::validate))
         .routes(routes!(deployments::complete_run))
         .routes(routes!(deployments::log))
+        .routes(routes!(inventory::grid))
+        .routes(routes!(inventory::cell))
         .routes(routes!(runbooks::list, runbooks::create))
         .routes(routes!(runbooks::show))
         .routes(routes!(runbooks::submit))

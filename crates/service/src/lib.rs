@@ -18,6 +18,7 @@ mod error;
 mod holds;
 mod inbox;
 mod input_limits;
+mod inventory;
 mod leases;
 mod line;
 mod live;
@@ -60,6 +61,9 @@ pub use engine_work::{LEASE_SECS, Launch, Step};
 pub use environments::{CalendarEntry, EnvironmentFilter, EnvironmentView, PathView, StateReason};
 pub use error::{ServiceError, ServiceResult};
 pub use inbox::{Inbox, InboxCriterion, InboxMilestone, InboxRun};
+pub use inventory::{
+    Inventory, InventoryCell, InventoryCellHistory, InventoryEnvironment, InventoryFilter, InventoryRow, PlacementView,
+};
 pub use line::LineInput;
 pub use production::{DEFAULT_WINDOW_MINUTES, RollbackInput, ScheduleInput, StartInput, VerifyInput};
 pub use public_url::PublicUrl;

@@ -77,8 +77,15 @@ pub(crate) async fn list(client: &Client, q: &ListQuery) -> StoreResult<Vec<Reco
     if let Some(after) = q.after_seq {
         f.cmp("seq", ">", Box::new(after));
     }
+    if let Some(before) = q.before_seq {
+        f.cmp("seq", "<", Box::new(before));
+    }
+    if let Some(since) = &q.updated_since {
+        f.cmp("updated_at", ">=", Box::new(format_time(since)));
+    }
+    let order = if q.newest_first { " DESC" } else { "" };
     let limit = f.param(Box::new(i64::from(q.limit)));
-    let sql = format!("SELECT {RECORD_COLUMNS} FROM records WHERE {} ORDER BY seq LIMIT {limit}", f.sql());
+    let sql = format!("SELECT {RECORD_COLUMNS} FROM records WHERE {} ORDER BY seq{order} LIMIT {limit}", f.sql());
     let stmt = client.prepare_cached(&sql).await.map_err(map_err)?;
     let rows = client.query(&stmt, &f.refs()).await.map_err(map_err)?;
     rows.iter().map(record_from_row).collect()

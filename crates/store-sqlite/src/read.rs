@@ -138,8 +138,15 @@ pub(crate) fn list(conn: &Connection, q: &ListQuery) -> StoreResult<Vec<Record>>
     if let Some(after) = q.after_seq {
         f.cmp("seq", ">", Value::Integer(after));
     }
+    if let Some(before) = q.before_seq {
+        f.cmp("seq", "<", Value::Integer(before));
+    }
+    if let Some(since) = &q.updated_since {
+        f.cmp("updated_at", ">=", Value::Text(format_time(since)));
+    }
+    let order = if q.newest_first { " DESC" } else { "" };
     let limit = f.param(Value::Integer(i64::from(q.limit)));
-    let sql = format!("SELECT {RECORD_COLUMNS} FROM records WHERE {} ORDER BY seq LIMIT {limit}", f.sql());
+    let sql = format!("SELECT {RECORD_COLUMNS} FROM records WHERE {} ORDER BY seq{order} LIMIT {limit}", f.sql());
     let mut stmt = conn.prepare_cached(&sql).map_err(map_err)?;
     let mut rows = stmt.query(params_from_iter(f.params.iter())).map_err(map_err)?;
     let mut out = Vec::new();

@@ -149,7 +149,8 @@ pub trait Store: Send + Sync + 'static {
     /// One record by kind and unique key.
     async fn get_by_key(&self, kind: &str, unique_key: &str) -> StoreResult<Option<Record>>;
 
-    /// Records of one kind, filtered, ordered by `seq` ascending, at most `limit`.
+    /// Records of one kind, filtered, ordered by `seq` ascending (descending with
+    /// [`ListQuery::newest_first`]), at most `limit`.
     async fn list(&self, query: &ListQuery) -> StoreResult<Vec<Record>>;
 
     /// Applies every write and appends every event in one transaction: all or nothing.

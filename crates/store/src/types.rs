@@ -138,8 +138,15 @@ pub struct ListQuery {
     pub states: Vec<String>,
     pub parent_id: Option<String>,
     pub category: Option<String>,
-    /// Only records with `seq` greater than this (the cursor).
+    /// Only records with `seq` greater than this (the cursor, oldest first).
     pub after_seq: Option<i64>,
+    /// Only records with `seq` less than this (the cursor, newest first).
+    pub before_seq: Option<i64>,
+    /// Only records whose `updated_at` is at or after this time (every write of a record stamps it).
+    pub updated_since: Option<DateTime<Utc>>,
+    /// Ordered by `seq` descending instead of ascending: the newest records first, so that a caller
+    /// looking for the latest few reads a page, not the whole history.
+    pub newest_first: bool,
     pub limit: u32,
 }
 

@@ -66,9 +66,11 @@ pub(crate) fn span(from: &Value, to: &Value) -> String {
 }
 
 mod deploy;
+mod inventory;
 mod releases;
 mod trains;
 
 pub use deploy::*;
+pub use inventory::*;
 pub use releases::*;
 pub use trains::*;

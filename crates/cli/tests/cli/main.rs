@@ -8,6 +8,7 @@ mod crash;
 mod demo;
 mod deployments;
 mod environments;
+mod inventory;
 mod isolation;
 mod privileges;
 mod production;

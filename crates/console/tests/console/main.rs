@@ -11,6 +11,7 @@ mod elements;
 mod form;
 mod headers;
 mod in_browser;
+mod inventory_page;
 mod kept;
 mod pages;
 mod release_forms;

@@ -8,6 +8,7 @@ pub mod deployments;
 pub mod environments;
 pub mod gates;
 pub mod inbox;
+pub mod inventory;
 pub mod milestones;
 pub mod paths;
 pub mod production;

@@ -10,6 +10,7 @@ mod deployments;
 mod environments;
 mod guards;
 mod input;
+mod inventory;
 mod lifecycle;
 mod openapi;
 mod production;

@@ -215,6 +215,8 @@ fn matrix() -> Vec<Row> {
         row(M::POST, "/api/v1/deployments/{deployment}/validate", Some(json!({"passed": true})), RE),
         row(M::POST, "/api/v1/deployments/{deployment}/runs/{run}/complete", Some(json!({"done": true})), ACTORS),
         row(M::GET, "/api/v1/deployments/{deployment}/runs/{run}/log", None, ALL),
+        row(M::GET, "/api/v1/inventory", None, ALL),
+        row(M::GET, "/api/v1/inventory/{key}/{env}", None, ALL),
         row(M::GET, "/api/v1/runbooks", None, ALL),
         row(M::POST, "/api/v1/runbooks", Some(json!({"name": "rb", "tasks": []})), BUILDERS),
         row(M::GET, "/api/v1/runbooks/{runbook}", None, ALL),

@@ -41,6 +41,7 @@ macro_rules! conformance_suite {
             duplicate_unique_key_within_kind,
             list_filters_and_order,
             list_cursor_and_limit,
+            list_newest_first,
             next_seq_starts_at_one_per_counter,
             next_seq_never_repeats_under_concurrency,
             reserve_seqs_and_next_seq_never_overlap,

@@ -266,6 +266,29 @@ pub async fn list_cursor_and_limit(store: &dyn Store) {
     assert_eq!(list_ids(store, open_after).await, ids(&[5]), "cursor with a filter");
 }
 
+/// `newest_first` orders by `seq` descending, `before_seq` is its exclusive cursor, `updated_since`
+/// keeps records written at or after a time, and all combine with the filters and `limit`.
+pub async fn list_newest_first(store: &dyn Store) {
+    seed_list(store).await;
+    let newest = |before: Option<i64>, limit: u32| ListQuery {
+        newest_first: true,
+        before_seq: before,
+        ..ListQuery::new("train", limit)
+    };
+    assert_eq!(list_ids(store, newest(None, 100)).await, ids(&[9, 7, 5, 3, 2, 1]), "newest first");
+    assert_eq!(list_ids(store, newest(None, 2)).await, ids(&[9, 7]), "limit keeps the newest");
+    assert_eq!(list_ids(store, newest(Some(7), 2)).await, ids(&[5, 3]), "before_seq is exclusive");
+    assert_eq!(list_ids(store, newest(Some(1), 2)).await, ids(&[]), "past the oldest");
+    let major = ListQuery { category: Some("major".into()), states: vec!["open".into()], ..newest(Some(9), 100) };
+    assert_eq!(list_ids(store, major).await, ids(&[5]), "with filters");
+    let recent = ListQuery { updated_since: Some(at(5)), ..newest(None, 100) };
+    assert_eq!(list_ids(store, recent).await, ids(&[9, 7, 5]), "updated_since is inclusive");
+    let later = ListQuery { updated_since: Some(at(10)), ..newest(None, 100) };
+    assert_eq!(list_ids(store, later).await, ids(&[]), "nothing updated since");
+    let oldest_first_before = ListQuery { before_seq: Some(5), ..ListQuery::new("train", 100) };
+    assert_eq!(list_ids(store, oldest_first_before).await, ids(&[1, 2, 3]), "before_seq alone, oldest first");
+}
+
 pub async fn the_same_id_in_two_kinds_is_two_records(store: &dyn Store) {
     let user = record("user", "test", 1);
     let env = Record { doc: r#"{"name":"test","kind":"environment"}"#.into(), ..record("environment", "test", 1) };
