@@ -18,6 +18,7 @@ use crate::error::PageError;
 use crate::layout;
 use crate::session::SignedIn;
 use crate::widgets::time;
+use chrono_tz::Tz;
 
 /// Events per page.
 const PAGE: u32 = 50;
@@ -52,6 +53,7 @@ pub async fn show(
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Html<String>, PageError> {
     let actor = &user.session.actor;
+    let zone = user.session.time_zone;
     let cursor = text(&params, "cursor");
     if let Some(c) = &cursor
         && c.parse::<u64>().is_err()
@@ -87,7 +89,7 @@ pub async fn show(
     });
     let body = html! {
         h1 { "Audit log" }
-        (chain_status(&status, verified.as_ref()))
+        (chain_status(&status, verified.as_ref(), zone))
         section aria-labelledby="filters" {
             h2 #filters { "Filter" }
             form.action method="get" action="/audit" {
@@ -109,7 +111,7 @@ pub async fn show(
                         @for e in &page.items {
                             tr {
                                 td { (e.seq) }
-                                td { (time(&e.at)) }
+                                td { (time(zone, &e.at)) }
                                 td { (e.actor) }
                                 td { (e.object_kind) " " (e.object_id) }
                                 td { (e.action) }
@@ -125,7 +127,7 @@ pub async fn show(
     Ok(Html(layout::page("Audit log", Some(&user.session), body).into_string()))
 }
 
-fn chain_status(status: &AuditStatus, verified: Option<&ChainView>) -> maud::Markup {
+fn chain_status(status: &AuditStatus, verified: Option<&ChainView>, zone: Tz) -> maud::Markup {
     let last = verified.or(status.last.as_ref());
     html! {
         section aria-labelledby="chain" {
@@ -137,16 +139,16 @@ fn chain_status(status: &AuditStatus, verified: Option<&ChainView>) -> maud::Mar
             }
             @match last {
                 None => p { "Last full verification: none since this server started." },
-                Some(c) => (full_verification(c)),
+                Some(c) => (full_verification(c, zone)),
             }
             p { a href="/audit?verify=now" { "Verify now" } " — checks every event and every record (one verification runs at a time)." }
         }
     }
 }
 
-fn full_verification(chain: &ChainView) -> maud::Markup {
+fn full_verification(chain: &ChainView, zone: Tz) -> maud::Markup {
     let at = &chain.verified_at;
-    let when = html! { time datetime=(at.to_rfc3339()) { (at.format("%Y-%m-%d %H:%M:%S UTC")) } };
+    let when = time(zone, at);
     html! {
         @if chain.intact {
             p { "Last full verification, " (when) ": " span.state.good { "intact" } " — " (chain.events_checked) " events checked, " (chain.records_checked) " records; head " code { (chain.head_hash) } }

@@ -36,7 +36,7 @@ pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<Strin
             ", started by " (d.created_by)
         }
         @if live { p.hint { "This page reloads itself every " (REFRESH_SECS) " seconds while the deployment is in progress." } }
-        (facts(&d))
+        (facts(&d, user.session.time_zone))
         (actions(&user.session, &d))
         (start_section(&user.session, &d, &manager, now))
         (runs(&user.session, &d))
@@ -49,21 +49,21 @@ fn bad(s: DeploymentState) -> bool {
     matches!(s, DeploymentState::Failed | DeploymentState::Rejected | DeploymentState::Abandoned)
 }
 
-fn facts(d: &Deployment) -> Markup {
+fn facts(d: &Deployment, zone: chrono_tz::Tz) -> Markup {
     html! {
         section aria-labelledby="facts" {
             h2 #facts { "Details" }
             dl {
                 dt { "Environment" } dd { a href={ "/environments/" (d.environment) } { (d.environment) } " (stage " (d.stage + 1) ")" }
-                @if let Some(at) = &d.scheduled_for { dt { "Scheduled for" } dd { (time(at)) } }
-                dt { "Started" } dd { @if let Some(at) = &d.started_at { (time(at)) } @else { "not yet" } }
-                dt { "Finished" } dd { @if let Some(at) = &d.finished_at { (time(at)) } @else { "not yet" } }
+                @if let Some(at) = &d.scheduled_for { dt { "Scheduled for" } dd { (time(zone, at)) } }
+                dt { "Started" } dd { @if let Some(at) = &d.started_at { (time(zone, at)) } @else { "not yet" } }
+                dt { "Finished" } dd { @if let Some(at) = &d.finished_at { (time(zone, at)) } @else { "not yet" } }
                 @if let Some(b) = &d.blocked { dt { "Blocked" } dd role="status" { (b) } }
                 @if !d.artifacts.is_empty() { dt { "Artifacts" } dd { (d.artifacts.join(", ")) } }
                 dt { "Validation" }
                 dd {
                     @if let Some(v) = &d.validation {
-                        (state(if v.passed { "passed" } else { "failed" }, !v.passed)) " by " (v.by) " at " (time(&v.at))
+                        (state(if v.passed { "passed" } else { "failed" }, !v.passed)) " by " (v.by) " at " (time(zone, &v.at))
                         @if !v.note.is_empty() { ": " (v.note) }
                     } @else { "not validated" }
                 }
@@ -178,11 +178,11 @@ fn start_section(session: &SessionInfo, d: &Deployment, manager: &str, now: Date
                 p role="status" { "Its time has come: the engine starts it as soon as nothing holds it"
                     @if let Some(b) = &d.blocked { " (now held: " (b) ")" } "." }
             } @else {
-                p { "The engine starts it at " (time(&at)) "." }
+                p { "The engine starts it at " (time(session.time_zone, &at)) "." }
                 @if early {
                     form.action method="post" action={ "/deployments/" (d.id) "/start" } {
                         (crate::forms::csrf_field(session))
-                        label { input type="checkbox" name="override" value="yes"; "Override the scheduled time (R11)" }
+                        label { input type="checkbox" name="override" value="yes"; "Override the scheduled time (a reason is required)" }
                         label { "Reason" input name="reason" required; }
                         button type="submit" { "Start early" }
                     }

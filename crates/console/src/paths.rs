@@ -53,7 +53,7 @@ pub async fn list(State(s): State<Service>, user: SignedIn) -> Result<Html<Strin
     let envs = if manage { crate::environments::all(&s, &user.session.actor).await? } else { Vec::new() };
     let body = html! {
         h1 { "Deployment paths" }
-        p.hint { "The ordered environments a turnover must pass (R8). A path is edited in draft and given to turnovers while active." }
+        p.hint { "The ordered environments a turnover must pass, in order: a stage is skipped only when it is optional, and redeploying into a stage needs it to allow redeploys. A path is edited in draft and given to turnovers while active." }
         section aria-labelledby="paths" {
             h2 #paths { "All paths" }
             @if paths.is_empty() { p { "No deployment paths yet." } }
@@ -163,7 +163,7 @@ pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<Strin
                 dt { "State" } dd { (state(p.state.as_str(), p.state == PathState::Retired)) }
                 dt { "Serves" } dd { (release_types(p)) }
                 @if !p.description.is_empty() { dt { "Description" } dd { (p.description) } }
-                dt { "Version" } dd { (view.meta.version) ", changed " (time(&view.meta.updated_at)) }
+                dt { "Version" } dd { (view.meta.version) ", changed " (time(user.session.time_zone, &view.meta.updated_at)) }
             }
             @if manage { (lifecycle_forms(session, &base, p.state)) }
         }
@@ -172,7 +172,7 @@ pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<Strin
             @if p.stages.is_empty() { p { "No stages yet: a path needs at least one to be activated." } }
             @else {
                 div.table { table {
-                    thead { tr { th { "#" } th { "Environment" } th { "Required" } th { "Redeploy allowed" } th { "Freezes tasks (R12)" } } }
+                    thead { tr { th { "#" } th { "Environment" } th { "Required" } th { "Redeploy allowed" } th { "Freezes tasks" } } }
                     tbody {
                         @for (i, st) in p.stages.iter().enumerate() {
                             tr {

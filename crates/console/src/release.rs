@@ -44,7 +44,7 @@ pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<Strin
     let title = format!("{} {}", r.id, r.title);
     let body = html! {
         h1 { (title) }
-        (summary(r))
+        (summary(r, user.session.time_zone))
         (release_actions::section(&user.session, &release, train.as_ref(), &trains))
         (edit_form(&user.session, &release, &people))
         (verification_section(&verification))
@@ -78,7 +78,7 @@ fn criticality(r: &ApplicationRelease) -> String {
     format!("{:?}", r.criticality).to_lowercase()
 }
 
-fn summary(r: &ApplicationRelease) -> Markup {
+fn summary(r: &ApplicationRelease, zone: chrono_tz::Tz) -> Markup {
     html! {
         section aria-labelledby="summary" {
             h2 #summary { "Release" }
@@ -93,7 +93,7 @@ fn summary(r: &ApplicationRelease) -> Markup {
                 dd {
                     @if let Some(m) = &r.membership {
                         a href={ "/trains/" (m.train_id) } { (m.train_id) } " — " (m.state.as_str())
-                        " (proposed by " (m.proposed_by) " at " (time(&m.proposed_at)) ")"
+                        " (proposed by " (m.proposed_by) " at " (time(zone, &m.proposed_at)) ")"
                         @if let Some(why) = &m.reason { ": " (why) }
                     } @else { "Not on a train." }
                 }

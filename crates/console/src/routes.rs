@@ -115,6 +115,7 @@ pub fn router(service: Service) -> Router<Service> {
         .route("/users", get(users::list).post(user_forms::create))
         .route("/users/{name}", get(users::show).post(user_forms::update))
         .route("/users/{name}/password", post(user_forms::set_password))
+        .route("/users/{name}/time-zone", post(user_forms::set_time_zone))
         .route("/users/{name}/tokens", post(user_forms::issue_token))
         .route("/tokens/{id}/revoke", post(user_forms::revoke_token))
         .route("/line/halt", post(line_forms::halt))

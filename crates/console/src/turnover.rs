@@ -71,7 +71,7 @@ pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<Strin
         }
         @if !t.description.is_empty() { p { (t.description) } }
         (production_forms::from_this_link(session, &t, validated, train_ready))
-        (board(&t, &deployments))
+        (board(&t, &deployments, user.session.time_zone))
         (turnover_actions::actions(session, &t, &deployments, &releases, train.state, s.now()))
         (contents(&t))
         (forms::work_items_section(session, &t, &items))
@@ -118,7 +118,7 @@ fn contents(t: &Turnover) -> Markup {
 }
 
 /// The deployment path as a board: one column per stage, each listing that stage's deployments.
-fn board(t: &Turnover, deployments: &[DeploymentView]) -> Markup {
+fn board(t: &Turnover, deployments: &[DeploymentView], zone: chrono_tz::Tz) -> Markup {
     html! {
         section aria-labelledby="board" {
             h2 #board { "Deployment path" }
@@ -138,7 +138,7 @@ fn board(t: &Turnover, deployments: &[DeploymentView]) -> Markup {
                                     a href={ "/deployments/" (d.id) } { (d.id) } " attempt " (d.attempt)
                                     @if d.rollback { " (rollback)" }
                                     " " (state(d.state.as_str(), matches!(d.state, DeploymentState::Failed | DeploymentState::Rejected)))
-                                    @if let Some(at) = &d.scheduled_for { br; "scheduled for " (time(at)) }
+                                    @if let Some(at) = &d.scheduled_for { br; "scheduled for " (time(zone, at)) }
                                     @if let Some(b) = &d.blocked { br; small { "blocked: " (b) } }
                                 }
                             }
@@ -184,7 +184,7 @@ fn tasks(t: &Turnover, forms: Option<Markup>) -> Markup {
         section aria-labelledby="tasks" {
             h2 #tasks { "Tasks" }
             @if groups.is_empty() { p { "No tasks yet." } }
-            @if let Some(why) = &t.frozen { p.hint { "Its tasks no longer change: " (why) " (R12)." } }
+            @if let Some(why) = &t.frozen { p.hint { "Its tasks and artifacts no longer change: " (why) "." } }
             @for (seq, group) in &groups {
                 div.table { table {
                     caption { "Sequence " (seq) @if group.len() > 1 { " (run in parallel)" } }

@@ -255,7 +255,7 @@ pub fn work_items_section(session: &SessionInfo, t: &Turnover, items: &[WorkItem
             }
             @if editable {
                 @if linkable.is_empty() {
-                    p.hint { "No other work item of " (t.releases.join(", ")) " is done; only done work items are delivered (R7)." }
+                    p.hint { "No other work item of " (t.releases.join(", ")) " is done; only done work items of its own application releases are delivered." }
                 } @else {
                     form.action method="post" action={ "/turnovers/" (t.id) "/work-items" } {
                         (csrf_field(session))

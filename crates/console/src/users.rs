@@ -118,9 +118,11 @@ pub async fn show(
                 dt { "Roles" } dd { (roles_text(&u.user.roles)) }
                 dt { "State" } dd { (active_badge(&u)) }
                 dt { "Console password" } dd { (if u.has_password { "set" } else { "not set: they sign in with an API token" }) }
-                dt { "Since" } dd { (time(&u.meta.created_at)) }
+                dt { "Time zone" } dd { (u.user.time_zone) }
+                dt { "Since" } dd { (time(user.session.time_zone, &u.meta.created_at)) }
             }
         }
+        @if admin || u.user.name == session.actor.name { (settings_section(session, &u, &base)) }
         @if admin { (admin_forms(session, &u, &base)) }
         @if admin || own { (tokens_section(session, &base, &tokens)) }
     };
@@ -154,6 +156,24 @@ fn admin_forms(session: &SessionInfo, u: &UserView, base: &str) -> Markup {
     }
 }
 
+/// The time zone form: the user's own settings, or an admin setting them for someone.
+fn settings_section(session: &SessionInfo, u: &UserView, base: &str) -> Markup {
+    html! {
+        section aria-labelledby="settings" {
+            h2 #settings { "Settings" }
+            form.action method="post" action={ (base) "/time-zone" } {
+                (csrf_field(session))
+                label { "Time zone (an IANA name, e.g. Europe/Berlin)"
+                    input name="time_zone" list="time-zones" required value=(u.user.time_zone);
+                }
+                datalist #time-zones { @for z in chrono_tz::TZ_VARIANTS { option value=(z.name()) {} } }
+                button type="submit" { "Save time zone" }
+            }
+            p.hint { "The console shows every time in this zone, with its abbreviation, and reads the times typed into forms in it." }
+        }
+    }
+}
+
 /// The user's API tokens, with revoke buttons and the form to issue one.
 fn tokens_section(session: &SessionInfo, base: &str, tokens: &[TokenView]) -> Markup {
     html! {
@@ -169,7 +189,7 @@ fn tokens_section(session: &SessionInfo, base: &str, tokens: &[TokenView]) -> Ma
                                 td { (t.id) }
                                 td { (t.label) }
                                 td { (state(&t.state, t.state != "active")) }
-                                td { (time(&t.meta.created_at)) }
+                                td { (time(session.time_zone, &t.meta.created_at)) }
                                 td {
                                     @if t.state == "active" {
                                         form.action method="post" action={ "/tokens/" (t.id) "/revoke" } {
