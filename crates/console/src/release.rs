@@ -1,5 +1,5 @@
 //! An application release's page: its schedule, train membership, dependencies, milestones, work items,
-//! turnovers and whether it is verified (R9).
+//! turnovers and whether it is verified.
 
 use axum::Form;
 use axum::extract::{Path, State};
@@ -25,6 +25,7 @@ pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<Strin
     let filter = TurnoverFilter { release: Some(id.clone()), limit: Some(MAX_PAGE), ..Default::default() };
     let turnovers = s.turnovers(actor, filter).await?.items;
     let verification = s.verification(actor, &id).await?;
+    let dependents = s.release_dependents(actor, &id).await?;
     let r = &release.release;
     let train = match r.active_train() {
         Some(t) => Some(s.train(actor, t).await?),
@@ -48,7 +49,7 @@ pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<Strin
         (release_actions::section(&user.session, &release, train.as_ref(), &trains))
         (edit_form(&user.session, &release, &people))
         (verification_section(&verification))
-        (dependency_forms::section(&user.session, r, &candidates))
+        (dependency_forms::section(&user.session, r, &candidates, &dependents))
         (release_milestones::section(&user.session, &release, &people))
         (work_item_forms::section(&user.session, r, &items))
         (import_form(&user.session, r))
