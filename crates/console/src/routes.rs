@@ -8,7 +8,7 @@ use crate::{
     applications, dependency_forms, protection, release_actions, release_forms, release_milestones, work_item_forms,
 };
 use crate::{
-    approvals, audit, calendar, criteria, dashboard, deploy_actions as act, deployment, environment_forms,
+    approvals, audit, audit_export, calendar, criteria, dashboard, deploy_actions as act, deployment, environment_forms,
     environments, gate_forms, line_forms, milestone_forms, path_forms, paths, production_forms, release, sign_in,
     task_forms, train, train_actions, train_forms, train_list, turnover, turnover_forms, turnover_list, user_forms,
     users,
@@ -28,6 +28,8 @@ pub fn router(service: Service) -> Router<Service> {
         .route("/calendar", get(calendar::all))
         .route("/environments/{name}/calendar", get(calendar::one))
         .route("/audit", get(audit::show))
+        .route("/audit/export.csv", get(audit_export::csv))
+        .route("/audit/export.json", get(audit_export::json))
         .route("/trains/{id}/criteria/{criterion}/meet", post(criteria::meet))
         .route("/trains/{id}/criteria/{criterion}/waive", post(criteria::waive))
         .route("/approvals/{id}/approve", post(approvals::approve))
