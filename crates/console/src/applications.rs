@@ -179,14 +179,16 @@ pub async fn show(
         }
         @if manage {
             section aria-labelledby="edit" {
-                h2 #edit { "Change the application" }
-                form.action method="post" action={ "/applications/" (a.key) "/edit" } {
-                    (csrf_field(&user.session))
-                    input type="hidden" name="version" value=(view.meta.version);
-                    label { "Name" input name="name" required value=(a.name); }
-                    label { "Owner" (people::select("owner", &people, Some(a.owner.as_str()), None)) }
-                    label { "Description" input name="description" value=(a.description); }
-                    button type="submit" { "Save changes" }
+                details.edit {
+                    summary { h2 #edit { "Change the application" } }
+                    form.action method="post" action={ "/applications/" (a.key) "/edit" } {
+                        (csrf_field(&user.session))
+                        input type="hidden" name="version" value=(view.meta.version);
+                        label { "Name" input name="name" required value=(a.name); }
+                        label { "Owner" (people::select("owner", &people, Some(a.owner.as_str()), None)) }
+                        label { "Description" input name="description" value=(a.description); }
+                        button type="submit" { "Save changes" }
+                    }
                 }
                 form.action method="post" action={ "/applications/" (a.key) "/archive" } {
                     (csrf_field(&user.session))

@@ -187,15 +187,17 @@ fn edit_form(
     let env = &view.environment;
     html! {
         section aria-labelledby="edit" {
-            h2 #edit { "Edit " (env.name) }
-            form.action method="post" action=(base) {
-                (csrf_field(session))
-                input type="hidden" name="version" value=(view.meta.version);
-                label { "Kind" (kind_select(Some(env.kind))) }
-                label { "Owner" (owner_select(users, &env.owner)) }
-                label { span { input type="checkbox" name="locked" value="yes" checked[env.locked]; " Locked (only accepted production-ready turnovers of a train in deployment, at their scheduled time)" } }
-                label { "Description" input name="description" value=(env.description); }
-                button type="submit" { "Save changes" }
+            details.edit {
+                summary { h2 #edit { "Edit " (env.name) } }
+                form.action method="post" action=(base) {
+                    (csrf_field(session))
+                    input type="hidden" name="version" value=(view.meta.version);
+                    label { "Kind" (kind_select(Some(env.kind))) }
+                    label { "Owner" (owner_select(users, &env.owner)) }
+                    label { span { input type="checkbox" name="locked" value="yes" checked[env.locked]; " Locked (only accepted production-ready turnovers of a train in deployment, at their scheduled time)" } }
+                    label { "Description" input name="description" value=(env.description); }
+                    button type="submit" { "Save changes" }
+                }
             }
         }
     }

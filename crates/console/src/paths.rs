@@ -189,12 +189,14 @@ pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<Strin
         }
         @if editable {
             section aria-labelledby="edit" {
-                h2 #edit { "Edit " (p.name) }
-                form method="post" action=(base) {
-                    (csrf_field(session))
-                    input type="hidden" name="version" value=(view.meta.version);
-                    (path_fields(Some(p), &envs))
-                    button type="submit" { "Save changes" }
+                details.edit {
+                    summary { h2 #edit { "Edit " (p.name) } }
+                    form method="post" action=(base) {
+                        (csrf_field(session))
+                        input type="hidden" name="version" value=(view.meta.version);
+                        (path_fields(Some(p), &envs))
+                        button type="submit" { "Save changes" }
+                    }
                 }
             }
         } @else if manage && p.state == PathState::Active {

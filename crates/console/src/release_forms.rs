@@ -223,18 +223,20 @@ pub(crate) fn edit_form(session: &SessionInfo, view: &ReleaseView, people: &[Use
     html! {
         @if may_edit(session, r) {
             section aria-labelledby="edit" {
-                h2 #edit { "Change the release" }
-                form.action method="post" action={ "/releases/" (r.id) "/edit" } {
-                    (csrf_field(session))
-                    input type="hidden" name="version" value=(view.meta.version);
-                    label { "Title" input name="title" required value=(r.title); }
-                    label { "Product owner" (people::select("product_owner", people, Some(r.product_owner.as_str()), None)) }
-                    label { "Release type" (release_type_select(Some(r.release_type), None)) }
-                    label { "Criticality" (criticality_select(r.criticality)) }
-                    label { "Start" input type="date" name="start" required value=(r.schedule.start); }
-                    label { "End" input type="date" name="end" required value=(r.schedule.end); }
-                    label { "Deployment paths (comma-separated)" input name="allowed_paths" value=(r.allowed_paths.join(", ")); }
-                    button type="submit" { "Save changes" }
+                details.edit {
+                    summary { h2 #edit { "Change the release" } }
+                    form.action method="post" action={ "/releases/" (r.id) "/edit" } {
+                        (csrf_field(session))
+                        input type="hidden" name="version" value=(view.meta.version);
+                        label { "Title" input name="title" required value=(r.title); }
+                        label { "Product owner" (people::select("product_owner", people, Some(r.product_owner.as_str()), None)) }
+                        label { "Release type" (release_type_select(Some(r.release_type), None)) }
+                        label { "Criticality" (criticality_select(r.criticality)) }
+                        label { "Start" input type="date" name="start" required value=(r.schedule.start); }
+                        label { "End" input type="date" name="end" required value=(r.schedule.end); }
+                        label { "Deployment paths (comma-separated)" input name="allowed_paths" value=(r.allowed_paths.join(", ")); }
+                        button type="submit" { "Save changes" }
+                    }
                 }
             }
         }

@@ -188,15 +188,17 @@ pub async fn create(
 pub fn edit_section(session: &SessionInfo, t: &Turnover, version: i64, users: &[UserView]) -> Markup {
     html! {
         section aria-labelledby="edit" {
-            h2 #edit { "Edit the turnover" }
-            form.action method="post" action={ "/turnovers/" (t.id) "/edit" } {
-                (csrf_field(session))
-                input type="hidden" name="version" value=(version);
-                label { "Title" input name="title" required value=(t.title); }
-                label { "Developer" (people::select("developer", users, Some(&t.developer), None)) }
-                label { "Description" textarea name="description" rows="2" cols="40" { (t.description) } }
-                label { "Artifacts (one per line: name version [digest] [link])" textarea name="artifacts" rows="3" cols="40" { (artifact_lines(&t.artifacts)) } }
-                button type="submit" { "Save changes" }
+            details.edit {
+                summary { h2 #edit { "Edit the turnover" } }
+                form.action method="post" action={ "/turnovers/" (t.id) "/edit" } {
+                    (csrf_field(session))
+                    input type="hidden" name="version" value=(version);
+                    label { "Title" input name="title" required value=(t.title); }
+                    label { "Developer" (people::select("developer", users, Some(&t.developer), None)) }
+                    label { "Description" textarea name="description" rows="2" cols="40" { (t.description) } }
+                    label { "Artifacts (one per line: name version [digest] [link])" textarea name="artifacts" rows="3" cols="40" { (artifact_lines(&t.artifacts)) } }
+                    button type="submit" { "Save changes" }
+                }
             }
         }
     }

@@ -132,17 +132,19 @@ pub async fn show(
 fn admin_forms(session: &SessionInfo, u: &UserView, base: &str) -> Markup {
     html! {
         section aria-labelledby="edit" {
-            h2 #edit { "Edit " (u.user.name) }
-            form method="post" action=(base) {
-                (csrf_field(session))
-                input type="hidden" name="version" value=(u.meta.version);
-                div.grid {
-                    label { "Display name" input name="display_name" value=(u.user.display_name); }
-                    label { "Email" input type="email" name="email" value=[u.user.email.as_deref()]; }
+            details.edit {
+                summary { h2 #edit { "Edit " (u.user.name) } }
+                form method="post" action=(base) {
+                    (csrf_field(session))
+                    input type="hidden" name="version" value=(u.meta.version);
+                    div.grid {
+                        label { "Display name" input name="display_name" value=(u.user.display_name); }
+                        label { "Email" input type="email" name="email" value=[u.user.email.as_deref()]; }
+                    }
+                    (role_boxes(&u.user.roles))
+                    label { span { input type="checkbox" name="active" value="yes" checked[u.user.active]; " Active (untick to deactivate: their tokens and sessions stop working)" } }
+                    p { button type="submit" { "Save changes" } }
                 }
-                (role_boxes(&u.user.roles))
-                label { span { input type="checkbox" name="active" value="yes" checked[u.user.active]; " Active (untick to deactivate: their tokens and sessions stop working)" } }
-                p { button type="submit" { "Save changes" } }
             }
         }
         section aria-labelledby="password" {
