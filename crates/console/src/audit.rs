@@ -166,7 +166,8 @@ pub async fn show(
                                 td { (e.actor) }
                                 td { (e.object_kind) " " (e.object_id) }
                                 td { (e.action) }
-                                td { (event_data::render(&e.data)) }
+                                // What was recorded, as it was: ids in it (a task run's "R1") are data, not the page's words.
+                                td data-record { (event_data::render(&e.data)) }
                             }
                         }
                     }

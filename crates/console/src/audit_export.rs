@@ -24,20 +24,20 @@ enum Format {
     Json,
 }
 
-/// One exported event.
+/// One exported event: `D` is its data, compact JSON text in a CSV cell, the JSON itself in JSON.
 #[derive(Debug, Serialize)]
-struct Row<'a> {
+struct Row<'a, D: Serialize> {
     seq: i64,
     at: String,
     actor: &'a str,
     object_kind: &'a str,
     object_id: &'a str,
     action: &'a str,
-    data: String,
+    data: D,
     hash: &'a str,
 }
 
-fn row(e: &EventView) -> Row<'_> {
+fn row<D: Serialize>(e: &EventView, data: D) -> Row<'_, D> {
     Row {
         seq: e.seq,
         at: e.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
@@ -45,7 +45,7 @@ fn row(e: &EventView) -> Row<'_> {
         object_kind: &e.object_kind,
         object_id: &e.object_id,
         action: &e.action,
-        data: e.data.to_string(),
+        data,
         hash: &e.hash,
     }
 }
@@ -62,7 +62,7 @@ fn chunk(format: Format, events: &[EventView], first: bool, last: bool) -> Resul
                     .map_err(|e| fault(&e))?;
             }
             for e in events {
-                w.serialize(row(e)).map_err(|e| fault(&e))?;
+                w.serialize(row(e, e.data.to_string())).map_err(|e| fault(&e))?;
             }
             w.flush().map_err(|e| fault(&e))?;
         }
@@ -75,7 +75,7 @@ fn chunk(format: Format, events: &[EventView], first: bool, last: bool) -> Resul
                     out.push(b',');
                 }
                 out.push(b'\n');
-                serde_json::to_writer(&mut out, &row(e)).map_err(|e| fault(&e))?;
+                serde_json::to_writer(&mut out, &row(e, &e.data)).map_err(|e| fault(&e))?;
             }
             if last {
                 out.extend_from_slice(b"\n]\n");

@@ -92,14 +92,14 @@ fn runs(session: &SessionInfo, d: &Deployment) -> Markup {
                     @for r in &d.runs {
                         tr.run data-run=(r.id) {
                             td { (r.sequence) }
-                            td { (r.id) " " (r.title) @if let Some(o) = &r.owner { br; small { "manual, by " (o) } } }
+                            td { (run_label(&r.id)) ": " (r.title) @if let Some(o) = &r.owner { br; small { "manual, by " (o) } } }
                             td { (state(r.state.as_str(), r.state.is_failure())) }
                             td { (r.attempts) }
                             td {
                                 (r.message)
                                 @if may_complete(session, r) { (complete_forms(session, d, r)) }
                             }
-                            td { a href={ "/deployments/" (d.id) "/runs/" (r.id) "/log" } { "Log of " (r.id) } }
+                            td { a href={ "/deployments/" (d.id) "/runs/" (r.id) "/log" } { "Log of " (run_label(&r.id)) } }
                         }
                     }
                 }
@@ -194,6 +194,14 @@ fn start_section(session: &SessionInfo, d: &Deployment, manager: &str, now: Date
     }
 }
 
+/// How a task run is named on the page: "run 3" for the run `R3` (its id in addresses and the API).
+fn run_label(id: &str) -> String {
+    match id.strip_prefix('R') {
+        Some(n) if !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()) => format!("run {n}"),
+        _ => id.to_string(),
+    }
+}
+
 /// A run's captured output, line by line with its times.
 pub async fn log(
     State(s): State<Service>,
@@ -204,7 +212,8 @@ pub async fn log(
     // While the run is going the page shows its output so far and reloads itself, like the deployment's.
     let d = s.deployment(&user.session.actor, &id).await?.deployment;
     let running = d.runs.iter().any(|r| r.id == run && r.state == railyard_domain::RunState::Running);
-    let title = format!("Log of {} in {} (attempt {})", log.run, log.deployment, log.attempt);
+    let title = format!("Log of {} in {} (attempt {})", run_label(&log.run), log.deployment, log.attempt);
+    let zone = user.session.time_zone;
     let body = html! {
         h1 { (title) }
         p { a href={ "/deployments/" (log.deployment) } { "Back to deployment " (log.deployment) } }
@@ -218,7 +227,12 @@ pub async fn log(
                     tbody {
                         @for l in &log.lines {
                             tr {
-                                td { (l["at"].as_str().unwrap_or("")) }
+                                td {
+                                    @match l["at"].as_str().map(chrono::DateTime::parse_from_rfc3339) {
+                                        Some(Ok(at)) => (crate::widgets::time_precise(zone, &at.with_timezone(&Utc))),
+                                        _ => (l["at"].as_str().unwrap_or("")),
+                                    }
+                                }
                                 td { (l["stream"].as_str().unwrap_or("")) }
                                 td { code { (l["text"].as_str().unwrap_or("")) } }
                             }

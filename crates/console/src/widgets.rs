@@ -17,6 +17,11 @@ pub fn time(zone: Tz, t: &DateTime<Utc>) -> Markup {
     html! { time datetime=(t.to_rfc3339()) title=(zone.name()) { (local(zone, t)) } }
 }
 
+/// A time to the second, as a log line's: in the person's time zone with its abbreviation.
+pub fn time_precise(zone: Tz, t: &DateTime<Utc>) -> Markup {
+    html! { time datetime=(t.to_rfc3339()) title=(zone.name()) { (t.with_timezone(&zone).format("%Y-%m-%d %H:%M:%S %Z")) } }
+}
+
 /// A time as text in the person's time zone (`2026-12-03 09:15 CET`): what [`time`] shows.
 pub fn local(zone: Tz, t: &DateTime<Utc>) -> String {
     t.with_timezone(&zone).format("%Y-%m-%d %H:%M %Z").to_string()
