@@ -90,7 +90,7 @@ pub fn page_refreshing(title: &str, session: Option<&SessionInfo>, body: Markup,
                     }
                     @if let Some(s) = session {
                         span {
-                            "Signed in as " a href={ "/users/" (s.actor.name) } title="Your settings, roles and API tokens" { strong { (s.actor.name) } } " "
+                            "Signed in as " a href={ "/users/" (s.actor.name) } title="Your roles and API tokens" { strong { (s.actor.name) } } " "
                             form.sign-out method="post" action="/sign-out" {
                                 (crate::forms::csrf_field(s))
                                 button.secondary type="submit" { "Sign out" }
