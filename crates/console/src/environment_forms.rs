@@ -85,15 +85,19 @@ pub async fn update(
     Form(f): Form<EnvironmentForm>,
 ) -> Result<Redirect, PageError> {
     user.check_csrf(f.csrf.as_deref())?;
-    let version = optional_number::<i64>("version", &f.version)?;
-    let patch = EnvironmentPatch {
-        kind: Some(choice("kind", &f.kind)?),
-        owner: optional(&f.owner),
-        locked: Some(f.locked == "yes"),
-        description: Some(f.description.trim().to_string()),
-    };
-    s.update_environment(&user.session.actor, &name, patch, version).await?;
-    Ok(environment_page(&name))
+    async {
+        let version = optional_number::<i64>("version", &f.version)?;
+        let patch = EnvironmentPatch {
+            kind: Some(choice("kind", &f.kind)?),
+            owner: optional(&f.owner),
+            locked: Some(f.locked == "yes"),
+            description: Some(f.description.trim().to_string()),
+        };
+        s.update_environment(&user.session.actor, &name, patch, version).await?;
+        Ok(environment_page(&name))
+    }
+    .await
+    .map_err(|e: PageError| e.in_form(crate::forms::form_again(&format!("/environments/{name}"))))
 }
 
 async fn act(

@@ -2,7 +2,7 @@
 //! lifecycle (offline, online, decommissioned), its edit form and its calendar events (maintenance,
 //! blackouts, reservations for a train). The forms post to `environment_forms`.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::Html;
 use maud::{Markup, html};
 use railyard_domain::{EnvironmentKind, EnvironmentState, EventKind, Operation, TrainState};
@@ -110,6 +110,7 @@ pub async fn show(
     State(s): State<Service>,
     user: SignedIn,
     Path(name): Path<String>,
+    Query(unfold): Query<crate::forms::Unfold>,
 ) -> Result<Html<String>, PageError> {
     let actor = &user.session.actor;
     let view = s.environment(actor, &name).await?;
@@ -141,7 +142,7 @@ pub async fn show(
         }
         (events_section(session, &view, &trains, plan, &base))
         @if plan { (add_event_form(session, &trains, &base, s.now())) }
-        @if manage && env.state != EnvironmentState::Decommissioned { (edit_form(session, &view, &users, &base)) }
+        @if manage && env.state != EnvironmentState::Decommissioned { (edit_form(session, &view, &users, &base, unfold.open())) }
     };
     Ok(Html(layout::page(&title, Some(session), body).into_string()))
 }
@@ -183,11 +184,12 @@ fn edit_form(
     view: &EnvironmentView,
     users: &[railyard_service::UserView],
     base: &str,
+    open: bool,
 ) -> Markup {
     let env = &view.environment;
     html! {
         section aria-labelledby="edit" {
-            details.edit {
+            details.edit open[open] {
                 summary { h2 #edit { "Edit " (env.name) } }
                 form.action method="post" action=(base) {
                     (csrf_field(session))

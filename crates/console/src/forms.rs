@@ -58,6 +58,25 @@ pub fn datetime_local(t: &DateTime<Utc>, zone: Tz) -> String {
     t.with_timezone(&zone).format("%Y-%m-%dT%H:%M").to_string()
 }
 
+/// The query of a page with a folded edit form: `?edit=open` shows it open, as the way back from a
+/// refused form does (see [`crate::PageError::in_form`]).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct Unfold {
+    #[serde(default)]
+    edit: Option<String>,
+}
+
+impl Unfold {
+    pub fn open(&self) -> bool {
+        self.edit.as_deref() == Some("open")
+    }
+}
+
+/// Where a refused edit form sends the person back to: `page`, its form open.
+pub fn form_again(page: &str) -> String {
+    format!("{page}?edit=open#edit")
+}
+
 /// A page of this site to go back to after a form (`back`): a path starting with one `/`, of letters,
 /// digits and `/-_.#?=&%` only, so never another site's address (`//evil.example`, `/\\evil`, or one
 /// hidden behind a control character a browser would strip). `None` for anything else.

@@ -1,7 +1,7 @@
 //! Deployment paths: the list with a create form, and one path's page with its stages, its lifecycle
 //! (activate, return to draft, retire) and, in draft, its edit form. The forms post to `path_forms`.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::Html;
 use maud::{Markup, html};
 use railyard_domain::{DeploymentPath, Operation, PathState, ReleaseType, Stage};
@@ -145,7 +145,12 @@ fn path_fields(path: Option<&DeploymentPath>, envs: &[EnvironmentView]) -> Marku
 }
 
 /// `GET /paths/{id}`
-pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<String>) -> Result<Html<String>, PageError> {
+pub async fn show(
+    State(s): State<Service>,
+    user: SignedIn,
+    Path(id): Path<String>,
+    Query(unfold): Query<crate::forms::Unfold>,
+) -> Result<Html<String>, PageError> {
     let view = s.path(&user.session.actor, &id).await?;
     let session = &user.session;
     let manage = session.actor.may(Operation::ManageEnvironments);
@@ -189,7 +194,7 @@ pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<Strin
         }
         @if editable {
             section aria-labelledby="edit" {
-                details.edit {
+                details.edit open[unfold.open()] {
                     summary { h2 #edit { "Edit " (p.name) } }
                     form method="post" action=(base) {
                         (csrf_field(session))

@@ -2,7 +2,7 @@
 //! turnovers and whether it is verified.
 
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{Html, Redirect};
 use maud::{Markup, html};
 use railyard_domain::{ApplicationRelease, ApprovalState, Operation, ReleaseState, TurnoverState};
@@ -18,7 +18,12 @@ use crate::session::SignedIn;
 use crate::widgets::{state, time};
 use crate::{dependency_forms, layout, release_actions, release_milestones, work_item_forms};
 
-pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<String>) -> Result<Html<String>, PageError> {
+pub async fn show(
+    State(s): State<Service>,
+    user: SignedIn,
+    Path(id): Path<String>,
+    Query(unfold): Query<crate::forms::Unfold>,
+) -> Result<Html<String>, PageError> {
     let actor = &user.session.actor;
     let release = s.release(actor, &id).await?;
     let items = crate::turnover_forms::work_items_of(&s, actor, &id).await?;
@@ -47,7 +52,7 @@ pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<Strin
         h1 { (title) }
         (summary(r, user.session.time_zone))
         (release_actions::section(&user.session, &release, train.as_ref(), &trains))
-        (edit_form(&user.session, &release, &people))
+        (edit_form(&user.session, &release, &people, unfold.open()))
         (verification_section(&verification))
         (dependency_forms::section(&user.session, r, &candidates, &dependents))
         (release_milestones::section(&user.session, &release, &people))

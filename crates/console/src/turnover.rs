@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::Html;
 use maud::{Markup, html};
 use railyard_domain::action::Action;
@@ -20,7 +20,12 @@ use crate::turnover_forms::{self as forms, may_edit};
 use crate::widgets::{state, time};
 use crate::{layout, production_forms, turnover_actions};
 
-pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<String>) -> Result<Html<String>, PageError> {
+pub async fn show(
+    State(s): State<Service>,
+    user: SignedIn,
+    Path(id): Path<String>,
+    Query(unfold): Query<crate::forms::Unfold>,
+) -> Result<Html<String>, PageError> {
     let session = &user.session;
     let actor = &session.actor;
     let view = s.turnover(actor, &id).await?;
@@ -77,7 +82,7 @@ pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<Strin
         (forms::work_items_section(session, &t, &items))
         (tasks(&t, editable.then(|| task_forms::forms(session, &t, &choices, &others, &runbooks))))
         @if let Some(o) = &order { (production_forms::proposed_order_section(session, &t, o, editable)) }
-        @if editable { (forms::edit_section(session, &t, version, &users)) }
+        @if editable { (forms::edit_section(session, &t, version, &users, unfold.open())) }
         (forms::cancel_section(session, &t))
     };
     Ok(Html(layout::page(&title, Some(session), body).into_string()))

@@ -52,16 +52,20 @@ pub async fn update(
 ) -> Result<Redirect, PageError> {
     let f = Fields::new(pairs);
     user.check_csrf(Some(f.one("csrf")))?;
-    let version = optional_number::<i64>("version", f.one("version"))?;
-    let patch = UserPatch {
-        display_name: Some(f.one("display_name").trim().to_string()),
-        email: Some(f.one("email").trim().to_string()),
-        roles: Some(roles(&f)?),
-        active: Some(f.checked("active")),
-        time_zone: None,
-    };
-    let u = s.update_user(&user.session.actor, &name, patch, version).await?;
-    Ok(user_page(&u.user.name, ""))
+    async {
+        let version = optional_number::<i64>("version", f.one("version"))?;
+        let patch = UserPatch {
+            display_name: Some(f.one("display_name").trim().to_string()),
+            email: Some(f.one("email").trim().to_string()),
+            roles: Some(roles(&f)?),
+            active: Some(f.checked("active")),
+            time_zone: None,
+        };
+        let u = s.update_user(&user.session.actor, &name, patch, version).await?;
+        Ok(user_page(&u.user.name, ""))
+    }
+    .await
+    .map_err(|e: PageError| e.in_form(crate::forms::form_again(&format!("/users/{name}"))))
 }
 
 #[derive(Debug, Default, serde::Deserialize)]

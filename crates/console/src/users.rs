@@ -2,7 +2,7 @@
 //! a user's roles or deactivate them, set a console password, and issue or revoke API tokens. The forms
 //! post to `user_forms`.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::Html;
 use maud::{Markup, html};
 use railyard_domain::{Operation, Role};
@@ -98,6 +98,7 @@ pub async fn show(
     State(s): State<Service>,
     user: SignedIn,
     Path(name): Path<String>,
+    Query(unfold): Query<crate::forms::Unfold>,
 ) -> Result<Html<String>, PageError> {
     let session = &user.session;
     let u = s.user(&session.actor, &name).await?;
@@ -123,16 +124,16 @@ pub async fn show(
             }
         }
         @if admin || u.user.name == session.actor.name { (settings_section(session, &u, &base)) }
-        @if admin { (admin_forms(session, &u, &base)) }
+        @if admin { (admin_forms(session, &u, &base, unfold.open())) }
         @if admin || own { (tokens_section(session, &base, &tokens)) }
     };
     Ok(Html(layout::page(&title, Some(session), body).into_string()))
 }
 
-fn admin_forms(session: &SessionInfo, u: &UserView, base: &str) -> Markup {
+fn admin_forms(session: &SessionInfo, u: &UserView, base: &str, open: bool) -> Markup {
     html! {
         section aria-labelledby="edit" {
-            details.edit {
+            details.edit open[open] {
                 summary { h2 #edit { "Edit " (u.user.name) } }
                 form method="post" action=(base) {
                     (csrf_field(session))

@@ -80,4 +80,27 @@ async fn edit_forms_are_folded_until_opened() {
         assert!(body[opened..form].contains("<summary><h2 id=\"edit\">"), "{page}: {}", &body[opened..form]);
         assert!(!body[opened..form].contains("</details>"), "{page}: the form is inside the fold");
     }
+
+    // A refused edit (a date that is not one) leads back to the page with the form open.
+    let page = rita.get(&format!("/releases/{release}")).await;
+    let version = page.input_value(&format!(r#"action="/releases/{release}/edit""#), "version");
+    let fields = [
+        ("csrf", page.csrf()),
+        ("version", version),
+        ("title", "PAY 1".into()),
+        ("product_owner", "rita".into()),
+        ("release_type", "minor".into()),
+        ("criticality", "medium".into()),
+        ("start", "the fifth".into()),
+        ("end", "2027-02-05".into()),
+        ("allowed_paths", String::new()),
+    ];
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let res = rita.post(&format!("/releases/{release}/edit"), &fields).await;
+    assert_eq!(res.status, 422, "{}", res.body);
+    assert!(res.body.contains("schedule.start"), "the error names the field: {}", res.body);
+    let back = format!("/releases/{release}?edit=open#edit");
+    assert!(res.body.contains(&format!(r#"<a href="{back}">Back to the form</a>"#)), "{}", res.body);
+    let again = rita.get(&format!("/releases/{release}?edit=open")).await.body;
+    assert!(again.contains(r#"<details class="edit" open><summary><h2 id="edit">"#), "{again}");
 }
