@@ -15,9 +15,9 @@ use maud::html;
 use railyard_service::{AuditFilter, AuditStatus, ChainView, Service};
 
 use crate::error::PageError;
+use crate::event_data;
 use crate::layout;
 use crate::session::SignedIn;
-use crate::event_data;
 use crate::widgets::{time, zone_hint};
 use chrono_tz::Tz;
 
@@ -26,11 +26,7 @@ const PAGE: u32 = 50;
 
 /// A time filter: a day in the person's time zone (`2027-03-01`, its start; for `to`, the end of it) or
 /// an RFC 3339 time.
-fn instant(
-    params: &HashMap<String, String>,
-    name: &'static str,
-    zone: Tz,
-) -> Result<Option<DateTime<Utc>>, PageError> {
+fn instant(params: &HashMap<String, String>, name: &'static str, zone: Tz) -> Result<Option<DateTime<Utc>>, PageError> {
     let Some(text) = params.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) else { return Ok(None) };
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Ok(Some(t.with_timezone(&Utc)));
@@ -48,9 +44,10 @@ fn instant(
     };
     let start = day.and_time(NaiveTime::MIN);
     // A zone whose clocks skip midnight that day starts it at the first time that exists.
-    let local = zone.from_local_datetime(&start).earliest().or_else(|| {
-        (1..=4).find_map(|h| zone.from_local_datetime(&(start + chrono::Duration::hours(h))).earliest())
-    });
+    let local = zone
+        .from_local_datetime(&start)
+        .earliest()
+        .or_else(|| (1..=4).find_map(|h| zone.from_local_datetime(&(start + chrono::Duration::hours(h))).earliest()));
     local
         .map(|t| Some(t.with_timezone(&Utc)))
         .ok_or_else(|| PageError::bad_parameter(name, format!("{text} has no start in {zone}")))

@@ -52,7 +52,8 @@ fn row<D: Serialize>(e: &EventView, data: D) -> Row<'_, D> {
 
 /// One page of events as a chunk of the export; `first` opens it (the CSV header, the JSON array).
 fn chunk(format: Format, events: &[EventView], first: bool, last: bool) -> Result<Bytes, ServiceError> {
-    let fault = |e: &dyn std::fmt::Display| ServiceError::Internal(format!("the audit export could not be written: {e}"));
+    let fault =
+        |e: &dyn std::fmt::Display| ServiceError::Internal(format!("the audit export could not be written: {e}"));
     let mut out = Vec::new();
     match format {
         Format::Csv => {
@@ -95,7 +96,12 @@ struct Cursor {
     next: Option<String>,
 }
 
-async fn export(s: Service, user: SignedIn, params: HashMap<String, String>, format: Format) -> Result<Response, PageError> {
+async fn export(
+    s: Service,
+    user: SignedIn,
+    params: HashMap<String, String>,
+    format: Format,
+) -> Result<Response, PageError> {
     let actor = user.session.actor.clone();
     let filters = Filters::read(&params, user.session.time_zone)?;
     // The first page is read before the answer starts, so a bad filter or a refusal is a proper error page.

@@ -47,7 +47,10 @@ pub fn local_time(field: &str, text: &str, zone: Tz) -> Result<DateTime<Utc>, Pa
         LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => Ok(t.with_timezone(&Utc)),
         LocalResult::None => Err(ServiceError::invalid(
             field,
-            format!("{} does not exist in {zone}: the clocks skip it when summer time starts", local.format("%Y-%m-%d %H:%M")),
+            format!(
+                "{} does not exist in {zone}: the clocks skip it when summer time starts",
+                local.format("%Y-%m-%d %H:%M")
+            ),
         )
         .into()),
     }
@@ -161,7 +164,8 @@ mod tests {
         let berlin = local_time("at", "2027-07-01T12:00", Tz::Europe__Berlin).ok().map(|t| t.to_rfc3339());
         assert_eq!(berlin.as_deref(), Some("2027-07-01T10:00:00+00:00"));
         assert!(local_time("at", "2027-03-28T02:30", Tz::Europe__Berlin).is_err());
-        let back = local_time("at", "2027-03-06T10:00", Tz::America__New_York).map(|t| datetime_local(&t, Tz::America__New_York));
+        let back = local_time("at", "2027-03-06T10:00", Tz::America__New_York)
+            .map(|t| datetime_local(&t, Tz::America__New_York));
         assert_eq!(back.ok().as_deref(), Some("2027-03-06T10:00"));
     }
 

@@ -8,10 +8,10 @@ use crate::{
     applications, dependency_forms, protection, release_actions, release_forms, release_milestones, work_item_forms,
 };
 use crate::{
-    approvals, audit, audit_export, calendar, criteria, dashboard, deploy_actions as act, deployment, environment_forms,
-    environments, gate_forms, line_forms, milestone_forms, path_forms, paths, production_forms, release, sign_in,
-    task_forms, train, train_actions, train_forms, train_list, turnover, turnover_forms, turnover_list, user_forms,
-    users,
+    approvals, audit, audit_export, calendar, criteria, dashboard, deploy_actions as act, deployment,
+    environment_forms, environments, gate_forms, line_forms, milestone_forms, path_forms, paths, production_forms,
+    release, sign_in, task_forms, train, train_actions, train_forms, train_list, turnover, turnover_forms,
+    turnover_list, user_forms, users,
 };
 
 /// The console's pages and form actions, to be merged into the server's application. Every response

@@ -383,8 +383,12 @@ impl Service {
         };
         let mut tx = Tx::new(actor, now);
         tx.insert(&user, self.store.next_seq("U").await?)?;
-        let mut changes =
-            vec![Change::new("user", &user.name, "create", json!({"roles": user.roles, "email": user.email, "time_zone": user.time_zone}))];
+        let mut changes = vec![Change::new(
+            "user",
+            &user.name,
+            "create",
+            json!({"roles": user.roles, "email": user.email, "time_zone": user.time_zone}),
+        )];
         if user.password_hash.is_some() {
             changes.push(Change::new("user", &user.name, "set_password", json!({})));
         }

@@ -64,7 +64,10 @@ async fn the_filtered_log_exports_as_csv_and_json_with_exactly_its_events() {
     assert_eq!(got, seqs, "exactly the filtered events, in order");
     for (row, e) in rows.iter().zip(&expected) {
         assert_eq!(row["object_id"], a);
-        assert_eq!((row["actor"].as_str(), row["action"].as_str()), (e["actor"].as_str().unwrap(), e["action"].as_str().unwrap()));
+        assert_eq!(
+            (row["actor"].as_str(), row["action"].as_str()),
+            (e["actor"].as_str().unwrap(), e["action"].as_str().unwrap())
+        );
         assert_eq!(row["hash"], e["hash"].as_str().unwrap());
         let data: Value = serde_json::from_str(&row["data"]).unwrap();
         assert_eq!(data, e["data"]);
@@ -109,8 +112,7 @@ async fn a_log_of_several_pages_exports_whole() {
     assert_eq!(rows.len(), 511, "and her sign-in");
     let seqs: Vec<i64> = rows.iter().map(|r| r["seq"].parse().unwrap()).collect();
     assert!(seqs.windows(2).all(|w| w[0] < w[1]), "in order, none twice");
-    let json: Value =
-        serde_json::from_str(&download(&rita, "/audit/export.json", "application/json").await).unwrap();
+    let json: Value = serde_json::from_str(&download(&rita, "/audit/export.json", "application/json").await).unwrap();
     // Everything up to the export itself (reading adds no event).
     assert!(json.as_array().unwrap().len() as u64 >= total, "{}", json.as_array().unwrap().len());
 }

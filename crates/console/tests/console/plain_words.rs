@@ -107,7 +107,9 @@ async fn no_page_of_the_demo_company_shows_a_rule_number() {
         queue.extend(links(&page.body).into_iter().filter(|l| !seen.contains(l)));
     }
     assert!(read > 40, "the walk read {read} pages: {seen:?}");
-    for must in ["/", "/calendar", "/audit", "/environments", "/paths", "/users", "/turnovers", "/applications", "/trains"] {
+    for must in
+        ["/", "/calendar", "/audit", "/environments", "/paths", "/users", "/turnovers", "/applications", "/trains"]
+    {
         assert!(seen.contains(must), "{must} was not reached: {seen:?}");
     }
 }

@@ -65,7 +65,8 @@ async fn edit_forms_are_folded_until_opened() {
     let app = TestApp::spawn().await;
     let rm = app.user("rita", &["release_manager"]).await;
     app.post(&rm, "/api/v1/applications", json!({"key": "PAY", "name": "Payments"})).await;
-    let body = json!({"title": "PAY 1", "application": "PAY", "schedule": {"start": "2027-01-05", "end": "2027-02-05"}});
+    let body =
+        json!({"title": "PAY 1", "application": "PAY", "schedule": {"start": "2027-01-05", "end": "2027-02-05"}});
     let release = app.post(&rm, "/api/v1/application-releases", body).await["id"].as_str().unwrap().to_string();
     let rita = signed_in(&app, "rita").await;
     for (page, action) in [

@@ -62,7 +62,9 @@ async fn a_user_in_tokyo_and_one_in_new_york_see_the_same_milestone_at_their_own
     assert_eq!(app.get(&app.admin, "/api/v1/users/kenji").await["time_zone"], "Asia/Tokyo");
     let events = app.events_of("kenji").await;
     assert!(
-        events.iter().any(|e| e["action"] == "update" && e["actor"] == "kenji" && e["data"]["time_zone"] == "Asia/Tokyo"),
+        events
+            .iter()
+            .any(|e| e["action"] == "update" && e["actor"] == "kenji" && e["data"]["time_zone"] == "Asia/Tokyo"),
         "{events:?}"
     );
 
@@ -86,8 +88,9 @@ async fn a_time_typed_into_a_form_is_read_in_the_persons_zone_and_stored_as_the_
     app.user("nora", &["viewer"]).await;
     app.post(&erin, "/api/v1/environments", json!({"name": "staging", "kind": "staging"})).await;
     // An admin sets erin's zone over the API; nora's through the console's form for her.
-    let (status, v) =
-        app.call(&app.admin, reqwest::Method::PATCH, "/api/v1/users/erin", Some(json!({"time_zone": "Asia/Tokyo"}))).await;
+    let (status, v) = app
+        .call(&app.admin, reqwest::Method::PATCH, "/api/v1/users/erin", Some(json!({"time_zone": "Asia/Tokyo"})))
+        .await;
     assert_eq!((status, v["time_zone"].as_str()), (200, Some("Asia/Tokyo")), "{v}");
     let admin = app.browser();
     assert_eq!(admin.sign_in_with_token(&app.admin).await.status, 303);
@@ -111,7 +114,11 @@ async fn a_time_typed_into_a_form_is_read_in_the_persons_zone_and_stored_as_the_
     assert_eq!(res.status, 303, "{}", res.body);
     let env = app.get(&app.admin, "/api/v1/environments/staging").await;
     let ev = &env["events"][0];
-    assert_eq!((ev["start"].as_str(), ev["end"].as_str()), (Some("2030-05-06T01:00:00Z"), Some("2030-05-06T03:30:00Z")), "{ev}");
+    assert_eq!(
+        (ev["start"].as_str(), ev["end"].as_str()),
+        (Some("2030-05-06T01:00:00Z"), Some("2030-05-06T03:30:00Z")),
+        "{ev}"
+    );
     assert!(b.get("/environments/staging").await.body.contains("2030-05-06 10:00 JST"));
     // In May New York is on summer time: four hours behind UTC.
     let nora = signed_in(&app, "nora").await;
@@ -143,7 +150,11 @@ async fn an_unknown_zone_is_refused_naming_the_field_and_an_example_and_only_adm
     let b = signed_in(&app, "vic").await;
     let (status, body) = set_own_zone(&b, "vic", "Europe/Atlantis").await;
     assert_eq!(status, 422, "{body}");
-    assert!(body.contains("time_zone: &#39;Europe/Atlantis&#39; is not a time zone") || body.contains("time_zone: 'Europe/Atlantis' is not a time zone"), "{body}");
+    assert!(
+        body.contains("time_zone: &#39;Europe/Atlantis&#39; is not a time zone")
+            || body.contains("time_zone: 'Europe/Atlantis' is not a time zone"),
+        "{body}"
+    );
     assert!(body.contains("Europe/Berlin"), "{body}");
     assert_eq!(app.get(&app.admin, "/api/v1/users/vic").await["time_zone"], "Europe/Berlin", "unchanged");
     let csrf = b.get("/users/vic").await.csrf();
