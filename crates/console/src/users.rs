@@ -75,7 +75,9 @@ pub async fn list(State(s): State<Service>, user: SignedIn) -> Result<Html<Strin
                         label { "User name" input name="name" required pattern="[a-z][a-z0-9._-]{0,62}" autocomplete="off" placeholder="rita"; }
                         label { "Display name" input name="display_name"; }
                         label { "Email" input type="email" name="email"; }
+                        label { "Time zone (e.g. Europe/Berlin; empty: UTC)" input name="time_zone" list="time-zones" autocomplete="off"; }
                     }
+                    (zone_choices())
                     (role_boxes(&[]))
                     (password_field("Console password", false))
                     p { button type="submit" { "Create user" } }
@@ -159,6 +161,11 @@ fn admin_forms(session: &SessionInfo, u: &UserView, base: &str, open: bool) -> M
     }
 }
 
+/// The IANA time zone names a time zone field suggests (`list="time-zones"`); any other is refused.
+fn zone_choices() -> Markup {
+    html! { datalist #time-zones { @for z in chrono_tz::TZ_VARIANTS { option value=(z.name()) {} } } }
+}
+
 /// The time zone form: the user's own settings, or an admin setting them for someone.
 fn settings_section(session: &SessionInfo, u: &UserView, base: &str) -> Markup {
     html! {
@@ -169,7 +176,7 @@ fn settings_section(session: &SessionInfo, u: &UserView, base: &str) -> Markup {
                 label { "Time zone (an IANA name, e.g. Europe/Berlin)"
                     input name="time_zone" list="time-zones" required value=(u.user.time_zone);
                 }
-                datalist #time-zones { @for z in chrono_tz::TZ_VARIANTS { option value=(z.name()) {} } }
+                (zone_choices())
                 button type="submit" { "Save time zone" }
             }
             p.hint { "The console shows every time in this zone, with its abbreviation, and reads the times typed into forms in it." }

@@ -146,6 +146,18 @@ async fn an_unknown_zone_is_refused_naming_the_field_and_an_example_and_only_adm
         app.call(&vic, reqwest::Method::PATCH, "/api/v1/users/vic", Some(json!({"roles": ["admin"]}))).await;
     assert_eq!(status, 403);
     assert_eq!(app.get(&app.admin, "/api/v1/users/nora").await["time_zone"], "UTC", "the default");
+    // An admin may give a new user their zone from the start, in the console's form.
+    let admin = app.browser();
+    assert_eq!(admin.sign_in_with_token(&app.admin).await.status, 303);
+    let csrf = admin.get("/users").await.csrf();
+    let new = [("csrf", csrf.as_str()), ("name", "tomo"), ("roles", "viewer"), ("time_zone", "Asia/Tokyo")];
+    assert_eq!(admin.post("/users", &new).await.status, 303);
+    assert_eq!(app.get(&app.admin, "/api/v1/users/tomo").await["time_zone"], "Asia/Tokyo");
+    let bad = [("csrf", csrf.as_str()), ("name", "lost"), ("roles", "viewer"), ("time_zone", "Nowhere")];
+    let res = admin.post("/users", &bad).await;
+    assert_eq!(res.status, 422, "{}", res.body);
+    assert!(res.body.contains("time_zone"), "{}", res.body);
+    assert_eq!(app.call(&app.admin, reqwest::Method::GET, "/api/v1/users/lost", None).await.0, 404);
 
     let b = signed_in(&app, "vic").await;
     let (status, body) = set_own_zone(&b, "vic", "Europe/Atlantis").await;
