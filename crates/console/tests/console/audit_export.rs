@@ -142,3 +142,26 @@ async fn a_non_admins_export_hides_the_details_of_failed_sign_ins() {
     let data: Value = serde_json::from_str(&rows[0]["data"]).unwrap();
     assert_eq!((data["name"].as_str(), data["reason"].as_str()), (Some("vic"), Some("wrong_password")), "{data}");
 }
+
+#[tokio::test]
+async fn a_day_in_the_filters_is_a_day_in_the_persons_time_zone() {
+    let app = TestApp::spawn().await;
+    // 16:00 UTC on January 10th is already 01:00 on the 11th in Tokyo.
+    app.travel_to("2027-01-10");
+    app.advance(chrono::Duration::hours(4));
+    let rm = app.user("rita", &["release_manager"]).await;
+    app.user("kenji", &["viewer"]).await;
+    app.call(&app.admin, reqwest::Method::PATCH, "/api/v1/users/kenji", Some(json!({"time_zone": "Asia/Tokyo"}))).await;
+    let train = app.post(&rm, "/api/v1/trains", train_body("Spring")).await["id"].as_str().unwrap().to_string();
+    let count = |text: String| csv_rows(&text).len();
+
+    let kenji = signed_in(&app, "kenji").await;
+    let page = kenji.get("/audit").await;
+    assert!(page.body.contains("From (a date, your time, Asia/Tokyo, or an RFC 3339 time)"), "{}", page.body);
+    let on = |day: &str, bound: &str| format!("/audit/export.csv?object={train}&{bound}={day}");
+    assert_eq!(count(download(&kenji, &on("2027-01-11", "from"), "text/csv").await), 1, "his 11th holds it");
+    assert_eq!(count(download(&kenji, &on("2027-01-10", "to"), "text/csv").await), 0, "his 10th ended before");
+    let rita = signed_in(&app, "rita").await;
+    assert_eq!(count(download(&rita, &on("2027-01-10", "to"), "text/csv").await), 1, "in UTC it is still the 10th");
+    assert_eq!(count(download(&rita, &on("2027-01-11", "from"), "text/csv").await), 0);
+}
