@@ -132,6 +132,7 @@ pub async fn show(
     State(s): State<Service>,
     user: SignedIn,
     Path(key): Path<String>,
+    Query(unfold): Query<forms::Unfold>,
 ) -> Result<Html<String>, PageError> {
     let actor = &user.session.actor;
     let view = s.application(actor, &key).await?;
@@ -179,14 +180,16 @@ pub async fn show(
         }
         @if manage {
             section aria-labelledby="edit" {
-                h2 #edit { "Change the application" }
-                form.action method="post" action={ "/applications/" (a.key) "/edit" } {
-                    (csrf_field(&user.session))
-                    input type="hidden" name="version" value=(view.meta.version);
-                    label { "Name" input name="name" required value=(a.name); }
-                    label { "Owner" (people::select("owner", &people, Some(a.owner.as_str()), None)) }
-                    label { "Description" input name="description" value=(a.description); }
-                    button type="submit" { "Save changes" }
+                details.edit open[unfold.open()] {
+                    summary { h2 #edit { "Change the application" } }
+                    form.action method="post" action={ "/applications/" (a.key) "/edit" } {
+                        (csrf_field(&user.session))
+                        input type="hidden" name="version" value=(view.meta.version);
+                        label { "Name" input name="name" required value=(a.name); }
+                        label { "Owner" (people::select("owner", &people, Some(a.owner.as_str()), None)) }
+                        label { "Description" input name="description" value=(a.description); }
+                        button type="submit" { "Save changes" }
+                    }
                 }
                 form.action method="post" action={ "/applications/" (a.key) "/archive" } {
                     (csrf_field(&user.session))
@@ -208,14 +211,19 @@ pub async fn update(
     Form(f): Form<ApplicationForm>,
 ) -> Result<Redirect, PageError> {
     user.check_csrf(f.csrf.as_deref())?;
-    let version = forms::optional_number::<i64>("version", &f.version)?;
-    let patch = ApplicationPatch {
-        name: Some(f.name),
-        owner: forms::optional(&f.owner),
-        description: Some(f.description.trim().to_string()),
-    };
-    s.update_application(&user.session.actor, &key, patch, version).await?;
-    Ok(Redirect::to(&format!("/applications/{key}")))
+    let page = format!("/applications/{key}");
+    async {
+        let version = forms::optional_number::<i64>("version", &f.version)?;
+        let patch = ApplicationPatch {
+            name: Some(f.name),
+            owner: forms::optional(&f.owner),
+            description: Some(f.description.trim().to_string()),
+        };
+        s.update_application(&user.session.actor, &key, patch, version).await?;
+        Ok(Redirect::to(&page))
+    }
+    .await
+    .map_err(|e: PageError| e.in_form(forms::form_again(&page)))
 }
 
 /// `POST /applications/{key}/archive`.

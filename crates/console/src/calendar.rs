@@ -223,7 +223,7 @@ async fn render(
         @if rows.is_empty() { p { "No environments yet." } }
         @else if window.view == View::Week { (week(window, &rows, &marks, today)) }
         @else { (month(window, &rows, &marks, today)) }
-        p.hint { "Times are UTC. Maintenance and blackouts keep deployments out (R13); a reservation holds the environment for a train." }
+        p.hint { "Times are UTC. Maintenance and blackouts keep deployments out (they wait, marked blocked); a reservation holds the environment for a train." }
     };
     Ok(Html(layout::page(&title, Some(&user.session), body).into_string()))
 }

@@ -30,6 +30,7 @@ pub const STAGES: [TrainState; 7] = [
 
 pub async fn show(State(s): State<Service>, user: SignedIn) -> Result<Html<String>, PageError> {
     let actor = &user.session.actor;
+    let zone = user.session.time_zone;
     let line = s.line(actor).await?;
     let inbox = s.inbox(actor).await?;
     let filter = TrainFilter { states: STAGES.to_vec(), limit: Some(MAX_PAGE), ..Default::default() };
@@ -55,10 +56,10 @@ pub async fn show(State(s): State<Service>, user: SignedIn) -> Result<Html<Strin
             (overdue_section(&overdue))
         }
         div.grid {
-            (deployment_section("Failed deployments", "No failed deployments.", &failed.iter().collect::<Vec<_>>()))
-            (deployment_section("Blocked deployments", "No blocked deployments.", &blocked))
+            (deployment_section(zone, "Failed deployments", "No failed deployments.", &failed.iter().collect::<Vec<_>>()))
+            (deployment_section(zone, "Blocked deployments", "No blocked deployments.", &blocked))
         }
-        (deployment_section("Into production in the next 7 days", "Nothing is scheduled into production in the next 7 days.", &coming))
+        (deployment_section(zone, "Into production in the next 7 days", "Nothing is scheduled into production in the next 7 days.", &coming))
     };
     Ok(Html(layout::page("Dashboard", Some(&user.session), body).into_string()))
 }
@@ -77,7 +78,7 @@ fn line_state(session: &SessionInfo, line: &Line) -> Markup {
                     strong { "The line is stopped:" } " no deployment that has not started will start, except rollbacks."
                     @if let Some(r) = &line.reason { " Reason: " (r) "." }
                     @if let Some(b) = &line.by { " By " (b) }
-                    @if let Some(t) = &line.at { " at " (time(t)) "." }
+                    @if let Some(t) = &line.at { " at " (time(session.time_zone, t)) "." }
                 }
             } @else {
                 p.running { "The line is running: deployments start as scheduled." }
@@ -190,7 +191,7 @@ fn overdue_section(overdue: &[InboxMilestone]) -> Markup {
     }
 }
 
-fn deployment_section(title: &str, none: &str, items: &[&DeploymentView]) -> Markup {
+fn deployment_section(zone: chrono_tz::Tz, title: &str, none: &str, items: &[&DeploymentView]) -> Markup {
     html! {
         section {
             h2 { (title) }
@@ -208,7 +209,7 @@ fn deployment_section(title: &str, none: &str, items: &[&DeploymentView]) -> Mar
                                 td { (d.environment) }
                                 td { (state(d.state.as_str(), matches!(d.state, DeploymentState::Failed) || d.blocked.is_some())) }
                                 td {
-                                    @if let Some(t) = &d.scheduled_for { (time(t)) " " }
+                                    @if let Some(t) = &d.scheduled_for { (time(zone, t)) " " }
                                     @if let Some(b) = &d.blocked { "blocked: " (b) }
                                 }
                             }

@@ -1,12 +1,13 @@
 //! An application release's dependencies on its page: the list, adding one (a choice of the other releases
-//! of its train) and removing one. A dependency that would close a cycle is refused by the service, and the
-//! refusal names the cycle (R5).
+//! of its train) and removing one; and its dependents, the releases that depend on it, each with whether
+//! it holds them back. A dependency that would close a cycle is refused by the service, and the refusal
+//! names the cycle (R5).
 
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::Redirect;
 use maud::{Markup, html};
-use railyard_domain::ApplicationRelease;
+use railyard_domain::{ApplicationRelease, Dependent};
 use railyard_service::{DependencyInput, ReleaseView, Service, ServiceError, SessionInfo};
 use serde::Deserialize;
 
@@ -17,7 +18,12 @@ use crate::session::SignedIn;
 
 /// The dependencies section. `candidates` are the releases it could depend on (the other releases of its
 /// train, or every other open release when it is on none).
-pub(crate) fn section(session: &SessionInfo, r: &ApplicationRelease, candidates: &[ReleaseView]) -> Markup {
+pub(crate) fn section(
+    session: &SessionInfo,
+    r: &ApplicationRelease,
+    candidates: &[ReleaseView],
+    dependents: &[Dependent],
+) -> Markup {
     let edit = may_edit(session, r);
     let choices: Vec<&ApplicationRelease> = candidates
         .iter()
@@ -44,6 +50,26 @@ pub(crate) fn section(session: &SessionInfo, r: &ApplicationRelease, candidates:
                         }
                     }
                 }
+            }
+            h3 #dependents { "What depends on it" }
+            @if dependents.is_empty() { p { "No other application release depends on it." } }
+            @else {
+                div.table { table {
+                    thead { tr { th { "Release" } th { "Application" } th { "State" } th { "Held by " (r.id) } } }
+                    tbody {
+                        @for d in dependents {
+                            tr {
+                                td { a href={ "/releases/" (d.id) } { (d.id) } " " (d.title) }
+                                td { (d.application) }
+                                td { (crate::widgets::state(d.state.as_str(), false)) }
+                                td {
+                                    @if d.held { (crate::widgets::state("held", true)) " its production deployments wait until " (r.id) " is released" }
+                                    @else { "no" }
+                                }
+                            }
+                        }
+                    }
+                } }
             }
             @if edit {
                 @if choices.is_empty() { p.hint { "No other application release to depend on." } }

@@ -130,7 +130,7 @@ pub async fn schedule(
     user.check_csrf(f.csrf.as_deref())?;
     let input = ScheduleInput {
         environment: f.environment,
-        at: forms::utc("at", &f.at)?,
+        at: forms::local_time("at", &f.at, user.session.time_zone)?,
         window_minutes: forms::optional_number("window_minutes", &f.window_minutes)?.unwrap_or(DEFAULT_WINDOW_MINUTES),
     };
     s.schedule_turnover(&user.session.actor, &id, input).await?;

@@ -36,7 +36,7 @@ pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<Strin
             ", started by " (d.created_by)
         }
         @if live { p.hint { "This page reloads itself every " (REFRESH_SECS) " seconds while the deployment is in progress." } }
-        (facts(&d))
+        (facts(&d, user.session.time_zone))
         (actions(&user.session, &d))
         (start_section(&user.session, &d, &manager, now))
         (runs(&user.session, &d))
@@ -49,21 +49,21 @@ fn bad(s: DeploymentState) -> bool {
     matches!(s, DeploymentState::Failed | DeploymentState::Rejected | DeploymentState::Abandoned)
 }
 
-fn facts(d: &Deployment) -> Markup {
+fn facts(d: &Deployment, zone: chrono_tz::Tz) -> Markup {
     html! {
         section aria-labelledby="facts" {
             h2 #facts { "Details" }
             dl {
                 dt { "Environment" } dd { a href={ "/environments/" (d.environment) } { (d.environment) } " (stage " (d.stage + 1) ")" }
-                @if let Some(at) = &d.scheduled_for { dt { "Scheduled for" } dd { (time(at)) } }
-                dt { "Started" } dd { @if let Some(at) = &d.started_at { (time(at)) } @else { "not yet" } }
-                dt { "Finished" } dd { @if let Some(at) = &d.finished_at { (time(at)) } @else { "not yet" } }
+                @if let Some(at) = &d.scheduled_for { dt { "Scheduled for" } dd { (time(zone, at)) } }
+                dt { "Started" } dd { @if let Some(at) = &d.started_at { (time(zone, at)) } @else { "not yet" } }
+                dt { "Finished" } dd { @if let Some(at) = &d.finished_at { (time(zone, at)) } @else { "not yet" } }
                 @if let Some(b) = &d.blocked { dt { "Blocked" } dd role="status" { (b) } }
                 @if !d.artifacts.is_empty() { dt { "Artifacts" } dd { (d.artifacts.join(", ")) } }
                 dt { "Validation" }
                 dd {
                     @if let Some(v) = &d.validation {
-                        (state(if v.passed { "passed" } else { "failed" }, !v.passed)) " by " (v.by) " at " (time(&v.at))
+                        (state(if v.passed { "passed" } else { "failed" }, !v.passed)) " by " (v.by) " at " (time(zone, &v.at))
                         @if !v.note.is_empty() { ": " (v.note) }
                     } @else { "not validated" }
                 }
@@ -92,14 +92,14 @@ fn runs(session: &SessionInfo, d: &Deployment) -> Markup {
                     @for r in &d.runs {
                         tr.run data-run=(r.id) {
                             td { (r.sequence) }
-                            td { (r.id) " " (r.title) @if let Some(o) = &r.owner { br; small { "manual, by " (o) } } }
+                            td { (run_label(&r.id)) ": " (r.title) @if let Some(o) = &r.owner { br; small { "manual, by " (o) } } }
                             td { (state(r.state.as_str(), r.state.is_failure())) }
                             td { (r.attempts) }
                             td {
                                 (r.message)
                                 @if may_complete(session, r) { (complete_forms(session, d, r)) }
                             }
-                            td { a href={ "/deployments/" (d.id) "/runs/" (r.id) "/log" } { "Log of " (r.id) } }
+                            td { a href={ "/deployments/" (d.id) "/runs/" (r.id) "/log" } { "Log of " (run_label(&r.id)) } }
                         }
                     }
                 }
@@ -178,11 +178,11 @@ fn start_section(session: &SessionInfo, d: &Deployment, manager: &str, now: Date
                 p role="status" { "Its time has come: the engine starts it as soon as nothing holds it"
                     @if let Some(b) = &d.blocked { " (now held: " (b) ")" } "." }
             } @else {
-                p { "The engine starts it at " (time(&at)) "." }
+                p { "The engine starts it at " (time(session.time_zone, &at)) "." }
                 @if early {
                     form.action method="post" action={ "/deployments/" (d.id) "/start" } {
                         (crate::forms::csrf_field(session))
-                        label { input type="checkbox" name="override" value="yes"; "Override the scheduled time (R11)" }
+                        label { input type="checkbox" name="override" value="yes"; "Override the scheduled time (a reason is required)" }
                         label { "Reason" input name="reason" required; }
                         button type="submit" { "Start early" }
                     }
@@ -191,6 +191,14 @@ fn start_section(session: &SessionInfo, d: &Deployment, manager: &str, now: Date
                 }
             }
         }
+    }
+}
+
+/// How a task run is named on the page: "run 3" for the run `R3` (its id in addresses and the API).
+fn run_label(id: &str) -> String {
+    match id.strip_prefix('R') {
+        Some(n) if !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()) => format!("run {n}"),
+        _ => id.to_string(),
     }
 }
 
@@ -204,7 +212,8 @@ pub async fn log(
     // While the run is going the page shows its output so far and reloads itself, like the deployment's.
     let d = s.deployment(&user.session.actor, &id).await?.deployment;
     let running = d.runs.iter().any(|r| r.id == run && r.state == railyard_domain::RunState::Running);
-    let title = format!("Log of {} in {} (attempt {})", log.run, log.deployment, log.attempt);
+    let title = format!("Log of {} in {} (attempt {})", run_label(&log.run), log.deployment, log.attempt);
+    let zone = user.session.time_zone;
     let body = html! {
         h1 { (title) }
         p { a href={ "/deployments/" (log.deployment) } { "Back to deployment " (log.deployment) } }
@@ -218,7 +227,12 @@ pub async fn log(
                     tbody {
                         @for l in &log.lines {
                             tr {
-                                td { (l["at"].as_str().unwrap_or("")) }
+                                td {
+                                    @match l["at"].as_str().map(chrono::DateTime::parse_from_rfc3339) {
+                                        Some(Ok(at)) => (crate::widgets::time_precise(zone, &at.with_timezone(&Utc))),
+                                        _ => (l["at"].as_str().unwrap_or("")),
+                                    }
+                                }
                                 td { (l["stream"].as_str().unwrap_or("")) }
                                 td { code { (l["text"].as_str().unwrap_or("")) } }
                             }

@@ -10,7 +10,7 @@ use railyard_service::{Service, ServiceError, StateReason};
 use serde::Deserialize;
 
 use crate::error::PageError;
-use crate::forms::{CsrfOnly, choice, optional, optional_number, utc};
+use crate::forms::{CsrfOnly, choice, local_time, optional, optional_number};
 use crate::session::SignedIn;
 
 #[derive(Debug, Default, Deserialize)]
@@ -85,15 +85,19 @@ pub async fn update(
     Form(f): Form<EnvironmentForm>,
 ) -> Result<Redirect, PageError> {
     user.check_csrf(f.csrf.as_deref())?;
-    let version = optional_number::<i64>("version", &f.version)?;
-    let patch = EnvironmentPatch {
-        kind: Some(choice("kind", &f.kind)?),
-        owner: optional(&f.owner),
-        locked: Some(f.locked == "yes"),
-        description: Some(f.description.trim().to_string()),
-    };
-    s.update_environment(&user.session.actor, &name, patch, version).await?;
-    Ok(environment_page(&name))
+    async {
+        let version = optional_number::<i64>("version", &f.version)?;
+        let patch = EnvironmentPatch {
+            kind: Some(choice("kind", &f.kind)?),
+            owner: optional(&f.owner),
+            locked: Some(f.locked == "yes"),
+            description: Some(f.description.trim().to_string()),
+        };
+        s.update_environment(&user.session.actor, &name, patch, version).await?;
+        Ok(environment_page(&name))
+    }
+    .await
+    .map_err(|e: PageError| e.in_form(crate::forms::form_again(&format!("/environments/{name}"))))
 }
 
 async fn act(
@@ -154,7 +158,7 @@ pub async fn decommission(
     act(&s, &user, &name, EnvironmentAction::Decommission, &f.reason).await
 }
 
-/// `POST /environments/{name}/events`: start and end are `datetime-local` values, read as UTC.
+/// `POST /environments/{name}/events`: start and end are `datetime-local` values, read in the person's time zone.
 pub async fn add_event(
     State(s): State<Service>,
     user: SignedIn,
@@ -165,8 +169,8 @@ pub async fn add_event(
     let spec = EventSpec {
         kind: choice("kind", &f.kind)?,
         title: f.title.trim().to_string(),
-        start: utc("start", &f.start)?,
-        end: utc("end", &f.end)?,
+        start: local_time("start", &f.start, user.session.time_zone)?,
+        end: local_time("end", &f.end, user.session.time_zone)?,
         train_id: optional(&f.train),
     };
     s.add_calendar_event(&user.session.actor, &name, spec).await?;

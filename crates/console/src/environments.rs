@@ -2,7 +2,7 @@
 //! lifecycle (offline, online, decommissioned), its edit form and its calendar events (maintenance,
 //! blackouts, reservations for a train). The forms post to `environment_forms`.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::Html;
 use maud::{Markup, html};
 use railyard_domain::{EnvironmentKind, EnvironmentState, EventKind, Operation, TrainState};
@@ -13,7 +13,7 @@ use crate::forms::{csrf_field, datetime_local};
 use crate::layout;
 use crate::paging::every;
 use crate::session::SignedIn;
-use crate::widgets::{state, time};
+use crate::widgets::{state, time, zone_hint};
 
 pub const KINDS: [EnvironmentKind; 4] =
     [EnvironmentKind::Development, EnvironmentKind::Test, EnvironmentKind::Staging, EnvironmentKind::Production];
@@ -52,7 +52,7 @@ pub async fn list(State(s): State<Service>, user: SignedIn) -> Result<Html<Strin
                                 td { (env.kind.as_str()) }
                                 td { (env.owner) }
                                 td { (state_badge(env.state)) }
-                                td { @if env.locked { "locked: production-ready turnovers only (R11)" } @else { "no" } }
+                                td { @if env.locked { "locked: production-ready turnovers only" } @else { "no" } }
                                 td { @if let Some(b) = &e.blocked { (state("blocked", true)) " " (b) } @else { "deployments may start" } }
                             }
                         }
@@ -110,6 +110,7 @@ pub async fn show(
     State(s): State<Service>,
     user: SignedIn,
     Path(name): Path<String>,
+    Query(unfold): Query<crate::forms::Unfold>,
 ) -> Result<Html<String>, PageError> {
     let actor = &user.session.actor;
     let view = s.environment(actor, &name).await?;
@@ -132,16 +133,16 @@ pub async fn show(
                 dt { "Kind" } dd { (env.kind.as_str()) }
                 dt { "Owner" } dd { (env.owner) }
                 dt { "State" } dd { (state_badge(env.state)) @if let Some(r) = &env.state_reason { " " (r) } }
-                dt { "Locked" } dd { @if env.locked { "yes: only accepted production-ready turnovers of a train in deployment, at their scheduled time (R11)" } @else { "no" } }
+                dt { "Locked" } dd { @if env.locked { "yes: only accepted production-ready turnovers of a train in deployment, at their scheduled time" } @else { "no" } }
                 @if !env.description.is_empty() { dt { "Description" } dd { (env.description) } }
-                dt { "Now" } dd { @if let Some(b) = &view.blocked { (state("blocked", true)) " " (b) } @else { "deployments may start (R13)" } }
-                dt { "Version" } dd { (view.meta.version) ", changed " (time(&view.meta.updated_at)) }
+                dt { "Now" } dd { @if let Some(b) = &view.blocked { (state("blocked", true)) " " (b) } @else { "deployments may start: it is online and no maintenance or blackout is under way" } }
+                dt { "Version" } dd { (view.meta.version) ", changed " (time(session.time_zone, &view.meta.updated_at)) }
             }
             @if manage { (lifecycle_forms(session, &base, env.state)) }
         }
         (events_section(session, &view, &trains, plan, &base))
         @if plan { (add_event_form(session, &trains, &base, s.now())) }
-        @if manage && env.state != EnvironmentState::Decommissioned { (edit_form(session, &view, &users, &base)) }
+        @if manage && env.state != EnvironmentState::Decommissioned { (edit_form(session, &view, &users, &base, unfold.open())) }
     };
     Ok(Html(layout::page(&title, Some(session), body).into_string()))
 }
@@ -183,19 +184,22 @@ fn edit_form(
     view: &EnvironmentView,
     users: &[railyard_service::UserView],
     base: &str,
+    open: bool,
 ) -> Markup {
     let env = &view.environment;
     html! {
         section aria-labelledby="edit" {
-            h2 #edit { "Edit " (env.name) }
-            form.action method="post" action=(base) {
-                (csrf_field(session))
-                input type="hidden" name="version" value=(view.meta.version);
-                label { "Kind" (kind_select(Some(env.kind))) }
-                label { "Owner" (owner_select(users, &env.owner)) }
-                label { span { input type="checkbox" name="locked" value="yes" checked[env.locked]; " Locked (R11)" } }
-                label { "Description" input name="description" value=(env.description); }
-                button type="submit" { "Save changes" }
+            details.edit open[open] {
+                summary { h2 #edit { "Edit " (env.name) } }
+                form.action method="post" action=(base) {
+                    (csrf_field(session))
+                    input type="hidden" name="version" value=(view.meta.version);
+                    label { "Kind" (kind_select(Some(env.kind))) }
+                    label { "Owner" (owner_select(users, &env.owner)) }
+                    label { span { input type="checkbox" name="locked" value="yes" checked[env.locked]; " Locked (only accepted production-ready turnovers of a train in deployment, at their scheduled time)" } }
+                    label { "Description" input name="description" value=(env.description); }
+                    button type="submit" { "Save changes" }
+                }
             }
         }
     }
@@ -222,8 +226,8 @@ fn events_section(
                             tr {
                                 td { (e.id) " " (e.title) }
                                 td { (e.kind.as_str()) }
-                                td { (time(&e.start)) }
-                                td { (time(&e.end)) }
+                                td { (time(session.time_zone, &e.start)) }
+                                td { (time(session.time_zone, &e.end)) }
                                 td { @if let Some(t) = &e.train_id { a href={ "/trains/" (t) } { (t) } @if let Some(n) = title_of(t) { " " (n) } } }
                                 td { (e.created_by) }
                                 @if plan {
@@ -239,7 +243,7 @@ fn events_section(
                     }
                 } }
             }
-            p.hint { "Maintenance and blackouts keep deployments out (R13); two maintenance windows never overlap." }
+            p.hint { "No deployment starts during a maintenance window or a blackout: it waits, marked blocked. Two maintenance windows never overlap." }
         }
     }
 }
@@ -263,8 +267,8 @@ fn add_event_form(
                     }
                 }
                 label { "Title" input name="title" required; }
-                label { "Start (UTC)" input type="datetime-local" name="start" required value=(datetime_local(&start)); }
-                label { "End (UTC)" input type="datetime-local" name="end" required value=(datetime_local(&end)); }
+                label { "Start (" (zone_hint(session.time_zone)) ")" input type="datetime-local" name="start" required value=(datetime_local(&start, session.time_zone)); }
+                label { "End (" (zone_hint(session.time_zone)) ")" input type="datetime-local" name="end" required value=(datetime_local(&end, session.time_zone)); }
                 label { "Train (for a reservation)"
                     select name="train" {
                         option value="" { "—" }

@@ -31,6 +31,9 @@ pub enum PageError {
     /// A fault of ours; logged, not shown.
     #[error("internal error: {0}")]
     Internal(String),
+    /// A refused edit form: the error, and the address of its page with the form open again.
+    #[error("{error}")]
+    InForm { error: Box<PageError>, form: String },
 }
 
 impl PageError {
@@ -39,8 +42,17 @@ impl PageError {
         PageError::BadParameter { name, message: message.into() }
     }
 
+    /// This error, answered with a link back to `form` (see [`crate::forms::form_again`]).
+    pub fn in_form(self, form: String) -> PageError {
+        match self {
+            PageError::InForm { .. } => self,
+            error => PageError::InForm { error: Box::new(error), form },
+        }
+    }
+
     fn status(&self) -> StatusCode {
         match self {
+            PageError::InForm { error, .. } => error.status(),
             PageError::Csrf | PageError::NotSignedIn | PageError::ForeignOrigin { .. } => StatusCode::FORBIDDEN,
             PageError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             PageError::BadParameter { .. } => StatusCode::BAD_REQUEST,
@@ -62,6 +74,7 @@ impl PageError {
 
     fn heading(&self) -> &'static str {
         match self {
+            PageError::InForm { error, .. } => error.heading(),
             PageError::Csrf => "Refused: the form could not be verified",
             PageError::NotSignedIn => "Not signed in",
             PageError::ForeignOrigin { .. } => "Refused: the form came from another site",
@@ -78,6 +91,7 @@ impl PageError {
 
     fn detail(&self) -> String {
         match self {
+            PageError::InForm { error, .. } => error.detail(),
             PageError::Csrf => "The form did not carry this session's security token, so nothing was changed. \
                                 Go back, reload the page and try again."
                 .into(),
@@ -90,6 +104,7 @@ impl PageError {
 
     fn guards(&self) -> &[Guard] {
         match self {
+            PageError::InForm { error, .. } => error.guards(),
             PageError::Service(ServiceError::Refused(r) | ServiceError::NotAllowed(r)) => &r.guards,
             _ => &[],
         }
@@ -98,7 +113,11 @@ impl PageError {
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        if let PageError::Internal(m) | PageError::Service(ServiceError::Internal(m)) = &self {
+        let inner = match &self {
+            PageError::InForm { error, .. } => error.as_ref(),
+            other => other,
+        };
+        if let PageError::Internal(m) | PageError::Service(ServiceError::Internal(m)) = inner {
             tracing::error!(error = %m, "internal error in the console");
         }
         let body = html! {
@@ -112,10 +131,13 @@ impl IntoResponse for PageError {
                     }
                 }
             }
+            @if let PageError::InForm { form, .. } = &self {
+                p { a href=(form) { "Back to the form" } " (it opens again; what you typed is not kept)" }
+            }
             p { a href="/" { "Back to the dashboard" } }
         };
         let mut res = (self.status(), Html(layout::page(self.heading(), None, body).into_string())).into_response();
-        if let PageError::Service(ServiceError::TooManyAttempts { retry_after_secs, .. }) = &self {
+        if let PageError::Service(ServiceError::TooManyAttempts { retry_after_secs, .. }) = inner {
             res.headers_mut().insert(axum::http::header::RETRY_AFTER, (*retry_after_secs).into());
         }
         res

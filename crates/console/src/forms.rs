@@ -1,7 +1,8 @@
 //! What every form of the console shares: the hidden CSRF field, and reading the text fields of a posted
 //! form (optional text, dates, times, lists) into the service's inputs with errors that name the field.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Tz;
 use maud::{Markup, html};
 use railyard_service::{ServiceError, SessionInfo};
 
@@ -34,18 +35,49 @@ pub fn optional_date(field: &str, text: &str) -> Result<Option<NaiveDate>, PageE
     optional(text).map(|t| date(field, &t)).transpose()
 }
 
-/// A `datetime-local` field (`2027-03-06T10:00`, seconds optional), read as UTC.
-pub fn utc(field: &str, text: &str) -> Result<DateTime<Utc>, PageError> {
+/// A `datetime-local` field (`2027-03-06T10:00`, seconds optional), read as a time in `zone` (the
+/// person's time zone, which the form names next to the field). A time the clocks skip when summer
+/// time starts is refused; one they pass twice when it ends is read as the earlier of the two.
+pub fn local_time(field: &str, text: &str, zone: Tz) -> Result<DateTime<Utc>, PageError> {
     let at = text.trim();
-    NaiveDateTime::parse_from_str(at, "%Y-%m-%dT%H:%M")
+    let local = NaiveDateTime::parse_from_str(at, "%Y-%m-%dT%H:%M")
         .or_else(|_| NaiveDateTime::parse_from_str(at, "%Y-%m-%dT%H:%M:%S"))
-        .map(|t| Utc.from_utc_datetime(&t))
-        .map_err(|_| ServiceError::invalid(field, "give a date and time, e.g. 2027-03-06T10:00 (UTC)").into())
+        .map_err(|_| ServiceError::invalid(field, format!("give a date and time, e.g. 2027-03-06T10:00 ({zone})")))?;
+    match zone.from_local_datetime(&local) {
+        LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => Ok(t.with_timezone(&Utc)),
+        LocalResult::None => Err(ServiceError::invalid(
+            field,
+            format!(
+                "{} does not exist in {zone}: the clocks skip it when summer time starts",
+                local.format("%Y-%m-%d %H:%M")
+            ),
+        )
+        .into()),
+    }
 }
 
-/// A time as a `datetime-local` field's value (UTC, to the minute).
-pub fn datetime_local(t: &DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M").to_string()
+/// A time as a `datetime-local` field's value, in `zone` (the person's time zone), to the minute.
+pub fn datetime_local(t: &DateTime<Utc>, zone: Tz) -> String {
+    t.with_timezone(&zone).format("%Y-%m-%dT%H:%M").to_string()
+}
+
+/// The query of a page with a folded edit form: `?edit=open` shows it open, as the way back from a
+/// refused form does (see [`crate::PageError::in_form`]).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct Unfold {
+    #[serde(default)]
+    edit: Option<String>,
+}
+
+impl Unfold {
+    pub fn open(&self) -> bool {
+        self.edit.as_deref() == Some("open")
+    }
+}
+
+/// Where a refused edit form sends the person back to: `page`, its form open.
+pub fn form_again(page: &str) -> String {
+    format!("{page}?edit=open#edit")
 }
 
 /// A page of this site to go back to after a form (`back`): a path starting with one `/`, of letters,
@@ -118,13 +150,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_datetime_local_value_is_read_as_utc() {
+    fn a_datetime_local_value_is_read_in_the_persons_zone() {
+        let utc = |field, text| local_time(field, text, Tz::UTC);
         let at = utc("at", "2027-03-06T10:00").ok().map(|t| t.to_rfc3339());
         assert_eq!(at.as_deref(), Some("2027-03-06T10:00:00+00:00"));
         let at = utc("at", " 2027-03-06T10:00:30 ").ok().map(|t| t.to_rfc3339());
         assert_eq!(at.as_deref(), Some("2027-03-06T10:00:30+00:00"));
         assert!(matches!(utc("at", "tomorrow"), Err(PageError::Service(ServiceError::Invalid(_)))));
         assert!(matches!(utc("at", ""), Err(PageError::Service(ServiceError::Invalid(_)))));
+        let tokyo = local_time("at", "2027-03-06T10:00", Tz::Asia__Tokyo).ok().map(|t| t.to_rfc3339());
+        assert_eq!(tokyo.as_deref(), Some("2027-03-06T01:00:00+00:00"));
+        // Berlin in summer is two hours ahead; 02:30 on the night summer time starts never happens.
+        let berlin = local_time("at", "2027-07-01T12:00", Tz::Europe__Berlin).ok().map(|t| t.to_rfc3339());
+        assert_eq!(berlin.as_deref(), Some("2027-07-01T10:00:00+00:00"));
+        assert!(local_time("at", "2027-03-28T02:30", Tz::Europe__Berlin).is_err());
+        let back = local_time("at", "2027-03-06T10:00", Tz::America__New_York)
+            .map(|t| datetime_local(&t, Tz::America__New_York));
+        assert_eq!(back.ok().as_deref(), Some("2027-03-06T10:00"));
     }
 
     #[test]

@@ -100,7 +100,7 @@ pub async fn grid(
                                                 small {
                                                     a href={ "/deployments/" (p.placement.deployment) } { (p.placement.deployment) }
                                                     " of " a href={ "/turnovers/" (p.placement.turnover) } title=(p.turnover_title) { (p.placement.turnover) }
-                                                    br; "by " (p.placement.deployed_by) ", " (time(&p.placement.landed_at))
+                                                    br; "by " (p.placement.deployed_by) ", " (time(user.session.time_zone, &p.placement.landed_at))
                                                     br; (deployment_state(p.placement.state))
                                                     " " a href=(cell_link(&row.application, &c.environment)) { "history" }
                                                 }
@@ -146,7 +146,7 @@ pub async fn history(
                     dt { "Release" } dd { a href={ "/releases/" (p.placement.release) } { (p.placement.release) }
                         " on train " a href={ "/trains/" (p.placement.train) } { (p.placement.train) } }
                     dt { "Deployed by" } dd { (p.placement.deployed_by) }
-                    dt { "Landed" } dd { (time(&p.placement.landed_at)) }
+                    dt { "Landed" } dd { (time(user.session.time_zone, &p.placement.landed_at)) }
                 },
             }
         }
@@ -160,7 +160,7 @@ pub async fn history(
                         @for p in &cell.history.items {
                             tr {
                                 td { a href={ "/deployments/" (p.placement.deployment) } { (p.placement.deployment) } }
-                                td { (time(&p.placement.landed_at)) }
+                                td { (time(user.session.time_zone, &p.placement.landed_at)) }
                                 td { (versions(p)) }
                                 td { a href={ "/turnovers/" (p.placement.turnover) } { (p.placement.turnover) } " " (p.turnover_title) }
                                 td { (p.placement.deployed_by) }

@@ -52,6 +52,10 @@ table.audit code,section code{word-break:break-all;font-size:.85rem}
 [role=alert]{border-left:4px solid #8a1c14;padding:.3rem .8rem;background:#fde2e1}
 .fields-grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(11rem,1fr));gap:.4rem 1rem;align-items:end}
 .button-row{display:flex;flex-wrap:wrap;gap:.4rem;align-items:center}
+dl.data{display:grid;grid-template-columns:max-content 1fr;gap:0 .6rem;margin:0;font-size:.85rem}dl.data dd{margin:0;min-width:0}
+dl.data dt{color:#555}dl.data dl.data,dl.data ol.data,ol.data dl.data{padding-left:.8rem;border-left:2px solid #e5e8ec}
+ol.data{margin:0;padding-left:1.2rem;font-size:.85rem}span.value{word-break:break-word}details.value summary{cursor:pointer}
+details.edit{margin:.3rem 0}details.edit>summary{cursor:pointer}details.edit>summary>h2{display:inline}
 "#;
 
 /// A whole page. `session` adds the header with who is signed in and the sign-out button.

@@ -11,6 +11,7 @@
 mod applications;
 mod approvals;
 mod audit;
+mod audit_export;
 mod calendar;
 mod criteria;
 mod dashboard;
@@ -20,6 +21,7 @@ mod deployment;
 mod environment_forms;
 mod environments;
 mod error;
+mod event_data;
 mod forms;
 mod gantt;
 mod gate_forms;

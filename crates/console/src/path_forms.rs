@@ -67,15 +67,19 @@ pub async fn update(
 ) -> Result<Redirect, PageError> {
     let f = Fields::new(pairs);
     user.check_csrf(Some(f.one("csrf")))?;
-    let version = optional_number::<i64>("version", f.one("version"))?;
-    let patch = PathPatch {
-        name: Some(f.one("name").trim().to_string()),
-        description: Some(f.one("description").trim().to_string()),
-        release_types: Some(release_types(&f)?),
-        stages: Some(stages(&f)),
-    };
-    let p = s.update_path(&user.session.actor, &id, patch, version).await?;
-    Ok(path_page(&p.path.id))
+    async {
+        let version = optional_number::<i64>("version", f.one("version"))?;
+        let patch = PathPatch {
+            name: Some(f.one("name").trim().to_string()),
+            description: Some(f.one("description").trim().to_string()),
+            release_types: Some(release_types(&f)?),
+            stages: Some(stages(&f)),
+        };
+        let p = s.update_path(&user.session.actor, &id, patch, version).await?;
+        Ok(path_page(&p.path.id))
+    }
+    .await
+    .map_err(|e: PageError| e.in_form(crate::forms::form_again(&format!("/paths/{id}"))))
 }
 
 async fn act(s: &Service, user: &SignedIn, id: &str, action: PathAction) -> Result<Redirect, PageError> {

@@ -1,7 +1,7 @@
 //! Deployment paths: the list with a create form, and one path's page with its stages, its lifecycle
 //! (activate, return to draft, retire) and, in draft, its edit form. The forms post to `path_forms`.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::Html;
 use maud::{Markup, html};
 use railyard_domain::{DeploymentPath, Operation, PathState, ReleaseType, Stage};
@@ -53,7 +53,7 @@ pub async fn list(State(s): State<Service>, user: SignedIn) -> Result<Html<Strin
     let envs = if manage { crate::environments::all(&s, &user.session.actor).await? } else { Vec::new() };
     let body = html! {
         h1 { "Deployment paths" }
-        p.hint { "The ordered environments a turnover must pass (R8). A path is edited in draft and given to turnovers while active." }
+        p.hint { "The ordered environments a turnover must pass, in order: a stage is skipped only when it is optional, and redeploying into a stage needs it to allow redeploys. A path is edited in draft and given to turnovers while active." }
         section aria-labelledby="paths" {
             h2 #paths { "All paths" }
             @if paths.is_empty() { p { "No deployment paths yet." } }
@@ -145,7 +145,12 @@ fn path_fields(path: Option<&DeploymentPath>, envs: &[EnvironmentView]) -> Marku
 }
 
 /// `GET /paths/{id}`
-pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<String>) -> Result<Html<String>, PageError> {
+pub async fn show(
+    State(s): State<Service>,
+    user: SignedIn,
+    Path(id): Path<String>,
+    Query(unfold): Query<crate::forms::Unfold>,
+) -> Result<Html<String>, PageError> {
     let view = s.path(&user.session.actor, &id).await?;
     let session = &user.session;
     let manage = session.actor.may(Operation::ManageEnvironments);
@@ -163,7 +168,7 @@ pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<Strin
                 dt { "State" } dd { (state(p.state.as_str(), p.state == PathState::Retired)) }
                 dt { "Serves" } dd { (release_types(p)) }
                 @if !p.description.is_empty() { dt { "Description" } dd { (p.description) } }
-                dt { "Version" } dd { (view.meta.version) ", changed " (time(&view.meta.updated_at)) }
+                dt { "Version" } dd { (view.meta.version) ", changed " (time(user.session.time_zone, &view.meta.updated_at)) }
             }
             @if manage { (lifecycle_forms(session, &base, p.state)) }
         }
@@ -172,7 +177,7 @@ pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<Strin
             @if p.stages.is_empty() { p { "No stages yet: a path needs at least one to be activated." } }
             @else {
                 div.table { table {
-                    thead { tr { th { "#" } th { "Environment" } th { "Required" } th { "Redeploy allowed" } th { "Freezes tasks (R12)" } } }
+                    thead { tr { th { "#" } th { "Environment" } th { "Required" } th { "Redeploy allowed" } th { "Freezes tasks" } } }
                     tbody {
                         @for (i, st) in p.stages.iter().enumerate() {
                             tr {
@@ -189,12 +194,14 @@ pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<Strin
         }
         @if editable {
             section aria-labelledby="edit" {
-                h2 #edit { "Edit " (p.name) }
-                form method="post" action=(base) {
-                    (csrf_field(session))
-                    input type="hidden" name="version" value=(view.meta.version);
-                    (path_fields(Some(p), &envs))
-                    button type="submit" { "Save changes" }
+                details.edit open[unfold.open()] {
+                    summary { h2 #edit { "Edit " (p.name) } }
+                    form method="post" action=(base) {
+                        (csrf_field(session))
+                        input type="hidden" name="version" value=(view.meta.version);
+                        (path_fields(Some(p), &envs))
+                        button type="submit" { "Save changes" }
+                    }
                 }
             }
         } @else if manage && p.state == PathState::Active {

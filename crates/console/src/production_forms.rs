@@ -63,7 +63,7 @@ pub async fn new(
     let body = html! {
         h1 { (title) }
         p { "A production-ready turnover carries application releases of " a href={ "/trains/" (train.id) } { (train.id) }
-            " into locked environments, each at its scheduled time (R11). Started from a validated pre-production turnover, it copies its tasks, artifacts and work items." }
+            " into locked environments, each at its scheduled time. Started from a validated pre-production turnover, it copies its tasks, artifacts and work items." }
         @if !actor.may(Operation::EditTurnover) {
             p role="status" { "Your role does not assemble turnovers: developers, release engineers and release managers do." }
         } @else {
@@ -140,7 +140,7 @@ pub fn proposed_order_section(session: &SessionInfo, t: &Turnover, order: &Propo
     html! {
         section aria-labelledby="proposed-order" {
             h2 #proposed-order { "Proposed task order" }
-            p.hint { "Application releases by their dependencies (R5), then by tier: database, app, web." }
+            p.hint { "Application releases by their dependencies (a dependency's tasks run before its dependent's), then by tier: database, app, web." }
             ol { @for g in &order.groups { li { (g) } } }
             @if !differs { p { "The tasks are in this order." } }
             @else if editable {

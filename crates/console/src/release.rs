@@ -1,8 +1,8 @@
 //! An application release's page: its schedule, train membership, dependencies, milestones, work items,
-//! turnovers and whether it is verified (R9).
+//! turnovers and whether it is verified.
 
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{Html, Redirect};
 use maud::{Markup, html};
 use railyard_domain::{ApplicationRelease, ApprovalState, Operation, ReleaseState, TurnoverState};
@@ -18,13 +18,19 @@ use crate::session::SignedIn;
 use crate::widgets::{state, time};
 use crate::{dependency_forms, layout, release_actions, release_milestones, work_item_forms};
 
-pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<String>) -> Result<Html<String>, PageError> {
+pub async fn show(
+    State(s): State<Service>,
+    user: SignedIn,
+    Path(id): Path<String>,
+    Query(unfold): Query<crate::forms::Unfold>,
+) -> Result<Html<String>, PageError> {
     let actor = &user.session.actor;
     let release = s.release(actor, &id).await?;
     let items = crate::turnover_forms::work_items_of(&s, actor, &id).await?;
     let filter = TurnoverFilter { release: Some(id.clone()), limit: Some(MAX_PAGE), ..Default::default() };
     let turnovers = s.turnovers(actor, filter).await?.items;
     let verification = s.verification(actor, &id).await?;
+    let dependents = s.release_dependents(actor, &id).await?;
     let r = &release.release;
     let train = match r.active_train() {
         Some(t) => Some(s.train(actor, t).await?),
@@ -44,11 +50,11 @@ pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<Strin
     let title = format!("{} {}", r.id, r.title);
     let body = html! {
         h1 { (title) }
-        (summary(r))
+        (summary(r, user.session.time_zone))
         (release_actions::section(&user.session, &release, train.as_ref(), &trains))
-        (edit_form(&user.session, &release, &people))
+        (edit_form(&user.session, &release, &people, unfold.open()))
         (verification_section(&verification))
-        (dependency_forms::section(&user.session, r, &candidates))
+        (dependency_forms::section(&user.session, r, &candidates, &dependents))
         (release_milestones::section(&user.session, &release, &people))
         (work_item_forms::section(&user.session, r, &items))
         (import_form(&user.session, r))
@@ -78,7 +84,7 @@ fn criticality(r: &ApplicationRelease) -> String {
     format!("{:?}", r.criticality).to_lowercase()
 }
 
-fn summary(r: &ApplicationRelease) -> Markup {
+fn summary(r: &ApplicationRelease, zone: chrono_tz::Tz) -> Markup {
     html! {
         section aria-labelledby="summary" {
             h2 #summary { "Release" }
@@ -93,7 +99,7 @@ fn summary(r: &ApplicationRelease) -> Markup {
                 dd {
                     @if let Some(m) = &r.membership {
                         a href={ "/trains/" (m.train_id) } { (m.train_id) } " — " (m.state.as_str())
-                        " (proposed by " (m.proposed_by) " at " (time(&m.proposed_at)) ")"
+                        " (proposed by " (m.proposed_by) " at " (time(zone, &m.proposed_at)) ")"
                         @if let Some(why) = &m.reason { ": " (why) }
                     } @else { "Not on a train." }
                 }

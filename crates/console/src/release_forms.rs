@@ -218,23 +218,25 @@ pub async fn create(
 }
 
 /// The edit form of the release page, pre-filled, carrying the version it is based on.
-pub(crate) fn edit_form(session: &SessionInfo, view: &ReleaseView, people: &[UserView]) -> Markup {
+pub(crate) fn edit_form(session: &SessionInfo, view: &ReleaseView, people: &[UserView], open: bool) -> Markup {
     let r = &view.release;
     html! {
         @if may_edit(session, r) {
             section aria-labelledby="edit" {
-                h2 #edit { "Change the release" }
-                form.action method="post" action={ "/releases/" (r.id) "/edit" } {
-                    (csrf_field(session))
-                    input type="hidden" name="version" value=(view.meta.version);
-                    label { "Title" input name="title" required value=(r.title); }
-                    label { "Product owner" (people::select("product_owner", people, Some(r.product_owner.as_str()), None)) }
-                    label { "Release type" (release_type_select(Some(r.release_type), None)) }
-                    label { "Criticality" (criticality_select(r.criticality)) }
-                    label { "Start" input type="date" name="start" required value=(r.schedule.start); }
-                    label { "End" input type="date" name="end" required value=(r.schedule.end); }
-                    label { "Deployment paths (comma-separated)" input name="allowed_paths" value=(r.allowed_paths.join(", ")); }
-                    button type="submit" { "Save changes" }
+                details.edit open[open] {
+                    summary { h2 #edit { "Change the release" } }
+                    form.action method="post" action={ "/releases/" (r.id) "/edit" } {
+                        (csrf_field(session))
+                        input type="hidden" name="version" value=(view.meta.version);
+                        label { "Title" input name="title" required value=(r.title); }
+                        label { "Product owner" (people::select("product_owner", people, Some(r.product_owner.as_str()), None)) }
+                        label { "Release type" (release_type_select(Some(r.release_type), None)) }
+                        label { "Criticality" (criticality_select(r.criticality)) }
+                        label { "Start" input type="date" name="start" required value=(r.schedule.start); }
+                        label { "End" input type="date" name="end" required value=(r.schedule.end); }
+                        label { "Deployment paths (comma-separated)" input name="allowed_paths" value=(r.allowed_paths.join(", ")); }
+                        button type="submit" { "Save changes" }
+                    }
                 }
             }
         }
@@ -249,15 +251,20 @@ pub async fn update(
     Form(f): Form<ReleaseForm>,
 ) -> Result<Redirect, PageError> {
     user.check_csrf(f.csrf.as_deref())?;
-    let version = forms::optional_number::<i64>("version", &f.version)?;
-    let patch = ReleasePatch {
-        title: Some(f.title.clone()),
-        product_owner: forms::optional(&f.product_owner),
-        release_type: f.release_type()?,
-        schedule: Some(f.schedule()?),
-        criticality: Some(f.criticality()?),
-        allowed_paths: Some(forms::list(&f.allowed_paths)),
-    };
-    s.update_release(&user.session.actor, &id, patch, version).await?;
-    Ok(Redirect::to(&format!("/releases/{id}")))
+    let page = format!("/releases/{id}");
+    async {
+        let version = forms::optional_number::<i64>("version", &f.version)?;
+        let patch = ReleasePatch {
+            title: Some(f.title.clone()),
+            product_owner: forms::optional(&f.product_owner),
+            release_type: f.release_type()?,
+            schedule: Some(f.schedule()?),
+            criticality: Some(f.criticality()?),
+            allowed_paths: Some(forms::list(&f.allowed_paths)),
+        };
+        s.update_release(&user.session.actor, &id, patch, version).await?;
+        Ok(Redirect::to(&page))
+    }
+    .await
+    .map_err(|e: PageError| e.in_form(forms::form_again(&page)))
 }

@@ -9,10 +9,10 @@ use crate::{
     work_item_forms,
 };
 use crate::{
-    approvals, audit, calendar, criteria, dashboard, deploy_actions as act, deployment, environment_forms,
-    environments, gate_forms, line_forms, milestone_forms, path_forms, paths, production_forms, release, sign_in,
-    task_forms, train, train_actions, train_forms, train_list, turnover, turnover_forms, turnover_list, user_forms,
-    users,
+    approvals, audit, audit_export, calendar, criteria, dashboard, deploy_actions as act, deployment,
+    environment_forms, environments, gate_forms, line_forms, milestone_forms, path_forms, paths, production_forms,
+    release, sign_in, task_forms, train, train_actions, train_forms, train_list, turnover, turnover_forms,
+    turnover_list, user_forms, users,
 };
 
 /// The console's pages and form actions, to be merged into the server's application. Every response
@@ -29,6 +29,8 @@ pub fn router(service: Service) -> Router<Service> {
         .route("/calendar", get(calendar::all))
         .route("/environments/{name}/calendar", get(calendar::one))
         .route("/audit", get(audit::show))
+        .route("/audit/export.csv", get(audit_export::csv))
+        .route("/audit/export.json", get(audit_export::json))
         .route("/inventory", get(inventory::grid))
         .route("/inventory/{application}/{environment}", get(inventory::history))
         .route("/trains/{id}/criteria/{criterion}/meet", post(criteria::meet))
@@ -118,6 +120,7 @@ pub fn router(service: Service) -> Router<Service> {
         .route("/users", get(users::list).post(user_forms::create))
         .route("/users/{name}", get(users::show).post(user_forms::update))
         .route("/users/{name}/password", post(user_forms::set_password))
+        .route("/users/{name}/time-zone", post(user_forms::set_time_zone))
         .route("/users/{name}/tokens", post(user_forms::issue_token))
         .route("/tokens/{id}/revoke", post(user_forms::revoke_token))
         .route("/line/halt", post(line_forms::halt))

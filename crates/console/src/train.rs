@@ -190,7 +190,7 @@ fn approvals_section(session: &SessionInfo, t: &Train, approvals: &[ApprovalView
                 @let ap = &a.approval;
                 article.approval {
                     h3 { (ap.id) " — " (approval_subject(a)) " " (state(ap.state.as_str(), ap.state == ApprovalState::Rejected)) }
-                    p { "Requested by " (ap.requested_by) " at " (time(&ap.requested_at))
+                    p { "Requested by " (ap.requested_by) " at " (time(session.time_zone, &ap.requested_at))
                         @if !a.waiting_for.is_empty() { "; waiting for " (a.waiting_for.join(", ")) } }
                     ol {
                         @for (i, l) in ap.levels.iter().enumerate() {
@@ -235,7 +235,10 @@ fn milestones(session: &SessionInfo, train: &TrainView, choices: &Choices) -> Ma
                                 td { (m.id) " " (m.title) @if m.inherit { " (inherited by the releases)" } }
                                 td { (m.due) }
                                 td { (m.owner.as_deref().unwrap_or("—")) }
-                                td { (state(if overdue { "overdue" } else { m.state.as_str() }, overdue || m.state == MilestoneState::Missed)) }
+                                td {
+                                    (state(if overdue { "overdue" } else { m.state.as_str() }, overdue || m.state == MilestoneState::Missed))
+                                    @if let Some(at) = &m.decided_at { " " (time(session.time_zone, at)) }
+                                }
                                 td { (milestone_forms::milestone_controls(session, t, m)) }
                             }
                         }
@@ -260,7 +263,7 @@ fn conflicts_section(conflicts: &[railyard_domain::Conflict]) -> Markup {
                             a href={ "/releases/" (c.dependent) } { (c.dependent) } " " (c.dependent_title)
                             " starts " (c.dependent_start) " but depends on "
                             a href={ "/releases/" (c.dependency) } { (c.dependency) } " " (c.dependency_title)
-                            ", which ends " (c.dependency_end) " (R5)"
+                            ", which ends " (c.dependency_end) ": a dependency should end before its dependent starts"
                         }
                     }
                 }
@@ -276,7 +279,7 @@ fn releases_section(releases: &[ReleaseView], readiness: &[railyard_service::Ver
             @if releases.is_empty() { p { "No application release rides this train yet." } }
             @else {
                 div.table { table {
-                    thead { tr { th { "Release" } th { "Application" } th { "Product owner" } th { "Membership" } th { "State" } th { "Schedule" } th { "Verified (R9)" } } }
+                    thead { tr { th { "Release" } th { "Application" } th { "Product owner" } th { "Membership" } th { "State" } th { "Schedule" } th { "Verified" } } }
                     tbody {
                         @for r in releases {
                             @let r = &r.release;

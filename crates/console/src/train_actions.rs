@@ -126,7 +126,7 @@ fn next_step(t: &Train) -> Option<(&'static str, &'static str, &'static str)> {
         TrainState::Verification => Some((
             "request-executive-approval",
             "Request executive approval",
-            "Needs the verification gate passed and every accepted application release verified (R9).",
+            "Needs the verification gate passed and every accepted application release verified: a turnover of it validated in every required pre-production stage of its path.",
         )),
         _ => None,
     }
@@ -159,7 +159,7 @@ pub fn lifecycle_section(session: &SessionInfo, train: &TrainView) -> Markup {
                         (csrf_field(session))
                         button type="submit" { "Close the train" }
                     }
-                    p.hint { "Needs every production-ready turnover verified or cancelled, and no deployment running (R14)." }
+                    p.hint { "Needs every production-ready turnover verified in all its environments or cancelled, and no deployment running." }
                 }
                 @if cancel {
                     form.action method="post" action={ "/trains/" (t.id) "/cancel" } {

@@ -77,7 +77,7 @@ pub fn schedule(fields: &HashMap<String, String>) -> Result<Schedule, PageError>
 const KINDS: [(&str, &str); 4] = [
     ("train", "Train approval — asked when the train is submitted; leave empty to go straight to scoping"),
     ("development", "Development approval — of each application release when its construction is complete"),
-    ("executive", "Executive approval — before production; every train needs one before it is submitted (R4)"),
+    ("executive", "Executive approval — before production; every train needs one before it is submitted"),
     ("gate", "Gate approval — for the stage gates that need one"),
 ];
 

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::Html;
 use maud::{Markup, html};
 use railyard_domain::action::Action;
@@ -20,7 +20,12 @@ use crate::turnover_forms::{self as forms, may_edit};
 use crate::widgets::{state, time};
 use crate::{layout, production_forms, turnover_actions};
 
-pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<String>) -> Result<Html<String>, PageError> {
+pub async fn show(
+    State(s): State<Service>,
+    user: SignedIn,
+    Path(id): Path<String>,
+    Query(unfold): Query<crate::forms::Unfold>,
+) -> Result<Html<String>, PageError> {
     let session = &user.session;
     let actor = &session.actor;
     let view = s.turnover(actor, &id).await?;
@@ -71,13 +76,13 @@ pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<Strin
         }
         @if !t.description.is_empty() { p { (t.description) } }
         (production_forms::from_this_link(session, &t, validated, train_ready))
-        (board(&t, &deployments))
+        (board(&t, &deployments, user.session.time_zone))
         (turnover_actions::actions(session, &t, &deployments, &releases, train.state, s.now()))
         (contents(&t))
         (forms::work_items_section(session, &t, &items))
         (tasks(&t, editable.then(|| task_forms::forms(session, &t, &choices, &others, &runbooks))))
         @if let Some(o) = &order { (production_forms::proposed_order_section(session, &t, o, editable)) }
-        @if editable { (forms::edit_section(session, &t, version, &users)) }
+        @if editable { (forms::edit_section(session, &t, version, &users, unfold.open())) }
         (forms::cancel_section(session, &t))
     };
     Ok(Html(layout::page(&title, Some(session), body).into_string()))
@@ -118,7 +123,7 @@ fn contents(t: &Turnover) -> Markup {
 }
 
 /// The deployment path as a board: one column per stage, each listing that stage's deployments.
-fn board(t: &Turnover, deployments: &[DeploymentView]) -> Markup {
+fn board(t: &Turnover, deployments: &[DeploymentView], zone: chrono_tz::Tz) -> Markup {
     html! {
         section aria-labelledby="board" {
             h2 #board { "Deployment path" }
@@ -138,7 +143,7 @@ fn board(t: &Turnover, deployments: &[DeploymentView]) -> Markup {
                                     a href={ "/deployments/" (d.id) } { (d.id) } " attempt " (d.attempt)
                                     @if d.rollback { " (rollback)" }
                                     " " (state(d.state.as_str(), matches!(d.state, DeploymentState::Failed | DeploymentState::Rejected)))
-                                    @if let Some(at) = &d.scheduled_for { br; "scheduled for " (time(at)) }
+                                    @if let Some(at) = &d.scheduled_for { br; "scheduled for " (time(zone, at)) }
                                     @if let Some(b) = &d.blocked { br; small { "blocked: " (b) } }
                                 }
                             }
@@ -184,7 +189,7 @@ fn tasks(t: &Turnover, forms: Option<Markup>) -> Markup {
         section aria-labelledby="tasks" {
             h2 #tasks { "Tasks" }
             @if groups.is_empty() { p { "No tasks yet." } }
-            @if let Some(why) = &t.frozen { p.hint { "Its tasks no longer change: " (why) " (R12)." } }
+            @if let Some(why) = &t.frozen { p.hint { "Its tasks and artifacts no longer change: " (why) "." } }
             @for (seq, group) in &groups {
                 div.table { table {
                     caption { "Sequence " (seq) @if group.len() > 1 { " (run in parallel)" } }

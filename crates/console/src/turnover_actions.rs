@@ -12,6 +12,7 @@ use railyard_domain::{
 use railyard_service::{DeploymentView, SessionInfo};
 
 use crate::forms::{csrf_field, datetime_local};
+use crate::widgets::zone_hint;
 
 /// The turnover's deployments as the domain sees them.
 fn past(deployments: &[DeploymentView]) -> Vec<Deployment> {
@@ -179,7 +180,7 @@ pub fn actions(
                     form.action method="post" action={ (base) "/schedule" } {
                         (csrf)
                         label { "Environment" select name="environment" { @for e in &envs { option value=(e) { (e) } } } }
-                        label { "Start (UTC)" input type="datetime-local" name="at" required value=(datetime_local(&next_hour)); }
+                        label { "Start (" (zone_hint(session.time_zone)) ")" input type="datetime-local" name="at" required value=(datetime_local(&next_hour, session.time_zone)); }
                         label { "Window (minutes)" input type="number" name="window_minutes" min="1" max="1440" value="60"; }
                         button type="submit" { "Schedule" }
                     }

@@ -185,18 +185,20 @@ pub async fn create(
 }
 
 /// The edit form of the turnover page: title, description, developer, artifacts, with its version.
-pub fn edit_section(session: &SessionInfo, t: &Turnover, version: i64, users: &[UserView]) -> Markup {
+pub fn edit_section(session: &SessionInfo, t: &Turnover, version: i64, users: &[UserView], open: bool) -> Markup {
     html! {
         section aria-labelledby="edit" {
-            h2 #edit { "Edit the turnover" }
-            form.action method="post" action={ "/turnovers/" (t.id) "/edit" } {
-                (csrf_field(session))
-                input type="hidden" name="version" value=(version);
-                label { "Title" input name="title" required value=(t.title); }
-                label { "Developer" (people::select("developer", users, Some(&t.developer), None)) }
-                label { "Description" textarea name="description" rows="2" cols="40" { (t.description) } }
-                label { "Artifacts (one per line: name version [digest] [link])" textarea name="artifacts" rows="3" cols="40" { (artifact_lines(&t.artifacts)) } }
-                button type="submit" { "Save changes" }
+            details.edit open[open] {
+                summary { h2 #edit { "Edit the turnover" } }
+                form.action method="post" action={ "/turnovers/" (t.id) "/edit" } {
+                    (csrf_field(session))
+                    input type="hidden" name="version" value=(version);
+                    label { "Title" input name="title" required value=(t.title); }
+                    label { "Developer" (people::select("developer", users, Some(&t.developer), None)) }
+                    label { "Description" textarea name="description" rows="2" cols="40" { (t.description) } }
+                    label { "Artifacts (one per line: name version [digest] [link])" textarea name="artifacts" rows="3" cols="40" { (artifact_lines(&t.artifacts)) } }
+                    button type="submit" { "Save changes" }
+                }
             }
         }
     }
@@ -210,20 +212,26 @@ pub async fn edit(
     Form(f): Form<TurnoverForm>,
 ) -> Result<Redirect, PageError> {
     user.check_csrf(f.csrf.as_deref())?;
-    let version =
-        f.version.ok_or_else(|| ServiceError::invalid("version", "the form lost its version; reload the page"))?;
-    let actor = &user.session.actor;
-    let now = s.turnover(actor, &id).await?.turnover;
-    let artifacts = if unchanged(&f.artifacts, &now.artifacts) { None } else { Some(parse_artifacts(&f.artifacts)?) };
-    let developer = optional(&f.developer);
-    let patch = TurnoverPatch {
-        title: Some(f.title.trim().to_string()).filter(|t| t != &now.title),
-        description: Some(f.description.trim().to_string()).filter(|d| d != &now.description),
-        developer: developer.filter(|d| d != &now.developer),
-        artifacts: artifacts.filter(|a| a != &now.artifacts),
-    };
-    s.update_turnover(actor, &id, patch, Some(version)).await?;
-    Ok(Redirect::to(&format!("/turnovers/{id}")))
+    let page = format!("/turnovers/{id}");
+    async {
+        let version =
+            f.version.ok_or_else(|| ServiceError::invalid("version", "the form lost its version; reload the page"))?;
+        let actor = &user.session.actor;
+        let now = s.turnover(actor, &id).await?.turnover;
+        let artifacts =
+            if unchanged(&f.artifacts, &now.artifacts) { None } else { Some(parse_artifacts(&f.artifacts)?) };
+        let developer = optional(&f.developer);
+        let patch = TurnoverPatch {
+            title: Some(f.title.trim().to_string()).filter(|t| t != &now.title),
+            description: Some(f.description.trim().to_string()).filter(|d| d != &now.description),
+            developer: developer.filter(|d| d != &now.developer),
+            artifacts: artifacts.filter(|a| a != &now.artifacts),
+        };
+        s.update_turnover(actor, &id, patch, Some(version)).await?;
+        Ok(Redirect::to(&page))
+    }
+    .await
+    .map_err(|e: PageError| e.in_form(crate::forms::form_again(&page)))
 }
 
 /// The work items of the turnover's releases: those it delivers (with unlink) and a choice of the done
@@ -255,7 +263,7 @@ pub fn work_items_section(session: &SessionInfo, t: &Turnover, items: &[WorkItem
             }
             @if editable {
                 @if linkable.is_empty() {
-                    p.hint { "No other work item of " (t.releases.join(", ")) " is done; only done work items are delivered (R7)." }
+                    p.hint { "No other work item of " (t.releases.join(", ")) " is done; only done work items of its own application releases are delivered." }
                 } @else {
                     form.action method="post" action={ "/turnovers/" (t.id) "/work-items" } {
                         (csrf_field(session))

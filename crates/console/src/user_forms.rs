@@ -1,6 +1,7 @@
 //! The user forms (admins): create a user (with an optional console password), edit their roles or
 //! deactivate them (with the version the form was drawn from), set a console password, issue an API
-//! token (whose secret the answer shows once) and revoke one.
+//! token (whose secret the answer shows once) and revoke one; and everyone's own settings (the time
+//! zone the console shows their times in).
 
 use axum::Form;
 use axum::extract::{Path, State};
@@ -35,6 +36,7 @@ pub async fn create(
         email: optional(f.one("email")),
         roles: roles(&f)?,
         password: Some(f.one("password").to_string()).filter(|p| !p.is_empty()),
+        time_zone: optional(f.one("time_zone")),
     };
     let created = s.create_user(&user.session.actor, input).await?;
     Ok(user_page(&created.user.name, ""))
@@ -50,15 +52,42 @@ pub async fn update(
 ) -> Result<Redirect, PageError> {
     let f = Fields::new(pairs);
     user.check_csrf(Some(f.one("csrf")))?;
-    let version = optional_number::<i64>("version", f.one("version"))?;
-    let patch = UserPatch {
-        display_name: Some(f.one("display_name").trim().to_string()),
-        email: Some(f.one("email").trim().to_string()),
-        roles: Some(roles(&f)?),
-        active: Some(f.checked("active")),
-    };
-    let u = s.update_user(&user.session.actor, &name, patch, version).await?;
-    Ok(user_page(&u.user.name, ""))
+    async {
+        let version = optional_number::<i64>("version", f.one("version"))?;
+        let patch = UserPatch {
+            display_name: Some(f.one("display_name").trim().to_string()),
+            email: Some(f.one("email").trim().to_string()),
+            roles: Some(roles(&f)?),
+            active: Some(f.checked("active")),
+            time_zone: None,
+        };
+        let u = s.update_user(&user.session.actor, &name, patch, version).await?;
+        Ok(user_page(&u.user.name, ""))
+    }
+    .await
+    .map_err(|e: PageError| e.in_form(crate::forms::form_again(&format!("/users/{name}"))))
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct TimeZoneForm {
+    #[serde(default)]
+    csrf: Option<String>,
+    #[serde(default)]
+    time_zone: String,
+}
+
+/// `POST /users/{name}/time-zone`: the zone the console shows this user's times in. Everyone sets
+/// their own; admins anyone's. An unknown zone is refused, naming the field and an example.
+pub async fn set_time_zone(
+    State(s): State<Service>,
+    user: SignedIn,
+    Path(name): Path<String>,
+    Form(f): Form<TimeZoneForm>,
+) -> Result<Redirect, PageError> {
+    user.check_csrf(f.csrf.as_deref())?;
+    let patch = UserPatch { time_zone: Some(f.time_zone.trim().to_string()), ..Default::default() };
+    let u = s.update_user(&user.session.actor, &name, patch, None).await?;
+    Ok(user_page(&u.user.name, "#settings"))
 }
 
 #[derive(Debug, Default, serde::Deserialize)]

@@ -2,7 +2,7 @@
 //! a user's roles or deactivate them, set a console password, and issue or revoke API tokens. The forms
 //! post to `user_forms`.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::Html;
 use maud::{Markup, html};
 use railyard_domain::{Operation, Role};
@@ -75,7 +75,9 @@ pub async fn list(State(s): State<Service>, user: SignedIn) -> Result<Html<Strin
                         label { "User name" input name="name" required pattern="[a-z][a-z0-9._-]{0,62}" autocomplete="off" placeholder="rita"; }
                         label { "Display name" input name="display_name"; }
                         label { "Email" input type="email" name="email"; }
+                        label { "Time zone (e.g. Europe/Berlin; empty: UTC)" input name="time_zone" list="time-zones" autocomplete="off"; }
                     }
+                    (zone_choices())
                     (role_boxes(&[]))
                     (password_field("Console password", false))
                     p { button type="submit" { "Create user" } }
@@ -98,6 +100,7 @@ pub async fn show(
     State(s): State<Service>,
     user: SignedIn,
     Path(name): Path<String>,
+    Query(unfold): Query<crate::forms::Unfold>,
 ) -> Result<Html<String>, PageError> {
     let session = &user.session;
     let u = s.user(&session.actor, &name).await?;
@@ -118,29 +121,33 @@ pub async fn show(
                 dt { "Roles" } dd { (roles_text(&u.user.roles)) }
                 dt { "State" } dd { (active_badge(&u)) }
                 dt { "Console password" } dd { (if u.has_password { "set" } else { "not set: they sign in with an API token" }) }
-                dt { "Since" } dd { (time(&u.meta.created_at)) }
+                dt { "Time zone" } dd { (u.user.time_zone) }
+                dt { "Since" } dd { (time(user.session.time_zone, &u.meta.created_at)) }
             }
         }
-        @if admin { (admin_forms(session, &u, &base)) }
+        @if admin || u.user.name == session.actor.name { (settings_section(session, &u, &base)) }
+        @if admin { (admin_forms(session, &u, &base, unfold.open())) }
         @if admin || own { (tokens_section(session, &base, &tokens)) }
     };
     Ok(Html(layout::page(&title, Some(session), body).into_string()))
 }
 
-fn admin_forms(session: &SessionInfo, u: &UserView, base: &str) -> Markup {
+fn admin_forms(session: &SessionInfo, u: &UserView, base: &str, open: bool) -> Markup {
     html! {
         section aria-labelledby="edit" {
-            h2 #edit { "Edit " (u.user.name) }
-            form method="post" action=(base) {
-                (csrf_field(session))
-                input type="hidden" name="version" value=(u.meta.version);
-                div.grid {
-                    label { "Display name" input name="display_name" value=(u.user.display_name); }
-                    label { "Email" input type="email" name="email" value=[u.user.email.as_deref()]; }
+            details.edit open[open] {
+                summary { h2 #edit { "Edit " (u.user.name) } }
+                form method="post" action=(base) {
+                    (csrf_field(session))
+                    input type="hidden" name="version" value=(u.meta.version);
+                    div.grid {
+                        label { "Display name" input name="display_name" value=(u.user.display_name); }
+                        label { "Email" input type="email" name="email" value=[u.user.email.as_deref()]; }
+                    }
+                    (role_boxes(&u.user.roles))
+                    label { span { input type="checkbox" name="active" value="yes" checked[u.user.active]; " Active (untick to deactivate: their tokens and sessions stop working)" } }
+                    p { button type="submit" { "Save changes" } }
                 }
-                (role_boxes(&u.user.roles))
-                label { span { input type="checkbox" name="active" value="yes" checked[u.user.active]; " Active (untick to deactivate: their tokens and sessions stop working)" } }
-                p { button type="submit" { "Save changes" } }
             }
         }
         section aria-labelledby="password" {
@@ -150,6 +157,29 @@ fn admin_forms(session: &SessionInfo, u: &UserView, base: &str) -> Markup {
                 (password_field("New password", true))
                 button type="submit" { (if u.has_password { "Change password" } else { "Set password" }) }
             }
+        }
+    }
+}
+
+/// The IANA time zone names a time zone field suggests (`list="time-zones"`); any other is refused.
+fn zone_choices() -> Markup {
+    html! { datalist #time-zones { @for z in chrono_tz::TZ_VARIANTS { option value=(z.name()) {} } } }
+}
+
+/// The time zone form: the user's own settings, or an admin setting them for someone.
+fn settings_section(session: &SessionInfo, u: &UserView, base: &str) -> Markup {
+    html! {
+        section aria-labelledby="settings" {
+            h2 #settings { "Settings" }
+            form.action method="post" action={ (base) "/time-zone" } {
+                (csrf_field(session))
+                label { "Time zone (an IANA name, e.g. Europe/Berlin)"
+                    input name="time_zone" list="time-zones" required value=(u.user.time_zone);
+                }
+                (zone_choices())
+                button type="submit" { "Save time zone" }
+            }
+            p.hint { "The console shows every time in this zone, with its abbreviation, and reads the times typed into forms in it." }
         }
     }
 }
@@ -169,7 +199,7 @@ fn tokens_section(session: &SessionInfo, base: &str, tokens: &[TokenView]) -> Ma
                                 td { (t.id) }
                                 td { (t.label) }
                                 td { (state(&t.state, t.state != "active")) }
-                                td { (time(&t.meta.created_at)) }
+                                td { (time(session.time_zone, &t.meta.created_at)) }
                                 td {
                                     @if t.state == "active" {
                                         form.action method="post" action={ "/tokens/" (t.id) "/revoke" } {

@@ -1,6 +1,7 @@
 //! Pieces several pages share: state badges, dates, and an approval with its decision forms.
 
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use maud::{Markup, html};
 use railyard_domain::{ApprovalKind, Operation, Verdict};
 use railyard_service::{ApprovalView, SessionInfo};
@@ -10,8 +11,25 @@ pub fn state(text: &str, bad: bool) -> Markup {
     html! { span.state.bad[bad] { (text.replace('_', " ")) } }
 }
 
-pub fn time(t: &DateTime<Utc>) -> Markup {
-    html! { time datetime=(t.to_rfc3339()) { (t.format("%Y-%m-%d %H:%M UTC")) } }
+/// A time as the console shows every time: in the person's time zone, to the minute, with the zone's
+/// abbreviation (`2026-12-03 09:15 CET`); the exact instant, in UTC, is the element's `datetime`.
+pub fn time(zone: Tz, t: &DateTime<Utc>) -> Markup {
+    html! { time datetime=(t.to_rfc3339()) title=(zone.name()) { (local(zone, t)) } }
+}
+
+/// A time to the second, as a log line's: in the person's time zone with its abbreviation.
+pub fn time_precise(zone: Tz, t: &DateTime<Utc>) -> Markup {
+    html! { time datetime=(t.to_rfc3339()) title=(zone.name()) { (t.with_timezone(&zone).format("%Y-%m-%d %H:%M:%S %Z")) } }
+}
+
+/// A time as text in the person's time zone (`2026-12-03 09:15 CET`): what [`time`] shows.
+pub fn local(zone: Tz, t: &DateTime<Utc>) -> String {
+    t.with_timezone(&zone).format("%Y-%m-%d %H:%M %Z").to_string()
+}
+
+/// The hint next to a field that takes a time: which zone it is read in.
+pub fn zone_hint(zone: Tz) -> String {
+    format!("your time, {}", zone.name())
 }
 
 /// What an approval is about, in words.

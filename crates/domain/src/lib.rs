@@ -49,8 +49,8 @@ pub use milestone::{Milestone, MilestoneState};
 pub use path::{DeploymentPath, PathAction, PathPatch, PathSpec, PathState, Stage};
 pub use policy::{ApprovalPolicies, ApprovalPolicy, PolicyLevel};
 pub use release::{
-    ApplicationRelease, Criticality, Membership, MembershipState, ReleaseAction, ReleasePatch, ReleaseSchedule,
-    ReleaseSpec, ReleaseState,
+    ApplicationRelease, Criticality, Dependent, Membership, MembershipState, ReleaseAction, ReleasePatch,
+    ReleaseSchedule, ReleaseSpec, ReleaseState,
 };
 pub use runbook::{Runbook, RunbookAction, RunbookSpec, RunbookState};
 pub use schedule::Schedule;

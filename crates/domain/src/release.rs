@@ -1,5 +1,6 @@
 //! Application releases: one application's part of a train (DESIGN.md §1–2, R5, R10).
 
+mod dependents;
 mod lifecycle;
 
 use std::fmt;
@@ -19,6 +20,7 @@ use crate::{
     ReleaseType, Role, Train,
 };
 
+pub use dependents::{Dependent, dependents_of, holds};
 pub use lifecycle::ReleaseAction;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]

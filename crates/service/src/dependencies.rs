@@ -2,7 +2,7 @@
 //! the whole cycle named; a train reports its schedule conflicts and the dependency order of its releases.
 
 use railyard_domain::graph::{Conflict, Dated, DependencyGraph, conflicts};
-use railyard_domain::{Actor, ApplicationRelease, Guard, Operation, Refusal, Train};
+use railyard_domain::{Actor, ApplicationRelease, Dependent, Guard, Operation, Refusal, Train};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -52,6 +52,16 @@ impl Aggregate for DependencyLock {
 }
 
 impl Service {
+    /// The application releases that depend on `id` directly (of any train), each with whether `id`
+    /// holds it back, as the domain decides it.
+    pub async fn release_dependents(&self, actor: &Actor, id: &str) -> ServiceResult<Vec<Dependent>> {
+        self.authorize(actor, Operation::Read)?;
+        let release: Stored<ApplicationRelease> = self.load(id).await?;
+        let all: Vec<Stored<ApplicationRelease>> =
+            self.list_all(railyard_store::ListQuery::new(ApplicationRelease::KIND, 0)).await?;
+        Ok(railyard_domain::release::dependents_of(&release.value, all.iter().map(|r| &r.value)))
+    }
+
     /// Every application release, for the graph.
     fn graph_of(releases: &[ApplicationRelease]) -> DependencyGraph {
         DependencyGraph::new(releases.iter().map(|r| (r.id.clone(), r.dependencies.clone())))

@@ -91,6 +91,7 @@ impl Bounded for NewUser {
         l.name("email", &self.email);
         l.list("roles", &self.roles, MAX_LIST);
         l.name("password", &self.password);
+        l.name("time_zone", &self.time_zone);
     }
 }
 
@@ -179,6 +180,7 @@ impl Bounded for UserPatch {
         l.name("display_name", &self.display_name);
         l.name("email", &self.email);
         l.list("roles", self.roles.as_deref().unwrap_or_default(), MAX_LIST);
+        l.name("time_zone", &self.time_zone);
     }
 }
 

@@ -78,7 +78,7 @@ pub use timeline::{GateMark, MilestoneMark, ReleaseBar, StageBar, Timeline};
 pub use train_parts::{DecideCriterionInput, GateInput};
 pub use trains::{CopyInput, TrainFilter};
 pub use turnovers::{CopyTasksInput, LinkInput, ReorderInput, TurnoverFilter, TurnoverView};
-pub use users::{Bootstrap, NewToken, NewUser, TokenView, UserPatch, UserView, hash_token};
+pub use users::{Bootstrap, NewToken, NewUser, TokenView, UserPatch, UserView, hash_token, parse_time_zone};
 pub use verification::Verification;
 pub use views::{ApprovalView, GateStatus, Meta, Page, TrainView};
 pub use work_items::{ImportReport, WorkItemFilter, WorkItemPatch, WorkItemView};

@@ -119,6 +119,8 @@ pub struct SessionInfo {
     pub actor: Actor,
     pub csrf: String,
     pub expires_at: DateTime<Utc>,
+    /// The user's time zone: the console shows times in it and reads form times in it.
+    pub time_zone: chrono_tz::Tz,
 }
 
 fn random_hex(bytes: usize) -> ServiceResult<String> {
@@ -353,8 +355,15 @@ impl Service {
                 Ok(session)
             })
             .await?;
-        let info =
-            SessionInfo { id: session.id, actor: actor.clone(), csrf: session.csrf, expires_at: session.expires_at };
+        let user: Option<Stored<User>> = self.find(&actor.name).await?;
+        let time_zone = user.map_or(chrono_tz::Tz::UTC, |u| u.value.zone());
+        let info = SessionInfo {
+            id: session.id,
+            actor: actor.clone(),
+            csrf: session.csrf,
+            expires_at: session.expires_at,
+            time_zone,
+        };
         Ok(SignedIn { secret, session: info })
     }
 
@@ -421,8 +430,9 @@ impl Service {
                 return Err(ended());
             }
         }
+        let time_zone = user.value.zone();
         let actor = Actor { name: user.value.name, roles: user.value.roles };
-        Ok(SessionInfo { id: s.value.id, actor, csrf: s.value.csrf, expires_at: s.value.expires_at })
+        Ok(SessionInfo { id: s.value.id, actor, csrf: s.value.csrf, expires_at: s.value.expires_at, time_zone })
     }
 
     /// Ends the session; its cookie no longer opens anything.

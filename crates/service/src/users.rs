@@ -18,6 +18,7 @@
 //! credential yet.
 
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use railyard_domain::{Actor, Change, Operation, Role, SYSTEM_ACTOR};
 use railyard_store::ListQuery;
 use serde::{Deserialize, Serialize};
@@ -64,6 +65,11 @@ pub struct User {
     pub email: Option<String>,
     pub roles: Vec<Role>,
     pub active: bool,
+    /// The time zone the web console shows times in and reads form times in: an IANA name such as
+    /// `Europe/Berlin`. `UTC` unless the user or an admin chose another.
+    #[serde(default = "utc_name")]
+    #[schema(example = "Europe/Berlin")]
+    pub time_zone: String,
     /// The argon2 hash (PHC string) of the console password an admin set; never shown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(ignore)]
@@ -77,6 +83,30 @@ pub struct User {
 
 fn is_zero(n: &u64) -> bool {
     *n == 0
+}
+
+fn utc_name() -> String {
+    "UTC".to_string()
+}
+
+/// Reads an IANA time zone name (`Europe/Berlin`, `America/New_York`, `UTC`) given in `field`.
+pub fn parse_time_zone(field: &str, text: &str) -> ServiceResult<Tz> {
+    text.trim().parse::<Tz>().map_err(|_| {
+        ServiceError::invalid(
+            field,
+            format!(
+                "'{}' is not a time zone: use an IANA name such as Europe/Berlin, America/New_York or UTC",
+                text.chars().take(64).collect::<String>()
+            ),
+        )
+    })
+}
+
+impl User {
+    /// The user's time zone; UTC when the stored name is no longer known.
+    pub fn zone(&self) -> Tz {
+        self.time_zone.parse().unwrap_or(Tz::UTC)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -115,6 +145,10 @@ pub struct NewUser {
     #[serde(default)]
     #[schema(write_only)]
     pub password: Option<String>,
+    /// An IANA time zone name such as `Europe/Berlin` (default `UTC`).
+    #[serde(default)]
+    #[schema(example = "Europe/Berlin")]
+    pub time_zone: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
@@ -128,6 +162,18 @@ pub struct UserPatch {
     pub roles: Option<Vec<Role>>,
     #[serde(default)]
     pub active: Option<bool>,
+    /// An IANA time zone name such as `Europe/Berlin`. Users may change their own; admins anyone's.
+    #[serde(default)]
+    #[schema(example = "Europe/Berlin")]
+    pub time_zone: Option<String>,
+}
+
+impl UserPatch {
+    /// Whether the patch changes only the user's own preferences (the time zone), which every user
+    /// may do for themselves.
+    fn preferences_only(&self) -> bool {
+        self.display_name.is_none() && self.email.is_none() && self.roles.is_none() && self.active.is_none()
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
@@ -252,6 +298,7 @@ impl Service {
             email: None,
             roles: vec![Role::Admin],
             active: true,
+            time_zone: utc_name(),
             password_hash: None,
             credentials_stamp: 0,
         };
@@ -311,6 +358,10 @@ impl Service {
         bounded(&input)?;
         self.authorize(actor, Operation::ManageUsers)?;
         validate_name(&input.name)?;
+        let time_zone = match &input.time_zone {
+            Some(z) => parse_time_zone("time_zone", z)?.name().to_string(),
+            None => utc_name(),
+        };
         if input.roles.is_empty() {
             return Err(ServiceError::invalid("roles", "a user needs at least one role"));
         }
@@ -326,13 +377,18 @@ impl Service {
             email: input.email,
             roles: input.roles,
             active: true,
+            time_zone,
             password_hash,
             credentials_stamp: 0,
         };
         let mut tx = Tx::new(actor, now);
         tx.insert(&user, self.store.next_seq("U").await?)?;
-        let mut changes =
-            vec![Change::new("user", &user.name, "create", json!({"roles": user.roles, "email": user.email}))];
+        let mut changes = vec![Change::new(
+            "user",
+            &user.name,
+            "create",
+            json!({"roles": user.roles, "email": user.email, "time_zone": user.time_zone}),
+        )];
         if user.password_hash.is_some() {
             changes.push(Change::new("user", &user.name, "set_password", json!({})));
         }
@@ -366,7 +422,12 @@ impl Service {
         expected: Option<i64>,
     ) -> ServiceResult<UserView> {
         bounded(&patch)?;
-        self.authorize(actor, Operation::ManageUsers)?;
+        let own_preferences = name == actor.name && patch.preferences_only();
+        self.authorize(actor, if own_preferences { Operation::Read } else { Operation::ManageUsers })?;
+        let time_zone = match &patch.time_zone {
+            Some(z) => Some(parse_time_zone("time_zone", z)?.name().to_string()),
+            None => None,
+        };
         if patch.roles.as_ref().is_some_and(Vec::is_empty) {
             return Err(ServiceError::invalid("roles", "a user needs at least one role"));
         }
@@ -375,7 +436,7 @@ impl Service {
         {
             return Err(ServiceError::invalid("roles", "you cannot remove your own admin role or disable yourself"));
         }
-        let patch = &patch;
+        let (patch, time_zone) = (&patch, &time_zone);
         self.retrying(expected, move || async move {
             let mut s: Stored<User> = self.load(name).await?;
             crate::persist::check_version("user", name, s.version, expected)?;
@@ -393,6 +454,9 @@ impl Service {
             if let Some(v) = patch.active {
                 u.active = v;
             }
+            if let Some(v) = time_zone {
+                u.time_zone = v.clone();
+            }
             // New roles, or disabling or enabling the user, end their open console sessions.
             let granting = u.roles != roles || u.active != active;
             if granting {
@@ -405,7 +469,12 @@ impl Service {
                 "user",
                 name,
                 "update",
-                json!({"roles": s.value.roles, "active": s.value.active, "email": s.value.email}),
+                json!({
+                    "roles": s.value.roles,
+                    "active": s.value.active,
+                    "email": s.value.email,
+                    "time_zone": s.value.time_zone,
+                }),
             )];
             if granting {
                 changes.extend(self.retire_bootstrap_for(&mut tx, &s.value, None, now).await?);

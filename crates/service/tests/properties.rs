@@ -104,6 +104,7 @@ async fn setup(svc: &Service) -> String {
                 email: None,
                 roles: vec![*role],
                 password: None,
+                time_zone: None,
             },
         )
         .await

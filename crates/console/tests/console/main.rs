@@ -2,6 +2,7 @@
 //! file, driven by a real HTTP client with a cookie store (a browser without JavaScript).
 
 mod actions;
+mod audit_export;
 mod auth_limits;
 mod chrome;
 mod common;
@@ -14,10 +15,13 @@ mod in_browser;
 mod inventory_page;
 mod kept;
 mod pages;
+mod plain_words;
+mod release_dependents;
 mod release_forms;
 mod seed_flow;
 mod session_end;
 mod sign_in;
+mod time_zones;
 mod timeline;
 mod train_forms;
 mod train_parts;
