@@ -70,8 +70,7 @@ async fn expected_cells(app: &TestApp, env: &str) -> BTreeMap<String, (Value, Ve
 
 #[tokio::test]
 async fn the_inventory_page_shows_what_landed_last_in_each_cell_of_the_demo() {
-    let app = TestApp::spawn().await;
-    railyard_demo::load(&app.base, &app.admin).await.expect("the demo loads");
+    let (app, _people) = TestApp::spawn_demo().await;
     app.post(&app.admin, "/api/v1/users/erin/password", json!({"password": PASSWORD})).await;
     let chrome = Chrome::start().await;
     chrome.sign_in(&app.base, "erin").await;

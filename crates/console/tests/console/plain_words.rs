@@ -77,8 +77,7 @@ fn the_rule_number_check_finds_them_and_only_them() {
 
 #[tokio::test]
 async fn no_page_of_the_demo_company_shows_a_rule_number() {
-    let app = TestApp::spawn().await;
-    railyard_demo::load(&app.base, &app.admin).await.expect("the demo loads");
+    let (app, _people) = TestApp::spawn_demo().await;
     let admin = app.browser();
     assert_eq!(admin.sign_in_with_token(&app.admin).await.status, 303);
 
