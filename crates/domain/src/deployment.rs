@@ -6,6 +6,7 @@
 //! of the group before succeeded or was skipped, and settles the deployment when a group fails or the
 //! last one is done.
 
+mod retry;
 mod runs;
 mod schedule;
 #[cfg(test)]

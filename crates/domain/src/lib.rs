@@ -7,6 +7,7 @@
 pub mod access;
 pub mod action;
 pub mod application;
+pub mod available;
 pub mod approval;
 mod change;
 pub mod deployment;
@@ -29,6 +30,7 @@ pub mod work_item;
 
 pub use access::{Actor, Operation, Role};
 pub use application::{Application, ApplicationPatch, ApplicationSpec};
+pub use available::{AvailableAction, ReleaseFacts};
 pub use approval::{Approval, ApprovalKind, ApprovalState, Decision, Verdict};
 pub use change::Change;
 pub use deployment::{
@@ -58,7 +60,7 @@ pub use train::{
 };
 pub use turnover::{
     Artifact, NextStage, ProductionSpec, ProposedOrder, ReorderEntry, Task, TaskPatch, TaskSpec, Turnover,
-    TurnoverKind, TurnoverPatch, TurnoverSpec, TurnoverState, default_tiers,
+    TurnoverFacts, TurnoverKind, TurnoverPatch, TurnoverSpec, TurnoverState, default_tiers,
 };
 pub use work_item::{WorkItem, WorkItemKind, WorkItemSpec, WorkItemStatus};
 

@@ -1,6 +1,7 @@
 //! Turnovers: packages of deployment tasks that move an application release through its path
 //! (DESIGN.md §1–2; R6 creation, R7 work items, R12 freezing).
 
+mod deploy;
 mod production;
 mod tasks;
 
@@ -17,6 +18,7 @@ use crate::{
     WorkItem, WorkItemStatus,
 };
 
+pub use deploy::TurnoverFacts;
 pub use production::{ProductionSpec, ProposedOrder, default_tiers};
 pub use tasks::{ReorderEntry, Task, TaskPatch, TaskSpec};
 
