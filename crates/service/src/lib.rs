@@ -5,6 +5,7 @@
 //! The HTTP server, the CLI's `serve` and (later) the engine all go through [`Service`]; nothing else
 //! writes to the store.
 
+mod actions;
 mod applications;
 mod approvals;
 mod audit;
