@@ -7,8 +7,8 @@
 pub mod access;
 pub mod action;
 pub mod application;
-pub mod available;
 pub mod approval;
+pub mod available;
 mod change;
 pub mod deployment;
 pub mod environment;
@@ -30,8 +30,8 @@ pub mod work_item;
 
 pub use access::{Actor, Operation, Role};
 pub use application::{Application, ApplicationPatch, ApplicationSpec};
-pub use available::{AvailableAction, ReleaseFacts};
 pub use approval::{Approval, ApprovalKind, ApprovalState, Decision, Verdict};
+pub use available::{AvailableAction, ReleaseFacts};
 pub use change::Change;
 pub use deployment::{
     Deployment, DeploymentState, EarlyStart, Lease, MAX_WINDOW_MINUTES, RunProcess, RunResult, RunState, RunStatus,

@@ -8,7 +8,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::handlers::{
-    applications, approvals, audit, dependencies, deployments, environments, gates, inbox, milestones, paths,
+    actions, applications, approvals, audit, dependencies, deployments, environments, gates, inbox, milestones, paths,
     production, releases, runbooks, system, tokens, train_actions, trains, turnovers, users, work_items,
 };
 
@@ -47,6 +47,7 @@ pub fn routes() -> (Router<Service>, utoipa::openapi::OpenApi) {
         .routes(routes!(trains::list, trains::create))
         .routes(routes!(trains::show, trains::update))
         .routes(routes!(trains::copy))
+        .routes(routes!(actions::train))
         .routes(routes!(train_actions::submit))
         .routes(routes!(train_actions::start_construction))
         .routes(routes!(train_actions::start_verification))
@@ -66,6 +67,7 @@ pub fn routes() -> (Router<Service>, utoipa::openapi::OpenApi) {
         .routes(routes!(milestones::miss))
         .routes(routes!(approvals::list))
         .routes(routes!(approvals::show))
+        .routes(routes!(actions::approval))
         .routes(routes!(approvals::approve))
         .routes(routes!(approvals::reject))
         .routes(routes!(approvals::override_))
@@ -75,6 +77,7 @@ pub fn routes() -> (Router<Service>, utoipa::openapi::OpenApi) {
         .routes(routes!(releases::list, releases::create))
         .routes(routes!(releases::show, releases::update))
         .routes(routes!(releases::propose))
+        .routes(routes!(actions::release))
         .routes(routes!(releases::verification))
         .routes(routes!(releases::accept))
         .routes(routes!(releases::reject))
@@ -102,6 +105,7 @@ pub fn routes() -> (Router<Service>, utoipa::openapi::OpenApi) {
         .routes(routes!(work_items::show, work_items::update))
         .routes(routes!(environments::list, environments::create))
         .routes(routes!(environments::show, environments::update))
+        .routes(routes!(actions::environment))
         .routes(routes!(environments::take_offline))
         .routes(routes!(environments::bring_online))
         .routes(routes!(environments::decommission))
@@ -116,6 +120,7 @@ pub fn routes() -> (Router<Service>, utoipa::openapi::OpenApi) {
         .routes(routes!(turnovers::list, turnovers::create))
         .routes(routes!(turnovers::show, turnovers::update))
         .routes(routes!(turnovers::cancel))
+        .routes(routes!(actions::turnover))
         .routes(routes!(turnovers::link))
         .routes(routes!(turnovers::unlink))
         .routes(routes!(turnovers::add_task))
@@ -137,6 +142,7 @@ pub fn routes() -> (Router<Service>, utoipa::openapi::OpenApi) {
         .routes(routes!(deployments::deploy))
         .routes(routes!(deployments::list))
         .routes(routes!(deployments::show))
+        .routes(routes!(actions::deployment))
         .routes(routes!(deployments::retry))
         .routes(routes!(deployments::abandon))
         .routes(routes!(deployments::validate))
@@ -144,6 +150,7 @@ pub fn routes() -> (Router<Service>, utoipa::openapi::OpenApi) {
         .routes(routes!(deployments::log))
         .routes(routes!(runbooks::list, runbooks::create))
         .routes(routes!(runbooks::show))
+        .routes(routes!(actions::runbook))
         .routes(routes!(runbooks::submit))
         .routes(routes!(runbooks::accept))
         .routes(routes!(runbooks::reject))

@@ -321,7 +321,8 @@ impl Service {
                 ReleaseAction::SendBack { .. } => self.release_facts(&s.value.id).await?,
                 _ => ReleaseFacts::default(),
             };
-            let outcome = s.value.apply_with(action, train.as_ref().map(|t| &t.value), &facts, actor, now, approval_id)?;
+            let outcome =
+                s.value.apply_with(action, train.as_ref().map(|t| &t.value), &facts, actor, now, approval_id)?;
             let mut tx = Tx::new(actor, now);
             tx.record(outcome.changes);
             if let Some(a) = &outcome.new_approval {

@@ -22,7 +22,11 @@ impl Deployment {
         let start = if actor.may(Operation::StartEarly) || actor.may(Operation::Deploy) {
             AvailableAction::of("start", self.clone().start_early(false, "", train_manager, actor, now).map(|_| ()))
         } else {
-            AvailableAction { action: "start".into(), allowed: false, guards: role_guard(actor, Operation::Deploy).into_iter().collect() }
+            AvailableAction {
+                action: "start".into(),
+                allowed: false,
+                guards: role_guard(actor, Operation::Deploy).into_iter().collect(),
+            }
         };
         vec![
             AvailableAction::decide("retry", actor, Operation::Deploy, || {

@@ -19,8 +19,8 @@ use utoipa::ToSchema;
 use crate::access::role_guard;
 use crate::{Actor, DomainError, Guard, Operation};
 
-pub use release::ReleaseFacts;
 pub use crate::turnover::TurnoverFacts;
+pub use release::ReleaseFacts;
 
 /// One action a user could take on an object, and whether they may now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -64,4 +64,3 @@ impl AvailableAction {
         AvailableAction { action: action.to_string(), allowed: guards.is_empty(), guards }
     }
 }
-

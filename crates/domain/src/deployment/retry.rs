@@ -12,7 +12,8 @@ impl Deployment {
         use TurnoverState as T;
         let mut guards = Vec::new();
         if !matches!(turnover.state, T::InFlight | T::Deploying | T::Deployed | T::RolledBack) {
-            guards.push(Guard::new("turnover_not_in_flight", format!("turnover {} is {}", turnover.id, turnover.state)));
+            guards
+                .push(Guard::new("turnover_not_in_flight", format!("turnover {} is {}", turnover.id, turnover.state)));
         }
         let superseded = others.iter().any(|o| {
             // A production turnover's environments are independent of each other: only a later

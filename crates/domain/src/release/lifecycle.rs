@@ -5,8 +5,8 @@ use serde_json::json;
 
 use super::{ApplicationRelease, Membership, MembershipState, ReleaseState, ReleaseTransition, is_manager};
 use crate::approval::ApprovalRequest;
-use crate::error::Guards;
 use crate::available::ReleaseFacts;
+use crate::error::Guards;
 use crate::train::Outcome;
 use crate::{Actor, Approval, ApprovalKind, ApprovalState, Change, DomainError, Train, TrainState};
 

@@ -53,7 +53,9 @@ impl Turnover {
     pub fn cancel_with(&mut self, reason: &str, facts: &TurnoverFacts, actor: &Actor) -> Result<Change, DomainError> {
         let running: Vec<Guard> = facts
             .running()
-            .map(|d| Guard::new("deployment_running", format!("deployment {} is running; let it finish or fail first", d.id)))
+            .map(|d| {
+                Guard::new("deployment_running", format!("deployment {} is running; let it finish or fail first", d.id))
+            })
             .collect();
         if running.is_empty() {
             return self.cancel(reason, actor);
