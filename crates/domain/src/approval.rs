@@ -337,7 +337,7 @@ impl Approval {
         });
         // R3 names the one person (access::rules::TRAIN_MANAGER_ONLY): not even an admin stands in.
         g.deny(user == train_manager, crate::access::rules::TRAIN_MANAGER_ONLY.code, || {
-            format!("only the train's manager ({train_manager}) may override an approval (R3)")
+            format!("only the train's manager ({train_manager}) may override an approval")
         });
         g.check(self.override_allowed, "override_not_allowed", || {
             format!("the {} approval policy of this train does not allow overrides", self.kind.as_str())

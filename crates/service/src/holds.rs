@@ -80,7 +80,7 @@ impl Service {
                         guards: vec![Guard::new(
                             "dependency_deadlock",
                             format!(
-                                "in {environment}, {}: none of them could ever start (R5); carry these releases in one turnover",
+                                "in {environment}, {}: none of them could ever start, since a dependency deploys before its dependent; carry these releases in one turnover",
                                 path.join(", ")
                             ),
                         )],
@@ -106,7 +106,7 @@ impl Service {
         let train: Stored<Train> = self.load(&d.train_id).await?;
         if train.value.state != railyard_domain::TrainState::Deployment {
             holds.push(format!(
-                "train {} is {}; production deployments start once it is in deployment (R11)",
+                "train {} is {}; production deployments start once it is in deployment",
                 train.value.id, train.value.state
             ));
         }
@@ -150,7 +150,7 @@ impl Service {
                     Some(_) => "it has not finished".to_string(),
                 };
                 holds.push(format!(
-                    "waits for turnover {} ({dep}, which {r} depends on) to deploy into {} first (R5); {status}",
+                    "waits for turnover {} ({dep}, which {r} depends on) to deploy into {} first; {status}",
                     o.id, d.environment
                 ));
             }

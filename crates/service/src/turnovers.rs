@@ -90,7 +90,7 @@ impl Service {
                 state: release.value.state.to_string(),
                 guards: vec![Guard::new(
                     "release_not_on_train",
-                    format!("{} is not accepted on a train; turnovers ride trains (R6)", release.value.id),
+                    format!("{} is not accepted on a train; turnovers ride trains", release.value.id),
                 )],
             }));
         };

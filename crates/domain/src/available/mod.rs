@@ -20,6 +20,9 @@ use crate::access::role_guard;
 use crate::{Actor, DomainError, Guard, Operation};
 
 pub use crate::turnover::TurnoverFacts;
+
+#[cfg(test)]
+mod tests;
 pub use release::ReleaseFacts;
 
 /// One action a user could take on an object, and whether they may now.

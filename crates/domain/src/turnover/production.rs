@@ -124,7 +124,7 @@ impl Turnover {
         for e in environments {
             g.check(e.locked, "environment_not_locked", || {
                 format!(
-                    "environment {} is not locked; production-ready turnovers deploy into locked environments (R11)",
+                    "environment {} is not locked; production-ready turnovers deploy into locked environments",
                     e.name
                 )
             });
@@ -256,7 +256,7 @@ impl Turnover {
         g.done()?;
         self.state = TurnoverState::Accepted;
         self.accepted_by = Some(actor.name.clone());
-        self.frozen = Some(format!("accepted for production by {} (R12)", actor.name));
+        self.frozen = Some(format!("accepted for production by {}", actor.name));
         Ok(Change::new("turnover", &self.id, "accept", json!({})))
     }
 
