@@ -26,6 +26,7 @@ pub mod runbook;
 pub mod schedule;
 pub mod train;
 pub mod turnover;
+pub mod verification;
 pub mod work_item;
 
 pub use access::{Actor, Operation, Role};
@@ -62,6 +63,7 @@ pub use turnover::{
     Artifact, NextStage, ProductionSpec, ProposedOrder, ReorderEntry, Task, TaskPatch, TaskSpec, Turnover,
     TurnoverFacts, TurnoverKind, TurnoverPatch, TurnoverSpec, TurnoverState, default_tiers,
 };
+pub use verification::Verification;
 pub use work_item::{WorkItem, WorkItemKind, WorkItemSpec, WorkItemStatus};
 
 /// The actor the engine and other automatic steps act as.

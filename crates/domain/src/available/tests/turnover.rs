@@ -124,3 +124,25 @@ fn the_artifacts_of_a_frozen_turnover_no_longer_change() {
     }
     assert_eq!(t.artifacts[0].version, "42");
 }
+
+#[test]
+fn a_release_is_verified_by_every_required_pre_production_stage_and_a_skipped_optional_one_never_counts() {
+    use crate::Verification;
+    let p = path(&[("test", true, true), ("staging", false, true), ("uat", true, true), ("prod", true, false)]);
+    let t = turnover(&p);
+    let prod = |e: &str| e == "prod";
+    let v = Verification::of("AR-1", &[(t.clone(), Vec::new())], prod);
+    assert_eq!((v.verified, v.missing.clone()), (false, vec!["test".to_string(), "uat".to_string()]));
+    // Validated in test, staging skipped, validated in uat: verified; production comes later.
+    let tested = deployment("DE-1", &t, 0, 1, DeploymentState::Validated);
+    let v = Verification::of("AR-1", &[(t.clone(), vec![tested.clone()])], prod);
+    assert_eq!(v.missing, ["uat"], "the skipped optional stage is not what is missing");
+    let uat = deployment("DE-2", &t, 2, 1, DeploymentState::Validated);
+    let v = Verification::of("AR-1", &[(t.clone(), vec![tested.clone(), uat.clone()])], prod);
+    assert!(v.verified, "{v:?}");
+    // A validation of an earlier generation (before a send back) no longer counts.
+    let mut again = t.clone();
+    again.generation += 1;
+    assert!(!Verification::of("AR-1", &[(again, vec![tested, uat])], prod).verified);
+    assert!(!Verification::of("AR-1", &[], prod).verified);
+}
