@@ -10,6 +10,10 @@ use crate::output;
 
 #[derive(Subcommand)]
 pub enum EnvCmd {
+    /// Which actions you may take on it now, and for each refused one the guards that block it.
+    Actions {
+        name: String,
+    },
     /// Register an environment (production ones are locked by default).
     Create {
         /// 2 to 40 lower-case letters, digits, '-' or '_'.
@@ -170,6 +174,11 @@ pub async fn env(ctx: &Context, cmd: EnvCmd) -> anyhow::Result<()> {
             q.extend(state.map(|s| ("state", s)));
             let v = c.get("/api/v1/environments", &q).await?;
             ctx.show(&v, output::environments);
+            return Ok(());
+        }
+        EnvCmd::Actions { name } => {
+            let v = c.get(&format!("/api/v1/environments/{}/actions", seg(&name)), &[]).await?;
+            ctx.show(&v, output::actions);
             return Ok(());
         }
         EnvCmd::Show { name } => c.get(&base(&name), &[]).await?,

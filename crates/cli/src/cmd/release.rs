@@ -45,6 +45,10 @@ pub enum AppCmd {
 
 #[derive(Subcommand)]
 pub enum ReleaseCmd {
+    /// Which actions you may take on it now, and for each refused one the guards that block it.
+    Actions {
+        id: String,
+    },
     /// Create an application release; with --train it joins the train (proposed, or accepted when a
     /// release manager creates it).
     Create {
@@ -210,6 +214,11 @@ pub async fn release(ctx: &Context, cmd: ReleaseCmd) -> anyhow::Result<()> {
             q.extend(cursor.map(|s| ("cursor", s)));
             let v = c.get("/api/v1/application-releases", &q).await?;
             ctx.show(&v, output::releases);
+            return Ok(());
+        }
+        ReleaseCmd::Actions { id } => {
+            let v = c.get(&format!("/api/v1/application-releases/{}/actions", seg(&id)), &[]).await?;
+            ctx.show(&v, output::actions);
             return Ok(());
         }
         ReleaseCmd::Show { id } => c.get(&base(&id), &[]).await?,
