@@ -15,6 +15,7 @@ pub mod environment;
 mod error;
 pub mod gate;
 pub mod graph;
+pub mod holds;
 pub mod limits;
 pub mod line;
 pub mod milestone;

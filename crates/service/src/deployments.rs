@@ -103,8 +103,7 @@ impl Service {
             .retrying(None, move || async move {
                 let mut t: Stored<Turnover> = self.load(turnover_id).await?;
                 let facts = self.turnover_facts(&t.value).await?;
-                let next = t.value.decide_deploy(&facts, &input.skip)?;
-                Deployment::new(String::new(), &t.value, next.stage, next.attempt, actor)?;
+                let next = t.value.decide_deploy(&facts, &input.skip, actor)?;
                 let id = self.new_id("DE").await?;
                 let (d, change) = Deployment::new(id.clone(), &t.value, next.stage, next.attempt, actor)?;
                 let mut tx = Tx::new(actor, self.now());

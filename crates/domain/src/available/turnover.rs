@@ -9,7 +9,9 @@ impl Turnover {
     /// turnovers), cancel, and the production-ready review (deliver, accept, reject).
     pub fn actions(&self, actor: &Actor, facts: &TurnoverFacts) -> Vec<AvailableAction> {
         vec![
-            AvailableAction::decide("deploy", actor, Operation::Deploy, || self.decide_deploy(facts, &[]).map(|_| ())),
+            AvailableAction::decide("deploy", actor, Operation::Deploy, || {
+                self.decide_deploy(facts, &[], actor).map(|_| ())
+            }),
             AvailableAction::decide("cancel", actor, Operation::EditTurnover, || {
                 self.clone().cancel_with("(reason)", facts, actor).map(|_| ())
             }),

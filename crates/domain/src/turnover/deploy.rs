@@ -25,8 +25,14 @@ impl TurnoverFacts {
 impl Turnover {
     /// R8 decides the stage ([`Turnover::next_stage`]); then the environment of that stage must exist,
     /// not be decommissioned, and not be locked (R11: a locked environment takes only accepted
-    /// production-ready turnovers, at their scheduled time).
-    pub fn decide_deploy(&self, facts: &TurnoverFacts, skip: &[String]) -> Result<NextStage, DomainError> {
+    /// production-ready turnovers, at their scheduled time); and a deployment must be possible there (a
+    /// task that applies to the environment).
+    pub fn decide_deploy(
+        &self,
+        facts: &TurnoverFacts,
+        skip: &[String],
+        actor: &Actor,
+    ) -> Result<NextStage, DomainError> {
         let next = self.next_stage(&facts.deployments, skip)?;
         let name = &self.stages[next.stage].environment;
         let mut g = self.guards("deploy");
@@ -45,6 +51,7 @@ impl Turnover {
             Some(_) => {}
         }
         g.done()?;
+        Deployment::new(String::new(), self, next.stage, next.attempt, actor)?;
         Ok(next)
     }
 

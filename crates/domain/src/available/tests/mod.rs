@@ -4,6 +4,7 @@
 mod approval;
 mod deployment;
 mod environment;
+mod holds;
 mod release;
 mod runbook;
 mod train;

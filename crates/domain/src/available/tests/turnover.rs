@@ -27,7 +27,7 @@ pub(super) fn deployment(id: &str, t: &Turnover, stage: usize, attempt: u32, sta
 
 fn deploy_guards(t: &Turnover, facts: &TurnoverFacts, skip: &[&str]) -> Vec<String> {
     let skip: Vec<String> = skip.iter().map(|s| s.to_string()).collect();
-    match t.decide_deploy(facts, &skip) {
+    match t.decide_deploy(facts, &skip, &erin()) {
         Ok(_) => Vec::new(),
         Err(DomainError::Refused(r) | DomainError::NotAllowed(r)) => r.guards.into_iter().map(|g| g.code).collect(),
         Err(e) => panic!("refused as input: {e}"),
@@ -145,4 +145,12 @@ fn a_release_is_verified_by_every_required_pre_production_stage_and_a_skipped_op
     again.generation += 1;
     assert!(!Verification::of("AR-1", &[(again, vec![tested, uat])], prod).verified);
     assert!(!Verification::of("AR-1", &[], prod).verified);
+}
+
+#[test]
+fn a_turnover_without_a_task_for_the_next_environment_does_not_deploy() {
+    let p = path(&[("test", true, true)]);
+    let mut t = turnover(&p);
+    t.tasks.clear();
+    assert_eq!(guards_of(&t.actions(&erin(), &facts(Vec::new())), "deploy"), ["no_tasks"]);
 }
