@@ -54,11 +54,7 @@ impl From<ServiceError> for ApiError {
         let detail = e.to_string();
         match e {
             ServiceError::Unauthenticated(_) => ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", detail),
-            // A role refusal: the one guard it names is the role the action needs.
-            ServiceError::Forbidden(m) => ApiError {
-                guards: vec![Guard::new(railyard_domain::access::ROLE_REQUIRED, m)],
-                ..ApiError::new(StatusCode::FORBIDDEN, "forbidden", detail)
-            },
+            ServiceError::Forbidden(_) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", detail),
             ServiceError::NotFound { .. } => ApiError::new(StatusCode::NOT_FOUND, "not_found", detail),
             ServiceError::Invalid(errors) => {
                 ApiError { errors, ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", detail) }

@@ -52,7 +52,12 @@ async fn agree(app: &TestApp, token: &str, kind: &str, id: &str) -> Vec<String> 
         }
         let r = attempt(app, token, kind, id, name).await;
         assert!(!r.status.is_success(), "{kind} {id}: {name} was listed as refused ({listed:?}) but succeeded");
-        if listed == ["invalid_input"] {
+        if listed == ["role_required"] {
+            // A role refusal: 403 forbidden, its detail the listed guard's words.
+            assert_eq!(r.status.as_u16(), 403, "{kind} {id}: {name}: {}", r.body);
+            assert_eq!(r.body["code"], "forbidden");
+            assert_eq!(r.body["detail"], a["guards"][0]["message"], "{kind} {id}: {name}");
+        } else if listed == ["invalid_input"] {
             assert_eq!(r.status.as_u16(), 422, "{kind} {id}: {name}: {}", r.body);
         } else {
             assert_eq!(r.guards(), listed, "{kind} {id}: {name} refused otherwise than listed: {}", r.body);
