@@ -350,6 +350,15 @@ impl Approval {
         Ok(vec![Change::new("approval", &self.id, "override", json!({"reason": reason}))])
     }
 
+    /// Whether sending application release `release` back (or cancelling it) withdraws this approval
+    /// (R10): its own development approval always; when the train returns to construction with it, the
+    /// executive approval and the verification gate's, which were asked for on a verified release.
+    pub fn rests_on_release(&self, release: &str, train_returns: bool) -> bool {
+        self.subject_id == release
+            || (train_returns
+                && (self.kind == ApprovalKind::Executive || self.gate == Some(crate::GateName::Verification)))
+    }
+
     /// Cancels a pending approval because what it approved went away (train cancelled, sent back).
     /// Returns `None` when the approval is no longer pending.
     pub fn cancel(&mut self, reason: &str, now: DateTime<Utc>) -> Option<Change> {

@@ -1,5 +1,6 @@
 //! The release train and its lifecycle (DESIGN.md §2).
 
+mod closing;
 mod edit;
 
 use std::fmt;
@@ -17,6 +18,7 @@ use crate::{
     Schedule,
 };
 
+pub use closing::closing_blockers;
 pub use edit::{CriterionPatch, CriterionSpec, MilestonePatch, MilestoneSpec, TrainPatch, TrainSpec};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]

@@ -423,12 +423,7 @@ impl Service {
         let moved = if send_back { train.value.return_to_construction(&rid, &actor.name, now) } else { None };
         let mut touched = moved.is_some();
         for mut pending in self.pending_approvals_of(&train.value.id).await? {
-            let a = &pending.value;
-            let depends = a.subject_id == rid
-                || (moved.is_some()
-                    && (a.kind == railyard_domain::ApprovalKind::Executive
-                        || a.gate == Some(railyard_domain::GateName::Verification)));
-            if !depends {
+            if !pending.value.rests_on_release(&rid, moved.is_some()) {
                 continue;
             }
             if let Some(c) = pending.value.cancel(&why, now) {

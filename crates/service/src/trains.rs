@@ -307,34 +307,22 @@ impl Service {
         train: &str,
         around: &mut Surroundings,
     ) -> ServiceResult<Vec<Stored<railyard_domain::Turnover>>> {
-        use railyard_domain::{DeploymentState, TurnoverKind, TurnoverState};
         let mut q = ListQuery::new("turnover", crate::MAX_PAGE);
         q.category = Some(train.to_string());
-        let mut verified = Vec::new();
-        for t in self.list_all::<railyard_domain::Turnover>(q).await? {
-            let deployments: Vec<_> = self.deployments_of(&t.value.id).await?.into_iter().map(|d| d.value).collect();
-            for d in deployments.iter().filter(|d| d.state == DeploymentState::Running) {
-                around.open_turnovers.push(format!("{} is running", d.describe()));
-            }
-            if t.value.kind != TurnoverKind::ProductionReady {
-                continue;
-            }
-            match t.value.state {
-                TurnoverState::Verified => verified.push(t),
-                TurnoverState::Cancelled | TurnoverState::Closed => {}
-                state => {
-                    let mut why = t.value.unverified(&deployments);
-                    if matches!(state, TurnoverState::Draft | TurnoverState::Delivered) {
-                        why = vec!["not yet accepted".to_string()];
-                    }
-                    around.open_turnovers.push(format!(
-                        "{} is {state}, neither verified in all its environments nor cancelled: {}",
-                        t.value.describe(),
-                        why.join("; ")
-                    ));
-                }
-            }
+        let turnovers = self.list_all::<railyard_domain::Turnover>(q).await?;
+        let mut deployments = Vec::with_capacity(turnovers.len());
+        for t in &turnovers {
+            deployments.push(self.deployments_of(&t.value.id).await?.into_iter().map(|d| d.value).collect::<Vec<_>>());
         }
+        let facts: Vec<_> = turnovers.iter().zip(&deployments).map(|(t, d)| (&t.value, d.as_slice())).collect();
+        around.open_turnovers.extend(railyard_domain::train::closing_blockers(&facts));
+        let verified = turnovers
+            .into_iter()
+            .filter(|t| {
+                t.value.kind == railyard_domain::TurnoverKind::ProductionReady
+                    && t.value.state == railyard_domain::TurnoverState::Verified
+            })
+            .collect();
         Ok(verified)
     }
 }

@@ -73,3 +73,19 @@ fn each_approver_decides_once() {
     a.decide("erin", crate::Verdict::Approve, None, None, now()).expect("decided");
     assert_eq!(guards_of(&a.actions(&erin(), "rita", now()), "approve"), ["already_decided"]);
 }
+
+#[test]
+fn a_send_back_withdraws_the_release_own_approval_and_the_train_s_verification_approvals() {
+    let own = approval(ApprovalState::Pending, false);
+    assert!(own.rests_on_release("RT-1", false), "the subject's own approval");
+    let mut exec = approval(ApprovalState::Pending, false);
+    exec.kind = ApprovalKind::Executive;
+    assert!(exec.rests_on_release("AR-1", true), "the train returns to construction");
+    assert!(!exec.rests_on_release("AR-1", false), "the train stays where it is");
+    let mut gate = approval(ApprovalState::Pending, false);
+    gate.kind = ApprovalKind::Gate;
+    gate.gate = Some(crate::GateName::Scoping);
+    assert!(!gate.rests_on_release("AR-1", true), "the scoping gate did not rest on the release");
+    gate.gate = Some(crate::GateName::Verification);
+    assert!(gate.rests_on_release("AR-1", true));
+}

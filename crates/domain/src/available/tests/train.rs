@@ -77,3 +77,25 @@ fn a_train_without_an_executive_policy_is_never_submitted() {
     assert_eq!(guards_of(&list, "submit"), ["executive_policy_missing"]);
     no_rule_numbers(&list);
 }
+
+#[test]
+fn what_keeps_a_train_open_is_an_unverified_production_turnover_or_a_running_deployment() {
+    use crate::train::closing_blockers;
+    use crate::{DeploymentState, TurnoverKind, TurnoverState};
+    let mut t = super::turnover(&path(&[("test", true, true)]));
+    t.state = TurnoverState::InFlight;
+    let running = super::turnover::deployment("DE-1", &t, 0, 1, DeploymentState::Running);
+    let open = closing_blockers(&[(&t, std::slice::from_ref(&running))]);
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert!(open[0].contains("DE-1") && open[0].contains("running"), "{open:?}");
+    // A pre-production turnover with nothing running does not keep the train open.
+    assert!(closing_blockers(&[(&t, &[])]).is_empty());
+    t.kind = TurnoverKind::ProductionReady;
+    t.state = TurnoverState::Delivered;
+    let open = closing_blockers(&[(&t, &[])]);
+    assert!(open[0].contains("not yet accepted"), "{open:?}");
+    t.state = TurnoverState::Verified;
+    assert!(closing_blockers(&[(&t, &[])]).is_empty());
+    t.state = TurnoverState::Cancelled;
+    assert!(closing_blockers(&[(&t, &[])]).is_empty());
+}
