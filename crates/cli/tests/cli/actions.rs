@@ -16,6 +16,7 @@ fn row(out: &str, action: &str) -> (String, String) {
 #[test]
 fn a_user_sees_which_actions_they_may_take_and_why_not() {
     let s = start_server();
+    ry(&s, None, &["login", "--server", &s.url, "--token", &s.admin_token]).ok();
     let rita = create_user(&s, "rita", "release_manager");
     let val = create_user(&s, "val", "viewer");
     create_user(&s, "eve", "product_owner");
