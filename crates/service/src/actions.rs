@@ -3,7 +3,8 @@
 //! decides ([`railyard_domain::available`]). The console and the CLI show what this answers.
 
 use railyard_domain::{
-    Actor, ApplicationRelease, Approval, AvailableAction, Deployment, Environment, Operation, Runbook, Train, Turnover,
+    Actor, Application, ApplicationRelease, Approval, AvailableAction, Deployment, DeploymentPath, Environment,
+    Operation, Runbook, Train, Turnover,
 };
 
 use crate::persist::Stored;
@@ -69,5 +70,20 @@ impl Service {
         self.authorize(actor, Operation::Read)?;
         let e: Stored<Environment> = self.load(name).await?;
         Ok(e.value.actions(actor))
+    }
+
+    /// The deployment path's lifecycle actions for `actor`.
+    pub async fn path_actions_for(&self, actor: &Actor, id: &str) -> ServiceResult<Vec<AvailableAction>> {
+        self.authorize(actor, Operation::Read)?;
+        let p: Stored<DeploymentPath> = self.load(id).await?;
+        let environments = self.stage_environments(&p.value).await?;
+        Ok(p.value.actions(actor, &environments))
+    }
+
+    /// The application's actions for `actor`.
+    pub async fn application_actions_for(&self, actor: &Actor, key: &str) -> ServiceResult<Vec<AvailableAction>> {
+        self.authorize(actor, Operation::Read)?;
+        let a: Stored<Application> = self.load(key).await?;
+        Ok(a.value.actions(actor))
     }
 }

@@ -8,6 +8,7 @@
 mod approval;
 mod deployment;
 mod environment;
+mod path;
 mod release;
 mod runbook;
 mod train;

@@ -78,3 +78,23 @@ pub async fn environment(
 ) -> ApiResult<Json<Vec<AvailableAction>>> {
     Ok(Json(s.environment_actions_for(&a, &name).await?))
 }
+
+#[utoipa::path(get, operation_id = "list_deployment_path_actions", path = "/api/v1/deployment-paths/{id}/actions", tag = "deployment paths", params(("id" = String, Path, example = "DP-1")), security(("bearer" = [])),
+    responses((status = 200, description = "The lifecycle actions, allowed or not, with the guards that block each", body = Vec<AvailableAction>), (status = 404, body = Problem)))]
+pub async fn path(
+    State(s): State<Service>,
+    Authed(a): Authed,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<AvailableAction>>> {
+    Ok(Json(s.path_actions_for(&a, &id).await?))
+}
+
+#[utoipa::path(get, operation_id = "list_application_actions", path = "/api/v1/applications/{key}/actions", tag = "applications", params(("key" = String, Path, example = "PAY")), security(("bearer" = [])),
+    responses((status = 200, description = "Archive, allowed or not, with the guards that block it", body = Vec<AvailableAction>), (status = 404, body = Problem)))]
+pub async fn application(
+    State(s): State<Service>,
+    Authed(a): Authed,
+    Path(key): Path<String>,
+) -> ApiResult<Json<Vec<AvailableAction>>> {
+    Ok(Json(s.application_actions_for(&a, &key).await?))
+}

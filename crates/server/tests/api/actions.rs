@@ -228,6 +228,12 @@ async fn the_listed_actions_of_turnovers_deployments_runbooks_and_environments_a
     assert!(!deploy["guards"][0]["message"].as_str().unwrap().contains("R11"));
     agree(&app, &erin, "turnovers", &to).await;
 
+    // The path is active (a turnover runs along it); the application is the register keepers'.
+    assert_eq!(agree(&app, &erin, "deployment-paths", &p).await, ["return_to_draft", "retire"]);
+    assert!(agree(&app, &dan, "deployment-paths", &p).await.is_empty());
+    assert_eq!(agree(&app, &rita, "applications", "PAY").await, ["archive"]);
+    assert!(agree(&app, &erin, "applications", "PAY").await.is_empty());
+
     // A runbook: its author submits it, someone else reviews it.
     let rb = id(&app
         .post(
