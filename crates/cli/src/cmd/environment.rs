@@ -99,6 +99,10 @@ pub enum EnvCmd {
 
 #[derive(Subcommand)]
 pub enum PathCmd {
+    /// Which actions you may take on it now, and for each refused one the guards that block it.
+    Actions {
+        id: String,
+    },
     /// Create a deployment path in draft. Stages in order: ENV[:optional][:no-redeploy][:freeze].
     Create {
         name: String,
@@ -231,6 +235,11 @@ pub async fn path(ctx: &Context, cmd: PathCmd) -> anyhow::Result<()> {
             let q: Vec<(&str, String)> = state.map(|s| ("state", s)).into_iter().collect();
             let v = c.get("/api/v1/deployment-paths", &q).await?;
             ctx.show(&v, output::paths);
+            return Ok(());
+        }
+        PathCmd::Actions { id } => {
+            let v = c.get(&format!("/api/v1/deployment-paths/{}/actions", seg(&id)), &[]).await?;
+            ctx.show(&v, output::actions);
             return Ok(());
         }
         PathCmd::Show { id } => c.get(&base(&id), &[]).await?,

@@ -10,6 +10,10 @@ use crate::output;
 
 #[derive(Subcommand)]
 pub enum AppCmd {
+    /// Which actions you may take on it now, and for each refused one the guards that block it.
+    Actions {
+        key: String,
+    },
     /// Register an application.
     Create {
         /// 2 to 16 upper-case letters and digits, e.g. PAY.
@@ -172,6 +176,11 @@ pub async fn app(ctx: &Context, cmd: AppCmd) -> anyhow::Result<()> {
             let q: Vec<(&str, String)> = if archived { vec![("archived", "true".into())] } else { vec![] };
             let v = c.get("/api/v1/applications", &q).await?;
             ctx.show(&v, output::applications);
+            return Ok(());
+        }
+        AppCmd::Actions { key } => {
+            let v = c.get(&format!("/api/v1/applications/{}/actions", seg(&key)), &[]).await?;
+            ctx.show(&v, output::actions);
             return Ok(());
         }
         AppCmd::Show { key } => c.get(&format!("/api/v1/applications/{}", seg(&key)), &[]).await?,
