@@ -79,5 +79,10 @@ fn a_user_sees_which_actions_they_may_take_and_why_not() {
     let out = ry(&s, Some(&erin), &["env", "actions", "staging"]).ok();
     assert_eq!(row(&out, "take_offline").0, "yes", "{out}");
     assert_eq!(row(&out, "bring_online").0, "no");
+    ry(&s, r, &["app", "create", "PAY", "--name", "Payments"]).ok();
+    assert_eq!(row(&ry(&s, r, &["app", "actions", "PAY"]).ok(), "archive").0, "yes");
+    let (allowed, why) = row(&ry(&s, Some(&erin), &["app", "actions", "PAY"]).ok(), "archive");
+    assert_eq!(allowed, "no");
+    assert!(why.contains("erin may not do this"), "{why}");
     ry(&s, Some(&erin), &["train", "actions", "RT-999"]).refused("RT-999");
 }
