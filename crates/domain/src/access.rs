@@ -75,6 +75,29 @@ impl Actor {
     }
 }
 
+/// The guard a role refusal names (`role_required`): which roles the operation needs and which the actor
+/// holds. The service refuses with it before it loads anything; the list of available actions shows it.
+pub fn role_guard(actor: &Actor, op: Operation) -> Option<crate::Guard> {
+    if actor.may(op) {
+        return None;
+    }
+    let mut allowed: Vec<&str> = op.roles().iter().map(|r| r.as_str()).collect();
+    allowed.push("admin");
+    let held: Vec<&str> = actor.roles.iter().map(|r| r.as_str()).collect();
+    Some(crate::Guard::new(
+        ROLE_REQUIRED,
+        format!(
+            "{} may not do this: it needs one of the roles {}, and they hold {}",
+            actor.name,
+            allowed.join(", "),
+            if held.is_empty() { "none".to_string() } else { held.join(", ") }
+        ),
+    ))
+}
+
+/// The code of [`role_guard`].
+pub const ROLE_REQUIRED: &str = "role_required";
+
 /// Everything a user can attempt through the API, for the role matrix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Operation {

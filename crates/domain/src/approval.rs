@@ -337,7 +337,7 @@ impl Approval {
         });
         // R3 names the one person (access::rules::TRAIN_MANAGER_ONLY): not even an admin stands in.
         g.deny(user == train_manager, crate::access::rules::TRAIN_MANAGER_ONLY.code, || {
-            format!("only the train's manager ({train_manager}) may override an approval (R3)")
+            format!("only the train's manager ({train_manager}) may override an approval")
         });
         g.check(self.override_allowed, "override_not_allowed", || {
             format!("the {} approval policy of this train does not allow overrides", self.kind.as_str())
@@ -348,6 +348,15 @@ impl Approval {
         self.overridden_by = Some(user.to_string());
         self.decided_at = Some(now);
         Ok(vec![Change::new("approval", &self.id, "override", json!({"reason": reason}))])
+    }
+
+    /// Whether sending application release `release` back (or cancelling it) withdraws this approval
+    /// (R10): its own development approval always; when the train returns to construction with it, the
+    /// executive approval and the verification gate's, which were asked for on a verified release.
+    pub fn rests_on_release(&self, release: &str, train_returns: bool) -> bool {
+        self.subject_id == release
+            || (train_returns
+                && (self.kind == ApprovalKind::Executive || self.gate == Some(crate::GateName::Verification)))
     }
 
     /// Cancels a pending approval because what it approved went away (train cancelled, sent back).

@@ -6,6 +6,7 @@
 //! of the group before succeeded or was skipped, and settles the deployment when a group fails or the
 //! last one is done.
 
+mod retry;
 mod runs;
 mod schedule;
 #[cfg(test)]
@@ -375,7 +376,7 @@ impl Deployment {
         let rule = crate::access::rules::RUN_OWNER;
         g.deny(rule.allows(actor, r.owner.as_deref()), rule.code, || {
             format!(
-                "run {run_id} is owned by {}; only they or a release engineer may complete it (R15)",
+                "run {run_id} is owned by {}; only they or a release engineer may complete it",
                 r.owner.as_deref().unwrap_or("nobody")
             )
         });

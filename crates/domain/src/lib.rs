@@ -8,12 +8,14 @@ pub mod access;
 pub mod action;
 pub mod application;
 pub mod approval;
+pub mod available;
 mod change;
 pub mod deployment;
 pub mod environment;
 mod error;
 pub mod gate;
 pub mod graph;
+pub mod holds;
 pub mod inventory;
 pub mod limits;
 pub mod line;
@@ -26,11 +28,13 @@ pub mod runbook;
 pub mod schedule;
 pub mod train;
 pub mod turnover;
+pub mod verification;
 pub mod work_item;
 
 pub use access::{Actor, Operation, Role};
 pub use application::{Application, ApplicationPatch, ApplicationSpec};
 pub use approval::{Approval, ApprovalKind, ApprovalState, Decision, Verdict};
+pub use available::{AvailableAction, ReleaseFacts};
 pub use change::Change;
 pub use deployment::{
     Deployment, DeploymentState, EarlyStart, Lease, MAX_WINDOW_MINUTES, RunProcess, RunResult, RunState, RunStatus,
@@ -60,8 +64,9 @@ pub use train::{
 };
 pub use turnover::{
     Artifact, NextStage, ProductionSpec, ProposedOrder, ReorderEntry, Task, TaskPatch, TaskSpec, Turnover,
-    TurnoverKind, TurnoverPatch, TurnoverSpec, TurnoverState, default_tiers,
+    TurnoverFacts, TurnoverKind, TurnoverPatch, TurnoverSpec, TurnoverState, default_tiers,
 };
+pub use verification::Verification;
 pub use work_item::{WorkItem, WorkItemKind, WorkItemSpec, WorkItemStatus};
 
 /// The actor the engine and other automatic steps act as.

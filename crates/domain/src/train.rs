@@ -1,5 +1,6 @@
 //! The release train and its lifecycle (DESIGN.md §2).
 
+mod closing;
 mod edit;
 
 use std::fmt;
@@ -17,6 +18,7 @@ use crate::{
     Schedule,
 };
 
+pub use closing::closing_blockers;
 pub use edit::{CriterionPatch, CriterionSpec, MilestonePatch, MilestoneSpec, TrainPatch, TrainSpec};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -283,7 +285,7 @@ impl Train {
                 for (id, title, why) in &around.not_verified {
                     g.fail(
                         "release_not_verified",
-                        format!("application release {id} '{title}' is not verified: {why} (R9)"),
+                        format!("application release {id} '{title}' is not verified: {why}"),
                     );
                 }
                 self.check_executive_policy(&mut g);
@@ -296,7 +298,7 @@ impl Train {
                     format!("only the train's manager ({}) or a release engineer may close it", self.manager)
                 });
                 for t in &around.open_turnovers {
-                    g.fail("turnover_open", format!("{t} (R14)"));
+                    g.fail("turnover_open", format!("{t}; a train closes once every production-ready turnover of it is verified or cancelled and no deployment of it runs"));
                 }
             }
             TrainAction::Cancel { reason } => {
@@ -378,7 +380,7 @@ impl Train {
 
     fn check_executive_policy(&self, g: &mut Guards) {
         g.check(self.approval_policies.executive.is_some(), "executive_policy_missing", || {
-            "no executive approval policy is defined; every train needs one (R4)".to_string()
+            "no executive approval policy is defined; every train needs one".to_string()
         });
     }
 

@@ -1,6 +1,7 @@
 //! Turnovers: packages of deployment tasks that move an application release through its path
 //! (DESIGN.md §1–2; R6 creation, R7 work items, R12 freezing).
 
+mod deploy;
 mod production;
 mod tasks;
 
@@ -17,6 +18,7 @@ use crate::{
     WorkItem, WorkItemStatus,
 };
 
+pub use deploy::TurnoverFacts;
 pub use production::{ProductionSpec, ProposedOrder, default_tiers};
 pub use tasks::{ReorderEntry, Task, TaskPatch, TaskSpec};
 
@@ -210,7 +212,7 @@ impl Turnover {
         f.done()?;
         let mut g = Guards::new("create", &format!("a turnover of {}", release.id), release.state);
         g.check(train.state >= TrainState::Construction && train.state.is_open(), "train_not_in_construction", || {
-            format!("train {} is {}; turnovers are created once it is in construction (R6)", train.id, train.state)
+            format!("train {} is {}; turnovers are created once it is in construction", train.id, train.state)
         });
         g.check(release.accepted_train() == Some(train.id.as_str()), "release_not_on_train", || {
             format!("{} is not accepted on train {}", release.id, train.id)
@@ -221,7 +223,7 @@ impl Turnover {
                 ReleaseState::Construction | ReleaseState::AwaitingDevelopmentApproval | ReleaseState::Verification
             ),
             "release_not_begun",
-            || format!("{} is {}; turnovers are created once it has begun work (R6)", release.id, release.state),
+            || format!("{} is {}; turnovers are created once it has begun work", release.id, release.state),
         );
         g.check(path.state == PathState::Active, "path_not_active", || {
             format!(
@@ -293,7 +295,7 @@ impl Turnover {
             format!("{} is {}; its tasks and artifacts change only while it is draft", self.describe(), self.state)
         });
         if let Some(why) = &self.frozen {
-            g.fail("frozen", format!("{} is frozen: {why} (R12)", self.describe()));
+            g.fail("frozen", format!("{} is frozen: {why}; its tasks and artifacts no longer change", self.describe()));
         }
         self.check_editor(&mut g, actor);
         g.done()
@@ -345,13 +347,15 @@ impl Turnover {
         let mut g = self.guards("link_work_items");
         for w in items {
             g.check(self.releases.contains(&w.release_id), "work_item_elsewhere", || {
-                format!(
-                    "work item {} ({}) belongs to {}, not to this turnover's release (R7)",
-                    w.id, w.key, w.release_id
-                )
+                format!("work item {} ({}) belongs to {}, not to this turnover's release", w.id, w.key, w.release_id)
             });
             g.check(w.status == WorkItemStatus::Done, "work_item_not_done", || {
-                format!("work item {} ({}) is {}, not done (R7)", w.id, w.key, w.status.as_str())
+                format!(
+                    "work item {} ({}) is {}, not done; a turnover links only work items that are done",
+                    w.id,
+                    w.key,
+                    w.status.as_str()
+                )
             });
         }
         g.done()?;
@@ -409,7 +413,7 @@ impl Turnover {
         g.check(self.state.is_editable(), "wrong_state", || format!("{} is {}", self.describe(), self.state));
         g.check(self.kind == TurnoverKind::Standard, "production_ready", || {
             format!(
-                "{} is production-ready: it is deployed by scheduling it into its locked environments (R11)",
+                "{} is production-ready: it is deployed by scheduling it into its locked environments",
                 self.describe()
             )
         });
@@ -423,7 +427,7 @@ impl Turnover {
             match self.stages.iter().find(|s| &s.environment == name) {
                 None => g.fail("no_such_stage", format!("the path of {} has no stage {name}", self.id)),
                 Some(s) if s.required => {
-                    g.fail("stage_required", format!("stage {name} is required and is never skipped (R8)"))
+                    g.fail("stage_required", format!("stage {name} is required and is never skipped"))
                 }
                 Some(_) => {}
             }
@@ -437,7 +441,7 @@ impl Turnover {
                 D::Failed | D::Rejected | D::Abandoned => {
                     let stage = &self.stages[d.stage.min(self.stages.len().saturating_sub(1))];
                     g.check(stage.allow_redeploy, "redeploy_not_allowed", || {
-                        format!("stage {} does not allow redeploys (R8)", stage.environment)
+                        format!("stage {} does not allow redeploys", stage.environment)
                     });
                     Some(NextStage { stage: d.stage, attempt: d.attempt + 1 })
                 }
@@ -459,7 +463,7 @@ impl Turnover {
             for i in (d.stage + 1)..t.stage {
                 let s = &self.stages[i];
                 g.check(!s.required, "stage_required", || {
-                    format!("stage {} is required and is never skipped (R8)", s.environment)
+                    format!("stage {} is required and is never skipped", s.environment)
                 });
             }
         }

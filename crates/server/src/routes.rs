@@ -8,8 +8,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::handlers::{
-    applications, approvals, audit, dependencies, deployments, environments, gates, inbox, inventory, milestones,
-    paths, production, releases, runbooks, system, tokens, train_actions, trains, turnovers, users, work_items,
+    actions, applications, approvals, audit, dependencies, deployments, environments, gates, inbox, inventory,
+    milestones, paths, production, releases, runbooks, system, tokens, train_actions, trains, turnovers, users,
+    work_items,
 };
 
 #[derive(OpenApi)]
@@ -47,6 +48,7 @@ pub fn routes() -> (Router<Service>, utoipa::openapi::OpenApi) {
         .routes(routes!(trains::list, trains::create))
         .routes(routes!(trains::show, trains::update))
         .routes(routes!(trains::copy))
+        .routes(routes!(actions::train))
         .routes(routes!(train_actions::submit))
         .routes(routes!(train_actions::start_construction))
         .routes(routes!(train_actions::start_verification))
@@ -66,15 +68,18 @@ pub fn routes() -> (Router<Service>, utoipa::openapi::OpenApi) {
         .routes(routes!(milestones::miss))
         .routes(routes!(approvals::list))
         .routes(routes!(approvals::show))
+        .routes(routes!(actions::approval))
         .routes(routes!(approvals::approve))
         .routes(routes!(approvals::reject))
         .routes(routes!(approvals::override_))
         .routes(routes!(applications::list, applications::create))
         .routes(routes!(applications::show, applications::update))
         .routes(routes!(applications::archive))
+        .routes(routes!(actions::application))
         .routes(routes!(releases::list, releases::create))
         .routes(routes!(releases::show, releases::update))
         .routes(routes!(releases::propose))
+        .routes(routes!(actions::release))
         .routes(routes!(releases::verification))
         .routes(routes!(releases::accept))
         .routes(routes!(releases::reject))
@@ -102,6 +107,7 @@ pub fn routes() -> (Router<Service>, utoipa::openapi::OpenApi) {
         .routes(routes!(work_items::show, work_items::update))
         .routes(routes!(environments::list, environments::create))
         .routes(routes!(environments::show, environments::update))
+        .routes(routes!(actions::environment))
         .routes(routes!(environments::take_offline))
         .routes(routes!(environments::bring_online))
         .routes(routes!(environments::decommission))
@@ -110,12 +116,14 @@ pub fn routes() -> (Router<Service>, utoipa::openapi::OpenApi) {
         .routes(routes!(environments::calendar))
         .routes(routes!(paths::list, paths::create))
         .routes(routes!(paths::show, paths::update))
+        .routes(routes!(actions::path))
         .routes(routes!(paths::activate))
         .routes(routes!(paths::return_to_draft))
         .routes(routes!(paths::retire))
         .routes(routes!(turnovers::list, turnovers::create))
         .routes(routes!(turnovers::show, turnovers::update))
         .routes(routes!(turnovers::cancel))
+        .routes(routes!(actions::turnover))
         .routes(routes!(turnovers::link))
         .routes(routes!(turnovers::unlink))
         .routes(routes!(turnovers::add_task))
@@ -137,6 +145,7 @@ pub fn routes() -> (Router<Service>, utoipa::openapi::OpenApi) {
         .routes(routes!(deployments::deploy))
         .routes(routes!(deployments::list))
         .routes(routes!(deployments::show))
+        .routes(routes!(actions::deployment))
         .routes(routes!(deployments::retry))
         .routes(routes!(deployments::abandon))
         .routes(routes!(deployments::validate))
@@ -146,6 +155,7 @@ pub fn routes() -> (Router<Service>, utoipa::openapi::OpenApi) {
         .routes(routes!(inventory::cell))
         .routes(routes!(runbooks::list, runbooks::create))
         .routes(routes!(runbooks::show))
+        .routes(routes!(actions::runbook))
         .routes(routes!(runbooks::submit))
         .routes(routes!(runbooks::accept))
         .routes(routes!(runbooks::reject))

@@ -100,7 +100,7 @@ impl Service {
                     state: s.value.state.to_string(),
                     guards: vec![Guard::new(
                         "dependency_cycle",
-                        format!("{id} depending on {on} would close the cycle {} (R5)", cycle.join(" → ")),
+                        format!("{id} depending on {on} would close the cycle {}", cycle.join(" → ")),
                     )],
                 }));
             }

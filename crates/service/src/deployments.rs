@@ -1,7 +1,7 @@
 //! Deployments: started by a person (R8 decides the stage), driven by the engine (R13, R15, R16),
 //! retried, abandoned, validated. The engine's side is in `engine_work.rs`.
 
-use railyard_domain::{Actor, Deployment, DeploymentState, Environment, Guard, Operation, Refusal, Turnover};
+use railyard_domain::{Actor, Deployment, DeploymentState, Environment, Operation, Turnover, TurnoverFacts};
 use railyard_store::ListQuery;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -82,6 +82,18 @@ impl Service {
         self.list_all(q).await
     }
 
+    /// What the turnover's actions depend on: its deployments and the environments of its path.
+    pub(crate) async fn turnover_facts(&self, t: &Turnover) -> ServiceResult<TurnoverFacts> {
+        let deployments = self.deployments_of(&t.id).await?.into_iter().map(|d| d.value).collect();
+        let mut environments = Vec::new();
+        for s in &t.stages {
+            if let Some(e) = self.find::<Environment>(&s.environment).await? {
+                environments.push(e.value);
+            }
+        }
+        Ok(TurnoverFacts { deployments, environments })
+    }
+
     /// Schedules the turnover's next deployment (R8); the engine starts it when its environment is open.
     pub async fn deploy(&self, actor: &Actor, turnover_id: &str, input: DeployInput) -> ServiceResult<DeploymentView> {
         bounded(&input)?;
@@ -90,35 +102,8 @@ impl Service {
         let id = self
             .retrying(None, move || async move {
                 let mut t: Stored<Turnover> = self.load(turnover_id).await?;
-                let past: Vec<Deployment> = self.deployments_of(turnover_id).await?.into_iter().map(|d| d.value).collect();
-                let next = t.value.next_stage(&past, &input.skip)?;
-                let env_name = t.value.stages[next.stage].environment.clone();
-                let refuse = |code: &str, message: String| {
-                    ServiceError::Refused(Refusal {
-                        action: "deploy".into(),
-                        object: t.value.describe(),
-                        state: t.value.state.to_string(),
-                        guards: vec![Guard::new(code, message)],
-                    })
-                };
-                let Some(env) = self.find::<Environment>(&env_name).await? else {
-                    return Err(refuse("environment_missing", format!("environment {env_name} of the path no longer exists")));
-                };
-                if env.value.state == railyard_domain::EnvironmentState::Decommissioned {
-                    return Err(refuse("environment_decommissioned", format!("environment {env_name} is decommissioned; nothing deploys there")));
-                }
-                if env.value.locked {
-                    return Err(ServiceError::Refused(Refusal {
-                        action: "deploy".into(),
-                        object: t.value.describe(),
-                        state: t.value.state.to_string(),
-                        guards: vec![Guard::new(
-                            "environment_locked",
-                            format!("environment {env_name} is locked: it takes only accepted production-ready turnovers of a train in deployment, at their scheduled time (R11)"),
-                        )],
-                    }));
-                }
-                Deployment::new(String::new(), &t.value, next.stage, next.attempt, actor)?;
+                let facts = self.turnover_facts(&t.value).await?;
+                let next = t.value.decide_deploy(&facts, &input.skip, actor)?;
                 let id = self.new_id("DE").await?;
                 let (d, change) = Deployment::new(id.clone(), &t.value, next.stage, next.attempt, actor)?;
                 let mut tx = Tx::new(actor, self.now());
@@ -190,37 +175,9 @@ impl Service {
         self.authorize(actor, Operation::Deploy)?;
         let d: Stored<Deployment> = self.load(id).await?;
         let t: Stored<Turnover> = self.load(&d.value.turnover_id).await?;
-        let others = self.deployments_of(&t.value.id).await?;
-        let mut guards = Vec::new();
-        use railyard_domain::TurnoverState as T;
-        if !matches!(t.value.state, T::InFlight | T::Deploying | T::Deployed | T::RolledBack) {
-            guards.push(Guard::new("turnover_not_in_flight", format!("turnover {} is {}", t.value.id, t.value.state)));
-        }
-        if d.value.generation != t.value.generation
-            || others.iter().any(|o| {
-                // A production turnover's environments are independent of each other: only a later
-                // deployment into the same one supersedes it.
-                let same_line = !d.value.production || o.value.environment == d.value.environment;
-                o.value.id != d.value.id
-                    && same_line
-                    && (o.value.stage, o.value.attempt) > (d.value.stage, d.value.attempt)
-                    && o.value.generation == t.value.generation
-            })
-        {
-            guards.push(Guard::new(
-                "not_latest",
-                format!("deployment {id} is not the latest deployment of turnover {}", t.value.id),
-            ));
-        }
-        if !guards.is_empty() {
-            return Err(ServiceError::Refused(Refusal {
-                action: "retry".into(),
-                object: d.value.describe(),
-                state: d.value.state.to_string(),
-                guards,
-            }));
-        }
-        self.change_deployment(actor, id, Operation::Deploy, |d, now| d.retry(&input.rerun, now)).await
+        let others: Vec<Deployment> = self.deployments_of(&t.value.id).await?.into_iter().map(|o| o.value).collect();
+        let (t, others) = (&t.value, &others);
+        self.change_deployment(actor, id, Operation::Deploy, |d, now| d.retry_in(t, others, &input.rerun, now)).await
     }
 
     pub async fn abandon_deployment(&self, actor: &Actor, id: &str) -> ServiceResult<DeploymentView> {

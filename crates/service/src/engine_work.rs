@@ -136,7 +136,7 @@ impl Service {
                         holds.extend(e.value.blocked_at(now));
                         if e.value.locked && !d.value.production {
                             holds.push(format!(
-                                "environment {} is locked: it takes only accepted production-ready turnovers (R11)",
+                                "environment {} is locked: it takes only accepted production-ready turnovers",
                                 e.value.name
                             ));
                         }

@@ -341,28 +341,27 @@ impl Service {
     }
 
     /// activate (every stage's environment must exist and not be decommissioned), return to draft, retire.
+    /// The environments of a path's stages that exist.
+    pub(crate) async fn stage_environments(&self, path: &DeploymentPath) -> ServiceResult<Vec<Environment>> {
+        let mut environments = Vec::new();
+        for stage in &path.stages {
+            if let Some(e) = self.find::<Environment>(&stage.environment).await? {
+                environments.push(e.value);
+            }
+        }
+        Ok(environments)
+    }
+
     pub async fn path_action(&self, actor: &Actor, id: &str, action: PathAction) -> ServiceResult<PathView> {
         self.authorize(actor, Operation::ManageEnvironments)?;
         self.retrying(None, move || async move {
             let mut s: Stored<DeploymentPath> = self.load(id).await?;
-            let mut unusable = Vec::new();
-            if action == PathAction::Activate {
-                for (i, stage) in s.value.stages.iter().enumerate() {
-                    match self.find::<Environment>(&stage.environment).await? {
-                        None => unusable.push(format!(
-                            "stage {} names environment {}, which does not exist",
-                            i + 1,
-                            stage.environment
-                        )),
-                        Some(e) if e.value.state == EnvironmentState::Decommissioned => unusable.push(format!(
-                            "stage {} names environment {}, which is decommissioned",
-                            i + 1,
-                            stage.environment
-                        )),
-                        Some(_) => {}
-                    }
-                }
-            }
+            let unusable = if action == PathAction::Activate {
+                let environments = self.stage_environments(&s.value).await?;
+                s.value.unusable_stages(&environments)
+            } else {
+                Vec::new()
+            };
             let change = s.value.apply(action, &unusable)?;
             let mut tx = Tx::new(actor, self.now());
             tx.update(&s)?;

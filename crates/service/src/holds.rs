@@ -1,17 +1,15 @@
-//! What holds production deployments back, and what would hold them forever: the train not yet in
-//! deployment (R11), and turnovers carrying a release's dependencies that have not finished deploying
-//! into the same environment (R5). Two turnovers waiting for each other could never start, so a schedule
-//! that would make such a cycle is refused.
+//! What holds production deployments back, and what would hold them forever: the service loads the
+//! train, the dependencies between releases and the other production turnovers of the environment; the
+//! domain decides ([`railyard_domain::holds`]).
 
 use std::collections::BTreeMap;
 
-use railyard_domain::{
-    ApplicationRelease, Deployment, DeploymentState, Guard, Refusal, Train, Turnover, TurnoverKind, TurnoverState,
-};
+use railyard_domain::holds::{self, Neighbour};
+use railyard_domain::{Deployment, Train, Turnover, TurnoverKind, TurnoverState};
 use railyard_store::ListQuery;
 
 use crate::persist::Stored;
-use crate::{Service, ServiceError, ServiceResult};
+use crate::{Service, ServiceResult};
 
 impl Service {
     /// The production-ready turnovers of a train that deploy into `environment`, still in play.
@@ -31,130 +29,40 @@ impl Service {
             .collect())
     }
 
-    /// The releases each release of `turnovers` depends on directly.
-    async fn direct_dependencies(&self, turnovers: &[Turnover]) -> ServiceResult<BTreeMap<String, Vec<String>>> {
-        let mut deps = BTreeMap::new();
-        for r in turnovers.iter().flat_map(|t| &t.releases) {
-            if !deps.contains_key(r) {
-                let d = self.find::<ApplicationRelease>(r).await?.map(|x| x.value.dependencies).unwrap_or_default();
-                deps.insert(r.clone(), d);
-            }
-        }
-        Ok(deps)
+    /// Every release's direct dependencies.
+    async fn dependency_map(&self) -> ServiceResult<BTreeMap<String, Vec<String>>> {
+        Ok(self.all_releases().await?.iter().map(|r| (r.id.clone(), r.dependencies.clone())).collect())
     }
 
-    /// R5: refuses to schedule `t` into `environment` when it and other turnovers there would wait for
-    /// each other (A carries a dependency of B's release and B one of A's), naming the cycle.
+    /// Refuses to schedule `t` into `environment` when it and other turnovers there would wait for
+    /// each other, naming the cycle.
     pub(crate) async fn refuse_wait_cycle(&self, t: &Turnover, environment: &str) -> ServiceResult<()> {
-        let mut all = self.production_turnovers_into(&t.train_id, environment).await?;
-        if !all.iter().any(|o| o.id == t.id) {
-            all.push(t.clone());
-        }
-        let deps = self.direct_dependencies(&all).await?;
-        // x waits for y when a release of x depends on one of y (and x does not carry it itself).
-        let waits_for = |x: &Turnover, y: &Turnover| -> Option<String> {
-            x.releases.iter().find_map(|r| {
-                deps.get(r)?
-                    .iter()
-                    .find(|d| !x.releases.contains(d) && y.releases.contains(d))
-                    .map(|d| format!("{} waits for {} ({r} depends on {d})", x.id, y.id))
-            })
-        };
-        // Depth-first from t; a path back to t is a cycle.
-        let mut stack: Vec<(usize, Vec<String>)> =
-            all.iter().position(|o| o.id == t.id).map(|i| (i, Vec::new())).into_iter().collect();
-        let mut seen = vec![false; all.len()];
-        while let Some((i, path)) = stack.pop() {
-            for (j, other) in all.iter().enumerate() {
-                if j == i {
-                    continue;
-                }
-                let Some(step) = waits_for(&all[i], other) else { continue };
-                let mut path = path.clone();
-                path.push(step);
-                if other.id == t.id {
-                    return Err(ServiceError::Refused(Refusal {
-                        action: "schedule".into(),
-                        object: t.describe(),
-                        state: t.state.to_string(),
-                        guards: vec![Guard::new(
-                            "dependency_deadlock",
-                            format!(
-                                "in {environment}, {}: none of them could ever start (R5); carry these releases in one turnover",
-                                path.join(", ")
-                            ),
-                        )],
-                    }));
-                }
-                if !seen[j] {
-                    seen[j] = true;
-                    stack.push((j, path));
-                }
-            }
-        }
-        Ok(())
+        let others = self.production_turnovers_into(&t.train_id, environment).await?;
+        let deps = self.dependency_map().await?;
+        Ok(holds::refuse_wait_cycle(t, environment, &others, &deps)?)
     }
 
-    /// Why a due production deployment may not start yet, besides the line and the calendar: its train
-    /// is not in deployment (R11), or a turnover carrying a release it depends on has not finished
-    /// deploying into the same environment (R5).
+    /// Why a due production deployment may not start yet, besides the line and the calendar.
     pub(crate) async fn production_holds(&self, d: &Deployment) -> ServiceResult<Vec<String>> {
-        let mut holds = Vec::new();
         if !d.production || d.rollback {
-            return Ok(holds);
+            return Ok(Vec::new());
         }
         let train: Stored<Train> = self.load(&d.train_id).await?;
-        if train.value.state != railyard_domain::TrainState::Deployment {
-            holds.push(format!(
-                "train {} is {}; production deployments start once it is in deployment (R11)",
-                train.value.id, train.value.state
-            ));
+        let deps = self.dependency_map().await?;
+        let turnovers = self.production_turnovers_into(&d.train_id, &d.environment).await?;
+        let mut latest: Vec<Option<Deployment>> = Vec::with_capacity(turnovers.len());
+        for o in &turnovers {
+            latest.push(
+                self.deployments_of(&o.id)
+                    .await?
+                    .into_iter()
+                    .map(|x| x.value)
+                    .filter(|x| x.environment == d.environment && x.generation == o.generation && !x.rollback)
+                    .max_by_key(|x| x.attempt),
+            );
         }
-        let mut depends: Vec<(String, String)> = Vec::new();
-        for r in &d.releases {
-            if let Some(release) = self.find::<ApplicationRelease>(r).await? {
-                for dep in release.value.dependencies.iter().filter(|x| !d.releases.contains(x)) {
-                    depends.push((r.clone(), dep.clone()));
-                }
-            }
-        }
-        if depends.is_empty() {
-            return Ok(holds);
-        }
-        for o in &self.production_turnovers_into(&d.train_id, &d.environment).await? {
-            if o.id == d.turnover_id {
-                continue;
-            }
-            let Some((r, dep)) = depends.iter().find(|(_, dep)| o.releases.contains(dep)) else { continue };
-            let latest = self
-                .deployments_of(&o.id)
-                .await?
-                .into_iter()
-                .map(|x| x.value)
-                .filter(|x| x.environment == d.environment && x.generation == o.generation && !x.rollback)
-                .max_by_key(|x| x.attempt);
-            let done = latest
-                .as_ref()
-                .is_some_and(|x| matches!(x.state, DeploymentState::Succeeded | DeploymentState::Validated));
-            if !done {
-                let status = match &latest {
-                    None => "it is not scheduled there".to_string(),
-                    Some(x)
-                        if matches!(
-                            x.state,
-                            DeploymentState::Failed | DeploymentState::Rejected | DeploymentState::Abandoned
-                        ) =>
-                    {
-                        format!("its deployment {} {}", x.id, x.state)
-                    }
-                    Some(_) => "it has not finished".to_string(),
-                };
-                holds.push(format!(
-                    "waits for turnover {} ({dep}, which {r} depends on) to deploy into {} first (R5); {status}",
-                    o.id, d.environment
-                ));
-            }
-        }
-        Ok(holds)
+        let neighbours: Vec<Neighbour<'_>> =
+            turnovers.iter().zip(&latest).map(|(turnover, l)| Neighbour { turnover, latest: l.as_ref() }).collect();
+        Ok(holds::production_holds(d, &train.value.id, train.value.state, &deps, &neighbours))
     }
 }

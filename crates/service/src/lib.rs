@@ -5,6 +5,7 @@
 //! The HTTP server, the CLI's `serve` and (later) the engine all go through [`Service`]; nothing else
 //! writes to the store.
 
+mod actions;
 mod applications;
 mod approvals;
 mod audit;
@@ -182,18 +183,10 @@ impl Service {
     }
 
     pub(crate) fn authorize(&self, actor: &Actor, op: Operation) -> ServiceResult<()> {
-        if actor.may(op) {
-            return Ok(());
+        match railyard_domain::access::role_guard(actor, op) {
+            None => Ok(()),
+            Some(guard) => Err(ServiceError::Forbidden(guard.message)),
         }
-        let mut allowed: Vec<&str> = op.roles().iter().map(|r| r.as_str()).collect();
-        allowed.push("admin");
-        let held: Vec<&str> = actor.roles.iter().map(|r| r.as_str()).collect();
-        Err(ServiceError::Forbidden(format!(
-            "{} may not do this: it needs one of the roles {}, and they hold {}",
-            actor.name,
-            allowed.join(", "),
-            if held.is_empty() { "none".to_string() } else { held.join(", ") }
-        )))
     }
 
     /// Checks that the database answers (for `/readyz`).

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use railyard_domain::train::Outcome;
 use railyard_domain::{
     Actor, Application, ApplicationRelease, DomainError, MilestonePatch, MilestoneSpec, MilestoneState, Operation,
-    ReleaseAction, ReleasePatch, ReleaseSpec, ReleaseState, Train,
+    ReleaseAction, ReleaseFacts, ReleasePatch, ReleaseSpec, ReleaseState, Train,
 };
 use railyard_store::ListQuery;
 use serde::{Deserialize, Serialize};
@@ -257,7 +257,8 @@ impl Service {
             Operation::DecideMembership,
             |r, train, now, _| {
                 let Some(train) = train else {
-                    return Err(DomainError::invalid("train", format!("{} is not proposed to a train", r.id)));
+                    // Refused as input, exactly as the list of available actions says.
+                    return r.accept_on(None, actor, now).map(|()| Outcome::default());
                 };
                 r.accept(train, actor, now).map(|changes| Outcome { changes, new_approval: None })
             },
@@ -316,7 +317,12 @@ impl Service {
                 }
                 _ => None,
             };
-            let outcome = s.value.apply(action, train.as_ref().map(|t| &t.value), actor, now, approval_id)?;
+            let facts = match action {
+                ReleaseAction::SendBack { .. } => self.release_facts(&s.value.id).await?,
+                _ => ReleaseFacts::default(),
+            };
+            let outcome =
+                s.value.apply_with(action, train.as_ref().map(|t| &t.value), &facts, actor, now, approval_id)?;
             let mut tx = Tx::new(actor, now);
             tx.record(outcome.changes);
             if let Some(a) = &outcome.new_approval {
@@ -343,14 +349,12 @@ impl Service {
         self.release(actor, id).await
     }
 
-    /// R10: the release's open turnovers return to draft; their scheduled deployments are withdrawn. A
-    /// deployment still running refuses the send back: it finishes (or fails) first.
-    async fn turnovers_back_to_draft(&self, tx: &mut Tx, release: &str, now: DateTime<Utc>) -> ServiceResult<()> {
-        let why = format!("{release} was sent back to construction");
+    /// The turnovers carrying a release: its own, and production-ready ones of its train carrying it
+    /// among other releases (listed under their train).
+    async fn release_turnovers(&self, release: &str) -> ServiceResult<Vec<Stored<railyard_domain::Turnover>>> {
         let mut q = ListQuery::new("turnover", crate::MAX_PAGE);
         q.parent_id = Some(release.to_string());
         let mut turnovers = self.list_all::<railyard_domain::Turnover>(q).await?;
-        // Production-ready turnovers carrying it among other releases are listed under their train.
         if let Some(train) =
             self.find::<ApplicationRelease>(release).await?.and_then(|r| r.value.accepted_train().map(str::to_string))
         {
@@ -363,22 +367,29 @@ impl Service {
                 }
             }
         }
-        for mut t in turnovers {
-            for mut d in self.deployments_of(&t.value.id).await? {
+        Ok(turnovers)
+    }
+
+    /// What a release's actions depend on besides itself and its train: the running deployments of the
+    /// turnovers carrying it, which a send back waits for (R10).
+    pub(crate) async fn release_facts(&self, release: &str) -> ServiceResult<ReleaseFacts> {
+        let mut facts = ReleaseFacts::default();
+        for t in self.release_turnovers(release).await? {
+            for d in self.deployments_of(&t.value.id).await? {
                 if d.value.state == railyard_domain::DeploymentState::Running {
-                    return Err(ServiceError::Refused(railyard_domain::Refusal {
-                        action: "send_back".into(),
-                        object: format!("application release {release}"),
-                        state: "verification".into(),
-                        guards: vec![railyard_domain::Guard::new(
-                            "deployment_running",
-                            format!(
-                                "deployment {} of turnover {} is running; let it finish or fail first",
-                                d.value.id, t.value.id
-                            ),
-                        )],
-                    }));
+                    facts.running_deployments.push((d.value.id.clone(), t.value.id.clone()));
                 }
+            }
+        }
+        Ok(facts)
+    }
+
+    /// R10: the release's open turnovers return to draft; their scheduled deployments are withdrawn. (A
+    /// running deployment refuses the send back in the domain: it finishes or fails first.)
+    async fn turnovers_back_to_draft(&self, tx: &mut Tx, release: &str, now: DateTime<Utc>) -> ServiceResult<()> {
+        let why = format!("{release} was sent back to construction");
+        for mut t in self.release_turnovers(release).await? {
+            for mut d in self.deployments_of(&t.value.id).await? {
                 if let Some(c) = d.value.withdraw(&why, now) {
                     tx.record([c]);
                     tx.update(&d)?;
@@ -412,12 +423,7 @@ impl Service {
         let moved = if send_back { train.value.return_to_construction(&rid, &actor.name, now) } else { None };
         let mut touched = moved.is_some();
         for mut pending in self.pending_approvals_of(&train.value.id).await? {
-            let a = &pending.value;
-            let depends = a.subject_id == rid
-                || (moved.is_some()
-                    && (a.kind == railyard_domain::ApprovalKind::Executive
-                        || a.gate == Some(railyard_domain::GateName::Verification)));
-            if !depends {
+            if !pending.value.rests_on_release(&rid, moved.is_some()) {
                 continue;
             }
             if let Some(c) = pending.value.cancel(&why, now) {

@@ -196,12 +196,7 @@ impl Service {
         expected: Option<i64>,
     ) -> ServiceResult<TrainView> {
         bounded(&action)?;
-        let op = match action {
-            TrainAction::Cancel { .. } => Operation::CancelTrain,
-            TrainAction::Close => Operation::CloseTrain,
-            _ => Operation::AdvanceTrain,
-        };
-        self.authorize(actor, op)?;
+        self.authorize(actor, action.operation())?;
         let action = &action;
         self.retrying(expected, move || async move {
             let mut s: Stored<Train> = self.load(id).await?;
@@ -214,26 +209,7 @@ impl Service {
                 TrainAction::StartConstruction | TrainAction::StartVerification | TrainAction::RequestExecutiveApproval
             );
             let mut members = if reads_members { self.accepted_members(id).await? } else { Vec::new() };
-            let mut around = Surroundings::default();
-            for r in members.iter().map(|r| &r.value) {
-                match action {
-                    TrainAction::StartVerification if !r.is_development_approved() => {
-                        around.not_development_approved.push((r.id.clone(), r.title.clone()))
-                    }
-                    TrainAction::RequestExecutiveApproval => {
-                        let v = self.verification_of(&r.id).await?;
-                        if !v.verified {
-                            around.not_verified.push((r.id.clone(), r.title.clone(), v.why()));
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            // R14: what keeps the train from closing, and what closes with it.
-            let mut closing: Vec<Stored<railyard_domain::Turnover>> = Vec::new();
-            if matches!(action, TrainAction::Close) {
-                closing = self.check_closable(id, &mut around).await?;
-            }
+            let (around, mut closing) = self.surroundings(id, &members, Some(action)).await?;
             let now = self.now();
             // Decide on a copy first, so a refused action takes no approval number.
             let approval_id = if action.requests_approval(&s.value) {
@@ -297,6 +273,32 @@ impl Service {
         self.train(actor, id).await
     }
 
+    /// What the train's actions need to know about its releases and turnovers, for `action` (all of them
+    /// when `None`): its accepted releases not development-approved or not verified (R9), and what keeps
+    /// it from closing (R14). Also returns the verified production turnovers, which close with it.
+    pub(crate) async fn surroundings(
+        &self,
+        id: &str,
+        members: &[Stored<ApplicationRelease>],
+        action: Option<&TrainAction>,
+    ) -> ServiceResult<(Surroundings, Vec<Stored<railyard_domain::Turnover>>)> {
+        let wants = |a: TrainAction| action.is_none_or(|x| *x == a);
+        let mut around = Surroundings::default();
+        for r in members.iter().map(|r| &r.value) {
+            if wants(TrainAction::StartVerification) && !r.is_development_approved() {
+                around.not_development_approved.push((r.id.clone(), r.title.clone()));
+            }
+            if wants(TrainAction::RequestExecutiveApproval) {
+                let v = self.verification_of(&r.id).await?;
+                if !v.verified {
+                    around.not_verified.push((r.id.clone(), r.title.clone(), v.why()));
+                }
+            }
+        }
+        let closing = if wants(TrainAction::Close) { self.check_closable(id, &mut around).await? } else { Vec::new() };
+        Ok((around, closing))
+    }
+
     /// R14: every production-ready turnover of the train verified in all its environments or cancelled,
     /// and no deployment of it running. Fills `around` with what is open; returns the verified
     /// production turnovers, which close with the train.
@@ -305,34 +307,22 @@ impl Service {
         train: &str,
         around: &mut Surroundings,
     ) -> ServiceResult<Vec<Stored<railyard_domain::Turnover>>> {
-        use railyard_domain::{DeploymentState, TurnoverKind, TurnoverState};
         let mut q = ListQuery::new("turnover", crate::MAX_PAGE);
         q.category = Some(train.to_string());
-        let mut verified = Vec::new();
-        for t in self.list_all::<railyard_domain::Turnover>(q).await? {
-            let deployments: Vec<_> = self.deployments_of(&t.value.id).await?.into_iter().map(|d| d.value).collect();
-            for d in deployments.iter().filter(|d| d.state == DeploymentState::Running) {
-                around.open_turnovers.push(format!("{} is running", d.describe()));
-            }
-            if t.value.kind != TurnoverKind::ProductionReady {
-                continue;
-            }
-            match t.value.state {
-                TurnoverState::Verified => verified.push(t),
-                TurnoverState::Cancelled | TurnoverState::Closed => {}
-                state => {
-                    let mut why = t.value.unverified(&deployments);
-                    if matches!(state, TurnoverState::Draft | TurnoverState::Delivered) {
-                        why = vec!["not yet accepted".to_string()];
-                    }
-                    around.open_turnovers.push(format!(
-                        "{} is {state}, neither verified in all its environments nor cancelled: {}",
-                        t.value.describe(),
-                        why.join("; ")
-                    ));
-                }
-            }
+        let turnovers = self.list_all::<railyard_domain::Turnover>(q).await?;
+        let mut deployments = Vec::with_capacity(turnovers.len());
+        for t in &turnovers {
+            deployments.push(self.deployments_of(&t.value.id).await?.into_iter().map(|d| d.value).collect::<Vec<_>>());
         }
+        let facts: Vec<_> = turnovers.iter().zip(&deployments).map(|(t, d)| (&t.value, d.as_slice())).collect();
+        around.open_turnovers.extend(railyard_domain::train::closing_blockers(&facts));
+        let verified = turnovers
+            .into_iter()
+            .filter(|t| {
+                t.value.kind == railyard_domain::TurnoverKind::ProductionReady
+                    && t.value.state == railyard_domain::TurnoverState::Verified
+            })
+            .collect();
         Ok(verified)
     }
 }

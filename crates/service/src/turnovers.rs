@@ -90,7 +90,7 @@ impl Service {
                 state: release.value.state.to_string(),
                 guards: vec![Guard::new(
                     "release_not_on_train",
-                    format!("{} is not accepted on a train; turnovers ride trains (R6)", release.value.id),
+                    format!("{} is not accepted on a train; turnovers ride trains", release.value.id),
                 )],
             }));
         };
@@ -257,21 +257,11 @@ impl Service {
         self.retrying(None, move || async move {
             let mut t: Stored<Turnover> = self.load(id).await?;
             let now = self.now();
-            let change = t.value.cancel(reason, actor)?;
+            let facts = self.turnover_facts(&t.value).await?;
+            let change = t.value.cancel_with(reason, &facts, actor)?;
             let mut tx = Tx::new(actor, now);
             tx.record([change]);
             for mut d in self.deployments_of(id).await? {
-                if d.value.state == railyard_domain::DeploymentState::Running {
-                    return Err(ServiceError::Refused(Refusal {
-                        action: "cancel".into(),
-                        object: t.value.describe(),
-                        state: t.value.state.to_string(),
-                        guards: vec![Guard::new(
-                            "deployment_running",
-                            format!("deployment {} is running; let it finish or fail first", d.value.id),
-                        )],
-                    }));
-                }
                 if let Some(c) = d.value.withdraw(&format!("turnover {id} was cancelled"), now) {
                     tx.record([c]);
                     tx.update(&d)?;

@@ -9,6 +9,10 @@ use crate::output;
 
 #[derive(Subcommand)]
 pub enum ApprovalCmd {
+    /// Which actions you may take on it now, and for each refused one the guards that block it.
+    Actions {
+        id: String,
+    },
     /// List approvals; --mine: those waiting for your decision now.
     List {
         #[arg(long)]
@@ -66,6 +70,11 @@ pub async fn run(ctx: &Context, cmd: ApprovalCmd) -> anyhow::Result<()> {
             q.extend(cursor.map(|s| ("cursor", s)));
             let v = c.get("/api/v1/approvals", &q).await?;
             ctx.show(&v, output::approvals);
+            return Ok(());
+        }
+        ApprovalCmd::Actions { id } => {
+            let v = c.get(&format!("/api/v1/approvals/{}/actions", seg(&id)), &[]).await?;
+            ctx.show(&v, output::actions);
             return Ok(());
         }
         ApprovalCmd::Show { id } => c.get(&format!("/api/v1/approvals/{}", seg(&id)), &[]).await?,

@@ -12,6 +12,10 @@ use crate::output;
 
 #[derive(Subcommand)]
 pub enum DeploymentCmd {
+    /// Which actions you may take on it now, and for each refused one the guards that block it.
+    Actions {
+        id: String,
+    },
     List {
         #[arg(long)]
         turnover: Option<String>,
@@ -128,6 +132,11 @@ pub async fn deployment(ctx: &Context, cmd: DeploymentCmd) -> anyhow::Result<()>
             q.extend(state.map(|s| ("state", s)));
             let v = c.get("/api/v1/deployments", &q).await?;
             ctx.show(&v, output::deployments);
+            return Ok(());
+        }
+        DeploymentCmd::Actions { id } => {
+            let v = c.get(&format!("/api/v1/deployments/{}/actions", seg(&id)), &[]).await?;
+            ctx.show(&v, output::actions);
             return Ok(());
         }
         DeploymentCmd::Show { id } => c.get(&base(&id), &[]).await?,

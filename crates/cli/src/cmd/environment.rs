@@ -10,6 +10,10 @@ use crate::output;
 
 #[derive(Subcommand)]
 pub enum EnvCmd {
+    /// Which actions you may take on it now, and for each refused one the guards that block it.
+    Actions {
+        name: String,
+    },
     /// Register an environment (production ones are locked by default).
     Create {
         /// 2 to 40 lower-case letters, digits, '-' or '_'.
@@ -95,6 +99,10 @@ pub enum EnvCmd {
 
 #[derive(Subcommand)]
 pub enum PathCmd {
+    /// Which actions you may take on it now, and for each refused one the guards that block it.
+    Actions {
+        id: String,
+    },
     /// Create a deployment path in draft. Stages in order: ENV[:optional][:no-redeploy][:freeze].
     Create {
         name: String,
@@ -172,6 +180,11 @@ pub async fn env(ctx: &Context, cmd: EnvCmd) -> anyhow::Result<()> {
             ctx.show(&v, output::environments);
             return Ok(());
         }
+        EnvCmd::Actions { name } => {
+            let v = c.get(&format!("/api/v1/environments/{}/actions", seg(&name)), &[]).await?;
+            ctx.show(&v, output::actions);
+            return Ok(());
+        }
         EnvCmd::Show { name } => c.get(&base(&name), &[]).await?,
         EnvCmd::Update { name, kind, owner, locked, description } => {
             let version = c.get(&base(&name), &[]).await?["version"].as_i64().unwrap_or(0);
@@ -222,6 +235,11 @@ pub async fn path(ctx: &Context, cmd: PathCmd) -> anyhow::Result<()> {
             let q: Vec<(&str, String)> = state.map(|s| ("state", s)).into_iter().collect();
             let v = c.get("/api/v1/deployment-paths", &q).await?;
             ctx.show(&v, output::paths);
+            return Ok(());
+        }
+        PathCmd::Actions { id } => {
+            let v = c.get(&format!("/api/v1/deployment-paths/{}/actions", seg(&id)), &[]).await?;
+            ctx.show(&v, output::actions);
             return Ok(());
         }
         PathCmd::Show { id } => c.get(&base(&id), &[]).await?,

@@ -10,6 +10,10 @@ use crate::output;
 
 #[derive(Subcommand)]
 pub enum AppCmd {
+    /// Which actions you may take on it now, and for each refused one the guards that block it.
+    Actions {
+        key: String,
+    },
     /// Register an application.
     Create {
         /// 2 to 16 upper-case letters and digits, e.g. PAY.
@@ -45,6 +49,10 @@ pub enum AppCmd {
 
 #[derive(Subcommand)]
 pub enum ReleaseCmd {
+    /// Which actions you may take on it now, and for each refused one the guards that block it.
+    Actions {
+        id: String,
+    },
     /// Create an application release; with --train it joins the train (proposed, or accepted when a
     /// release manager creates it).
     Create {
@@ -170,6 +178,11 @@ pub async fn app(ctx: &Context, cmd: AppCmd) -> anyhow::Result<()> {
             ctx.show(&v, output::applications);
             return Ok(());
         }
+        AppCmd::Actions { key } => {
+            let v = c.get(&format!("/api/v1/applications/{}/actions", seg(&key)), &[]).await?;
+            ctx.show(&v, output::actions);
+            return Ok(());
+        }
         AppCmd::Show { key } => c.get(&format!("/api/v1/applications/{}", seg(&key)), &[]).await?,
         AppCmd::Update { key, name, owner, description } => {
             let path = format!("/api/v1/applications/{}", seg(&key));
@@ -210,6 +223,11 @@ pub async fn release(ctx: &Context, cmd: ReleaseCmd) -> anyhow::Result<()> {
             q.extend(cursor.map(|s| ("cursor", s)));
             let v = c.get("/api/v1/application-releases", &q).await?;
             ctx.show(&v, output::releases);
+            return Ok(());
+        }
+        ReleaseCmd::Actions { id } => {
+            let v = c.get(&format!("/api/v1/application-releases/{}/actions", seg(&id)), &[]).await?;
+            ctx.show(&v, output::actions);
             return Ok(());
         }
         ReleaseCmd::Show { id } => c.get(&base(&id), &[]).await?,

@@ -39,6 +39,10 @@ impl ScheduleArgs {
 
 #[derive(Subcommand)]
 pub enum TrainCmd {
+    /// Which actions you may take on it now, and for each refused one the guards that block it.
+    Actions {
+        id: String,
+    },
     /// Create a train in draft. Dates are YYYY-MM-DD, each on or after the one before.
     Create {
         #[arg(long)]
@@ -315,6 +319,11 @@ pub async fn train(ctx: &Context, cmd: TrainCmd) -> anyhow::Result<()> {
             q.extend(cursor.map(|s| ("cursor", s)));
             let v = c.get("/api/v1/trains", &q).await?;
             ctx.show(&v, output::trains);
+            return Ok(());
+        }
+        TrainCmd::Actions { id } => {
+            let v = c.get(&format!("/api/v1/trains/{}/actions", seg(&id)), &[]).await?;
+            ctx.show(&v, output::actions);
             return Ok(());
         }
         TrainCmd::Show { id } => c.get(&format!("/api/v1/trains/{}", seg(&id)), &[]).await?,

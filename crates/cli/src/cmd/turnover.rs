@@ -10,6 +10,10 @@ use crate::output;
 
 #[derive(Subcommand)]
 pub enum TurnoverCmd {
+    /// Which actions you may take on it now, and for each refused one the guards that block it.
+    Actions {
+        id: String,
+    },
     /// Create a turnover of an application release on an active deployment path.
     Create {
         #[arg(long)]
@@ -132,6 +136,10 @@ pub enum TurnoverCmd {
 
 #[derive(Subcommand)]
 pub enum RunbookCmd {
+    /// Which actions you may take on it now, and for each refused one the guards that block it.
+    Actions {
+        id: String,
+    },
     /// Create a draft runbook from a JSON file (the API's body: name, tasks, environments, applications).
     Create {
         #[arg(long)]
@@ -250,6 +258,11 @@ pub async fn turnover(ctx: &Context, cmd: TurnoverCmd) -> anyhow::Result<()> {
             q.extend(state.map(|s| ("state", s)));
             let v = c.get("/api/v1/turnovers", &q).await?;
             ctx.show(&v, output::turnovers);
+            return Ok(());
+        }
+        TurnoverCmd::Actions { id } => {
+            let v = c.get(&format!("/api/v1/turnovers/{}/actions", seg(&id)), &[]).await?;
+            ctx.show(&v, output::actions);
             return Ok(());
         }
         TurnoverCmd::Show { id } => c.get(&base(&id), &[]).await?,
@@ -411,6 +424,11 @@ pub async fn runbook(ctx: &Context, cmd: RunbookCmd) -> anyhow::Result<()> {
             let q: Vec<(&str, String)> = state.map(|s| ("state", s)).into_iter().collect();
             let v = c.get("/api/v1/runbooks", &q).await?;
             ctx.show(&v, output::runbooks);
+            return Ok(());
+        }
+        RunbookCmd::Actions { id } => {
+            let v = c.get(&format!("/api/v1/runbooks/{}/actions", seg(&id)), &[]).await?;
+            ctx.show(&v, output::actions);
             return Ok(());
         }
         RunbookCmd::Show { id } => c.get(&base(&id), &[]).await?,

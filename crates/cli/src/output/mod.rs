@@ -43,6 +43,27 @@ pub(crate) fn kv(pairs: &[(&str, String)]) {
     }
 }
 
+/// What a user may do with an object now: each action, whether allowed, and why not.
+pub fn actions(list: &Value) {
+    let rows: Vec<Vec<String>> = list
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+        .iter()
+        .map(|a| {
+            let why: Vec<String> = a["guards"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|g| g["message"].as_str().unwrap_or_default().to_string())
+                .collect();
+            let allowed = if a["allowed"].as_bool() == Some(true) { "yes" } else { "no" };
+            vec![s(&a["action"]), allowed.to_string(), if why.is_empty() { "-".into() } else { why.join("; ") }]
+        })
+        .collect();
+    table(&["ACTION", "ALLOWED", "WHY NOT"], &rows);
+}
+
 pub fn json(v: &Value) {
     println!("{}", serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string()));
 }

@@ -1,6 +1,7 @@
 //! The `railyard` binary end to end: a real `railyard serve` child process on a real SQLite file, driven
 //! only through the CLI's own commands, as a release team would.
 
+mod actions;
 mod audit;
 mod common;
 mod connections;

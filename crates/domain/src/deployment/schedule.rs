@@ -57,7 +57,7 @@ impl Turnover {
         let mut g = self.guards("schedule");
         g.check(self.kind == TurnoverKind::ProductionReady, "not_production_ready", || {
             format!(
-                "{} is not production-ready; locked environments take only accepted production-ready turnovers (R11)",
+                "{} is not production-ready; locked environments take only accepted production-ready turnovers",
                 self.describe()
             )
         });
@@ -72,7 +72,7 @@ impl Turnover {
             "not_accepted",
             || {
                 format!(
-                    "{} is {}; only an accepted production-ready turnover is scheduled into a locked environment (R11)",
+                    "{} is {}; only an accepted production-ready turnover is scheduled into a locked environment",
                     self.describe(),
                     self.state
                 )
@@ -204,14 +204,14 @@ impl Deployment {
                     g.fail(
                         "before_scheduled_time",
                         format!(
-                            "{} is scheduled for {at}; starting it earlier needs an override by the train's manager ({manager}) with a reason (R11)",
+                            "{} is scheduled for {at}; starting it earlier needs an override by the train's manager ({manager}) with a reason",
                             self.describe()
                         ),
                     );
                 } else {
                     let rule = crate::access::rules::TRAIN_MANAGER_ONLY;
                     g.deny(rule.allows(actor, Some(manager)), rule.code, || {
-                        format!("only the train's manager ({manager}) overrides the scheduled time (R11)")
+                        format!("only the train's manager ({manager}) overrides the scheduled time")
                     });
                     g.check(!reason.trim().is_empty(), "reason_missing", || {
                         "an override of the scheduled time needs a reason".to_string()

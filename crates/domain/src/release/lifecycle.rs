@@ -5,6 +5,7 @@ use serde_json::json;
 
 use super::{ApplicationRelease, Membership, MembershipState, ReleaseState, ReleaseTransition, is_manager};
 use crate::approval::ApprovalRequest;
+use crate::available::ReleaseFacts;
 use crate::error::Guards;
 use crate::train::Outcome;
 use crate::{Actor, Approval, ApprovalKind, ApprovalState, Change, DomainError, Train, TrainState};
@@ -189,11 +190,25 @@ impl ApplicationRelease {
     }
 
     /// Runs one lifecycle action. `train` is the train it is on (if any); `approval_id` is needed for
-    /// `RequestDevelopmentApproval`.
+    /// `RequestDevelopmentApproval`. Knows nothing of its turnovers: see [`ApplicationRelease::apply_with`].
     pub fn apply(
         &mut self,
         action: &ReleaseAction,
         train: Option<&Train>,
+        actor: &Actor,
+        now: DateTime<Utc>,
+        approval_id: Option<String>,
+    ) -> Result<Outcome, DomainError> {
+        self.apply_with(action, train, &ReleaseFacts::default(), actor, now, approval_id)
+    }
+
+    /// Runs one lifecycle action, given what the release's turnovers are doing: a send back (R10)
+    /// returns its turnovers to draft, which a running deployment of theirs refuses.
+    pub fn apply_with(
+        &mut self,
+        action: &ReleaseAction,
+        train: Option<&Train>,
+        facts: &ReleaseFacts,
         actor: &Actor,
         now: DateTime<Utc>,
         approval_id: Option<String>,
@@ -262,6 +277,14 @@ impl ApplicationRelease {
                         format!(
                             "train {} is {}: validation is over, so its releases can no longer be sent back",
                             t.id, t.state
+                        ),
+                    );
+                }
+                for (deployment, turnover) in &facts.running_deployments {
+                    g.fail(
+                        "deployment_running",
+                        format!(
+                            "deployment {deployment} of turnover {turnover} is running; let it finish or fail first"
                         ),
                     );
                 }

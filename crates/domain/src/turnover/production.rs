@@ -124,7 +124,7 @@ impl Turnover {
         for e in environments {
             g.check(e.locked, "environment_not_locked", || {
                 format!(
-                    "environment {} is not locked; production-ready turnovers deploy into locked environments (R11)",
+                    "environment {} is not locked; production-ready turnovers deploy into locked environments",
                     e.name
                 )
             });

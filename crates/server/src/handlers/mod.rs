@@ -1,5 +1,6 @@
 //! Thin handlers: extract, call the service, wrap the answer. One file per resource.
 
+pub mod actions;
 pub mod applications;
 pub mod approvals;
 pub mod audit;

@@ -1,6 +1,7 @@
 //! The REST API, end to end: a real server on a real SQLite file, a real HTTP client.
 
 mod acceptance;
+mod actions;
 mod audit;
 mod bodies;
 mod common;

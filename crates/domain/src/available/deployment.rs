@@ -1,0 +1,45 @@
+//! A deployment's actions.
+
+use chrono::{DateTime, Utc};
+
+use super::AvailableAction;
+use crate::access::role_guard;
+use crate::{Actor, Deployment, Operation, Turnover};
+
+impl Deployment {
+    /// Which actions `actor` may take on the deployment now. `turnover` is its turnover, `others` every
+    /// deployment of it, `train_manager` the manager of its train.
+    pub fn actions(
+        &self,
+        actor: &Actor,
+        turnover: &Turnover,
+        others: &[Deployment],
+        train_manager: &str,
+        now: DateTime<Utc>,
+    ) -> Vec<AvailableAction> {
+        // Starting without an override: engineers and managers may ask (and are refused before the
+        // scheduled time); the role refusal is the engineers'.
+        let start = if actor.may(Operation::StartEarly) || actor.may(Operation::Deploy) {
+            AvailableAction::of("start", self.clone().start_early(false, "", train_manager, actor, now).map(|_| ()))
+        } else {
+            AvailableAction {
+                action: "start".into(),
+                allowed: false,
+                guards: role_guard(actor, Operation::Deploy).into_iter().collect(),
+            }
+        };
+        vec![
+            AvailableAction::decide("retry", actor, Operation::Deploy, || {
+                self.clone().retry_in(turnover, others, &[], now).map(|_| ())
+            }),
+            AvailableAction::decide("abandon", actor, Operation::Deploy, || self.clone().abandon(now).map(|_| ())),
+            AvailableAction::decide("validate", actor, Operation::Deploy, || {
+                self.clone().validate(true, "", actor, now).map(|_| ())
+            }),
+            start,
+            AvailableAction::decide("start_early", actor, Operation::StartEarly, || {
+                self.clone().start_early(true, "(reason)", train_manager, actor, now).map(|_| ())
+            }),
+        ]
+    }
+}

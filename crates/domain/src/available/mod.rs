@@ -1,0 +1,70 @@
+//! Which actions a user may take on an object now, and why not.
+//!
+//! Each aggregate answers with one function (`Train::actions`, `ApplicationRelease::actions`, ...) that
+//! runs, on a copy of the object, the very function the action itself runs, given the same facts the
+//! service loads for it. So the list and the action cannot disagree: an action listed as allowed
+//! succeeds, and one listed as refused is refused with exactly the guards listed.
+
+mod approval;
+mod deployment;
+mod environment;
+mod path;
+mod release;
+mod runbook;
+mod train;
+mod turnover;
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::access::role_guard;
+use crate::{Actor, DomainError, Guard, Operation};
+
+pub use crate::turnover::TurnoverFacts;
+
+#[cfg(test)]
+mod tests;
+pub use release::ReleaseFacts;
+
+/// One action a user could take on an object, and whether they may now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct AvailableAction {
+    /// The action's name, as in its route (`start_construction`, `send_back`, `retry`, ...).
+    pub action: String,
+    pub allowed: bool,
+    /// When not allowed: every guard that blocks it, the same ones the action would be refused with.
+    /// A role the user lacks is `role_required`; input the action would need is not judged here.
+    pub guards: Vec<Guard>,
+}
+
+/// The guard code of a problem an action would meet with its input rather than its guards: it is
+/// answered as invalid input (422) with these messages as its field errors.
+pub const INVALID_INPUT: &str = "invalid_input";
+
+impl AvailableAction {
+    /// Decides one action: the role first (as the service authorises before it loads anything), then
+    /// `decide`, the action's own domain function run on a copy.
+    pub fn decide(
+        action: &str,
+        actor: &Actor,
+        op: Operation,
+        decide: impl FnOnce() -> Result<(), DomainError>,
+    ) -> Self {
+        if let Some(guard) = role_guard(actor, op) {
+            return AvailableAction { action: action.to_string(), allowed: false, guards: vec![guard] };
+        }
+        Self::of(action, decide())
+    }
+
+    /// The list's entry for an action decided as `result`.
+    pub fn of(action: &str, result: Result<(), DomainError>) -> Self {
+        let guards = match result {
+            Ok(()) => Vec::new(),
+            Err(DomainError::Refused(r) | DomainError::NotAllowed(r)) => r.guards,
+            Err(DomainError::Invalid(fields)) => {
+                fields.into_iter().map(|f| Guard::new(INVALID_INPUT, format!("{}: {}", f.field, f.message))).collect()
+            }
+        };
+        AvailableAction { action: action.to_string(), allowed: guards.is_empty(), guards }
+    }
+}

@@ -1,0 +1,266 @@
+//! The list of available actions agrees with what happens: every action it lists as allowed succeeds
+//! when attempted, and every one it lists as refused is refused with exactly the guards listed, for
+//! several roles and states.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::common::{Reply, TestApp, level, train_body};
+
+/// The body an action of a collection needs (a reason, a comment, a verdict).
+fn body(kind: &str, action: &str) -> Value {
+    match (kind, action) {
+        (_, "cancel" | "send_back") => json!({"reason": "replanned"}),
+        ("application-releases", "reject") => json!({"reason": "not this time"}),
+        ("approvals", "reject") => json!({"comment": "not ready"}),
+        ("approvals", "override") => json!({"reason": "the board agreed"}),
+        ("runbooks" | "turnovers", "reject") => json!({"comment": "fix the order"}),
+        ("deployments", "validate") => json!({"passed": true}),
+        ("deployments", "start_early") => json!({"override": true, "reason": "the window moved"}),
+        _ => json!({}),
+    }
+}
+
+/// Attempts one listed action through its own route.
+async fn attempt(app: &TestApp, token: &str, kind: &str, id: &str, action: &str) -> Reply {
+    let route = match action {
+        "start_early" => "start".to_string(),
+        other => other.replace('_', "-"),
+    };
+    app.post(token, &format!("/api/v1/{kind}/{id}/{route}"), body(kind, action)).await
+}
+
+/// Lists the actions of an object for `token`, attempts each refused one and checks it is refused with
+/// exactly the listed guards (changing nothing); returns the names of the allowed ones.
+async fn agree(app: &TestApp, token: &str, kind: &str, id: &str) -> Vec<String> {
+    let list = app.get(token, &format!("/api/v1/{kind}/{id}/actions")).await.ok();
+    let before = app.event_count().await;
+    let mut allowed = Vec::new();
+    for a in list.as_array().expect("a list of actions") {
+        let name = a["action"].as_str().expect("an action name");
+        let listed: Vec<String> = a["guards"]
+            .as_array()
+            .expect("guards")
+            .iter()
+            .map(|g| g["code"].as_str().unwrap_or("").to_string())
+            .collect();
+        if a["allowed"] == true {
+            assert!(listed.is_empty(), "{kind} {id}: {name} allowed with guards {listed:?}");
+            allowed.push(name.to_string());
+            continue;
+        }
+        let r = attempt(app, token, kind, id, name).await;
+        assert!(!r.status.is_success(), "{kind} {id}: {name} was listed as refused ({listed:?}) but succeeded");
+        if listed == ["role_required"] {
+            // A role refusal: 403 forbidden, its detail the listed guard's words.
+            assert_eq!(r.status.as_u16(), 403, "{kind} {id}: {name}: {}", r.body);
+            assert_eq!(r.body["code"], "forbidden");
+            assert_eq!(r.body["detail"], a["guards"][0]["message"], "{kind} {id}: {name}");
+        } else if listed == ["invalid_input"] {
+            assert_eq!(r.status.as_u16(), 422, "{kind} {id}: {name}: {}", r.body);
+        } else {
+            assert_eq!(r.guards(), listed, "{kind} {id}: {name} refused otherwise than listed: {}", r.body);
+            let messages: Vec<&str> =
+                a["guards"].as_array().into_iter().flatten().filter_map(|g| g["message"].as_str()).collect();
+            assert_eq!(r.guard_text(), messages.join(" | "), "{kind} {id}: {name}: the same words");
+        }
+    }
+    assert_eq!(app.event_count().await, before, "{kind} {id}: a refused action changed something");
+    allowed
+}
+
+/// Takes an action the list allows, and checks that it succeeds.
+async fn act(app: &TestApp, token: &str, kind: &str, id: &str, action: &str) -> Value {
+    let allowed = agree(app, token, kind, id).await;
+    assert!(allowed.iter().any(|a| a == action), "{kind} {id}: {action} is not listed as allowed: {allowed:?}");
+    attempt(app, token, kind, id, action).await.ok()
+}
+
+fn id(v: &Value) -> String {
+    v["id"].as_str().expect("an id").to_string()
+}
+
+#[tokio::test]
+async fn the_listed_actions_of_trains_releases_and_approvals_are_what_each_role_can_do() {
+    let app = TestApp::spawn().await;
+    let rita = app.user("rita", &["release_manager"]).await;
+    let ralph = app.user("ralph", &["release_manager"]).await;
+    let erin = app.user("erin", &["release_engineer"]).await;
+    let eve = app.user("eve", &["product_owner"]).await;
+    let vic = app.user("vic", &["viewer"]).await;
+    let policies = json!({
+        "executive": {"levels": [level(&["eve"], 1)]},
+        "development": {"levels": [level(&["erin"], 1)], "override_allowed": true}
+    });
+    let rt = id(&app.post(&rita, "/api/v1/trains", train_body("Q1", policies)).await.ok());
+    let everyone = [&rita, &ralph, &erin, &eve, &vic];
+    for who in everyone {
+        agree(&app, who, "trains", &rt).await;
+    }
+    assert_eq!(agree(&app, &rita, "trains", &rt).await, ["submit", "cancel"]);
+    assert!(agree(&app, &vic, "trains", &rt).await.is_empty(), "a viewer changes nothing");
+    act(&app, &rita, "trains", &rt, "submit").await;
+    assert_eq!(agree(&app, &ralph, "trains", &rt).await, ["start_construction", "cancel"]);
+
+    app.post(&rita, "/api/v1/applications", json!({"key": "PAY", "name": "Payments"})).await.ok();
+    let ar = id(&app
+        .post(&eve, "/api/v1/application-releases", json!({"title": "PAY 1", "application": "PAY", "train": rt, "schedule": {"start": "2027-01-05", "end": "2027-02-05"}}))
+        .await
+        .ok());
+    for who in everyone {
+        agree(&app, who, "application-releases", &ar).await;
+    }
+    act(&app, &rita, "application-releases", &ar, "accept").await;
+    act(&app, &rita, "trains", &rt, "start_construction").await;
+    act(&app, &eve, "application-releases", &ar, "begin_work").await;
+    let r = act(&app, &eve, "application-releases", &ar, "request_development_approval").await;
+    let ap = r["development_approval"]["id"].as_str().expect("a development approval").to_string();
+
+    for who in everyone {
+        agree(&app, who, "approvals", &ap).await;
+    }
+    assert_eq!(agree(&app, &erin, "approvals", &ap).await, ["approve", "reject"]);
+    assert_eq!(agree(&app, &rita, "approvals", &ap).await, ["override"], "the train's manager overrides");
+    assert!(agree(&app, &ralph, "approvals", &ap).await.is_empty(), "another manager does not");
+    act(&app, &erin, "approvals", &ap, "approve").await;
+
+    act(&app, &rita, "trains", &rt, "start_verification").await;
+    // Nothing verified the release: the train waits, and says so.
+    let list = app.get(&rita, &format!("/api/v1/trains/{rt}/actions")).await.ok();
+    let exec = list.as_array().unwrap().iter().find(|a| a["action"] == "request_executive_approval").unwrap();
+    assert_eq!(exec["guards"][0]["code"], "release_not_verified", "{list}");
+    for who in everyone {
+        agree(&app, who, "trains", &rt).await;
+        agree(&app, who, "application-releases", &ar).await;
+    }
+    act(&app, &eve, "application-releases", &ar, "send_back").await;
+    assert_eq!(app.get(&rita, &format!("/api/v1/trains/{rt}")).await.ok()["state"], "construction");
+    act(&app, &rita, "trains", &rt, "cancel").await;
+    for who in everyone {
+        assert!(agree(&app, who, "trains", &rt).await.is_empty());
+    }
+}
+
+async fn wait_for_state(app: &TestApp, token: &str, id: &str, state: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let d = app.get(token, &format!("/api/v1/deployments/{id}")).await.ok();
+        if d["state"] == state {
+            return d;
+        }
+        assert!(Instant::now() < deadline, "deployment {id} never got {state}: {d}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_listed_actions_of_turnovers_deployments_runbooks_and_environments_are_what_happens() {
+    let app = TestApp::spawn().await;
+    let rita = app.user("rita", &["release_manager"]).await;
+    let erin = app.user("erin", &["release_engineer"]).await;
+    let dan = app.user("dan", &["developer"]).await;
+    app.user("eve", &["product_owner"]).await;
+    for (name, kind) in [("test", "test"), ("prod", "production")] {
+        app.post(&erin, "/api/v1/environments", json!({"name": name, "kind": kind})).await.ok();
+    }
+    assert_eq!(agree(&app, &erin, "environments", "test").await, ["take_offline", "decommission"]);
+    assert!(agree(&app, &rita, "environments", "test").await.is_empty(), "environments are the engineers'");
+    let p = id(&app
+        .post(
+            &erin,
+            "/api/v1/deployment-paths",
+            json!({"name": "standard", "stages": [{"environment": "test"}, {"environment": "prod"}]}),
+        )
+        .await
+        .ok());
+    app.post(&erin, &format!("/api/v1/deployment-paths/{p}/activate"), json!({})).await.ok();
+    let rt = id(&app
+        .post(&rita, "/api/v1/trains", train_body("T", json!({"executive": {"levels": [level(&["eve"], 1)]}})))
+        .await
+        .ok());
+    app.post(&rita, "/api/v1/applications", json!({"key": "PAY", "name": "Payments"})).await.ok();
+    let ar = id(&app
+        .post(&rita, "/api/v1/application-releases", json!({"title": "PAY 1", "application": "PAY", "train": rt, "schedule": {"start": "2027-01-05", "end": "2027-02-05"}}))
+        .await
+        .ok());
+    app.post(&rita, &format!("/api/v1/trains/{rt}/submit"), json!({})).await.ok();
+    app.post(&rita, &format!("/api/v1/trains/{rt}/start-construction"), json!({})).await.ok();
+    app.post(&rita, &format!("/api/v1/application-releases/{ar}/begin-work"), json!({})).await.ok();
+    let to = id(&app
+        .post(
+            &dan,
+            "/api/v1/turnovers",
+            json!({"title": "build 42", "release": ar, "path": p, "artifacts": [{"name": "pay", "version": "42"}]}),
+        )
+        .await
+        .ok());
+    // No task yet: nothing to deploy.
+    assert_eq!(agree(&app, &erin, "turnovers", &to).await, ["cancel"]);
+    app.post(
+        &dan,
+        &format!("/api/v1/turnovers/{to}/tasks"),
+        json!({"title": "Sign-off", "sequence": 1, "owner": "dan"}),
+    )
+    .await
+    .expect(201);
+    assert_eq!(agree(&app, &dan, "turnovers", &to).await, ["cancel"], "a developer does not deploy");
+    let d = act(&app, &erin, "turnovers", &to, "deploy").await;
+    let de = id(&d);
+    // The manual run waits for dan: the deployment runs, and the turnover is not cancelled under it.
+    wait_for_state(&app, &erin, &de, "running").await;
+    let list = app.get(&erin, &format!("/api/v1/turnovers/{to}/actions")).await.ok();
+    let cancel = list.as_array().unwrap().iter().find(|a| a["action"] == "cancel").unwrap();
+    assert_eq!(cancel["guards"][0]["code"], "deployment_running", "{list}");
+    for who in [&rita, &erin, &dan] {
+        agree(&app, who, "turnovers", &to).await;
+        assert!(agree(&app, who, "deployments", &de).await.is_empty());
+    }
+    let run = d["runs"][0]["id"].as_str().unwrap().to_string();
+    app.post(&dan, &format!("/api/v1/deployments/{de}/runs/{run}/complete"), json!({"done": true})).await.ok();
+    wait_for_state(&app, &erin, &de, "succeeded").await;
+    assert_eq!(agree(&app, &dan, "deployments", &de).await, Vec::<String>::new(), "a developer validates nothing");
+    act(&app, &erin, "deployments", &de, "validate").await;
+    // Next is prod: locked, it takes no standard turnover.
+    let list = app.get(&erin, &format!("/api/v1/turnovers/{to}/actions")).await.ok();
+    let deploy = list.as_array().unwrap().iter().find(|a| a["action"] == "deploy").unwrap();
+    assert_eq!(deploy["guards"][0]["code"], "environment_locked", "{list}");
+    assert!(!deploy["guards"][0]["message"].as_str().unwrap().contains("R11"));
+    agree(&app, &erin, "turnovers", &to).await;
+
+    // The path is active (a turnover runs along it); the application is the register keepers'.
+    assert_eq!(agree(&app, &erin, "deployment-paths", &p).await, ["return_to_draft", "retire"]);
+    assert!(agree(&app, &dan, "deployment-paths", &p).await.is_empty());
+    assert_eq!(agree(&app, &rita, "applications", "PAY").await, ["archive"]);
+    assert!(agree(&app, &erin, "applications", "PAY").await.is_empty());
+
+    // A runbook: its author submits it, someone else reviews it.
+    let rb = id(&app
+        .post(
+            &dan,
+            "/api/v1/runbooks",
+            json!({"name": "web", "tasks": [{"title": "Restart", "sequence": 1, "owner": "erin"}]}),
+        )
+        .await
+        .ok());
+    assert_eq!(agree(&app, &erin, "runbooks", &rb).await, ["submit"]);
+    act(&app, &dan, "runbooks", &rb, "submit").await;
+    assert!(agree(&app, &dan, "runbooks", &rb).await.is_empty(), "nobody reviews their own runbook");
+    act(&app, &erin, "runbooks", &rb, "accept").await;
+    assert_eq!(agree(&app, &dan, "runbooks", &rb).await, ["deactivate"]);
+    act(&app, &erin, "environments", "test", "take_offline").await;
+    assert_eq!(agree(&app, &erin, "environments", "test").await, ["bring_online", "decommission"]);
+}
+
+#[tokio::test]
+async fn the_actions_of_something_that_does_not_exist_are_not_found() {
+    let app = TestApp::spawn().await;
+    let vic = app.user("vic", &["viewer"]).await;
+    for kind in ["trains", "application-releases", "turnovers", "deployments", "approvals", "runbooks", "environments"]
+    {
+        let r = app.get(&vic, &format!("/api/v1/{kind}/NOPE-1/actions")).await;
+        assert_eq!(r.body["code"], "not_found", "{kind}: {}", r.body);
+    }
+    let r = app.call(None, reqwest::Method::GET, "/api/v1/trains/RT-1/actions", None).await;
+    assert_eq!(r.status.as_u16(), 401);
+}

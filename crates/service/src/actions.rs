@@ -1,0 +1,89 @@
+//! Which actions a user may take on an object now, and why not: the service loads the facts each
+//! aggregate's actions depend on, the same way the actions themselves load them, and the domain
+//! decides ([`railyard_domain::available`]). The console and the CLI show what this answers.
+
+use railyard_domain::{
+    Actor, Application, ApplicationRelease, Approval, AvailableAction, Deployment, DeploymentPath, Environment,
+    Operation, Runbook, Train, Turnover,
+};
+
+use crate::persist::Stored;
+use crate::{Service, ServiceResult};
+
+impl Service {
+    /// The train's lifecycle actions for `actor`.
+    pub async fn train_actions_for(&self, actor: &Actor, id: &str) -> ServiceResult<Vec<AvailableAction>> {
+        self.authorize(actor, Operation::Read)?;
+        let train: Stored<Train> = self.load(id).await?;
+        let members = self.accepted_members(id).await?;
+        let (around, _) = self.surroundings(id, &members, None).await?;
+        Ok(train.value.actions(actor, &around, self.now()))
+    }
+
+    /// The application release's lifecycle and membership actions for `actor`.
+    pub async fn release_actions_for(&self, actor: &Actor, id: &str) -> ServiceResult<Vec<AvailableAction>> {
+        self.authorize(actor, Operation::Read)?;
+        let release: Stored<ApplicationRelease> = self.load(id).await?;
+        let train = match release.value.active_train() {
+            Some(t) => Some(self.load::<Train>(t).await?.value),
+            None => None,
+        };
+        let facts = self.release_facts(id).await?;
+        Ok(release.value.actions(actor, train.as_ref(), &facts, self.now()))
+    }
+
+    /// The turnover's actions for `actor`.
+    pub async fn turnover_actions_for(&self, actor: &Actor, id: &str) -> ServiceResult<Vec<AvailableAction>> {
+        self.authorize(actor, Operation::Read)?;
+        let turnover: Stored<Turnover> = self.load(id).await?;
+        let facts = self.turnover_facts(&turnover.value).await?;
+        Ok(turnover.value.actions(actor, &facts))
+    }
+
+    /// The deployment's actions for `actor`.
+    pub async fn deployment_actions_for(&self, actor: &Actor, id: &str) -> ServiceResult<Vec<AvailableAction>> {
+        self.authorize(actor, Operation::Read)?;
+        let d: Stored<Deployment> = self.load(id).await?;
+        let t: Stored<Turnover> = self.load(&d.value.turnover_id).await?;
+        let train: Stored<Train> = self.load(&d.value.train_id).await?;
+        let others: Vec<Deployment> = self.deployments_of(&t.value.id).await?.into_iter().map(|o| o.value).collect();
+        Ok(d.value.actions(actor, &t.value, &others, &train.value.manager, self.now()))
+    }
+
+    /// The approval's actions for `actor`.
+    pub async fn approval_actions_for(&self, actor: &Actor, id: &str) -> ServiceResult<Vec<AvailableAction>> {
+        self.authorize(actor, Operation::Read)?;
+        let a: Stored<Approval> = self.load(id).await?;
+        let train: Stored<Train> = self.load(&a.value.train_id).await?;
+        Ok(a.value.actions(actor, &train.value.manager, self.now()))
+    }
+
+    /// The runbook's review actions for `actor`.
+    pub async fn runbook_actions_for(&self, actor: &Actor, id: &str) -> ServiceResult<Vec<AvailableAction>> {
+        self.authorize(actor, Operation::Read)?;
+        let r: Stored<Runbook> = self.load(id).await?;
+        Ok(r.value.actions(actor))
+    }
+
+    /// The environment's lifecycle actions for `actor`.
+    pub async fn environment_actions_for(&self, actor: &Actor, name: &str) -> ServiceResult<Vec<AvailableAction>> {
+        self.authorize(actor, Operation::Read)?;
+        let e: Stored<Environment> = self.load(name).await?;
+        Ok(e.value.actions(actor))
+    }
+
+    /// The deployment path's lifecycle actions for `actor`.
+    pub async fn path_actions_for(&self, actor: &Actor, id: &str) -> ServiceResult<Vec<AvailableAction>> {
+        self.authorize(actor, Operation::Read)?;
+        let p: Stored<DeploymentPath> = self.load(id).await?;
+        let environments = self.stage_environments(&p.value).await?;
+        Ok(p.value.actions(actor, &environments))
+    }
+
+    /// The application's actions for `actor`.
+    pub async fn application_actions_for(&self, actor: &Actor, key: &str) -> ServiceResult<Vec<AvailableAction>> {
+        self.authorize(actor, Operation::Read)?;
+        let a: Stored<Application> = self.load(key).await?;
+        Ok(a.value.actions(actor))
+    }
+}
