@@ -4,6 +4,7 @@ pub mod admin;
 pub mod approval;
 pub mod deployment;
 pub mod environment;
+pub mod recovery;
 pub mod release;
 pub mod train;
 pub mod turnover;
