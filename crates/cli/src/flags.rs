@@ -146,7 +146,10 @@ mod tests {
         let cases = [
             (("body", "missing field `release_type` at line 1 column 13"), "--type is required"),
             (("schedule", "missing field `scoping_end` at line 1 column 57"), "--scoping-end is required"),
-            (("schedule.start", "input contains invalid characters at line 1 column 139"), "--start: input contains invalid characters"),
+            (
+                ("schedule.start", "input contains invalid characters at line 1 column 139"),
+                "--start: input contains invalid characters",
+            ),
             (("engineers[1]", "there is no user 'zed'"), "--engineer: there is no user 'zed'"),
             (("budget", "unknown field"), "budget: unknown field"),
             (("body", "missing field `cost` at line 1 column 2"), "cost is required"),
@@ -155,8 +158,14 @@ mod tests {
             assert_eq!(cmd.explain(&problem(field, message)), expected, "{field}: {message}");
         }
         let user = Invoked { longs: vec!["role".into()], positionals: vec!["name".into()] };
-        assert_eq!(user.explain(&problem("name", "'X' is not a valid user name")), "NAME: 'X' is not a valid user name");
-        assert_eq!(user.explain(&problem("roles", "a user needs at least one role")), "--role: a user needs at least one role");
+        assert_eq!(
+            user.explain(&problem("name", "'X' is not a valid user name")),
+            "NAME: 'X' is not a valid user name"
+        );
+        assert_eq!(
+            user.explain(&problem("roles", "a user needs at least one role")),
+            "--role: a user needs at least one role"
+        );
     }
 
     #[test]

@@ -17,7 +17,9 @@ pub fn date(text: &str) -> Result<String, String> {
 pub fn time(text: &str) -> Result<String, String> {
     DateTime::parse_from_rfc3339(text.trim())
         .map(|t| t.with_timezone(&Utc).to_rfc3339_opts(SecondsFormat::AutoSi, true))
-        .map_err(|_| format!("'{text}' is not a time; use RFC 3339 such as {TIME_EXAMPLE} (a zone, Z or +02:00, is required)"))
+        .map_err(|_| {
+            format!("'{text}' is not a time; use RFC 3339 such as {TIME_EXAMPLE} (a zone, Z or +02:00, is required)")
+        })
 }
 
 /// A moment as [`time`], or from now: `+30s`, `+10m`, `+2h`, `+1d` (sent as RFC 3339, to the second).
@@ -26,7 +28,8 @@ pub fn time_or_from_now(text: &str) -> Result<String, String> {
 }
 
 fn at(text: &str, now: DateTime<Utc>) -> Result<String, String> {
-    let hint = || format!("'{text}' is not a time; use RFC 3339 such as {TIME_EXAMPLE}, or from now: +30s, +10m, +2h, +1d");
+    let hint =
+        || format!("'{text}' is not a time; use RFC 3339 such as {TIME_EXAMPLE}, or from now: +30s, +10m, +2h, +1d");
     let Some(rest) = text.trim().strip_prefix('+') else { return time(text).map_err(|_| hint()) };
     let unit_at = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
     let (number, unit) = rest.split_at(unit_at);

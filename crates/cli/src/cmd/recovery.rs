@@ -36,7 +36,15 @@ pub async fn run(cmd: AdminCmd, format: Format) -> anyhow::Result<()> {
         writable_database(path)?;
     }
     let service = railyard_service::Service::new(db.open().await?);
-    let issued = service.issue_recovery_token(&os_user(), &user).await?;
+    let issued = match service.issue_recovery_token(&os_user(), &user).await {
+        Ok(issued) => issued,
+        // As the server's refusals read: the action, then each unmet guard with its code.
+        Err(railyard_service::ServiceError::Refused(r)) => {
+            let guards: Vec<String> = r.guards.iter().map(|g| format!("\n  - {} [{}]", g.message, g.code)).collect();
+            bail!("{} of {} (state {}) refused{}", r.action, r.object, r.state, guards.concat())
+        }
+        Err(e) => return Err(e.into()),
+    };
     let token = issued.token;
     let view = serde_json::to_value(&token).context("cannot show the token")?;
     match format {
@@ -45,8 +53,7 @@ pub async fn run(cmd: AdminCmd, format: Format) -> anyhow::Result<()> {
             let secret = token.token.as_deref().unwrap_or_default();
             println!(
                 "Issued token {} for {}, recorded in the audit log as issued by {}. It is shown this once:",
-                token.id,
-                token.user, issued.actor
+                token.id, token.user, issued.actor
             );
             println!();
             println!("    {secret}");
