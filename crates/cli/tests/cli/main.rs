@@ -11,6 +11,7 @@ mod environments;
 mod isolation;
 mod privileges;
 mod production;
+mod readme;
 mod recovery;
 mod releases;
 mod security;
