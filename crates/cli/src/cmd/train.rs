@@ -47,10 +47,10 @@ pub enum TrainCmd {
     /// Create a train in draft. Dates are YYYY-MM-DD, each on or after the one before.
     Create {
         /// The train's title, e.g. 2027.1.
-        #[arg(long)]
+        #[arg(long, required_unless_present = "file")]
         title: Option<String>,
         /// major, minor, patch or emergency.
-        #[arg(long = "type")]
+        #[arg(long = "type", required_unless_present = "file")]
         release_type: Option<String>,
         /// What the train is for.
         #[arg(long)]

@@ -25,7 +25,13 @@ fn the_servers_input_errors_name_the_flags_typed() {
         args.extend_from_slice(extra);
         ry(&s, None, &args)
     };
-    assert_eq!(one_error(train(&[])), "--type is required");
+    // Checked before anything is sent where the command can tell on its own.
+    train(&[]).refused("the following required arguments were not provided:\n  --type <RELEASE_TYPE>");
+    // Otherwise the server's answer, in the command's terms: the type missing from a --file body.
+    let file = s.dir.path().join("train.json");
+    std::fs::write(&file, r#"{"title": "2027.1", "schedule": {"start": "2027-01-04", "scoping_end": "2027-01-15", "construction_end": "2027-02-12", "verification_end": "2027-02-26", "production_date": "2027-03-06"}}"#).unwrap();
+    let from_file = ry(&s, None, &["train", "create", "--file", file.to_str().unwrap()]);
+    assert_eq!(one_error(from_file), "--type is required");
     assert_eq!(one_error(train(&["--type", "minor", "--start", "2027-01-04"])), "--scoping-end is required");
     let all_dates = [
         "--start",
