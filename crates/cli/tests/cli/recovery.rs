@@ -69,6 +69,13 @@ fn recovers_while_the_server_runs(s: &Server, database: &str) {
     let revoked = tokens.iter().find(|e| e["action"] == "revoke").expect("the bootstrap token's revoke event");
     assert_eq!(revoked["commit_seq"], created["commit_seq"], "retired in the same commit: {revoked}");
     assert_eq!(revoked["data"]["reason"], "bootstrap_replaced", "{revoked}");
+    // The server goes on after the change it did not make: its next token gets the next id, the chain
+    // goes on from the recovery's events and verifies.
+    let args = ["--server", &s.url, "token", "create", "--user", "dan", "--label", "after", "--output", "json"];
+    let after = ry(s, Some(&token), &args).json();
+    let id = |t: &str| t.trim_start_matches("TK-").parse::<u32>().unwrap();
+    let recovered = created["object_id"].as_str().unwrap();
+    assert_eq!(id(after["id"].as_str().unwrap()), id(recovered) + 1, "{after}");
     ry(s, Some(&token), &["--server", &s.url, "audit", "verify"]).ok();
 
     let before = events(s, &token, "token").len();
