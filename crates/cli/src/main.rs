@@ -2,15 +2,22 @@
 
 mod cmd;
 mod config;
+mod flags;
 mod harden;
+#[cfg(test)]
+mod help;
 mod output;
 mod say;
 mod serve;
+mod when;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
-use crate::cmd::{admin, approval, deployment, environment, inventory, release, train, turnover, work_item};
+use crate::cmd::{admin, approval, deployment, environment, inventory, recovery, release, train, turnover, work_item};
 use crate::output::Format;
+
+/// The heading of the options every command takes, apart from each command's own.
+const GLOBAL: &str = "Global options";
 
 #[derive(Parser)]
 #[command(
@@ -19,14 +26,15 @@ use crate::output::Format;
     about = "Release orchestration: release trains, gates, approvals and their audit log"
 )]
 struct Cli {
-    /// The server to talk to (client commands).
-    #[arg(long, global = true, env = "RAILYARD_SERVER")]
+    /// The server to talk to (client commands); default: the one saved by `railyard login`, else
+    /// http://127.0.0.1:8080.
+    #[arg(long, global = true, env = "RAILYARD_SERVER", value_name = "URL", help_heading = GLOBAL)]
     server: Option<String>,
     /// API token (client commands); default: the one saved by `railyard login`.
-    #[arg(long, global = true, env = "RAILYARD_TOKEN", hide_env_values = true)]
+    #[arg(long, global = true, env = "RAILYARD_TOKEN", hide_env_values = true, help_heading = GLOBAL)]
     token: Option<String>,
-    /// How to print results.
-    #[arg(long, global = true, value_enum, default_value = "table")]
+    /// How to print results: a table for people, or the server's JSON.
+    #[arg(long, global = true, value_enum, default_value = "table", help_heading = GLOBAL)]
     output: Format,
     #[command(subcommand)]
     command: Command,
@@ -89,6 +97,7 @@ enum Command {
     Runbook(turnover::RunbookCmd),
     /// Schedule a turnover's next deployment (the engine runs it).
     Deploy {
+        /// The turnover, e.g. TO-1.
         turnover: String,
         /// Optional stages to skip.
         #[arg(long = "skip")]
@@ -118,6 +127,15 @@ enum Command {
     /// API tokens.
     #[command(subcommand)]
     Token(admin::TokenCmd),
+    /// Local administration on the database's host, without a server: recover a lost admin token.
+    #[command(subcommand)]
+    Admin(recovery::AdminCmd),
+    /// Print a shell completion script, e.g. `railyard completions bash > /etc/bash_completion.d/railyard`.
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(clap::Subcommand)]
@@ -133,7 +151,13 @@ enum DemoCmd {
 }
 
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    // What the command that runs calls its options, to name them in the server's input errors.
+    let invoked = flags::Invoked::of(&Cli::command(), &matches);
     // Before any other thread exists: the bootstrap token leaves the environment (tasks and anything
     // else reading this process's environment never see it).
     let admin_token = match &cli.command {
@@ -150,6 +174,10 @@ fn main() -> std::process::ExitCode {
     match runtime.block_on(run(cli, admin_token)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
+            let e = match e.downcast::<railyard_client::ClientError>() {
+                Ok(client_error) => invoked.error(client_error),
+                Err(other) => other,
+            };
             eprintln!("error: {e:#}");
             std::process::ExitCode::FAILURE
         }
@@ -165,6 +193,14 @@ async fn run(cli: Cli, admin_token: Option<String>) -> anyhow::Result<()> {
             )
             .init();
         return serve::run(args, admin_token).await;
+    }
+    match cli.command {
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "railyard", &mut std::io::stdout());
+            return Ok(());
+        }
+        Command::Admin(c) => return recovery::run(c, cli.output).await,
+        _ => {}
     }
     let ctx = config::Context::resolve(cli.server, cli.token, cli.output)?;
     match cli.command {
@@ -204,5 +240,6 @@ async fn run(cli: Cli, admin_token: Option<String>) -> anyhow::Result<()> {
         Command::Audit(c) => admin::audit(&ctx, c).await,
         Command::User(c) => admin::user(&ctx, c).await,
         Command::Token(c) => admin::token(&ctx, c).await,
+        Command::Completions { .. } | Command::Admin(_) => Ok(()),
     }
 }

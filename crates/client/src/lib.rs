@@ -21,16 +21,25 @@ pub struct Client {
 /// A failed request, printed for a person.
 #[derive(Debug)]
 pub enum ClientError {
-    /// The server answered with a problem report.
-    Problem { status: StatusCode, code: String, detail: String, lines: Vec<String> },
+    /// The server answered with a problem report: its lines are the unmet guards and the bad fields as
+    /// printed; `fields` are the bad fields as sent (`errors[].field` and `.message`), for a caller that
+    /// names them in its own terms (the CLI names its flags).
+    Problem { status: StatusCode, code: String, detail: String, lines: Vec<String>, fields: Vec<FieldProblem> },
     /// The server could not be reached or answered something unreadable.
     Transport(String),
+}
+
+/// One bad field of a request, as the server named it (`schedule.start`, `body`) and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldProblem {
+    pub field: String,
+    pub message: String,
 }
 
 impl fmt::Display for ClientError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ClientError::Problem { status, code, detail, lines } => {
+            ClientError::Problem { status, code, detail, lines, .. } => {
                 write!(f, "{detail} ({} {code})", status.as_u16())?;
                 for l in lines {
                     write!(f, "\n  - {l}")?;
@@ -128,18 +137,18 @@ impl Client {
                 g["code"].as_str().unwrap_or_default()
             ));
         }
+        let mut fields = Vec::new();
         for e in value["errors"].as_array().into_iter().flatten() {
-            lines.push(format!(
-                "{}: {}",
-                e["field"].as_str().unwrap_or_default(),
-                e["message"].as_str().unwrap_or_default()
-            ));
+            let field = e["field"].as_str().unwrap_or_default().to_string();
+            let message = e["message"].as_str().unwrap_or_default().to_string();
+            lines.push(format!("{field}: {message}"));
+            fields.push(FieldProblem { field, message });
         }
         if !lines.is_empty() && value["guards"].is_array() {
             // The detail repeats the guards; keep the headline only.
             let headline = detail.split(" refused: ").next().unwrap_or(&detail).to_string();
-            return Err(ClientError::Problem { status, code, detail: format!("{headline} refused"), lines });
+            return Err(ClientError::Problem { status, code, detail: format!("{headline} refused"), lines, fields });
         }
-        Err(ClientError::Problem { status, code, detail, lines })
+        Err(ClientError::Problem { status, code, detail, lines, fields })
     }
 }

@@ -23,6 +23,7 @@ pub mod milestone;
 pub mod path;
 pub mod placeholder;
 pub mod policy;
+pub mod recovery;
 pub mod release;
 pub mod runbook;
 pub mod schedule;

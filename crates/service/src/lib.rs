@@ -27,6 +27,7 @@ mod passwords;
 mod persist;
 mod production;
 mod public_url;
+mod recovery;
 mod releases;
 mod run_processes;
 mod runbooks;
@@ -68,6 +69,7 @@ pub use inventory::{
 pub use line::LineInput;
 pub use production::{DEFAULT_WINDOW_MINUTES, RollbackInput, ScheduleInput, StartInput, VerifyInput};
 pub use public_url::PublicUrl;
+pub use recovery::{RECOVERY_LABEL, RecoveryToken};
 pub use releases::{ProposeInput, ReasonInput, ReleaseFilter, ReleaseView};
 pub use run_processes::Leftover;
 pub use runbooks::{ReviewInput, RunbookRef, RunbookView, SaveAsRunbookInput};
@@ -79,7 +81,9 @@ pub use timeline::{GateMark, MilestoneMark, ReleaseBar, StageBar, Timeline};
 pub use train_parts::{DecideCriterionInput, GateInput};
 pub use trains::{CopyInput, TrainFilter};
 pub use turnovers::{CopyTasksInput, LinkInput, ReorderInput, TurnoverFilter, TurnoverView};
-pub use users::{Bootstrap, NewToken, NewUser, TokenView, UserPatch, UserView, hash_token, parse_time_zone};
+pub use users::{
+    ADMIN_USER, Bootstrap, NewToken, NewUser, TokenView, UserPatch, UserView, hash_token, parse_time_zone,
+};
 pub use verification::Verification;
 pub use views::{ApprovalView, GateStatus, Meta, Page, TrainView};
 pub use work_items::{ImportReport, WorkItemFilter, WorkItemPatch, WorkItemView};

@@ -235,7 +235,7 @@ pub fn hash_token(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
-fn new_secret() -> ServiceResult<String> {
+pub(crate) fn new_secret() -> ServiceResult<String> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| ServiceError::Internal(format!("no randomness for a token: {e}")))?;
     Ok(format!("ry_{}", hex::encode(bytes)))
@@ -270,7 +270,7 @@ fn user_view(s: Stored<User>) -> UserView {
     UserView { meta, user, has_password }
 }
 
-fn token_view(s: Stored<Token>, secret: Option<String>) -> TokenView {
+pub(crate) fn token_view(s: Stored<Token>, secret: Option<String>) -> TokenView {
     let state = if s.value.revoked_at.is_some() { "revoked" } else { "active" }.to_string();
     TokenView { meta: Meta::of(&s), id: s.value.id, user: s.value.user, label: s.value.label, state, token: secret }
 }

@@ -12,42 +12,56 @@ use crate::output;
 pub enum UserCmd {
     /// Create a user (admins).
     Create {
+        /// The user's login name, e.g. rita.
         name: String,
         /// admin, release_manager, release_engineer, product_owner, developer, viewer. Repeatable.
         #[arg(long = "role", required = true)]
         roles: Vec<String>,
+        /// The name shown, e.g. "Rita Alvarez".
         #[arg(long)]
         display_name: Option<String>,
+        /// Their e-mail address.
         #[arg(long)]
         email: Option<String>,
     },
+    /// List users.
     List {
+        /// How many to list at most (1 to 500; default 50).
         #[arg(long)]
         limit: Option<u32>,
+        /// Where to go on: the `--cursor` the previous page printed.
         #[arg(long)]
         cursor: Option<String>,
     },
+    /// Show a user.
     Show {
+        /// The user's login name, e.g. rita.
         name: String,
     },
     /// Change a user (admins).
     Update {
+        /// The user's login name, e.g. rita.
         name: String,
         /// Replaces the roles.
         #[arg(long = "role")]
         roles: Vec<String>,
+        /// The name shown, e.g. "Rita Alvarez".
         #[arg(long)]
         display_name: Option<String>,
+        /// Their e-mail address.
         #[arg(long)]
         email: Option<String>,
+        /// Disable the user: their tokens and sessions stop working.
         #[arg(long, conflicts_with = "enable")]
         disable: bool,
+        /// Enable a disabled user.
         #[arg(long)]
         enable: bool,
     },
     /// Set a user's password for the web console (admins). The password is read from standard input
     /// (one line, 12 characters or more), never from the command line.
     SetPassword {
+        /// The user's login name, e.g. rita.
         name: String,
         /// Read the password from standard input (required: the only way a password is taken).
         #[arg(long, required = true)]
@@ -59,17 +73,22 @@ pub enum UserCmd {
 pub enum TokenCmd {
     /// Create an API token; the secret is printed once.
     Create {
+        /// What the token is for, e.g. laptop or ci.
         #[arg(long, default_value = "")]
         label: String,
         /// Admins: for another user.
         #[arg(long)]
         user: Option<String>,
     },
+    /// List your API tokens (admins: another user's).
     List {
+        /// Admins: another user's tokens.
         #[arg(long)]
         user: Option<String>,
     },
+    /// Revoke an API token: it stops working at once.
     Revoke {
+        /// The token, e.g. TK-2.
         id: String,
     },
 }
@@ -81,21 +100,25 @@ pub enum AuditCmd {
         /// An object id, e.g. RT-3.
         #[arg(long)]
         object: Option<String>,
+        /// Only events of this kind of object, e.g. train, approval, user, token.
         #[arg(long)]
         object_kind: Option<String>,
+        /// Only events by this user (or system, or local:<os user>).
         #[arg(long)]
         actor: Option<String>,
         /// Only the events of one commit (one change).
         #[arg(long)]
         commit: Option<i64>,
-        /// RFC 3339, inclusive.
-        #[arg(long)]
+        /// Events at or after this time: RFC 3339, e.g. 2027-03-01T00:00:00Z.
+        #[arg(long, value_name = "TIME", value_parser = crate::when::time)]
         from: Option<String>,
-        /// RFC 3339, exclusive.
-        #[arg(long)]
+        /// Events before this time: RFC 3339.
+        #[arg(long, value_name = "TIME", value_parser = crate::when::time)]
         to: Option<String>,
+        /// How many to list at most (1 to 500; default 50).
         #[arg(long)]
         limit: Option<u32>,
+        /// Where to go on: the `--cursor` the previous page printed.
         #[arg(long)]
         cursor: Option<String>,
     },
@@ -123,8 +146,21 @@ pub async fn login(ctx: &Context) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How to log in, for whoever is not.
+const LOG_IN: &str = "log in with: railyard login --server URL --token TOKEN";
+
 pub async fn whoami(ctx: &Context) -> anyhow::Result<()> {
-    let me = ctx.client.get("/api/v1/users/me", &[]).await?;
+    if ctx.token.is_none() {
+        bail!("not logged in: no token given (--token, RAILYARD_TOKEN) and none saved; {LOG_IN}");
+    }
+    let me = match ctx.client.get("/api/v1/users/me", &[]).await {
+        Ok(me) => me,
+        Err(railyard_client::ClientError::Problem { status, detail, .. }) if status.as_u16() == 401 => {
+            bail!("{} does not accept the token: {detail}; {LOG_IN}", ctx.server)
+        }
+        Err(railyard_client::ClientError::Transport(e)) => bail!("{e}\nIs the server running? Or {LOG_IN}"),
+        Err(e) => return Err(e.into()),
+    };
     ctx.show(&me, output::user);
     Ok(())
 }

@@ -11,36 +11,48 @@ use crate::output;
 pub enum ApprovalCmd {
     /// Which actions you may take on it now, and for each refused one the guards that block it.
     Actions {
+        /// The approval, e.g. AP-3.
         id: String,
     },
     /// List approvals; --mine: those waiting for your decision now.
     List {
+        /// Only approvals waiting for my decision.
         #[arg(long)]
         mine: bool,
+        /// Only approvals in this state: pending, approved, rejected, overridden or cancelled.
         #[arg(long)]
         state: Option<String>,
+        /// Only approvals of this train, e.g. RT-1.
         #[arg(long)]
         train: Option<String>,
         /// train, development, executive or gate.
         #[arg(long)]
         kind: Option<String>,
+        /// How many to list at most (1 to 500; default 50).
         #[arg(long)]
         limit: Option<u32>,
+        /// Where to go on: the `--cursor` the previous page printed.
         #[arg(long)]
         cursor: Option<String>,
     },
+    /// Show an approval: its levels and decisions.
     Show {
+        /// The approval, e.g. AP-1.
         id: String,
     },
     /// Approve at the current level.
     Approve {
+        /// The approval, e.g. AP-1.
         id: String,
+        /// A comment for the audit log and whoever reads it.
         #[arg(long)]
         comment: Option<String>,
     },
     /// Reject, with a comment; executive rejections say where the train goes back to.
     Reject {
+        /// The approval, e.g. AP-1.
         id: String,
+        /// A comment for the audit log and whoever reads it.
         #[arg(long)]
         comment: String,
         /// verification or construction (executive approvals).
@@ -49,7 +61,9 @@ pub enum ApprovalCmd {
     },
     /// Override (the train's manager, where the policy allows), with a reason.
     Override {
+        /// The approval, e.g. AP-1.
         id: String,
+        /// Why the approval is overridden.
         #[arg(long)]
         reason: String,
     },

@@ -14,21 +14,29 @@ use crate::output;
 pub enum DeploymentCmd {
     /// Which actions you may take on it now, and for each refused one the guards that block it.
     Actions {
+        /// The deployment, e.g. DE-4.
         id: String,
     },
+    /// List deployments.
     List {
+        /// Only deployments of this turnover, e.g. TO-1.
         #[arg(long)]
         turnover: Option<String>,
+        /// Only deployments into this environment.
         #[arg(long = "env")]
         environment: Option<String>,
+        /// Only deployments in this state, e.g. running.
         #[arg(long)]
         state: Option<String>,
     },
+    /// Show a deployment and its task runs.
     Show {
+        /// The deployment, e.g. DE-1.
         id: String,
     },
     /// Follow a deployment live until it settles; exits 0 when it succeeded, 1 when it failed.
     Watch {
+        /// The deployment, e.g. DE-1.
         id: String,
         /// Give up after this many seconds.
         #[arg(long, default_value_t = 3600)]
@@ -39,34 +47,47 @@ pub enum DeploymentCmd {
     },
     /// Print a run's output.
     Logs {
+        /// The deployment, e.g. DE-1.
         id: String,
+        /// The task run, e.g. R1.
         run: String,
     },
     /// Run a failed deployment again: failed runs rerun, succeeded ones are skipped unless named.
     Retry {
+        /// The deployment, e.g. DE-1.
         id: String,
+        /// Succeeded runs to run again too (default: skipped), e.g. R1. Repeatable.
         #[arg(long = "rerun")]
         rerun: Vec<String>,
     },
+    /// Abandon a failed deployment.
     Abandon {
+        /// The deployment, e.g. DE-1.
         id: String,
     },
     /// Start a scheduled deployment before its time: needs --override and a --reason, by the train's
     /// manager (R11).
     Start {
+        /// The deployment, e.g. DE-1.
         id: String,
+        /// Start before the scheduled time (the train's manager only; needs --reason).
         #[arg(long = "override")]
         override_schedule: bool,
+        /// Why it starts early.
         #[arg(long, default_value = "")]
         reason: String,
     },
     /// Validate a succeeded deployment: --pass, or --fail with a note.
     Validate {
+        /// The deployment, e.g. DE-1.
         id: String,
+        /// It works in this stage.
         #[arg(long, conflicts_with = "fail")]
         pass: bool,
+        /// It does not work in this stage (say why with --note).
         #[arg(long)]
         fail: bool,
+        /// What was checked and seen.
         #[arg(long, default_value = "")]
         note: String,
     },
@@ -76,12 +97,17 @@ pub enum DeploymentCmd {
 pub enum RunCmd {
     /// Complete a manual run you own: --done, or --failed with a note.
     Complete {
+        /// The deployment, e.g. DE-1.
         deployment: String,
+        /// The manual run, e.g. R3.
         run: String,
+        /// The task is done.
         #[arg(long, conflicts_with = "failed")]
         done: bool,
+        /// The task failed (say why with --note).
         #[arg(long)]
         failed: bool,
+        /// What was done or went wrong.
         #[arg(long, default_value = "")]
         note: String,
     },
@@ -94,10 +120,13 @@ pub enum LineCmd {
     /// Stop the line: no deployment starts anywhere until it is resumed, except rollbacks; runs in
     /// flight finish.
     Halt {
+        /// Why the line stops, e.g. an incident number.
         #[arg(long)]
         reason: String,
     },
+    /// Resume the line: scheduled deployments start again.
     Resume {
+        /// Why it may go on.
         #[arg(long)]
         reason: String,
     },

@@ -12,6 +12,7 @@ use crate::output;
 pub enum EnvCmd {
     /// Which actions you may take on it now, and for each refused one the guards that block it.
     Actions {
+        /// The environment, e.g. staging.
         name: String,
     },
     /// Register an environment (production ones are locked by default).
@@ -21,35 +22,50 @@ pub enum EnvCmd {
         /// development, test, staging or production.
         #[arg(long)]
         kind: String,
+        /// Who owns it (a user name); default: you.
         #[arg(long)]
         owner: Option<String>,
+        /// Locked: takes only accepted production-ready turnovers at their time.
         #[arg(long)]
         locked: Option<bool>,
+        /// What the environment is for.
         #[arg(long, default_value = "")]
         description: String,
     },
+    /// List environments.
     List {
+        /// Only environments of this kind.
         #[arg(long)]
         kind: Option<String>,
+        /// Only environments in this state: online, offline or decommissioned.
         #[arg(long)]
         state: Option<String>,
     },
+    /// Show an environment.
     Show {
+        /// The environment's name, e.g. staging.
         name: String,
     },
+    /// Change an environment's kind, owner, lock or description.
     Update {
+        /// The environment's name, e.g. staging.
         name: String,
+        /// development, test, staging or production.
         #[arg(long)]
         kind: Option<String>,
+        /// The new owner (a user name).
         #[arg(long)]
         owner: Option<String>,
+        /// Locked (true) or not (false).
         #[arg(long)]
         locked: Option<bool>,
+        /// The new description.
         #[arg(long)]
         description: Option<String>,
     },
     /// online → offline: nothing deploys there until it is brought online (R13).
     Offline {
+        /// The environment's name, e.g. staging.
         name: String,
         /// Why (kept on the environment, shown on the deployments it holds, and in the audit log).
         #[arg(long)]
@@ -57,42 +73,56 @@ pub enum EnvCmd {
     },
     /// offline → online.
     Online {
+        /// The environment's name, e.g. staging.
         name: String,
+        /// Why, shown on the environment.
         #[arg(long)]
         reason: Option<String>,
     },
     /// online or offline → decommissioned, for good.
     Decommission {
+        /// The environment's name, e.g. staging.
         name: String,
+        /// Why, shown on the environment.
         #[arg(long)]
         reason: Option<String>,
     },
     /// Add a calendar event: maintenance, blackout, or a reservation for a train.
     AddEvent {
+        /// The environment's name, e.g. staging.
         name: String,
         /// maintenance, blackout or reservation.
         #[arg(long)]
         kind: String,
+        /// What happens, e.g. "DB upgrade".
         #[arg(long)]
         title: String,
-        /// RFC 3339, e.g. 2027-01-04T22:00:00Z.
-        #[arg(long)]
+        /// When it starts: RFC 3339, e.g. 2027-01-04T22:00:00Z.
+        #[arg(long, value_name = "TIME", value_parser = crate::when::time)]
         start: String,
-        #[arg(long)]
+        /// When it ends: RFC 3339, e.g. 2027-01-05T02:00:00Z.
+        #[arg(long, value_name = "TIME", value_parser = crate::when::time)]
         end: String,
+        /// The train a reservation is for, e.g. RT-1.
         #[arg(long)]
         train: Option<String>,
     },
+    /// Remove a calendar event.
     RemoveEvent {
+        /// The environment's name, e.g. staging.
         name: String,
+        /// The calendar event, e.g. CE-1.
         event: String,
     },
     /// The environment's calendar (default: the next 30 days).
     Calendar {
+        /// The environment's name, e.g. staging.
         name: String,
-        #[arg(long)]
+        /// From when: RFC 3339, e.g. 2027-01-04T00:00:00Z; default: now.
+        #[arg(long, value_name = "TIME", value_parser = crate::when::time)]
         from: Option<String>,
-        #[arg(long)]
+        /// Until when: RFC 3339; default: 30 days after --from.
+        #[arg(long, value_name = "TIME", value_parser = crate::when::time)]
         to: Option<String>,
     },
 }
@@ -101,10 +131,12 @@ pub enum EnvCmd {
 pub enum PathCmd {
     /// Which actions you may take on it now, and for each refused one the guards that block it.
     Actions {
+        /// The deployment path, e.g. DP-1.
         id: String,
     },
     /// Create a deployment path in draft. Stages in order: ENV[:optional][:no-redeploy][:freeze].
     Create {
+        /// The path's name, e.g. standard.
         name: String,
         /// e.g. --stage test --stage staging:freeze --stage perf:optional
         #[arg(long = "stage")]
@@ -112,32 +144,45 @@ pub enum PathCmd {
         /// Release types it serves (default: all).
         #[arg(long = "type")]
         release_types: Vec<String>,
+        /// What the path is for.
         #[arg(long, default_value = "")]
         description: String,
     },
+    /// List deployment paths.
     List {
+        /// Only paths in this state: draft, active or retired.
         #[arg(long)]
         state: Option<String>,
     },
+    /// Show a deployment path and its stages.
     Show {
+        /// The deployment path, e.g. DP-1.
         id: String,
     },
     /// Replace the stages (in draft).
     Update {
+        /// The deployment path, e.g. DP-1.
         id: String,
+        /// Replaces the stages, in order: ENV[:optional][:no-redeploy][:freeze]. Repeatable.
         #[arg(long = "stage")]
         stages: Vec<String>,
+        /// The new name.
         #[arg(long)]
         name: Option<String>,
     },
+    /// draft → active: every stage's environment must be usable.
     Activate {
+        /// The deployment path, e.g. DP-1.
         id: String,
     },
     /// Back to draft, to edit it.
     Draft {
+        /// The deployment path, e.g. DP-1.
         id: String,
     },
+    /// active → retired: no new turnovers on it.
     Retire {
+        /// The deployment path, e.g. DP-1.
         id: String,
     },
 }

@@ -5,6 +5,7 @@ pub mod approval;
 pub mod deployment;
 pub mod environment;
 pub mod inventory;
+pub mod recovery;
 pub mod release;
 pub mod train;
 pub mod turnover;

@@ -12,37 +12,51 @@ use crate::output;
 pub enum AppCmd {
     /// Which actions you may take on it now, and for each refused one the guards that block it.
     Actions {
+        /// The application, e.g. PAY.
         key: String,
     },
     /// Register an application.
     Create {
         /// 2 to 16 upper-case letters and digits, e.g. PAY.
         key: String,
+        /// The application's name, e.g. Payments.
         #[arg(long)]
         name: String,
+        /// Who owns it (a user name).
         #[arg(long)]
         owner: Option<String>,
+        /// What the application is.
         #[arg(long, default_value = "")]
         description: String,
     },
+    /// List applications.
     List {
         /// Include archived applications.
         #[arg(long)]
         archived: bool,
     },
+    /// Show an application.
     Show {
+        /// The application's key, e.g. PAY.
         key: String,
     },
+    /// Change an application's name, owner or description.
     Update {
+        /// The application's key, e.g. PAY.
         key: String,
+        /// The application's name, e.g. Payments.
         #[arg(long)]
         name: Option<String>,
+        /// Who owns it (a user name).
         #[arg(long)]
         owner: Option<String>,
+        /// The new description.
         #[arg(long)]
         description: Option<String>,
     },
+    /// Archive an application: no new releases of it.
     Archive {
+        /// The application's key, e.g. PAY.
         key: String,
     },
 }
@@ -51,111 +65,151 @@ pub enum AppCmd {
 pub enum ReleaseCmd {
     /// Which actions you may take on it now, and for each refused one the guards that block it.
     Actions {
+        /// The application release, e.g. AR-2.
         id: String,
     },
     /// Create an application release; with --train it joins the train (proposed, or accepted when a
     /// release manager creates it).
     Create {
+        /// The release's title, e.g. "PAY 2027.1".
         #[arg(long)]
         title: String,
         /// The application's key.
         #[arg(long)]
         app: String,
-        #[arg(long)]
+        /// The day work starts.
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = crate::when::date)]
         start: String,
-        #[arg(long)]
+        /// The day it is to be done.
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = crate::when::date)]
         end: String,
+        /// The train to propose it to, e.g. RT-1.
         #[arg(long)]
         train: Option<String>,
         /// Product owner; default: you.
         #[arg(long)]
         owner: Option<String>,
+        /// major, minor, patch or emergency; default: its train's.
         #[arg(long = "type")]
         release_type: Option<String>,
         /// low, medium, high or critical.
         #[arg(long)]
         criticality: Option<String>,
     },
+    /// List application releases.
     List {
+        /// Only the releases of this train, e.g. RT-1.
         #[arg(long)]
         train: Option<String>,
+        /// Only this application's releases (its key).
         #[arg(long)]
         app: Option<String>,
+        /// Only in this state (several: comma-separated).
         #[arg(long)]
         state: Option<String>,
+        /// How many to list at most (1 to 500; default 50).
         #[arg(long)]
         limit: Option<u32>,
+        /// Where to go on: the `--cursor` the previous page printed.
         #[arg(long)]
         cursor: Option<String>,
     },
+    /// Show an application release: state, schedule, dependencies, milestones.
     Show {
+        /// The application release, e.g. AR-1.
         id: String,
     },
+    /// Change an application release's fields (only those given).
     Update {
+        /// The application release, e.g. AR-1.
         id: String,
+        /// The release's title, e.g. "PAY 2027.1".
         #[arg(long)]
         title: Option<String>,
+        /// The product owner (a user name).
         #[arg(long)]
         owner: Option<String>,
-        #[arg(long)]
+        /// The day work starts.
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = crate::when::date)]
         start: Option<String>,
-        #[arg(long)]
+        /// The day it is to be done.
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = crate::when::date)]
         end: Option<String>,
+        /// major, minor, patch or emergency; default: its train's.
         #[arg(long = "type")]
         release_type: Option<String>,
+        /// low, medium, high or critical.
         #[arg(long)]
         criticality: Option<String>,
     },
     /// Propose it to a train.
     Propose {
+        /// The application release, e.g. AR-1.
         id: String,
+        /// The train, e.g. RT-1.
         #[arg(long)]
         train: String,
     },
     /// Accept its proposal (release managers).
     Accept {
+        /// The application release, e.g. AR-1.
         id: String,
     },
     /// Reject its proposal, with a reason (release managers).
     Reject {
+        /// The application release, e.g. AR-1.
         id: String,
+        /// Why, for the audit log and whoever reads it.
         #[arg(long)]
         reason: String,
     },
     /// Take it off its train.
     Remove {
+        /// The application release, e.g. AR-1.
         id: String,
+        /// Why, for the audit log and whoever reads it.
         #[arg(long)]
         reason: Option<String>,
     },
     /// planning → construction.
     BeginWork {
+        /// The application release, e.g. AR-1.
         id: String,
     },
     /// construction → awaiting development approval.
     RequestDevelopmentApproval {
+        /// The application release, e.g. AR-1.
         id: String,
     },
     /// Back to construction (R10), with its train when the train was past construction.
     SendBack {
+        /// The application release, e.g. AR-1.
         id: String,
+        /// Why it goes back to construction.
         #[arg(long)]
         reason: String,
     },
+    /// Cancel an application release, with a reason.
     Cancel {
+        /// The application release, e.g. AR-1.
         id: String,
+        /// Why it is cancelled.
         #[arg(long)]
         reason: String,
     },
     /// Make it depend on another application release (of any train); a cycle is refused.
     Depend {
+        /// The application release, e.g. AR-1.
         id: String,
+        /// The release it depends on, e.g. AR-1.
         #[arg(long)]
         on: String,
     },
     /// Remove a dependency.
     Undepend {
+        /// The application release, e.g. AR-1.
         id: String,
+        /// The release it no longer depends on, e.g. AR-1.
         #[arg(long)]
         on: String,
     },

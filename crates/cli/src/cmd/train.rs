@@ -10,15 +10,20 @@ use crate::output;
 
 #[derive(Args)]
 pub struct ScheduleArgs {
-    #[arg(long)]
+    /// The day the train starts.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = crate::when::date)]
     start: Option<String>,
-    #[arg(long)]
+    /// The day scoping ends.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = crate::when::date)]
     scoping_end: Option<String>,
-    #[arg(long)]
+    /// The day construction ends.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = crate::when::date)]
     construction_end: Option<String>,
-    #[arg(long)]
+    /// The day verification ends.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = crate::when::date)]
     verification_end: Option<String>,
-    #[arg(long)]
+    /// The day it goes into production.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = crate::when::date)]
     production_date: Option<String>,
 }
 
@@ -41,20 +46,24 @@ impl ScheduleArgs {
 pub enum TrainCmd {
     /// Which actions you may take on it now, and for each refused one the guards that block it.
     Actions {
+        /// The train, e.g. RT-7.
         id: String,
     },
     /// Create a train in draft. Dates are YYYY-MM-DD, each on or after the one before.
     Create {
-        #[arg(long)]
+        /// The train's title, e.g. 2027.1.
+        #[arg(long, required_unless_present = "file")]
         title: Option<String>,
         /// major, minor, patch or emergency.
-        #[arg(long = "type")]
+        #[arg(long = "type", required_unless_present = "file")]
         release_type: Option<String>,
+        /// What the train is for.
         #[arg(long)]
         purpose: Option<String>,
         /// Default: you.
         #[arg(long)]
         manager: Option<String>,
+        /// A release engineer of the train. Repeatable.
         #[arg(long = "engineer")]
         engineers: Vec<String>,
         #[command(flatten)]
@@ -68,25 +77,35 @@ pub enum TrainCmd {
         /// One state or several, comma-separated.
         #[arg(long)]
         state: Option<String>,
+        /// Only trains of this type: major, minor, patch or emergency.
         #[arg(long = "type")]
         release_type: Option<String>,
+        /// How many to list at most (1 to 500; default 50).
         #[arg(long)]
         limit: Option<u32>,
+        /// Where to go on: the `--cursor` the previous page printed.
         #[arg(long)]
         cursor: Option<String>,
     },
+    /// Show a train: its state, schedule, gates, approvals and releases.
     Show {
+        /// The train, e.g. RT-1.
         id: String,
     },
     /// Change a train's fields (only those given).
     Update {
+        /// The train, e.g. RT-1.
         id: String,
+        /// The train's title, e.g. 2027.1.
         #[arg(long)]
         title: Option<String>,
+        /// major, minor, patch or emergency.
         #[arg(long = "type")]
         release_type: Option<String>,
+        /// What the train is for.
         #[arg(long)]
         purpose: Option<String>,
+        /// The train's manager (a user name).
         #[arg(long)]
         manager: Option<String>,
         /// Replaces the engineers.
@@ -103,7 +122,9 @@ pub enum TrainCmd {
     },
     /// Set (or clear) one approval policy: train, development, executive or gate.
     Policy {
+        /// The train, e.g. RT-1.
         id: String,
+        /// Which policy: train, development, executive or gate.
         kind: String,
         /// One level: approvers, comma-separated, and optionally ':N' approvals required (default 1).
         /// Repeat for more levels, in order: --level alice,bob:2 --level carol
@@ -118,48 +139,61 @@ pub enum TrainCmd {
     },
     /// Copy a train to a new start date: every date shifts by the same offset.
     Copy {
+        /// The train, e.g. RT-1.
         id: String,
-        #[arg(long)]
+        /// The copy's start date; every other date moves by as much.
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = crate::when::date)]
         start: String,
+        /// The copy's title; default: the original's.
         #[arg(long)]
         title: Option<String>,
     },
     /// draft → awaiting train approval (or scoping).
     Submit {
+        /// The train, e.g. RT-1.
         id: String,
     },
     /// scoping → construction.
     StartConstruction {
+        /// The train, e.g. RT-1.
         id: String,
     },
     /// construction → verification.
     StartVerification {
+        /// The train, e.g. RT-1.
         id: String,
     },
     /// verification → awaiting executive approval.
     RequestExecutiveApproval {
+        /// The train, e.g. RT-1.
         id: String,
     },
     /// deployment → closed.
     Close {
+        /// The train, e.g. RT-1.
         id: String,
     },
     /// Cancel, with a reason.
     Cancel {
+        /// The train, e.g. RT-1.
         id: String,
+        /// Why the train is cancelled.
         #[arg(long)]
         reason: String,
     },
     /// Schedule conflicts: dependencies that end after their dependents start.
     Conflicts {
+        /// The train, e.g. RT-1.
         id: String,
     },
     /// The train's application releases in dependency order.
     Order {
+        /// The train, e.g. RT-1.
         id: String,
     },
     /// Stages, gates, milestones and release bars, planned against actual.
     Timeline {
+        /// The train, e.g. RT-1.
         id: String,
     },
 }
@@ -168,101 +202,153 @@ pub enum TrainCmd {
 pub enum GateCmd {
     /// Make a gate require (or, with --off, not require) approval.
     RequireApproval {
+        /// The train, e.g. RT-1.
         train: String,
+        /// The gate: scoping, construction or verification.
         gate: String,
+        /// No approval needed any more.
         #[arg(long)]
         off: bool,
     },
     /// Request the approval of a gate.
-    RequestApproval { train: String, gate: String },
+    RequestApproval {
+        /// The train, e.g. RT-1.
+        train: String,
+        /// The gate: scoping, construction or verification.
+        gate: String,
+    },
 }
 
 #[derive(Subcommand)]
 pub enum CriterionCmd {
     /// Add an exit criterion to a gate.
     Add {
+        /// The train, e.g. RT-1.
         train: String,
+        /// The gate: scoping, construction or verification.
         gate: String,
+        /// What must be true, e.g. "Load test passed".
         #[arg(long)]
         title: String,
+        /// Who answers for it (a user name).
         #[arg(long)]
         owner: Option<String>,
+        /// The environment it is about, if any.
         #[arg(long)]
         environment: Option<String>,
     },
+    /// Change an exit criterion's title, owner or environment.
     Edit {
+        /// The train, e.g. RT-1.
         train: String,
+        /// The exit criterion, e.g. EC-1.
         criterion: String,
+        /// The new title.
         #[arg(long)]
         title: Option<String>,
+        /// Who answers for it (a user name).
         #[arg(long)]
         owner: Option<String>,
+        /// The environment it is about, if any.
         #[arg(long)]
         environment: Option<String>,
     },
+    /// Remove an exit criterion.
     Remove {
+        /// The train, e.g. RT-1.
         train: String,
+        /// The exit criterion, e.g. EC-1.
         criterion: String,
     },
     /// Meet a criterion, with evidence.
     Meet {
+        /// The train, e.g. RT-1.
         train: String,
+        /// The exit criterion, e.g. EC-1.
         criterion: String,
+        /// The evidence: what shows it is met.
         #[arg(long)]
         note: String,
+        /// A link to the evidence.
         #[arg(long)]
         link: Option<String>,
     },
     /// Waive a criterion, with a reason.
     Waive {
+        /// The train, e.g. RT-1.
         train: String,
+        /// The exit criterion, e.g. EC-1.
         criterion: String,
+        /// Why it is waived.
         #[arg(long)]
         reason: String,
     },
+    /// Reopen a met or waived exit criterion.
     Reopen {
+        /// The train, e.g. RT-1.
         train: String,
+        /// The exit criterion, e.g. EC-1.
         criterion: String,
     },
 }
 
 #[derive(Subcommand)]
 pub enum MilestoneCmd {
+    /// Add a milestone.
     Add {
+        /// Whose milestone: a train (RT-1) or an application release (AR-1).
         train: String,
+        /// What is due, e.g. "Code freeze".
         #[arg(long)]
         title: String,
-        /// YYYY-MM-DD
-        #[arg(long)]
+        /// The day it is due.
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = crate::when::date)]
         due: String,
+        /// Who answers for it (a user name).
         #[arg(long)]
         owner: Option<String>,
         /// Copy into every application release when construction starts.
         #[arg(long)]
         inherit: bool,
     },
+    /// Change a milestone's title, due date, owner or inherit flag.
     Edit {
+        /// Whose milestone: a train (RT-1) or an application release (AR-1).
         train: String,
+        /// The milestone, e.g. MS-1.
         milestone: String,
+        /// What is due, e.g. "Code freeze".
         #[arg(long)]
         title: Option<String>,
-        #[arg(long)]
+        /// The day it is due.
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = crate::when::date)]
         due: Option<String>,
+        /// Who answers for it (a user name).
         #[arg(long)]
         owner: Option<String>,
+        /// Whether it is copied into every application release when construction starts.
         #[arg(long)]
         inherit: Option<bool>,
     },
+    /// Remove a milestone.
     Remove {
+        /// Whose milestone: a train (RT-1) or an application release (AR-1).
         train: String,
+        /// The milestone, e.g. MS-1.
         milestone: String,
     },
+    /// Mark a milestone completed.
     Complete {
+        /// Whose milestone: a train (RT-1) or an application release (AR-1).
         train: String,
+        /// The milestone, e.g. MS-1.
         milestone: String,
     },
+    /// Mark a milestone missed.
     Miss {
+        /// Whose milestone: a train (RT-1) or an application release (AR-1).
         train: String,
+        /// The milestone, e.g. MS-1.
         milestone: String,
     },
 }

@@ -12,57 +12,79 @@ use crate::output;
 pub enum TurnoverCmd {
     /// Which actions you may take on it now, and for each refused one the guards that block it.
     Actions {
+        /// The turnover, e.g. TO-5.
         id: String,
     },
     /// Create a turnover of an application release on an active deployment path.
     Create {
+        /// The turnover's title, e.g. "PAY build 42".
         #[arg(long)]
         title: String,
+        /// The application release it carries, e.g. AR-1.
         #[arg(long)]
         release: String,
+        /// The deployment path it moves through, e.g. DP-1.
         #[arg(long)]
         path: String,
+        /// Its developer (a user name); default: you.
         #[arg(long)]
         developer: Option<String>,
         /// NAME@VERSION, repeatable.
         #[arg(long = "artifact")]
         artifacts: Vec<String>,
     },
+    /// List turnovers.
     List {
+        /// Only turnovers of this application release, e.g. AR-1.
         #[arg(long)]
         release: Option<String>,
+        /// Only turnovers of this train, e.g. RT-1.
         #[arg(long)]
         train: Option<String>,
+        /// Only in this state (several: comma-separated).
         #[arg(long)]
         state: Option<String>,
     },
+    /// Show a turnover: its tasks, artifacts and deployments.
     Show {
+        /// The turnover, e.g. TO-1.
         id: String,
     },
     /// Link done work items of its release (R7).
     Link {
+        /// The turnover, e.g. TO-1.
         id: String,
+        /// Work items to link, e.g. WI-1 WI-2 (done, of its own releases).
         #[arg(required = true)]
         work_items: Vec<String>,
     },
+    /// Unlink a work item from a turnover.
     Unlink {
+        /// The turnover, e.g. TO-1.
         id: String,
+        /// The work item to unlink, e.g. WI-1.
         work_item: String,
     },
+    /// Cancel a turnover, with a reason.
     Cancel {
+        /// The turnover, e.g. TO-1.
         id: String,
+        /// Why it is cancelled.
         #[arg(long)]
         reason: String,
     },
     /// Save its tasks as a new draft runbook.
     SaveAsRunbook {
+        /// The turnover, e.g. TO-1.
         id: String,
+        /// The runbook's name.
         #[arg(long)]
         name: String,
     },
     /// Create a production-ready turnover: releases of one train, locked environments, optionally from a
     /// validated pre-production turnover (its tasks, artifacts and work items are copied).
     CreateProduction {
+        /// The turnover's title, e.g. "PAY build 42".
         #[arg(long)]
         title: String,
         /// Repeatable.
@@ -71,41 +93,51 @@ pub enum TurnoverCmd {
         /// Locked environments, repeatable.
         #[arg(long = "env", required = true)]
         environments: Vec<String>,
+        /// A turnover whose tasks, artifacts and work items to copy, e.g. TO-1. Repeatable.
         #[arg(long)]
         from: Option<String>,
+        /// Its developer (a user name); default: you.
         #[arg(long)]
         developer: Option<String>,
     },
     /// Propose a task order: releases by dependencies, then tiers; --apply to take it.
     ProposeOrder {
+        /// The turnover, e.g. TO-1.
         id: String,
         /// Tier order, e.g. database,app,web (the default).
         #[arg(long)]
         tiers: Option<String>,
+        /// Reorder the tasks as proposed (without it: only show the proposal).
         #[arg(long)]
         apply: bool,
     },
     /// Deliver a production-ready turnover to release engineering.
     Deliver {
+        /// The turnover, e.g. TO-1.
         id: String,
     },
     /// Accept a delivered turnover (release engineers other than its developer); it is frozen.
     Accept {
+        /// The turnover, e.g. TO-1.
         id: String,
     },
     /// Send a delivered turnover back to draft, with a comment.
     Reject {
+        /// The turnover, e.g. TO-1.
         id: String,
+        /// Why it goes back to its developer.
         #[arg(long)]
         comment: String,
     },
     /// Schedule an accepted production-ready turnover into a locked environment (or move its time).
     Schedule {
+        /// The turnover, e.g. TO-1.
         id: String,
+        /// The environment, e.g. prod-eu.
         #[arg(long = "env")]
         environment: String,
         /// RFC 3339, e.g. 2027-01-04T21:00:00Z, or from now: +30s, +10m, +2h, +1d.
-        #[arg(long)]
+        #[arg(long, value_name = "TIME", value_parser = crate::when::time_or_from_now)]
         at: String,
         /// The planned window in minutes.
         #[arg(long, default_value_t = 60)]
@@ -113,22 +145,29 @@ pub enum TurnoverCmd {
     },
     /// Verify a deployed production turnover: --pass, or --fail with a note.
     Verify {
+        /// The turnover, e.g. TO-1.
         id: String,
         /// Only this environment (default: each one awaiting verification).
         #[arg(long = "env")]
         environment: Option<String>,
+        /// It works there.
         #[arg(long, conflicts_with = "fail")]
         pass: bool,
+        /// It does not work there (say why with --note).
         #[arg(long)]
         fail: bool,
+        /// What was checked and seen.
         #[arg(long, default_value = "")]
         note: String,
     },
     /// Roll a failed production deployment back (runs the tasks marked rollback).
     Rollback {
+        /// The turnover, e.g. TO-1.
         id: String,
+        /// The environment, e.g. prod-eu.
         #[arg(long = "env")]
         environment: String,
+        /// Why it is rolled back.
         #[arg(long)]
         reason: String,
     },
@@ -138,35 +177,47 @@ pub enum TurnoverCmd {
 pub enum RunbookCmd {
     /// Which actions you may take on it now, and for each refused one the guards that block it.
     Actions {
+        /// The runbook, e.g. RB-1.
         id: String,
     },
     /// Create a draft runbook from a JSON file (the API's body: name, tasks, environments, applications).
     Create {
+        /// A JSON file with the runbook: its name, scope and tasks.
         #[arg(long)]
         file: std::path::PathBuf,
     },
+    /// List runbooks.
     List {
+        /// Only runbooks in this state: draft, in_review, accepted or inactive.
         #[arg(long)]
         state: Option<String>,
     },
+    /// Show a runbook and its tasks.
     Show {
+        /// The runbook, e.g. RB-1.
         id: String,
     },
     /// draft → in review.
     Submit {
+        /// The runbook, e.g. RB-1.
         id: String,
     },
     /// in review → accepted (a reviewer who did not write it).
     Accept {
+        /// The runbook, e.g. RB-1.
         id: String,
     },
     /// in review → draft, with a comment.
     Reject {
+        /// The runbook, e.g. RB-1.
         id: String,
+        /// What to change before it is accepted.
         #[arg(long)]
         comment: String,
     },
+    /// Deactivate a runbook: no longer offered.
     Deactivate {
+        /// The runbook, e.g. RB-1.
         id: String,
     },
 }
@@ -175,12 +226,15 @@ pub enum RunbookCmd {
 pub enum TaskCmd {
     /// Add a task: manual with --owner, or automation with --run (a command, no shell unless named) or --http.
     Add {
+        /// The turnover, e.g. TO-1.
         turnover: String,
+        /// The task's title, e.g. "Migrate schema".
         #[arg(long)]
         title: String,
         /// Equal numbers run in parallel.
         #[arg(long)]
         sequence: u32,
+        /// A manual task: who does it (a user name).
         #[arg(long, conflicts_with_all = ["run", "http"])]
         owner: Option<String>,
         /// The program and its arguments, e.g. --run /bin/sh -c "./migrate.sh"
@@ -189,13 +243,16 @@ pub enum TaskCmd {
         /// METHOD URL, e.g. --http POST https://deploy.example/hooks/web
         #[arg(long, num_args = 2)]
         http: Vec<String>,
+        /// Seconds the task may take before it is stopped and fails.
         #[arg(long, default_value_t = 600)]
         timeout: u64,
+        /// The tier it deploys: database, app or web (orders production tasks).
         #[arg(long)]
         tier: Option<String>,
         /// Environments it applies to (default: all).
         #[arg(long = "env")]
         environments: Vec<String>,
+        /// How many times to try again after a failure.
         #[arg(long, default_value_t = 0)]
         retries: u32,
         /// Run only when a production deployment is rolled back.
@@ -207,24 +264,34 @@ pub enum TaskCmd {
     },
     /// Move tasks: TASK=SEQUENCE pairs.
     Reorder {
+        /// The turnover, e.g. TO-1.
         turnover: String,
+        /// TASK=SEQUENCE pairs, e.g. TA-9=1 TA-3=2.
         #[arg(required = true)]
         moves: Vec<String>,
     },
+    /// Remove a task from a turnover.
     Remove {
+        /// The turnover, e.g. TO-1.
         turnover: String,
+        /// The task, e.g. TA-1.
         task: String,
     },
     /// Copy an accepted runbook's tasks into the turnover.
     FromRunbook {
+        /// The turnover, e.g. TO-1.
         turnover: String,
+        /// The runbook whose tasks to add, e.g. RB-1.
         runbook: String,
     },
     /// Copy tasks from other turnovers (all, or --task ones); --from is repeatable.
     Copy {
+        /// The turnover, e.g. TO-1.
         turnover: String,
+        /// A turnover to copy tasks from, e.g. TO-1. Repeatable.
         #[arg(long = "from", required = true)]
         from: Vec<String>,
+        /// Only these tasks, e.g. TA-1. Repeatable.
         #[arg(long = "task")]
         tasks: Vec<String>,
     },
@@ -299,7 +366,6 @@ pub async fn turnover(ctx: &Context, cmd: TurnoverCmd) -> anyhow::Result<()> {
             c.post(&format!("{}/reject", base(&id)), Some(json!({"comment": comment}))).await?
         }
         TurnoverCmd::Schedule { id, environment, at, window } => {
-            let at = schedule_time(&at, chrono::Utc::now())?;
             let body = json!({"environment": environment, "at": at, "window_minutes": window});
             let v = c.post(&format!("{}/schedule", base(&id)), Some(body)).await?;
             ctx.show(&v, output::deployment);
@@ -329,25 +395,6 @@ pub async fn turnover(ctx: &Context, cmd: TurnoverCmd) -> anyhow::Result<()> {
     };
     ctx.show(&v, output::turnover);
     Ok(())
-}
-
-/// A time for `--at`: `+N` followed by s, m, h or d is that long from `now` (sent as RFC 3339, to the
-/// second); anything else is passed on as written, for the server to read as RFC 3339.
-fn schedule_time(at: &str, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<String> {
-    let Some(rest) = at.strip_prefix('+') else { return Ok(at.to_string()) };
-    let unit_at = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
-    let (number, unit) = rest.split_at(unit_at);
-    let hint = || format!("--at {at}: write a time from now as +30s, +10m, +2h or +1d, or an RFC 3339 time");
-    let n: i64 = number.parse().with_context(hint)?;
-    let delta = match unit {
-        "s" => chrono::Duration::try_seconds(n),
-        "m" => chrono::Duration::try_minutes(n),
-        "h" => chrono::Duration::try_hours(n),
-        "d" => chrono::Duration::try_days(n),
-        _ => None,
-    };
-    let Some(when) = delta.and_then(|d| now.checked_add_signed(d)) else { bail!(hint()) };
-    Ok(when.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }
 
 pub async fn task(ctx: &Context, cmd: TaskCmd) -> anyhow::Result<()> {
@@ -441,25 +488,4 @@ pub async fn runbook(ctx: &Context, cmd: RunbookCmd) -> anyhow::Result<()> {
     };
     ctx.show(&v, output::runbook);
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use chrono::{TimeZone, Utc};
-
-    use super::schedule_time;
-
-    #[test]
-    fn schedule_times_relative_to_now_or_as_written() {
-        let now = Utc.with_ymd_and_hms(2027, 3, 6, 20, 59, 30).unwrap();
-        assert_eq!(schedule_time("+30s", now).unwrap(), "2027-03-06T21:00:00Z");
-        assert_eq!(schedule_time("+10m", now).unwrap(), "2027-03-06T21:09:30Z");
-        assert_eq!(schedule_time("+2h", now).unwrap(), "2027-03-06T22:59:30Z");
-        assert_eq!(schedule_time("+1d", now).unwrap(), "2027-03-07T20:59:30Z");
-        assert_eq!(schedule_time("2027-03-06T21:00:00Z", now).unwrap(), "2027-03-06T21:00:00Z");
-        for bad in ["+", "+10", "+m", "+10w", "+-5m", "+99999999999999999999s", "+9999999999999d"] {
-            let err = schedule_time(bad, now).unwrap_err().to_string();
-            assert!(err.contains("+30s"), "{bad}: {err}");
-        }
-    }
 }

@@ -12,9 +12,12 @@ use crate::output;
 pub enum WorkItemCmd {
     /// Add one work item to an application release.
     Add {
+        /// The application release, e.g. AR-1.
         release: String,
+        /// The item's key in its source system, e.g. PAY-142.
         #[arg(long)]
         key: String,
+        /// The item's title.
         #[arg(long)]
         title: String,
         /// business_request or development_task.
@@ -23,36 +26,52 @@ pub enum WorkItemCmd {
         /// open, in_progress or done.
         #[arg(long)]
         status: Option<String>,
+        /// A link to the item in its source system.
         #[arg(long)]
         link: Option<String>,
+        /// The system it comes from, e.g. jira.
         #[arg(long)]
         source: Option<String>,
     },
+    /// List an application release's work items.
     List {
+        /// The application release, e.g. AR-1.
         release: String,
+        /// business_request or development_task.
         #[arg(long)]
         kind: Option<String>,
+        /// open, in_progress or done.
         #[arg(long)]
         status: Option<String>,
+        /// How many to list at most (1 to 500; default 50).
         #[arg(long)]
         limit: Option<u32>,
+        /// Where to go on: the `--cursor` the previous page printed.
         #[arg(long)]
         cursor: Option<String>,
     },
     /// Import a CSV (Railyard's columns or a Jira issue export) or JSON file: all or nothing.
     Import {
+        /// The application release, e.g. AR-1.
         release: String,
+        /// A CSV (Railyard's columns or a Jira export) or JSON file.
         #[arg(long)]
         file: std::path::PathBuf,
     },
+    /// Change a work item's title, status, kind or link.
     Update {
+        /// The work item, e.g. WI-1.
         id: String,
+        /// The item's title.
         #[arg(long)]
         title: Option<String>,
+        /// open, in_progress or done.
         #[arg(long)]
         status: Option<String>,
+        /// business_request or development_task.
         #[arg(long)]
         kind: Option<String>,
+        /// A link to the item in its source system.
         #[arg(long)]
         link: Option<String>,
     },

@@ -35,7 +35,7 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 /// `railyard serve` on a fresh PostgreSQL database of the test cluster.
-fn start_server_on_postgres() -> (Server, String) {
+pub(crate) fn start_server_on_postgres() -> (Server, String) {
     let url = runtime().block_on(railyard_store_postgres::testing::fresh_database());
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(BIN)

@@ -44,7 +44,7 @@ fn a_release_team_runs_a_train_through_the_cli_alone() {
             "2027-03-06",
         ],
     )
-    .refused("schedule.scoping_end");
+    .refused("error: --scoping-end: scoping_end 2027-01-01 is before start 2027-01-04");
     let out = ry(
         &s,
         r,
@@ -151,7 +151,8 @@ fn a_release_team_runs_a_train_through_the_cli_alone() {
     ry(&s, r, &["train", "request-executive-approval", &id]).ok();
     let list = ry(&s, r, &["approval", "list", "--train", &id, "--kind", "executive", "--output", "json"]).json();
     let xap = list["items"][0]["id"].as_str().unwrap().to_string();
-    ry(&s, Some(&eve), &["approval", "reject", &xap, "--comment", "rerun the load test"]).refused("return_to");
+    ry(&s, Some(&eve), &["approval", "reject", &xap, "--comment", "rerun the load test"])
+        .refused("error: --return-to: an executive rejection must say where the train goes back to");
     ry(
         &s,
         Some(&eve),

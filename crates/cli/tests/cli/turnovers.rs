@@ -113,7 +113,8 @@ fn a_developer_assembles_a_turnover_with_database_web_and_manual_tasks() {
     )
     .json();
     let sign_off = out["tasks"][2]["id"].as_str().unwrap().to_string();
-    ry(&s, d, &["task", "add", &to, "--title", "bad", "--sequence", "1", "--run", ""]).refused("action.program");
+    ry(&s, d, &["task", "add", &to, "--title", "bad", "--sequence", "1", "--run", ""])
+        .refused("error: --run: must not be empty");
     ry(&s, d, &["task", "reorder", &to, &format!("{sign_off}=0")]).refused("sequence");
     let out = ry(&s, d, &["turnover", "show", &to]).ok();
     assert!(out.contains("pay-api@1.4.2") && out.contains("test → staging"), "{out}");

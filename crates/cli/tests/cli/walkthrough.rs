@@ -1,7 +1,8 @@
-//! docs/walkthrough.md, run as written: its server-start command starts a real `railyard serve` on a fresh
-//! database, then every other command of its ```console blocks runs in order, through `/bin/sh`, against
-//! that server, and what each prints is compared with the document under the conventions the document
-//! states at its top (`...` lines, `<any>`, `export NAME=...`, `error:` lines, the server's address).
+//! docs/walkthrough.md (and the README's first train, see `readme.rs`), run as written: its server-start
+//! command starts a real `railyard serve` on a fresh database, then every other command of its ```console
+//! blocks runs in order, through `/bin/sh`, against that server, and what each prints is compared with the
+//! document under the conventions the walkthrough states at its top (`...` lines, `<any>`,
+//! `export NAME=...`, `error:` lines, the server's address).
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
@@ -17,8 +18,9 @@ const DOC_URL: &str = "http://127.0.0.1:8080";
 /// The longest any one command may take.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 
-fn doc_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/walkthrough.md")
+/// A file of the repository, by its path from the root.
+pub(crate) fn repo_file(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(path)
 }
 
 /// One command of the document and the output it shows.
@@ -30,8 +32,9 @@ struct Step {
     expected: Vec<String>,
 }
 
-/// The steps of every ```console block, in order. A line ending in `\` continues on the next line.
-fn parse(doc: &str) -> Vec<Step> {
+/// The steps of every ```console block of `doc` (the file `name`), in order. A line ending in `\`
+/// continues on the next line.
+fn parse(name: &str, doc: &str) -> Vec<Step> {
     let mut steps: Vec<Step> = Vec::new();
     let mut in_console = false;
     let mut continuing = false;
@@ -42,7 +45,7 @@ fn parse(doc: &str) -> Vec<Step> {
             continue;
         }
         if line == "```" {
-            assert!(!continuing, "walkthrough.md:{}: a command ends in '\\' at the end of its block", i + 1);
+            assert!(!continuing, "{name}:{}: a command ends in '\\' at the end of its block", i + 1);
             in_console = false;
             continue;
         }
@@ -57,13 +60,12 @@ fn parse(doc: &str) -> Vec<Step> {
             steps.push(Step { line: i + 1, command: text.to_string(), expected: Vec::new() });
             continuing = more;
         } else {
-            let step = steps
-                .last_mut()
-                .unwrap_or_else(|| panic!("walkthrough.md:{}: output before any '$ ' command: {line}", i + 1));
+            let step =
+                steps.last_mut().unwrap_or_else(|| panic!("{name}:{}: output before any '$ ' command: {line}", i + 1));
             step.expected.push(line.to_string());
         }
     }
-    assert!(!in_console, "walkthrough.md: a ```console block is not closed");
+    assert!(!in_console, "{name}: a ```console block is not closed");
     for s in &mut steps {
         while s.expected.last().is_some_and(|l| l.is_empty()) {
             s.expected.pop();
@@ -138,14 +140,14 @@ impl Drop for Served {
 
 /// The document's `[NAME=VALUE ...] railyard serve ...`, run without a shell in `dir` on a free port; what
 /// it printed up to and including the line that says where it listens.
-fn serve(step: &Step, dir: &Path) -> Served {
+fn serve(name: &str, step: &Step, dir: &Path) -> Served {
     let mut words = step.command.split_whitespace().peekable();
     let mut env = Vec::new();
     while let Some((name, value)) = words.peek().and_then(|w| w.split_once('=')) {
         env.push((name.to_string(), value.to_string()));
         words.next();
     }
-    assert_eq!(words.next(), Some("railyard"), "walkthrough.md:{}: the first command starts the server", step.line);
+    assert_eq!(words.next(), Some("railyard"), "{name}:{}: the first command starts the server", step.line);
     let mut child = Command::new(BIN)
         .args(words)
         .env_remove("RAILYARD_DATABASE")
@@ -243,9 +245,9 @@ fn export(command: &str) -> Option<(&str, &str)> {
     valid.then_some((name, value))
 }
 
-fn report(step: &Step, why: &str, actual: &[String]) -> String {
+fn report(name: &str, step: &Step, why: &str, actual: &[String]) -> String {
     format!(
-        "walkthrough.md:{}: `{}` {why}\n--- expected\n{}\n--- actual\n{}\n",
+        "{name}:{}: `{}` {why}\n--- expected\n{}\n--- actual\n{}\n",
         step.line,
         step.command,
         step.expected.join("\n"),
@@ -255,23 +257,26 @@ fn report(step: &Step, why: &str, actual: &[String]) -> String {
 
 #[test]
 fn the_walkthrough_runs_as_written() {
+    run_document("docs/walkthrough.md", 50);
+}
+
+/// Runs the ```console blocks of the repository's file `path` (more than `at_least` commands) as the
+/// module's doc says; fails naming each command whose outcome or output differs from the document.
+pub(crate) fn run_document(path: &str, at_least: usize) {
     let started = Instant::now();
-    let doc = std::fs::read_to_string(doc_path()).expect("docs/walkthrough.md");
-    let steps = parse(&doc);
-    assert!(steps.len() > 50, "only {} commands found in docs/walkthrough.md", steps.len());
+    let name = path;
+    let doc = std::fs::read_to_string(repo_file(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let steps = parse(name, &doc);
+    assert!(steps.len() > at_least, "only {} commands found in {path}", steps.len());
     let dir = tempfile::tempdir().expect("a temporary directory");
 
     let first = &steps[0];
-    assert!(
-        first.command.contains("railyard serve"),
-        "walkthrough.md:{}: the first command starts the server",
-        first.line
-    );
-    let server = serve(first, dir.path());
+    assert!(first.command.contains("railyard serve"), "{name}:{}: the first command starts the server", first.line);
+    let server = serve(name, first, dir.path());
     let mut failures = Vec::new();
     let printed = normalise(&server.printed.join("\n"), &server.url);
     if !lines_match(&first.expected, &printed) {
-        failures.push(report(first, "printed something else", &printed));
+        failures.push(report(name, first, "printed something else", &printed));
     }
 
     // WALKTHROUGH_SHOW=1 prints what each command printed, for whoever edits the document.
@@ -280,7 +285,7 @@ fn the_walkthrough_runs_as_written() {
     for step in &steps[1..] {
         assert!(
             !step.command.contains("railyard serve"),
-            "walkthrough.md:{}: only the first command may start a server",
+            "{name}:{}: only the first command may start a server",
             step.line
         );
         let command = step.command.replace(DOC_URL, &server.url);
@@ -288,7 +293,8 @@ fn the_walkthrough_runs_as_written() {
             // The shell evaluates the value; a failing command substitution fails the assignment.
             let outcome = sh(&format!("{name}={value} && printf '%s' \"${name}\""), dir.path(), &vars);
             if !outcome.success || outcome.output.trim().is_empty() || !step.expected.is_empty() {
-                failures.push(report(step, "did not set a value silently", &normalise(&outcome.output, &server.url)));
+                let printed = normalise(&outcome.output, &server.url);
+                failures.push(report(name, step, "did not set a value silently", &printed));
             }
             vars.insert(name.to_string(), outcome.output.trim().to_string());
             continue;
@@ -301,20 +307,20 @@ fn the_walkthrough_runs_as_written() {
         let should_fail = step.expected.iter().any(|l| l.starts_with("error:"));
         if outcome.success == should_fail {
             let why = if should_fail { "succeeded, but the document shows an error" } else { "failed" };
-            failures.push(report(step, why, &actual));
+            failures.push(report(name, step, why, &actual));
         } else if !lines_match(&step.expected, &actual) {
-            failures.push(report(step, "printed something else", &actual));
+            failures.push(report(name, step, "printed something else", &actual));
         }
     }
     let took = started.elapsed();
     assert!(
         failures.is_empty(),
-        "docs/walkthrough.md and the program disagree on {} of {} commands:\n\n{}",
+        "{path} and the program disagree on {} of {} commands:\n\n{}",
         failures.len(),
         steps.len(),
         failures.join("\n")
     );
-    eprintln!("walkthrough: {} commands in {:.1} s", steps.len(), took.as_secs_f64());
+    eprintln!("{path}: {} commands in {:.1} s", steps.len(), took.as_secs_f64());
 }
 
 #[test]
@@ -332,7 +338,7 @@ fn placeholders_match_what_they_say() {
     assert!(lines_match(&lines(&["..."]), &lines(&[])));
     assert!(!lines_match(&lines(&["a", "...", "d"]), &lines(&["a", "b", "c"])));
     assert!(!lines_match(&lines(&["a"]), &lines(&["a", "b"])));
-    let steps = parse("x\n```console\n$ railyard a \\\n    --b c\nout\n\n$ two\n```\n$ not a step\n");
+    let steps = parse("x.md", "x\n```console\n$ railyard a \\\n    --b c\nout\n\n$ two\n```\n$ not a step\n");
     assert_eq!(steps.len(), 2);
     assert_eq!(
         (steps[0].line, steps[0].command.as_str(), steps[0].expected.clone()),
