@@ -339,19 +339,38 @@ impl Service {
 
     /// Runs a read-decide-write step, again from a fresh read when another writer got there first,
     /// unless the caller pinned a version (`If-Match`): then the conflict is theirs to see.
+    ///
+    /// Between tries it waits a little, twice as long each time (4 ms, 8 ms, ... up to about 0.5 s,
+    /// 1 s in all), with a random part: writers that met on one record (the dependency lock, a busy
+    /// release) spread out instead of meeting again at once, which on a loaded machine could use up
+    /// every try.
     pub(crate) async fn retrying<T, F, Fut>(&self, expected: Option<i64>, step: F) -> ServiceResult<T>
     where
         F: Fn() -> Fut,
         Fut: Future<Output = ServiceResult<T>>,
     {
+        const TRIES: u32 = 8;
         let mut attempt = 0;
         loop {
             match step().await {
-                Err(ServiceError::Conflict(_)) if expected.is_none() && attempt < 8 => attempt += 1,
+                Err(ServiceError::Conflict(_)) if expected.is_none() && attempt < TRIES => {
+                    attempt += 1;
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
                 other => return other,
             }
         }
     }
+}
+
+/// How long to wait before try `attempt` (1, 2, ...) of a conflicting step: 2^(attempt+1) ms, times a
+/// random factor between 0.5 and 1.5.
+fn backoff(attempt: u32) -> std::time::Duration {
+    let base = 2u64.pow(attempt.min(8) + 1);
+    let mut byte = [0u8; 1];
+    // Without randomness the wait is the base itself: still a backoff, only not spread.
+    let factor = if getrandom::fill(&mut byte).is_ok() { 0.5 + f64::from(byte[0]) / 255.0 } else { 1.0 };
+    std::time::Duration::from_micros((base as f64 * factor * 1000.0) as u64)
 }
 
 /// An event's data with the demo marker (`"demo": true`), for [`Service::marking_demo_data`].

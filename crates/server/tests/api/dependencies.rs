@@ -171,3 +171,44 @@ async fn a_dependency_added_through_another_server_shows_in_this_ones_conflicts(
     assert!(r.status.is_success(), "{}: {}", r.status, r.body);
     assert_eq!(b.get(&rita, &conflicts).await.ok()["items"], json!([]));
 }
+
+/// Every dependency change takes one lock record, so many at once meet there: each retries from a fresh
+/// read, spread out in time, and all of them land (none answers 409 for a conflict it did not cause).
+#[tokio::test]
+async fn many_dependencies_added_at_once_all_land() {
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    let rita = app.user("rita", &["release_manager"]).await;
+    app.post(&rita, "/api/v1/applications", json!({"key": "DB", "name": "Database"})).await.ok();
+    let t = app.post(&rita, "/api/v1/trains", train_body("2027.1", json!({}))).await.ok();
+    let rt = t["id"].as_str().unwrap().to_string();
+    let mk = |title: &str| json!({"title": title, "application": "DB", "train": rt, "schedule": {"start": "2027-01-05", "end": "2027-01-25"}});
+    let base =
+        app.post(&rita, "/api/v1/application-releases", mk("base")).await.ok()["id"].as_str().unwrap().to_string();
+    let mut dependents = Vec::new();
+    for i in 0..24 {
+        let r = app.post(&rita, "/api/v1/application-releases", mk(&format!("r{i}"))).await.ok();
+        dependents.push(r["id"].as_str().unwrap().to_string());
+    }
+    let mut all = tokio::task::JoinSet::new();
+    for d in dependents.clone() {
+        let (app, rita, base) = (app.clone(), rita.clone(), base.clone());
+        all.spawn(async move {
+            let r = app
+                .post(&rita, &format!("/api/v1/application-releases/{d}/dependencies"), json!({"depends_on": base}))
+                .await;
+            (d, r.status, r.body.to_string())
+        });
+    }
+    let mut refused = Vec::new();
+    while let Some(done) = all.join_next().await {
+        let (d, status, body) = done.unwrap();
+        if status != 200 && status != 201 {
+            refused.push(format!("{d}: {status} {body}"));
+        }
+    }
+    assert!(refused.is_empty(), "{} of 24 concurrent dependency changes failed: {refused:?}", refused.len());
+    for d in &dependents {
+        let r = app.get(&rita, &format!("/api/v1/application-releases/{d}")).await.ok();
+        assert!(r.to_string().contains(&base), "{d} does not depend on {base}: {r}");
+    }
+}
