@@ -59,6 +59,13 @@ fn a_run_in_flight_when_the_server_is_killed_is_interrupted_and_a_retry_complete
     let id = dep["id"].as_str().unwrap().to_string();
     let url = s.url.clone();
     wait(&s, &url, &erin, &id, "its first run running", |d| d["runs"][0]["state"] == "running");
+    // A run is recorded running before its program is under way: the kill must come once the migration
+    // has said it started, or a loaded machine kills it before its first line.
+    let starts = s.dir.path().join("db-starts.txt");
+    assert!(
+        eventually(60, || std::fs::read_to_string(&starts).is_ok_and(|t| t.lines().count() == 1)),
+        "the migration never started"
+    );
 
     // SIGKILL the server while the migration runs, and start it again on the same database.
     s.child.kill().unwrap();
