@@ -27,6 +27,7 @@ pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<Strin
     let filter = ReleaseFilter { train: Some(id.clone()), limit: Some(MAX_PAGE), ..Default::default() };
     let releases = s.releases(actor, filter).await?.items;
     let timeline = s.timeline(actor, &id).await?;
+    let actions = s.train_actions_for(actor, &id).await?;
     let conflicts = s.train_conflicts(actor, &id).await?;
     // R9 readiness of each accepted release (those in verification or beyond are what executive
     // approval waits on).
@@ -46,7 +47,7 @@ pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<Strin
             @if !t.purpose.is_empty() { ". " (t.purpose) }
         }
         (stages(&train))
-        (train_actions::lifecycle_section(&user.session, &train))
+        (train_actions::lifecycle_section(&user.session, &train, &actions))
         @if let Some(chart) = crate::gantt::chart(&timeline, s.now()) {
             section aria-labelledby="timeline" {
                 h2 #timeline { "Timeline" }
