@@ -9,11 +9,13 @@
 use maud::{Markup, html};
 use railyard_domain::AvailableAction;
 
-/// Whether a guard is about who the user is or the object's state rather than work still to do: a
-/// role the user lacks, the wrong state, or an object rule (`not_manager_or_engineer`, `not_owner`,
+/// Whether a guard is about who the user is or a state that will not come back rather than work still
+/// to do: a role the user lacks, the wrong state, a train past the point (in deployment, closed to
+/// releases), or an object rule (`not_manager_or_engineer`, `not_owner`,
 /// `not_proposed`, `names_another_developer`, ...).
 fn for_good(code: &str) -> bool {
-    code == "role_required" || code == "wrong_state" || code.starts_with("not_") || code.starts_with("names_another_")
+    const FOR_GOOD: [&str; 4] = ["role_required", "wrong_state", "train_in_deployment", "train_closed_to_releases"];
+    FOR_GOOD.contains(&code) || code.starts_with("not_") || code.starts_with("names_another_")
 }
 
 /// Whether a refused action waits on work still to do, so is shown disabled with its guards.

@@ -4,7 +4,11 @@
 
 use serde_json::{Value, json};
 
-use crate::common::{PASSWORD, Page, TestApp};
+use crate::common::{Browser, PASSWORD, Page, TestApp};
+
+/// An application release's actions on its page, as the domain names them.
+const RELEASE: [&str; 7] =
+    ["accept", "reject", "begin_work", "request_development_approval", "send_back", "remove", "cancel"];
 
 /// The train lifecycle actions, as the domain names them.
 const TRAIN: [&str; 6] =
@@ -43,7 +47,43 @@ fn listed(actions: &Value) -> (Vec<String>, Vec<(String, Vec<String>)>) {
     (allowed, refused)
 }
 
-/// Compares `user`'s page with the list of actions the API gives them; returns the enabled buttons.
+/// Compares the page at `path`, as `browser` (signed in as `user`) sees it, with the list of actions
+/// `GET {api}` gives the same user's `token`: its enabled buttons are the allowed actions among `names`,
+/// and each disabled one is refused there and shows every guard. Returns the enabled buttons.
+async fn compare(
+    app: &TestApp,
+    browser: &Browser,
+    user: &str,
+    token: &str,
+    path: &str,
+    api: &str,
+    names: &[&str],
+) -> Vec<String> {
+    let page = browser.get(path).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let (on, off) = buttons(&page, path, names);
+    let (mut allowed, refused) = listed(&app.get(token, api).await);
+    allowed.retain(|a| names.contains(&a.as_str()));
+    let mut on_sorted = on.clone();
+    on_sorted.sort();
+    allowed.sort();
+    assert_eq!(on_sorted, allowed, "{user}'s enabled buttons on {path} are the allowed actions\n{}", page.body);
+    for d in &off {
+        let (_, guards) =
+            refused.iter().find(|(n, _)| n == d).unwrap_or_else(|| panic!("{user}: {d} is disabled but not refused"));
+        assert!(!guards.is_empty(), "{d}");
+        for g in guards {
+            let shown = g.replace('&', "&amp;").replace('\'', "&#39;").replace('"', "&quot;");
+            assert!(
+                page.body.contains(g.as_str()) || page.body.contains(&shown),
+                "{user}: {d} shows why: {g}\n{}",
+                page.body
+            );
+        }
+    }
+    on
+}
+
 async fn page_matches_list(
     app: &TestApp,
     user: &str,
@@ -53,31 +93,10 @@ async fn page_matches_list(
     base: &str,
     names: &[&str],
 ) -> Vec<String> {
+    assert_eq!(page, base);
     let browser = app.browser();
     browser.sign_in(user, PASSWORD).await;
-    let page = browser.get(page).await;
-    assert_eq!(page.status, 200, "{}", page.body);
-    let (on, off) = buttons(&page, base, names);
-    let (mut allowed, refused) = listed(&app.get(token, api).await);
-    allowed.retain(|a| names.contains(&a.as_str()));
-    let mut on_sorted = on.clone();
-    on_sorted.sort();
-    allowed.sort();
-    assert_eq!(on_sorted, allowed, "{user}'s enabled buttons are the allowed actions\n{}", page.body);
-    for d in &off {
-        let (_, guards) =
-            refused.iter().find(|(n, _)| n == d).unwrap_or_else(|| panic!("{user}: {d} is disabled but not refused"));
-        assert!(!guards.is_empty(), "{d}");
-        for g in guards {
-            let shown = g.replace('\'', "&#39;");
-            assert!(
-                page.body.contains(g.as_str()) || page.body.contains(&shown),
-                "{user}: {d} shows why: {g}\n{}",
-                page.body
-            );
-        }
-    }
-    on
+    compare(app, &browser, user, token, page, api, names).await
 }
 
 fn body(approval: bool) -> Value {
@@ -164,5 +183,128 @@ async fn a_trains_buttons_are_the_actions_the_domain_allows_each_user() {
     assert_eq!(res.status, 303, "{}", res.body);
     for (who, token) in people {
         assert!(check(who, token.clone()).await.is_empty(), "{who}");
+    }
+}
+
+/// The items of a list of the API.
+async fn items(app: &TestApp, path: &str) -> Vec<Value> {
+    app.get(&app.admin, path).await["items"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_releases_buttons_are_the_actions_the_domain_allows_each_user_in_the_demo() {
+    let (app, people) = TestApp::spawn_demo().await;
+    let mut users = vec![("admin".to_string(), app.admin.clone())];
+    users.extend(people.iter().map(|p| (p.name.clone(), p.token.clone())));
+    let mut browsers = Vec::new();
+    for (name, token) in &users {
+        let b = app.browser();
+        assert_eq!(b.sign_in_with_token(token).await.status, 303, "{name}");
+        browsers.push(b);
+    }
+    let trains = items(&app, "/api/v1/trains?limit=200").await;
+    let train_state =
+        |id: &str| trains.iter().find(|t| t["id"] == id).map(|t| t["state"].as_str().unwrap_or_default().to_string());
+    let releases = items(&app, "/api/v1/application-releases?limit=200").await;
+    assert!(releases.len() >= 4, "the demo has releases: {releases:?}");
+
+    // Every release, as everyone sees it; one per state is enough for those beyond the first dozen.
+    let mut states = std::collections::BTreeSet::new();
+    let mut in_deployment = Vec::new();
+    for (i, r) in releases.iter().enumerate() {
+        let id = r["id"].as_str().unwrap_or_default();
+        let state = r["state"].as_str().unwrap_or_default();
+        let train = r["membership"]["train_id"].as_str().and_then(train_state);
+        if matches!(state, "verification" | "awaiting_development_approval") && train.as_deref() == Some("deployment") {
+            in_deployment.push(id.to_string());
+        }
+        if i >= 12 && !states.insert(state.to_string()) {
+            continue;
+        }
+        states.insert(state.to_string());
+        let (path, api) = (format!("/releases/{id}"), format!("/api/v1/application-releases/{id}/actions"));
+        for ((name, token), b) in users.iter().zip(&browsers) {
+            compare(&app, b, name, token, &path, &api, &RELEASE).await;
+        }
+    }
+
+    // A release whose train is in deployment cannot be sent back: the domain says so and no page offers it.
+    assert!(!in_deployment.is_empty(), "the demo has a release in verification on a train in deployment");
+    for id in &in_deployment {
+        let path = format!("/releases/{id}");
+        for ((name, token), b) in users.iter().zip(&browsers) {
+            let actions = app.get(token, &format!("/api/v1/application-releases/{id}/actions")).await;
+            let send_back = actions.as_array().and_then(|a| a.iter().find(|x| x["action"] == "send_back")).cloned();
+            assert_eq!(send_back.as_ref().map(|s| s["allowed"].clone()), Some(json!(false)), "{name}: {actions}");
+            let page = b.get(&path).await;
+            assert!(
+                !page.body.contains(&format!(r#"action="{path}/send-back""#)),
+                "{name} is offered send back\n{}",
+                page.body
+            );
+            assert!(!page.body.contains("Send back to construction"), "{name}\n{}", page.body);
+        }
+        // And posting it anyway is refused with that guard.
+        let b = &browsers[0];
+        let csrf = b.get(&path).await.csrf();
+        let res = b.post(&format!("{path}/send-back"), &[("csrf", &csrf), ("reason", "again")]).await;
+        assert_eq!(res.status, 409, "{}", res.body);
+        assert!(res.body.contains("train_in_deployment"), "{}", res.body);
+    }
+}
+
+#[tokio::test]
+async fn a_release_is_accepted_and_begun_with_the_buttons_the_domain_lists() {
+    let app = TestApp::spawn().await;
+    let rita = app.user("rita", &["release_manager"]).await;
+    let eve = app.user("eve", &["product_owner"]).await;
+    let dan = app.user("dan", &["developer"]).await;
+    let people = [("rita", &rita), ("eve", &eve), ("dan", &dan)];
+    let train = app.post(&rita, "/api/v1/trains", body(false)).await["id"].as_str().unwrap().to_string();
+    app.post(&rita, &format!("/api/v1/trains/{train}/submit"), json!({})).await;
+    app.post(&eve, "/api/v1/applications", json!({"key": "PAY", "name": "Payments"})).await;
+    let spec = json!({"title": "PAY 1", "application": "PAY", "train": train, "schedule": {"start": "2027-01-05", "end": "2027-02-05"}});
+    let id = app.post(&eve, "/api/v1/application-releases", spec).await["id"].as_str().unwrap().to_string();
+    let (path, api) = (format!("/releases/{id}"), format!("/api/v1/application-releases/{id}/actions"));
+    let mut browsers = Vec::new();
+    for (who, _) in people {
+        let b = app.browser();
+        b.sign_in(who, PASSWORD).await;
+        browsers.push(b);
+    }
+    let check = async |i: usize| compare(&app, &browsers[i], people[i].0, people[i].1, &path, &api, &RELEASE).await;
+
+    // Proposed by eve: rita may accept or reject it; eve may not decide her own proposal.
+    assert_eq!(check(0).await, ["accept", "reject", "remove", "cancel"]);
+    let on = check(1).await;
+    assert!(!on.contains(&"accept".to_string()) && on.contains(&"cancel".to_string()), "{on:?}");
+    assert!(check(2).await.is_empty());
+    let csrf = browsers[0].get(&path).await.csrf();
+    let res = browsers[0].post(&format!("{path}/accept"), &[("csrf", &csrf)]).await;
+    assert_eq!((res.status.as_u16(), res.location()), (303, path.as_str()), "{}", res.body);
+
+    // Accepted on a train in scoping: work cannot begin yet, and the page says why instead of a button.
+    for i in 0..3 {
+        check(i).await;
+    }
+    let page = browsers[1].get(&path).await;
+    assert!(
+        !page.body.contains("/begin-work") && page.body.contains("work begins once the train is in construction"),
+        "{}",
+        page.body
+    );
+
+    // In construction: begin work is a button, and pressing it works.
+    app.post(&rita, &format!("/api/v1/trains/{train}/start-construction"), json!({})).await;
+    for i in 0..3 {
+        check(i).await;
+    }
+    assert!(check(1).await.contains(&"begin_work".to_string()));
+    let csrf = browsers[1].get(&path).await.csrf();
+    let res = browsers[1].post(&format!("{path}/begin-work"), &[("csrf", &csrf)]).await;
+    assert_eq!((res.status.as_u16(), res.location()), (303, path.as_str()), "{}", res.body);
+    assert_eq!(app.get(&rita, &format!("/api/v1/application-releases/{id}")).await["state"], "construction");
+    for i in 0..3 {
+        check(i).await;
     }
 }
