@@ -25,7 +25,10 @@ fn buttons(page: &Page, base: &str, names: &[&str]) -> (Vec<String>, Vec<String>
             let form = &rest[..rest.find("</form>").unwrap_or(rest.len())];
             let button = &form[form.find("<button").expect("a form without a button")..];
             let button = &button[..button.find('>').unwrap_or(button.len())];
-            if button.contains(" disabled") { off.push(n.to_string()) } else { on.push(n.to_string()) }
+            let into = if button.contains(" disabled") { &mut off } else { &mut on };
+            if !into.contains(&n.to_string()) {
+                into.push(n.to_string());
+            }
         }
     }
     (on, off)
@@ -307,4 +310,43 @@ async fn a_release_is_accepted_and_begun_with_the_buttons_the_domain_lists() {
     for i in 0..3 {
         check(i).await;
     }
+}
+
+/// A turnover's actions on its page, as the domain names them (cancel is an edit form of its own).
+const TURNOVER: [&str; 4] = ["deploy", "deliver", "accept", "reject"];
+
+#[tokio::test]
+async fn a_turnovers_buttons_are_the_actions_the_domain_allows_each_user() {
+    let app = TestApp::spawn().await;
+    let s = crate::deploying::setup(&app, true).await;
+    let (path, api) = (format!("/turnovers/{}", s.to), format!("/api/v1/turnovers/{}/actions", s.to));
+    let mut users = Vec::new();
+    for who in ["rita", "erin", "dan", "eve"] {
+        let t = app.post(&app.admin, "/api/v1/tokens", json!({"label": "test", "user": who})).await;
+        let b = app.browser();
+        b.sign_in(who, PASSWORD).await;
+        users.push((who, t["token"].as_str().unwrap_or_default().to_string(), b));
+    }
+    let all = async || {
+        let mut on = Vec::new();
+        for (who, token, b) in &users {
+            on.push(compare(&app, b, who, token, &path, &api, &TURNOVER).await);
+        }
+        on
+    };
+
+    // In draft on a train in construction: the release engineer may deploy it into its first stage.
+    let on = all().await;
+    assert!(on[1].contains(&"deploy".to_string()), "{on:?}");
+    assert!(on[3].is_empty(), "{on:?}");
+    let erin = &users[1].2;
+    let res = erin.post(&format!("{path}/deploy"), &[("csrf", &erin.get(&path).await.csrf())]).await;
+    assert_eq!(res.status, 303, "{}", res.body);
+
+    // Deploying (the manual sign-off keeps it active): deploying again is refused, and no page offers it;
+    // the release engineer sees why.
+    let on = all().await;
+    assert!(on.iter().all(|o| !o.contains(&"deploy".to_string())), "{on:?}");
+    let page = erin.get(&path).await;
+    assert!(page.body.contains("Nothing to deploy now: "), "{}", page.body);
 }
