@@ -350,3 +350,44 @@ async fn a_turnovers_buttons_are_the_actions_the_domain_allows_each_user() {
     let page = erin.get(&path).await;
     assert!(page.body.contains("Nothing to deploy now: "), "{}", page.body);
 }
+
+/// A deployment's actions on its page, as the domain names them (starting early has a form of its own).
+const DEPLOYMENT: [&str; 3] = ["validate", "retry", "abandon"];
+
+#[tokio::test]
+async fn a_deployments_buttons_are_the_actions_the_domain_allows_each_user() {
+    let app = TestApp::spawn().await;
+    let s = crate::deploying::setup(&app, false).await;
+    let mut users = Vec::new();
+    for who in ["rita", "erin", "dan", "eve"] {
+        let t = app.post(&app.admin, "/api/v1/tokens", json!({"label": "test", "user": who})).await;
+        let b = app.browser();
+        b.sign_in(who, PASSWORD).await;
+        users.push((who, t["token"].as_str().unwrap_or_default().to_string(), b));
+    }
+    let erin = &users[1].2;
+    let turnover = format!("/turnovers/{}", s.to);
+    let res = erin.post(&format!("{turnover}/deploy"), &[("csrf", &erin.get(&turnover).await.csrf())]).await;
+    assert_eq!(res.status, 303, "{}", res.body);
+    let path = res.location().to_string();
+    let id = path.strip_prefix("/deployments/").expect("sent to the deployment page").to_string();
+    let api = format!("/api/v1/deployments/{id}/actions");
+    crate::deploying::wait_for(&app, &s.erin, &id, "succeeded", |d| d["state"] == "succeeded").await;
+
+    // Succeeded: those the domain lets validate it see the form, and no one else.
+    let mut on = Vec::new();
+    for (who, token, b) in &users {
+        on.push(compare(&app, b, who, token, &path, &api, &DEPLOYMENT).await);
+    }
+    assert_eq!(on[1], ["validate"], "{on:?}");
+    assert!(on[2].is_empty() && on[3].is_empty(), "{on:?}");
+    let res =
+        erin.post(&format!("{path}/validate"), &[("csrf", &erin.get(&path).await.csrf()), ("outcome", "pass")]).await;
+    assert_eq!(res.status, 303, "{}", res.body);
+    assert_eq!(app.get(&s.erin, &format!("/api/v1/deployments/{id}")).await["state"], "validated");
+
+    // Validated: nothing is left to do on it, for anyone.
+    for (who, token, b) in &users {
+        assert!(compare(&app, b, who, token, &path, &api, &DEPLOYMENT).await.is_empty(), "{who}");
+    }
+}
