@@ -62,9 +62,24 @@ async fn compare(
     api: &str,
     names: &[&str],
 ) -> Vec<String> {
+    compare_at(app, browser, user, token, path, path, api, names).await
+}
+
+/// As [`compare`], for the buttons posting to `{base}/{action}` on the page at `path`.
+#[allow(clippy::too_many_arguments)]
+async fn compare_at(
+    app: &TestApp,
+    browser: &Browser,
+    user: &str,
+    token: &str,
+    path: &str,
+    base: &str,
+    api: &str,
+    names: &[&str],
+) -> Vec<String> {
     let page = browser.get(path).await;
     assert_eq!(page.status, 200, "{}", page.body);
-    let (on, off) = buttons(&page, path, names);
+    let (on, off) = buttons(&page, base, names);
     let (mut allowed, refused) = listed(&app.get(token, api).await);
     allowed.retain(|a| names.contains(&a.as_str()));
     let mut on_sorted = on.clone();
@@ -389,5 +404,39 @@ async fn a_deployments_buttons_are_the_actions_the_domain_allows_each_user() {
     // Validated: nothing is left to do on it, for anyone.
     for (who, token, b) in &users {
         assert!(compare(&app, b, who, token, &path, &api, &DEPLOYMENT).await.is_empty(), "{who}");
+    }
+}
+
+#[tokio::test]
+async fn a_trains_approval_forms_are_the_actions_the_domain_allows_each_user() {
+    let app = TestApp::spawn().await;
+    let rita = app.user("rita", &["release_manager"]).await;
+    let eve = app.user("eve", &["product_owner"]).await;
+    let ed = app.user("ed", &["product_owner"]).await;
+    let vic = app.user("vic", &["viewer"]).await;
+    let (train, approval) = app.train_awaiting(&rita, "eve").await;
+    let (path, base, api) =
+        (format!("/trains/{train}"), format!("/approvals/{approval}"), format!("/api/v1/approvals/{approval}/actions"));
+    let mut on = Vec::new();
+    let mut browsers = Vec::new();
+    for (who, token) in [("rita", &rita), ("eve", &eve), ("ed", &ed), ("vic", &vic)] {
+        let b = app.browser();
+        b.sign_in(who, PASSWORD).await;
+        on.push(compare_at(&app, &b, who, token, &path, &base, &api, &["approve", "reject", "override"]).await);
+        browsers.push(b);
+    }
+    // Only eve, its approver, may decide it; ed, not an approver, and the viewer may not.
+    assert_eq!(on[1], ["approve", "reject"], "{on:?}");
+    assert!(on[2].is_empty() && on[3].is_empty(), "{on:?}");
+    let eve_b = &browsers[1];
+    let csrf = eve_b.get(&path).await.csrf();
+    let res = eve_b.post(&format!("{base}/approve"), &[("csrf", &csrf), ("back", &path)]).await;
+    assert_eq!(res.status, 303, "{}", res.body);
+    assert_eq!(app.get(&rita, &format!("/api/v1/trains/{train}")).await["state"], "scoping");
+    // Decided: no one is offered to decide or override it again.
+    for (i, (who, token)) in [("rita", &rita), ("eve", &eve), ("ed", &ed), ("vic", &vic)].into_iter().enumerate() {
+        let on =
+            compare_at(&app, &browsers[i], who, token, &path, &base, &api, &["approve", "reject", "override"]).await;
+        assert!(on.is_empty(), "{who}: {on:?}");
     }
 }
