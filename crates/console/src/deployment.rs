@@ -23,6 +23,8 @@ pub const REFRESH_SECS: u32 = 2;
 pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<String>) -> Result<Html<String>, PageError> {
     let d = s.deployment(&user.session.actor, &id).await?.deployment;
     let manager = s.train(&user.session.actor, &d.train_id).await?.train.manager;
+    let list = s.deployment_actions_for(&user.session.actor, &id).await?;
+    let allowed = |name: &str| list.iter().any(|a| a.action == name && a.allowed);
     let now = s.now();
     let title = format!("{} into {}", d.id, d.environment);
     let live = d.state.is_active();
@@ -37,8 +39,8 @@ pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<Strin
         }
         @if live { p.hint { "This page reloads itself every " (REFRESH_SECS) " seconds while the deployment is in progress." } }
         (facts(&d, user.session.time_zone))
-        (actions(&user.session, &d))
-        (start_section(&user.session, &d, &manager, now))
+        (actions(&user.session, &d, &allowed))
+        (start_section(&user.session, &d, &manager, allowed("start_early"), now))
         (runs(&user.session, &d))
     };
     let refresh = live.then_some(REFRESH_SECS);
@@ -126,11 +128,12 @@ fn complete_forms(session: &SessionInfo, d: &Deployment, r: &TaskRun) -> Markup 
     }
 }
 
-fn actions(session: &SessionInfo, d: &Deployment) -> Markup {
-    let may = session.actor.may(Operation::Deploy);
-    let validate = may && d.state == DeploymentState::Succeeded;
-    let retry = may && d.state == DeploymentState::Failed;
-    let abandon = may && matches!(d.state, DeploymentState::Failed | DeploymentState::Scheduled);
+/// Validate, retry and abandon: those the domain lists as allowed for this user
+/// (`Service::deployment_actions_for`).
+fn actions(session: &SessionInfo, d: &Deployment, allowed: &dyn Fn(&str) -> bool) -> Markup {
+    let validate = allowed("validate");
+    let retry = allowed("retry");
+    let abandon = allowed("abandon");
     let base = format!("/deployments/{}", d.id);
     let csrf = crate::forms::csrf_field(session);
     html! {
@@ -165,12 +168,11 @@ fn actions(session: &SessionInfo, d: &Deployment) -> Markup {
 }
 
 /// A scheduled deployment that has not started: before its time, the train's manager may start it early
-/// (the override ticked, with a reason: R11); once its time has come the engine starts it.
-fn start_section(session: &SessionInfo, d: &Deployment, manager: &str, now: DateTime<Utc>) -> Markup {
+/// (the override ticked, with a reason: R11); once its time has come the engine starts it. `early` is
+/// whether the domain lists starting early as allowed for this user.
+fn start_section(session: &SessionInfo, d: &Deployment, manager: &str, early: bool, now: DateTime<Utc>) -> Markup {
     let waiting = d.state == DeploymentState::Scheduled && d.started_at.is_none();
     let Some(at) = d.scheduled_for.filter(|_| waiting) else { return html! {} };
-    let a = &session.actor;
-    let early = at > now && a.may(Operation::StartEarly) && a.name == manager;
     html! {
         section aria-labelledby="start" {
             h2 #start { "Start" }

@@ -12,6 +12,7 @@ mod applications;
 mod approvals;
 mod audit;
 mod audit_export;
+mod available;
 mod calendar;
 mod criteria;
 mod dashboard;

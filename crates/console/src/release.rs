@@ -36,6 +36,7 @@ pub async fn show(
         Some(t) => Some(s.train(actor, t).await?),
         None => None,
     };
+    let actions = s.release_actions_for(actor, &id).await?;
     let edit = may_edit(&user.session, r);
     // What the forms offer: people, trains to propose to, releases to depend on (those of its train).
     let (people, trains, candidates) = if edit {
@@ -51,7 +52,7 @@ pub async fn show(
     let body = html! {
         h1 { (title) }
         (summary(r, user.session.time_zone))
-        (release_actions::section(&user.session, &release, train.as_ref(), &trains))
+        (release_actions::section(&user.session, &release, &actions, &trains))
         (edit_form(&user.session, &release, &people, unfold.open()))
         (verification_section(&verification))
         (dependency_forms::section(&user.session, r, &candidates, &dependents))

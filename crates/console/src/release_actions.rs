@@ -1,59 +1,67 @@
 //! An application release's train membership and lifecycle from its page: propose to a train, accept or
 //! reject the proposal, remove from the train, begin work, request development approval, send back to
-//! construction, cancel. Each form is offered only when the state and the user's role allow it; the
-//! service decides, and a refusal shows its guards.
+//! construction, cancel. The forms are the actions the domain lists for the user; the service decides,
+//! and a refusal shows its guards.
 
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::Redirect;
 use maud::{Markup, html};
-use railyard_domain::{MembershipState, Operation, ReleaseAction, ReleaseState, TrainState};
+use railyard_domain::{AvailableAction, ReleaseAction, ReleaseState};
 use railyard_service::{ProposeInput, ReasonInput, ReleaseView, Service, ServiceError, SessionInfo, TrainView};
 use serde::Deserialize;
 
+use crate::available::waiting;
 use crate::error::PageError;
 use crate::forms::{self, csrf_field};
 use crate::release_forms::{may_edit, train_select};
 use crate::session::SignedIn;
 
-/// The actions section of the release page. `train` is the train it is proposed to or accepted on;
-/// `trains` those it could be proposed to.
+/// The order of the actions on the page: the membership first, then the lifecycle.
+const ORDER: [&str; 7] =
+    ["accept", "reject", "begin_work", "request_development_approval", "send_back", "remove", "cancel"];
+
+/// The button of each action of an application release (by its name in the domain's list), given the
+/// train it is on.
+fn label(action: &str, train: &str) -> Option<String> {
+    Some(match action {
+        "accept" => format!("Accept into {train}"),
+        "reject" => format!("Reject from {train}"),
+        "begin_work" => "Begin work (to construction)".into(),
+        "request_development_approval" => "Request development approval".into(),
+        "send_back" => "Send back to construction".into(),
+        "remove" => format!("Remove from {train}"),
+        "cancel" => "Cancel the release".into(),
+        _ => return None,
+    })
+}
+
+/// The actions section of the release page: its train membership and lifecycle exactly as the domain
+/// lists them for this user (`Service::release_actions_for`). Each allowed action is a form; a refused
+/// one waiting on work still to do (see [`crate::available::waiting`]) is a hint naming what stands in
+/// its way; the others are not shown. Proposing to a train is not in that list: it is offered to whoever
+/// may edit the release while it is on no train. `trains` are those it could be proposed to.
 pub(crate) fn section(
     session: &SessionInfo,
     view: &ReleaseView,
-    train: Option<&TrainView>,
+    actions: &[AvailableAction],
     trains: &[TrainView],
 ) -> Markup {
     let r = &view.release;
-    let a = &session.actor;
     let base = format!("/releases/{}", r.id);
-    let edit = may_edit(session, r);
     let membership = r.membership.as_ref().filter(|m| m.is_active());
-    let proposed = membership.filter(|m| m.state == MembershipState::Proposed);
-    let accepted = membership.is_some_and(|m| m.state == MembershipState::Accepted);
-    let train_state = train.map(|t| t.train.state);
-    let decide = a.may(Operation::DecideMembership) && r.state.is_open();
-    let can_propose =
-        edit && membership.is_none() && matches!(r.state, ReleaseState::Planning | ReleaseState::Construction);
-    let can_remove = edit
-        && membership.is_some()
-        && matches!(r.state, ReleaseState::Planning | ReleaseState::Construction | ReleaseState::Cancelled);
-    let can_begin = edit
-        && r.state == ReleaseState::Planning
-        && (membership.is_none() || (accepted && train_state.is_some_and(|s| s >= TrainState::Construction)));
-    let can_request = edit && r.state == ReleaseState::Construction && accepted;
-    let can_send_back =
-        edit && matches!(r.state, ReleaseState::Verification | ReleaseState::AwaitingDevelopmentApproval);
-    let can_cancel = edit && r.state != ReleaseState::Released;
-    let any = can_propose
-        || (decide && proposed.is_some())
-        || can_remove
-        || can_begin
-        || can_request
-        || can_send_back
-        || can_cancel;
+    let train = membership.map(|m| m.train_id.as_str()).unwrap_or("the train");
+    let can_propose = may_edit(session, r)
+        && membership.is_none()
+        && matches!(r.state, ReleaseState::Planning | ReleaseState::Construction);
+    let shown: Vec<(&AvailableAction, String)> = ORDER
+        .iter()
+        .filter_map(|name| actions.iter().find(|x| x.action == *name))
+        .filter(|x| x.allowed || waiting(x))
+        .filter_map(|x| label(&x.action, train).map(|l| (x, l)))
+        .collect();
     html! {
-        @if any {
+        @if can_propose || !shown.is_empty() {
             section aria-labelledby="actions" {
                 h2 #actions { "What you can do" }
                 @if can_propose {
@@ -66,54 +74,26 @@ pub(crate) fn section(
                         }
                     }
                 }
-                @if let Some(m) = proposed.filter(|_| decide) {
-                    @if m.proposed_by == a.name {
-                        p.hint { "You proposed it to " (m.train_id) "; another release manager decides." }
+                @for (x, button) in &shown {
+                    @if x.allowed {
+                        form.action method="post" action={ (base) "/" (x.action.replace('_', "-")) } {
+                            (csrf_field(session))
+                            @match x.action.as_str() {
+                                "reject" => { label { "Reason for rejecting" input name="reason" required; } }
+                                "send_back" => { label { "Reason for sending back" input name="reason" required; } }
+                                "cancel" => { label { "Reason for cancelling" input name="reason" required; } }
+                                "remove" => { label { "Reason (optional)" input name="reason"; } }
+                                _ => {}
+                            }
+                            @if matches!(x.action.as_str(), "accept" | "begin_work" | "request_development_approval") {
+                                button type="submit" { (button) }
+                            } @else {
+                                button.secondary type="submit" { (button) }
+                            }
+                        }
                     } @else {
-                        form.action method="post" action={ (base) "/accept" } {
-                            (csrf_field(session))
-                            button type="submit" { "Accept into " (m.train_id) }
-                        }
-                        form.action method="post" action={ (base) "/reject" } {
-                            (csrf_field(session))
-                            label { "Reason for rejecting" input name="reason" required; }
-                            button.secondary type="submit" { "Reject from " (m.train_id) }
-                        }
-                    }
-                }
-                @if can_begin {
-                    form.action method="post" action={ (base) "/begin-work" } {
-                        (csrf_field(session))
-                        button type="submit" { "Begin work (to construction)" }
-                    }
-                } @else if edit && r.state == ReleaseState::Planning && accepted {
-                    p.hint { "Work begins once train " (membership.map(|m| m.train_id.as_str()).unwrap_or_default()) " is in construction." }
-                }
-                @if can_request {
-                    form.action method="post" action={ (base) "/request-development-approval" } {
-                        (csrf_field(session))
-                        button type="submit" { "Request development approval" }
-                    }
-                }
-                @if can_send_back {
-                    form.action method="post" action={ (base) "/send-back" } {
-                        (csrf_field(session))
-                        label { "Reason for sending back" input name="reason" required; }
-                        button.secondary type="submit" { "Send back to construction" }
-                    }
-                }
-                @if can_remove {
-                    form.action method="post" action={ (base) "/remove" } {
-                        (csrf_field(session))
-                        label { "Reason (optional)" input name="reason"; }
-                        button.secondary type="submit" { "Remove from " (membership.map(|m| m.train_id.as_str()).unwrap_or("the train")) }
-                    }
-                }
-                @if can_cancel {
-                    form.action method="post" action={ (base) "/cancel" } {
-                        (csrf_field(session))
-                        label { "Reason for cancelling" input name="reason" required; }
-                        button.secondary type="submit" { "Cancel the release" }
+                        p.hint { (button) ", not yet:" }
+                        ul.guards { @for g in &x.guards { li { (g.message) } } }
                     }
                 }
             }

@@ -5,7 +5,8 @@ use axum::extract::{Path, State};
 use axum::response::Html;
 use maud::{Markup, html};
 use railyard_domain::{
-    ApprovalState, CriterionState, ExitCriterion, GateName, MilestoneState, Operation, Role, Train, TrainState, Verdict,
+    ApprovalState, AvailableAction, CriterionState, ExitCriterion, GateName, MilestoneState, Operation, Role, Train,
+    TrainState, Verdict,
 };
 use railyard_service::{
     ApprovalFilter, ApprovalView, MAX_PAGE, ReleaseFilter, ReleaseView, Service, SessionInfo, TrainView,
@@ -16,17 +17,22 @@ use crate::error::PageError;
 use crate::gate_forms::{self, Choices};
 use crate::layout;
 use crate::session::SignedIn;
-use crate::widgets::{approval_subject, can_decide, decision_forms, state, time};
+use crate::widgets::{approval_subject, decision_forms, state, time};
 use crate::{milestone_forms, train_actions, train_forms};
 
 pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<String>) -> Result<Html<String>, PageError> {
     let actor = &user.session.actor;
     let train = s.train(actor, &id).await?;
     let filter = ApprovalFilter { train: Some(id.clone()), limit: Some(MAX_PAGE), ..Default::default() };
-    let approvals = s.approvals(actor, filter).await?.items;
+    let mut approvals = Vec::new();
+    for a in s.approvals(actor, filter).await?.items {
+        let actions = s.approval_actions_for(actor, &a.approval.id).await?;
+        approvals.push((a, actions));
+    }
     let filter = ReleaseFilter { train: Some(id.clone()), limit: Some(MAX_PAGE), ..Default::default() };
     let releases = s.releases(actor, filter).await?.items;
     let timeline = s.timeline(actor, &id).await?;
+    let actions = s.train_actions_for(actor, &id).await?;
     let conflicts = s.train_conflicts(actor, &id).await?;
     // R9 readiness of each accepted release (those in verification or beyond are what executive
     // approval waits on).
@@ -46,7 +52,7 @@ pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<Strin
             @if !t.purpose.is_empty() { ". " (t.purpose) }
         }
         (stages(&train))
-        (train_actions::lifecycle_section(&user.session, &train))
+        (train_actions::lifecycle_section(&user.session, &train, &actions))
         @if let Some(chart) = crate::gantt::chart(&timeline, s.now()) {
             section aria-labelledby="timeline" {
                 h2 #timeline { "Timeline" }
@@ -55,7 +61,7 @@ pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<Strin
             }
         }
         (gates(&user.session, &train, &choices))
-        (approvals_section(&user.session, t, &approvals, &back))
+        (approvals_section(&user.session, &approvals, &back))
         (milestones(&user.session, &train, &choices))
         (releases_section(&releases, &readiness))
         p {
@@ -181,13 +187,16 @@ fn gates(session: &SessionInfo, train: &TrainView, choices: &Choices) -> Markup 
     }
 }
 
-fn approvals_section(session: &SessionInfo, t: &Train, approvals: &[ApprovalView], back: &str) -> Markup {
+/// The train's approvals; each one's approve, reject and override forms are those the domain lists as
+/// allowed for this user (`Service::approval_actions_for`).
+fn approvals_section(session: &SessionInfo, approvals: &[(ApprovalView, Vec<AvailableAction>)], back: &str) -> Markup {
     html! {
         section aria-labelledby="approvals" {
             h2 #approvals { "Approvals" }
             @if approvals.is_empty() { p { "No approval was requested yet." } }
-            @for a in approvals {
+            @for (a, actions) in approvals {
                 @let ap = &a.approval;
+                @let allowed = |name: &str| actions.iter().any(|x| x.action == name && x.allowed);
                 article.approval {
                     h3 { (ap.id) " — " (approval_subject(a)) " " (state(ap.state.as_str(), ap.state == ApprovalState::Rejected)) }
                     p { "Requested by " (ap.requested_by) " at " (time(session.time_zone, &ap.requested_at))
@@ -204,8 +213,8 @@ fn approvals_section(session: &SessionInfo, t: &Train, approvals: &[ApprovalView
                         }
                     }
                     @if let Some(r) = &ap.override_reason { p { "Overridden: " (r) } }
-                    @if ap.state == ApprovalState::Pending && can_decide(session, a) { (decision_forms(session, a, back)) }
-                    (train_actions::override_form(session, t, a))
+                    @if allowed("approve") || allowed("reject") { (decision_forms(session, a, back)) }
+                    @if allowed("override") { (train_actions::override_form(session, a)) }
                 }
             }
         }

@@ -7,10 +7,11 @@ use axum::extract::{Path, State};
 use axum::response::Redirect;
 use maud::{Markup, html};
 use railyard_domain::train::TrainAction;
-use railyard_domain::{ApprovalState, Operation, Train, TrainState};
+use railyard_domain::{AvailableAction, Operation, Train};
 use railyard_service::{ApprovalView, OverrideInput, Service, SessionInfo, TrainView};
 use serde::Deserialize;
 
+use crate::available::{blocked_by, waiting};
 use crate::error::PageError;
 use crate::forms::csrf_field;
 use crate::session::SignedIn;
@@ -102,70 +103,62 @@ pub async fn override_approval(
     Ok(Redirect::to(&format!("/trains/{}#approvals", a.approval.train_id)))
 }
 
-/// The next lifecycle step from a state: (path, button, what it does).
-fn next_step(t: &Train) -> Option<(&'static str, &'static str, &'static str)> {
-    match t.state {
-        TrainState::Draft if t.approval_policies.train.is_some() => Some((
-            "submit",
+/// The button and what it does, for each lifecycle action of a train (by its name in the domain's list).
+fn step(t: &Train, action: &str) -> Option<(&'static str, &'static str)> {
+    Some(match action {
+        "submit" if t.approval_policies.train.is_some() => (
             "Submit for train approval",
             "Asks the train approval's approvers; once approved, the train is in scoping.",
-        )),
-        TrainState::Draft => {
-            Some(("submit", "Submit the train", "No train approval is defined: the train goes straight to scoping."))
-        }
-        TrainState::Scoping => Some((
-            "start-construction",
+        ),
+        "submit" => ("Submit the train", "No train approval is defined: the train goes straight to scoping."),
+        "start_construction" => (
             "Start construction",
             "Needs the scoping gate passed; the milestones marked inherited are copied into each accepted application release.",
-        )),
-        TrainState::Construction => Some((
-            "start-verification",
+        ),
+        "start_verification" => (
             "Start verification",
             "Needs the construction gate passed and every accepted application release development-approved.",
-        )),
-        TrainState::Verification => Some((
-            "request-executive-approval",
+        ),
+        "request_executive_approval" => (
             "Request executive approval",
             "Needs the verification gate passed and every accepted application release verified: a turnover of it validated in every required pre-production stage of its path.",
-        )),
-        _ => None,
-    }
+        ),
+        "close" => (
+            "Close the train",
+            "Needs every production-ready turnover verified in all its environments or cancelled, and no deployment running.",
+        ),
+        "cancel" => ("Cancel the train", ""),
+        _ => return None,
+    })
 }
 
-/// The lifecycle actions that make sense for this train's state and this user's roles.
-pub fn lifecycle_section(session: &SessionInfo, train: &TrainView) -> Markup {
+/// The lifecycle actions of the train's page, exactly as the domain lists them for this user
+/// (`Service::train_actions_for`): each allowed one is a button; each refused one the user could take
+/// once something else is done (see [`crate::available::waiting`]) is a disabled button with the guards
+/// that block it; the others are not shown.
+pub fn lifecycle_section(session: &SessionInfo, train: &TrainView, actions: &[AvailableAction]) -> Markup {
     let a = &session.actor;
     let t = &train.train;
-    let step = next_step(t).filter(|_| a.may(Operation::AdvanceTrain));
-    let close = t.state == TrainState::Deployment
-        && a.may(Operation::CloseTrain)
-        && (a.name == t.manager || a.is_admin() || a.has(railyard_domain::Role::ReleaseEngineer));
-    let cancel = t.state.is_open() && a.may(Operation::CancelTrain);
+    let shown: Vec<&AvailableAction> = actions.iter().filter(|x| x.allowed || waiting(x)).collect();
     let edit = t.state.is_open() && a.may(Operation::EditTrain);
     html! {
-        @if step.is_some() || close || cancel || edit {
+        @if !shown.is_empty() || edit {
             section aria-labelledby="lifecycle" {
                 h2 #lifecycle { "Next steps" }
                 @if edit { p { a href={ "/trains/" (t.id) "/edit" } { "Edit the plan of " (t.id) } " — title, type, purpose, manager, schedule and approvals." } }
-                @if let Some((path, button, what)) = step {
-                    form.action method="post" action={ "/trains/" (t.id) "/" (path) } {
-                        (csrf_field(session))
-                        button type="submit" { (button) }
-                    }
-                    p.hint { (what) }
-                }
-                @if close {
-                    form.action method="post" action={ "/trains/" (t.id) "/close" } {
-                        (csrf_field(session))
-                        button type="submit" { "Close the train" }
-                    }
-                    p.hint { "Needs every production-ready turnover verified in all its environments or cancelled, and no deployment running." }
-                }
-                @if cancel {
-                    form.action method="post" action={ "/trains/" (t.id) "/cancel" } {
-                        (csrf_field(session))
-                        label { "Reason for cancelling" input name="reason" required; }
-                        button.secondary type="submit" { "Cancel the train" }
+                @for x in shown {
+                    @if let Some((button, what)) = step(t, &x.action) {
+                        form.action method="post" action={ "/trains/" (t.id) "/" (x.action.replace('_', "-")) } {
+                            (csrf_field(session))
+                            @if x.action == "cancel" {
+                                label { "Reason for cancelling" input name="reason" required; }
+                                button.secondary type="submit" disabled[!x.allowed] { (button) }
+                            } @else {
+                                button type="submit" disabled[!x.allowed] { (button) }
+                            }
+                        }
+                        @if !what.is_empty() { p.hint { (what) } }
+                        (blocked_by(x))
                     }
                 }
             }
@@ -173,17 +166,15 @@ pub fn lifecycle_section(session: &SessionInfo, train: &TrainView) -> Markup {
     }
 }
 
-/// The override form of a pending approval, for the train's manager where its policy allows it (R3).
-pub fn override_form(session: &SessionInfo, t: &Train, a: &ApprovalView) -> Markup {
+/// The override form of a pending approval, with a reason (R3); shown when the domain lists overriding
+/// it as allowed for this user.
+pub fn override_form(session: &SessionInfo, a: &ApprovalView) -> Markup {
     let ap = &a.approval;
-    let allowed = session.actor.may(Operation::OverrideApproval) && session.actor.name == t.manager;
     html! {
-        @if ap.state == ApprovalState::Pending && ap.override_allowed && allowed {
-            form.action method="post" action={ "/approvals/" (ap.id) "/override" } {
-                (csrf_field(session))
-                label { "Reason for overriding" input name="reason" required; }
-                button.secondary type="submit" { "Override " (ap.id) }
-            }
+        form.action method="post" action={ "/approvals/" (ap.id) "/override" } {
+            (csrf_field(session))
+            label { "Reason for overriding" input name="reason" required; }
+            button.secondary type="submit" { "Override " (ap.id) }
         }
     }
 }

@@ -35,8 +35,9 @@ pub async fn show(
     let train = s.train(actor, &t.train_id).await?.train;
     let mut releases = Vec::new();
     for r in &t.releases {
-        releases.push(s.release(actor, r).await?.release);
+        releases.push((s.release(actor, r).await?.release, s.release_actions_for(actor, r).await?));
     }
+    let actions = s.turnover_actions_for(actor, &id).await?;
     let items = forms::release_work_items(&s, session, &t).await?;
     let editable = may_edit(session, &t);
     let (mut users, mut others, mut runbooks) = (Vec::new(), Vec::new(), Vec::new());
@@ -77,7 +78,7 @@ pub async fn show(
         @if !t.description.is_empty() { p { (t.description) } }
         (production_forms::from_this_link(session, &t, validated, train_ready))
         (board(&t, &deployments, user.session.time_zone))
-        (turnover_actions::actions(session, &t, &deployments, &releases, train.state, s.now()))
+        (turnover_actions::actions(session, &t, &deployments, &actions, &releases, s.now()))
         (contents(&t))
         (forms::work_items_section(session, &t, &items))
         (tasks(&t, editable.then(|| task_forms::forms(session, &t, &choices, &others, &runbooks))))

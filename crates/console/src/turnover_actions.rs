@@ -6,11 +6,12 @@
 use chrono::{DateTime, Duration, Timelike, Utc};
 use maud::{Markup, html};
 use railyard_domain::{
-    ApplicationRelease, Deployment, DeploymentState, NextStage, Operation, ReleaseState, Role, TrainState, Turnover,
-    TurnoverKind, TurnoverState,
+    ApplicationRelease, AvailableAction, Deployment, DeploymentState, NextStage, Operation, Turnover, TurnoverKind,
+    TurnoverState,
 };
 use railyard_service::{DeploymentView, SessionInfo};
 
+use crate::available::waiting;
 use crate::forms::{csrf_field, datetime_local};
 use crate::widgets::zone_hint;
 
@@ -37,10 +38,17 @@ fn deploy_label(t: &Turnover, n: &NextStage, last: Option<&Deployment>) -> Strin
 
 /// Deploy, promote or redeploy, as R8 allows now; with the optional stages that may be skipped on the
 /// way as further buttons.
-fn deploy_forms(session: &SessionInfo, t: &Turnover, deployments: &[DeploymentView]) -> Markup {
+/// `deploy` is the domain's verdict on deploying now: refused, its guards stand instead of the buttons.
+fn deploy_forms(
+    session: &SessionInfo,
+    t: &Turnover,
+    deployments: &[DeploymentView],
+    deploy: &AvailableAction,
+) -> Markup {
     let past = past(deployments);
     let last = past.iter().filter(|d| d.generation == t.generation).max_by_key(|d| (d.stage, d.attempt));
     let next = t.next_stage(&past, &[]);
+    let refused: Vec<&str> = deploy.guards.iter().map(|g| g.message.as_str()).collect();
     // Optional stages from the next one on may be skipped, each with those before it.
     let mut skips: Vec<(Vec<String>, NextStage)> = Vec::new();
     if let Ok(n) = &next {
@@ -57,6 +65,7 @@ fn deploy_forms(session: &SessionInfo, t: &Turnover, deployments: &[DeploymentVi
     let action = format!("/turnovers/{}/deploy", t.id);
     html! {
         @match &next {
+            _ if !deploy.allowed => { p.hint { "Nothing to deploy now: " (refused.join("; ")) } }
             Ok(n) => {
                 form.action method="post" action=(action) {
                     (csrf_field(session))
@@ -122,24 +131,26 @@ fn failed_environments<'a>(t: &'a Turnover, past: &[Deployment]) -> Vec<&'a str>
         .collect()
 }
 
-/// The actions this user may take on the turnover right now, as forms.
+/// The actions this user may take on the turnover right now, as forms. Deploy, deliver, accept and reject
+/// are the domain's available actions of the turnover (`Service::turnover_actions_for`), `actions`; the
+/// send-back forms those of its releases (`Service::release_actions_for`), `releases` with their lists.
 pub fn actions(
     session: &SessionInfo,
     t: &Turnover,
     deployments: &[DeploymentView],
-    releases: &[ApplicationRelease],
-    train: TrainState,
+    actions: &[AvailableAction],
+    releases: &[(ApplicationRelease, Vec<AvailableAction>)],
     now: DateTime<Utc>,
 ) -> Markup {
     let a = &session.actor;
     let production = t.kind == TurnoverKind::ProductionReady;
     let base = format!("/turnovers/{}", t.id);
-    let deploy = !production && a.may(Operation::Deploy) && t.state.is_editable();
-    // The turnover's developer delivers it, or a release engineer or manager (as the domain decides it).
-    let deliver = production && crate::turnover_forms::may_edit(session, t) && t.state == TurnoverState::Draft;
-    // Another engineer than its developer, creator and deliverer decides on it.
-    let own = [Some(&t.developer), Some(&t.created_by), t.delivered_by.as_ref()].contains(&Some(&a.name));
-    let review = production && a.may(Operation::AcceptTurnover) && t.state == TurnoverState::Delivered && !own;
+    let listed = |name: &str| actions.iter().find(|x| x.action == name);
+    let deploy = listed("deploy").filter(|x| x.allowed || waiting(x));
+    let deliver = listed("deliver").is_some_and(|x| x.allowed);
+    let accept = listed("accept").is_some_and(|x| x.allowed);
+    let reject = listed("reject").is_some_and(|x| x.allowed);
+    let review = accept || reject;
     let schedule = production
         && a.may(Operation::Deploy)
         && matches!(t.state, TurnoverState::Accepted | TurnoverState::Deploying | TurnoverState::RolledBack);
@@ -149,27 +160,33 @@ pub fn actions(
         && deployments.iter().any(|d| d.deployment.state == DeploymentState::Succeeded);
     let failed =
         if production && a.may(Operation::Deploy) { failed_environments(t, &past(deployments)) } else { vec![] };
-    let send_back: Vec<&ApplicationRelease> = releases.iter().filter(|r| may_send_back(session, r, train)).collect();
+    let send_back: Vec<&ApplicationRelease> = releases
+        .iter()
+        .filter(|(_, list)| list.iter().any(|x| x.action == "send_back" && x.allowed))
+        .map(|(r, _)| r)
+        .collect();
     // The schedule form proposes the next full hour.
     let next_hour = (now + Duration::hours(1)).with_minute(0).unwrap_or(now);
     let csrf = csrf_field(session);
     let envs: Vec<&str> = t.stages.iter().map(|s| s.environment.as_str()).collect();
     html! {
-        @if deploy || deliver || review || schedule || verify || !failed.is_empty() || !send_back.is_empty() {
+        @if deploy.is_some() || deliver || review || schedule || verify || !failed.is_empty() || !send_back.is_empty() {
             section aria-labelledby="actions" {
                 h2 #actions { "Actions" }
-                @if deploy { (deploy_forms(session, t, deployments)) }
+                @if let Some(d) = deploy { (deploy_forms(session, t, deployments, d)) }
                 @if deliver {
                     form.action method="post" action={ (base) "/deliver" } {
                         (csrf)
                         button type="submit" { "Deliver to release engineering" }
                     }
                 }
-                @if review {
+                @if accept {
                     form.action method="post" action={ (base) "/accept" } {
                         (csrf)
                         button type="submit" { "Accept" }
                     }
+                }
+                @if reject {
                     form.action method="post" action={ (base) "/reject" } {
                         (csrf)
                         label { "Why it goes back" input name="comment" required; }
@@ -220,15 +237,4 @@ pub fn actions(
             }
         }
     }
-}
-
-/// Whether this user may send the release back to construction now (R10): in verification or awaiting
-/// development approval, its train not yet in deployment, by a release manager or its product owner.
-fn may_send_back(session: &SessionInfo, r: &ApplicationRelease, train: TrainState) -> bool {
-    let a = &session.actor;
-    let theirs = a.is_admin() || a.has(Role::ReleaseManager) || r.product_owner == a.name;
-    a.may(Operation::EditRelease)
-        && theirs
-        && matches!(r.state, ReleaseState::Verification | ReleaseState::AwaitingDevelopmentApproval)
-        && train < TrainState::Deployment
 }

@@ -4,6 +4,7 @@
 mod actions;
 mod audit_export;
 mod auth_limits;
+mod available;
 mod chrome;
 mod common;
 mod demo_screens;
