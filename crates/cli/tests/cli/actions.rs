@@ -22,30 +22,7 @@ fn a_user_sees_which_actions_they_may_take_and_why_not() {
     create_user(&s, "eve", "product_owner");
     let erin = create_user(&s, "erin", "release_engineer");
     let r = Some(rita.as_str());
-    let out = ry(
-        &s,
-        r,
-        &[
-            "train",
-            "create",
-            "--title",
-            "2027.1",
-            "--type",
-            "major",
-            "--start",
-            "2027-01-04",
-            "--scoping-end",
-            "2027-01-15",
-            "--construction-end",
-            "2027-02-12",
-            "--verification-end",
-            "2027-02-26",
-            "--production-date",
-            "2027-03-06",
-        ],
-    )
-    .ok();
-    let id = field(&out, "id");
+    let id = create_train(&s, &rita, "2027.1");
 
     let out = ry(&s, r, &["train", "actions", &id]).ok();
     assert!(out.lines().next().is_some_and(|h| h.starts_with("ACTION") && h.contains("WHY NOT")), "{out}");
