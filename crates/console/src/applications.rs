@@ -5,7 +5,7 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, Redirect};
 use maud::{Markup, html};
-use railyard_domain::{Actor, ApplicationPatch, ApplicationSpec, Operation, ReleaseState};
+use railyard_domain::{Actor, ApplicationPatch, ApplicationSpec, Operation};
 use railyard_service::{ApplicationView, MAX_PAGE, ReleaseFilter, Service, SessionInfo};
 use serde::Deserialize;
 
@@ -15,6 +15,7 @@ use crate::layout;
 use crate::paging::every;
 use crate::people;
 use crate::session::SignedIn;
+use crate::widgets::badge;
 use crate::widgets::state;
 use railyard_service::UserView;
 
@@ -166,7 +167,7 @@ pub async fn show(
                             tr {
                                 td { a href={ "/releases/" (r.id) } { (r.id) } " " (r.title) }
                                 td { @if let Some(m) = &r.membership { a href={ "/trains/" (m.train_id) } { (m.train_id) } " (" (m.state.as_str()) ")" } @else { "—" } }
-                                td { (state(r.state.as_str(), r.state == ReleaseState::Cancelled)) }
+                                td { (badge(r.state.as_str())) }
                                 td { (r.schedule.start) " – " (r.schedule.end) }
                                 td { (r.product_owner) }
                             }

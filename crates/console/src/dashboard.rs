@@ -15,6 +15,7 @@ use railyard_service::{
 use crate::error::PageError;
 use crate::layout;
 use crate::session::SignedIn;
+use crate::widgets::is_bad;
 use crate::widgets::{approval_subject, can_decide, decision_forms, state, time};
 
 /// The stages of a train's life, in order (closed and cancelled trains are not on the dashboard).
@@ -207,7 +208,7 @@ fn deployment_section(zone: chrono_tz::Tz, title: &str, none: &str, items: &[&De
                                 td { a href={ "/turnovers/" (d.turnover_id) } { (d.turnover_id) } }
                                 td { a href={ "/trains/" (d.train_id) } { (d.train_id) } }
                                 td { (d.environment) }
-                                td { (state(d.state.as_str(), matches!(d.state, DeploymentState::Failed) || d.blocked.is_some())) }
+                                td { (state(d.state.as_str(), is_bad(d.state.as_str()) || d.blocked.is_some())) }
                                 td {
                                     @if let Some(t) = &d.scheduled_for { (time(zone, t)) " " }
                                     @if let Some(b) = &d.blocked { "blocked: " (b) }

@@ -15,6 +15,7 @@ use railyard_service::{Service, SessionInfo};
 use crate::error::PageError;
 use crate::layout;
 use crate::session::SignedIn;
+use crate::widgets::badge;
 use crate::widgets::{state, time};
 
 /// Seconds between reloads of a deployment page while it is in progress.
@@ -31,7 +32,7 @@ pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<Strin
     let body = html! {
         h1 { "Deployment " (title) }
         p #deployment-state {
-            (state(d.state.as_str(), bad(d.state))) " "
+            (badge(d.state.as_str())) " "
             "attempt " (d.attempt) " of turnover " a href={ "/turnovers/" (d.turnover_id) } { (d.turnover_id) }
             " (train " a href={ "/trains/" (d.train_id) } { (d.train_id) } ")"
             @if d.rollback { ", a rollback" }
@@ -45,10 +46,6 @@ pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<Strin
     };
     let refresh = live.then_some(REFRESH_SECS);
     Ok(Html(layout::page_refreshing(&title, Some(&user.session), body, refresh).into_string()))
-}
-
-fn bad(s: DeploymentState) -> bool {
-    matches!(s, DeploymentState::Failed | DeploymentState::Rejected | DeploymentState::Abandoned)
 }
 
 fn facts(d: &Deployment, zone: chrono_tz::Tz) -> Markup {
@@ -95,7 +92,7 @@ fn runs(session: &SessionInfo, d: &Deployment) -> Markup {
                         tr.run data-run=(r.id) {
                             td { (r.sequence) }
                             td { (run_label(&r.id)) ": " (r.title) @if let Some(o) = &r.owner { br; small { "manual, by " (o) } } }
-                            td { (state(r.state.as_str(), r.state.is_failure())) }
+                            td { (badge(r.state.as_str())) }
                             td { (r.attempts) }
                             td {
                                 (r.message)

@@ -13,6 +13,7 @@ use crate::forms::{csrf_field, datetime_local};
 use crate::layout;
 use crate::paging::every;
 use crate::session::SignedIn;
+use crate::widgets::badge;
 use crate::widgets::{state, time, zone_hint};
 
 pub const KINDS: [EnvironmentKind; 4] =
@@ -26,7 +27,7 @@ pub async fn all(s: &Service, actor: &railyard_domain::Actor) -> Result<Vec<Envi
 }
 
 fn state_badge(st: EnvironmentState) -> Markup {
-    state(st.as_str(), st != EnvironmentState::Online)
+    badge(st.as_str())
 }
 
 /// `GET /environments`

@@ -209,7 +209,7 @@ pub fn gate_controls(
         && t.state == TrainState::of_gate(g)
         && approval.is_none_or(|ap| ap.state != ApprovalState::Pending && !ap.state.is_granted());
     html! {
-        @if let Some(ap) = approval { p { "Gate approval " (ap.id) ": " (crate::widgets::state(ap.state.as_str(), ap.state == ApprovalState::Rejected)) } }
+        @if let Some(ap) = approval { p { "Gate approval " (ap.id) ": " (crate::widgets::badge(ap.state.as_str())) } }
         @if may_edit(session, t, g) && !gate.has_pending_approval() {
             form.action method="post" action={ "/trains/" (t.id) "/gates/" (g.as_str()) } {
                 (csrf_field(session))

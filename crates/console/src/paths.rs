@@ -12,7 +12,8 @@ use crate::forms::csrf_field;
 use crate::layout;
 use crate::paging::every;
 use crate::session::SignedIn;
-use crate::widgets::{state, time};
+use crate::widgets::badge;
+use crate::widgets::time;
 
 /// How many empty stage rows a form offers beyond the path's stages.
 const SPARE_ROWS: usize = 2;
@@ -65,7 +66,7 @@ pub async fn list(State(s): State<Service>, user: SignedIn) -> Result<Html<Strin
                             @let p = &v.path;
                             tr {
                                 td { a href={ "/paths/" (p.id) } { (p.id) " " (p.name) } }
-                                td { (state(p.state.as_str(), p.state == PathState::Retired)) }
+                                td { (badge(p.state.as_str())) }
                                 td { (stages_line(p)) }
                                 td { (release_types(p)) }
                             }
@@ -165,7 +166,7 @@ pub async fn show(
         section aria-labelledby="about" {
             h2 #about { "About" }
             dl.facts {
-                dt { "State" } dd { (state(p.state.as_str(), p.state == PathState::Retired)) }
+                dt { "State" } dd { (badge(p.state.as_str())) }
                 dt { "Serves" } dd { (release_types(p)) }
                 @if !p.description.is_empty() { dt { "Description" } dd { (p.description) } }
                 dt { "Version" } dd { (view.meta.version) ", changed " (time(user.session.time_zone, &view.meta.updated_at)) }

@@ -5,7 +5,7 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, Redirect};
 use maud::{Markup, html};
-use railyard_domain::{ApplicationRelease, ApprovalState, Operation, ReleaseState, TurnoverState};
+use railyard_domain::{ApplicationRelease, Operation};
 use railyard_service::{
     MAX_PAGE, ReleaseFilter, ReleaseView, Service, SessionInfo, TurnoverFilter, TurnoverView, Verification,
 };
@@ -15,6 +15,7 @@ use crate::error::PageError;
 use crate::people;
 use crate::release_forms::{edit_form, may_edit, open_trains};
 use crate::session::SignedIn;
+use crate::widgets::badge;
 use crate::widgets::{state, time};
 use crate::{dependency_forms, layout, release_actions, release_milestones, work_item_forms};
 
@@ -90,7 +91,7 @@ fn summary(r: &ApplicationRelease, zone: chrono_tz::Tz) -> Markup {
         section aria-labelledby="summary" {
             h2 #summary { "Release" }
             dl.facts {
-                dt { "State" } dd { (state(r.state.as_str(), r.state == ReleaseState::Cancelled)) }
+                dt { "State" } dd { (badge(r.state.as_str())) }
                 dt { "Application" } dd { a href={ "/applications/" (r.application) } { (r.application) } }
                 dt { "Product owner" } dd { (r.product_owner) }
                 dt { "Release type" } dd { (r.release_type.as_str()) }
@@ -110,7 +111,7 @@ fn summary(r: &ApplicationRelease, zone: chrono_tz::Tz) -> Markup {
                 @if let Some(a) = &r.development_approval {
                     dt { "Development approval" }
                     dd {
-                        (a.id) " " (state(a.state.as_str(), a.state == ApprovalState::Rejected))
+                        (a.id) " " (badge(a.state.as_str()))
                         @if let Some(m) = &r.membership { " — decided on " a href={ "/trains/" (m.train_id) "#approvals" } { "the train's page" } }
                     }
                 }
@@ -192,7 +193,7 @@ fn turnovers_section(session: &SessionInfo, r: &ApplicationRelease, turnovers: &
                                 td { a href={ "/turnovers/" (t.id) } { (t.id) } }
                                 td { (t.title) }
                                 td { (t.developer) }
-                                td { (state(t.state.as_str(), t.state == TurnoverState::Cancelled)) }
+                                td { (badge(t.state.as_str())) }
                             }
                         }
                     }

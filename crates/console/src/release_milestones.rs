@@ -14,7 +14,7 @@ use crate::forms::{self, csrf_field};
 use crate::people;
 use crate::release_forms::may_edit;
 use crate::session::SignedIn;
-use crate::widgets::state;
+use crate::widgets::badge;
 use railyard_service::UserView;
 
 /// Whether the user may complete or miss this milestone: its owner, the release's product owner, or a
@@ -55,7 +55,7 @@ pub(crate) fn section(session: &SessionInfo, view: &ReleaseView, people: &[UserV
                                 td { (m.due) }
                                 td { (m.owner.as_deref().unwrap_or("—")) }
                                 td {
-                                    (state(if overdue { "overdue" } else { m.state.as_str() }, overdue || m.state == MilestoneState::Missed))
+                                    (badge(if overdue { "overdue" } else { m.state.as_str() }))
                                     @if let Some(by) = &m.decided_by { " " small { "by " (by) } }
                                 }
                                 @if edit || session.actor.may(Operation::CompleteMilestone) {

@@ -5,8 +5,7 @@ use axum::extract::{Path, State};
 use axum::response::Html;
 use maud::{Markup, html};
 use railyard_domain::{
-    ApprovalState, AvailableAction, CriterionState, ExitCriterion, GateName, MilestoneState, Operation, Role, Train,
-    TrainState, Verdict,
+    AvailableAction, CriterionState, ExitCriterion, GateName, Operation, Role, Train, TrainState, Verdict,
 };
 use railyard_service::{
     ApprovalFilter, ApprovalView, MAX_PAGE, ReleaseFilter, ReleaseView, Service, SessionInfo, TrainView,
@@ -17,6 +16,7 @@ use crate::error::PageError;
 use crate::gate_forms::{self, Choices};
 use crate::layout;
 use crate::session::SignedIn;
+use crate::widgets::badge;
 use crate::widgets::{approval_subject, decision_forms, state, time};
 use crate::{milestone_forms, train_actions, train_forms};
 
@@ -47,7 +47,7 @@ pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<Strin
     let body = html! {
         h1 { (title) }
         p {
-            (state(t.state.as_str(), matches!(t.state, TrainState::Cancelled))) " "
+            (badge(t.state.as_str())) " "
             (t.release_type.as_str()) " release, managed by " (t.manager)
             @if !t.purpose.is_empty() { ". " (t.purpose) }
         }
@@ -198,7 +198,7 @@ fn approvals_section(session: &SessionInfo, approvals: &[(ApprovalView, Vec<Avai
                 @let ap = &a.approval;
                 @let allowed = |name: &str| actions.iter().any(|x| x.action == name && x.allowed);
                 article.approval {
-                    h3 { (ap.id) " — " (approval_subject(a)) " " (state(ap.state.as_str(), ap.state == ApprovalState::Rejected)) }
+                    h3 { (ap.id) " — " (approval_subject(a)) " " (badge(ap.state.as_str())) }
                     p { "Requested by " (ap.requested_by) " at " (time(session.time_zone, &ap.requested_at))
                         @if !a.waiting_for.is_empty() { "; waiting for " (a.waiting_for.join(", ")) } }
                     ol {
@@ -245,7 +245,7 @@ fn milestones(session: &SessionInfo, train: &TrainView, choices: &Choices) -> Ma
                                 td { (m.due) }
                                 td { (m.owner.as_deref().unwrap_or("—")) }
                                 td {
-                                    (state(if overdue { "overdue" } else { m.state.as_str() }, overdue || m.state == MilestoneState::Missed))
+                                    (badge(if overdue { "overdue" } else { m.state.as_str() }))
                                     @if let Some(at) = &m.decided_at { " " (time(session.time_zone, at)) }
                                 }
                                 td { (milestone_forms::milestone_controls(session, t, m)) }

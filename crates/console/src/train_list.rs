@@ -13,7 +13,7 @@ use crate::error::PageError;
 use crate::layout;
 use crate::paging::every;
 use crate::session::SignedIn;
-use crate::widgets::state;
+use crate::widgets::badge;
 
 pub async fn show(
     State(s): State<Service>,
@@ -59,7 +59,7 @@ pub async fn show(
                             tr {
                                 td { a href={ "/trains/" (t.id) } { (t.id) } " " (t.title) }
                                 td { (t.release_type.as_str()) }
-                                td { (state(t.state.as_str(), t.state == TrainState::Cancelled)) }
+                                td { (badge(t.state.as_str())) }
                                 td { (t.manager) }
                                 td { (t.schedule.start) }
                                 td { (t.schedule.production_date) }

@@ -8,16 +8,15 @@ use axum::extract::{Path, Query, State};
 use axum::response::Html;
 use maud::{Markup, html};
 use railyard_domain::action::Action;
-use railyard_domain::{
-    Deployment, DeploymentState, RunbookState, Task, TrainState, Turnover, TurnoverKind, TurnoverState,
-};
+use railyard_domain::{Deployment, DeploymentState, RunbookState, Task, TrainState, Turnover, TurnoverKind};
 use railyard_service::{DeploymentFilter, DeploymentView, MAX_PAGE, Service, TurnoverFilter};
 
 use crate::error::PageError;
 use crate::session::SignedIn;
 use crate::task_forms::{self, TaskChoices};
 use crate::turnover_forms::{self as forms, may_edit};
-use crate::widgets::{state, time};
+use crate::widgets::badge;
+use crate::widgets::time;
 use crate::{layout, production_forms, turnover_actions};
 
 pub async fn show(
@@ -68,7 +67,7 @@ pub async fn show(
     let body = html! {
         h1 { (title) }
         p {
-            (state(t.state.as_str(), matches!(t.state, TurnoverState::Cancelled | TurnoverState::RolledBack))) " "
+            (badge(t.state.as_str())) " "
             (kind(t.kind)) " turnover of train " a href={ "/trains/" (t.train_id) } { (t.train_id) }
             ", assembled by " (t.developer)
             @if let Some(why) = &t.frozen { "; frozen: " (why) }
@@ -143,7 +142,7 @@ fn board(t: &Turnover, deployments: &[DeploymentView], zone: chrono_tz::Tz) -> M
                                 li {
                                     a href={ "/deployments/" (d.id) } { (d.id) } " attempt " (d.attempt)
                                     @if d.rollback { " (rollback)" }
-                                    " " (state(d.state.as_str(), matches!(d.state, DeploymentState::Failed | DeploymentState::Rejected)))
+                                    " " (badge(d.state.as_str()))
                                     @if let Some(at) = &d.scheduled_for { br; "scheduled for " (time(zone, at)) }
                                     @if let Some(b) = &d.blocked { br; small { "blocked: " (b) } }
                                 }

@@ -12,7 +12,7 @@ use crate::error::PageError;
 use crate::forms::optional;
 use crate::layout;
 use crate::session::SignedIn;
-use crate::widgets::state;
+use crate::widgets::badge;
 
 /// Every state a turnover can be in, for the list's filter.
 pub const STATES: [TurnoverState; 11] = [
@@ -87,7 +87,7 @@ pub async fn show(
                             tr {
                                 td { a href={ "/turnovers/" (t.id) } { (t.id) } " " (t.title) }
                                 td { @if t.kind == TurnoverKind::ProductionReady { "production-ready" } @else { "standard" } }
-                                td { (state(t.state.as_str(), matches!(t.state, TurnoverState::Cancelled | TurnoverState::RolledBack))) }
+                                td { (badge(t.state.as_str())) }
                                 td { a href={ "/trains/" (t.train_id) } { (t.train_id) } }
                                 td { (t.releases.join(", ")) }
                                 td { (t.developer) }

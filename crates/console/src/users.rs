@@ -12,6 +12,7 @@ use crate::error::PageError;
 use crate::forms::csrf_field;
 use crate::layout;
 use crate::session::SignedIn;
+use crate::widgets::badge;
 use crate::widgets::{state, time};
 
 fn roles_text(roles: &[Role]) -> String {
@@ -198,7 +199,7 @@ fn tokens_section(session: &SessionInfo, base: &str, tokens: &[TokenView]) -> Ma
                             tr {
                                 td { (t.id) }
                                 td { (t.label) }
-                                td { (state(&t.state, t.state != "active")) }
+                                td { (badge(&t.state)) }
                                 td { (time(session.time_zone, &t.meta.created_at)) }
                                 td {
                                     @if t.state == "active" {

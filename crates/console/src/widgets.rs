@@ -11,6 +11,36 @@ pub fn state(text: &str, bad: bool) -> Markup {
     html! { span.state.bad[bad] { (text.replace('_', " ")) } }
 }
 
+/// The words of states that need someone's attention or ended badly: shown marked as such.
+const BAD_WORDS: [&str; 16] = [
+    "cancelled",
+    "rolled_back",
+    "failed",
+    "rejected",
+    "abandoned",
+    "interrupted",
+    "timed_out",
+    "retired",
+    "missed",
+    "overdue",
+    "offline",
+    "decommissioned",
+    "revoked",
+    "expired",
+    "blocked",
+    "held",
+];
+
+/// Whether a state's word reads as needing attention (see [`BAD_WORDS`]): how it looks, not what it allows.
+pub fn is_bad(word: &str) -> bool {
+    BAD_WORDS.contains(&word)
+}
+
+/// A state as a badge, marked when its word reads as needing attention.
+pub fn badge(word: &str) -> Markup {
+    state(word, is_bad(word))
+}
+
 /// A time as the console shows every time: in the person's time zone, to the minute, with the zone's
 /// abbreviation (`2026-12-03 09:15 CET`); the exact instant, in UTC, is the element's `datetime`.
 pub fn time(zone: Tz, t: &DateTime<Utc>) -> Markup {

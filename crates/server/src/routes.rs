@@ -40,6 +40,7 @@ pub fn routes() -> (Router<Service>, utoipa::openapi::OpenApi) {
         .routes(routes!(system::readyz))
         .routes(routes!(users::list, users::create))
         .routes(routes!(users::me))
+        .routes(routes!(actions::global))
         .routes(routes!(inbox::inbox))
         .routes(routes!(users::show, users::update))
         .routes(routes!(users::set_password))

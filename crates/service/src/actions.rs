@@ -11,6 +11,11 @@ use crate::persist::Stored;
 use crate::{Service, ServiceResult};
 
 impl Service {
+    /// What `actor` may start without an object yet: create a train, an environment, manage users, ...
+    pub fn global_actions_for(&self, actor: &Actor) -> Vec<AvailableAction> {
+        railyard_domain::global_actions(actor)
+    }
+
     /// The train's lifecycle actions for `actor`.
     pub async fn train_actions_for(&self, actor: &Actor, id: &str) -> ServiceResult<Vec<AvailableAction>> {
         self.authorize(actor, Operation::Read)?;

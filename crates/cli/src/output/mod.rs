@@ -58,7 +58,12 @@ pub fn actions(list: &Value) {
                 .map(|g| g["message"].as_str().unwrap_or_default().to_string())
                 .collect();
             let allowed = if a["allowed"].as_bool() == Some(true) { "yes" } else { "no" };
-            vec![s(&a["action"]), allowed.to_string(), if why.is_empty() { "-".into() } else { why.join("; ") }]
+            // An action on a part of the object (a criterion, a milestone, a run) names the part.
+            let action = match a["on"].as_str() {
+                Some(on) => format!("{} on {on}", s(&a["action"])),
+                None => s(&a["action"]),
+            };
+            vec![action, allowed.to_string(), if why.is_empty() { "-".into() } else { why.join("; ") }]
         })
         .collect();
     table(&["ACTION", "ALLOWED", "WHY NOT"], &rows);

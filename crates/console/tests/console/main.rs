@@ -15,6 +15,7 @@ mod headers;
 mod in_browser;
 mod inventory_page;
 mod kept;
+mod own_checks;
 mod pages;
 mod plain_words;
 mod release_dependents;

@@ -26,6 +26,7 @@ impl Deployment {
                 action: "start".into(),
                 allowed: false,
                 guards: role_guard(actor, Operation::Deploy).into_iter().collect(),
+                on: None,
             }
         };
         vec![

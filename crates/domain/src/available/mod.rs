@@ -8,6 +8,7 @@
 mod approval;
 mod deployment;
 mod environment;
+mod global;
 mod path;
 mod release;
 mod runbook;
@@ -24,6 +25,7 @@ pub use crate::turnover::TurnoverFacts;
 
 #[cfg(test)]
 mod tests;
+pub use global::global_actions;
 pub use release::ReleaseFacts;
 
 /// One action a user could take on an object, and whether they may now.
@@ -35,6 +37,10 @@ pub struct AvailableAction {
     /// When not allowed: every guard that blocks it, the same ones the action would be refused with.
     /// A role the user lacks is `role_required`; input the action would need is not judged here.
     pub guards: Vec<Guard>,
+    /// The part of the object the action is about, when it has several of the kind: an exit criterion
+    /// (`scoping/C-1`), a milestone, a task run. Absent for actions on the object itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on: Option<String>,
 }
 
 /// The guard code of a problem an action would meet with its input rather than its guards: it is
@@ -51,7 +57,7 @@ impl AvailableAction {
         decide: impl FnOnce() -> Result<(), DomainError>,
     ) -> Self {
         if let Some(guard) = role_guard(actor, op) {
-            return AvailableAction { action: action.to_string(), allowed: false, guards: vec![guard] };
+            return AvailableAction { action: action.to_string(), allowed: false, guards: vec![guard], on: None };
         }
         Self::of(action, decide())
     }
@@ -65,6 +71,22 @@ impl AvailableAction {
                 fields.into_iter().map(|f| Guard::new(INVALID_INPUT, format!("{}: {}", f.field, f.message))).collect()
             }
         };
-        AvailableAction { action: action.to_string(), allowed: guards.is_empty(), guards }
+        AvailableAction { action: action.to_string(), allowed: guards.is_empty(), guards, on: None }
+    }
+
+    /// The same entry, about the part `on` of the object (an exit criterion, a milestone, a task run).
+    pub fn on(mut self, on: impl Into<String>) -> Self {
+        self.on = Some(on.into());
+        self
+    }
+
+    /// Whether `list` allows `action` on the object itself.
+    pub fn allows(list: &[AvailableAction], action: &str) -> bool {
+        list.iter().any(|a| a.action == action && a.on.is_none() && a.allowed)
+    }
+
+    /// Whether `list` allows `action` on the part `on` of the object.
+    pub fn allows_on(list: &[AvailableAction], action: &str, on: &str) -> bool {
+        list.iter().any(|a| a.action == action && a.on.as_deref() == Some(on) && a.allowed)
     }
 }

@@ -9,6 +9,12 @@ use railyard_service::Service;
 use crate::error::{ApiResult, Problem};
 use crate::extract::Authed;
 
+#[utoipa::path(get, operation_id = "list_global_actions", path = "/api/v1/actions", tag = "users", security(("bearer" = [])),
+    responses((status = 200, description = "What the token's user may start without an object yet (create a train, an environment, manage users, ...), allowed or not", body = Vec<AvailableAction>), (status = 401, body = Problem)))]
+pub async fn global(State(s): State<Service>, Authed(a): Authed) -> ApiResult<Json<Vec<AvailableAction>>> {
+    Ok(Json(s.global_actions_for(&a)))
+}
+
 #[utoipa::path(get, operation_id = "list_train_actions", path = "/api/v1/trains/{id}/actions", tag = "trains", params(("id" = String, Path, example = "RT-1")), security(("bearer" = [])),
     responses((status = 200, description = "Each lifecycle action, allowed or not, with the guards that block it", body = Vec<AvailableAction>), (status = 404, body = Problem)))]
 pub async fn train(
