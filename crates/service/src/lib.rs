@@ -35,6 +35,7 @@ mod sessions;
 mod sign_in_limits;
 mod snapshot;
 mod timeline;
+mod tokens;
 mod train_parts;
 mod trains;
 mod turnovers;
