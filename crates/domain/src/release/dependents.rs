@@ -1,4 +1,9 @@
 //! What depends on an application release: its dependents, and whether it holds each of them back.
+//!
+//! This is the release-level summary a release page shows. What actually holds a production
+//! deployment back, environment by environment and through chains of releases deployed nowhere yet,
+//! is decided by [`crate::holds::production_holds`]; a release held here is one whose production
+//! deployments that function will hold until the dependency is released.
 
 use serde::Serialize;
 use utoipa::ToSchema;
