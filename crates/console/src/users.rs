@@ -5,7 +5,7 @@
 use axum::extract::{Path, Query, State};
 use axum::response::Html;
 use maud::{Markup, html};
-use railyard_domain::{Operation, Role};
+use railyard_domain::{AvailableAction, Role};
 use railyard_service::{MIN_PASSWORD_CHARS, Service, SessionInfo, TokenView, UserView};
 
 use crate::error::PageError;
@@ -46,7 +46,7 @@ fn password_field(label: &str, required: bool) -> Markup {
 pub async fn list(State(s): State<Service>, user: SignedIn) -> Result<Html<String>, PageError> {
     let users = crate::people::all(&s, &user.session.actor).await?;
     let session = &user.session;
-    let admin = session.actor.may(Operation::ManageUsers);
+    let admin = AvailableAction::allows(&s.global_actions_for(&session.actor), "manage_users");
     let body = html! {
         h1 { "Users" }
         section aria-labelledby="users" {
@@ -105,9 +105,10 @@ pub async fn show(
 ) -> Result<Html<String>, PageError> {
     let session = &user.session;
     let u = s.user(&session.actor, &name).await?;
-    let admin = session.actor.may(Operation::ManageUsers);
+    let global = s.global_actions_for(&session.actor);
+    let admin = AvailableAction::allows(&global, "manage_users");
     // Everyone keeps their own API tokens; admins everybody's.
-    let own = u.user.name == session.actor.name && session.actor.may(Operation::ManageOwnTokens);
+    let own = u.user.name == session.actor.name && AvailableAction::allows(&global, "manage_own_tokens");
     let tokens = if admin || own { s.tokens(&session.actor, Some(&u.user.name)).await?.items } else { Vec::new() };
     let title = format!("User {}", u.user.name);
     let base = format!("/users/{}", u.user.name);
