@@ -177,8 +177,15 @@ async fn the_listed_actions_of_turnovers_deployments_runbooks_and_environments_a
     for (name, kind) in [("test", "test"), ("prod", "production")] {
         app.post(&erin, "/api/v1/environments", json!({"name": name, "kind": kind})).await.ok();
     }
-    assert_eq!(agree(&app, &erin, "environments", "test").await, ["take_offline", "decommission"]);
-    assert!(agree(&app, &rita, "environments", "test").await.is_empty(), "environments are the engineers'");
+    assert_eq!(
+        agree(&app, &erin, "environments", "test").await,
+        ["take_offline", "decommission", "edit", "plan_calendar"]
+    );
+    assert_eq!(
+        agree(&app, &rita, "environments", "test").await,
+        ["plan_calendar"],
+        "environments are the engineers'; managers plan their calendar"
+    );
     let p = id(&app
         .post(
             &erin,
