@@ -22,6 +22,10 @@ fn env_with_event(state: EnvironmentState) -> Environment {
     e
 }
 
+/// A row of the environment table: who, in which state, and the guard codes of edit, plan_calendar and
+/// remove_event on E-1 (none: allowed).
+type EnvRow = (Actor, EnvironmentState, &'static [&'static str], &'static [&'static str], &'static [&'static str]);
+
 /// The guard codes of `action` (on `part`, when given) in `list`.
 fn codes_of(list: &[AvailableAction], action: &str, part: Option<&str>) -> Vec<String> {
     let a = list
@@ -35,11 +39,11 @@ fn codes_of(list: &[AvailableAction], action: &str, part: Option<&str>) -> Vec<S
 #[test]
 fn an_environment_is_edited_and_its_calendar_planned_until_it_is_decommissioned() {
     use EnvironmentState::*;
-    let ok: &[&str] = &[];
-    let role: &[&str] = &["role_required"];
-    let gone: &[&str] = &["decommissioned"];
+    let ok: &'static [&'static str] = &[];
+    let role: &'static [&'static str] = &["role_required"];
+    let gone: &'static [&'static str] = &["decommissioned"];
     // (who, state, edit, plan_calendar, remove_event on E-1)
-    let table: [(Actor, EnvironmentState, &[&str], &[&str], &[&str]); 10] = [
+    let table: [EnvRow; 10] = [
         (erin(), Online, ok, ok, ok),
         (erin(), Offline, ok, ok, ok),
         (erin(), Decommissioned, gone, gone, gone),
