@@ -91,4 +91,14 @@ impl Service {
         let a: Stored<Application> = self.load(key).await?;
         Ok(a.value.actions(actor))
     }
+
+    /// The actions `actor` may take on user `name`: edit them, set their password, keep their tokens and
+    /// revoke each one.
+    pub async fn user_actions_for(&self, actor: &Actor, name: &str) -> ServiceResult<Vec<AvailableAction>> {
+        let user = self.user(actor, name).await?;
+        let name = user.user.name.as_str();
+        let keeps_tokens = AvailableAction::allows(&railyard_domain::user_actions(actor, name, &[]), "manage_tokens");
+        let tokens = if keeps_tokens { self.token_facts_of(name).await? } else { Vec::new() };
+        Ok(railyard_domain::user_actions(actor, name, &tokens))
+    }
 }

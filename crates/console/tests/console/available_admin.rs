@@ -192,3 +192,50 @@ async fn a_paths_forms_and_the_users_page_are_the_actions_the_domain_allows_each
         assert_eq!(manage, who == "admin", "{listed:?}");
     }
 }
+
+#[tokio::test]
+async fn a_users_token_forms_are_the_actions_the_domain_allows_each_user() {
+    let app = TestApp::spawn().await;
+    let dan = app.user("dan", &["developer"]).await;
+    let erin = app.user("erin", &["release_engineer"]).await;
+    let second = app.post(&dan, "/api/v1/tokens", json!({"label": "ci"})).await;
+    let revoked = second["id"].as_str().expect("a token id").to_string();
+    app.post(&dan, &format!("/api/v1/tokens/{revoked}/revoke"), json!({})).await;
+    let tokens = app.get(&app.admin, "/api/v1/tokens?user=dan").await;
+    let ids: Vec<String> = tokens["items"]
+        .as_array()
+        .expect("tokens")
+        .iter()
+        .filter_map(|t| t["id"].as_str())
+        .map(str::to_string)
+        .collect();
+    assert_eq!(ids.len(), 2, "{tokens}");
+    let mut forms: Vec<(String, String)> =
+        ids.iter().map(|id| (format!("revoke_token on {id}"), format!("/tokens/{id}/revoke"))).collect();
+    forms.push(("manage_tokens".into(), "/users/dan/tokens".into()));
+    forms.push(("edit".into(), "/users/dan".into()));
+    forms.push(("set_password".into(), "/users/dan/password".into()));
+    let (page, api) = ("/users/dan", "/api/v1/users/dan/actions");
+
+    let admin = app.browser();
+    assert_eq!(admin.sign_in_with_token(&app.admin).await.status, 303);
+    let active: Vec<&String> = ids.iter().filter(|id| **id != revoked).collect();
+    for (who, token) in [("dan", &dan), ("erin", &erin), ("admin", &app.admin)] {
+        let b = if who == "admin" { &admin } else { &browser_of(&app, who).await };
+        let shown = b.get(page).await;
+        assert_eq!(shown.status, 200, "{}", shown.body);
+        let on = offered(&shown, &forms);
+        let names: Vec<&str> = forms.iter().map(|(n, _)| n.as_str()).collect();
+        let mut listed = allowed(&app.get(token, api).await);
+        listed.retain(|a| names.contains(&a.as_str()));
+        assert_eq!(on, listed, "{who}'s page {page} offers what {api} allows:\n{}", shown.body);
+        let revoke_active = format!("revoke_token on {}", active[0]);
+        let revoke_revoked = format!("revoke_token on {revoked}");
+        assert!(!on.contains(&revoke_revoked), "{who}: a revoked token is not revoked twice");
+        match who {
+            "dan" => assert_eq!(on, ["manage_tokens".to_string(), revoke_active]),
+            "erin" => assert!(on.is_empty(), "someone else's tokens are not erin's: {on:?}"),
+            _ => assert_eq!(on.len(), 4, "an admin edits dan and keeps his tokens: {on:?}"),
+        }
+    }
+}

@@ -42,6 +42,7 @@ fn matrix() -> Vec<Row> {
         row(M::GET, "/api/v1/users/me", None, ALL),
         row(M::GET, "/api/v1/me/inbox", None, ALL),
         row(M::GET, "/api/v1/users/{name}", None, ALL),
+        row(M::GET, "/api/v1/users/{name}/actions", None, ALL),
         row(M::PATCH, "/api/v1/users/{name}", Some(json!({"display_name": "X"})), ADMIN),
         row(M::POST, "/api/v1/users/{name}/password", Some(json!({"password": "correct horse battery"})), ADMIN),
         row(M::GET, "/api/v1/tokens", None, ALL),

@@ -10,6 +10,7 @@ mod release;
 mod runbook;
 mod train;
 mod turnover;
+mod users;
 
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{Value, json};
