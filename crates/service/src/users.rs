@@ -270,11 +270,6 @@ fn user_view(s: Stored<User>) -> UserView {
     UserView { meta, user, has_password }
 }
 
-/// What the domain's token rules need of a token.
-fn token_facts(t: &Token) -> railyard_domain::TokenFacts {
-    railyard_domain::TokenFacts { id: t.id.clone(), revoked: t.revoked_at.is_some() }
-}
-
 pub(crate) fn token_view(s: Stored<Token>, secret: Option<String>) -> TokenView {
     let state = if s.value.revoked_at.is_some() { "revoked" } else { "active" }.to_string();
     TokenView { meta: Meta::of(&s), id: s.value.id, user: s.value.user, label: s.value.label, state, token: secret }
@@ -609,25 +604,6 @@ impl Service {
         page_of(self, &mut q, Some(crate::MAX_PAGE), None, |s: Stored<Token>| Ok(token_view(s, None))).await
     }
 
-    /// The tokens of `user`, as the actions on them need them; no authorisation (callers have it).
-    pub(crate) async fn token_facts_of(&self, user: &str) -> ServiceResult<Vec<railyard_domain::TokenFacts>> {
-        let mut q = ListQuery::new("token", crate::MAX_PAGE);
-        q.parent_id = Some(user.to_string());
-        let mut out = Vec::new();
-        loop {
-            let page = self.store.list(&q).await?;
-            let full = page.len() >= q.limit as usize;
-            for r in page {
-                q.after_seq = Some(r.seq);
-                let t: Stored<Token> = decode(r)?;
-                out.push(token_facts(&t.value));
-            }
-            if !full {
-                return Ok(out);
-            }
-        }
-    }
-
     pub async fn revoke_token(&self, actor: &Actor, id: &str) -> ServiceResult<TokenView> {
         self.authorize(actor, Operation::ManageOwnTokens)?;
         self.retrying(None, move || async move {
@@ -635,7 +611,7 @@ impl Service {
             if s.value.user != actor.name {
                 self.authorize(actor, Operation::ManageUsers)?;
             }
-            railyard_domain::token_revocable(&token_facts(&s.value))?;
+            railyard_domain::token_revocable(&crate::actions::token_facts(&s.value))?;
             let now = self.now();
             s.value.revoked_at = Some(now);
             let mut tx = Tx::new(actor, now);
