@@ -4,6 +4,9 @@
 //!
 //! `?view=week|month` (week unless said otherwise) and `?from=YYYY-MM-DD` (today unless said otherwise):
 //! the week shown is the one (Monday to Sunday) that holds `from`, the month the one that holds it.
+//!
+//! Days are the signed-in person's days: they begin at midnight in their time zone, an entry is on each
+//! day of theirs it overlaps, and its times are shown in their zone, which the page names.
 
 mod dates;
 
@@ -11,7 +14,8 @@ use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
 use axum::response::Html;
-use chrono::{DateTime, Datelike, Days, Months, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, Datelike, Days, Months, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
 use maud::{Markup, html};
 use railyard_service::{CalendarEntry, Service};
 
@@ -43,6 +47,8 @@ struct Window {
     days: Vec<NaiveDate>,
     previous: NaiveDate,
     next: NaiveDate,
+    /// The person's time zone: their days and how times are shown.
+    zone: Tz,
 }
 
 fn bad_from(d: NaiveDate) -> PageError {
@@ -50,7 +56,7 @@ fn bad_from(d: NaiveDate) -> PageError {
 }
 
 impl Window {
-    fn new(params: &HashMap<String, String>, today: NaiveDate) -> Result<Window, PageError> {
+    fn new(params: &HashMap<String, String>, today: NaiveDate, zone: Tz) -> Result<Window, PageError> {
         let view = match params.get("view").map(|v| v.trim()) {
             None | Some("") | Some("week") => View::Week,
             Some("month") => View::Month,
@@ -72,7 +78,7 @@ impl Window {
                 let previous = first.checked_sub_days(Days::new(7));
                 let next = first.checked_add_days(Days::new(7));
                 match (days, previous, next) {
-                    (Some(days), Some(previous), Some(next)) => Ok(Window { view, first, days, previous, next }),
+                    (Some(days), Some(previous), Some(next)) => Ok(Window { view, first, days, previous, next, zone }),
                     _ => Err(bad_from(day)),
                 }
             }
@@ -87,18 +93,30 @@ impl Window {
                     days.push(d);
                     d = d.checked_add_days(Days::new(1)).ok_or_else(|| bad_from(day))?;
                 }
-                Ok(Window { view, first, days, previous, next })
+                Ok(Window { view, first, days, previous, next, zone })
             }
         }
     }
 
     fn start(&self) -> DateTime<Utc> {
-        midnight(self.days.first().copied().unwrap_or(self.first))
+        midnight(self.days.first().copied().unwrap_or(self.first), self.zone)
     }
 
     fn end(&self) -> DateTime<Utc> {
         let last = self.days.last().copied().unwrap_or(self.first);
-        midnight(last) + chrono::Duration::days(1)
+        midnight(last.checked_add_days(Days::new(1)).unwrap_or(last), self.zone)
+    }
+
+    /// The grid's first day and the day after its last: the dates it shows.
+    fn dates(&self) -> (NaiveDate, NaiveDate) {
+        let first = self.days.first().copied().unwrap_or(self.first);
+        let last = self.days.last().copied().unwrap_or(self.first);
+        (first, last.checked_add_days(Days::new(1)).unwrap_or(last))
+    }
+
+    /// The abbreviation of the person's zone on the grid's first day (`JST`, `CET`).
+    fn zone_abbreviation(&self) -> String {
+        self.start().with_timezone(&self.zone).format("%Z").to_string()
     }
 
     fn title(&self) -> String {
@@ -109,8 +127,18 @@ impl Window {
     }
 }
 
-fn midnight(d: NaiveDate) -> DateTime<Utc> {
-    d.and_time(NaiveTime::MIN).and_utc()
+/// The instant the day `d` begins in `zone`: its midnight, or the first hour it has where a clock change
+/// skips midnight.
+pub(crate) fn midnight(d: NaiveDate, zone: Tz) -> DateTime<Utc> {
+    (0..3)
+        .find_map(|h| zone.from_local_datetime(&d.and_time(NaiveTime::MIN + chrono::Duration::hours(h))).earliest())
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|| d.and_time(NaiveTime::MIN).and_utc())
+}
+
+/// The day `t` falls on in `zone`.
+pub(crate) fn day_of(t: &DateTime<Utc>, zone: Tz) -> NaiveDate {
+    t.with_timezone(&zone).date_naive()
 }
 
 /// One entry of an environment's calendar with what conflicts about it.
@@ -121,8 +149,10 @@ struct Line {
 }
 
 impl Line {
-    fn on(&self, day: NaiveDate) -> bool {
-        let (from, to) = (midnight(day), midnight(day) + chrono::Duration::days(1));
+    /// Whether the entry is on `day` of the person in `zone`: it overlaps it, or (instantaneous) it is in it.
+    fn on(&self, day: NaiveDate, zone: Tz) -> bool {
+        let next = day.checked_add_days(Days::new(1)).unwrap_or(day);
+        let (from, to) = (midnight(day, zone), midnight(next, zone));
         let e = &self.entry;
         (e.start < to && from < e.end) || (e.start == e.end && from <= e.start && e.start < to)
     }
@@ -163,7 +193,8 @@ pub async fn all(
     user: SignedIn,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Html<String>, PageError> {
-    let window = Window::new(&params, s.now().date_naive())?;
+    let zone = user.session.time_zone;
+    let window = Window::new(&params, day_of(&s.now(), zone), zone)?;
     let names = environment_names(&s, &user).await?;
     render(&s, &user, &window, names, "/calendar", "Calendar of all environments").await
 }
@@ -175,7 +206,8 @@ pub async fn one(
     Path(name): Path<String>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Html<String>, PageError> {
-    let window = Window::new(&params, s.now().date_naive())?;
+    let zone = user.session.time_zone;
+    let window = Window::new(&params, day_of(&s.now(), zone), zone)?;
     let env = s.environment(&user.session.actor, &name).await?;
     let name = env.environment.name;
     let base = format!("/environments/{name}/calendar");
@@ -198,8 +230,8 @@ async fn render(
     }
     let deployments: Vec<String> =
         rows.iter().flat_map(|(_, l)| l).filter(|l| l.entry.kind == "deployment").map(|l| l.entry.id.clone()).collect();
-    let marks = dates::marks(s, &user.session.actor, window.start(), window.end(), &deployments).await?;
-    let today = s.now().date_naive();
+    let marks = dates::marks(s, &user.session.actor, window.dates(), window.zone, &deployments).await?;
+    let today = day_of(&s.now(), window.zone);
     let conflicts = rows.iter().flat_map(|(_, l)| l).filter(|l| !l.conflicts.is_empty()).count();
     let link = |view: View, from: NaiveDate| format!("{base}?view={}&from={from}", view.as_str());
     let other = if window.view == View::Week { View::Month } else { View::Week };
@@ -223,7 +255,7 @@ async fn render(
         @if rows.is_empty() { p { "No environments yet." } }
         @else if window.view == View::Week { (week(window, &rows, &marks, today)) }
         @else { (month(window, &rows, &marks, today)) }
-        p.hint { "Times are UTC. Maintenance and blackouts keep deployments out (they wait, marked blocked); a reservation holds the environment for a train." }
+        p.hint { "Days and times are yours: " (crate::widgets::zone_hint(window.zone)) " (" (window.zone_abbreviation()) "). Maintenance and blackouts keep deployments out (they wait, marked blocked); a reservation holds the environment for a train." }
     };
     Ok(Html(layout::page(&title, Some(&user.session), body).into_string()))
 }
@@ -242,14 +274,14 @@ fn week(window: &Window, rows: &[(String, Vec<Line>)], marks: &[dates::Mark], to
                 tr.marks {
                     th scope="row" { "Trains and releases" }
                     @for d in &window.days {
-                        td aria-current=[(*d == today).then_some("date")] { ul.entries { (dates::items(marks.iter().filter(|m| m.on(*d)))) } }
+                        td aria-current=[(*d == today).then_some("date")] { ul.entries { (dates::items(marks.iter().filter(|m| m.on(*d, window.zone)), window.zone)) } }
                     }
                 }
                 @for (name, lines) in rows {
                     tr {
                         th scope="row" { a href={ "/environments/" (name) "/calendar?view=week&from=" (window.first) } { (name) } }
                         @for d in &window.days {
-                            td aria-current=[(*d == today).then_some("date")] { (entries(lines.iter().filter(|l| l.on(*d)), false)) }
+                            td aria-current=[(*d == today).then_some("date")] { (entries(lines.iter().filter(|l| l.on(*d, window.zone)), false, window.zone)) }
                         }
                     }
                 }
@@ -270,8 +302,8 @@ fn month(window: &Window, rows: &[(String, Vec<Line>)], marks: &[dates::Mark], t
                         @for d in week {
                             td.outside[d.month() != window.first.month()] aria-current=[(*d == today).then_some("date")] {
                                 div.day { (d.format("%d")) }
-                                @if marks.iter().any(|m| m.on(*d)) { ul.entries { (dates::items(marks.iter().filter(|m| m.on(*d)))) } }
-                                (entries(rows.iter().flat_map(|(_, l)| l).filter(|l| l.on(*d)), several))
+                                @if marks.iter().any(|m| m.on(*d, window.zone)) { ul.entries { (dates::items(marks.iter().filter(|m| m.on(*d, window.zone)), window.zone)) } }
+                                (entries(rows.iter().flat_map(|(_, l)| l).filter(|l| l.on(*d, window.zone)), several, window.zone))
                             }
                         }
                     }
@@ -281,7 +313,12 @@ fn month(window: &Window, rows: &[(String, Vec<Line>)], marks: &[dates::Mark], t
     }
 }
 
-fn entries<'a>(lines: impl Iterator<Item = &'a Line>, with_environment: bool) -> Markup {
+/// An entry's time in the person's zone, to the minute, with the zone's abbreviation.
+pub(crate) fn clock(t: &DateTime<Utc>, zone: Tz) -> Markup {
+    html! { time datetime=(t.to_rfc3339()) title=(zone.name()) { (t.with_timezone(&zone).format("%m-%d %H:%M %Z")) } }
+}
+
+fn entries<'a>(lines: impl Iterator<Item = &'a Line>, with_environment: bool, zone: Tz) -> Markup {
     html! {
         ul.entries {
             @for l in lines {
@@ -292,7 +329,7 @@ fn entries<'a>(lines: impl Iterator<Item = &'a Line>, with_environment: bool) ->
                     strong { (e.kind) } " " (e.id)
                     @if with_environment { " (" (l.environment) ")" }
                     br; (e.title)
-                    br; small { (e.start.format("%m-%d %H:%M")) "–" (e.end.format("%m-%d %H:%M")) }
+                    br; small { (clock(&e.start, zone)) "–" (clock(&e.end, zone)) }
                     @if let Some(t) = &e.train_id { " " a href={ "/trains/" (t) } { (t) } }
                     @if let Some(t) = &e.turnover_id { " " a href={ "/turnovers/" (t) } { (t) } }
                     @if let Some(st) = &e.state { " " span.state { (st.replace('_', " ")) } }

@@ -5,7 +5,7 @@
 use axum::extract::{Path, Query, State};
 use axum::response::Html;
 use maud::{Markup, html};
-use railyard_domain::{EnvironmentKind, EnvironmentState, EventKind, Operation, TrainState};
+use railyard_domain::{AvailableAction, EnvironmentKind, EnvironmentState, EventKind};
 use railyard_service::{EnvironmentFilter, EnvironmentView, MAX_PAGE, Service, SessionInfo, TrainFilter, TrainView};
 
 use crate::error::PageError;
@@ -35,6 +35,7 @@ pub async fn list(State(s): State<Service>, user: SignedIn) -> Result<Html<Strin
     let envs = all(&s, &user.session.actor).await?;
     let users = crate::people::all(&s, &user.session.actor).await?;
     let session = &user.session;
+    let create = AvailableAction::allows(&s.global_actions_for(&session.actor), "create_environment");
     let body = html! {
         h1 { "Environments" }
         p { a href="/calendar" { "Calendar of all environments" } " · " a href="/paths" { "Deployment paths" } }
@@ -61,7 +62,7 @@ pub async fn list(State(s): State<Service>, user: SignedIn) -> Result<Html<Strin
                 } }
             }
         }
-        @if session.actor.may(Operation::ManageEnvironments) {
+        @if create {
             section aria-labelledby="new-env" {
                 h2 #new-env { "New environment" }
                 form.action method="post" action="/environments" {
@@ -116,13 +117,14 @@ pub async fn show(
     let actor = &user.session.actor;
     let view = s.environment(actor, &name).await?;
     let users = crate::people::all(&s, &user.session.actor).await?;
-    let open = TrainState::ALL.into_iter().filter(|t| t.is_open()).collect();
+    // A reservation is for an open train: the dashboard's stages.
+    let open = crate::dashboard::STAGES.to_vec();
     let trains =
         s.trains(actor, TrainFilter { states: open, limit: Some(MAX_PAGE), ..Default::default() }).await?.items;
     let env = &view.environment;
     let session = &user.session;
-    let manage = actor.may(Operation::ManageEnvironments);
-    let plan = actor.may(Operation::PlanCalendar) && env.state != EnvironmentState::Decommissioned;
+    let actions = s.environment_actions_for(actor, &env.name).await?;
+    let plan = AvailableAction::allows(&actions, "plan_calendar");
     let base = format!("/environments/{}", env.name);
     let title = format!("Environment {}", env.name);
     let body = html! {
@@ -139,32 +141,34 @@ pub async fn show(
                 dt { "Now" } dd { @if let Some(b) = &view.blocked { (state("blocked", true)) " " (b) } @else { "deployments may start: it is online and no maintenance or blackout is under way" } }
                 dt { "Version" } dd { (view.meta.version) ", changed " (time(session.time_zone, &view.meta.updated_at)) }
             }
-            @if manage { (lifecycle_forms(session, &base, env.state)) }
+            (lifecycle_forms(session, &base, &actions))
         }
-        (events_section(session, &view, &trains, plan, &base))
+        (events_section(session, &view, &trains, &actions, &base))
         @if plan { (add_event_form(session, &trains, &base, s.now())) }
-        @if manage && env.state != EnvironmentState::Decommissioned { (edit_form(session, &view, &users, &base, unfold.open())) }
+        @if AvailableAction::allows(&actions, "edit") { (edit_form(session, &view, &users, &base, unfold.open())) }
     };
     Ok(Html(layout::page(&title, Some(session), body).into_string()))
 }
 
-fn lifecycle_forms(session: &SessionInfo, base: &str, st: EnvironmentState) -> Markup {
+/// The lifecycle forms the environment's actions allow.
+fn lifecycle_forms(session: &SessionInfo, base: &str, actions: &[AvailableAction]) -> Markup {
+    let allowed = |name: &str| AvailableAction::allows(actions, name);
     html! {
-        @if st == EnvironmentState::Online {
+        @if allowed("take_offline") {
             form.action method="post" action={ (base) "/take-offline" } {
                 (csrf_field(session))
                 (reason_field())
                 button.secondary type="submit" { "Take offline" }
             }
         }
-        @if st == EnvironmentState::Offline {
+        @if allowed("bring_online") {
             form.action method="post" action={ (base) "/bring-online" } {
                 (csrf_field(session))
                 (reason_field())
                 button type="submit" { "Bring online" }
             }
         }
-        @if st != EnvironmentState::Decommissioned {
+        @if allowed("decommission") {
             form.action method="post" action={ (base) "/decommission" } {
                 (csrf_field(session))
                 (reason_field())
@@ -210,10 +214,12 @@ fn events_section(
     session: &SessionInfo,
     view: &EnvironmentView,
     trains: &[TrainView],
-    plan: bool,
+    actions: &[AvailableAction],
     base: &str,
 ) -> Markup {
     let env = &view.environment;
+    let removable = |id: &str| AvailableAction::allows_on(actions, "remove_event", id);
+    let remove = env.events.iter().any(|e| removable(&e.id));
     let title_of = |id: &str| trains.iter().find(|t| t.train.id == id).map(|t| t.train.title.clone());
     html! {
         section aria-labelledby="events" {
@@ -221,7 +227,7 @@ fn events_section(
             @if env.events.is_empty() { p { "No maintenance, blackout or reservation planned." } }
             @else {
                 div.table { table {
-                    thead { tr { th { "Event" } th { "Kind" } th { "From" } th { "Until" } th { "Train" } th { "By" } @if plan { th { span.sr { "Remove" } } } } }
+                    thead { tr { th { "Event" } th { "Kind" } th { "From" } th { "Until" } th { "Train" } th { "By" } @if remove { th { span.sr { "Remove" } } } } }
                     tbody {
                         @for e in &env.events {
                             tr {
@@ -231,13 +237,13 @@ fn events_section(
                                 td { (time(session.time_zone, &e.end)) }
                                 td { @if let Some(t) = &e.train_id { a href={ "/trains/" (t) } { (t) } @if let Some(n) = title_of(t) { " " (n) } } }
                                 td { (e.created_by) }
-                                @if plan {
-                                    td {
+                                @if remove {
+                                    td { @if removable(&e.id) {
                                         form.action method="post" action={ (base) "/events/" (e.id) "/remove" } {
                                             (csrf_field(session))
                                             button.secondary type="submit" { "Remove " (e.id) }
                                         }
-                                    }
+                                    } }
                                 }
                             }
                         }

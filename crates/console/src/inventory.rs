@@ -43,13 +43,16 @@ fn versions(p: &PlacementView) -> Markup {
     }
 }
 
+/// A deployment's state in the inventory's words: a succeeded deployment awaits its validation, a
+/// rejected one failed it; marked by its word as every badge is.
 fn deployment_state(st: DeploymentState) -> Markup {
-    let words = match st {
-        DeploymentState::Succeeded => "awaiting validation",
-        DeploymentState::Rejected => "failed validation",
-        other => other.as_str(),
+    let word = st.as_str();
+    let words = match word {
+        "succeeded" => "awaiting validation",
+        "rejected" => "failed validation",
+        other => other,
     };
-    state(words, st == DeploymentState::Rejected)
+    state(words, crate::widgets::is_bad(word))
 }
 
 fn cell_link(application: &str, environment: &str) -> String {

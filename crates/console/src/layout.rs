@@ -58,6 +58,12 @@ ol.data{margin:0;padding-left:1.2rem;font-size:.85rem}span.value{word-break:brea
 details.edit{margin:.3rem 0}details.edit>summary{cursor:pointer}details.edit>summary>h2{display:inline}
 "#;
 
+/// Whether the signed-in person manages users, as the domain's global actions say: the navigation then
+/// links the users page.
+fn manages_users(session: &SessionInfo) -> bool {
+    railyard_domain::AvailableAction::allows(&railyard_domain::global_actions(&session.actor), "manage_users")
+}
+
 /// A whole page. `session` adds the header with who is signed in and the sign-out button.
 pub fn page(title: &str, session: Option<&SessionInfo>, body: Markup) -> Markup {
     page_refreshing(title, session, body, None)
@@ -89,7 +95,7 @@ pub fn page_refreshing(title: &str, session: Option<&SessionInfo>, body: Markup,
                         a href="/paths" { "Paths" } " "
                         a href="/calendar" { "Calendar" } " "
                         a href="/audit" { "Audit log" }
-                        @if session.is_some_and(|s| s.actor.is_admin()) { " " a href="/users" { "Users" } }
+                        @if session.is_some_and(manages_users) { " " a href="/users" { "Users" } }
                     }
                     @if let Some(s) = session {
                         span {

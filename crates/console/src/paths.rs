@@ -4,9 +4,10 @@
 use axum::extract::{Path, Query, State};
 use axum::response::Html;
 use maud::{Markup, html};
-use railyard_domain::{DeploymentPath, Operation, PathState, ReleaseType, Stage};
+use railyard_domain::{AvailableAction, DeploymentPath, ReleaseType, Stage};
 use railyard_service::{EnvironmentView, MAX_PAGE, PathView, Service, SessionInfo};
 
+use crate::available::{blocked_by, waiting};
 use crate::error::PageError;
 use crate::forms::csrf_field;
 use crate::layout;
@@ -50,7 +51,7 @@ fn release_types(p: &DeploymentPath) -> String {
 pub async fn list(State(s): State<Service>, user: SignedIn) -> Result<Html<String>, PageError> {
     let paths = all(&s, &user).await?;
     let session = &user.session;
-    let manage = session.actor.may(Operation::ManageEnvironments);
+    let manage = AvailableAction::allows(&s.global_actions_for(&session.actor), "create_path");
     let envs = if manage { crate::environments::all(&s, &user.session.actor).await? } else { Vec::new() };
     let body = html! {
         h1 { "Deployment paths" }
@@ -154,9 +155,9 @@ pub async fn show(
 ) -> Result<Html<String>, PageError> {
     let view = s.path(&user.session.actor, &id).await?;
     let session = &user.session;
-    let manage = session.actor.may(Operation::ManageEnvironments);
     let p = &view.path;
-    let editable = manage && p.state == PathState::Draft;
+    let actions = s.path_actions_for(&session.actor, &p.id).await?;
+    let editable = AvailableAction::allows(&actions, "edit");
     let envs = if editable { crate::environments::all(&s, &user.session.actor).await? } else { Vec::new() };
     let title = format!("{} {}", p.id, p.name);
     let base = format!("/paths/{}", p.id);
@@ -171,7 +172,7 @@ pub async fn show(
                 @if !p.description.is_empty() { dt { "Description" } dd { (p.description) } }
                 dt { "Version" } dd { (view.meta.version) ", changed " (time(user.session.time_zone, &view.meta.updated_at)) }
             }
-            @if manage { (lifecycle_forms(session, &base, p.state)) }
+            (lifecycle_forms(session, &base, &actions))
         }
         section aria-labelledby="stages" {
             h2 #stages { "Stages" }
@@ -205,7 +206,7 @@ pub async fn show(
                     }
                 }
             }
-        } @else if manage && p.state == PathState::Active {
+        } @else if AvailableAction::allows(&actions, "return_to_draft") {
             p.hint { "An active path is not edited: return it to draft first (turnovers already on it keep their stages)." }
         }
     };
@@ -216,24 +217,19 @@ fn yes_no(b: bool) -> &'static str {
     if b { "yes" } else { "no" }
 }
 
-fn lifecycle_forms(session: &SessionInfo, base: &str, st: PathState) -> Markup {
+/// The lifecycle forms of the path's actions: each allowed one a button, one that waits on something
+/// else (stages to add, an environment to bring back) a disabled button with what blocks it.
+fn lifecycle_forms(session: &SessionInfo, base: &str, actions: &[AvailableAction]) -> Markup {
+    const STEPS: [(&str, &str, bool); 3] =
+        [("activate", "Activate", false), ("return_to_draft", "Return to draft", true), ("retire", "Retire", true)];
     html! {
-        @if st == PathState::Draft {
-            form.action method="post" action={ (base) "/activate" } {
-                (csrf_field(session))
-                button type="submit" { "Activate" }
-            }
-        }
-        @if st == PathState::Active {
-            form.action method="post" action={ (base) "/return-to-draft" } {
-                (csrf_field(session))
-                button.secondary type="submit" { "Return to draft" }
-            }
-        }
-        @if st != PathState::Retired {
-            form.action method="post" action={ (base) "/retire" } {
-                (csrf_field(session))
-                button.secondary type="submit" { "Retire" }
+        @for (name, button, secondary) in STEPS {
+            @if let Some(x) = actions.iter().find(|x| x.action == name && x.on.is_none() && (x.allowed || waiting(x))) {
+                form.action method="post" action={ (base) "/" (name.replace('_', "-")) } {
+                    (csrf_field(session))
+                    button.secondary[secondary] type="submit" disabled[!x.allowed] { (button) }
+                }
+                (blocked_by(x))
             }
         }
     }

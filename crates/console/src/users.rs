@@ -5,7 +5,7 @@
 use axum::extract::{Path, Query, State};
 use axum::response::Html;
 use maud::{Markup, html};
-use railyard_domain::{Operation, Role};
+use railyard_domain::{AvailableAction, Role};
 use railyard_service::{MIN_PASSWORD_CHARS, Service, SessionInfo, TokenView, UserView};
 
 use crate::error::PageError;
@@ -46,7 +46,7 @@ fn password_field(label: &str, required: bool) -> Markup {
 pub async fn list(State(s): State<Service>, user: SignedIn) -> Result<Html<String>, PageError> {
     let users = crate::people::all(&s, &user.session.actor).await?;
     let session = &user.session;
-    let admin = session.actor.may(Operation::ManageUsers);
+    let admin = AvailableAction::allows(&s.global_actions_for(&session.actor), "manage_users");
     let body = html! {
         h1 { "Users" }
         section aria-labelledby="users" {
@@ -105,10 +105,11 @@ pub async fn show(
 ) -> Result<Html<String>, PageError> {
     let session = &user.session;
     let u = s.user(&session.actor, &name).await?;
-    let admin = session.actor.may(Operation::ManageUsers);
-    // Everyone keeps their own API tokens; admins everybody's.
-    let own = u.user.name == session.actor.name && session.actor.may(Operation::ManageOwnTokens);
-    let tokens = if admin || own { s.tokens(&session.actor, Some(&u.user.name)).await?.items } else { Vec::new() };
+    // Everyone keeps their own API tokens; admins everybody's: as the domain lists them for this user.
+    let actions = s.user_actions_for(&session.actor, &u.user.name).await?;
+    let admin = AvailableAction::allows(&actions, "edit");
+    let keeps_tokens = AvailableAction::allows(&actions, "manage_tokens");
+    let tokens = if keeps_tokens { s.tokens(&session.actor, Some(&u.user.name)).await?.items } else { Vec::new() };
     let title = format!("User {}", u.user.name);
     let base = format!("/users/{}", u.user.name);
     let body = html! {
@@ -128,7 +129,7 @@ pub async fn show(
         }
         @if admin || u.user.name == session.actor.name { (settings_section(session, &u, &base)) }
         @if admin { (admin_forms(session, &u, &base, unfold.open())) }
-        @if admin || own { (tokens_section(session, &base, &tokens)) }
+        @if keeps_tokens { (tokens_section(session, &base, &tokens, &actions)) }
     };
     Ok(Html(layout::page(&title, Some(session), body).into_string()))
 }
@@ -185,8 +186,9 @@ fn settings_section(session: &SessionInfo, u: &UserView, base: &str) -> Markup {
     }
 }
 
-/// The user's API tokens, with revoke buttons and the form to issue one.
-fn tokens_section(session: &SessionInfo, base: &str, tokens: &[TokenView]) -> Markup {
+/// The user's API tokens, with a revoke button on each the domain lets this user revoke, and the form
+/// to issue one.
+fn tokens_section(session: &SessionInfo, base: &str, tokens: &[TokenView], actions: &[AvailableAction]) -> Markup {
     html! {
         section aria-labelledby="tokens" {
             h2 #tokens { "API tokens" }
@@ -202,7 +204,7 @@ fn tokens_section(session: &SessionInfo, base: &str, tokens: &[TokenView]) -> Ma
                                 td { (badge(&t.state)) }
                                 td { (time(session.time_zone, &t.meta.created_at)) }
                                 td {
-                                    @if t.state == "active" {
+                                    @if AvailableAction::allows_on(actions, "revoke_token", &t.id) {
                                         form.action method="post" action={ "/tokens/" (t.id) "/revoke" } {
                                             (csrf_field(session))
                                             button.secondary type="submit" { "Revoke " (t.id) }

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use maud::{Markup, html};
-use railyard_domain::{ApprovalKind, Operation, Verdict};
+use railyard_domain::{ApprovalKind, Verdict};
 use railyard_service::{ApprovalView, SessionInfo};
 
 /// A state as a badge; `bad` marks states that need attention.
@@ -70,12 +70,6 @@ pub fn approval_subject(a: &ApprovalView) -> String {
         (ApprovalKind::Development, _) => format!("development approval of {} ({})", ap.subject_id, ap.train_id),
         (kind, _) => format!("{} approval of {}", kind.as_str(), ap.train_id),
     }
-}
-
-/// Whether this user may decide the approval now (listed at its current level, not its requester, not
-/// decided yet, and a role that decides approvals).
-pub fn can_decide(session: &SessionInfo, a: &ApprovalView) -> bool {
-    session.actor.may(Operation::DecideApproval) && a.waiting_for.contains(&session.actor.name)
 }
 
 /// Approve and reject-with-comment forms for an approval. `back` is where to return afterwards.

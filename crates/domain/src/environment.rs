@@ -205,6 +205,11 @@ impl Environment {
         Guards::new(action, &format!("environment {}", self.name), self.state)
     }
 
+    /// Whether its calendar may be planned (an event added or removed): not once it is decommissioned.
+    pub fn plannable(&self) -> Result<(), DomainError> {
+        self.guard_not_decommissioned("add_event")
+    }
+
     fn guard_not_decommissioned(&self, action: &str) -> Result<(), DomainError> {
         let mut g = self.guards(action);
         g.check(self.state != EnvironmentState::Decommissioned, "decommissioned", || {
@@ -268,7 +273,7 @@ impl Environment {
             "a reservation names the train it reserves the environment for".into()
         });
         f.done()?;
-        self.guard_not_decommissioned("add_event")?;
+        self.plannable()?;
         if spec.kind == EventKind::Maintenance {
             let mut g = self.guards("add_event");
             for other in
@@ -304,7 +309,9 @@ impl Environment {
         Ok(change)
     }
 
+    /// Removes a calendar event; a decommissioned environment's calendar is kept as it is.
     pub fn remove_event(&mut self, id: &str) -> Result<Change, DomainError> {
+        self.guard_not_decommissioned("remove_event")?;
         if !self.events.iter().any(|e| e.id == id) {
             return Err(DomainError::invalid("event_id", format!("environment {} has no event {id}", self.name)));
         }

@@ -35,7 +35,7 @@ pub mod work_item;
 pub use access::{Actor, Operation, Role};
 pub use application::{Application, ApplicationPatch, ApplicationSpec};
 pub use approval::{Approval, ApprovalKind, ApprovalState, Decision, Verdict};
-pub use available::{AvailableAction, ReleaseFacts, global_actions};
+pub use available::{AvailableAction, ReleaseFacts, TokenFacts, global_actions, token_revocable, user_actions};
 pub use change::Change;
 pub use deployment::{
     Deployment, DeploymentState, EarlyStart, Lease, MAX_WINDOW_MINUTES, RunProcess, RunResult, RunState, RunStatus,

@@ -166,6 +166,7 @@ pub fn routes() -> (Router<Service>, utoipa::openapi::OpenApi) {
         .routes(routes!(audit::list))
         .routes(routes!(audit::verify))
         .routes(routes!(audit::head))
+        .routes(routes!(actions::user))
         .split_for_parts();
     let (router, mut api) = parts;
     crate::problems::document_errors(&mut api);

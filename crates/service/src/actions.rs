@@ -7,8 +7,10 @@ use railyard_domain::{
     Operation, Runbook, Train, Turnover,
 };
 
-use crate::persist::Stored;
+use crate::persist::{Stored, decode};
+use crate::users::Token;
 use crate::{Service, ServiceResult};
+use railyard_store::ListQuery;
 
 impl Service {
     /// What `actor` may start without an object yet: create a train, an environment, manage users, ...
@@ -91,4 +93,38 @@ impl Service {
         let a: Stored<Application> = self.load(key).await?;
         Ok(a.value.actions(actor))
     }
+
+    /// The actions `actor` may take on user `name`: edit them, set their password, keep their tokens and
+    /// revoke each one.
+    pub async fn user_actions_for(&self, actor: &Actor, name: &str) -> ServiceResult<Vec<AvailableAction>> {
+        let user = self.user(actor, name).await?;
+        let name = user.user.name.as_str();
+        let keeps_tokens = AvailableAction::allows(&railyard_domain::user_actions(actor, name, &[]), "manage_tokens");
+        let tokens = if keeps_tokens { self.token_facts_of(name).await? } else { Vec::new() };
+        Ok(railyard_domain::user_actions(actor, name, &tokens))
+    }
+
+    /// The tokens of `user`, as the actions on them need them; no authorisation (callers have it).
+    async fn token_facts_of(&self, user: &str) -> ServiceResult<Vec<railyard_domain::TokenFacts>> {
+        let mut q = ListQuery::new("token", crate::MAX_PAGE);
+        q.parent_id = Some(user.to_string());
+        let mut out = Vec::new();
+        loop {
+            let page = self.store.list(&q).await?;
+            let full = page.len() >= q.limit as usize;
+            for r in page {
+                q.after_seq = Some(r.seq);
+                let t: Stored<Token> = decode(r)?;
+                out.push(token_facts(&t.value));
+            }
+            if !full {
+                return Ok(out);
+            }
+        }
+    }
+}
+
+/// What the domain's token rules need of a token.
+pub(crate) fn token_facts(t: &Token) -> railyard_domain::TokenFacts {
+    railyard_domain::TokenFacts { id: t.id.clone(), revoked: t.revoked_at.is_some() }
 }

@@ -140,14 +140,7 @@ impl Service {
             if s.value.user != actor.name {
                 self.authorize(actor, Operation::ManageUsers)?;
             }
-            if s.value.revoked_at.is_some() {
-                return Err(ServiceError::Refused(railyard_domain::Refusal {
-                    action: "revoke".into(),
-                    object: format!("token {id}"),
-                    state: "revoked".into(),
-                    guards: vec![railyard_domain::Guard::new("wrong_state", format!("token {id} is already revoked"))],
-                }));
-            }
+            railyard_domain::token_revocable(&crate::actions::token_facts(&s.value))?;
             let now = self.now();
             s.value.revoked_at = Some(now);
             let mut tx = Tx::new(actor, now);

@@ -3,6 +3,7 @@
 //! entry per production-ready turnover and day, every one linking to its train and releases.
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use chrono_tz::Tz;
 use maud::{Markup, html};
 use railyard_domain::Actor;
 use railyard_service::{MAX_PAGE, Service, TrainFilter};
@@ -30,8 +31,10 @@ pub(super) struct Mark {
 }
 
 impl Mark {
-    pub fn on(&self, day: NaiveDate) -> bool {
-        self.at.date_naive() == day
+    /// Whether it is on `day` of the person in `zone`: a whole day is its own date everywhere; a timed
+    /// mark is on the day its time falls in there.
+    pub fn on(&self, day: NaiveDate, zone: Tz) -> bool {
+        if self.timed { super::day_of(&self.at, zone) == day } else { self.at.date_naive() == day }
     }
 }
 
@@ -39,16 +42,17 @@ fn midnight(d: NaiveDate) -> DateTime<Utc> {
     d.and_time(NaiveTime::MIN).and_utc()
 }
 
-/// Every train's milestones and production date between `from` and `to` (exclusive), and the production
-/// deployments among `deployments` (ids of deployment entries of production environments shown).
+/// Every train's milestones and production date on the days `from` up to `to` (exclusive), and the
+/// production deployments among `deployments` (ids of deployment entries of production environments
+/// shown), one per turnover and day of the person in `zone`.
 pub(super) async fn marks(
     s: &Service,
     actor: &Actor,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
+    (from, to): (NaiveDate, NaiveDate),
+    zone: Tz,
     deployments: &[String],
 ) -> Result<Vec<Mark>, PageError> {
-    let within = |d: NaiveDate| from <= midnight(d) && midnight(d) < to;
+    let within = |d: NaiveDate| from <= d && d < to;
     let trains =
         every(|cursor| s.trains(actor, TrainFilter { limit: Some(MAX_PAGE), cursor, ..Default::default() })).await?;
     let mut out = Vec::new();
@@ -91,7 +95,7 @@ pub(super) async fn marks(
         }
         let Some(at) = d.started_at.or(d.scheduled_for) else { continue };
         let same = out.iter_mut().find(|m: &&mut Mark| {
-            m.kind == "production deployment" && m.id == d.turnover_id && m.at.date_naive() == at.date_naive()
+            m.kind == "production deployment" && m.id == d.turnover_id && m.on(super::day_of(&at, zone), zone)
         });
         if let Some(m) = same {
             m.at = m.at.min(at);
@@ -122,7 +126,7 @@ pub(super) async fn marks(
 }
 
 /// The marks of one day, as list items.
-pub(super) fn items<'a>(marks: impl Iterator<Item = &'a Mark>) -> Markup {
+pub(super) fn items<'a>(marks: impl Iterator<Item = &'a Mark>, zone: Tz) -> Markup {
     html! {
         @for m in marks {
             @let class = format!("entry mark {}", m.kind.replace(' ', "-"));
@@ -130,7 +134,7 @@ pub(super) fn items<'a>(marks: impl Iterator<Item = &'a Mark>) -> Markup {
                 strong { (m.kind) } " "
                 @if m.deployments.is_empty() { (m.id) br; (m.title) }
                 @else { a href={ "/turnovers/" (m.id) } { (m.id) } }
-                @if m.timed { br; small { (m.at.format("%m-%d %H:%M")) } }
+                @if m.timed { br; small { (super::clock(&m.at, zone)) } }
                 @if !m.releases.is_empty() {
                     br; "Releases "
                     @for (i, r) in m.releases.iter().enumerate() {

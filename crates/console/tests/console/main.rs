@@ -5,6 +5,8 @@ mod actions;
 mod audit_export;
 mod auth_limits;
 mod available;
+mod available_admin;
+mod calendar_zone;
 mod chrome;
 mod common;
 mod demo_screens;

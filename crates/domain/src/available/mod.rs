@@ -14,6 +14,7 @@ mod release;
 mod runbook;
 mod train;
 mod turnover;
+mod user;
 
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -27,6 +28,7 @@ pub use crate::turnover::TurnoverFacts;
 mod tests;
 pub use global::global_actions;
 pub use release::ReleaseFacts;
+pub use user::{TokenFacts, token_revocable, user_actions};
 
 /// One action a user could take on an object, and whether they may now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]

@@ -1,7 +1,7 @@
 //! A deployment path's and an application's actions.
 
 use super::AvailableAction;
-use crate::{Actor, Application, DeploymentPath, Environment, EnvironmentState, Operation, PathAction};
+use crate::{Actor, Application, DeploymentPath, Environment, EnvironmentState, Operation, PathAction, PathPatch};
 
 impl PathAction {
     pub const ALL: [PathAction; 3] = [PathAction::Activate, PathAction::ReturnToDraft, PathAction::Retire];
@@ -38,9 +38,10 @@ impl DeploymentPath {
         unusable
     }
 
-    /// Which lifecycle actions `actor` may take on the path now, given the environments of its stages.
+    /// Which actions `actor` may take on the path now, given the environments of its stages: its
+    /// lifecycle actions and `edit` (its name, release types and stages; in draft only).
     pub fn actions(&self, actor: &Actor, environments: &[Environment]) -> Vec<AvailableAction> {
-        PathAction::ALL
+        let mut list: Vec<AvailableAction> = PathAction::ALL
             .iter()
             .map(|&a| {
                 AvailableAction::decide(a.name(), actor, Operation::ManageEnvironments, || {
@@ -49,7 +50,11 @@ impl DeploymentPath {
                     self.clone().apply(a, &unusable).map(|_| ())
                 })
             })
-            .collect()
+            .collect();
+        list.push(AvailableAction::decide("edit", actor, Operation::ManageEnvironments, || {
+            self.clone().update(PathPatch::default()).map(|_| ())
+        }));
+        list
     }
 }
 

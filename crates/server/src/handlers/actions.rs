@@ -104,3 +104,13 @@ pub async fn application(
 ) -> ApiResult<Json<Vec<AvailableAction>>> {
     Ok(Json(s.application_actions_for(&a, &key).await?))
 }
+
+#[utoipa::path(get, operation_id = "list_user_actions", path = "/api/v1/users/{name}/actions", tag = "users", params(("name" = String, Path, example = "dan")), security(("bearer" = [])),
+    responses((status = 200, description = "Edit, set the password, keep the tokens and revoke each one (`on` the token), allowed or not, with the guards that block each", body = Vec<AvailableAction>), (status = 404, body = Problem)))]
+pub async fn user(
+    State(s): State<Service>,
+    Authed(a): Authed,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Vec<AvailableAction>>> {
+    Ok(Json(s.user_actions_for(&a, &name).await?))
+}

@@ -22,8 +22,21 @@ fn body(kind: &str, action: &str) -> Value {
     }
 }
 
-/// Attempts one listed action through its own route.
-async fn attempt(app: &TestApp, token: &str, kind: &str, id: &str, action: &str) -> Reply {
+/// Attempts one listed action (on the part `on` of the object, when given) through its own route.
+async fn attempt(app: &TestApp, token: &str, kind: &str, id: &str, action: &str, on: Option<&str>) -> Reply {
+    let at = format!("/api/v1/{kind}/{id}");
+    match (kind, action) {
+        (_, "edit") => return app.call(Some(token), reqwest::Method::PATCH, &at, Some(json!({}))).await,
+        ("environments", "plan_calendar") => {
+            let event = json!({"kind": "blackout", "title": "freeze", "start": "2030-01-01T00:00:00Z", "end": "2030-01-01T01:00:00Z"});
+            return app.post(token, &format!("{at}/events"), event).await;
+        }
+        ("environments", "remove_event") => {
+            let path = format!("{at}/events/{}", on.unwrap_or_default());
+            return app.call(Some(token), reqwest::Method::DELETE, &path, None).await;
+        }
+        _ => {}
+    }
     let route = match action {
         "start_early" => "start".to_string(),
         other => other.replace('_', "-"),
@@ -50,7 +63,7 @@ async fn agree(app: &TestApp, token: &str, kind: &str, id: &str) -> Vec<String> 
             allowed.push(name.to_string());
             continue;
         }
-        let r = attempt(app, token, kind, id, name).await;
+        let r = attempt(app, token, kind, id, name, a["on"].as_str()).await;
         assert!(!r.status.is_success(), "{kind} {id}: {name} was listed as refused ({listed:?}) but succeeded");
         if listed == ["role_required"] {
             // A role refusal: 403 forbidden, its detail the listed guard's words.
@@ -74,7 +87,7 @@ async fn agree(app: &TestApp, token: &str, kind: &str, id: &str) -> Vec<String> 
 async fn act(app: &TestApp, token: &str, kind: &str, id: &str, action: &str) -> Value {
     let allowed = agree(app, token, kind, id).await;
     assert!(allowed.iter().any(|a| a == action), "{kind} {id}: {action} is not listed as allowed: {allowed:?}");
-    attempt(app, token, kind, id, action).await.ok()
+    attempt(app, token, kind, id, action, None).await.ok()
 }
 
 fn id(v: &Value) -> String {
@@ -164,8 +177,15 @@ async fn the_listed_actions_of_turnovers_deployments_runbooks_and_environments_a
     for (name, kind) in [("test", "test"), ("prod", "production")] {
         app.post(&erin, "/api/v1/environments", json!({"name": name, "kind": kind})).await.ok();
     }
-    assert_eq!(agree(&app, &erin, "environments", "test").await, ["take_offline", "decommission"]);
-    assert!(agree(&app, &rita, "environments", "test").await.is_empty(), "environments are the engineers'");
+    assert_eq!(
+        agree(&app, &erin, "environments", "test").await,
+        ["take_offline", "decommission", "edit", "plan_calendar"]
+    );
+    assert_eq!(
+        agree(&app, &rita, "environments", "test").await,
+        ["plan_calendar"],
+        "environments are the engineers'; managers plan their calendar"
+    );
     let p = id(&app
         .post(
             &erin,
@@ -249,7 +269,22 @@ async fn the_listed_actions_of_turnovers_deployments_runbooks_and_environments_a
     act(&app, &erin, "runbooks", &rb, "accept").await;
     assert_eq!(agree(&app, &dan, "runbooks", &rb).await, ["deactivate"]);
     act(&app, &erin, "environments", "test", "take_offline").await;
-    assert_eq!(agree(&app, &erin, "environments", "test").await, ["bring_online", "decommission"]);
+    assert_eq!(
+        agree(&app, &erin, "environments", "test").await,
+        ["bring_online", "decommission", "edit", "plan_calendar"]
+    );
+    // The calendar: a release manager plans it but manages no environment; a developer does neither.
+    let event = json!({"kind": "maintenance", "title": "patching", "start": "2030-01-02T00:00:00Z", "end": "2030-01-02T02:00:00Z"});
+    let env = app.post(&erin, "/api/v1/environments/test/events", event).await.ok();
+    let ev = env["events"][0]["id"].as_str().expect("an event id").to_string();
+    let listed = app.get(&rita, "/api/v1/environments/test/actions").await.ok();
+    let remove = listed.as_array().unwrap().iter().find(|a| a["action"] == "remove_event").unwrap();
+    assert_eq!((remove["on"].as_str(), remove["allowed"].as_bool()), (Some(ev.as_str()), Some(true)), "{listed}");
+    assert_eq!(agree(&app, &rita, "environments", "test").await, ["plan_calendar", "remove_event"]);
+    assert!(agree(&app, &dan, "environments", "test").await.is_empty());
+    act(&app, &erin, "environments", "test", "decommission").await;
+    assert!(agree(&app, &erin, "environments", "test").await.is_empty(), "a decommissioned environment is kept");
+    assert!(agree(&app, &rita, "environments", "test").await.is_empty());
 }
 
 #[tokio::test]

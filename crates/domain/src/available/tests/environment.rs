@@ -10,12 +10,17 @@ fn every_environment_action_from_every_state() {
     let ok: &[&str] = &[];
     let spec = serde_json::from_value(json!({"name": "staging", "kind": "staging"})).expect("a spec");
     let (env, _) = Environment::create(spec, "erin").expect("an environment");
-    for (state, expected) in [(Online, [ok, w, ok]), (Offline, [w, ok, ok]), (Decommissioned, [w, w, w])] {
+    let d: &[&str] = &["decommissioned"];
+    for (state, expected) in
+        [(Online, [ok, w, ok, ok, ok]), (Offline, [w, ok, ok, ok, ok]), (Decommissioned, [w, w, w, d, d])]
+    {
         let mut e = env.clone();
         e.state = state;
-        let names = ["take_offline", "bring_online", "decommission"];
+        let names = ["take_offline", "bring_online", "decommission", "edit", "plan_calendar"];
         row(&e.actions(&erin()), &names.iter().copied().zip(expected).collect::<Vec<_>>(), &format!("{state:?}"));
-        assert!(e.actions(&rita()).iter().all(|a| a.guards.iter().any(|g| g.code == "role_required")));
+        // A release manager plans the calendar but manages no environment.
+        let managed = e.actions(&rita()).into_iter().filter(|a| a.action != "plan_calendar").collect::<Vec<_>>();
+        assert!(managed.iter().all(|a| a.guards.iter().any(|g| g.code == "role_required")));
     }
 }
 
@@ -25,10 +30,11 @@ fn every_path_action_from_every_state_and_activation_only_onto_usable_environmen
     let w: &[&str] = &["wrong_state"];
     let ok: &[&str] = &[];
     let envs = vec![super::turnover::env("test", "test")];
-    for (state, expected) in [(Draft, [ok, w, ok]), (Active, [w, ok, ok]), (Retired, [w, w, w])] {
+    let nd: &[&str] = &["not_draft"];
+    for (state, expected) in [(Draft, [ok, w, ok, ok]), (Active, [w, ok, ok, nd]), (Retired, [w, w, w, nd])] {
         let mut p = path(&[("test", true, true)]);
         p.state = state;
-        let names = ["activate", "return_to_draft", "retire"];
+        let names = ["activate", "return_to_draft", "retire", "edit"];
         row(
             &p.actions(&erin(), &envs),
             &names.iter().copied().zip(expected).collect::<Vec<_>>(),

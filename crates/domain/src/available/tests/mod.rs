@@ -1,6 +1,7 @@
 //! Lifecycle tables: every action of every aggregate from every state, allowed or refused with the
 //! expected guard codes, through the list of available actions (which runs each action's own function).
 
+mod admin;
 mod approval;
 mod deployment;
 mod environment;
@@ -9,6 +10,7 @@ mod release;
 mod runbook;
 mod train;
 mod turnover;
+mod users;
 
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{Value, json};
