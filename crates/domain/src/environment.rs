@@ -205,6 +205,11 @@ impl Environment {
         Guards::new(action, &format!("environment {}", self.name), self.state)
     }
 
+    /// Whether the environment is still in service (not decommissioned): new work may name it.
+    pub fn in_service(&self) -> bool {
+        self.state != EnvironmentState::Decommissioned
+    }
+
     fn guard_not_decommissioned(&self, action: &str) -> Result<(), DomainError> {
         let mut g = self.guards(action);
         g.check(self.state != EnvironmentState::Decommissioned, "decommissioned", || {

@@ -13,6 +13,7 @@ mod path;
 mod release;
 mod runbook;
 mod train;
+mod train_parts;
 mod turnover;
 
 use serde::Serialize;
@@ -27,6 +28,7 @@ pub use crate::turnover::TurnoverFacts;
 mod tests;
 pub use global::global_actions;
 pub use release::ReleaseFacts;
+pub use train_parts::criterion_part;
 
 /// One action a user could take on an object, and whether they may now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
