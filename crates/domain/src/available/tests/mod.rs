@@ -8,6 +8,7 @@ mod holds;
 mod release;
 mod runbook;
 mod train;
+mod train_parts;
 mod turnover;
 
 use chrono::{DateTime, TimeZone, Utc};
