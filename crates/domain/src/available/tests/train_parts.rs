@@ -11,8 +11,8 @@ const CLOSED: &[&str] = &["train_closed_to_releases"];
 const NOT_READY: &[&str] = &["train_not_ready"];
 const ROLE: &[&str] = &["role_required"];
 
-/// The entries of `list` on the part `on`, as (action, guard codes).
-fn on<'a>(list: &'a [AvailableAction], part: &str) -> Vec<AvailableAction> {
+/// The entries of `list` on the part `part`.
+fn on(list: &[AvailableAction], part: &str) -> Vec<AvailableAction> {
     list.iter().filter(|a| a.on.as_deref() == Some(part)).cloned().collect::<Vec<_>>()
 }
 
