@@ -126,6 +126,25 @@ async fn a_trains_plan_and_part_forms_are_the_actions_the_domain_allows_each_use
     assert!(dan_may.contains(&format!("complete_milestone on {ms}")) && !dan_may.contains(&meet), "{dan_may:?}");
     assert!(vic_may.is_empty(), "a viewer changes nothing: {vic_may:?}");
 
+    // The edit page: its manager field is a choice only for whom the list allows handing the train over;
+    // those it refuses editing for their role get 403.
+    for ((name, token), b) in people.iter().zip(&browsers) {
+        let list = app.get(token, &format!("/api/v1/trains/{id}/actions")).await;
+        let allowed = |action: &str| {
+            list.as_array()
+                .into_iter()
+                .flatten()
+                .any(|a| a["action"] == action && a["allowed"] == true && a["on"].is_null())
+        };
+        let page = b.get(&format!("/trains/{id}/edit")).await;
+        if !allowed("edit") {
+            assert_eq!(page.status, 403, "{name}: {}", page.body);
+            continue;
+        }
+        assert_eq!(page.status, 200, "{name}: {}", page.body);
+        assert_eq!(page.body.contains(r#"name="manager""#), allowed("hand_over"), "{name}: {list}\n{}", page.body);
+    }
+
     // Scoping: the scoping gate's approval may be requested; the manager requests it from the page.
     app.post(&rita, &format!("/api/v1/trains/{id}/submit"), json!({})).await;
     let seen = check_all().await;
