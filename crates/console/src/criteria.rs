@@ -3,8 +3,8 @@
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::Redirect;
-use railyard_domain::{CriterionState, Evidence};
-use railyard_service::{DecideCriterionInput, Service};
+use railyard_domain::Evidence;
+use railyard_service::Service;
 use serde::Deserialize;
 
 use crate::error::PageError;
@@ -32,8 +32,8 @@ pub async fn meet(
 ) -> Result<Redirect, PageError> {
     user.check_csrf(f.csrf.as_deref())?;
     let link = Some(f.link.trim().to_string()).filter(|l| !l.is_empty());
-    let input = DecideCriterionInput { evidence: Some(Evidence { note: f.note, link }), reason: None };
-    decide(&s, &user, &train, &criterion, CriterionState::Met, input).await
+    let t = s.meet_criterion(&user.session.actor, &train, &criterion, Evidence { note: f.note, link }).await?;
+    Ok(gates_of(&t.train.id))
 }
 
 pub async fn waive(
@@ -43,18 +43,10 @@ pub async fn waive(
     Form(f): Form<CriterionForm>,
 ) -> Result<Redirect, PageError> {
     user.check_csrf(f.csrf.as_deref())?;
-    let input = DecideCriterionInput { evidence: None, reason: Some(f.reason) };
-    decide(&s, &user, &train, &criterion, CriterionState::Waived, input).await
+    let t = s.waive_criterion(&user.session.actor, &train, &criterion, f.reason).await?;
+    Ok(gates_of(&t.train.id))
 }
 
-async fn decide(
-    s: &Service,
-    user: &SignedIn,
-    train: &str,
-    criterion: &str,
-    to: CriterionState,
-    input: DecideCriterionInput,
-) -> Result<Redirect, PageError> {
-    let t = s.decide_criterion(&user.session.actor, train, criterion, to, input).await?;
-    Ok(Redirect::to(&format!("/trains/{}#gates", t.train.id)))
+fn gates_of(train: &str) -> Redirect {
+    Redirect::to(&format!("/trains/{train}#gates"))
 }

@@ -5,9 +5,10 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::{Html, Redirect};
 use maud::{Markup, html};
+use railyard_domain::available::criterion_part;
 use railyard_domain::train::{CriterionPatch, CriterionSpec};
-use railyard_domain::{ApprovalState, CriterionState, ExitCriterion, GateName, Operation, Role, Train, TrainState};
-use railyard_service::{DecideCriterionInput, GateInput, Service, ServiceError, SessionInfo, UserView};
+use railyard_domain::{AvailableAction, ExitCriterion, GateName, Train};
+use railyard_service::{GateInput, Service, ServiceError, SessionInfo, UserView};
 use serde::Deserialize;
 
 use crate::error::PageError;
@@ -15,6 +16,7 @@ use crate::forms::{self, csrf_field};
 use crate::layout;
 use crate::people;
 use crate::session::SignedIn;
+use crate::train::Allowed;
 use crate::train_fields::{BUTTON_ROW, environment_names};
 
 /// What the gate forms choose from: the people (owners) and the environments.
@@ -24,10 +26,10 @@ pub struct Choices {
 }
 
 impl Choices {
-    /// Loaded only for those who may edit the train (others see no form that needs them).
-    pub async fn load(s: &Service, session: &SessionInfo) -> Result<Choices, PageError> {
+    /// Loaded only when the train's actions let this user edit it (others see no form that needs them).
+    pub async fn load(s: &Service, session: &SessionInfo, actions: &[AvailableAction]) -> Result<Choices, PageError> {
         let actor = &session.actor;
-        if !actor.may(Operation::EditTrain) {
+        if !AvailableAction::allows(actions, "edit") {
             return Ok(Choices { people: Vec::new(), environments: Vec::new() });
         }
         Ok(Choices { people: people::active(s, actor).await?, environments: environment_names(s, actor).await? })
@@ -135,8 +137,7 @@ pub async fn reopen_criterion(
     Form(f): Form<GateForm>,
 ) -> Result<Redirect, PageError> {
     user.check_csrf(f.csrf.as_deref())?;
-    let input = DecideCriterionInput::default();
-    s.decide_criterion(&user.session.actor, &id, &c, CriterionState::Open, input).await?;
+    s.reopen_criterion(&user.session.actor, &id, &c).await?;
     Ok(gates_of(&id))
 }
 
@@ -151,13 +152,14 @@ pub async fn edit_criterion(
     let Some((g, criterion)) = t.gates.find_criterion(&c) else {
         return Err(ServiceError::NotFound { kind: "exit criterion", id: c }.into());
     };
-    let choices = Choices::load(&s, &user.session).await?;
+    let actions = s.train_actions_for(&user.session.actor, &id).await?;
+    let choices = Choices::load(&s, &user.session, &actions).await?;
     let title = format!("Edit {} of {}", criterion.id, t.id);
     let body = html! {
         h1 { (title) }
         section aria-labelledby="edit-criterion" {
             h2 #edit-criterion { "Exit criterion of the " (g.as_str()) " gate" }
-            @if may_edit(&user.session, t, g) {
+            @if AvailableAction::allows_on(&actions, "edit_criterion", &criterion_part(g, &criterion.id)) {
                 form method="post" action={ "/trains/" (t.id) "/criteria/" (criterion.id) } {
                     (csrf_field(&user.session))
                     input type="hidden" name="version" value=(train.meta.version);
@@ -171,10 +173,6 @@ pub async fn edit_criterion(
         p { a href={ "/trains/" (t.id) "#gates" } { "Back to " (t.id) } }
     };
     Ok(Html(layout::page(&title, Some(&user.session), body).into_string()))
-}
-
-fn may_edit(session: &SessionInfo, t: &Train, g: GateName) -> bool {
-    session.actor.may(Operation::EditTrain) && t.gate_editable(g)
 }
 
 fn criterion_fields(choices: &Choices, c: Option<&ExitCriterion>) -> Markup {
@@ -194,23 +192,23 @@ fn criterion_fields(choices: &Choices, c: Option<&ExitCriterion>) -> Markup {
 }
 
 /// Under a gate's heading: its approval setting and state, requesting it, and adding a criterion.
-pub fn gate_controls(
-    session: &SessionInfo,
-    train: &railyard_service::TrainView,
-    g: GateName,
-    choices: &Choices,
-) -> Markup {
+pub fn gate_controls(allowed: &Allowed, train: &railyard_service::TrainView, g: GateName, choices: &Choices) -> Markup {
+    let session = allowed.session;
     let t = &train.train;
     let gate = t.gates.get(g);
-    let a = &session.actor;
     let approval = gate.approval.as_ref();
-    let may_request = a.may(Operation::AdvanceTrain)
-        && gate.approval_required
-        && t.state == TrainState::of_gate(g)
-        && approval.is_none_or(|ap| ap.state != ApprovalState::Pending && !ap.state.is_granted());
+    let on = g.as_str();
+    let may = |action: &str| AvailableAction::allows_on(allowed.actions, action, on);
+    // Refused only for want of a gate approval policy: the hint says where to define one.
+    let wants_policy = allowed.actions.iter().any(|x| {
+        x.action == "request_gate_approval"
+            && x.on.as_deref() == Some(on)
+            && !x.guards.is_empty()
+            && x.guards.iter().all(|g| g.code == "gate_policy_missing")
+    });
     html! {
         @if let Some(ap) = approval { p { "Gate approval " (ap.id) ": " (crate::widgets::badge(ap.state.as_str())) } }
-        @if may_edit(session, t, g) && !gate.has_pending_approval() {
+        @if may("edit_gate") {
             form.action method="post" action={ "/trains/" (t.id) "/gates/" (g.as_str()) } {
                 (csrf_field(session))
                 input type="hidden" name="version" value=(train.meta.version);
@@ -218,17 +216,15 @@ pub fn gate_controls(
                 button.secondary type="submit" { "Save the " (g.as_str()) " gate" }
             }
         }
-        @if may_request {
-            @if t.approval_policies.gate.is_some() {
-                form.action method="post" action={ "/trains/" (t.id) "/gates/" (g.as_str()) "/request-approval" } {
-                    (csrf_field(session))
-                    button type="submit" { "Request the " (g.as_str()) " gate approval" }
-                }
-            } @else {
-                p.hint { "To request this gate's approval, first define a gate approval policy in the train's plan." }
+        @if may("request_gate_approval") {
+            form.action method="post" action={ "/trains/" (t.id) "/gates/" (g.as_str()) "/request-approval" } {
+                (csrf_field(session))
+                button type="submit" { "Request the " (g.as_str()) " gate approval" }
             }
+        } @else if wants_policy {
+            p.hint { "To request this gate's approval, first define a gate approval policy in the train's plan." }
         }
-        @if may_edit(session, t, g) {
+        @if may("add_criterion") {
             details {
                 summary { "Add an exit criterion to the " (g.as_str()) " gate" }
                 form.action method="post" action={ "/trains/" (t.id) "/gates/" (g.as_str()) "/criteria" } {
@@ -242,24 +238,23 @@ pub fn gate_controls(
 }
 
 /// Beside an exit criterion: edit, remove, and reopen one that was met or waived.
-pub fn criterion_controls(session: &SessionInfo, t: &Train, g: GateName, c: &ExitCriterion) -> Markup {
-    let a = &session.actor;
+pub fn criterion_controls(allowed: &Allowed, t: &Train, g: GateName, c: &ExitCriterion) -> Markup {
+    let session = allowed.session;
     let base = format!("/trains/{}/criteria/{}", t.id, c.id);
-    let privileged = a.is_admin() || a.has(Role::ReleaseManager) || a.has(Role::ReleaseEngineer);
-    let may_reopen = c.state != CriterionState::Open
-        && t.gate_editable(g)
-        && a.may(Operation::MeetCriterion)
-        && (privileged || c.owner.as_deref() == Some(a.name.as_str()));
+    let part = criterion_part(g, &c.id);
+    let may = |action: &str| AvailableAction::allows_on(allowed.actions, action, &part);
     html! {
         div class=(BUTTON_ROW) {
-            @if may_edit(session, t, g) {
+            @if may("edit_criterion") {
                 a href={ (base) "/edit" } { "Edit " (c.id) }
+            }
+            @if may("remove_criterion") {
                 form.action method="post" action={ (base) "/remove" } {
                     (csrf_field(session))
                     button.secondary type="submit" { "Remove " (c.id) }
                 }
             }
-            @if may_reopen {
+            @if may("reopen_criterion") {
                 form.action method="post" action={ (base) "/reopen" } {
                     (csrf_field(session))
                     button.secondary type="submit" { "Reopen " (c.id) }

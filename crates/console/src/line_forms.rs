@@ -5,7 +5,7 @@ use axum::Form;
 use axum::extract::State;
 use axum::response::Redirect;
 use maud::{Markup, html};
-use railyard_domain::{Line, Operation};
+use railyard_domain::{AvailableAction, Line, global_actions};
 use railyard_service::{LineInput, Service, SessionInfo};
 use serde::Deserialize;
 
@@ -21,10 +21,11 @@ pub struct LineForm {
     reason: String,
 }
 
-/// The halt form while the line runs, the resume form while it is stopped; nothing for those who may not.
+/// The halt form while the line runs, the resume form while it is stopped; nothing for those the global
+/// actions (the same list as `Service::global_actions_for`) do not let stop the line.
 pub fn forms(session: &SessionInfo, line: &Line) -> Markup {
     html! {
-        @if session.actor.may(Operation::StopLine) {
+        @if AvailableAction::allows(&global_actions(&session.actor), "stop_line") {
             @if line.halted {
                 form.action method="post" action="/line/resume" {
                     (csrf_field(session))

@@ -6,8 +6,8 @@ use axum::extract::{Path, State};
 use axum::response::{Html, Redirect};
 use maud::{Markup, html};
 use railyard_domain::train::{MilestonePatch, MilestoneSpec};
-use railyard_domain::{Milestone, MilestoneState, Operation, Role, Train};
-use railyard_service::{Service, ServiceError, SessionInfo, UserView};
+use railyard_domain::{AvailableAction, Milestone, Train};
+use railyard_service::{Service, ServiceError, UserView};
 use serde::Deserialize;
 
 use crate::error::PageError;
@@ -15,6 +15,7 @@ use crate::forms::{self, csrf_field};
 use crate::layout;
 use crate::people;
 use crate::session::SignedIn;
+use crate::train::Allowed;
 use crate::train_fields::BUTTON_ROW;
 
 #[derive(Debug, Default, Deserialize)]
@@ -92,7 +93,7 @@ pub async fn complete(
     Form(f): Form<MilestoneForm>,
 ) -> Result<Redirect, PageError> {
     user.check_csrf(f.csrf.as_deref())?;
-    s.decide_milestone(&user.session.actor, &id, &m, MilestoneState::Completed).await?;
+    s.complete_milestone(&user.session.actor, &id, &m).await?;
     Ok(milestones_of(&id))
 }
 
@@ -103,7 +104,7 @@ pub async fn miss(
     Form(f): Form<MilestoneForm>,
 ) -> Result<Redirect, PageError> {
     user.check_csrf(f.csrf.as_deref())?;
-    s.decide_milestone(&user.session.actor, &id, &m, MilestoneState::Missed).await?;
+    s.miss_milestone(&user.session.actor, &id, &m).await?;
     Ok(milestones_of(&id))
 }
 
@@ -119,13 +120,15 @@ pub async fn edit(
     let Some(milestone) = t.milestones.iter().find(|x| x.id == m) else {
         return Err(ServiceError::NotFound { kind: "milestone", id: m }.into());
     };
-    let people = if may_edit(&user.session, t) { people::active(&s, actor).await? } else { Vec::new() };
+    let actions = s.train_actions_for(actor, &id).await?;
+    let may_edit = AvailableAction::allows_on(&actions, "edit_milestone", &milestone.id);
+    let people = if may_edit { people::active(&s, actor).await? } else { Vec::new() };
     let title = format!("Edit {} of {}", milestone.id, t.id);
     let body = html! {
         h1 { (title) }
         section aria-labelledby="edit-milestone" {
             h2 #edit-milestone { (milestone.title) }
-            @if may_edit(&user.session, t) {
+            @if may_edit {
                 form method="post" action={ "/trains/" (t.id) "/milestones/" (milestone.id) } {
                     (csrf_field(&user.session))
                     input type="hidden" name="version" value=(train.meta.version);
@@ -141,10 +144,6 @@ pub async fn edit(
     Ok(Html(layout::page(&title, Some(&user.session), body).into_string()))
 }
 
-fn may_edit(session: &SessionInfo, t: &Train) -> bool {
-    session.actor.may(Operation::EditTrain) && t.state.is_open()
-}
-
 fn milestone_fields(people: &[UserView], m: Option<&Milestone>) -> Markup {
     let owner = m.and_then(|m| m.owner.as_deref());
     let none = Some("— nobody —");
@@ -157,9 +156,10 @@ fn milestone_fields(people: &[UserView], m: Option<&Milestone>) -> Markup {
 }
 
 /// Below the milestones: the form to add one.
-pub fn add_form(session: &SessionInfo, t: &Train, people: &[UserView]) -> Markup {
+pub fn add_form(allowed: &Allowed, t: &Train, people: &[UserView]) -> Markup {
+    let session = allowed.session;
     html! {
-        @if may_edit(session, t) {
+        @if AvailableAction::allows(allowed.actions, "add_milestone") {
             details {
                 summary { "Add a milestone" }
                 form.action method="post" action={ "/trains/" (t.id) "/milestones" } {
@@ -173,27 +173,28 @@ pub fn add_form(session: &SessionInfo, t: &Train, people: &[UserView]) -> Markup
 }
 
 /// Beside a milestone: edit and remove (release managers); complete and missed (its owner too).
-pub fn milestone_controls(session: &SessionInfo, t: &Train, m: &Milestone) -> Markup {
-    let a = &session.actor;
+pub fn milestone_controls(allowed: &Allowed, t: &Train, m: &Milestone) -> Markup {
+    let session = allowed.session;
     let base = format!("/trains/{}/milestones/{}", t.id, m.id);
-    let may_decide = m.state == MilestoneState::Open
-        && t.state.is_open()
-        && a.may(Operation::CompleteMilestone)
-        && (a.is_admin() || a.has(Role::ReleaseManager) || m.owner.as_deref() == Some(a.name.as_str()));
+    let may = |action: &str| AvailableAction::allows_on(allowed.actions, action, &m.id);
     html! {
         div class=(BUTTON_ROW) {
-            @if may_edit(session, t) {
+            @if may("edit_milestone") {
                 a href={ (base) "/edit" } { "Edit " (m.id) }
+            }
+            @if may("remove_milestone") {
                 form.action method="post" action={ (base) "/remove" } {
                     (csrf_field(session))
                     button.secondary type="submit" { "Remove " (m.id) }
                 }
             }
-            @if may_decide {
+            @if may("complete_milestone") {
                 form.action method="post" action={ (base) "/complete" } {
                     (csrf_field(session))
                     button type="submit" { "Complete " (m.id) }
                 }
+            }
+            @if may("miss_milestone") {
                 form.action method="post" action={ (base) "/miss" } {
                     (csrf_field(session))
                     button.secondary type="submit" { "Mark " (m.id) " missed" }

@@ -4,9 +4,8 @@
 use axum::extract::{Path, State};
 use axum::response::Html;
 use maud::{Markup, html};
-use railyard_domain::{
-    AvailableAction, CriterionState, ExitCriterion, GateName, Operation, Role, Train, TrainState, Verdict,
-};
+use railyard_domain::available::criterion_part;
+use railyard_domain::{AvailableAction, ExitCriterion, GateName, Train, Verdict};
 use railyard_service::{
     ApprovalFilter, ApprovalView, MAX_PAGE, ReleaseFilter, ReleaseView, Service, SessionInfo, TrainView,
 };
@@ -18,6 +17,12 @@ use crate::layout;
 use crate::session::SignedIn;
 use crate::widgets::badge;
 use crate::widgets::{approval_subject, decision_forms, state, time};
+
+/// What a page of the train decides its forms from: the signed-in user and the train's actions for them.
+pub struct Allowed<'a> {
+    pub session: &'a SessionInfo,
+    pub actions: &'a [AvailableAction],
+}
 use crate::{milestone_forms, train_actions, train_forms};
 
 pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<String>) -> Result<Html<String>, PageError> {
@@ -40,7 +45,8 @@ pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<Strin
     for r in &releases {
         readiness.push(s.verification(actor, &r.release.id).await?);
     }
-    let choices = Choices::load(&s, &user.session).await?;
+    let choices = Choices::load(&s, &user.session, &actions).await?;
+    let allowed = Allowed { session: &user.session, actions: &actions };
     let t = &train.train;
     let title = format!("{} {}", t.id, t.title);
     let back = format!("/trains/{}", t.id);
@@ -60,22 +66,21 @@ pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<Strin
                 (chart)
             }
         }
-        (gates(&user.session, &train, &choices))
+        (gates(&allowed, &train, &choices))
         (approvals_section(&user.session, &approvals, &back))
-        (milestones(&user.session, &train, &choices))
+        (milestones(&allowed, &train, &choices))
         (releases_section(&releases, &readiness))
         p {
-            @if user.session.actor.may(Operation::EditRelease) && t.state.is_open() && t.state <= TrainState::Construction {
+            @if AvailableAction::allows(&actions, "add_release") {
                 a href={ "/releases/new?train=" (t.id) } { "New application release" } " · "
             }
             a href={ "/turnovers?train=" (t.id) } { "Turnovers of " (t.id) }
-            @if user.session.actor.may(Operation::EditTurnover)
-                && matches!(t.state, TrainState::Verification | TrainState::AwaitingExecutiveApproval | TrainState::Deployment) {
+            @if AvailableAction::allows(&actions, "add_turnover") {
                 " · " a href={ "/turnovers/new-production?train=" (t.id) } { "New production-ready turnover" }
             }
         }
         (conflicts_section(&conflicts))
-        (train_forms::copy_form(&user.session, t))
+        (train_forms::copy_form(&user.session, t, &actions))
     };
     Ok(Html(layout::page(&title, Some(&user.session), body).into_string()))
 }
@@ -86,7 +91,8 @@ fn stages(train: &TrainView) -> Markup {
     html! {
         section aria-labelledby="stage" {
             h2 #stage { "Stage" }
-            @if matches!(t.state, TrainState::Closed | TrainState::Cancelled) {
+            // Past its stages (closed or cancelled): words, not a decision.
+            @if !STAGES.contains(&t.state) {
                 p { "This train is " (t.state.as_str()) "." @if let Some(r) = &t.cancel_reason { " Reason: " (r) } }
             } @else {
                 ol.stages {
@@ -103,22 +109,13 @@ fn stages(train: &TrainView) -> Markup {
     }
 }
 
-/// Whether this user may meet (`Met`) or waive (`Waived`) the criterion now, as the domain decides it.
-fn may_decide(session: &SessionInfo, t: &Train, g: GateName, c: &ExitCriterion, to: CriterionState) -> bool {
-    let a = &session.actor;
-    let op = if to == CriterionState::Waived { Operation::WaiveCriterion } else { Operation::MeetCriterion };
-    let privileged =
-        a.is_admin() || a.has(Role::ReleaseManager) || (to != CriterionState::Waived && a.has(Role::ReleaseEngineer));
-    c.state == CriterionState::Open
-        && t.gate_editable(g)
-        && a.may(op)
-        && (privileged || c.owner.as_deref() == Some(a.name.as_str()))
-}
-
-fn criterion_forms(session: &SessionInfo, t: &Train, g: GateName, c: &ExitCriterion) -> Markup {
+/// The meet and waive forms of an exit criterion, as the domain lists them for this user.
+fn criterion_forms(allowed: &Allowed, t: &Train, g: GateName, c: &ExitCriterion) -> Markup {
+    let session = allowed.session;
     let base = format!("/trains/{}/criteria/{}", t.id, c.id);
+    let part = criterion_part(g, &c.id);
     html! {
-        @if may_decide(session, t, g, c, CriterionState::Met) {
+        @if AvailableAction::allows_on(allowed.actions, "meet_criterion", &part) {
             form.action method="post" action={ (base) "/meet" } {
                 (crate::forms::csrf_field(session))
                 label { "Evidence" input name="note" required; }
@@ -126,7 +123,7 @@ fn criterion_forms(session: &SessionInfo, t: &Train, g: GateName, c: &ExitCriter
                 button type="submit" { "Meet " (c.id) }
             }
         }
-        @if may_decide(session, t, g, c, CriterionState::Waived) {
+        @if AvailableAction::allows_on(allowed.actions, "waive_criterion", &part) {
             form.action method="post" action={ (base) "/waive" } {
                 (crate::forms::csrf_field(session))
                 label { "Reason for waiving" input name="reason" required; }
@@ -136,7 +133,7 @@ fn criterion_forms(session: &SessionInfo, t: &Train, g: GateName, c: &ExitCriter
     }
 }
 
-fn gates(session: &SessionInfo, train: &TrainView, choices: &Choices) -> Markup {
+fn gates(allowed: &Allowed, train: &TrainView, choices: &Choices) -> Markup {
     let t = &train.train;
     html! {
         section aria-labelledby="gates" {
@@ -159,7 +156,8 @@ fn gates(session: &SessionInfo, train: &TrainView, choices: &Choices) -> Markup 
                                 tr {
                                     td { (c.id) " " (c.title) @if let Some(e) = &c.environment { " (" (e) ")" } }
                                     td { (c.owner.as_deref().unwrap_or("—")) }
-                                    td { (state(c.state.as_str(), c.state == CriterionState::Open)) }
+                                    // An open criterion is what the gate still waits on: its word marks it.
+                                    td { (state(c.state.as_str(), c.state.as_str() == "open")) }
                                     td {
                                         @if let Some(e) = &c.evidence {
                                             (e.note) " "
@@ -170,8 +168,8 @@ fn gates(session: &SessionInfo, train: &TrainView, choices: &Choices) -> Markup 
                                             }
                                         }
                                         @if let Some(r) = &c.waive_reason { "waived: " (r) }
-                                        (criterion_forms(session, t, g, c))
-                                        (gate_forms::criterion_controls(session, t, g, c))
+                                        (criterion_forms(allowed, t, g, c))
+                                        (gate_forms::criterion_controls(allowed, t, g, c))
                                     }
                                 }
                             }
@@ -181,7 +179,7 @@ fn gates(session: &SessionInfo, train: &TrainView, choices: &Choices) -> Markup 
                 @if let Some(s) = status.filter(|s| !s.passed) {
                     ul.guards { @for u in &s.unmet { li { (u.message) } } }
                 }
-                (gate_forms::gate_controls(session, train, g, choices))
+                (gate_forms::gate_controls(allowed, train, g, choices))
             }
         }
     }
@@ -228,7 +226,8 @@ fn decided(v: Verdict) -> &'static str {
     }
 }
 
-fn milestones(session: &SessionInfo, train: &TrainView, choices: &Choices) -> Markup {
+fn milestones(allowed: &Allowed, train: &TrainView, choices: &Choices) -> Markup {
+    let session = allowed.session;
     let t = &train.train;
     html! {
         section aria-labelledby="milestones" {
@@ -248,13 +247,13 @@ fn milestones(session: &SessionInfo, train: &TrainView, choices: &Choices) -> Ma
                                     (badge(if overdue { "overdue" } else { m.state.as_str() }))
                                     @if let Some(at) = &m.decided_at { " " (time(session.time_zone, at)) }
                                 }
-                                td { (milestone_forms::milestone_controls(session, t, m)) }
+                                td { (milestone_forms::milestone_controls(allowed, t, m)) }
                             }
                         }
                     }
                 } }
             }
-            (milestone_forms::add_form(session, t, &choices.people))
+            (milestone_forms::add_form(allowed, t, &choices.people))
         }
     }
 }

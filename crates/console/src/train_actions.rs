@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::response::Redirect;
 use maud::{Markup, html};
 use railyard_domain::train::TrainAction;
-use railyard_domain::{AvailableAction, Operation, Train};
+use railyard_domain::{AvailableAction, Train};
 use railyard_service::{ApprovalView, OverrideInput, Service, SessionInfo, TrainView};
 use serde::Deserialize;
 
@@ -137,10 +137,10 @@ fn step(t: &Train, action: &str) -> Option<(&'static str, &'static str)> {
 /// once something else is done (see [`crate::available::waiting`]) is a disabled button with the guards
 /// that block it; the others are not shown.
 pub fn lifecycle_section(session: &SessionInfo, train: &TrainView, actions: &[AvailableAction]) -> Markup {
-    let a = &session.actor;
     let t = &train.train;
-    let shown: Vec<&AvailableAction> = actions.iter().filter(|x| x.allowed || waiting(x)).collect();
-    let edit = t.state.is_open() && a.may(Operation::EditTrain);
+    let lifecycle = |x: &&AvailableAction| x.on.is_none() && step(t, &x.action).is_some();
+    let shown: Vec<&AvailableAction> = actions.iter().filter(lifecycle).filter(|x| x.allowed || waiting(x)).collect();
+    let edit = AvailableAction::allows(actions, "edit");
     html! {
         @if !shown.is_empty() || edit {
             section aria-labelledby="lifecycle" {

@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 
 use maud::{Markup, html};
-use railyard_domain::{Actor, ApprovalPolicies, ApprovalPolicy, Operation, PolicyLevel, Role, Schedule};
+use railyard_domain::train::{eligible_approver, eligible_manager};
+use railyard_domain::{Actor, ApprovalPolicies, ApprovalPolicy, PolicyLevel, Schedule};
 use railyard_service::{Service, ServiceError, UserView};
 
 use crate::error::PageError;
@@ -13,11 +14,7 @@ use crate::forms;
 /// The names of the environments that are not decommissioned, for an exit criterion's environment.
 pub async fn environment_names(s: &Service, actor: &Actor) -> Result<Vec<String>, PageError> {
     let all = crate::environments::all(s, actor).await?;
-    Ok(all
-        .into_iter()
-        .filter(|e| e.environment.state != railyard_domain::EnvironmentState::Decommissioned)
-        .map(|e| e.environment.name)
-        .collect())
+    Ok(all.into_iter().filter(|e| e.environment.in_service()).map(|e| e.environment.name).collect())
 }
 
 /// The class of fields side by side, wrapping on a phone (in the style sheet: no inline styles under the
@@ -30,14 +27,14 @@ fn as_actor(u: &UserView) -> Actor {
     Actor { name: u.user.name.clone(), roles: u.user.roles.clone() }
 }
 
-/// Users who may manage a train: release managers and admins.
+/// Users who may manage a train, as the domain says ([`eligible_manager`]): the choices of the field.
 pub fn managers(people: &[UserView]) -> Vec<UserView> {
-    people.iter().filter(|u| as_actor(u).is_admin() || u.user.roles.contains(&Role::ReleaseManager)).cloned().collect()
+    people.iter().filter(|u| eligible_manager(&as_actor(u))).cloned().collect()
 }
 
-/// Users who may be listed as approvers (anyone who can decide an approval: not a viewer only).
+/// Users who may be listed as approvers, as the domain says ([`eligible_approver`]).
 pub fn approvers(people: &[UserView]) -> Vec<String> {
-    people.iter().filter(|u| as_actor(u).may(Operation::DecideApproval)).map(|u| u.user.name.clone()).collect()
+    people.iter().filter(|u| eligible_approver(&as_actor(u))).map(|u| u.user.name.clone()).collect()
 }
 
 /// The schedule's dates: (form field, label).

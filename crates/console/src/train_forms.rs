@@ -7,7 +7,8 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::{Html, Redirect};
 use maud::{Markup, html};
-use railyard_domain::{GateName, Operation, ReleaseType, Train, TrainPatch, TrainSpec};
+use railyard_domain::access::ROLE_REQUIRED;
+use railyard_domain::{AvailableAction, GateName, ReleaseType, Train, TrainPatch, TrainSpec};
 use railyard_service::{Service, ServiceError, SessionInfo, UserView};
 use serde::Deserialize;
 
@@ -41,12 +42,11 @@ fn gate_field(g: GateName) -> String {
     format!("{}_gate_approval", g.as_str())
 }
 
-/// The fields the new and edit forms share.
-fn train_fields(session: &SessionInfo, people: &[UserView], t: Option<&Train>) -> Markup {
+/// The fields the new and edit forms share. `may_hand_over`: whether the manager may be changed (the
+/// train's `hand_over` action; always for a new train); others see it, fixed.
+fn train_fields(session: &SessionInfo, people: &[UserView], t: Option<&Train>, may_hand_over: bool) -> Markup {
     let managers = fields::managers(people);
     let manager = t.map(|t| t.manager.as_str()).unwrap_or(session.actor.name.as_str());
-    // Handing the train to another manager is for its manager or an admin: others see it, fixed.
-    let may_hand_over = t.is_none_or(|t| t.manager == session.actor.name || session.actor.is_admin());
     html! {
         div class=(FIELDS_GRID) {
             label { "Title" input name="title" required value=[t.map(|t| &t.title)]; }
@@ -72,14 +72,16 @@ fn train_fields(session: &SessionInfo, people: &[UserView], t: Option<&Train>) -
     }
 }
 
+/// A role refusal as the service words it: `403 forbidden` with the guard's words.
+fn forbidden(refused: &AvailableAction) -> ServiceError {
+    let why: Vec<&str> = refused.guards.iter().map(|g| g.message.as_str()).collect();
+    ServiceError::Forbidden(why.join("; "))
+}
+
 pub async fn new(State(s): State<Service>, user: SignedIn) -> Result<Html<String>, PageError> {
     let actor = &user.session.actor;
-    if !actor.may(Operation::CreateTrain) {
-        return Err(ServiceError::Forbidden(format!(
-            "{} may not create trains: that needs a release manager",
-            actor.name
-        ))
-        .into());
+    if let Some(refused) = s.global_actions_for(actor).into_iter().find(|a| a.action == "create_train" && !a.allowed) {
+        return Err(forbidden(&refused).into());
     }
     let people = people::active(&s, actor).await?;
     let body = html! {
@@ -88,7 +90,7 @@ pub async fn new(State(s): State<Service>, user: SignedIn) -> Result<Html<String
             h2 #new-train { "Plan a release train" }
             form method="post" action="/trains" {
                 (csrf_field(&user.session))
-                (train_fields(&user.session, &people, None))
+                (train_fields(&user.session, &people, None, true))
                 fieldset class=(FIELDS_GRID) {
                     legend { "Stage gates" }
                     @for g in GateName::ALL {
@@ -124,19 +126,21 @@ pub async fn edit(State(s): State<Service>, user: SignedIn, Path(id): Path<Strin
     let actor = &user.session.actor;
     let train = s.train(actor, &id).await?;
     let t = &train.train;
-    if !actor.may(Operation::EditTrain) {
-        return Err(ServiceError::Forbidden(format!(
-            "{} may not edit trains: that needs a release manager",
-            actor.name
-        ))
-        .into());
+    let actions = s.train_actions_for(actor, &id).await?;
+    let edit = actions.iter().find(|a| a.action == "edit" && a.on.is_none());
+    if let Some(refused) = edit.filter(|a| a.guards.iter().any(|g| g.code == ROLE_REQUIRED)) {
+        return Err(forbidden(refused).into());
     }
     let people = people::active(&s, actor).await?;
+    let may_hand_over = AvailableAction::allows(&actions, "hand_over");
     let title = format!("Edit {} {}", t.id, t.title);
     let body = html! {
         h1 { (title) }
-        @if !t.state.is_open() {
-            p role="alert" { "This train is " (t.state.as_str()) ": it can no longer change." }
+        @if !AvailableAction::allows(&actions, "edit") {
+            div role="alert" {
+                p { "This train is " (t.state.as_str()) ": it can no longer change." }
+                @if let Some(x) = edit { ul.guards { @for g in &x.guards { li { (g.message) } } } }
+            }
         } @else {
             section aria-labelledby="edit-train" {
                 h2 #edit-train { "Plan" }
@@ -144,7 +148,7 @@ pub async fn edit(State(s): State<Service>, user: SignedIn, Path(id): Path<Strin
                 form method="post" action={ "/trains/" (t.id) } {
                     (csrf_field(&user.session))
                     input type="hidden" name="version" value=(train.meta.version);
-                    (train_fields(&user.session, &people, Some(t)))
+                    (train_fields(&user.session, &people, Some(t), may_hand_over))
                     button type="submit" { "Save the train" }
                 }
             }
@@ -200,10 +204,11 @@ pub async fn copy(
     Ok(Redirect::to(&format!("/trains/{}", t.train.id)))
 }
 
-/// The "Copy this train" form for the train page: a new title and start date; every date moves with it.
-pub fn copy_form(session: &SessionInfo, t: &Train) -> Markup {
+/// The "Copy this train" form for the train page, when the train's actions allow `copy`: a new title and
+/// start date; every date moves with it.
+pub fn copy_form(session: &SessionInfo, t: &Train, actions: &[AvailableAction]) -> Markup {
     html! {
-        @if session.actor.may(Operation::CreateTrain) {
+        @if AvailableAction::allows(actions, "copy") {
             form.action method="post" action={ "/trains/" (t.id) "/copy" } {
                 (csrf_field(session))
                 label { "Title of the copy" input name="title" required value={ "Copy of " (t.title) }; }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use axum::extract::{Query, State};
 use axum::response::Html;
 use maud::html;
-use railyard_domain::{Operation, TrainState};
+use railyard_domain::{AvailableAction, TrainState};
 use railyard_service::{MAX_PAGE, Service, TrainFilter, TrainView};
 
 use crate::error::PageError;
@@ -35,7 +35,7 @@ pub async fn show(
     trains.sort_by_key(|t| (t.train.schedule.production_date, t.train.id.clone()));
     let body = html! {
         h1 { "Release trains" }
-        @if actor.may(Operation::CreateTrain) { p { a href="/trains/new" { "New train" } } }
+        @if AvailableAction::allows(&s.global_actions_for(actor), "create_train") { p { a href="/trains/new" { "New train" } } }
         section aria-labelledby="trains" {
             h2 #trains { @if let Some(st) = chosen { "Trains in " (st.as_str().replace('_', " ")) } @else { "All trains" } }
             form.action method="get" action="/trains" {

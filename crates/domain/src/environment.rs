@@ -210,6 +210,11 @@ impl Environment {
         self.guard_not_decommissioned("add_event")
     }
 
+    /// Whether the environment is still in service (not decommissioned): new work may name it.
+    pub fn in_service(&self) -> bool {
+        self.state != EnvironmentState::Decommissioned
+    }
+
     fn guard_not_decommissioned(&self, action: &str) -> Result<(), DomainError> {
         let mut g = self.guards(action);
         g.check(self.state != EnvironmentState::Decommissioned, "decommissioned", || {

@@ -2,6 +2,7 @@
 
 mod closing;
 mod edit;
+mod joining;
 
 use std::fmt;
 use std::str::FromStr;
@@ -20,6 +21,7 @@ use crate::{
 
 pub use closing::closing_blockers;
 pub use edit::{CriterionPatch, CriterionSpec, MilestonePatch, MilestoneSpec, TrainPatch, TrainSpec};
+pub use joining::{eligible_approver, eligible_manager};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

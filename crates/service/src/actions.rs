@@ -18,13 +18,14 @@ impl Service {
         railyard_domain::global_actions(actor)
     }
 
-    /// The train's lifecycle actions for `actor`.
+    /// The train's actions for `actor`: its lifecycle, its plan (edit, copy, what may join it) and its
+    /// parts (each gate, exit criterion and milestone, named by `on`).
     pub async fn train_actions_for(&self, actor: &Actor, id: &str) -> ServiceResult<Vec<AvailableAction>> {
         self.authorize(actor, Operation::Read)?;
         let train: Stored<Train> = self.load(id).await?;
         let members = self.accepted_members(id).await?;
         let (around, _) = self.surroundings(id, &members, None).await?;
-        Ok(train.value.actions(actor, &around, self.now()))
+        Ok(train.value.all_actions(actor, &around, self.now()))
     }
 
     /// The application release's lifecycle and membership actions for `actor`.

@@ -173,6 +173,45 @@ impl Service {
         .await
     }
 
+    /// Meets an exit criterion with evidence (its owner, a release engineer or manager).
+    pub async fn meet_criterion(
+        &self,
+        actor: &Actor,
+        train: &str,
+        criterion: &str,
+        evidence: Evidence,
+    ) -> ServiceResult<TrainView> {
+        let input = DecideCriterionInput { evidence: Some(evidence), reason: None };
+        self.decide_criterion(actor, train, criterion, CriterionState::Met, input).await
+    }
+
+    /// Waives an exit criterion with a reason (its owner or a release manager).
+    pub async fn waive_criterion(
+        &self,
+        actor: &Actor,
+        train: &str,
+        criterion: &str,
+        reason: String,
+    ) -> ServiceResult<TrainView> {
+        let input = DecideCriterionInput { evidence: None, reason: Some(reason) };
+        self.decide_criterion(actor, train, criterion, CriterionState::Waived, input).await
+    }
+
+    /// Reopens an exit criterion that was met or waived.
+    pub async fn reopen_criterion(&self, actor: &Actor, train: &str, criterion: &str) -> ServiceResult<TrainView> {
+        self.decide_criterion(actor, train, criterion, CriterionState::Open, DecideCriterionInput::default()).await
+    }
+
+    /// Completes an open milestone (its owner or a release manager).
+    pub async fn complete_milestone(&self, actor: &Actor, train: &str, milestone: &str) -> ServiceResult<TrainView> {
+        self.decide_milestone(actor, train, milestone, MilestoneState::Completed).await
+    }
+
+    /// Marks an open milestone missed (its owner or a release manager).
+    pub async fn miss_milestone(&self, actor: &Actor, train: &str, milestone: &str) -> ServiceResult<TrainView> {
+        self.decide_milestone(actor, train, milestone, MilestoneState::Missed).await
+    }
+
     pub async fn add_milestone(&self, actor: &Actor, train: &str, spec: MilestoneSpec) -> ServiceResult<TrainView> {
         bounded(&spec)?;
         self.change_train(

@@ -13,6 +13,7 @@ mod path;
 mod release;
 mod runbook;
 mod train;
+mod train_parts;
 mod turnover;
 mod user;
 
@@ -28,6 +29,7 @@ pub use crate::turnover::TurnoverFacts;
 mod tests;
 pub use global::global_actions;
 pub use release::ReleaseFacts;
+pub use train_parts::criterion_part;
 pub use user::{TokenFacts, token_revocable, user_actions};
 
 /// One action a user could take on an object, and whether they may now.

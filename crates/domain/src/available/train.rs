@@ -42,4 +42,13 @@ impl Train {
             })
             .collect()
     }
+
+    /// Every action `actor` may take on the train now: its lifecycle ([`Train::actions`]), its plan
+    /// ([`Train::plan_actions`]) and its parts ([`Train::part_actions`]).
+    pub fn all_actions(&self, actor: &Actor, around: &Surroundings, now: DateTime<Utc>) -> Vec<AvailableAction> {
+        let mut out = self.actions(actor, around, now);
+        out.extend(self.plan_actions(actor));
+        out.extend(self.part_actions(actor, now));
+        out
+    }
 }

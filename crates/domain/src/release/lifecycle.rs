@@ -38,9 +38,7 @@ impl ReleaseAction {
 /// Releases join a train up to its construction stage: after that, the train's guards (every accepted
 /// release development-approved before verification) have already been checked without them.
 fn check_train_open_for_members(g: &mut Guards, release: &ApplicationRelease, train: &Train) {
-    g.check(train.state.is_open() && train.state <= TrainState::Construction, "train_closed_to_releases", || {
-        format!("train {} is {}; application releases join a train up to its construction stage", train.id, train.state)
-    });
+    train.check_takes_releases(g);
     g.check(
         release.state == ReleaseState::Planning || train.state >= TrainState::Construction,
         "release_ahead_of_train",

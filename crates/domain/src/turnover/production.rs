@@ -13,7 +13,7 @@ use super::{Artifact, ReorderEntry, Task, Turnover, TurnoverKind, TurnoverState}
 use crate::error::{Fields, Guards};
 use crate::{
     Actor, ApplicationRelease, Change, Deployment, DeploymentState, DomainError, Environment, EnvironmentState,
-    ReleaseState, Stage, Train, TrainState,
+    ReleaseState, Stage, Train,
 };
 
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
@@ -92,19 +92,7 @@ impl Turnover {
         super::check_artifacts(&mut f, &spec.artifacts);
         f.done()?;
         let mut g = Guards::new("create", "a production-ready turnover", "none");
-        g.check(
-            matches!(
-                train.state,
-                TrainState::Verification | TrainState::AwaitingExecutiveApproval | TrainState::Deployment
-            ),
-            "train_not_ready",
-            || {
-                format!(
-                    "train {} is {}; production-ready turnovers are assembled from verification until deployment",
-                    train.id, train.state
-                )
-            },
-        );
+        train.check_takes_production_turnovers(&mut g);
         for r in releases {
             match r.accepted_train() {
                 Some(t) if t == train.id => {}

@@ -9,6 +9,7 @@ mod holds;
 mod release;
 mod runbook;
 mod train;
+mod train_parts;
 mod turnover;
 mod users;
 
