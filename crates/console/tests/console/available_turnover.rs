@@ -201,3 +201,86 @@ async fn the_new_turnover_links_and_forms_follow_the_global_actions() {
         assert!(!page.body.contains("Create a production-ready turnover from"), "{}", u.name);
     }
 }
+
+/// A validated pre-production turnover of DB 2 on a train in verification, and a production-ready
+/// turnover of it into prod-eu, delivered by erin and accepted by ed: (pre, production) ids.
+async fn production(app: &TestApp) -> (String, String) {
+    let rita = app.user("rita", &["release_manager"]).await;
+    let erin = app.user("erin", &["release_engineer"]).await;
+    let ed = app.user("ed", &["release_engineer"]).await;
+    let dan = app.user("dan", &["developer"]).await;
+    let dave = app.user("dave", &["developer"]).await;
+    app.user("eve", &["product_owner"]).await;
+    app.post(&erin, "/api/v1/environments", json!({"name": "test", "kind": "test"})).await;
+    app.post(&erin, "/api/v1/environments", json!({"name": "prod-eu", "kind": "production"})).await;
+    let p =
+        app.post(&erin, "/api/v1/deployment-paths", json!({"name": "pre", "stages": [{"environment": "test"}]})).await;
+    let path = p["id"].as_str().unwrap_or_default().to_string();
+    app.post(&erin, &format!("/api/v1/deployment-paths/{path}/activate"), json!({})).await;
+    let level = |who: &str| json!({"levels": [{"approvers": [who], "required": 1}]});
+    let body = json!({
+        "title": "Spring release", "release_type": "major", "purpose": "Q1 release",
+        "schedule": {
+            "start": "2027-01-04", "scoping_end": "2027-01-15", "construction_end": "2027-02-12",
+            "verification_end": "2027-02-26", "production_date": "2027-03-06"
+        },
+        "approval_policies": {"executive": level("eve"), "development": level("dave")}
+    });
+    let train = app.post(&rita, "/api/v1/trains", body).await["id"].as_str().unwrap_or_default().to_string();
+    app.post(&rita, "/api/v1/applications", json!({"key": "DB", "name": "Database"})).await;
+    let body = json!({"title": "DB 2", "application": "DB", "train": train, "schedule": {"start": "2027-01-05", "end": "2027-02-05"}});
+    let release =
+        app.post(&rita, "/api/v1/application-releases", body).await["id"].as_str().unwrap_or_default().to_string();
+    app.post(&rita, &format!("/api/v1/trains/{train}/submit"), json!({})).await;
+    app.post(&rita, &format!("/api/v1/trains/{train}/start-construction"), json!({})).await;
+    app.post(&rita, &format!("/api/v1/application-releases/{release}/begin-work"), json!({})).await;
+    let body = json!({"title": "db build", "release": release, "path": path});
+    let pre = app.post(&dan, "/api/v1/turnovers", body).await["id"].as_str().unwrap_or_default().to_string();
+    let action = json!({"kind": "command", "program": "/bin/sh", "args": ["-c", "echo installed"], "timeout_secs": 30});
+    let task = json!({"title": "db install", "sequence": 1, "tier": "database", "action": action});
+    app.post(&dan, &format!("/api/v1/turnovers/{pre}/tasks"), task).await;
+    let de = app.post(&erin, &format!("/api/v1/turnovers/{pre}/deploy"), json!({})).await["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    crate::deploying::wait_for(app, &erin, &de, "succeeded", |d| d["state"] == "succeeded").await;
+    app.post(&erin, &format!("/api/v1/deployments/{de}/validate"), json!({"passed": true})).await;
+    let dap = app
+        .post(&rita, &format!("/api/v1/application-releases/{release}/request-development-approval"), json!({}))
+        .await;
+    let ap = dap["development_approval"]["id"].as_str().unwrap_or_default().to_string();
+    app.post(&dave, &format!("/api/v1/approvals/{ap}/approve"), json!({})).await;
+    app.post(&rita, &format!("/api/v1/trains/{train}/start-verification"), json!({})).await;
+    let body = json!({"title": "Spring production", "releases": [release], "environments": ["prod-eu"], "from": pre});
+    let to = app.post(&erin, "/api/v1/production-turnovers", body).await["id"].as_str().unwrap_or_default().to_string();
+    app.post(&erin, &format!("/api/v1/turnovers/{to}/deliver"), json!({})).await;
+    app.post(&ed, &format!("/api/v1/turnovers/{to}/accept"), json!({})).await;
+    assert_eq!(app.get(&erin, &format!("/api/v1/turnovers/{to}")).await["state"], "accepted");
+    (pre, to)
+}
+
+#[tokio::test]
+async fn the_production_link_and_the_schedule_form_are_the_domains_actions() {
+    let app = TestApp::spawn().await;
+    let (pre, to) = production(&app).await;
+    let users = users(&app).await;
+    for u in &users {
+        // The validated pre-production turnover, its train in verification: create_production.
+        let list = app.get(&u.token, &format!("/api/v1/turnovers/{pre}/actions")).await;
+        let may = !allowed(&list, &["create_production"], None).is_empty();
+        let page = u.browser.get(&format!("/turnovers/{pre}")).await;
+        assert_eq!(page.body.contains("Create a production-ready turnover from"), may, "{}\n{}", u.name, page.body);
+        assert_eq!(may, u.name != "eve", "{}: {list}", u.name);
+        // The accepted production-ready one: scheduling into prod-eu, and nothing yet to verify or roll back.
+        let list = app.get(&u.token, &format!("/api/v1/turnovers/{to}/actions")).await;
+        let page = u.browser.get(&format!("/turnovers/{to}")).await;
+        let may = |action: &str| !allowed(&list, &[action], Some("prod-eu")).is_empty();
+        for (action, route) in
+            [("schedule_production", "schedule"), ("verify_production", "verify"), ("rollback", "rollback")]
+        {
+            let form = format!(r#"action="/turnovers/{to}/{route}""#);
+            assert_eq!(page.body.contains(&form), may(action), "{}: {action}\n{}", u.name, page.body);
+        }
+        assert_eq!(may("schedule_production"), u.name == "erin", "only engineers deploy: {}: {list}", u.name);
+    }
+}
