@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::response::Html;
 use chrono::{DateTime, Utc};
 use maud::{Markup, html};
-use railyard_domain::{Deployment, DeploymentState, Operation, Role, RunState, TaskRun};
+use railyard_domain::{AvailableAction, Deployment, TaskRun};
 use railyard_service::{Service, SessionInfo};
 
 use crate::error::PageError;
@@ -42,7 +42,7 @@ pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<Strin
         (facts(&d, user.session.time_zone))
         (actions(&user.session, &d, &allowed))
         (start_section(&user.session, &d, &manager, allowed("start_early"), now))
-        (runs(&user.session, &d))
+        (runs(&user.session, &d, &list))
     };
     let refresh = live.then_some(REFRESH_SECS);
     Ok(Html(layout::page_refreshing(&title, Some(&user.session), body, refresh).into_string()))
@@ -72,16 +72,9 @@ fn facts(d: &Deployment, zone: chrono_tz::Tz) -> Markup {
     }
 }
 
-/// Whether this user may complete the manual run now: it waits for its owner, who is this user (or a
-/// release engineer stands in: R15).
-fn may_complete(session: &SessionInfo, r: &TaskRun) -> bool {
-    let a = &session.actor;
-    r.state == RunState::WaitingForOwner
-        && a.may(Operation::CompleteRun)
-        && (r.owner.as_deref() == Some(a.name.as_str()) || a.is_admin() || a.has(Role::ReleaseEngineer))
-}
-
-fn runs(session: &SessionInfo, d: &Deployment) -> Markup {
+/// The task runs; a manual run has its done and failed forms when the deployment's available actions
+/// allow `complete_run` on it (waiting for its owner, who is this user, or a release engineer: R15).
+fn runs(session: &SessionInfo, d: &Deployment, list: &[AvailableAction]) -> Markup {
     html! {
         section aria-labelledby="runs" {
             h2 #runs { "Task runs" }
@@ -96,7 +89,7 @@ fn runs(session: &SessionInfo, d: &Deployment) -> Markup {
                             td { (r.attempts) }
                             td {
                                 (r.message)
-                                @if may_complete(session, r) { (complete_forms(session, d, r)) }
+                                @if AvailableAction::allows_on(list, "complete_run", &r.id) { (complete_forms(session, d, r)) }
                             }
                             td { a href={ "/deployments/" (d.id) "/runs/" (r.id) "/log" } { "Log of " (run_label(&r.id)) } }
                         }
@@ -168,8 +161,7 @@ fn actions(session: &SessionInfo, d: &Deployment, allowed: &dyn Fn(&str) -> bool
 /// (the override ticked, with a reason: R11); once its time has come the engine starts it. `early` is
 /// whether the domain lists starting early as allowed for this user.
 fn start_section(session: &SessionInfo, d: &Deployment, manager: &str, early: bool, now: DateTime<Utc>) -> Markup {
-    let waiting = d.state == DeploymentState::Scheduled && d.started_at.is_none();
-    let Some(at) = d.scheduled_for.filter(|_| waiting) else { return html! {} };
+    let Some(at) = d.scheduled_for.filter(|_| d.awaits_start()) else { return html! {} };
     html! {
         section aria-labelledby="start" {
             h2 #start { "Start" }

@@ -8,9 +8,7 @@ use axum::Form;
 use axum::extract::{Query, State};
 use axum::response::{Html, Redirect};
 use maud::{Markup, html};
-use railyard_domain::{
-    EnvironmentState, Operation, ProductionSpec, ProposedOrder, ReleaseState, Turnover, TurnoverKind, TurnoverState,
-};
+use railyard_domain::{AvailableAction, ProductionSpec, ProposedOrder, Turnover, goes_to_production, takes_production};
 use railyard_service::{MAX_PAGE, ReleaseFilter, Service, ServiceError, SessionInfo, TurnoverFilter};
 
 use crate::error::PageError;
@@ -46,7 +44,7 @@ pub async fn new(
         .await?
         .into_iter()
         .map(|e| e.environment)
-        .filter(|e| e.locked && e.state != EnvironmentState::Decommissioned)
+        .filter(takes_production)
         .collect();
     let filter = TurnoverFilter { train: Some(train.id.clone()), limit: Some(MAX_PAGE), ..Default::default() };
     let sources: Vec<Turnover> = s
@@ -55,16 +53,17 @@ pub async fn new(
         .items
         .into_iter()
         .map(|t| t.turnover)
-        .filter(|t| t.kind == TurnoverKind::Standard && t.state != TurnoverState::Cancelled)
+        .filter(Turnover::may_start_production)
         .collect();
     let source = sources.iter().find(|t| Some(&t.id) == from.as_ref());
     let users = people::active(&s, &user.session.actor).await?;
+    let creates = AvailableAction::allows(&s.global_actions_for(actor), "create_turnover");
     let title = format!("New production-ready turnover of {} {}", train.id, train.title);
     let body = html! {
         h1 { (title) }
         p { "A production-ready turnover carries application releases of " a href={ "/trains/" (train.id) } { (train.id) }
             " into locked environments, each at its scheduled time. Started from a validated pre-production turnover, it copies its tasks, artifacts and work items." }
-        @if !actor.may(Operation::EditTurnover) {
+        @if !creates {
             p role="status" { "Your role does not assemble turnovers: developers, release engineers and release managers do." }
         } @else {
             section aria-labelledby="new-production" {
@@ -76,7 +75,7 @@ pub async fn new(
                         legend { "Application releases" }
                         @if releases.is_empty() { p { "No application release is accepted on this train." } }
                         @for r in &releases {
-                            @let checked = source.map_or(r.state == ReleaseState::Verification, |t| t.releases.contains(&r.id));
+                            @let checked = source.map_or(goes_to_production(r), |t| t.releases.contains(&r.id));
                             label { input type="checkbox" name="releases" value=(r.id) checked[checked]; (r.id) " " (r.title) " (" (r.state.as_str().replace('_', " ")) ")" }
                         }
                     }
@@ -155,10 +154,11 @@ pub fn proposed_order_section(session: &SessionInfo, t: &Turnover, order: &Propo
 }
 
 /// On a standard turnover validated in a stage, while its train is between verification and
-/// deployment: a link to assemble a production-ready turnover from it.
-pub fn from_this_link(session: &SessionInfo, t: &Turnover, validated: bool, train_ready: bool) -> Markup {
+/// deployment: a link to assemble a production-ready turnover from it. `allowed` is whether the
+/// turnover's available actions allow `create_production` for this user.
+pub fn from_this_link(t: &Turnover, allowed: bool) -> Markup {
     html! {
-        @if t.kind == TurnoverKind::Standard && validated && train_ready && session.actor.may(Operation::EditTurnover) {
+        @if allowed {
             p { a href={ "/turnovers/new-production?train=" (t.train_id) "&from=" (t.id) } { "Create a production-ready turnover from " (t.id) } }
         }
     }

@@ -8,13 +8,13 @@ use axum::extract::{Path, Query, State};
 use axum::response::Html;
 use maud::{Markup, html};
 use railyard_domain::action::Action;
-use railyard_domain::{Deployment, DeploymentState, RunbookState, Task, TrainState, Turnover, TurnoverKind};
+use railyard_domain::{AvailableAction, Deployment, RunbookState, Task, Turnover, TurnoverKind};
 use railyard_service::{DeploymentFilter, DeploymentView, MAX_PAGE, Service, TurnoverFilter};
 
 use crate::error::PageError;
 use crate::session::SignedIn;
 use crate::task_forms::{self, TaskChoices};
-use crate::turnover_forms::{self as forms, may_edit};
+use crate::turnover_forms as forms;
 use crate::widgets::badge;
 use crate::widgets::time;
 use crate::{layout, production_forms, turnover_actions};
@@ -31,14 +31,18 @@ pub async fn show(
     let (t, version) = (view.turnover, view.meta.version);
     let filter = DeploymentFilter { turnover: Some(t.id.clone()), limit: Some(MAX_PAGE), ..Default::default() };
     let deployments = s.deployments(actor, filter).await?.items;
-    let train = s.train(actor, &t.train_id).await?.train;
     let mut releases = Vec::new();
     for r in &t.releases {
         releases.push((s.release(actor, r).await?.release, s.release_actions_for(actor, r).await?));
     }
     let actions = s.turnover_actions_for(actor, &id).await?;
+    // The latest deployment on the board, with its own actions (validate, retry, abandon).
+    let latest = match turnover_actions::latest(&t, &deployments) {
+        Some(d) => Some((d.clone(), s.deployment_actions_for(actor, &d.id).await?)),
+        None => None,
+    };
     let items = forms::release_work_items(&s, session, &t).await?;
-    let editable = may_edit(session, &t);
+    let editable = AvailableAction::allows(&actions, "edit");
     let (mut users, mut others, mut runbooks) = (Vec::new(), Vec::new(), Vec::new());
     if editable {
         users = crate::people::active(&s, &session.actor).await?;
@@ -51,13 +55,6 @@ pub async fn show(
         true => Some(s.proposed_order(actor, &t.id, Vec::new()).await?),
         false => None,
     };
-    let validated = deployments
-        .iter()
-        .any(|d| d.deployment.generation == t.generation && d.deployment.state == DeploymentState::Validated);
-    let train_ready = matches!(
-        train.state,
-        TrainState::Verification | TrainState::AwaitingExecutiveApproval | TrainState::Deployment
-    );
     let choices = TaskChoices {
         users: &users,
         environments: t.stages.iter().map(|st| st.environment.as_str()).collect(),
@@ -75,15 +72,15 @@ pub async fn show(
             @if let Some(f) = &t.from_turnover { "; started from " a href={ "/turnovers/" (f) } { (f) } }
         }
         @if !t.description.is_empty() { p { (t.description) } }
-        (production_forms::from_this_link(session, &t, validated, train_ready))
+        (production_forms::from_this_link(&t, AvailableAction::allows(&actions, "create_production")))
         (board(&t, &deployments, user.session.time_zone))
-        (turnover_actions::actions(session, &t, &deployments, &actions, &releases, s.now()))
+        (turnover_actions::actions(session, &t, &deployments, &actions, latest.as_ref(), &releases, s.now()))
         (contents(&t))
-        (forms::work_items_section(session, &t, &items))
+        (forms::work_items_section(session, &t, &items, editable))
         (tasks(&t, editable.then(|| task_forms::forms(session, &t, &choices, &others, &runbooks))))
         @if let Some(o) = &order { (production_forms::proposed_order_section(session, &t, o, editable)) }
         @if editable { (forms::edit_section(session, &t, version, &users, unfold.open())) }
-        (forms::cancel_section(session, &t))
+        (forms::cancel_section(session, &t, &actions))
     };
     Ok(Html(layout::page(&title, Some(session), body).into_string()))
 }

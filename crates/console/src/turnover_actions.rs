@@ -5,10 +5,7 @@
 
 use chrono::{DateTime, Duration, Timelike, Utc};
 use maud::{Markup, html};
-use railyard_domain::{
-    ApplicationRelease, AvailableAction, Deployment, DeploymentState, NextStage, Operation, Turnover, TurnoverKind,
-    TurnoverState,
-};
+use railyard_domain::{ApplicationRelease, AvailableAction, Deployment, NextStage, Turnover};
 use railyard_service::{DeploymentView, SessionInfo};
 
 use crate::available::waiting;
@@ -24,12 +21,23 @@ fn environment(t: &Turnover, stage: usize) -> &str {
     t.stages.get(stage).map(|st| st.environment.as_str()).unwrap_or("the next stage")
 }
 
-/// The words of a deploy button: into the first stage, a promotion, or a redeploy.
+/// The latest deployment of the turnover's current generation on its path, if any: the one the board's
+/// validate, retry and abandon buttons act on.
+pub fn latest<'a>(t: &Turnover, deployments: &'a [DeploymentView]) -> Option<&'a Deployment> {
+    newest(t, deployments.iter().map(|d| &d.deployment)).filter(|d| d.stage < t.stages.len())
+}
+
+/// The newest deployment of the turnover's current generation: furthest along, then the last attempt.
+fn newest<'a>(t: &Turnover, deployments: impl Iterator<Item = &'a Deployment>) -> Option<&'a Deployment> {
+    deployments.filter(|d| d.generation == t.generation).max_by_key(|d| (d.stage, d.attempt))
+}
+
+/// The words of a deploy button: into the first stage, a promotion past the last one, or a redeploy.
 fn deploy_label(t: &Turnover, n: &NextStage, last: Option<&Deployment>) -> String {
     let env = environment(t, n.stage);
     match last {
         _ if n.attempt > 1 => format!("Deploy to {env} again (attempt {})", n.attempt),
-        Some(d) if d.state == DeploymentState::Validated => {
+        Some(d) if n.stage > d.stage => {
             format!("Deploy to {env} (promote from {})", d.environment)
         }
         _ => format!("Deploy to {env} (first stage)"),
@@ -39,14 +47,16 @@ fn deploy_label(t: &Turnover, n: &NextStage, last: Option<&Deployment>) -> Strin
 /// Deploy, promote or redeploy, as R8 allows now; with the optional stages that may be skipped on the
 /// way as further buttons.
 /// `deploy` is the domain's verdict on deploying now: refused, its guards stand instead of the buttons.
+/// `latest` is the latest deployment with its own available actions (`Service::deployment_actions_for`).
 fn deploy_forms(
     session: &SessionInfo,
     t: &Turnover,
     deployments: &[DeploymentView],
     deploy: &AvailableAction,
+    latest: Option<&(Deployment, Vec<AvailableAction>)>,
 ) -> Markup {
     let past = past(deployments);
-    let last = past.iter().filter(|d| d.generation == t.generation).max_by_key(|d| (d.stage, d.attempt));
+    let last = newest(t, past.iter());
     let next = t.next_stage(&past, &[]);
     let refused: Vec<&str> = deploy.guards.iter().map(|g| g.message.as_str()).collect();
     // Optional stages from the next one on may be skipped, each with those before it.
@@ -81,16 +91,17 @@ fn deploy_forms(
             }
             Err(why) => { p.hint { "Nothing to deploy now: " (why) } }
         }
-        @if let Some(d) = last.filter(|d| d.stage < t.stages.len()) { (latest_forms(session, t, d)) }
+        @if let Some((d, list)) = latest { (latest_forms(session, t, d, list)) }
     }
 }
 
-/// Validate, retry or abandon the latest deployment from the board, coming back here afterwards.
-fn latest_forms(session: &SessionInfo, t: &Turnover, d: &Deployment) -> Markup {
+/// Validate, retry or abandon the latest deployment from the board, as its available actions `list`
+/// allow, coming back here afterwards.
+fn latest_forms(session: &SessionInfo, t: &Turnover, d: &Deployment, list: &[AvailableAction]) -> Markup {
     let base = format!("/deployments/{}", d.id);
     let back = format!("/turnovers/{}", t.id);
     html! {
-        @if d.state == DeploymentState::Succeeded {
+        @if AvailableAction::allows(list, "validate") {
             form.action method="post" action={ (base) "/validate" } {
                 (csrf_field(session))
                 input type="hidden" name="back" value=(back);
@@ -101,14 +112,14 @@ fn latest_forms(session: &SessionInfo, t: &Turnover, d: &Deployment) -> Markup {
                 button type="submit" { "Validate " (d.id) }
             }
         }
-        @if d.state == DeploymentState::Failed {
+        @if AvailableAction::allows(list, "retry") {
             form.action method="post" action={ (base) "/retry" } {
                 (csrf_field(session))
                 input type="hidden" name="back" value=(back);
                 button type="submit" { "Retry " (d.id) " in " (d.environment) }
             }
         }
-        @if matches!(d.state, DeploymentState::Failed | DeploymentState::Scheduled) {
+        @if AvailableAction::allows(list, "abandon") {
             form.action method="post" action={ (base) "/abandon" } {
                 (csrf_field(session))
                 input type="hidden" name="back" value=(back);
@@ -118,32 +129,25 @@ fn latest_forms(session: &SessionInfo, t: &Turnover, d: &Deployment) -> Markup {
     }
 }
 
-/// The environments whose latest production deployment failed (and is not a rollback): those a
-/// rollback may follow.
-fn failed_environments<'a>(t: &'a Turnover, past: &[Deployment]) -> Vec<&'a str> {
-    t.stages
-        .iter()
-        .map(|s| s.environment.as_str())
-        .filter(|e| {
-            t.latest_in(e, past)
-                .is_some_and(|d| !d.rollback && matches!(d.state, DeploymentState::Failed | DeploymentState::Rejected))
-        })
-        .collect()
+/// The turnover's environments in which `list` allows `action` (`on` each environment).
+fn environments_allowing<'a>(t: &'a Turnover, list: &[AvailableAction], action: &str) -> Vec<&'a str> {
+    t.stages.iter().map(|s| s.environment.as_str()).filter(|e| AvailableAction::allows_on(list, action, e)).collect()
 }
 
 /// The actions this user may take on the turnover right now, as forms. Deploy, deliver, accept and reject
 /// are the domain's available actions of the turnover (`Service::turnover_actions_for`), `actions`; the
-/// send-back forms those of its releases (`Service::release_actions_for`), `releases` with their lists.
+/// send-back forms those of its releases (`Service::release_actions_for`), `releases` with their lists;
+/// schedule, verify and roll back are listed on each environment. `latest` is the latest deployment on
+/// the board with its own actions.
 pub fn actions(
     session: &SessionInfo,
     t: &Turnover,
     deployments: &[DeploymentView],
     actions: &[AvailableAction],
+    latest: Option<&(Deployment, Vec<AvailableAction>)>,
     releases: &[(ApplicationRelease, Vec<AvailableAction>)],
     now: DateTime<Utc>,
 ) -> Markup {
-    let a = &session.actor;
-    let production = t.kind == TurnoverKind::ProductionReady;
     let base = format!("/turnovers/{}", t.id);
     let listed = |name: &str| actions.iter().find(|x| x.action == name);
     let deploy = listed("deploy").filter(|x| x.allowed || waiting(x));
@@ -151,15 +155,10 @@ pub fn actions(
     let accept = listed("accept").is_some_and(|x| x.allowed);
     let reject = listed("reject").is_some_and(|x| x.allowed);
     let review = accept || reject;
-    let schedule = production
-        && a.may(Operation::Deploy)
-        && matches!(t.state, TurnoverState::Accepted | TurnoverState::Deploying | TurnoverState::RolledBack);
-    let verify = production
-        && a.may(Operation::Deploy)
-        && matches!(t.state, TurnoverState::Deploying | TurnoverState::Deployed)
-        && deployments.iter().any(|d| d.deployment.state == DeploymentState::Succeeded);
-    let failed =
-        if production && a.may(Operation::Deploy) { failed_environments(t, &past(deployments)) } else { vec![] };
+    let scheduled = environments_allowing(t, actions, "schedule_production");
+    let verified = environments_allowing(t, actions, "verify_production");
+    let failed = environments_allowing(t, actions, "rollback");
+    let (schedule, verify) = (!scheduled.is_empty(), !verified.is_empty());
     let send_back: Vec<&ApplicationRelease> = releases
         .iter()
         .filter(|(_, list)| list.iter().any(|x| x.action == "send_back" && x.allowed))
@@ -168,12 +167,11 @@ pub fn actions(
     // The schedule form proposes the next full hour.
     let next_hour = (now + Duration::hours(1)).with_minute(0).unwrap_or(now);
     let csrf = csrf_field(session);
-    let envs: Vec<&str> = t.stages.iter().map(|s| s.environment.as_str()).collect();
     html! {
         @if deploy.is_some() || deliver || review || schedule || verify || !failed.is_empty() || !send_back.is_empty() {
             section aria-labelledby="actions" {
                 h2 #actions { "Actions" }
-                @if let Some(d) = deploy { (deploy_forms(session, t, deployments, d)) }
+                @if let Some(d) = deploy { (deploy_forms(session, t, deployments, d, latest)) }
                 @if deliver {
                     form.action method="post" action={ (base) "/deliver" } {
                         (csrf)
@@ -196,7 +194,7 @@ pub fn actions(
                 @if schedule {
                     form.action method="post" action={ (base) "/schedule" } {
                         (csrf)
-                        label { "Environment" select name="environment" { @for e in &envs { option value=(e) { (e) } } } }
+                        label { "Environment" select name="environment" { @for e in &scheduled { option value=(e) { (e) } } } }
                         label { "Start (" (zone_hint(session.time_zone)) ")" input type="datetime-local" name="at" required value=(datetime_local(&next_hour, session.time_zone)); }
                         label { "Window (minutes)" input type="number" name="window_minutes" min="1" max="1440" value="60"; }
                         button type="submit" { "Schedule" }
@@ -208,7 +206,7 @@ pub fn actions(
                         label { "Environment"
                             select name="environment" {
                                 option value="" { "every one awaiting verification" }
-                                @for e in &envs { option value=(e) { (e) } }
+                                @for e in &verified { option value=(e) { (e) } }
                             }
                         }
                         label { "Outcome"

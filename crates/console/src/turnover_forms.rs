@@ -8,12 +8,13 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, Redirect};
 use maud::{Markup, html};
-use railyard_domain::{Artifact, Operation, PathState, Role, Turnover, TurnoverPatch, TurnoverSpec, WorkItemStatus};
+use railyard_domain::{Artifact, AvailableAction, PathState, Turnover, TurnoverPatch, TurnoverSpec, WorkItemStatus};
 use railyard_service::{
     LinkInput, MAX_PAGE, ReasonInput, Service, ServiceError, SessionInfo, WorkItemFilter, WorkItemView,
 };
 use serde::Deserialize;
 
+use crate::available::{blocked_by, waiting};
 use crate::error::PageError;
 use crate::forms::{csrf_field, optional};
 use crate::layout;
@@ -21,17 +22,6 @@ use crate::paging::every;
 use crate::people;
 use crate::session::SignedIn;
 use railyard_service::UserView;
-
-/// Whether this user may change the turnover's contents now: open for changes, not frozen (R12), and
-/// its developer or a release engineer or manager (as the domain decides it).
-pub fn may_edit(session: &SessionInfo, t: &Turnover) -> bool {
-    let a = &session.actor;
-    let privileged = a.is_admin() || a.has(Role::ReleaseEngineer) || a.has(Role::ReleaseManager);
-    t.state.is_editable()
-        && t.frozen.is_none()
-        && a.may(Operation::EditTurnover)
-        && (privileged || t.developer == a.name)
-}
 
 /// Artifacts as the form shows them: one per line, `name version [digest] [link]`.
 pub fn artifact_lines(artifacts: &[Artifact]) -> String {
@@ -121,6 +111,7 @@ pub async fn new(
         return Err(PageError::bad_parameter("release", "name the application release, e.g. ?release=AR-1"));
     };
     let r = s.release(actor, &id).await?.release;
+    let creates = AvailableAction::allows(&s.global_actions_for(actor), "create_turnover");
     let paths = s.paths(actor, vec![PathState::Active], Some(MAX_PAGE), None).await?.items;
     let paths: Vec<_> = paths
         .into_iter()
@@ -134,7 +125,7 @@ pub async fn new(
     let body = html! {
         h1 { (title) }
         p { "A standard turnover carries " a href={ "/releases/" (r.id) } { (r.id) } " through the pre-production stages of a deployment path. Add its tasks and work items on its page once it exists." }
-        @if !actor.may(Operation::EditTurnover) {
+        @if !creates {
             p role="status" { "Your role does not create turnovers: developers, release engineers and release managers do." }
         } @else if paths.is_empty() {
             p role="status" { "No active deployment path serves " (r.release_type.as_str()) " releases; a release engineer activates one first." }
@@ -235,12 +226,11 @@ pub async fn edit(
 }
 
 /// The work items of the turnover's releases: those it delivers (with unlink) and a choice of the done
-/// ones it could link (R7).
-pub fn work_items_section(session: &SessionInfo, t: &Turnover, items: &[WorkItemView]) -> Markup {
+/// ones it could link (R7), when `editable` (the domain's `edit` action of the turnover is allowed).
+pub fn work_items_section(session: &SessionInfo, t: &Turnover, items: &[WorkItemView], editable: bool) -> Markup {
     let linked: Vec<&WorkItemView> = items.iter().filter(|w| t.work_items.contains(&w.item.id)).collect();
     let linkable: Vec<&WorkItemView> =
         items.iter().filter(|w| !t.work_items.contains(&w.item.id) && w.item.status == WorkItemStatus::Done).collect();
-    let editable = may_edit(session, t);
     html! {
         section aria-labelledby="work-items" {
             h2 #work-items { "Work items delivered" }
@@ -328,13 +318,18 @@ pub async fn unlink(
     Ok(Redirect::to(&format!("/turnovers/{id}#work-items")))
 }
 
-/// The cancel form, for those who may change the turnover while it is open.
-pub fn cancel_section(session: &SessionInfo, t: &Turnover) -> Markup {
-    let a = &session.actor;
-    let privileged = a.is_admin() || a.has(Role::ReleaseEngineer) || a.has(Role::ReleaseManager);
-    let may = t.state.is_open() && a.may(Operation::EditTurnover) && (privileged || t.developer == a.name);
+/// The cancel form, when the turnover's available actions `actions` allow cancelling it; when it waits on
+/// something (a deployment still running), what blocks it instead.
+pub fn cancel_section(session: &SessionInfo, t: &Turnover, actions: &[AvailableAction]) -> Markup {
+    let cancel = actions.iter().find(|a| a.action == "cancel" && a.on.is_none());
     html! {
-        @if may {
+        @if let Some(c) = cancel.filter(|c| !c.allowed && waiting(c)) {
+            section aria-labelledby="cancel" {
+                h2 #cancel { "Cancel the turnover" }
+                (blocked_by(c))
+            }
+        }
+        @if cancel.is_some_and(|c| c.allowed) {
             section aria-labelledby="cancel" {
                 h2 #cancel { "Cancel the turnover" }
                 form.action method="post" action={ "/turnovers/" (t.id) "/cancel" } {

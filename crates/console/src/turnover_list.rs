@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use axum::extract::{Query, State};
 use axum::response::Html;
 use maud::html;
-use railyard_domain::{Operation, TurnoverKind, TurnoverState};
+use railyard_domain::{AvailableAction, TurnoverKind, TurnoverState};
 use railyard_service::{MAX_PAGE, Service, TrainFilter, TurnoverFilter};
 
 use crate::error::PageError;
@@ -55,6 +55,7 @@ pub async fn show(
     };
     let turnovers = s.turnovers(actor, filter).await?.items;
     let trains = s.trains(actor, TrainFilter { limit: Some(MAX_PAGE), ..Default::default() }).await?.items;
+    let creates = AvailableAction::allows(&s.global_actions_for(actor), "create_turnover");
     let body = html! {
         h1 { "Turnovers" }
         form.action method="get" action="/turnovers" aria-label="Filter the turnovers" {
@@ -72,7 +73,7 @@ pub async fn show(
             }
             button.secondary type="submit" { "Show" }
         }
-        @if trains.iter().any(|t| Some(&t.train.id) == train.as_ref()) && actor.may(Operation::EditTurnover) {
+        @if creates && trains.iter().any(|t| Some(&t.train.id) == train.as_ref()) {
             @if let Some(t) = &train { p { a href={ "/turnovers/new-production?train=" (t) } { "New production-ready turnover for " (t) } } }
         }
         section aria-labelledby="list" {

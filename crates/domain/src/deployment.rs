@@ -371,12 +371,13 @@ impl Deployment {
         }
         let mut g = Guards::new("complete_run", &format!("run {run_id} of {describe}"), r.state.as_str());
         g.check(r.state == RunState::WaitingForOwner, "wrong_state", || {
-            format!("run {run_id} '{}' is {}, not waiting for its owner", r.title, r.state.as_str())
+            format!("task run '{}' is {}, not waiting for its owner", r.title, r.state.as_str())
         });
         let rule = crate::access::rules::RUN_OWNER;
         g.deny(rule.allows(actor, r.owner.as_deref()), rule.code, || {
             format!(
-                "run {run_id} is owned by {}; only they or a release engineer may complete it",
+                "task run '{}' is owned by {}; only they or a release engineer may complete it",
+                r.title,
                 r.owner.as_deref().unwrap_or("nobody")
             )
         });

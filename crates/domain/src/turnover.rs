@@ -3,6 +3,7 @@
 
 mod deploy;
 mod production;
+mod rollout;
 mod tasks;
 
 use std::fmt;
@@ -20,6 +21,7 @@ use crate::{
 
 pub use deploy::TurnoverFacts;
 pub use production::{ProductionSpec, ProposedOrder, default_tiers};
+pub use rollout::{assembles_production, goes_to_production, takes_production};
 pub use tasks::{ReorderEntry, Task, TaskPatch, TaskSpec};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -44,7 +44,8 @@ impl Service {
     pub async fn turnover_actions_for(&self, actor: &Actor, id: &str) -> ServiceResult<Vec<AvailableAction>> {
         self.authorize(actor, Operation::Read)?;
         let turnover: Stored<Turnover> = self.load(id).await?;
-        let facts = self.turnover_facts(&turnover.value).await?;
+        let mut facts = self.turnover_facts(&turnover.value).await?;
+        facts.train = Some(self.load::<Train>(&turnover.value.train_id).await?.value);
         Ok(turnover.value.actions(actor, &facts))
     }
 

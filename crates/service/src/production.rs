@@ -372,33 +372,13 @@ impl Service {
             let now = self.now();
             let past = self.deployments_of(id).await?;
             let values: Vec<Deployment> = past.iter().map(|d| d.value.clone()).collect();
-            let mut targets: Vec<Stored<Deployment>> = Vec::new();
-            for s in &t.value.stages {
-                if input.environment.as_ref().is_some_and(|e| e != &s.environment) {
-                    continue;
-                }
-                let latest = t.value.latest_in(&s.environment, &values);
-                if let Some(l) = latest.filter(|d| d.state == DeploymentState::Succeeded && !d.rollback) {
-                    targets.extend(past.iter().find(|d| d.value.id == l.id).cloned());
-                }
-            }
-            if t.value.kind != TurnoverKind::ProductionReady {
-                return Err(refused(
-                    "verify",
-                    &t.value,
-                    "not_production_ready",
-                    format!("{} is pre-production: validate its deployments instead", t.value.describe()),
-                ));
-            }
-            if targets.is_empty() {
-                let where_ = input.environment.as_deref().map(|e| format!(" in {e}")).unwrap_or_default();
-                return Err(refused(
-                    "verify",
-                    &t.value,
-                    "nothing_to_verify",
-                    format!("{} has no deployment{where_} that succeeded and awaits verification", t.value.describe()),
-                ));
-            }
+            let ids: Vec<String> = t
+                .value
+                .verify_targets(input.environment.as_deref(), &values)?
+                .into_iter()
+                .map(|d| d.id.clone())
+                .collect();
+            let mut targets: Vec<Stored<Deployment>> = past.into_iter().filter(|d| ids.contains(&d.value.id)).collect();
             let mut tx = Tx::new(actor, now);
             for d in &mut targets {
                 tx.record([d.value.validate(input.passed, &input.note, actor, now)?]);
@@ -429,31 +409,8 @@ impl Service {
                 let now = self.now();
                 let t: Stored<Turnover> = self.load(id).await?;
                 let past: Vec<Deployment> = self.deployments_of(id).await?.into_iter().map(|d| d.value).collect();
-                let Some(stage) = t.value.stage_of(&input.environment) else {
-                    return Err(refused(
-                        "rollback",
-                        &t.value,
-                        "no_such_environment",
-                        format!("{} does not deploy into {}", t.value.describe(), input.environment),
-                    ));
-                };
-                let latest = t.value.latest_in(&input.environment, &past);
-                let failed = latest.is_some_and(|d| {
-                    !d.rollback && matches!(d.state, DeploymentState::Failed | DeploymentState::Rejected)
-                });
-                if t.value.kind != TurnoverKind::ProductionReady || !failed {
-                    let why = match latest {
-                        Some(d) => format!("{} is {}", d.describe(), d.state),
-                        None => format!("nothing was deployed into {}", input.environment),
-                    };
-                    return Err(refused(
-                        "rollback",
-                        &t.value,
-                        "nothing_failed",
-                        format!("only a failed production deployment is rolled back; {why}"),
-                    ));
-                }
-                let attempt = latest.map(|d| d.attempt + 1).unwrap_or(1);
+                let railyard_domain::NextStage { stage, attempt } =
+                    t.value.decide_rollback(&input.environment, &past)?;
                 Deployment::rollback_of(String::new(), &t.value, stage, attempt, &input.reason, actor)?;
                 let did = self.new_id("DE").await?;
                 let (d, change) = Deployment::rollback_of(did.clone(), &t.value, stage, attempt, &input.reason, actor)?;

@@ -7,6 +7,7 @@ mod auth_limits;
 mod available;
 mod available_admin;
 mod available_train;
+mod available_turnover;
 mod calendar_zone;
 mod chrome;
 mod common;

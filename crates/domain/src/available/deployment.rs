@@ -8,7 +8,8 @@ use crate::{Actor, Deployment, Operation, Turnover};
 
 impl Deployment {
     /// Which actions `actor` may take on the deployment now. `turnover` is its turnover, `others` every
-    /// deployment of it, `train_manager` the manager of its train.
+    /// deployment of it, `train_manager` the manager of its train. Completing a manual run is listed `on`
+    /// each manual run.
     pub fn actions(
         &self,
         actor: &Actor,
@@ -29,7 +30,7 @@ impl Deployment {
                 on: None,
             }
         };
-        vec![
+        let mut list = vec![
             AvailableAction::decide("retry", actor, Operation::Deploy, || {
                 self.clone().retry_in(turnover, others, &[], now).map(|_| ())
             }),
@@ -41,6 +42,16 @@ impl Deployment {
             AvailableAction::decide("start_early", actor, Operation::StartEarly, || {
                 self.clone().start_early(true, "(reason)", train_manager, actor, now).map(|_| ())
             }),
-        ]
+        ];
+        // R15: each manual run, by its owner or a release engineer.
+        for r in self.runs.iter().filter(|r| r.owner.is_some()) {
+            list.push(
+                AvailableAction::decide("complete_run", actor, Operation::CompleteRun, || {
+                    self.clone().complete_manual(&r.id, true, "", actor, now).map(|_| ())
+                })
+                .on(r.id.clone()),
+            );
+        }
+        list
     }
 }

@@ -185,6 +185,12 @@ impl Deployment {
         self.early_start.is_some() || self.scheduled_for.is_none_or(|t| t <= now)
     }
 
+    /// Whether it is scheduled and has not started yet: the engine starts it at its time (or the train's
+    /// manager earlier, R11).
+    pub fn awaits_start(&self) -> bool {
+        self.state == DeploymentState::Scheduled && self.started_at.is_none()
+    }
+
     /// R11: a start before the scheduled time needs an override by the train's manager, with a reason.
     pub fn start_early(
         &mut self,
@@ -195,7 +201,7 @@ impl Deployment {
         now: DateTime<Utc>,
     ) -> Result<Change, DomainError> {
         let mut g = self.guards("start");
-        g.check(self.state == DeploymentState::Scheduled && self.started_at.is_none(), "wrong_state", || {
+        g.check(self.awaits_start(), "wrong_state", || {
             format!("{} is {}; only a deployment that has not started is started early", self.describe(), self.state)
         });
         match self.scheduled_for {

@@ -2,7 +2,8 @@
 //! service loads around it: its deployments and the environments of its path.
 
 use crate::{
-    Actor, Change, Deployment, DeploymentState, DomainError, Environment, EnvironmentState, Guard, Refusal, Turnover,
+    Actor, Change, Deployment, DeploymentState, DomainError, Environment, EnvironmentState, Guard, Refusal, Train,
+    Turnover,
 };
 
 use super::NextStage;
@@ -14,6 +15,8 @@ pub struct TurnoverFacts {
     pub deployments: Vec<Deployment>,
     /// The environments of its path that exist, by name.
     pub environments: Vec<Environment>,
+    /// Its train, when the decision needs it (assembling a production-ready turnover from this one).
+    pub train: Option<Train>,
 }
 
 impl TurnoverFacts {

@@ -12,8 +12,8 @@ use utoipa::ToSchema;
 use super::{Artifact, ReorderEntry, Task, Turnover, TurnoverKind, TurnoverState};
 use crate::error::{Fields, Guards};
 use crate::{
-    Actor, ApplicationRelease, Change, Deployment, DeploymentState, DomainError, Environment, EnvironmentState,
-    ReleaseState, Stage, Train,
+    Actor, ApplicationRelease, Change, Deployment, DeploymentState, DomainError, Environment, EnvironmentState, Stage,
+    Train,
 };
 
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
@@ -105,7 +105,7 @@ impl Turnover {
                 ),
                 None => g.fail("release_not_on_train", format!("{} is not accepted on a train", r.id)),
             }
-            g.check(r.state == ReleaseState::Verification, "release_not_in_verification", || {
+            g.check(super::rollout::goes_to_production(r), "release_not_in_verification", || {
                 format!("{} is {}; only development-approved releases in verification go to production", r.id, r.state)
             });
         }
@@ -121,20 +121,7 @@ impl Turnover {
             });
         }
         if let Some((src, deployments)) = from {
-            g.check(src.kind == TurnoverKind::Standard, "from_not_pre_production", || {
-                format!("{} is production-ready; start from a pre-production turnover", src.describe())
-            });
-            g.check(src.releases.iter().all(|r| spec.releases.contains(r)), "from_other_release", || {
-                format!("{} carries {}, which this turnover does not", src.describe(), src.releases.join(", "))
-            });
-            let validated =
-                deployments.iter().any(|d| d.generation == src.generation && d.state == DeploymentState::Validated);
-            g.check(validated, "from_not_validated", || {
-                format!(
-                    "{} has no validated deployment; a production-ready turnover starts from a validated one",
-                    src.describe()
-                )
-            });
+            src.check_source(&mut g, deployments, Some(&spec.releases));
         }
         super::check_named_developer(&mut g, spec.developer.as_deref(), actor);
         g.done()?;

@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::common::{Reply, TestApp, level, train_body};
@@ -22,33 +23,48 @@ fn body(kind: &str, action: &str) -> Value {
     }
 }
 
-/// Attempts one listed action (on the part `on` of the object, when given) through its own route.
+/// Attempts one listed action through its own route; `on` is the part it is about (an environment's
+/// calendar event, a task run, an environment of a production-ready turnover).
 async fn attempt(app: &TestApp, token: &str, kind: &str, id: &str, action: &str, on: Option<&str>) -> Reply {
     let at = format!("/api/v1/{kind}/{id}");
-    match (kind, action) {
-        (_, "edit") => return app.call(Some(token), reqwest::Method::PATCH, &at, Some(json!({}))).await,
+    let on = on.unwrap_or_default();
+    let (route, body) = match (kind, action) {
+        (_, "start_early") => ("start".to_string(), body(kind, action)),
+        // Editing its artifacts (tasks and work items are guarded alike).
+        ("turnovers", "edit") => {
+            let body = json!({"artifacts": [{"name": "pay", "version": "43"}]});
+            return app.call(Some(token), Method::PATCH, &at, Some(body)).await;
+        }
+        (_, "edit") => return app.call(Some(token), Method::PATCH, &at, Some(json!({}))).await,
         ("environments", "plan_calendar") => {
             let event = json!({"kind": "blackout", "title": "freeze", "start": "2030-01-01T00:00:00Z", "end": "2030-01-01T01:00:00Z"});
             return app.post(token, &format!("{at}/events"), event).await;
         }
         ("environments", "remove_event") => {
-            let path = format!("{at}/events/{}", on.unwrap_or_default());
-            return app.call(Some(token), reqwest::Method::DELETE, &path, None).await;
+            return app.call(Some(token), Method::DELETE, &format!("{at}/events/{on}"), None).await;
         }
-        _ => {}
-    }
-    let route = match action {
-        "start_early" => "start".to_string(),
-        other => other.replace('_', "-"),
+        (_, "create_production") => {
+            let t = app.get(token, &at).await.ok();
+            let body =
+                json!({"title": "to production", "releases": t["releases"], "environments": ["prod"], "from": id});
+            return app.post(token, "/api/v1/production-turnovers", body).await;
+        }
+        (_, "complete_run") => (format!("runs/{on}/complete"), json!({"done": true})),
+        (_, "schedule_production") => {
+            let at = chrono::Utc::now() + chrono::Duration::days(2);
+            ("schedule".to_string(), json!({"environment": on, "at": at, "window_minutes": 60}))
+        }
+        (_, "verify_production") => ("verify".to_string(), json!({"environment": on, "passed": true})),
+        (_, "rollback") => ("rollback".to_string(), json!({"environment": on, "reason": "it failed"})),
+        (_, other) => (other.replace('_', "-"), body(kind, action)),
     };
-    app.post(token, &format!("/api/v1/{kind}/{id}/{route}"), body(kind, action)).await
+    app.post(token, &format!("/api/v1/{kind}/{id}/{route}"), body).await
 }
 
 /// Attempts one of a train's plan or part actions (`on` its gate, `gate/criterion` or milestone) through
 /// its own route; None for those that need another object made first (`add_release`, `add_turnover`:
 /// the domain's tables and the console's `available_train` test check them).
 async fn attempt_train_part(app: &TestApp, token: &str, id: &str, action: &str, on: Option<&str>) -> Option<Reply> {
-    use reqwest::Method;
     let t = format!("/api/v1/trains/{id}");
     let part = on.unwrap_or_default();
     let criterion = part.split('/').nth(1).unwrap_or_default();
@@ -106,7 +122,10 @@ async fn agree(app: &TestApp, token: &str, kind: &str, id: &str) -> Vec<String> 
         if a["allowed"] == true {
             assert!(listed.is_empty(), "{kind} {id}: {name} allowed with guards {listed:?}");
             if !part {
-                allowed.push(name.to_string());
+                allowed.push(match a["on"].as_str() {
+                    Some(on) => format!("{name} {on}"),
+                    None => name.to_string(),
+                });
             }
             continue;
         }
@@ -126,6 +145,11 @@ async fn agree(app: &TestApp, token: &str, kind: &str, id: &str) -> Vec<String> 
             assert_eq!(r.body["detail"], a["guards"][0]["message"], "{kind} {id}: {name}");
         } else if listed == ["invalid_input"] {
             assert_eq!(r.status.as_u16(), 422, "{kind} {id}: {name}: {}", r.body);
+        } else if name == "create_production" {
+            // Assembling one takes releases and environments chosen in its form: the listed guards (about
+            // this turnover and its train) are among those the create meets.
+            let met = r.guards();
+            assert!(listed.iter().all(|g| met.contains(g)), "{kind} {id}: {name}: {listed:?} not in {}", r.body);
         } else {
             assert_eq!(r.guards(), listed, "{kind} {id}: {name} refused otherwise than listed: {}", r.body);
             let messages: Vec<&str> =
@@ -270,7 +294,7 @@ async fn the_listed_actions_of_turnovers_deployments_runbooks_and_environments_a
         .await
         .ok());
     // No task yet: nothing to deploy.
-    assert_eq!(agree(&app, &erin, "turnovers", &to).await, ["cancel"]);
+    assert_eq!(agree(&app, &erin, "turnovers", &to).await, ["cancel", "edit"]);
     app.post(
         &dan,
         &format!("/api/v1/turnovers/{to}/tasks"),
@@ -278,7 +302,7 @@ async fn the_listed_actions_of_turnovers_deployments_runbooks_and_environments_a
     )
     .await
     .expect(201);
-    assert_eq!(agree(&app, &dan, "turnovers", &to).await, ["cancel"], "a developer does not deploy");
+    assert_eq!(agree(&app, &dan, "turnovers", &to).await, ["cancel", "edit"], "a developer does not deploy");
     let d = act(&app, &erin, "turnovers", &to, "deploy").await;
     let de = id(&d);
     // The manual run waits for dan: the deployment runs, and the turnover is not cancelled under it.
@@ -286,11 +310,15 @@ async fn the_listed_actions_of_turnovers_deployments_runbooks_and_environments_a
     let list = app.get(&erin, &format!("/api/v1/turnovers/{to}/actions")).await.ok();
     let cancel = list.as_array().unwrap().iter().find(|a| a["action"] == "cancel").unwrap();
     assert_eq!(cancel["guards"][0]["code"], "deployment_running", "{list}");
+    let run = d["runs"][0]["id"].as_str().unwrap().to_string();
     for who in [&rita, &erin, &dan] {
         agree(&app, who, "turnovers", &to).await;
-        assert!(agree(&app, who, "deployments", &de).await.is_empty());
     }
-    let run = d["runs"][0]["id"].as_str().unwrap().to_string();
+    // Only completing the manual run is left: by its owner or a release engineer, not a manager.
+    assert!(agree(&app, &rita, "deployments", &de).await.is_empty());
+    for who in [&erin, &dan] {
+        assert_eq!(agree(&app, who, "deployments", &de).await, [format!("complete_run {run}")]);
+    }
     app.post(&dan, &format!("/api/v1/deployments/{de}/runs/{run}/complete"), json!({"done": true})).await.ok();
     wait_for_state(&app, &erin, &de, "succeeded").await;
     assert_eq!(agree(&app, &dan, "deployments", &de).await, Vec::<String>::new(), "a developer validates nothing");

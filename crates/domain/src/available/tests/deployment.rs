@@ -30,6 +30,7 @@ fn every_deployment_action_from_every_state() {
         let mut expected: Vec<(&str, &[&str])> =
             ["retry", "abandon", "validate", "start", "start_early"].into_iter().zip(expected).collect();
         expected[4].1 = &["role_required"]; // starting early is the train's manager's
+        expected.push(("complete_run", w)); // its manual run has not started
         let list = d.actions(&erin(), &t, std::slice::from_ref(&d), "rita", now());
         row(&list, &expected, &format!("engineer, deployment {state:?}"));
         no_rule_numbers(&list);

@@ -15,6 +15,7 @@ pub(super) fn facts(deployments: Vec<Deployment>) -> TurnoverFacts {
     TurnoverFacts {
         deployments,
         environments: vec![env("test", "test"), env("staging", "staging"), env("prod", "production")],
+        train: None,
     }
 }
 
@@ -42,14 +43,14 @@ fn every_turnover_action_from_every_state() {
     let npr: &[&str] = &["not_production_ready", "wrong_state"];
     // A standard turnover, acted on by an engineer (who deploys, edits and reviews).
     for (state, expected) in [
-        (Draft, [ok, ok, &["not_production_ready"][..], npr, npr]),
-        (InFlight, [ok, ok, npr, npr, npr]),
-        (Completed, [&["wrong_state"][..], &["wrong_state"], npr, npr, npr]),
-        (Cancelled, [&["wrong_state"][..], &["wrong_state"], npr, npr, npr]),
+        (Draft, [ok, ok, &["not_production_ready"][..], npr, npr, ok, ok]),
+        (InFlight, [ok, ok, npr, npr, npr, ok, ok]),
+        (Completed, [&["wrong_state"][..], &["wrong_state"], npr, npr, npr, &["wrong_state"], ok]),
+        (Cancelled, [&["wrong_state"][..], &["wrong_state"], npr, npr, npr, &["wrong_state"], ok]),
     ] {
         let mut t = turnover(&p);
         t.state = state;
-        let names = ["deploy", "cancel", "deliver", "accept", "reject"];
+        let names = ["deploy", "cancel", "deliver", "accept", "reject", "edit", "create_production"];
         let list = t.actions(&erin(), &facts(Vec::new()));
         row(&list, &names.iter().copied().zip(expected).collect::<Vec<_>>(), &format!("engineer, {state:?}"));
         no_rule_numbers(&list);
