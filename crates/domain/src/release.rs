@@ -2,6 +2,7 @@
 
 mod dependents;
 mod lifecycle;
+mod turnovers;
 
 use std::fmt;
 use std::str::FromStr;
@@ -302,7 +303,7 @@ impl ApplicationRelease {
     ) -> Result<(ApplicationRelease, Vec<Change>), DomainError> {
         let mut f = Fields::default();
         f.check(!spec.title.trim().is_empty(), "title", || "must not be empty".into());
-        f.check(!app.archived, "application", || format!("application {} is archived", app.key));
+        app.check_takes_releases(&mut f);
         if let Err(DomainError::Invalid(mut e)) = spec.schedule.validate() {
             f.0.append(&mut e);
         }

@@ -68,8 +68,8 @@ impl ApplicationRelease {
     }
 
     /// Puts it on a train: accepted at once when a release manager does it, proposed otherwise.
-    pub fn propose(&mut self, train: &Train, actor: &Actor, now: DateTime<Utc>) -> Result<Vec<Change>, DomainError> {
-        let mut g = self.guards("propose");
+    /// Whether it could join a train now, whichever the train: in planning or construction, on none yet.
+    fn check_may_join(&self, g: &mut Guards) {
         g.check(matches!(self.state, ReleaseState::Planning | ReleaseState::Construction), "wrong_state", || {
             format!("{} is {}; only releases in planning or construction join a train", self.describe(), self.state)
         });
@@ -79,6 +79,20 @@ impl ApplicationRelease {
                 format!("{} is already {} on train {}", self.id, m.state.as_str(), m.train_id),
             );
         }
+    }
+
+    /// Whether `actor` may propose it to some train now, before the train is chosen: the guards of
+    /// [`ApplicationRelease::propose`] that do not depend on the train.
+    pub fn may_propose(&self, actor: &Actor) -> Result<(), DomainError> {
+        let mut g = self.guards("propose");
+        self.check_may_join(&mut g);
+        self.check_owner(&mut g, actor);
+        g.done()
+    }
+
+    pub fn propose(&mut self, train: &Train, actor: &Actor, now: DateTime<Utc>) -> Result<Vec<Change>, DomainError> {
+        let mut g = self.guards("propose");
+        self.check_may_join(&mut g);
         check_train_open_for_members(&mut g, self, train);
         check_window(&mut g, self, train);
         self.check_owner(&mut g, actor);
