@@ -6,6 +6,7 @@ mod deployment;
 mod environment;
 mod holds;
 mod release;
+mod release_parts;
 mod runbook;
 mod train;
 mod turnover;
