@@ -22,7 +22,7 @@ use crate::{
 };
 
 pub use dependents::{Dependent, dependents_of, holds};
-pub use lifecycle::ReleaseAction;
+pub use lifecycle::{ReleaseAction, TRAINS_TAKING_RELEASES};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -398,11 +398,20 @@ impl ApplicationRelease {
 
     // ---- dependencies (R5: the service checks for cycles over the whole graph first) ----
 
+    /// Whether it could depend on `other`: another open release it does not depend on yet (a cycle is
+    /// judged over the whole graph when the dependency is added).
+    pub fn may_depend_on(&self, other: &ApplicationRelease) -> bool {
+        other.id != self.id && !self.dependencies.contains(&other.id) && other.state.is_open()
+    }
+
     pub fn add_dependency(&mut self, on: &ApplicationRelease, actor: &Actor) -> Result<Change, DomainError> {
         let mut g = self.guards("add_dependency");
         g.check(self.state.is_open(), "wrong_state", || format!("{} is {}", self.describe(), self.state));
         g.check(!self.dependencies.contains(&on.id), "already_depends", || {
             format!("{} already depends on {}", self.id, on.id)
+        });
+        g.check(on.state.is_open(), "dependency_not_open", || {
+            format!("{} is {}: nothing can depend on it any more", on.describe(), on.state)
         });
         self.check_owner(&mut g, actor);
         g.done()?;

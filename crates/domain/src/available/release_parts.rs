@@ -4,7 +4,10 @@
 use chrono::{DateTime, Utc};
 
 use super::AvailableAction;
-use crate::{Actor, ApplicationRelease, MilestonePatch, MilestoneSpec, MilestoneState, Operation, ReleasePatch, Train};
+use crate::{
+    Actor, ApplicationRelease, MilestonePatch, MilestoneSpec, MilestoneState, Operation, ReleasePatch, ReleaseState,
+    Train,
+};
 
 impl ApplicationRelease {
     /// The actions on what belongs to the release, each decided by the very function it runs: `edit`,
@@ -33,6 +36,7 @@ impl ApplicationRelease {
             AvailableAction::decide("add_dependency", actor, Operation::EditRelease, || {
                 let mut other = self.clone();
                 other.id = "(another release)".into();
+                other.state = ReleaseState::Planning;
                 self.clone().add_dependency(&other, actor).map(|_| ())
             }),
         ];

@@ -37,8 +37,12 @@ impl ReleaseAction {
 
 /// Releases join a train up to its construction stage: after that, the train's guards (every accepted
 /// release development-approved before verification) have already been checked without them.
+/// The states of a train in which it takes application releases: up to its construction stage.
+pub const TRAINS_TAKING_RELEASES: [TrainState; 4] =
+    [TrainState::Draft, TrainState::AwaitingTrainApproval, TrainState::Scoping, TrainState::Construction];
+
 fn check_train_open_for_members(g: &mut Guards, release: &ApplicationRelease, train: &Train) {
-    g.check(train.state.is_open() && train.state <= TrainState::Construction, "train_closed_to_releases", || {
+    g.check(TRAINS_TAKING_RELEASES.contains(&train.state), "train_closed_to_releases", || {
         format!("train {} is {}; application releases join a train up to its construction stage", train.id, train.state)
     });
     g.check(
