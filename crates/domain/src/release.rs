@@ -421,6 +421,7 @@ impl ApplicationRelease {
 
     pub fn remove_dependency(&mut self, on: &str, actor: &Actor) -> Result<Change, DomainError> {
         let mut g = self.guards("remove_dependency");
+        g.check(self.state.is_open(), "wrong_state", || format!("{} is {}", self.describe(), self.state));
         g.check(self.dependencies.iter().any(|d| d == on), "no_such_dependency", || {
             format!("{} does not depend on {on}", self.id)
         });

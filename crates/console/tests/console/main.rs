@@ -5,6 +5,7 @@ mod actions;
 mod audit_export;
 mod auth_limits;
 mod available;
+mod available_release;
 mod chrome;
 mod common;
 mod demo_screens;

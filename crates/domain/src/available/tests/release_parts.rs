@@ -128,6 +128,9 @@ fn each_dependency_is_removed_on_its_own() {
     assert_eq!(guards_on(&list, "remove_dependency", "AR-7"), guards_of(&list, "add_dependency"));
     let list = r.actions(&vic(), Some(&t), &ReleaseFacts::default(), now());
     assert_eq!(guards_on(&list, "remove_dependency", "AR-8"), ["role_required"]);
+    r.state = ReleaseState::Cancelled;
+    let list = r.actions(&eve(), Some(&t), &ReleaseFacts::default(), now());
+    assert_eq!(guards_on(&list, "remove_dependency", "AR-8"), ["wrong_state"]);
 }
 
 #[test]
