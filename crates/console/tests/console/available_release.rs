@@ -8,13 +8,14 @@ use serde_json::{Value, json};
 
 use crate::common::{PASSWORD, Page, TestApp};
 
-/// Where each action of a release shows on its page: the form posting there (or the link), for an action
-/// on the release itself (`{base}` is `/releases/{id}`).
+/// Where each action of a release shows on its page: the form posting there (or the link; `|` separates
+/// alternatives), for an action on the release itself (`{base}` is `/releases/{id}`).
 const RELEASE_FORMS: [(&str, &str); 6] = [
     ("edit", r#"action="{base}/edit""#),
     ("propose", r#"action="{base}/propose""#),
     ("manage_work_items", r#"action="{base}/work-items""#),
-    ("add_dependency", r#"action="{base}/dependencies""#),
+    // With no release left to depend on, the page says so instead of an empty choice.
+    ("add_dependency", r#"action="{base}/dependencies"|No other application release to depend on."#),
     ("add_milestone", r#"action="{base}/milestones""#),
     ("create_turnover", r#"href="/turnovers/new?release={id}""#),
 ];
@@ -47,7 +48,8 @@ fn offered(page: &Page, list: &Value, base: &str, id: &str, forms: &[(&str, &str
         let forms = if on.is_some() { &PART_FORMS[..] } else { forms };
         if let Some((_, pattern)) = forms.iter().find(|(n, _)| *n == name) {
             let key = format!("{name}{}", on.map(|o| format!(" on {o}")).unwrap_or_default());
-            if page.body.contains(&fill(pattern, base, id, on.unwrap_or_default())) && !out.contains(&key) {
+            let shown = pattern.split('|').any(|p| page.body.contains(&fill(p, base, id, on.unwrap_or_default())));
+            if shown && !out.contains(&key) {
                 out.push(key);
             }
         }
