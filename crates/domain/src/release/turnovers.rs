@@ -28,20 +28,24 @@ impl ApplicationRelease {
     /// refused, turnovers ride trains). Answers that train. The turnover's own input (its path, its
     /// developer) is judged when it is created.
     pub fn takes_turnovers<'a>(&self, train: Option<&'a Train>) -> Result<&'a Train, DomainError> {
-        let object = format!("a turnover of {}", self.id);
-        let Some(train) = train else {
-            return Err(DomainError::Refused(Refusal {
+        let train = self.turnover_train(train)?;
+        let mut g = Guards::new("create", &format!("a turnover of {}", self.id), self.state);
+        self.check_takes_turnovers(&mut g, train);
+        g.done().map(|()| train)
+    }
+
+    /// The train its turnovers ride: `train`, the one it is accepted on; refused when it is on none.
+    pub fn turnover_train<'a>(&self, train: Option<&'a Train>) -> Result<&'a Train, DomainError> {
+        train.ok_or_else(|| {
+            DomainError::Refused(Refusal {
                 action: "create".into(),
-                object,
+                object: format!("a turnover of {}", self.id),
                 state: self.state.to_string(),
                 guards: vec![Guard::new(
                     "release_not_on_train",
                     format!("{} is not accepted on a train; turnovers ride trains", self.id),
                 )],
-            }));
-        };
-        let mut g = Guards::new("create", &object, self.state);
-        self.check_takes_turnovers(&mut g, train);
-        g.done().map(|()| train)
+            })
+        })
     }
 }
