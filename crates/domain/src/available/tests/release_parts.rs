@@ -203,3 +203,26 @@ fn an_application_is_changed_by_its_keepers_and_takes_releases_until_archived() 
     );
     no_rule_numbers(&list);
 }
+
+#[test]
+fn a_release_depends_only_on_another_open_release_it_does_not_depend_on_yet() {
+    let t = train(TrainState::Construction);
+    let mut r = release_on(&t);
+    let mut other = release_on(&t);
+    other.id = "AR-2".into();
+    assert!(r.may_depend_on(&other) && !r.may_depend_on(&r.clone()));
+    r.add_dependency(&other, &eve()).expect("added");
+    assert!(!r.may_depend_on(&other), "already");
+    let mut third = other.clone();
+    third.id = "AR-3".into();
+    third.state = ReleaseState::Cancelled;
+    assert!(!r.may_depend_on(&third));
+    let refused = r.add_dependency(&third, &eve()).expect_err("refused");
+    let codes: Vec<String> = match refused {
+        crate::DomainError::Refused(x) | crate::DomainError::NotAllowed(x) => {
+            x.guards.into_iter().map(|g| g.code).collect()
+        }
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(codes, ["dependency_not_open"]);
+}
