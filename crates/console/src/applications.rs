@@ -5,7 +5,7 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, Redirect};
 use maud::{Markup, html};
-use railyard_domain::{Actor, ApplicationPatch, ApplicationSpec, Operation};
+use railyard_domain::{Actor, ApplicationPatch, ApplicationSpec, AvailableAction};
 use railyard_service::{ApplicationView, MAX_PAGE, ReleaseFilter, Service, SessionInfo};
 use serde::Deserialize;
 
@@ -48,7 +48,8 @@ pub async fn list(
         other => return Err(PageError::bad_parameter("archived", format!("“{other}” is neither true nor false"))),
     };
     let apps = all_applications(&s, actor, archived).await?;
-    let people = if actor.may(Operation::ManageApplications) { people::active(&s, actor).await? } else { Vec::new() };
+    let create = AvailableAction::allows(&s.global_actions_for(actor), "create_application");
+    let people = if create { people::active(&s, actor).await? } else { Vec::new() };
     let body = html! {
         h1 { "Applications" }
         section aria-labelledby="applications" {
@@ -73,7 +74,7 @@ pub async fn list(
                 } }
             }
         }
-        @if actor.may(Operation::ManageApplications) { (create_form(&user.session, &people)) }
+        @if create { (create_form(&user.session, &people)) }
     };
     Ok(Html(layout::page("Applications", Some(&user.session), body).into_string()))
 }
@@ -140,8 +141,11 @@ pub async fn show(
     let filter = ReleaseFilter { application: Some(key.clone()), limit: Some(MAX_PAGE), ..Default::default() };
     let releases = s.releases(actor, filter).await?.items;
     let a = &view.application;
-    let manage = actor.may(Operation::ManageApplications) && !a.archived;
-    let people = if manage { people::active(&s, actor).await? } else { Vec::new() };
+    // Its forms are the actions the domain lists for this user.
+    let actions = s.application_actions_for(actor, &key).await?;
+    let edit = AvailableAction::allows(&actions, "edit");
+    let archive = AvailableAction::allows(&actions, "archive");
+    let people = if edit { people::active(&s, actor).await? } else { Vec::new() };
     let title = format!("{} {}", a.key, a.name);
     let body = html! {
         h1 { (title) }
@@ -175,12 +179,13 @@ pub async fn show(
                     }
                 } }
             }
-            @if actor.may(Operation::EditRelease) && !a.archived {
+            @if AvailableAction::allows(&actions, "create_release") {
                 p { a href={ "/releases/new?application=" (a.key) } { "New application release of " (a.key) } }
             }
         }
-        @if manage {
+        @if edit || archive {
             section aria-labelledby="edit" {
+                @if edit {
                 details.edit open[unfold.open()] {
                     summary { h2 #edit { "Change the application" } }
                     form.action method="post" action={ "/applications/" (a.key) "/edit" } {
@@ -192,11 +197,14 @@ pub async fn show(
                         button type="submit" { "Save changes" }
                     }
                 }
-                form.action method="post" action={ "/applications/" (a.key) "/archive" } {
-                    (csrf_field(&user.session))
-                    button.secondary type="submit" { "Archive " (a.key) }
                 }
-                p.hint { "An archived application keeps its releases but takes no new ones." }
+                @if archive {
+                    form.action method="post" action={ "/applications/" (a.key) "/archive" } {
+                        (csrf_field(&user.session))
+                        button.secondary type="submit" { "Archive " (a.key) }
+                    }
+                    p.hint { "An archived application keeps its releases but takes no new ones." }
+                }
             }
         }
     };

@@ -7,29 +7,28 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::Redirect;
 use maud::{Markup, html};
-use railyard_domain::{ApplicationRelease, Dependent};
+use railyard_domain::{ApplicationRelease, AvailableAction, Dependent};
 use railyard_service::{DependencyInput, ReleaseView, Service, ServiceError, SessionInfo};
 use serde::Deserialize;
 
 use crate::error::PageError;
 use crate::forms::{self, csrf_field};
-use crate::release_forms::may_edit;
 use crate::session::SignedIn;
 
 /// The dependencies section. `candidates` are the releases it could depend on (the other releases of its
-/// train, or every other open release when it is on none).
+/// train, or every other release when it is on none), of which the domain keeps those it may depend on.
+/// Adding and removing are there when the domain's `actions` allow them (removing, on that dependency).
 pub(crate) fn section(
     session: &SessionInfo,
     r: &ApplicationRelease,
+    actions: &[AvailableAction],
     candidates: &[ReleaseView],
     dependents: &[Dependent],
 ) -> Markup {
-    let edit = may_edit(session, r);
-    let choices: Vec<&ApplicationRelease> = candidates
-        .iter()
-        .map(|c| &c.release)
-        .filter(|c| c.id != r.id && !r.dependencies.contains(&c.id) && c.state.is_open())
-        .collect();
+    let add = AvailableAction::allows(actions, "add_dependency");
+    let remove = |d: &str| AvailableAction::allows_on(actions, "remove_dependency", d);
+    let choices: Vec<&ApplicationRelease> =
+        candidates.iter().map(|c| &c.release).filter(|c| r.may_depend_on(c)).collect();
     let title = |id: &str| candidates.iter().find(|c| c.release.id == id).map(|c| c.release.title.clone());
     html! {
         section aria-labelledby="dependencies" {
@@ -41,7 +40,7 @@ pub(crate) fn section(
                     @for d in &r.dependencies {
                         li {
                             a href={ "/releases/" (d) } { (d) } @if let Some(t) = title(d) { " " (t) }
-                            @if edit {
+                            @if remove(d) {
                                 form.action method="post" action={ "/releases/" (r.id) "/dependencies/" (d) "/remove" } {
                                     (csrf_field(session))
                                     button.secondary type="submit" { "Remove the dependency on " (d) }
@@ -71,7 +70,7 @@ pub(crate) fn section(
                     }
                 } }
             }
-            @if edit {
+            @if add {
                 @if choices.is_empty() { p.hint { "No other application release to depend on." } }
                 @else {
                     form.action method="post" action={ "/releases/" (r.id) "/dependencies" } {

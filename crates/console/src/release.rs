@@ -5,7 +5,7 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, Redirect};
 use maud::{Markup, html};
-use railyard_domain::{ApplicationRelease, Operation};
+use railyard_domain::{ApplicationRelease, AvailableAction};
 use railyard_service::{
     MAX_PAGE, ReleaseFilter, ReleaseView, Service, SessionInfo, TurnoverFilter, TurnoverView, Verification,
 };
@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use crate::error::PageError;
 use crate::people;
-use crate::release_forms::{edit_form, may_edit, open_trains};
+use crate::release_forms::{edit_form, open_trains};
 use crate::session::SignedIn;
 use crate::widgets::badge;
 use crate::widgets::{state, time};
@@ -33,34 +33,33 @@ pub async fn show(
     let verification = s.verification(actor, &id).await?;
     let dependents = s.release_dependents(actor, &id).await?;
     let r = &release.release;
-    let train = match r.active_train() {
-        Some(t) => Some(s.train(actor, t).await?),
-        None => None,
-    };
+    // Every form of the page is an action the domain lists for this user.
     let actions = s.release_actions_for(actor, &id).await?;
-    let edit = may_edit(&user.session, r);
+    let allows = |name: &str| AvailableAction::allows(&actions, name);
+    let names_people = ["edit", "add_milestone"].into_iter().any(allows)
+        || actions.iter().any(|a| a.allowed && a.action == "edit_milestone");
     // What the forms offer: people, trains to propose to, releases to depend on (those of its train).
-    let (people, trains, candidates) = if edit {
-        let people = people::active(&s, actor).await?;
-        let trains = if train.is_none() { open_trains(&s, &user).await? } else { Vec::new() };
+    let people = if names_people { people::active(&s, actor).await? } else { Vec::new() };
+    let trains = if allows("propose") { open_trains(&s, &user).await? } else { Vec::new() };
+    let candidates = if allows("add_dependency") {
         let filter =
             ReleaseFilter { train: r.active_train().map(str::to_string), limit: Some(MAX_PAGE), ..Default::default() };
-        (people, trains, s.releases(actor, filter).await?.items)
+        s.releases(actor, filter).await?.items
     } else {
-        (Vec::new(), Vec::new(), dependency_titles(&s, &user, r).await?)
+        dependency_titles(&s, &user, r).await?
     };
     let title = format!("{} {}", r.id, r.title);
     let body = html! {
         h1 { (title) }
         (summary(r, user.session.time_zone))
         (release_actions::section(&user.session, &release, &actions, &trains))
-        (edit_form(&user.session, &release, &people, unfold.open()))
+        (edit_form(&user.session, &release, &actions, &people, unfold.open()))
         (verification_section(&verification))
-        (dependency_forms::section(&user.session, r, &candidates, &dependents))
-        (release_milestones::section(&user.session, &release, &people))
-        (work_item_forms::section(&user.session, r, &items))
-        (import_form(&user.session, r))
-        (turnovers_section(&user.session, r, &turnovers))
+        (dependency_forms::section(&user.session, r, &actions, &candidates, &dependents))
+        (release_milestones::section(&user.session, &release, &actions, &people))
+        (work_item_forms::section(&user.session, r, &actions, &items))
+        (import_form(&user.session, r, &actions))
+        (turnovers_section(r, &actions, &turnovers))
     };
     Ok(Html(layout::page(&title, Some(&user.session), body).into_string()))
 }
@@ -139,9 +138,9 @@ fn verification_section(v: &Verification) -> Markup {
 }
 
 /// The work-item import: rows pasted as CSV (Railyard's columns or a Jira export) or JSON.
-fn import_form(session: &SessionInfo, r: &ApplicationRelease) -> Markup {
+fn import_form(session: &SessionInfo, r: &ApplicationRelease, actions: &[AvailableAction]) -> Markup {
     html! {
-        @if session.actor.may(Operation::ManageWorkItems) && may_edit(session, r) {
+        @if AvailableAction::allows(actions, "manage_work_items") {
             section aria-labelledby="import" {
                 h2 #import { "Import work items" }
                 p.hint { "Paste a CSV (a header row, then key, title, kind, status, link) or a Jira export, or JSON. \
@@ -176,8 +175,8 @@ pub async fn import(
     Ok(Redirect::to(&format!("/releases/{id}#work-items")))
 }
 
-fn turnovers_section(session: &SessionInfo, r: &ApplicationRelease, turnovers: &[TurnoverView]) -> Markup {
-    let may_create = session.actor.may(Operation::EditTurnover) && r.state.is_open();
+fn turnovers_section(r: &ApplicationRelease, actions: &[AvailableAction], turnovers: &[TurnoverView]) -> Markup {
+    let may_create = AvailableAction::allows(actions, "create_turnover");
     html! {
         section aria-labelledby="turnovers" {
             h2 #turnovers { "Turnovers" }

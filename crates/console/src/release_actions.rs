@@ -7,14 +7,14 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::Redirect;
 use maud::{Markup, html};
-use railyard_domain::{AvailableAction, ReleaseAction, ReleaseState};
+use railyard_domain::{AvailableAction, ReleaseAction};
 use railyard_service::{ProposeInput, ReasonInput, ReleaseView, Service, ServiceError, SessionInfo, TrainView};
 use serde::Deserialize;
 
 use crate::available::waiting;
 use crate::error::PageError;
 use crate::forms::{self, csrf_field};
-use crate::release_forms::{may_edit, train_select};
+use crate::release_forms::train_select;
 use crate::session::SignedIn;
 
 /// The order of the actions on the page: the membership first, then the lifecycle.
@@ -39,8 +39,8 @@ fn label(action: &str, train: &str) -> Option<String> {
 /// The actions section of the release page: its train membership and lifecycle exactly as the domain
 /// lists them for this user (`Service::release_actions_for`). Each allowed action is a form; a refused
 /// one waiting on work still to do (see [`crate::available::waiting`]) is a hint naming what stands in
-/// its way; the others are not shown. Proposing to a train is not in that list: it is offered to whoever
-/// may edit the release while it is on no train. `trains` are those it could be proposed to.
+/// its way; the others are not shown. Proposing to a train is offered when the list allows `propose`
+/// (the release is on no train yet); `trains` are those it could be proposed to.
 pub(crate) fn section(
     session: &SessionInfo,
     view: &ReleaseView,
@@ -51,9 +51,7 @@ pub(crate) fn section(
     let base = format!("/releases/{}", r.id);
     let membership = r.membership.as_ref().filter(|m| m.is_active());
     let train = membership.map(|m| m.train_id.as_str()).unwrap_or("the train");
-    let can_propose = may_edit(session, r)
-        && membership.is_none()
-        && matches!(r.state, ReleaseState::Planning | ReleaseState::Construction);
+    let can_propose = AvailableAction::allows(actions, "propose");
     let shown: Vec<(&AvailableAction, String)> = ORDER
         .iter()
         .filter_map(|name| actions.iter().find(|x| x.action == *name))

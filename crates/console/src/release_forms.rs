@@ -5,8 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{Html, Redirect};
 use maud::{Markup, html};
 use railyard_domain::{
-    ApplicationRelease, Criticality, Operation, PathState, ReleasePatch, ReleaseSchedule, ReleaseSpec, ReleaseType,
-    Role, TrainState,
+    AvailableAction, Criticality, PathState, ReleasePatch, ReleaseSchedule, ReleaseSpec, ReleaseType,
 };
 use railyard_service::{MAX_PAGE, ReleaseView, Service, SessionInfo, TrainFilter, TrainView};
 use serde::Deserialize;
@@ -19,10 +18,6 @@ use crate::people;
 use crate::session::SignedIn;
 use railyard_service::UserView;
 
-/// The stages of a train in which it takes application releases.
-const TAKING_RELEASES: [TrainState; 4] =
-    [TrainState::Draft, TrainState::AwaitingTrainApproval, TrainState::Scoping, TrainState::Construction];
-
 const CRITICALITIES: [(Criticality, &str); 4] = [
     (Criticality::Low, "low"),
     (Criticality::Medium, "medium"),
@@ -30,18 +25,10 @@ const CRITICALITIES: [(Criticality, &str); 4] = [
     (Criticality::Critical, "critical"),
 ];
 
-/// Whether the signed-in user may change this release: a role that edits releases, and its product owner
-/// or a release manager (the service decides; this only hides forms that would be refused).
-pub(crate) fn may_edit(session: &SessionInfo, r: &ApplicationRelease) -> bool {
-    let a = &session.actor;
-    a.may(Operation::EditRelease)
-        && r.state.is_open()
-        && (a.is_admin() || a.has(Role::ReleaseManager) || r.product_owner == a.name)
-}
-
 /// The trains an application release can be proposed to now.
 pub(crate) async fn open_trains(s: &Service, user: &SignedIn) -> Result<Vec<TrainView>, PageError> {
-    let filter = TrainFilter { states: TAKING_RELEASES.to_vec(), limit: Some(MAX_PAGE), ..Default::default() };
+    let states = railyard_domain::release::TRAINS_TAKING_RELEASES.to_vec();
+    let filter = TrainFilter { states, limit: Some(MAX_PAGE), ..Default::default() };
     Ok(s.trains(&user.session.actor, filter).await?.items)
 }
 
@@ -93,12 +80,11 @@ pub async fn new(
     Query(q): Query<NewQuery>,
 ) -> Result<Html<String>, PageError> {
     let actor = &user.session.actor;
-    if !actor.may(Operation::EditRelease) {
-        return Err(railyard_service::ServiceError::Forbidden(format!(
-            "{} may not create application releases: that needs the product owner or release manager role",
-            actor.name
-        ))
-        .into());
+    // Whoever may not create releases gets the domain's reason instead of a form they could not send.
+    let global = s.global_actions_for(actor);
+    if let Some(refused) = global.iter().find(|a| a.action == "create_release" && !a.allowed) {
+        let why = refused.guards.iter().map(|g| g.message.as_str()).collect::<Vec<_>>().join("; ");
+        return Err(railyard_service::ServiceError::Forbidden(why).into());
     }
     let apps = all_applications(&s, actor, false).await?;
     let trains = open_trains(&s, &user).await?;
@@ -217,11 +203,18 @@ pub async fn create(
     Ok(Redirect::to(&format!("/releases/{}", r.release.id)))
 }
 
-/// The edit form of the release page, pre-filled, carrying the version it is based on.
-pub(crate) fn edit_form(session: &SessionInfo, view: &ReleaseView, people: &[UserView], open: bool) -> Markup {
+/// The edit form of the release page, pre-filled, carrying the version it is based on; shown when the
+/// domain's `actions` for the user allow `edit`.
+pub(crate) fn edit_form(
+    session: &SessionInfo,
+    view: &ReleaseView,
+    actions: &[AvailableAction],
+    people: &[UserView],
+    open: bool,
+) -> Markup {
     let r = &view.release;
     html! {
-        @if may_edit(session, r) {
+        @if AvailableAction::allows(actions, "edit") {
             section aria-labelledby="edit" {
                 details.edit open[open] {
                     summary { h2 #edit { "Change the release" } }

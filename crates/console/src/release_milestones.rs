@@ -5,35 +5,31 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::Redirect;
 use maud::{Markup, html};
-use railyard_domain::{Milestone, MilestonePatch, MilestoneSpec, MilestoneState, Operation, Role};
+use railyard_domain::{AvailableAction, MilestonePatch, MilestoneSpec, MilestoneState};
 use railyard_service::{ReleaseView, Service, SessionInfo};
 use serde::Deserialize;
 
 use crate::error::PageError;
 use crate::forms::{self, csrf_field};
 use crate::people;
-use crate::release_forms::may_edit;
 use crate::session::SignedIn;
 use crate::widgets::badge;
 use railyard_service::UserView;
 
-/// Whether the user may complete or miss this milestone: its owner, the release's product owner, or a
-/// release manager.
-fn may_decide(session: &SessionInfo, view: &ReleaseView, m: &Milestone) -> bool {
-    let a = &session.actor;
-    let r = &view.release;
-    m.state == MilestoneState::Open
-        && r.state.is_open()
-        && a.may(Operation::CompleteMilestone)
-        && (a.is_admin()
-            || a.has(Role::ReleaseManager)
-            || r.product_owner == a.name
-            || m.owner.as_deref() == Some(a.name.as_str()))
-}
+/// The actions on one milestone, each shown when the domain's list allows it on that milestone.
+const ON_A_MILESTONE: [&str; 4] = ["complete_milestone", "miss_milestone", "edit_milestone", "remove_milestone"];
 
-pub(crate) fn section(session: &SessionInfo, view: &ReleaseView, people: &[UserView]) -> Markup {
+/// The milestones section: each milestone's forms are the actions the domain's `actions` allow on it.
+pub(crate) fn section(
+    session: &SessionInfo,
+    view: &ReleaseView,
+    actions: &[AvailableAction],
+    people: &[UserView],
+) -> Markup {
     let r = &view.release;
-    let edit = may_edit(session, r);
+    let on = |name: &str, id: &str| AvailableAction::allows_on(actions, name, id);
+    // The column is there when some milestone has an action for this user.
+    let column = r.milestones.iter().any(|m| ON_A_MILESTONE.iter().any(|a| on(a, &m.id)));
     let base = format!("/releases/{}/milestones", r.id);
     html! {
         section aria-labelledby="milestones" {
@@ -41,7 +37,7 @@ pub(crate) fn section(session: &SessionInfo, view: &ReleaseView, people: &[UserV
             @if r.milestones.is_empty() { p { "No milestones." } }
             @else {
                 div.table { table {
-                    thead { tr { th { "Milestone" } th { "Due" } th { "Owner" } th { "State" } @if edit || session.actor.may(Operation::CompleteMilestone) { th { "Actions" } } } }
+                    thead { tr { th { "Milestone" } th { "Due" } th { "Owner" } th { "State" } @if column { th { "Actions" } } } }
                     tbody {
                         @for m in &r.milestones {
                             @let overdue = view.overdue_milestones.contains(&m.id);
@@ -58,21 +54,24 @@ pub(crate) fn section(session: &SessionInfo, view: &ReleaseView, people: &[UserV
                                     (badge(if overdue { "overdue" } else { m.state.as_str() }))
                                     @if let Some(by) = &m.decided_by { " " small { "by " (by) } }
                                 }
-                                @if edit || session.actor.may(Operation::CompleteMilestone) {
+                                @if column {
                                     td {
-                                        @if may_decide(session, view, m) {
+                                        @if on("complete_milestone", &m.id) {
                                             form.action method="post" action={ (here) "/complete" } {
                                                 (csrf_field(session))
                                                 button type="submit" { "Complete " (m.id) }
                                             }
+                                        }
+                                        @if on("miss_milestone", &m.id) {
                                             form.action method="post" action={ (here) "/miss" } {
                                                 (csrf_field(session))
                                                 button.secondary type="submit" { "Mark " (m.id) " missed" }
                                             }
                                         }
-                                        @if edit {
+                                        @if on("edit_milestone", &m.id) || on("remove_milestone", &m.id) {
                                             details {
                                                 summary { "Change or remove " (m.id) }
+                                                @if on("edit_milestone", &m.id) {
                                                 form.action method="post" action={ (here) "/edit" } {
                                                     (csrf_field(session))
                                                     input type="hidden" name="version" value=(view.meta.version);
@@ -81,9 +80,12 @@ pub(crate) fn section(session: &SessionInfo, view: &ReleaseView, people: &[UserV
                                                     label { "Owner" (people::select("owner", people, m.owner.as_deref(), Some("— nobody —"))) }
                                                     button type="submit" { "Save " (m.id) }
                                                 }
+                                                }
+                                                @if on("remove_milestone", &m.id) {
                                                 form.action method="post" action={ (here) "/remove" } {
                                                     (csrf_field(session))
                                                     button.secondary type="submit" { "Remove " (m.id) }
+                                                }
                                                 }
                                             }
                                         }
@@ -94,7 +96,7 @@ pub(crate) fn section(session: &SessionInfo, view: &ReleaseView, people: &[UserV
                     }
                 } }
             }
-            @if edit {
+            @if AvailableAction::allows(actions, "add_milestone") {
                 h3 { "Add a milestone" }
                 form.action method="post" action=(base) {
                     (csrf_field(session))
@@ -184,8 +186,7 @@ pub async fn complete(
     Form(f): Form<MilestoneForm>,
 ) -> Result<Redirect, PageError> {
     user.check_csrf(f.csrf.as_deref())?;
-    s.decide_release_milestone(&user.session.actor, &id, &ms, MilestoneState::Completed).await?;
-    Ok(milestones_of(&id))
+    decide(&s, &user, &id, &ms, "completed").await
 }
 
 /// `POST /releases/{id}/milestones/{milestone}/miss`.
@@ -196,6 +197,12 @@ pub async fn miss(
     Form(f): Form<MilestoneForm>,
 ) -> Result<Redirect, PageError> {
     user.check_csrf(f.csrf.as_deref())?;
-    s.decide_release_milestone(&user.session.actor, &id, &ms, MilestoneState::Missed).await?;
-    Ok(milestones_of(&id))
+    decide(&s, &user, &id, &ms, "missed").await
+}
+
+/// Completes or misses the milestone (`to`, the state's name); the service refuses with the guards.
+async fn decide(s: &Service, user: &SignedIn, id: &str, ms: &str, to: &str) -> Result<Redirect, PageError> {
+    let to: MilestoneState = forms::choice("state", to)?;
+    s.decide_release_milestone(&user.session.actor, id, ms, to).await?;
+    Ok(milestones_of(id))
 }

@@ -5,13 +5,12 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::Redirect;
 use maud::{Markup, html};
-use railyard_domain::{ApplicationRelease, Operation, WorkItemKind, WorkItemSpec, WorkItemStatus};
+use railyard_domain::{ApplicationRelease, AvailableAction, WorkItemKind, WorkItemSpec, WorkItemStatus};
 use railyard_service::{Service, SessionInfo, WorkItemPatch, WorkItemView};
 use serde::Deserialize;
 
 use crate::error::PageError;
 use crate::forms::{self, csrf_field};
-use crate::release_forms::may_edit;
 use crate::session::SignedIn;
 use crate::widgets::state;
 
@@ -25,10 +24,6 @@ const STATUSES: [(WorkItemStatus, &str, &str); 3] = [
     (WorkItemStatus::Done, "done", "done"),
 ];
 
-fn may_manage(session: &SessionInfo, r: &ApplicationRelease) -> bool {
-    session.actor.may(Operation::ManageWorkItems) && may_edit(session, r)
-}
-
 fn status_select(selected: WorkItemStatus) -> Markup {
     html! {
         select name="status" {
@@ -37,8 +32,14 @@ fn status_select(selected: WorkItemStatus) -> Markup {
     }
 }
 
-pub(crate) fn section(session: &SessionInfo, r: &ApplicationRelease, items: &[WorkItemView]) -> Markup {
-    let manage = may_manage(session, r);
+/// The work items section; their forms are there when the domain's `actions` allow `manage_work_items`.
+pub(crate) fn section(
+    session: &SessionInfo,
+    r: &ApplicationRelease,
+    actions: &[AvailableAction],
+    items: &[WorkItemView],
+) -> Markup {
+    let manage = AvailableAction::allows(actions, "manage_work_items");
     html! {
         section aria-labelledby="work-items" {
             h2 #work-items { "Work items" }

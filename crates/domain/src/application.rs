@@ -79,6 +79,18 @@ impl Application {
         g.done()
     }
 
+    /// New application releases are of active applications only (an archived one keeps its releases).
+    pub(crate) fn check_takes_releases(&self, f: &mut Fields) {
+        f.check(!self.archived, "application", || format!("application {} is archived", self.key));
+    }
+
+    /// Whether a new application release of it may be created now (its own input aside).
+    pub fn takes_releases(&self) -> Result<(), DomainError> {
+        let mut f = Fields::default();
+        self.check_takes_releases(&mut f);
+        f.done()
+    }
+
     pub fn update(&mut self, patch: ApplicationPatch) -> Result<Change, DomainError> {
         if patch.name.as_deref().is_some_and(|n| n.trim().is_empty()) {
             return Err(DomainError::invalid("name", "must not be empty"));

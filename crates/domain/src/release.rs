@@ -2,6 +2,7 @@
 
 mod dependents;
 mod lifecycle;
+mod turnovers;
 
 use std::fmt;
 use std::str::FromStr;
@@ -21,7 +22,7 @@ use crate::{
 };
 
 pub use dependents::{Dependent, dependents_of, holds};
-pub use lifecycle::ReleaseAction;
+pub use lifecycle::{ReleaseAction, TRAINS_TAKING_RELEASES};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -302,7 +303,7 @@ impl ApplicationRelease {
     ) -> Result<(ApplicationRelease, Vec<Change>), DomainError> {
         let mut f = Fields::default();
         f.check(!spec.title.trim().is_empty(), "title", || "must not be empty".into());
-        f.check(!app.archived, "application", || format!("application {} is archived", app.key));
+        app.check_takes_releases(&mut f);
         if let Err(DomainError::Invalid(mut e)) = spec.schedule.validate() {
             f.0.append(&mut e);
         }
@@ -397,11 +398,20 @@ impl ApplicationRelease {
 
     // ---- dependencies (R5: the service checks for cycles over the whole graph first) ----
 
+    /// Whether it could depend on `other`: another open release it does not depend on yet (a cycle is
+    /// judged over the whole graph when the dependency is added).
+    pub fn may_depend_on(&self, other: &ApplicationRelease) -> bool {
+        other.id != self.id && !self.dependencies.contains(&other.id) && other.state.is_open()
+    }
+
     pub fn add_dependency(&mut self, on: &ApplicationRelease, actor: &Actor) -> Result<Change, DomainError> {
         let mut g = self.guards("add_dependency");
         g.check(self.state.is_open(), "wrong_state", || format!("{} is {}", self.describe(), self.state));
         g.check(!self.dependencies.contains(&on.id), "already_depends", || {
             format!("{} already depends on {}", self.id, on.id)
+        });
+        g.check(on.state.is_open(), "dependency_not_open", || {
+            format!("{} is {}: nothing can depend on it any more", on.describe(), on.state)
         });
         self.check_owner(&mut g, actor);
         g.done()?;
@@ -411,6 +421,7 @@ impl ApplicationRelease {
 
     pub fn remove_dependency(&mut self, on: &str, actor: &Actor) -> Result<Change, DomainError> {
         let mut g = self.guards("remove_dependency");
+        g.check(self.state.is_open(), "wrong_state", || format!("{} is {}", self.describe(), self.state));
         g.check(self.dependencies.iter().any(|d| d == on), "no_such_dependency", || {
             format!("{} does not depend on {on}", self.id)
         });

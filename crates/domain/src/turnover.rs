@@ -15,8 +15,7 @@ use utoipa::ToSchema;
 use crate::access::rules;
 use crate::error::{Fields, Guards};
 use crate::{
-    Actor, ApplicationRelease, Change, DeploymentPath, DomainError, PathState, ReleaseState, Stage, Train, TrainState,
-    WorkItem, WorkItemStatus,
+    Actor, ApplicationRelease, Change, DeploymentPath, DomainError, PathState, Stage, Train, WorkItem, WorkItemStatus,
 };
 
 pub use deploy::TurnoverFacts;
@@ -213,20 +212,7 @@ impl Turnover {
         check_artifacts(&mut f, &spec.artifacts);
         f.done()?;
         let mut g = Guards::new("create", &format!("a turnover of {}", release.id), release.state);
-        g.check(train.state >= TrainState::Construction && train.state.is_open(), "train_not_in_construction", || {
-            format!("train {} is {}; turnovers are created once it is in construction", train.id, train.state)
-        });
-        g.check(release.accepted_train() == Some(train.id.as_str()), "release_not_on_train", || {
-            format!("{} is not accepted on train {}", release.id, train.id)
-        });
-        g.check(
-            matches!(
-                release.state,
-                ReleaseState::Construction | ReleaseState::AwaitingDevelopmentApproval | ReleaseState::Verification
-            ),
-            "release_not_begun",
-            || format!("{} is {}; turnovers are created once it has begun work", release.id, release.state),
-        );
+        release.check_takes_turnovers(&mut g, train);
         g.check(path.state == PathState::Active, "path_not_active", || {
             format!(
                 "deployment path {} '{}' is {}; only an active path can be given to a turnover",

@@ -1,8 +1,8 @@
 //! Turnovers: created under R6, with artifacts, delivered work items (R7) and deployment tasks.
 
 use railyard_domain::{
-    Actor, ApplicationRelease, Change, DeploymentPath, DomainError, Guard, Operation, Refusal, ReorderEntry, TaskPatch,
-    TaskSpec, Train, Turnover, TurnoverPatch, TurnoverSpec, TurnoverState, WorkItem,
+    Actor, ApplicationRelease, Change, DeploymentPath, DomainError, Operation, ReorderEntry, TaskPatch, TaskSpec,
+    Train, Turnover, TurnoverPatch, TurnoverSpec, TurnoverState, WorkItem,
 };
 use railyard_store::ListQuery;
 use serde::{Deserialize, Serialize};
@@ -79,27 +79,24 @@ impl Service {
         let release: Stored<ApplicationRelease> = self.find(&spec.release).await?.ok_or_else(|| {
             ServiceError::invalid("release", format!("there is no application release {}", spec.release))
         })?;
-        let path: Stored<DeploymentPath> = self
-            .find(&spec.path)
-            .await?
-            .ok_or_else(|| ServiceError::invalid("path", format!("there is no deployment path {}", spec.path)))?;
-        let Some(train_id) = release.value.accepted_train() else {
-            return Err(ServiceError::Refused(Refusal {
-                action: "create".into(),
-                object: format!("a turnover of {}", release.value.id),
-                state: release.value.state.to_string(),
-                guards: vec![Guard::new(
-                    "release_not_on_train",
-                    format!("{} is not accepted on a train; turnovers ride trains", release.value.id),
-                )],
-            }));
+        let path: Option<Stored<DeploymentPath>> = self.find(&spec.path).await?;
+        let train = match release.value.accepted_train() {
+            Some(t) => Some(self.load::<Train>(t).await?),
+            None => None,
         };
-        let train: Stored<Train> = self.load(train_id).await?;
+        let train = train.as_ref().map(|t| &t.value);
+        // Whether the release takes turnovers now is the domain's rule: with no path to judge with it, it
+        // is answered before the path; else the turnover's creation judges both together.
+        let Some(path) = path else {
+            release.value.takes_turnovers(train)?;
+            return Err(ServiceError::invalid("path", format!("there is no deployment path {}", spec.path)));
+        };
+        let train = release.value.turnover_train(train)?;
         let developer = spec.developer.clone().unwrap_or_else(|| actor.name.clone());
         self.check_users([("developer".to_string(), developer)]).await?;
-        Turnover::create(String::new(), spec.clone(), &release.value, &train.value, &path.value, actor)?;
+        Turnover::create(String::new(), spec.clone(), &release.value, train, &path.value, actor)?;
         let id = self.new_id("TO").await?;
-        let (turnover, change) = Turnover::create(id.clone(), spec, &release.value, &train.value, &path.value, actor)?;
+        let (turnover, change) = Turnover::create(id.clone(), spec, &release.value, train, &path.value, actor)?;
         let mut tx = Tx::new(actor, self.now());
         tx.insert(&turnover, seq_of(&id))?;
         tx.record([change]);

@@ -6,6 +6,7 @@ mod audit_export;
 mod auth_limits;
 mod available;
 mod available_admin;
+mod available_release;
 mod available_train;
 mod available_turnover;
 mod calendar_zone;

@@ -5,12 +5,14 @@
 //! service loads for it. So the list and the action cannot disagree: an action listed as allowed
 //! succeeds, and one listed as refused is refused with exactly the guards listed.
 
+mod application;
 mod approval;
 mod deployment;
 mod environment;
 mod global;
 mod path;
 mod release;
+mod release_parts;
 mod runbook;
 mod train;
 mod train_parts;

@@ -1,7 +1,7 @@
 //! A deployment path's and an application's actions.
 
 use super::AvailableAction;
-use crate::{Actor, Application, DeploymentPath, Environment, EnvironmentState, Operation, PathAction, PathPatch};
+use crate::{Actor, DeploymentPath, Environment, EnvironmentState, Operation, PathAction, PathPatch};
 
 impl PathAction {
     pub const ALL: [PathAction; 3] = [PathAction::Activate, PathAction::ReturnToDraft, PathAction::Retire];
@@ -55,14 +55,5 @@ impl DeploymentPath {
             self.clone().update(PathPatch::default()).map(|_| ())
         }));
         list
-    }
-}
-
-impl Application {
-    /// Whether `actor` may archive the application now.
-    pub fn actions(&self, actor: &Actor) -> Vec<AvailableAction> {
-        vec![AvailableAction::decide("archive", actor, Operation::ManageApplications, || {
-            self.clone().archive().map(|_| ())
-        })]
     }
 }

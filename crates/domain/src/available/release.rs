@@ -34,8 +34,8 @@ impl ApplicationRelease {
         self.accept(train, actor, now).map(|_| ())
     }
 
-    /// Which actions `actor` may take on the release now: its lifecycle, and its train membership
-    /// (accept, reject, remove). `train` is the train it is on, if any.
+    /// Which actions `actor` may take on the release now: its lifecycle, its train membership
+    /// (accept, reject, remove), then what belongs to it ([`ApplicationRelease::part_actions`]). `train` is the train it is on, if any.
     pub fn actions(
         &self,
         actor: &Actor,
@@ -61,6 +61,7 @@ impl ApplicationRelease {
         out.push(AvailableAction::decide("remove", actor, Operation::EditRelease, || {
             self.clone().remove_from_train(None, actor, now).map(|_| ())
         }));
+        out.extend(self.part_actions(actor, train, now));
         out
     }
 }

@@ -35,8 +35,12 @@ impl ReleaseAction {
     }
 }
 
-/// Releases join a train up to its construction stage: after that, the train's guards (every accepted
-/// release development-approved before verification) have already been checked without them.
+/// The states of a train in which it takes application releases ([`Train::takes_releases`]): up to its
+/// construction stage. After that, the train's guards (every accepted release development-approved
+/// before verification) have already been checked without them.
+pub const TRAINS_TAKING_RELEASES: [TrainState; 4] =
+    [TrainState::Draft, TrainState::AwaitingTrainApproval, TrainState::Scoping, TrainState::Construction];
+
 fn check_train_open_for_members(g: &mut Guards, release: &ApplicationRelease, train: &Train) {
     train.check_takes_releases(g);
     g.check(
@@ -66,8 +70,8 @@ impl ApplicationRelease {
     }
 
     /// Puts it on a train: accepted at once when a release manager does it, proposed otherwise.
-    pub fn propose(&mut self, train: &Train, actor: &Actor, now: DateTime<Utc>) -> Result<Vec<Change>, DomainError> {
-        let mut g = self.guards("propose");
+    /// Whether it could join a train now, whichever the train: in planning or construction, on none yet.
+    fn check_may_join(&self, g: &mut Guards) {
         g.check(matches!(self.state, ReleaseState::Planning | ReleaseState::Construction), "wrong_state", || {
             format!("{} is {}; only releases in planning or construction join a train", self.describe(), self.state)
         });
@@ -77,6 +81,20 @@ impl ApplicationRelease {
                 format!("{} is already {} on train {}", self.id, m.state.as_str(), m.train_id),
             );
         }
+    }
+
+    /// Whether `actor` may propose it to some train now, before the train is chosen: the guards of
+    /// [`ApplicationRelease::propose`] that do not depend on the train.
+    pub fn may_propose(&self, actor: &Actor) -> Result<(), DomainError> {
+        let mut g = self.guards("propose");
+        self.check_may_join(&mut g);
+        self.check_owner(&mut g, actor);
+        g.done()
+    }
+
+    pub fn propose(&mut self, train: &Train, actor: &Actor, now: DateTime<Utc>) -> Result<Vec<Change>, DomainError> {
+        let mut g = self.guards("propose");
+        self.check_may_join(&mut g);
         check_train_open_for_members(&mut g, self, train);
         check_window(&mut g, self, train);
         self.check_owner(&mut g, actor);

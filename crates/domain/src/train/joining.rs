@@ -9,7 +9,7 @@ impl Train {
     /// (every accepted release development-approved before verification) have already been checked
     /// without them.
     pub(crate) fn check_takes_releases(&self, g: &mut Guards) {
-        g.check(self.state.is_open() && self.state <= TrainState::Construction, "train_closed_to_releases", || {
+        g.check(crate::release::TRAINS_TAKING_RELEASES.contains(&self.state), "train_closed_to_releases", || {
             format!(
                 "train {} is {}; application releases join a train up to its construction stage",
                 self.id, self.state

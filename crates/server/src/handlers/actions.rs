@@ -26,7 +26,7 @@ pub async fn train(
 }
 
 #[utoipa::path(get, operation_id = "list_release_actions", path = "/api/v1/application-releases/{id}/actions", tag = "application releases", params(("id" = String, Path, example = "AR-1")), security(("bearer" = [])),
-    responses((status = 200, description = "Each lifecycle and membership action, allowed or not, with the guards that block it", body = Vec<AvailableAction>), (status = 404, body = Problem)))]
+    responses((status = 200, description = "Each lifecycle and membership action, and those on what belongs to it (edit, work items, dependencies, milestones, a new turnover), allowed or not, with the guards that block it", body = Vec<AvailableAction>), (status = 404, body = Problem)))]
 pub async fn release(
     State(s): State<Service>,
     Authed(a): Authed,
@@ -96,7 +96,7 @@ pub async fn path(
 }
 
 #[utoipa::path(get, operation_id = "list_application_actions", path = "/api/v1/applications/{key}/actions", tag = "applications", params(("key" = String, Path, example = "PAY")), security(("bearer" = [])),
-    responses((status = 200, description = "Archive, allowed or not, with the guards that block it", body = Vec<AvailableAction>), (status = 404, body = Problem)))]
+    responses((status = 200, description = "Archive, edit and create a release, allowed or not, with the guards that block each", body = Vec<AvailableAction>), (status = 404, body = Problem)))]
 pub async fn application(
     State(s): State<Service>,
     Authed(a): Authed,

@@ -7,6 +7,7 @@ mod deployment;
 mod environment;
 mod holds;
 mod release;
+mod release_parts;
 mod rollout;
 mod runbook;
 mod train;

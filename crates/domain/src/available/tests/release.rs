@@ -28,7 +28,8 @@ fn every_release_action_from_every_state() {
         expected[4].1 = &["role_required"];
         expected[5].1 = &["role_required"];
         let list = r.actions(&eve(), Some(&t), &ReleaseFacts::default(), now());
-        row(&list, &expected, &format!("product owner, release in {state:?}"));
+        // The lifecycle and membership come first; what belongs to the release is in `release_parts`.
+        row(&list[..NAMES.len()], &expected, &format!("product owner, release in {state:?}"));
         no_rule_numbers(&list);
     }
 }
