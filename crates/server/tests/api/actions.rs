@@ -422,7 +422,10 @@ async fn the_listed_actions_of_turnovers_deployments_runbooks_and_environments_a
     let listed = app.get(&rita, "/api/v1/environments/test/actions").await.ok();
     let remove = listed.as_array().unwrap().iter().find(|a| a["action"] == "remove_event").unwrap();
     assert_eq!((remove["on"].as_str(), remove["allowed"].as_bool()), (Some(ev.as_str()), Some(true)), "{listed}");
-    assert_eq!(agree(&app, &rita, "environments", "test").await, ["plan_calendar", "remove_event"]);
+    assert_eq!(
+        agree(&app, &rita, "environments", "test").await,
+        ["plan_calendar".to_string(), format!("remove_event {ev}")]
+    );
     assert!(agree(&app, &dan, "environments", "test").await.is_empty());
     act(&app, &erin, "environments", "test", "decommission").await;
     assert!(agree(&app, &erin, "environments", "test").await.is_empty(), "a decommissioned environment is kept");
