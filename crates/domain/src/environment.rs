@@ -212,7 +212,7 @@ impl Environment {
 
     /// Whether the environment is still in service (not decommissioned): new work may name it.
     pub fn in_service(&self) -> bool {
-        self.state != EnvironmentState::Decommissioned
+        self.guard_not_decommissioned("use").is_ok()
     }
 
     fn guard_not_decommissioned(&self, action: &str) -> Result<(), DomainError> {

@@ -65,8 +65,8 @@ pub use train::{
 };
 pub use turnover::{
     Artifact, NextStage, ProductionSpec, ProposedOrder, ReorderEntry, Task, TaskPatch, TaskSpec, Turnover,
-    TurnoverFacts, TurnoverKind, TurnoverPatch, TurnoverSpec, TurnoverState, assembles_production, default_tiers,
-    goes_to_production, takes_production,
+    TurnoverFacts, TurnoverKind, TurnoverPatch, TurnoverSpec, TurnoverState, default_tiers, goes_to_production,
+    takes_production,
 };
 pub use verification::Verification;
 pub use work_item::{WorkItem, WorkItemKind, WorkItemSpec, WorkItemStatus};

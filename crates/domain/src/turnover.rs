@@ -20,7 +20,7 @@ use crate::{
 
 pub use deploy::TurnoverFacts;
 pub use production::{ProductionSpec, ProposedOrder, default_tiers};
-pub use rollout::{assembles_production, goes_to_production, takes_production};
+pub use rollout::{goes_to_production, takes_production};
 pub use tasks::{ReorderEntry, Task, TaskPatch, TaskSpec};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -4,7 +4,7 @@
 
 use railyard_domain::{
     Actor, Application, ApplicationRelease, Approval, AvailableAction, Deployment, DeploymentPath, Environment,
-    Operation, Runbook, Train, Turnover,
+    Operation, Runbook, Train, Turnover, TurnoverKind,
 };
 
 use crate::persist::{Stored, decode};
@@ -46,6 +46,13 @@ impl Service {
         let turnover: Stored<Turnover> = self.load(id).await?;
         let mut facts = self.turnover_facts(&turnover.value).await?;
         facts.train = Some(self.load::<Train>(&turnover.value.train_id).await?.value);
+        if turnover.value.kind == TurnoverKind::ProductionReady {
+            for s in &turnover.value.stages {
+                let others = self.production_turnovers_into(&turnover.value.train_id, &s.environment).await?;
+                facts.neighbours.insert(s.environment.clone(), others);
+            }
+            facts.dependencies = self.dependency_map().await?;
+        }
         Ok(turnover.value.actions(actor, &facts))
     }
 

@@ -91,7 +91,7 @@ impl Service {
                 environments.push(e.value);
             }
         }
-        Ok(TurnoverFacts { deployments, environments, train: None })
+        Ok(TurnoverFacts { deployments, environments, ..TurnoverFacts::default() })
     }
 
     /// Schedules the turnover's next deployment (R8); the engine starts it when its environment is open.

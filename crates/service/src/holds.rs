@@ -13,7 +13,11 @@ use crate::{Service, ServiceResult};
 
 impl Service {
     /// The production-ready turnovers of a train that deploy into `environment`, still in play.
-    async fn production_turnovers_into(&self, train: &str, environment: &str) -> ServiceResult<Vec<Turnover>> {
+    pub(crate) async fn production_turnovers_into(
+        &self,
+        train: &str,
+        environment: &str,
+    ) -> ServiceResult<Vec<Turnover>> {
         let mut q = ListQuery::new("turnover", crate::MAX_PAGE);
         q.category = Some(train.to_string());
         Ok(self
@@ -30,16 +34,8 @@ impl Service {
     }
 
     /// Every release's direct dependencies.
-    async fn dependency_map(&self) -> ServiceResult<BTreeMap<String, Vec<String>>> {
+    pub(crate) async fn dependency_map(&self) -> ServiceResult<BTreeMap<String, Vec<String>>> {
         Ok(self.all_releases().await?.iter().map(|r| (r.id.clone(), r.dependencies.clone())).collect())
-    }
-
-    /// Refuses to schedule `t` into `environment` when it and other turnovers there would wait for
-    /// each other, naming the cycle.
-    pub(crate) async fn refuse_wait_cycle(&self, t: &Turnover, environment: &str) -> ServiceResult<()> {
-        let others = self.production_turnovers_into(&t.train_id, environment).await?;
-        let deps = self.dependency_map().await?;
-        Ok(holds::refuse_wait_cycle(t, environment, &others, &deps)?)
     }
 
     /// Why a due production deployment may not start yet, besides the line and the calendar.

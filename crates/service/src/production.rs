@@ -69,15 +69,6 @@ pub struct RollbackInput {
     pub reason: String,
 }
 
-fn refused(action: &str, t: &Turnover, code: &str, message: String) -> ServiceError {
-    ServiceError::Refused(Refusal {
-        action: action.into(),
-        object: t.describe(),
-        state: t.state.to_string(),
-        guards: vec![Guard::new(code, message)],
-    })
-}
-
 impl Service {
     pub async fn create_production_turnover(&self, actor: &Actor, spec: ProductionSpec) -> ServiceResult<TurnoverView> {
         bounded(&spec)?;
@@ -273,15 +264,13 @@ impl Service {
                 let values: Vec<Deployment> = past.iter().map(|d| d.value.clone()).collect();
                 let target = t.value.schedule_target(&input.environment, &values)?;
                 check_schedule_time(input.at, input.window_minutes, now)?;
-                self.refuse_wait_cycle(&t.value, &input.environment).await?;
-                let env: Stored<Environment> = self.find(&input.environment).await?.ok_or_else(|| {
-                    refused(
-                        "schedule",
-                        &t.value,
-                        "environment_missing",
-                        format!("environment {} no longer exists", input.environment),
-                    )
-                })?;
+                let others = self.production_turnovers_into(&t.value.train_id, &input.environment).await?;
+                let found: Option<Stored<Environment>> = self.find(&input.environment).await?;
+                let deps = self.dependency_map().await?;
+                t.value.decide_schedule(&input.environment, &values, &others, &deps, found.is_some())?;
+                let Some(env) = found else {
+                    return Err(ServiceError::Internal(format!("environment {} vanished", input.environment)));
+                };
                 let end = input.at + chrono::Duration::minutes(i64::from(input.window_minutes));
                 let except = match &target {
                     ScheduleTarget::Move(d) => Some(d.as_str()),

@@ -66,7 +66,7 @@ impl Service {
             for name in policy.users() {
                 if let Some(u) = self.find::<User>(name).await? {
                     let who = Actor { name: u.value.name.clone(), roles: u.value.roles.clone() };
-                    if !who.may(Operation::DecideApproval) {
+                    if !railyard_domain::train::eligible_approver(&who) {
                         errors.push(FieldError::new(
                             &format!("approval_policies.{kind}"),
                             format!("{name} is only a viewer and cannot decide approvals; give them another role or list someone else"),

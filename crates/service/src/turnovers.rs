@@ -79,18 +79,16 @@ impl Service {
         let release: Stored<ApplicationRelease> = self.find(&spec.release).await?.ok_or_else(|| {
             ServiceError::invalid("release", format!("there is no application release {}", spec.release))
         })?;
-        let path: Option<Stored<DeploymentPath>> = self.find(&spec.path).await?;
+        let path: Stored<DeploymentPath> = self
+            .find(&spec.path)
+            .await?
+            .ok_or_else(|| ServiceError::invalid("path", format!("there is no deployment path {}", spec.path)))?;
         let train = match release.value.accepted_train() {
             Some(t) => Some(self.load::<Train>(t).await?),
             None => None,
         };
         let train = train.as_ref().map(|t| &t.value);
-        // Whether the release takes turnovers now is the domain's rule: with no path to judge with it, it
-        // is answered before the path; else the turnover's creation judges both together.
-        let Some(path) = path else {
-            release.value.takes_turnovers(train)?;
-            return Err(ServiceError::invalid("path", format!("there is no deployment path {}", spec.path)));
-        };
+        // Whether the release takes turnovers now is the domain's rule (the available actions ask it too).
         let train = release.value.turnover_train(train)?;
         let developer = spec.developer.clone().unwrap_or_else(|| actor.name.clone());
         self.check_users([("developer".to_string(), developer)]).await?;

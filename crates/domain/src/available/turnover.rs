@@ -2,7 +2,7 @@
 
 use super::AvailableAction;
 use crate::turnover::TurnoverFacts;
-use crate::{Actor, Deployment, Operation, Turnover, TurnoverKind};
+use crate::{Actor, Deployment, DomainError, Operation, Turnover, TurnoverKind};
 
 impl Turnover {
     /// Which actions `actor` may take on the turnover now: deploy into its next stage (standard
@@ -33,25 +33,28 @@ impl Turnover {
             list.push(AvailableAction::decide("create_production", actor, Operation::EditTurnover, || {
                 match &facts.train {
                     Some(train) => self.decide_start_production(train, &facts.deployments),
-                    None => Ok(()),
+                    None => Err(DomainError::invalid("train", format!("the train of {} is not known", self.id))),
                 }
             }));
         }
-        list.extend(self.rollout_actions(actor, &facts.deployments));
+        list.extend(self.rollout_actions(actor, facts));
         list
     }
 
     /// A production-ready turnover's actions in each of its environments (`on` the environment):
     /// schedule (R11), verify what succeeded there, roll back a failure. None for a standard turnover.
-    pub fn rollout_actions(&self, actor: &Actor, deployments: &[Deployment]) -> Vec<AvailableAction> {
+    pub fn rollout_actions(&self, actor: &Actor, facts: &TurnoverFacts) -> Vec<AvailableAction> {
         if self.kind != TurnoverKind::ProductionReady {
             return Vec::new();
         }
+        let deployments = &facts.deployments;
         let mut list = Vec::new();
         for env in self.stages.iter().map(|s| s.environment.as_str()) {
             list.push(
                 AvailableAction::decide("schedule_production", actor, Operation::Deploy, || {
-                    self.schedule_target(env, deployments).map(|_| ())
+                    let others = facts.neighbours.get(env).map(Vec::as_slice).unwrap_or(&[]);
+                    let exists = facts.environments.iter().any(|e| e.name == env);
+                    self.decide_schedule(env, deployments, others, &facts.dependencies, exists).map(|_| ())
                 })
                 .on(env),
             );

@@ -1,6 +1,8 @@
 //! Deploying a standard turnover into its next stage (R8), and cancelling it, given the facts the
 //! service loads around it: its deployments and the environments of its path.
 
+use std::collections::BTreeMap;
+
 use crate::{
     Actor, Change, Deployment, DeploymentState, DomainError, Environment, EnvironmentState, Guard, Refusal, Train,
     Turnover,
@@ -17,6 +19,11 @@ pub struct TurnoverFacts {
     pub environments: Vec<Environment>,
     /// Its train, when the decision needs it (assembling a production-ready turnover from this one).
     pub train: Option<Train>,
+    /// For a production-ready turnover: the other production-ready turnovers of its train into each of
+    /// its environments, by environment (whether scheduling would make turnovers wait for each other).
+    pub neighbours: BTreeMap<String, Vec<Turnover>>,
+    /// Every application release's dependencies, by release (see [`crate::holds`]).
+    pub dependencies: BTreeMap<String, Vec<String>>,
 }
 
 impl TurnoverFacts {

@@ -2,14 +2,16 @@
 //! takes, where a rollback goes, and whether a production-ready turnover may be assembled (from a
 //! validated pre-production turnover, with releases in verification, into locked environments).
 
+use std::collections::BTreeMap;
+
 use super::{NextStage, Turnover, TurnoverKind, TurnoverState};
 use crate::error::Guards;
-use crate::{ApplicationRelease, Deployment, DeploymentState, DomainError, Environment, EnvironmentState};
-use crate::{ReleaseState, Train};
+use crate::{ApplicationRelease, Deployment, DeploymentState, DomainError, Environment};
+use crate::{ReleaseState, ScheduleTarget, Train};
 
 /// Whether production-ready turnovers deploy into the environment: locked and not decommissioned.
 pub fn takes_production(e: &Environment) -> bool {
-    e.locked && e.state != EnvironmentState::Decommissioned
+    e.locked && e.in_service()
 }
 
 /// Whether the application release goes to production now: development-approved, in verification.
@@ -17,13 +19,27 @@ pub fn goes_to_production(r: &ApplicationRelease) -> bool {
     r.state == ReleaseState::Verification
 }
 
-/// Whether production-ready turnovers of the train are assembled now: from verification until deployment.
-/// The train decides ([`Train::takes_production_turnovers`]).
-pub fn assembles_production(train: &Train) -> bool {
-    train.takes_production_turnovers().is_ok()
-}
-
 impl Turnover {
+    /// Whether it may be scheduled into `environment` now, its input (time, window) aside: the target
+    /// (R11), no turnovers that would wait for each other there (`others`: the production-ready
+    /// turnovers of its train into that environment; R5), and the environment still there. Both the
+    /// scheduling and its listing in the available actions decide with this.
+    pub fn decide_schedule(
+        &self,
+        environment: &str,
+        deployments: &[Deployment],
+        others: &[Turnover],
+        dependencies: &BTreeMap<String, Vec<String>>,
+        environment_exists: bool,
+    ) -> Result<ScheduleTarget, DomainError> {
+        let target = self.schedule_target(environment, deployments)?;
+        crate::holds::refuse_wait_cycle(self, environment, others, dependencies)?;
+        let mut g = self.guards("schedule");
+        g.check(environment_exists, "environment_missing", || format!("environment {environment} no longer exists"));
+        g.done()?;
+        Ok(target)
+    }
+
     /// Whether a production-ready turnover may be assembled from this one: a pre-production turnover that
     /// was not cancelled (its validation is judged when it is chosen, [`Turnover::check_source`]).
     pub fn may_start_production(&self) -> bool {
@@ -40,6 +56,9 @@ impl Turnover {
     pub(crate) fn check_source(&self, g: &mut Guards, deployments: &[Deployment], releases: Option<&[String]>) {
         g.check(self.kind == TurnoverKind::Standard, "from_not_pre_production", || {
             format!("{} is production-ready; start from a pre-production turnover", self.describe())
+        });
+        g.check(self.state != TurnoverState::Cancelled, "from_cancelled", || {
+            format!("{} is cancelled; start from a turnover that is still going", self.describe())
         });
         if let Some(releases) = releases {
             g.check(self.releases.iter().all(|r| releases.contains(r)), "from_other_release", || {

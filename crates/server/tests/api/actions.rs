@@ -150,7 +150,10 @@ async fn attempt_part(
             app.call(Some(token), reqwest::Method::DELETE, &format!("{base}/milestones/{on}"), None).await
         }
         ("application-releases", "create_turnover") => {
-            let spec = json!({"title": "build 1", "release": id, "path": "DP-900",
+            // The first deployment path there is (the test makes one), so only the release's guards refuse.
+            let paths = app.get(&app.admin, "/api/v1/deployment-paths").await.ok();
+            let path = paths["items"][0]["id"].as_str().unwrap_or("DP-900").to_string();
+            let spec = json!({"title": "build 1", "release": id, "path": path,
                               "artifacts": [{"name": "pay", "version": "1"}]});
             app.post(token, "/api/v1/turnovers", spec).await
         }
@@ -255,6 +258,11 @@ async fn the_listed_actions_of_trains_releases_and_approvals_are_what_each_role_
     assert_eq!(agree(&app, &ralph, "trains", &rt).await, ["start_construction", "cancel"]);
 
     app.post(&rita, "/api/v1/applications", json!({"key": "PAY", "name": "Payments"})).await.ok();
+    // A deployment path, so a refused turnover of the release is refused for the release, not the path.
+    app.post(&erin, "/api/v1/environments", json!({"name": "test", "kind": "test"})).await.ok();
+    let stages = json!({"name": "standard", "stages": [{"environment": "test"}]});
+    let p = id(&app.post(&erin, "/api/v1/deployment-paths", stages).await.ok());
+    app.post(&erin, &format!("/api/v1/deployment-paths/{p}/activate"), json!({})).await.ok();
     let ar = id(&app
         .post(&eve, "/api/v1/application-releases", json!({"title": "PAY 1", "application": "PAY", "train": rt, "schedule": {"start": "2027-01-05", "end": "2027-02-05"}}))
         .await

@@ -2,7 +2,7 @@
 //! in each environment (schedule, verify, roll back) and completing a manual run: allowed, or refused
 //! with the expected guard codes.
 
-use super::turnover::{deployment, facts};
+use super::turnover::{deployment, env, facts};
 use super::*;
 use crate::{Deployment, DeploymentState, RunState, TurnoverKind, TurnoverState};
 
@@ -116,13 +116,18 @@ fn a_production_ready_turnover_is_scheduled_verified_and_rolled_back_in_each_env
         ("rejected in verification", Some(in_prod(&t, 1, Rejected, false)), [ok, nothing, ok]),
         ("rolled back", Some(in_prod(&t, 2, Succeeded, true)), [ok, nothing, failed]),
     ] {
-        let list = t.actions(&erin(), &facts(latest.into_iter().collect()));
+        let mut f = facts(latest.into_iter().collect());
+        f.environments.push(env("dr", "production"));
+        let list = t.actions(&erin(), &f);
         for (action, expected) in ["schedule_production", "verify_production", "rollback"].into_iter().zip(expected) {
             assert_eq!(guards_on(&list, action, "prod"), expected, "{action} in prod, {what}");
         }
         assert_eq!(guards_on(&list, "schedule_production", "dr"), ok, "dr is untouched, {what}");
         no_rule_numbers(&list);
     }
+    // An environment that no longer exists is not scheduled into (the facts know test, staging and prod).
+    let list = t.actions(&erin(), &facts(Vec::new()));
+    assert_eq!(guards_on(&list, "schedule_production", "dr"), ["environment_missing"]);
     // Developers and viewers do not deploy; a turnover not yet accepted is not scheduled.
     let list = t.actions(&dan(), &facts(vec![in_prod(&t, 1, Failed, false)]));
     for action in ["schedule_production", "verify_production", "rollback"] {

@@ -15,7 +15,8 @@ pub(super) fn facts(deployments: Vec<Deployment>) -> TurnoverFacts {
     TurnoverFacts {
         deployments,
         environments: vec![env("test", "test"), env("staging", "staging"), env("prod", "production")],
-        train: None,
+        train: Some(train(TrainState::Verification)),
+        ..TurnoverFacts::default()
     }
 }
 
@@ -41,12 +42,25 @@ fn every_turnover_action_from_every_state() {
     let p = path(&[("test", true, true), ("staging", true, false)]);
     let ok: &[&str] = &[];
     let npr: &[&str] = &["not_production_ready", "wrong_state"];
+    // Its train takes production-ready turnovers; none of these has a validated deployment to start from.
+    let unvalidated: &[&str] = &["from_not_validated"];
     // A standard turnover, acted on by an engineer (who deploys, edits and reviews).
     for (state, expected) in [
-        (Draft, [ok, ok, &["not_production_ready"][..], npr, npr, ok, ok]),
-        (InFlight, [ok, ok, npr, npr, npr, ok, ok]),
-        (Completed, [&["wrong_state"][..], &["wrong_state"], npr, npr, npr, &["wrong_state"], ok]),
-        (Cancelled, [&["wrong_state"][..], &["wrong_state"], npr, npr, npr, &["wrong_state"], ok]),
+        (Draft, [ok, ok, &["not_production_ready"][..], npr, npr, ok, unvalidated]),
+        (InFlight, [ok, ok, npr, npr, npr, ok, unvalidated]),
+        (Completed, [&["wrong_state"][..], &["wrong_state"], npr, npr, npr, &["wrong_state"], unvalidated]),
+        (
+            Cancelled,
+            [
+                &["wrong_state"][..],
+                &["wrong_state"],
+                npr,
+                npr,
+                npr,
+                &["wrong_state"],
+                &["from_cancelled", "from_not_validated"],
+            ],
+        ),
     ] {
         let mut t = turnover(&p);
         t.state = state;
