@@ -197,7 +197,6 @@ impl Service {
     }
 
     /// The values in effect for a run of `application` (if known) in `environment`.
-    #[allow(dead_code)] // used by the engine layer
     pub(crate) async fn variables_for_run(
         &self,
         application: Option<&str>,
