@@ -186,6 +186,7 @@ impl Service {
             self.check_users([("owner".to_string(), o.clone())]).await?;
         }
         // The variables it names must be known where it may run (checked before anything is written).
+        self.authorize(actor, Operation::EditTurnover)?;
         let current: Stored<Turnover> = self.load(id).await?;
         self.check_turnover_task(&current.value, &railyard_domain::Task::from_spec(String::new(), spec.clone()))
             .await?;
@@ -212,6 +213,7 @@ impl Service {
             self.check_users([("owner".to_string(), o.clone())]).await?;
         }
         // The task as edited must name only variables known where it may run.
+        self.authorize(actor, Operation::EditTurnover)?;
         let mut edited: Stored<Turnover> = self.load(id).await?;
         if patch.action.is_some() || patch.environments.is_some() {
             edited.value.edit_task(task, patch.clone(), actor)?;
