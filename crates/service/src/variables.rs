@@ -217,8 +217,10 @@ impl Service {
     }
 
     /// Refuses a task whose `${var.NAME}` references are malformed (naming the field) or name a
-    /// variable not defined where it may run (naming each).
-    async fn check_references(&self, task: &Task, reach: Reach, object: &str) -> ServiceResult<()> {
+    /// variable not defined where it may run (naming each). `on`: the refused action, its object and
+    /// the object's state.
+    async fn check_references(&self, task: &Task, reach: Reach, on: [&str; 3]) -> ServiceResult<()> {
+        let [action, object, state] = on;
         let names = task.variable_references().map_err(ServiceError::Invalid)?;
         if names.is_empty() {
             return Ok(());
@@ -255,9 +257,9 @@ impl Service {
             })
             .collect();
         Err(ServiceError::Refused(Refusal {
-            action: "add_task".into(),
+            action: action.to_string(),
             object: object.to_string(),
-            state: "draft".into(),
+            state: state.to_string(),
             guards,
         }))
     }
@@ -265,7 +267,12 @@ impl Service {
     /// Checks the references of a task as it will be in a turnover: it may name variables defined
     /// globally, for the turnover's applications, or for the environments of its path (or of the task's
     /// own `environments` when it names them).
-    pub(crate) async fn check_turnover_task(&self, turnover: &Turnover, task: &Task) -> ServiceResult<()> {
+    pub(crate) async fn check_turnover_task(
+        &self,
+        turnover: &Turnover,
+        task: &Task,
+        action: &str,
+    ) -> ServiceResult<()> {
         let environments = if task.environments.is_empty() {
             turnover.stages.iter().map(|s| s.environment.clone()).collect()
         } else {
@@ -273,7 +280,8 @@ impl Service {
         };
         let applications = self.turnover_applications(&turnover.releases).await?;
         let reach = Reach { applications: Some(applications), environments: Some(environments) };
-        self.check_references(task, reach, &format!("turnover {}", turnover.id)).await
+        let object = format!("turnover {}", turnover.id);
+        self.check_references(task, reach, [action, &object, turnover.state.as_str()]).await
     }
 
     /// Checks the references of a runbook's task: variables defined globally, for the runbook's
@@ -287,6 +295,6 @@ impl Service {
         let environments = if task.environments.is_empty() { environments } else { &task.environments };
         let some = |l: &[String]| (!l.is_empty()).then(|| l.to_vec());
         let reach = Reach { applications: some(applications), environments: some(environments) };
-        self.check_references(task, reach, "the new runbook").await
+        self.check_references(task, reach, ["create_runbook", "a new runbook", "draft"]).await
     }
 }

@@ -210,6 +210,16 @@ async fn a_deployment_runs_with_the_environments_value_and_refuses_what_it_canno
     let r = app.post(&p.dan, &tasks, json!({"title": "t", "sequence": 1, "action": url})).await.expect(422);
     assert!(r.to_string().contains("action.url"), "{r}");
     assert_eq!(app.event_count().await, before, "nothing written");
+    let r = app.post(&p.dan, &tasks, json!({"title": "t", "sequence": 1, "action": sh("echo ${var.X}")})).await;
+    let detail = r.body["detail"].as_str().unwrap_or_default().to_string();
+    assert_eq!(r.status.as_u16(), 409, "{}", r.body);
+    assert!(detail.contains("add_task of turnover") && detail.contains("(state draft)"), "{detail}");
+
+    // A runbook's tasks likewise: known globally, or for its applications and environments.
+    let runbook = |script: &str| json!({"name": "rb", "tasks": [{"title": "t", "sequence": 1, "action": sh(script)}]});
+    let r = app.post(&p.dan, "/api/v1/runbooks", runbook("echo ${var.NOPE}")).await;
+    assert_eq!((r.status.as_u16(), r.guards()), (409, vec!["unknown_variable".to_string()]), "{}", r.body);
+    app.post(&p.dan, "/api/v1/runbooks", runbook("echo ${var.GREETING}")).await.expect(201);
 
     // The task keeps the reference; the run sees the environment's value.
     let mut greet = sh("echo \"$X\"; echo ${var.GREETING}");
