@@ -165,12 +165,12 @@ impl Service {
                 Vec::new()
             } else {
                 let artifacts = d.value.artifacts.clone();
-                // The variables in effect for this deployment's application in its environment.
-                let application = self.turnover_applications(&d.value.releases).await?.into_iter().next();
-                let values = self.variables_for_run(application.as_deref(), &d.value.environment).await?;
+                // The variables in effect for each run's application in this environment.
+                let values = self.variables_for_runs(&d.value, &launch).await?;
                 launch
                     .into_iter()
-                    .map(|i| {
+                    .zip(values)
+                    .map(|(i, values)| {
                         let run = &d.value.runs[i];
                         let env = BTreeMap::from([
                             ("RAILYARD_TURNOVER".to_string(), d.value.turnover_id.clone()),

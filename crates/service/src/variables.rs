@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use railyard_domain::variable::{self, Scope};
 use railyard_domain::{
-    Actor, Application, ApplicationRelease, Environment, Operation, Refusal, Task, Turnover, Variable, VariablePatch,
-    VariableSpec,
+    Actor, Application, ApplicationRelease, Deployment, Environment, Operation, Refusal, Task, Turnover, Variable,
+    VariablePatch, VariableSpec,
 };
 use railyard_store::ListQuery;
 use serde::Serialize;
@@ -196,13 +196,44 @@ impl Service {
         Ok(self.list_all::<Variable>(q).await?.into_iter().map(|s| s.value).collect())
     }
 
-    /// The values in effect for a run of `application` (if known) in `environment`.
-    pub(crate) async fn variables_for_run(
+    /// The values in effect for each of these runs of a deployment (by index): those of the run's
+    /// application in the deployment's environment. The application is the deployment's when it carries
+    /// one release; for a production-ready turnover carrying several, that of the release the run's task
+    /// belongs to (none when the task names none: then environment and global values only).
+    pub(crate) async fn variables_for_runs(
         &self,
-        application: Option<&str>,
-        environment: &str,
-    ) -> ServiceResult<BTreeMap<String, String>> {
-        Ok(variable::effective(&self.all_variables().await?, application, environment))
+        d: &Deployment,
+        runs: &[usize],
+    ) -> ServiceResult<Vec<BTreeMap<String, String>>> {
+        let all = self.all_variables().await?;
+        if d.releases.len() <= 1 {
+            let application = self.turnover_applications(&d.releases).await?.into_iter().next();
+            let values = variable::effective(&all, application.as_deref(), &d.environment);
+            return Ok(runs.iter().map(|_| values.clone()).collect());
+        }
+        let turnover: Option<Stored<Turnover>> = self.find(&d.turnover_id).await?;
+        let mut applications: BTreeMap<String, Option<String>> = BTreeMap::new();
+        let mut out = Vec::with_capacity(runs.len());
+        for i in runs {
+            let task_id = d.runs.get(*i).map(|r| r.task_id.as_str());
+            let release = turnover
+                .as_ref()
+                .and_then(|t| t.value.tasks.iter().find(|t| Some(t.id.as_str()) == task_id))
+                .and_then(|t| t.release.clone());
+            let application = match release {
+                Some(r) => match applications.get(&r) {
+                    Some(a) => a.clone(),
+                    None => {
+                        let a = self.turnover_applications(std::slice::from_ref(&r)).await?.into_iter().next();
+                        applications.insert(r, a.clone());
+                        a
+                    }
+                },
+                None => None,
+            };
+            out.push(variable::effective(&all, application.as_deref(), &d.environment));
+        }
+        Ok(out)
     }
 
     /// The applications of a turnover's releases.
