@@ -13,7 +13,9 @@ mod when;
 
 use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
-use crate::cmd::{admin, approval, deployment, environment, inventory, recovery, release, train, turnover, work_item};
+use crate::cmd::{
+    admin, approval, deployment, environment, inventory, recovery, release, train, turnover, variable, work_item,
+};
 use crate::output::Format;
 
 /// The heading of the options every command takes, apart from each command's own.
@@ -95,6 +97,9 @@ enum Command {
     /// Runbooks: reusable, reviewed task lists.
     #[command(subcommand)]
     Runbook(turnover::RunbookCmd),
+    /// Variables: values tasks use as ${var.NAME}, global or per environment or application.
+    #[command(subcommand)]
+    Variable(variable::VariableCmd),
     /// Schedule a turnover's next deployment (the engine runs it).
     Deploy {
         /// The turnover, e.g. TO-1.
@@ -231,6 +236,7 @@ async fn run(cli: Cli, admin_token: Option<String>) -> anyhow::Result<()> {
         Command::Turnover(c) => turnover::turnover(&ctx, c).await,
         Command::Task(c) => turnover::task(&ctx, c).await,
         Command::Runbook(c) => turnover::runbook(&ctx, c).await,
+        Command::Variable(c) => variable::run(&ctx, c).await,
         Command::Deploy { turnover, skip } => deployment::deploy(&ctx, &turnover, skip).await,
         Command::Deployment(c) => deployment::deployment(&ctx, c).await,
         Command::Run(c) => deployment::run(&ctx, c).await,

@@ -93,6 +93,7 @@ pub fn page_refreshing(title: &str, session: Option<&SessionInfo>, body: Markup,
                         a href="/environments" { "Environments" } " "
                         a href="/turnovers" { "Turnovers" } " "
                         a href="/paths" { "Paths" } " "
+                        a href="/variables" { "Variables" } " "
                         a href="/calendar" { "Calendar" } " "
                         a href="/audit" { "Audit log" }
                         @if session.is_some_and(manages_users) { " " a href="/users" { "Users" } }

@@ -55,6 +55,7 @@ mod turnover_forms;
 mod turnover_list;
 mod user_forms;
 mod users;
+mod variables;
 mod widgets;
 mod work_item_forms;
 

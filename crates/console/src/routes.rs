@@ -12,7 +12,7 @@ use crate::{
     approvals, audit, audit_export, calendar, criteria, dashboard, deploy_actions as act, deployment,
     environment_forms, environments, gate_forms, line_forms, milestone_forms, path_forms, paths, production_forms,
     release, sign_in, task_forms, train, train_actions, train_forms, train_list, turnover, turnover_forms,
-    turnover_list, user_forms, users,
+    turnover_list, user_forms, users, variables,
 };
 
 /// The console's pages and form actions, to be merged into the server's application. Every response
@@ -105,6 +105,8 @@ pub fn router(service: Service) -> Router<Service> {
         .route("/releases/{id}/work-items/{item}/status", post(work_item_forms::set_status))
         // Release elements: environments and their calendar events, deployment paths, users and their
         // tokens, stopping the line.
+        .route("/variables", get(variables::list).post(variables::set))
+        .route("/variables/{id}/delete", post(variables::delete))
         .route("/environments", get(environments::list).post(environment_forms::create))
         .route("/environments/{name}", get(environments::show).post(environment_forms::update))
         .route("/environments/{name}/take-offline", post(environment_forms::take_offline))

@@ -147,6 +147,9 @@ pub enum Operation {
     StartEarly,
     /// Halt every deployment that has not started, and resume.
     StopLine,
+    /// Create, change and delete variables (global and environment ones: release engineers; an
+    /// application's: its owner too, see [`crate::variable::may_manage`]).
+    ManageVariables,
 }
 
 impl Operation {
@@ -178,6 +181,7 @@ impl Operation {
             Operation::CompleteRun => &[ReleaseManager, ReleaseEngineer, ProductOwner, Developer],
             Operation::AcceptTurnover => &[ReleaseEngineer],
             Operation::StartEarly | Operation::StopLine => &[ReleaseManager],
+            Operation::ManageVariables => &[ReleaseEngineer, ProductOwner],
         }
     }
 }
@@ -203,6 +207,7 @@ impl Operation {
 /// | runbook | (review) | accept, reject | release engineers, release managers, admin; never its author |
 /// | manual task run | its owner | complete (done or failed) | release engineers, admin (R15) |
 /// | API token | its user | list, revoke | admin |
+/// | application's variables | the application's owner | create, change, delete | release engineers, admin |
 ///
 /// Shared by role, with no one person they belong to: applications (any product owner or release
 /// manager keeps the register), environments, deployment paths and deployments (any release
@@ -298,6 +303,9 @@ pub mod rules {
     };
     pub const RUNBOOK_REVIEWER: ObjectRule =
         ObjectRule { code: "not_reviewer", holder: "reviewer", over: &[ReleaseEngineer, ReleaseManager], admin: true };
+    /// An application's variables (global and environment ones are release engineering's alone).
+    pub const APPLICATION_OWNER: ObjectRule =
+        ObjectRule { code: "not_application_owner", holder: "owner", over: &[ReleaseEngineer], admin: true };
     pub const RUN_OWNER: ObjectRule =
         ObjectRule { code: "not_run_owner", holder: "owner", over: &[ReleaseEngineer], admin: true };
 }

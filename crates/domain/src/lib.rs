@@ -29,6 +29,7 @@ pub mod runbook;
 pub mod schedule;
 pub mod train;
 pub mod turnover;
+pub mod variable;
 pub mod verification;
 pub mod work_item;
 
@@ -68,6 +69,7 @@ pub use turnover::{
     TurnoverFacts, TurnoverKind, TurnoverPatch, TurnoverSpec, TurnoverState, default_tiers, goes_to_production,
     takes_production,
 };
+pub use variable::{Scope, Variable, VariablePatch, VariableSpec};
 pub use verification::Verification;
 pub use work_item::{WorkItem, WorkItemKind, WorkItemSpec, WorkItemStatus};
 

@@ -46,8 +46,11 @@ pub fn substitute(text: &str, vars: &BTreeMap<String, String>, encoding: Encodin
     Ok(out)
 }
 
-/// The text with every placeholder replaced by `x`: what validation parses.
+/// The text with every placeholder (and every `${var.NAME}` reference) replaced by `x`: what
+/// validation parses.
 pub fn with_stand_ins(text: &str) -> String {
+    let resolved = crate::variable::resolve(text, &|_| Some("x"));
+    let text = resolved.as_deref().unwrap_or(text);
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find("${") {

@@ -309,6 +309,17 @@ impl LineSink for RunSink<'_> {
 /// while it runs; the result is handed back only once that is done, so that the record always exists
 /// when the result ends it.
 async fn run_one(service: &Service, launch: &Launch, options: &RunOptions) -> (RunResult, Vec<serde_json::Value>) {
+    if let Some(message) = &launch.unresolved {
+        let r = RunResult {
+            status: RunStatus::CouldNotStart,
+            exit_code: None,
+            http_status: None,
+            message: message.clone(),
+            finished_at: chrono_now(),
+            truncated: false,
+        };
+        return (r, Vec::new());
+    }
     let Some(action) = &launch.task.action else {
         let r = RunResult {
             status: RunStatus::CouldNotStart,

@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 use crate::handlers::{
     actions, applications, approvals, audit, dependencies, deployments, environments, gates, inbox, inventory,
     milestones, paths, production, releases, runbooks, system, tokens, train_actions, trains, turnovers, users,
-    work_items,
+    variables, work_items,
 };
 
 #[derive(OpenApi)]
@@ -163,6 +163,8 @@ pub fn routes() -> (Router<Service>, utoipa::openapi::OpenApi) {
         .routes(routes!(runbooks::deactivate))
         .routes(routes!(runbooks::copy_into))
         .routes(routes!(runbooks::save_from))
+        .routes(routes!(variables::list, variables::create))
+        .routes(routes!(variables::show, variables::update, variables::delete))
         .routes(routes!(audit::list))
         .routes(routes!(audit::verify))
         .routes(routes!(audit::head))

@@ -33,6 +33,10 @@ pub struct Launch {
     /// database, so that a task can tell a retry from its first run and make itself idempotent) and
     /// `RAILYARD_ARTIFACTS`.
     pub env: BTreeMap<String, String>,
+    /// Why the run must not start: a `${var.NAME}` its task names has no value for this run (the
+    /// variable was deleted since the task was added). The engine fails the run with this message
+    /// instead of running it with the literal text. `task.action` otherwise has every reference resolved.
+    pub unresolved: Option<String>,
 }
 
 /// What one step of a deployment gave the engine.
@@ -161,9 +165,12 @@ impl Service {
                 Vec::new()
             } else {
                 let artifacts = d.value.artifacts.clone();
+                // The variables in effect for each run's application in this environment.
+                let values = self.variables_for_runs(&d.value, &launch).await?;
                 launch
                     .into_iter()
-                    .map(|i| {
+                    .zip(values)
+                    .map(|(i, values)| {
                         let run = &d.value.runs[i];
                         let env = BTreeMap::from([
                             ("RAILYARD_TURNOVER".to_string(), d.value.turnover_id.clone()),
@@ -174,7 +181,17 @@ impl Service {
                             ("RAILYARD_RUN_ID".to_string(), format!("{}-{}-{}", d.value.id, run.id, run.attempts)),
                             ("RAILYARD_ARTIFACTS".to_string(), artifacts.join(" ")),
                         ]);
-                        Launch { deployment: d.value.id.clone(), run: i, task: run.clone(), env }
+                        let mut task = run.clone();
+                        let mut unresolved = None;
+                        if let Some(action) = &run.action {
+                            match action.resolve_variables(&values) {
+                                Ok(resolved) => task.action = Some(resolved),
+                                Err(names) => {
+                                    unresolved = Some(unresolved_message(&names, &d.value.environment));
+                                }
+                            }
+                        }
+                        Launch { deployment: d.value.id.clone(), run: i, task, env, unresolved }
                     })
                     .collect()
             };
@@ -284,6 +301,17 @@ impl Service {
         }
         Ok(())
     }
+}
+
+/// Why a run did not start: the variables it names that have no value here.
+fn unresolved_message(names: &[String], environment: &str) -> String {
+    let listed: Vec<String> = names.iter().map(|n| format!("${{var.{n}}}")).collect();
+    format!(
+        "not started: {} {} no value for this run in environment {environment} (the variable was deleted or is not \
+         defined for this application or environment); define it and retry the deployment",
+        listed.join(", "),
+        if names.len() == 1 { "has" } else { "have" }
+    )
 }
 
 /// Output lines with their times capped at `now` (see `engine_finish_runs`).

@@ -40,6 +40,7 @@ mod train_parts;
 mod trains;
 mod turnovers;
 mod users;
+mod variables;
 mod verification;
 mod views;
 mod work_items;
@@ -85,6 +86,7 @@ pub use turnovers::{CopyTasksInput, LinkInput, ReorderInput, TurnoverFilter, Tur
 pub use users::{
     ADMIN_USER, Bootstrap, NewToken, NewUser, TokenView, UserPatch, UserView, hash_token, parse_time_zone,
 };
+pub use variables::{VariableFilter, VariableView};
 pub use verification::Verification;
 pub use views::{ApprovalView, GateStatus, Meta, Page, TrainView};
 pub use work_items::{ImportReport, WorkItemFilter, WorkItemPatch, WorkItemView};

@@ -56,7 +56,10 @@ impl Service {
     pub async fn create_runbook(&self, actor: &Actor, spec: RunbookSpec) -> ServiceResult<RunbookView> {
         bounded(&spec)?;
         self.authorize(actor, Operation::EditTurnover)?;
-        Runbook::create(String::new(), spec.clone(), &mut std::iter::repeat(String::new()), actor)?;
+        let (draft, _) = Runbook::create(String::new(), spec.clone(), &mut std::iter::repeat(String::new()), actor)?;
+        for task in &draft.tasks {
+            self.check_runbook_task(&draft.applications, &draft.environments, task).await?;
+        }
         let owners = spec.tasks.iter().filter_map(|t| t.owner.clone()).map(|o| ("tasks.owner".to_string(), o));
         self.check_users(owners.collect::<Vec<_>>()).await?;
         let ids = self.task_ids(spec.tasks.len()).await?;

@@ -183,6 +183,15 @@ impl Service {
         if let Some(o) = &spec.owner {
             self.check_users([("owner".to_string(), o.clone())]).await?;
         }
+        // The variables it names must be known where it may run (checked before anything is written).
+        self.authorize(actor, Operation::EditTurnover)?;
+        let current: Stored<Turnover> = self.load(id).await?;
+        self.check_turnover_task(
+            &current.value,
+            &railyard_domain::Task::from_spec(String::new(), spec.clone()),
+            "add_task",
+        )
+        .await?;
         self.change_turnover(
             actor,
             id,
@@ -204,6 +213,15 @@ impl Service {
         bounded(&patch)?;
         if let Some(o) = &patch.owner {
             self.check_users([("owner".to_string(), o.clone())]).await?;
+        }
+        // The task as edited must name only variables known where it may run.
+        self.authorize(actor, Operation::EditTurnover)?;
+        let mut edited: Stored<Turnover> = self.load(id).await?;
+        if patch.action.is_some() || patch.environments.is_some() {
+            edited.value.edit_task(task, patch.clone(), actor)?;
+            if let Some(t) = edited.value.tasks.iter().find(|t| t.id == task) {
+                self.check_turnover_task(&edited.value, t, "edit_task").await?;
+            }
         }
         self.change_turnover(actor, id, expected, |t, _| t.edit_task(task, patch.clone(), actor), None).await
     }

@@ -9,6 +9,7 @@ pub mod recovery;
 pub mod release;
 pub mod train;
 pub mod turnover;
+pub mod variable;
 pub mod work_item;
 
 use serde_json::{Map, Value};

@@ -280,3 +280,30 @@ pub fn runbook(r: &Value) {
         println!("  [{}] {} {}", s(&t["sequence"]), s(&t["id"]), s(&t["title"]));
     }
 }
+
+/// Where a variable applies, in words: `global`, `environment prod`, `application PAY`.
+fn scope(v: &Value) -> String {
+    match v["scope"]["kind"].as_str() {
+        Some("environment") => format!("environment {}", s(&v["scope"]["environment"])),
+        Some("application") => format!("application {}", s(&v["scope"]["application"])),
+        other => other.unwrap_or("global").to_string(),
+    }
+}
+
+pub fn variables(page: &Value) {
+    let rows: Vec<Vec<String>> =
+        items(page).iter().map(|v| vec![s(&v["id"]), s(&v["name"]), scope(v), s(&v["value"])]).collect();
+    table(&["ID", "NAME", "SCOPE", "VALUE"], &rows);
+    more(page);
+}
+
+pub fn variable(v: &Value) {
+    kv(&[
+        ("id", s(&v["id"])),
+        ("name", s(&v["name"])),
+        ("scope", scope(v)),
+        ("value", s(&v["value"])),
+        ("updated by", s(&v["updated_by"])),
+        ("version", s(&v["version"])),
+    ]);
+}

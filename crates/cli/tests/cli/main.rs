@@ -21,4 +21,5 @@ mod trains;
 mod turnovers;
 mod usability;
 mod users;
+mod variables;
 mod walkthrough;

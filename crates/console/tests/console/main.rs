@@ -33,3 +33,4 @@ mod timeline;
 mod train_forms;
 mod train_parts;
 mod turnover_forms;
+mod variables_page;

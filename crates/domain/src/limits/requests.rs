@@ -328,3 +328,21 @@ impl Bounded for ReleaseAction {
         }
     }
 }
+
+impl Bounded for crate::VariableSpec {
+    fn check_limits(&self, l: &mut Limits) {
+        l.name("name", &self.name);
+        l.text("value", &self.value);
+        match &self.scope {
+            crate::Scope::Global => {}
+            crate::Scope::Environment { environment } => l.name("scope.environment", environment),
+            crate::Scope::Application { application } => l.name("scope.application", application),
+        }
+    }
+}
+
+impl Bounded for crate::VariablePatch {
+    fn check_limits(&self, l: &mut Limits) {
+        l.text("value", &self.value);
+    }
+}

@@ -113,6 +113,9 @@ fn check_task(f: &mut Fields, t: &Task) {
                     f.0.push(crate::FieldError::new(&format!("action.{}", e.field), e.message));
                 }
             }
+            if let Err(errors) = a.variable_references() {
+                f.0.extend(errors);
+            }
         }
     }
 }

@@ -21,6 +21,7 @@ pub mod train_actions;
 pub mod trains;
 pub mod turnovers;
 pub mod users;
+pub mod variables;
 pub mod work_items;
 
 use std::str::FromStr;

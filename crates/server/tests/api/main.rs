@@ -19,4 +19,5 @@ mod releases;
 mod roles;
 mod trust;
 mod turnovers;
+mod variables;
 mod work_items;

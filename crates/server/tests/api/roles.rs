@@ -21,6 +21,9 @@ const ADMIN: &[&str] = &["admin"];
 const RM_PO: &[&str] = &["admin", "release_manager", "product_owner"];
 const RE: &[&str] = &["admin", "release_engineer"];
 const BUILDERS: &[&str] = &["admin", "release_manager", "release_engineer", "developer"];
+/// Variables: release engineers (global, environment), product owners (their applications' only: the
+/// object-level rule), admins.
+const RE_PO: &[&str] = &["admin", "release_engineer", "product_owner"];
 
 struct Row {
     method: Method,
@@ -237,6 +240,11 @@ fn matrix() -> Vec<Row> {
         row(M::POST, "/api/v1/runbooks/{runbook}/deactivate", None, BUILDERS),
         row(M::POST, "/api/v1/turnovers/{turnover}/tasks/from-runbook", Some(json!({"runbook": "RB-999"})), BUILDERS),
         row(M::POST, "/api/v1/turnovers/{turnover}/save-as-runbook", Some(json!({"name": "n"})), BUILDERS),
+        row(M::GET, "/api/v1/variables", None, ALL),
+        row(M::POST, "/api/v1/variables", Some(json!({"name": "ROLE_TEST", "value": "v"})), RE_PO),
+        row(M::GET, "/api/v1/variables/{variable}", None, ALL),
+        row(M::PATCH, "/api/v1/variables/{variable}", Some(json!({"value": "v2"})), RE_PO),
+        row(M::DELETE, "/api/v1/variables/{variable}", None, RE_PO),
         row(M::GET, "/api/v1/audit/events", None, ALL),
         row(M::GET, "/api/v1/audit/verify", None, ALL),
         row(M::GET, "/api/v1/audit/head", None, ALL),
@@ -302,6 +310,8 @@ async fn every_endpoint_lets_in_exactly_the_roles_of_the_matrix() {
         .await
         .ok();
     let dp = p["id"].as_str().unwrap().to_string();
+    let v = app.post(eng, "/api/v1/variables", json!({"name": "FIXTURE", "value": "v"})).await.ok();
+    let var = v["id"].as_str().unwrap().to_string();
 
     let rows = matrix();
     // Every operation of the OpenAPI document is in the table (and nothing else).
@@ -340,7 +350,8 @@ async fn every_endpoint_lets_in_exactly_the_roles_of_the_matrix() {
             .replace("{task}", "TA-999")
             .replace("{deployment}", "DE-999")
             .replace("{run}", "R1")
-            .replace("{runbook}", "RB-999");
+            .replace("{runbook}", "RB-999")
+            .replace("{variable}", &var);
         for (role, token) in &tokens {
             let res = app.call_with(Some(token), r.method.clone(), &path, r.body.clone(), Some(1_000_000)).await;
             let allowed = r.allowed.contains(&role.as_str());
