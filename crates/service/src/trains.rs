@@ -58,6 +58,20 @@ impl Service {
         if errors.is_empty() { Ok(()) } else { Err(ServiceError::Invalid(errors)) }
     }
 
+    /// A train's manager must be one who may manage trains: a release manager or an admin (the domain's
+    /// `eligible_manager`, the same the console offers as choices).
+    pub(crate) async fn check_manager(&self, train: &Train) -> ServiceResult<()> {
+        let Some(u) = self.find::<User>(&train.manager).await? else { return Ok(()) };
+        let who = Actor { name: u.value.name.clone(), roles: u.value.roles.clone() };
+        if railyard_domain::train::eligible_manager(&who) {
+            return Ok(());
+        }
+        Err(ServiceError::Invalid(vec![FieldError::new(
+            "manager",
+            format!("{} is not a release manager; a train's manager is a release manager or an admin", train.manager),
+        )]))
+    }
+
     /// Approval rights come from being listed in a policy; listed users must be able to decide, so a
     /// viewer (who changes nothing) may not be listed.
     pub(crate) async fn check_approvers(&self, train: &Train) -> ServiceResult<()> {
@@ -84,6 +98,7 @@ impl Service {
         spec.validate()?;
         let (mut train, mut change) = Train::create(String::new(), spec, actor)?;
         self.check_users(train.referenced_users()).await?;
+        self.check_manager(&train).await?;
         self.check_approvers(&train).await?;
         // The id is taken only once the input is known to be good, so refused creates leave no gaps.
         let id = self.new_id("RT").await?;
@@ -130,6 +145,7 @@ impl Service {
         let moves_dates = patch.schedule.is_some();
         let change = s.value.update(patch, actor)?;
         self.check_users(s.value.referenced_users()).await?;
+        self.check_manager(&s.value).await?;
         self.check_approvers(&s.value).await?;
         if moves_dates {
             // R5: the train's releases must still lie inside its new window.

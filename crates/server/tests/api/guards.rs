@@ -33,6 +33,11 @@ async fn only_the_manager_hands_a_train_over_and_nobody_requests_an_approval_no_
     assert!(r.guard_text().contains("level 1 needs 1"), "{}", r.guard_text());
     let t = app.get(&rita, &path).await.ok();
     assert_eq!(t["state"], "draft");
+    // A train is handed only to someone who may manage trains: not to a product owner.
+    let r = app.patch(&rita, &path, json!({"manager": "eve"}), t["version"].as_i64().unwrap()).await;
+    assert_eq!(r.status, reqwest::StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.to_string().contains("eve is not a release manager"), "{}", r.body);
+    assert_eq!(app.get(&rita, &path).await.ok()["manager"], "rita");
     // The manager hands over; now ralph may submit it, and rita decides.
     let t = app.patch(&rita, &path, json!({"manager": "ralph"}), t["version"].as_i64().unwrap()).await.ok();
     assert_eq!(t["manager"], "ralph");
