@@ -123,14 +123,7 @@ fn body(approval: bool) -> Value {
     if approval {
         policies["train"] = json!({"levels": [level]});
     }
-    json!({
-        "title": "Spring release", "release_type": "major", "purpose": "Q1",
-        "schedule": {
-            "start": "2027-01-04", "scoping_end": "2027-01-15", "construction_end": "2027-02-12",
-            "verification_end": "2027-02-26", "production_date": "2027-03-06"
-        },
-        "approval_policies": policies
-    })
+    crate::common::spring_train(policies)
 }
 
 #[tokio::test]

@@ -100,14 +100,7 @@ async fn compare(
 }
 
 fn train_body() -> Value {
-    json!({
-        "title": "Spring release", "release_type": "major", "purpose": "Q1",
-        "schedule": {
-            "start": "2027-01-04", "scoping_end": "2027-01-15", "construction_end": "2027-02-12",
-            "verification_end": "2027-02-26", "production_date": "2027-03-06"
-        },
-        "approval_policies": {"executive": {"levels": [{"approvers": ["eve"], "required": 1}]}}
-    })
+    crate::common::spring_train(json!({"executive": {"levels": [{"approvers": ["eve"], "required": 1}]}}))
 }
 
 #[tokio::test]

@@ -62,15 +62,9 @@ async fn compare(app: &TestApp, browser: &Browser, user: &str, token: &str, id: 
 
 fn body() -> Value {
     let level = json!({"approvers": ["eve"], "required": 1});
-    json!({
-        "title": "Spring release", "release_type": "major", "purpose": "Q1",
-        "schedule": {
-            "start": "2027-01-04", "scoping_end": "2027-01-15", "construction_end": "2027-02-12",
-            "verification_end": "2027-02-26", "production_date": "2027-03-06"
-        },
-        "approval_policies": {"executive": {"levels": [level]}, "gate": {"levels": [level]}},
-        "gate_approvals": ["scoping"]
-    })
+    let mut body = crate::common::spring_train(json!({"executive": {"levels": [level]}, "gate": {"levels": [level]}}));
+    body["gate_approvals"] = json!(["scoping"]);
+    body
 }
 
 #[tokio::test]

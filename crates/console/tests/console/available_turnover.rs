@@ -218,14 +218,7 @@ async fn production(app: &TestApp) -> (String, String) {
     let path = p["id"].as_str().unwrap_or_default().to_string();
     app.post(&erin, &format!("/api/v1/deployment-paths/{path}/activate"), json!({})).await;
     let level = |who: &str| json!({"levels": [{"approvers": [who], "required": 1}]});
-    let body = json!({
-        "title": "Spring release", "release_type": "major", "purpose": "Q1 release",
-        "schedule": {
-            "start": "2027-01-04", "scoping_end": "2027-01-15", "construction_end": "2027-02-12",
-            "verification_end": "2027-02-26", "production_date": "2027-03-06"
-        },
-        "approval_policies": {"executive": level("eve"), "development": level("dave")}
-    });
+    let body = crate::common::spring_train(json!({"executive": level("eve"), "development": level("dave")}));
     let train = app.post(&rita, "/api/v1/trains", body).await["id"].as_str().unwrap_or_default().to_string();
     app.post(&rita, "/api/v1/applications", json!({"key": "DB", "name": "Database"})).await;
     let body = json!({"title": "DB 2", "application": "DB", "train": train, "schedule": {"start": "2027-01-05", "end": "2027-02-05"}});

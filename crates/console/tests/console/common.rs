@@ -225,3 +225,16 @@ pub fn tasks_dir() -> tempfile::TempDir {
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
     dir
 }
+
+/// The body of the Spring release train the console tests share (starting 2027-01-04, production
+/// 2027-03-06), with `policies` as its approval policies.
+pub fn spring_train(policies: Value) -> Value {
+    json!({
+        "title": "Spring release", "release_type": "major", "purpose": "Q1",
+        "schedule": {
+            "start": "2027-01-04", "scoping_end": "2027-01-15", "construction_end": "2027-02-12",
+            "verification_end": "2027-02-26", "production_date": "2027-03-06"
+        },
+        "approval_policies": policies
+    })
+}

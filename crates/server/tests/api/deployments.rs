@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::common::{TestApp, level, train_body};
 
-async fn wait_for(app: &TestApp, token: &str, id: &str, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+pub(crate) async fn wait_for(app: &TestApp, token: &str, id: &str, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let d = app.get(token, &format!("/api/v1/deployments/{id}")).await.ok();
@@ -20,7 +20,7 @@ async fn wait_for(app: &TestApp, token: &str, id: &str, what: &str, pred: impl F
     }
 }
 
-fn run<'a>(d: &'a Value, title: &str) -> &'a Value {
+pub(crate) fn run<'a>(d: &'a Value, title: &str) -> &'a Value {
     d["runs"]
         .as_array()
         .unwrap()

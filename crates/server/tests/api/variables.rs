@@ -3,11 +3,10 @@
 //! and a real deployment runs with the environment's value (which wins over the application's and the
 //! global one), while a run whose variable was deleted does not start and names it.
 
-use std::time::{Duration, Instant};
-
 use serde_json::{Value, json};
 
 use crate::common::{TestApp, level, train_body};
+use crate::deployments::{run, wait_for};
 
 struct People {
     rita: String,
@@ -123,27 +122,6 @@ async fn variables_are_created_listed_changed_and_deleted_by_who_may() {
     assert!(text.contains("hello again") && text.contains("GREETING"), "{text}");
 }
 
-async fn wait_for(app: &TestApp, token: &str, id: &str, pred: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let d = app.get(token, &format!("/api/v1/deployments/{id}")).await.ok();
-        if pred(&d) {
-            return d;
-        }
-        assert!(Instant::now() < deadline, "deployment {id} never settled: {d}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-fn run<'a>(d: &'a Value, title: &str) -> &'a Value {
-    d["runs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["title"] == title)
-        .unwrap_or_else(|| panic!("no run {title} in {d}"))
-}
-
 /// A turnover of PAY on a path through `test`, ready for tasks.
 async fn turnover(app: &TestApp, p: &People) -> String {
     let path = app
@@ -237,7 +215,7 @@ async fn a_deployment_runs_with_the_environments_value_and_refuses_what_it_canno
     let settled = |d: &Value| {
         ["Greet", "Uses gone"].iter().all(|t| !matches!(run(d, t)["state"].as_str(), Some("pending" | "running")))
     };
-    let d = wait_for(&app, &p.rita, &id, settled).await;
+    let d = wait_for(&app, &p.rita, &id, "a settled state", settled).await;
     assert_eq!(run(&d, "Greet")["state"], "succeeded", "{d}");
     let greet_run = run(&d, "Greet")["id"].as_str().unwrap().to_string();
     let log = app.get(&p.dan, &format!("/api/v1/deployments/{id}/runs/{greet_run}/log")).await.ok();
