@@ -41,6 +41,7 @@ mod command;
 mod contain;
 mod http;
 mod leftovers;
+pub mod mask;
 mod outcome;
 mod output;
 pub mod process;
@@ -49,6 +50,7 @@ mod work_root;
 
 // The actions are data of the domain (a task holds one); the runner carries them out.
 pub use command::{DRAIN_BOUND, KILL_GRACE};
+pub use mask::{MASK, MIN_MASKED_LEN, Masker};
 pub use outcome::{Outcome, OutputLine, RunStatus, Stream};
 pub use output::{Limits, LineSink, MAX_LINE_BYTES, MAX_LINES, MAX_OUTPUT_BYTES, VecSink};
 pub use process::{Reaped, host_id, kill_recorded, protect_server_process};
