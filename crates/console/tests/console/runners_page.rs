@@ -93,6 +93,13 @@ async fn an_engineer_registers_a_runner_sees_its_token_once_and_revokes_it_and_a
     assert!(read.body.contains("eu-1") && read.body.contains("eu, linux"), "{}", read.body);
     assert!(!read.body.contains(r#"action="/runners""#) && !read.body.contains("/revoke"), "{}", read.body);
     buttons_match(&read, &app.get(&dan, "/api/v1/runners/actions").await);
+    let posted = d.post("/runners", &[("csrf", &read.csrf()), ("name", "us-1"), ("labels", "us")]).await;
+    assert_eq!(posted.status, 403, "{}", posted.body);
+
+    // A bad label is refused, naming it and the field.
+    let bad = b.post("/runners", &[("csrf", &seen.csrf()), ("name", "us-1"), ("labels", "us, Bad Label")]).await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    assert!(bad.body.contains("labels[1]") && bad.body.contains("Bad Label"), "{}", bad.body);
 
     // Revoking asks for the box to be ticked, then works from the page.
     let csrf = seen.csrf();
