@@ -336,6 +336,43 @@ mod tests {
         assert!(!lease.expired() && lease.call_timeout() <= Duration::from_secs(4));
     }
 
+    /// A server nobody answers at: every call fails to connect.
+    fn unreachable(work: &std::path::Path) -> Arc<Shared> {
+        let api = Api::new(url::Url::parse("http://127.0.0.1:1").unwrap(), "ryrun_test".into()).unwrap();
+        let sandbox = Arc::new(Sandbox::new(None, Some(work.join("work"))).unwrap());
+        let records = Records::open(work.join("work").join("runs")).unwrap();
+        let (_, shutdown) = watch::channel(false);
+        Arc::new(Shared { api, sandbox, records, shutdown })
+    }
+
+    fn sleeping(claim: &str) -> ClaimedRun {
+        let mut action = railyard_runner::CommandAction::new("sleep");
+        action.args = vec!["30".into()];
+        ClaimedRun {
+            claim: claim.into(),
+            deployment: "DE-1".into(),
+            run: "R1".into(),
+            attempt: 1,
+            title: "Deploy".into(),
+            action: Some(railyard_runner::Action::Command(action)),
+            env: [("RAILYARD_RUN_ID".to_string(), format!("{claim}-{}", std::process::id()))].into(),
+            mask: Vec::new(),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_run_whose_server_cannot_be_reached_is_stopped_when_its_lease_runs_out_and_given_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let shared = unreachable(dir.path());
+        let started = Instant::now();
+        let lease = Lease::new(Duration::from_secs(3), started);
+        let finish = carry_out(shared.clone(), sleeping("DE-1:R1:1"), lease).await;
+        assert_eq!(finish, Finish::Dropped);
+        // Stopped at the lease's end (3 s), within the kill grace and the drain bound, not after 30 s.
+        assert!(started.elapsed() < Duration::from_secs(15), "{:?}", started.elapsed());
+        assert!(shared.records.left().unwrap().is_empty(), "the record outlived the run");
+    }
+
     #[test]
     fn lines_are_masked_before_they_are_kept() {
         let dir = tempfile::tempdir().unwrap();
