@@ -60,6 +60,11 @@ pub struct ServeArgs {
     /// Fill an empty database with a demo company (trains in every state, users with tokens).
     #[arg(long)]
     pub demo: bool,
+    /// Run no automation task on this host: every run waits for a remote runner (`railyard runner`),
+    /// those of environments without runner labels for any runner. Without it, the runner built into
+    /// the server runs the tasks of environments that name no runner labels.
+    #[arg(long, env = "RAILYARD_NO_LOCAL_RUNNER")]
+    pub no_local_runner: bool,
     /// Connections open at once; one more is answered 503 (with Retry-After) and closed.
     #[arg(long, env = "RAILYARD_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_connections: u32,
@@ -161,6 +166,7 @@ pub async fn run(args: ServeArgs, admin_token: Option<String>) -> anyhow::Result
         task_user,
         task_dir,
         task_max_processes,
+        no_local_runner,
     } = args;
     crate::harden::protect_process();
     open_files_for(max_connections as u64);
@@ -169,7 +175,10 @@ pub async fn run(args: ServeArgs, admin_token: Option<String>) -> anyhow::Result
     let db = DatabaseUrl::parse(&database)?;
     let store = db.open().await?;
     let limits = SignInLimits { window_secs: auth_failure_window, ..SignInLimits::default() };
-    let service = Service::new(store.clone()).with_sign_in_limits(limits).with_public_url(public_url.clone());
+    let mut service = Service::new(store.clone()).with_sign_in_limits(limits).with_public_url(public_url.clone());
+    if no_local_runner {
+        service = service.without_local_runner();
+    }
     let listener = TcpListener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
     let base = public_url.as_ref().map_or_else(|| format!("http://{addr}"), |u| u.to_string());

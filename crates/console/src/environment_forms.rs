@@ -92,6 +92,7 @@ pub async fn update(
             owner: optional(&f.owner),
             locked: Some(f.locked == "yes"),
             description: Some(f.description.trim().to_string()),
+            runner_labels: None,
         };
         s.update_environment(&user.session.actor, &name, patch, version).await?;
         Ok(environment_page(&name))

@@ -26,6 +26,7 @@ pub mod policy;
 pub mod recovery;
 pub mod release;
 pub mod runbook;
+pub mod runner;
 pub mod schedule;
 pub mod train;
 pub mod turnover;
@@ -59,6 +60,7 @@ pub use release::{
     ReleaseSchedule, ReleaseSpec, ReleaseState,
 };
 pub use runbook::{Runbook, RunbookAction, RunbookSpec, RunbookState};
+pub use runner::{ClaimState, RunClaim, Runner, RunnerPresence, RunnerSpec, RunnerState};
 pub use schedule::Schedule;
 pub use train::{
     CriterionPatch, CriterionSpec, MilestonePatch, MilestoneSpec, ReleaseType, Train, TrainAction, TrainPatch,

@@ -31,6 +31,8 @@ mod recovery;
 mod releases;
 mod run_processes;
 mod runbooks;
+mod runner_protocol;
+mod runners;
 mod sessions;
 mod sign_in_limits;
 mod snapshot;
@@ -75,6 +77,8 @@ pub use recovery::{RECOVERY_LABEL, RecoveryToken};
 pub use releases::{ProposeInput, ReasonInput, ReleaseFilter, ReleaseView};
 pub use run_processes::Leftover;
 pub use runbooks::{ReviewInput, RunbookRef, RunbookView, SaveAsRunbookInput};
+pub use runner_protocol::{ClaimInput, ClaimedRun, Claims, HeartbeatInput, LeaseView, ResultInput};
+pub use runners::{RUNNER_TOKEN_PREFIX, RunnerView};
 pub use sessions::{
     MAX_SESSIONS_PER_USER, MIN_PASSWORD_CHARS, PasswordInput, SESSION_HOURS, SessionInfo, SignInMethod, SignedIn,
 };
@@ -111,6 +115,9 @@ pub struct Service {
     verifications: Arc<audit_gate::VerifyGate>,
     /// Every event it writes is marked demo data (see [`Service::marking_demo_data`]).
     demo_data: bool,
+    /// Whether this server runs the tasks of environments without runner labels itself (`serve
+    /// --no-local-runner` turns it off: then remote runners take every run).
+    local_runner: bool,
 }
 
 /// How people get in: failure counts, hashing slots, where they reach the server.
@@ -147,7 +154,15 @@ impl Service {
             access,
             verifications: Default::default(),
             demo_data: false,
+            local_runner: true,
         }
+    }
+
+    /// The same service without the built-in runner: every automation run is queued for remote
+    /// runners (an environment without runner labels takes any runner).
+    pub fn without_local_runner(mut self) -> Self {
+        self.local_runner = false;
+        self
     }
 
     /// The same service, marking every event it writes as demo data: `"demo": true` in the event's data

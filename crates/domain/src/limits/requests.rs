@@ -131,6 +131,9 @@ impl Bounded for EnvironmentSpec {
 impl Bounded for EnvironmentPatch {
     fn check_limits(&self, l: &mut Limits) {
         l.name("owner", &self.owner);
+        if let Some(labels) = &self.runner_labels {
+            l.names("runner_labels", labels, crate::runner::MAX_LABELS);
+        }
         l.text("description", &self.description);
     }
 }
@@ -344,5 +347,13 @@ impl Bounded for crate::VariableSpec {
 impl Bounded for crate::VariablePatch {
     fn check_limits(&self, l: &mut Limits) {
         l.text("value", &self.value);
+    }
+}
+
+impl Bounded for crate::RunnerSpec {
+    fn check_limits(&self, l: &mut Limits) {
+        l.name("name", &self.name);
+        l.names("labels", &self.labels, crate::runner::MAX_LABELS);
+        l.text("description", &self.description);
     }
 }
