@@ -31,7 +31,7 @@ pub(crate) struct ClaimRequest<'a> {
 /// The claim's answer: the lease and the runs handed over, each still to be read.
 #[derive(Debug, Deserialize)]
 pub(crate) struct ClaimAnswer {
-    pub lease_secs: u64,
+    pub lease_secs: i64,
     #[serde(default)]
     pub runs: Vec<Value>,
 }
@@ -39,7 +39,7 @@ pub(crate) struct ClaimAnswer {
 impl ClaimAnswer {
     /// The lease, within [`LEASE_RANGE`].
     pub fn lease(&self) -> Duration {
-        Duration::from_secs(self.lease_secs).clamp(LEASE_RANGE.0, LEASE_RANGE.1)
+        Duration::from_secs(self.lease_secs.max(0).unsigned_abs()).clamp(LEASE_RANGE.0, LEASE_RANGE.1)
     }
 }
 
@@ -236,6 +236,7 @@ mod tests {
         let lease = |secs| ClaimAnswer { lease_secs: secs, runs: Vec::new() }.lease();
         assert_eq!(lease(10), Duration::from_secs(10));
         assert_eq!(lease(0), Duration::from_secs(3));
-        assert_eq!(lease(u64::MAX), Duration::from_secs(3600));
+        assert_eq!(lease(i64::MAX), Duration::from_secs(3600));
+        assert_eq!(lease(-5), Duration::from_secs(3));
     }
 }

@@ -243,6 +243,7 @@ fn runner(r: &Value) {
         ("labels", s(&r["labels"])),
         ("description", s(&r["description"])),
         ("state", s(&r["state"])),
+        ("serving", s(&r["serving"])),
         ("last seen", seen(r)),
         ("in flight", s(&r["runs_in_flight"])),
         ("version", s(&r["version"])),

@@ -43,8 +43,10 @@ fn runner_command(s: &Server, token: &str, work: &Path, extra: &[&str]) -> Comma
     cmd
 }
 
+/// A runner whose log (its standard output and error) goes to `<work>.log`.
 fn start_runner(s: &Server, token: &str, work: &Path) -> Runner {
-    let child = runner_command(s, token, work, &[]).stdout(Stdio::null()).stderr(Stdio::inherit()).spawn().unwrap();
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(work.with_extension("log")).unwrap();
+    let child = runner_command(s, token, work, &[]).stdout(log.try_clone().unwrap()).stderr(log).spawn().unwrap();
     Runner { child, work: work.to_path_buf() }
 }
 
@@ -57,10 +59,22 @@ fn runner_refused(s: &Server, token: &str, work: &Path, extra: &[&str], needle: 
     stderr
 }
 
-/// The team, environments `prod-eu` and `prod-us` (runner labels `eu` and `us`), a path to each, and a
-/// turnover per environment with one task, `/bin/sh -c script`: erin's token and the two turnovers.
-fn two_regions(s: &Server, script: &str) -> (String, String, String) {
+/// What [`two_regions`] made: erin's token, a turnover per environment, and each runner's token.
+struct Regions {
+    erin: String,
+    to_eu: String,
+    to_us: String,
+    eu_token: String,
+    us_token: String,
+}
+
+/// The team, runners `eu-1` and `us-1` registered for labels `eu` and `us`, environments `prod-eu` and
+/// `prod-us` labelled for them, a path to each, and a turnover per environment with one task,
+/// `/bin/sh -c script`.
+fn two_regions(s: &Server, script: &str) -> Regions {
     ry(s, None, &["login", "--server", &s.url, "--token", &s.admin_token]).ok();
+    // An environment names only labels some runner carries.
+    let (eu_token, us_token) = (register(s, "eu-1", "eu"), register(s, "us-1", "us"));
     let rita = create_user(s, "rita", "release_manager");
     let erin = create_user(s, "erin", "release_engineer");
     let dan = create_user(s, "dan", "developer");
@@ -86,9 +100,9 @@ fn two_regions(s: &Server, script: &str) -> (String, String, String) {
         ry(s, d, &["task", "add", &to, "--title", "Deploy", "--sequence", "1", "--run", "/bin/sh", "-c", script]).ok();
         turnovers.push(to);
     }
-    let t2 = turnovers.pop().unwrap();
-    let t1 = turnovers.pop().unwrap();
-    (erin, t1, t2)
+    let to_us = turnovers.pop().unwrap();
+    let to_eu = turnovers.pop().unwrap();
+    Regions { erin, to_eu, to_us, eu_token, us_token }
 }
 
 /// A directory for a runner's work root: its parent is sticky, as `/tmp` is (the runner checks that
@@ -120,16 +134,16 @@ fn each_run_lands_on_a_runner_of_its_environments_label_and_runners_are_listed()
     let s = start_server();
     let dir = s.dir.path().display().to_string();
     let script = format!("echo \"$RAILYARD_RUN_ID $(pwd)\" >> {dir}/runs.txt; echo deployed by a runner");
-    let (erin, to_eu, to_us) = two_regions(&s, &script);
-    let (eu_token, us_token) = (register(&s, "eu-1", "eu"), register(&s, "us-1", "us"));
+    let Regions { erin, to_eu, to_us, eu_token, us_token } = two_regions(&s, &script);
     let parent = tasks_dir();
     let eu = start_runner(&s, &eu_token, &work_dir(&parent, "eu-1"));
     let us = start_runner(&s, &us_token, &work_dir(&parent, "us-1"));
 
     let (d_eu, d_us) = (deploy(&s, &erin, &to_eu), deploy(&s, &erin, &to_us));
-    for id in [&d_eu, &d_us] {
+    for (id, runner) in [(&d_eu, "eu-1"), (&d_us, "us-1")] {
         let d = wait_deployment(&s, &s.url, &erin, id, "its run succeeded", |d| d["runs"][0]["state"] == "succeeded");
         assert_eq!(d["runs"][0]["attempts"], 1, "{d}");
+        assert_eq!(d["runs"][0]["runner"], runner, "{d}");
     }
     let runs = lines_of(&s.dir.path().join("runs.txt"));
     assert_eq!(runs.len(), 2, "each run ran once: {runs:?}");
@@ -151,6 +165,9 @@ fn each_run_lands_on_a_runner_of_its_environments_label_and_runners_are_listed()
     assert_eq!(eu_row["version"], env!("CARGO_PKG_VERSION"), "{list}");
     let table = ry(&s, None, &["runner", "list"]).ok();
     assert!(table.contains("eu-1") && table.contains("LAST SEEN"), "{table}");
+    // The runner says what it runs, and never its token.
+    let log = std::fs::read_to_string(eu.work.with_extension("log")).unwrap();
+    assert!(log.contains(&d_eu) && !log.contains(&eu_token), "{log}");
 }
 
 #[test]
@@ -161,8 +178,7 @@ fn a_killed_runners_run_is_interrupted_its_process_gone_and_a_retry_runs_it_once
     // finds the sentinel the test leaves and ends at once.
     let script =
         format!("echo \"$RAILYARD_RUN_ID $(pwd)\" >> {dir}/runs.txt; [ -e {dir}/quick ] && exit 0; exec sleep 60");
-    let (erin, to_eu, _) = two_regions(&s, &script);
-    let (eu_token, us_token) = (register(&s, "eu-1", "eu"), register(&s, "us-1", "us"));
+    let Regions { erin, to_eu, eu_token, us_token, .. } = two_regions(&s, &script);
     let parent = tasks_dir();
     let mut eu = start_runner(&s, &eu_token, &work_dir(&parent, "eu-1"));
     let us = start_runner(&s, &us_token, &work_dir(&parent, "us-1"));
@@ -201,6 +217,7 @@ fn a_killed_runners_run_is_interrupted_its_process_gone_and_a_retry_runs_it_once
     assert_ne!(ids[0], ids[1], "{runs:?}");
     assert!(runs[0].contains(&eu.work.display().to_string()), "{runs:?}");
     assert!(runs[1].contains(&us.work.display().to_string()), "{runs:?}");
+    assert_eq!(d["runs"][0]["runner"], "us-1", "{d}");
 }
 
 #[test]
