@@ -260,3 +260,54 @@ fn runner_tokens_work_on_the_runner_protocol_only_and_bad_starts_are_refused_wit
     assert_eq!(shown["state"], "revoked", "{shown}");
     runner_refused(&s, &token, &work, &[], "register the runner again");
 }
+
+#[test]
+fn output_streams_while_a_run_runs_a_stopped_runner_reports_it_interrupted_and_a_revoked_one_stops_its_runs() {
+    let s = start_server();
+    let dir = s.dir.path().display().to_string();
+    let script = format!("echo \"$RAILYARD_RUN_ID\" >> {dir}/runs.txt; echo halfway; exec sleep 60");
+    let Regions { erin, to_eu, to_us, eu_token, us_token } = two_regions(&s, &script);
+    let parent = tasks_dir();
+
+    // The output so far is readable while the run runs (heartbeats carry it).
+    let mut eu = start_runner(&s, &eu_token, &work_dir(&parent, "eu-1"));
+    let id = deploy(&s, &erin, &to_eu);
+    assert!(
+        eventually(60, || ry(&s, Some(&erin), &["deployment", "logs", &id, "R1"]).ok().contains("halfway")),
+        "the run's first line never showed while it ran"
+    );
+    let pid = {
+        let records = eu.work.join("runs");
+        assert!(eventually(60, || sleeping_run(&records).is_some()), "the run never started sleeping");
+        sleeping_run(&records).unwrap()
+    };
+    assert_eq!(wait_deployment(&s, &s.url, &erin, &id, "running", |_| true)["runs"][0]["state"], "running");
+
+    // SIGTERM: the runner stops the run, reports it interrupted (to be retried), and ends cleanly.
+    // SAFETY: kill only sends SIGTERM to the runner this test started.
+    unsafe { libc::kill(eu.child.id() as i32, libc::SIGTERM) };
+    assert!(eu.child.wait().unwrap().success(), "the runner ends cleanly on SIGTERM");
+    assert!(process_gone(&pid), "the run's process {pid} outlived its runner's shutdown");
+    let d = wait_deployment(&s, &s.url, &erin, &id, "interrupted", |d| d["runs"][0]["state"] == "interrupted");
+    let message = d["runs"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("runner shut down") && message.contains("retry"), "{d}");
+    let log = ry(&s, Some(&erin), &["deployment", "logs", &id, "R1"]).ok();
+    assert_eq!(log.matches("halfway").count(), 1, "each line once: {log}");
+
+    // Revoked mid-run: its token is refused at the next heartbeat; it stops the run and exits, saying so.
+    let mut us = start_runner(&s, &us_token, &work_dir(&parent, "us-1"));
+    let id = deploy(&s, &erin, &to_us);
+    let pid = {
+        let records = us.work.join("runs");
+        assert!(eventually(60, || sleeping_run(&records).is_some()), "the run never started sleeping");
+        sleeping_run(&records).unwrap()
+    };
+    ry(&s, None, &["runner", "revoke", "us-1"]).ok();
+    assert!(!us.child.wait().unwrap().success(), "a revoked runner stops with an error");
+    assert!(process_gone(&pid), "the run's process {pid} outlived its revoked runner");
+    let log = std::fs::read_to_string(us.work.with_extension("log")).unwrap();
+    assert!(log.contains("register the runner again"), "{log}");
+    let d = wait_deployment(&s, &s.url, &erin, &id, "interrupted", |d| d["runs"][0]["state"] == "interrupted");
+    assert_eq!(d["runs"][0]["attempts"], 1, "{d}");
+    assert_eq!(lines_of(&s.dir.path().join("runs.txt")).len(), 2, "each run ran once");
+}
