@@ -106,7 +106,8 @@ impl Api {
     ) -> Result<T, CallError> {
         let sent = self.http.post(url).bearer_auth(&self.token).json(body).timeout(timeout).send().await;
         // reqwest's errors name the URL, never the token.
-        let mut answer = sent.map_err(|e| CallError::Unavailable(format!("cannot reach {}: {e}", self.base)))?;
+        let mut answer =
+            sent.map_err(|e| CallError::Unavailable(format!("cannot reach {}: {}", self.base, causes(&e))))?;
         let status = answer.status();
         let mut bytes: Vec<u8> = Vec::new();
         loop {
@@ -119,7 +120,9 @@ impl Api {
                 }
                 Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
                 Ok(None) => break,
-                Err(e) => return Err(CallError::Unavailable(format!("the server's answer was cut off: {e}"))),
+                Err(e) => {
+                    return Err(CallError::Unavailable(format!("the server's answer was cut off: {}", causes(&e))));
+                }
             }
         }
         if status.is_success() {
@@ -128,6 +131,21 @@ impl Api {
         }
         Err(failure(status, &bytes))
     }
+}
+
+/// An error and its causes, as one sentence: reqwest's own says only which request failed.
+fn causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let more = cause.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// What an answer that is not a success means for the runner.

@@ -17,13 +17,18 @@ pub const MAX_CONCURRENCY: usize = 64;
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(200);
 /// The shortest and longest poll intervals accepted.
 pub const POLL_INTERVAL_RANGE: (Duration, Duration) = (Duration::from_millis(10), Duration::from_secs(60));
+/// Whether this build speaks HTTPS. The workspace's `reqwest` is built without a TLS feature, so a
+/// runner reaches its server over plain HTTP only: on a trusted network, or through a TLS-terminating
+/// proxy or tunnel on the runner's host. An `https://` server is refused at start rather than retried
+/// forever. Turning on a TLS feature of `reqwest` turns this on.
+pub const HTTPS: bool = false;
 /// The longest runner token accepted (a token is `ryrun_` and 64 hex digits).
 const MAX_TOKEN_LEN: usize = 512;
 
 /// How a runner runs. Its `Debug` form never shows the token.
 #[derive(Clone)]
 pub struct AgentConfig {
-    /// The server's base URL, e.g. `https://railyard.example.com`.
+    /// The server's base URL, e.g. `http://railyard.internal:8080` (see [`HTTPS`]).
     pub server: Url,
     /// The runner's token, as `railyard runner register` printed it.
     pub token: String,
@@ -53,7 +58,7 @@ impl fmt::Debug for AgentConfig {
 
 impl AgentConfig {
     /// A configuration with the defaults for `server` and `token`, both checked: the server must be an
-    /// `http` or `https` URL without a user name, password, query or fragment; the token must be one
+    /// `http` URL (`https` too, when this build speaks it: [`HTTPS`]) without a user name, password, query or fragment; the token must be one
     /// line of visible ASCII.
     pub fn new(server: &str, token: &str) -> Result<AgentConfig, AgentError> {
         Ok(AgentConfig {
@@ -129,7 +134,7 @@ pub fn parse_labels(text: &str) -> Result<Vec<String>, AgentError> {
 fn server_url(text: &str) -> Result<Url, AgentError> {
     let bad = |why: &str| AgentError::Config(format!("--server '{text}' {why}"));
     let url =
-        Url::parse(text.trim()).map_err(|e| bad(&format!("is not a URL ({e}); e.g. https://railyard.example.com")))?;
+        Url::parse(text.trim()).map_err(|e| bad(&format!("is not a URL ({e}); e.g. http://railyard.internal:8080")))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(bad("is not an http:// or https:// URL"));
     }
@@ -138,6 +143,12 @@ fn server_url(text: &str) -> Result<Url, AgentError> {
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(bad("holds a query or fragment; give the server's base URL"));
+    }
+    if url.scheme() == "https" && !HTTPS {
+        return Err(bad(
+            "is https://, which this build of railyard cannot speak (it has no TLS); reach the server over \
+             http:// on a trusted network, or through a TLS-terminating proxy or tunnel on this host",
+        ));
     }
     if url.host().is_none() {
         return Err(bad("names no host"));
@@ -171,7 +182,7 @@ mod tests {
 
     #[test]
     fn defaults_and_the_token_is_never_in_debug() {
-        let c = AgentConfig::new("https://railyard.example.com/", &format!("  {TOKEN}\n")).unwrap();
+        let c = AgentConfig::new("http://railyard.example.com/", &format!("  {TOKEN}\n")).unwrap();
         assert_eq!(c.token, TOKEN);
         assert_eq!((c.concurrency, c.poll_interval, c.labels.as_ref()), (4, Duration::from_millis(200), None));
         let debug = format!("{c:?}");
@@ -183,8 +194,9 @@ mod tests {
         for (server, why) in [
             ("railyard.example.com", "is not a URL"),
             ("ftp://railyard.example.com", "http:// or https://"),
-            ("https://me:pw@railyard.example.com", "user name or password"),
-            ("https://railyard.example.com/?x=1", "query"),
+            ("http://me:pw@railyard.example.com", "user name or password"),
+            ("http://railyard.example.com/?x=1", "query"),
+            ("https://railyard.example.com", "no TLS"),
         ] {
             let e = AgentConfig::new(server, TOKEN).unwrap_err().to_string();
             assert!(e.contains(why), "{server}: {e}");
