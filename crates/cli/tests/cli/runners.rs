@@ -124,6 +124,10 @@ fn sleeping_run(records: &Path) -> Option<String> {
     cmdline.starts_with("sleep").then_some(leader)
 }
 
+fn show_deployment(s: &Server, erin: &str, id: &str) -> Value {
+    ry(s, Some(erin), &["deployment", "show", id, "--output", "json"]).json()
+}
+
 /// The lines of a file the tasks write (none when it does not exist yet).
 fn lines_of(path: &Path) -> Vec<String> {
     std::fs::read_to_string(path).unwrap_or_default().lines().map(str::to_string).collect()
@@ -310,4 +314,40 @@ fn output_streams_while_a_run_runs_a_stopped_runner_reports_it_interrupted_and_a
     let d = wait_deployment(&s, &s.url, &erin, &id, "interrupted", |d| d["runs"][0]["state"] == "interrupted");
     assert_eq!(d["runs"][0]["attempts"], 1, "{d}");
     assert_eq!(lines_of(&s.dir.path().join("runs.txt")).len(), 2, "each run ran once");
+}
+
+#[test]
+fn a_runner_that_was_away_past_its_lease_stops_the_run_the_server_took_back_and_sends_no_result() {
+    let s = start_server();
+    let dir = s.dir.path().display().to_string();
+    let script = format!("echo \"$RAILYARD_RUN_ID\" >> {dir}/runs.txt; exec sleep 60");
+    let Regions { erin, to_eu, eu_token, .. } = two_regions(&s, &script);
+    let parent = tasks_dir();
+    let mut eu = start_runner(&s, &eu_token, &work_dir(&parent, "eu-1"));
+    let id = deploy(&s, &erin, &to_eu);
+    let records = eu.work.join("runs");
+    assert!(eventually(60, || sleeping_run(&records).is_some()), "the run never started sleeping");
+    let pid = sleeping_run(&records).unwrap();
+
+    // The runner freezes (SIGSTOP) past its lease: the server takes the run back. Its task, a process of
+    // its own, sleeps on meanwhile.
+    let runner = eu.child.id() as i32;
+    // SAFETY: kill only sends SIGSTOP and SIGCONT to the runner this test started.
+    unsafe { libc::kill(runner, libc::SIGSTOP) };
+    let d = wait_deployment(&s, &s.url, &erin, &id, "interrupted", |d| d["runs"][0]["state"] == "interrupted");
+    assert!(!process_gone(&pid), "the task was expected to outlive its frozen runner's lease: {d}");
+    unsafe { libc::kill(runner, libc::SIGCONT) };
+
+    // Back, the runner learns it lost the lease and stops the run itself; it runs on.
+    assert!(eventually(30, || process_gone(&pid)), "the run the server took back still runs ({pid})");
+    assert!(eu.child.try_wait().unwrap().is_none(), "the runner itself goes on");
+    let log = std::fs::read_to_string(eu.work.with_extension("log")).unwrap();
+    assert!(log.contains("lease was lost") || log.contains("lease ran out"), "{log}");
+    let d = show_deployment(&s, &erin, &id);
+    assert_eq!(
+        (d["runs"][0]["state"].as_str(), d["runs"][0]["attempts"].as_u64()),
+        (Some("interrupted"), Some(1)),
+        "{d}"
+    );
+    assert_eq!(lines_of(&s.dir.path().join("runs.txt")).len(), 1, "it ran once");
 }
