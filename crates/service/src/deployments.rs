@@ -228,7 +228,7 @@ impl Service {
             None => {
                 let lines = match self.output_so_far(id, run, attempt) {
                     Some(lines) => lines,
-                    None => self.remote_output_so_far(&key).await?.unwrap_or_default(),
+                    None => self.written_output_so_far(&key).await?.unwrap_or_default(),
                 };
                 Ok(RunLog { deployment: id.to_string(), run: run.to_string(), attempt, lines })
             }

@@ -350,6 +350,7 @@ impl Service {
                         tx.record(d.value.settle_interrupted(now));
                     }
                     self.end_processes(&mut tx, id, &done).await?;
+                    self.end_output_records(&mut tx, id, &done).await?;
                     tx.update(&d)?;
                     self.commit(tx).await?;
                 }

@@ -319,3 +319,25 @@ async fn with_two_servers_on_one_database_a_run_is_claimed_once_and_its_output_r
     let d = wait_for(other, &p.rita, &id, "success", |d| d["state"] == "succeeded").await;
     assert_eq!(run(&d, "Deploy")["runner"], name, "{d}");
 }
+
+#[tokio::test]
+async fn the_output_so_far_of_a_run_of_the_built_in_runner_is_read_from_the_other_server() {
+    let (a, b) = TestApp::pair_on_postgres().await;
+    let p = people(&a).await;
+    // `test` names no runner labels: the first server's own engine runs it.
+    let to = turnover(&a, &p, "echo first line; sleep 30").await;
+    let d = a.post(&p.erin, &format!("/api/v1/turnovers/{to}/deploy"), json!({})).await.expect(201);
+    let id = d["id"].as_str().unwrap().to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let log = b.get(&p.dan, &format!("/api/v1/deployments/{id}/runs/R1/log")).await.ok();
+        if log["lines"][0]["text"] == "first line" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the other server never showed the output so far: {log}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let d = b.get(&p.dan, &format!("/api/v1/deployments/{id}")).await.ok();
+    assert_eq!(run(&d, "Deploy")["state"], "running", "still running: {d}");
+    assert!(run(&d, "Deploy")["runner"].is_null(), "the built-in runner runs it: {d}");
+}
