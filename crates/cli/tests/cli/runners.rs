@@ -5,21 +5,17 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{RwLock, RwLockReadGuard};
 
 use serde_json::Value;
 
 use crate::common::*;
 
-/// Held (shared) by the tests whose tasks sleep, and (alone) by the one that restarts a killed runner. A
-/// runner started again kills what its predecessor's runs left, by their `RAILYARD_RUN_ID` among other
-/// marks, and every test's server numbers its deployments from DE-1: another test's sleeping
-/// `DE-1-R1-1` must not be there to be taken for one.
-static SLEEPERS: RwLock<()> = RwLock::new(());
-
-fn sleepers() -> RwLockReadGuard<'static, ()> {
-    SLEEPERS.read().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
+/// How a test's task sleeps: as the run's own process (`exec`), without `RAILYARD_RUN_ID` in its
+/// environment. Every test's server numbers its deployments from DE-1, and whatever restarts on this host
+/// (a runner here, a server in the other tests) kills what interrupted runs left by their run id among
+/// other marks: another test's `DE-1-R1-1` must not be taken for one. The runner still finds it by its
+/// process group.
+const SLEEP: &str = "exec env -u RAILYARD_RUN_ID sleep 60";
 
 /// A `railyard runner` process, killed when dropped.
 struct Runner {
@@ -191,8 +187,7 @@ fn a_killed_runners_run_is_interrupted_its_process_gone_and_a_retry_runs_it_once
     let dir = s.dir.path().display().to_string();
     // The first attempt sleeps (as the run's own process: `exec`) until the runner is killed; the retry
     // finds the sentinel the test leaves and ends at once.
-    let script =
-        format!("echo \"$RAILYARD_RUN_ID $(pwd)\" >> {dir}/runs.txt; [ -e {dir}/quick ] && exit 0; exec sleep 60");
+    let script = format!("echo \"$RAILYARD_RUN_ID $(pwd)\" >> {dir}/runs.txt; [ -e {dir}/quick ] && exit 0; {SLEEP}");
     let Regions { erin, to_eu, eu_token, us_token, .. } = two_regions(&s, &script);
     let parent = tasks_dir();
     let mut eu = start_runner(&s, &eu_token, &work_dir(&parent, "eu-1"));
@@ -212,14 +207,12 @@ fn a_killed_runners_run_is_interrupted_its_process_gone_and_a_retry_runs_it_once
     assert_eq!(lines_of(&s.dir.path().join("runs.txt")).len(), 1, "nothing ran it again by itself");
 
     // The same runner started again removes the record its predecessor left.
-    let alone = SLEEPERS.write().unwrap_or_else(|poisoned| poisoned.into_inner());
     let again = start_runner(&s, &eu_token, &eu.work.clone());
     assert!(
         eventually(30, || std::fs::read_dir(&records).is_ok_and(|mut d| d.next().is_none())),
         "the record of the killed runner's run was left"
     );
     drop(again);
-    drop(alone);
 
     // Retried after moving the environment to the other runner's label: it runs there, once more.
     std::fs::write(s.dir.path().join("quick"), "").unwrap();
@@ -282,8 +275,7 @@ fn runner_tokens_work_on_the_runner_protocol_only_and_bad_starts_are_refused_wit
 fn output_streams_while_a_run_runs_a_stopped_runner_reports_it_interrupted_and_a_revoked_one_stops_its_runs() {
     let s = start_server();
     let dir = s.dir.path().display().to_string();
-    let _sleeping = sleepers();
-    let script = format!("echo \"$RAILYARD_RUN_ID\" >> {dir}/runs.txt; echo halfway; exec sleep 60");
+    let script = format!("echo \"$RAILYARD_RUN_ID\" >> {dir}/runs.txt; echo halfway; {SLEEP}");
     let Regions { erin, to_eu, to_us, eu_token, us_token } = two_regions(&s, &script);
     let parent = tasks_dir();
 
@@ -334,8 +326,7 @@ fn output_streams_while_a_run_runs_a_stopped_runner_reports_it_interrupted_and_a
 fn a_runner_that_was_away_past_its_lease_stops_the_run_the_server_took_back_and_sends_no_result() {
     let s = start_server();
     let dir = s.dir.path().display().to_string();
-    let _sleeping = sleepers();
-    let script = format!("echo \"$RAILYARD_RUN_ID\" >> {dir}/runs.txt; exec sleep 60");
+    let script = format!("echo \"$RAILYARD_RUN_ID\" >> {dir}/runs.txt; {SLEEP}");
     let Regions { erin, to_eu, eu_token, .. } = two_regions(&s, &script);
     let parent = tasks_dir();
     let mut eu = start_runner(&s, &eu_token, &work_dir(&parent, "eu-1"));
