@@ -244,6 +244,9 @@ impl Service {
                 None => tx.insert(&DeploymentLease { deployment: id.to_string(), lease }, d.seq)?,
             }
             self.commit(tx).await?;
+            if !queued.is_empty() {
+                self.runs_queued.notify_waiters();
+            }
             Ok(Step { launches, interrupted })
         })
         .await
@@ -283,6 +286,7 @@ impl Service {
                 let mut tx = Tx::new(actor, now);
                 let mut any = false;
                 let mut earlier: Vec<Value> = Vec::new();
+                let mut times = None;
                 if let Some(remote) = remote {
                     let Some(c) = self.find::<Claim>(&remote.claim).await? else {
                         return Err(ServiceError::LeaseLost(format!("this runner holds no run {}", remote.claim)));
@@ -292,6 +296,7 @@ impl Service {
                         return Err(ServiceError::LeaseLost(c.value.0.not_held_reason(&remote.runner.id, now)));
                     }
                     earlier = c.value.0.lines.clone();
+                    times = Some((c.value.0.queued_at, c.value.0.claimed_at));
                     if c.value.0.dropped > 0 {
                         earlier.push(serde_json::json!({"at": now, "stream": "stderr",
                             "text": format!("[railyard: {} lines dropped past the output limit]", c.value.0.dropped)}));
@@ -326,6 +331,10 @@ impl Service {
                     if let Some(remote) = remote {
                         d.value.runs[*run].runner = Some(remote.runner.name.clone());
                         change.data["runner"] = serde_json::json!(remote.runner.name);
+                        if let Some((queued, claimed)) = times {
+                            change.data["queued_at"] = serde_json::json!(queued);
+                            change.data["claimed_at"] = serde_json::json!(claimed);
+                        }
                     }
                     tx.record([change]);
                     let r = &d.value.runs[*run];

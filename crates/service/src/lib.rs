@@ -118,6 +118,9 @@ pub struct Service {
     /// Whether this server runs the tasks of environments without runner labels itself (`serve
     /// --no-local-runner` turns it off: then remote runners take every run).
     local_runner: bool,
+    /// Wakes the runners' claims waiting on this server when the engine queues runs (see
+    /// `runner_protocol.rs`); waiters also look every quarter second, for runs other servers queue.
+    runs_queued: Arc<tokio::sync::Notify>,
 }
 
 /// How people get in: failure counts, hashing slots, where they reach the server.
@@ -155,6 +158,7 @@ impl Service {
             verifications: Default::default(),
             demo_data: false,
             local_runner: true,
+            runs_queued: Default::default(),
         }
     }
 

@@ -29,6 +29,10 @@ pub const MAX_LINES_PER_CALL: usize = 1_000;
 pub const MAX_RUN_LINES: usize = 20_000;
 /// The longest line (as the runner cuts them).
 pub const MAX_LINE_BYTES: usize = 8 * 1024;
+/// The longest a claim waits for a run.
+pub const MAX_WAIT_MS: u32 = 30_000;
+/// How often a waiting claim looks for runs other servers queued.
+const WAIT_LOOK_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 /// Presence is written at most this often (seconds) when nothing about it changed.
 const PRESENCE_EVERY_SECS: i64 = 2;
 
@@ -74,6 +78,11 @@ pub struct ClaimInput {
     /// The claims it is running.
     #[serde(default)]
     pub in_flight: Vec<String>,
+    /// With `capacity` above 0 and nothing to claim: how long the answer may wait for a run to come
+    /// (milliseconds, at most 30,000; 0, the default: answer at once). A waiting claim is answered as
+    /// soon as a run it may take is queued.
+    #[serde(default)]
+    pub wait_ms: u32,
 }
 
 /// A run handed to a runner.
@@ -184,6 +193,12 @@ fn check_claim_input(input: &ClaimInput) -> ServiceResult<()> {
     if input.in_flight.len() > MAX_CAPACITY as usize || input.in_flight.iter().any(|c| c.len() > 200) {
         return Err(ServiceError::invalid("in_flight", format!("at most {MAX_CAPACITY} claims of 200 characters")));
     }
+    if input.wait_ms > MAX_WAIT_MS {
+        return Err(ServiceError::invalid(
+            "wait_ms",
+            format!("{} is too long: wait at most {MAX_WAIT_MS} ms", input.wait_ms),
+        ));
+    }
     if input.labels.as_ref().is_some_and(|l| l.len() > runner::MAX_LABELS) {
         return Err(ServiceError::invalid("labels", format!("at most {} labels", runner::MAX_LABELS)));
     }
@@ -201,16 +216,37 @@ impl Service {
         check_claim_input(&input)?;
         let serving = runner::serving_labels(runner, input.labels.as_deref())?;
         self.touch_presence(runner, input.version.as_deref(), Some(&serving), Some(&input.in_flight)).await;
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(u64::from(input.wait_ms));
+        loop {
+            // Registered before looking, so that a run queued meanwhile wakes it.
+            let queued = self.runs_queued.notified();
+            tokio::pin!(queued);
+            queued.as_mut().enable();
+            let runs = self.claim_queued(runner, &serving, input.capacity).await?;
+            let now = tokio::time::Instant::now();
+            if !runs.is_empty() || input.capacity == 0 || now >= deadline {
+                return Ok(Claims { lease_secs: runner::LEASE_SECS, runs });
+            }
+            let pause = WAIT_LOOK_EVERY.min(deadline - now);
+            tokio::select! {
+                _ = &mut queued => {}
+                _ = tokio::time::sleep(pause) => {}
+            }
+        }
+    }
+
+    /// Claims up to `capacity` queued runs whose labels `serving` covers.
+    async fn claim_queued(&self, runner: &Runner, serving: &[String], capacity: u32) -> ServiceResult<Vec<ClaimedRun>> {
         let mut runs = Vec::new();
-        if input.capacity > 0 {
+        if capacity > 0 {
             let mut q = ListQuery::new(<Claim as Aggregate>::KIND, 100);
             q.category = Some(ClaimState::Queued.as_str().to_string());
             for rec in self.store.list(&q).await? {
-                if runs.len() >= input.capacity as usize {
+                if runs.len() >= capacity as usize {
                     break;
                 }
                 let c: Stored<Claim> = crate::persist::decode(rec)?;
-                if !runner::serves(&serving, &c.value.0.labels) {
+                if !runner::serves(serving, &c.value.0.labels) {
                     continue;
                 }
                 if let Some(run) = self.take_claim(runner, c).await? {
@@ -218,7 +254,7 @@ impl Service {
                 }
             }
         }
-        Ok(Claims { lease_secs: runner::LEASE_SECS, runs })
+        Ok(runs)
     }
 
     /// Takes one queued claim for `runner`: `None` when another runner took it first or its run no

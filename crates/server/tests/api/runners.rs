@@ -187,9 +187,12 @@ async fn a_run_waits_for_a_runner_with_its_labels_goes_to_exactly_one_and_ends_w
     assert!(blocked.contains("labels eu") && blocked.contains("none is online"), "{blocked}");
     assert_eq!(run(&d, "Deploy")["state"], "running", "{d}");
 
-    // A runner without the labels gets nothing; one with them gets the run, resolved; no other gets it.
-    let c = claim(&app, &us, json!({"capacity": 4})).await.expect(200);
+    // A runner without the labels gets nothing (its claim waits, then answers empty); one with them
+    // gets the run, resolved; no other gets it.
+    let c = claim(&app, &us, json!({"capacity": 4, "wait_ms": 300})).await.expect(200);
     assert_eq!(c["runs"], json!([]), "{c}");
+    let r = claim(&app, &us, json!({"capacity": 1, "wait_ms": 30001})).await.expect(422);
+    assert!(r.to_string().contains("wait_ms"), "{r}");
     let got = claim_one(&app, &eu).await;
     assert_eq!(got["claim"].as_str(), Some(format!("{id}:R1:1").as_str()), "{got}");
     assert_eq!(got["action"]["args"][1], "echo from test", "{got}");
@@ -340,4 +343,28 @@ async fn the_output_so_far_of_a_run_of_the_built_in_runner_is_read_from_the_othe
     let d = b.get(&p.dan, &format!("/api/v1/deployments/{id}")).await.ok();
     assert_eq!(run(&d, "Deploy")["state"], "running", "still running: {d}");
     assert!(run(&d, "Deploy")["runner"].is_null(), "the built-in runner runs it: {d}");
+}
+
+#[tokio::test]
+async fn a_waiting_claim_is_answered_as_soon_as_a_run_is_queued() {
+    let app = TestApp::spawn().await;
+    let p = people(&app).await;
+    let eu = register(&app, &p.erin, "eu-1", &["eu"]).await;
+    let env = app.get(&p.erin, "/api/v1/environments/test").await.ok();
+    app.patch(&p.erin, "/api/v1/environments/test", json!({"runner_labels": ["eu"]}), env["version"].as_i64().unwrap())
+        .await
+        .ok();
+    let to = turnover(&app, &p, "true").await;
+    // The runner asks first and waits; the deployment comes after.
+    let waiting = claim(&app, &eu, json!({"capacity": 1, "wait_ms": 20000}));
+    let deploy = async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        app.post(&p.erin, &format!("/api/v1/turnovers/{to}/deploy"), json!({})).await.expect(201)
+    };
+    let asked = std::time::Instant::now();
+    let (c, d) = tokio::join!(waiting, deploy);
+    let c = c.expect(200);
+    let id = d["id"].as_str().unwrap();
+    assert_eq!(c["runs"][0]["claim"].as_str(), Some(format!("{id}:R1:1").as_str()), "{c}");
+    assert!(asked.elapsed() < std::time::Duration::from_secs(15), "answered when the run came, not at the wait's end");
 }
