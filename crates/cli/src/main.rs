@@ -14,7 +14,8 @@ mod when;
 use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
 use crate::cmd::{
-    admin, approval, deployment, environment, inventory, recovery, release, train, turnover, variable, work_item,
+    admin, approval, deployment, environment, inventory, recovery, release, runner, train, turnover, variable,
+    work_item,
 };
 use crate::output::Format;
 
@@ -32,7 +33,9 @@ struct Cli {
     /// http://127.0.0.1:8080.
     #[arg(long, global = true, env = "RAILYARD_SERVER", value_name = "URL", help_heading = GLOBAL)]
     server: Option<String>,
-    /// API token (client commands); default: the one saved by `railyard login`.
+    /// API token (client commands); default: the one saved by `railyard login`. For `railyard runner`,
+    /// the runner's token: every local user can read a command line, so prefer --token-file or
+    /// RAILYARD_RUNNER_TOKEN there.
     #[arg(long, global = true, env = "RAILYARD_TOKEN", hide_env_values = true, help_heading = GLOBAL)]
     token: Option<String>,
     /// How to print results: a table for people, or the server's JSON.
@@ -132,6 +135,9 @@ enum Command {
     /// API tokens.
     #[command(subcommand)]
     Token(admin::TokenCmd),
+    /// Remote runners: run this host as one (`railyard runner --server URL --token-file FILE`), or
+    /// register, list and revoke them.
+    Runner(runner::RunnerArgs),
     /// Local administration on the database's host, without a server: recover a lost admin token.
     #[command(subcommand)]
     Admin(recovery::AdminCmd),
@@ -169,6 +175,15 @@ fn main() -> std::process::ExitCode {
         Command::Serve(_) => serve::take_admin_token(),
         _ => None,
     };
+    // The same for a runner's token; and a runner's `--token` counts only when typed, never from
+    // RAILYARD_TOKEN (a user's).
+    let runner_tokens = match &cli.command {
+        Command::Runner(r) if r.command.is_none() => Some(runner::TokenSources {
+            argv: cli.token.clone().filter(|_| typed(&matches, "token")),
+            env: runner::take_token_env(),
+        }),
+        _ => None,
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -176,7 +191,7 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli, admin_token)) {
+    match runtime.block_on(run(cli, admin_token, runner_tokens)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             let e = match e.downcast::<railyard_client::ClientError>() {
@@ -189,7 +204,21 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run(cli: Cli, admin_token: Option<String>) -> anyhow::Result<()> {
+/// Whether the option `id` was typed on the command line (of any subcommand, for a global one).
+fn typed(matches: &clap::ArgMatches, id: &str) -> bool {
+    let mut m = Some(matches);
+    while let Some(here) = m {
+        if here.try_contains_id(id).unwrap_or(false)
+            && here.value_source(id) == Some(clap::parser::ValueSource::CommandLine)
+        {
+            return true;
+        }
+        m = here.subcommand().map(|(_, sub)| sub);
+    }
+    false
+}
+
+async fn run(cli: Cli, admin_token: Option<String>, runner_tokens: Option<runner::TokenSources>) -> anyhow::Result<()> {
     if let Command::Serve(args) = cli.command {
         tracing_subscriber::fmt()
             .with_env_filter(
@@ -198,6 +227,18 @@ async fn run(cli: Cli, admin_token: Option<String>) -> anyhow::Result<()> {
             )
             .init();
         return serve::run(args, admin_token).await;
+    }
+    // Only a runner (`railyard runner` without a subcommand) has its tokens taken.
+    if let Some(tokens) = runner_tokens {
+        let Command::Runner(args) = cli.command else { return Ok(()) };
+        tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_env("RAILYARD_LOG")
+                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+            )
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+            .init();
+        return runner::serve(args.agent, cli.server, tokens).await;
     }
     match cli.command {
         Command::Completions { shell } => {
@@ -246,6 +287,10 @@ async fn run(cli: Cli, admin_token: Option<String>) -> anyhow::Result<()> {
         Command::Audit(c) => admin::audit(&ctx, c).await,
         Command::User(c) => admin::user(&ctx, c).await,
         Command::Token(c) => admin::token(&ctx, c).await,
+        Command::Runner(r) => match r.command {
+            Some(c) => runner::run(&ctx, c).await,
+            None => Ok(()),
+        },
         Command::Completions { .. } | Command::Admin(_) => Ok(()),
     }
 }

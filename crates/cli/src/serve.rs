@@ -323,7 +323,8 @@ async fn when_stopping(mut stopping: tokio::sync::watch::Receiver<Option<tokio::
     let _ = stopping.wait_for(Option::is_some).await;
 }
 
-async fn shutdown_signal() {
+/// Completes at SIGINT or SIGTERM.
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

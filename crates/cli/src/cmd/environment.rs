@@ -46,7 +46,8 @@ pub enum EnvCmd {
         /// The environment's name, e.g. staging.
         name: String,
     },
-    /// Change an environment's kind, owner, lock or description.
+    /// Change an environment's kind, owner, lock, description or runner labels.
+    #[command(visible_alias = "edit")]
     Update {
         /// The environment's name, e.g. staging.
         name: String,
@@ -62,6 +63,10 @@ pub enum EnvCmd {
         /// The new description.
         #[arg(long)]
         description: Option<String>,
+        /// Which remote runners run its tasks, by their labels, separated by commas, e.g. prod-eu; ""
+        /// clears them (the built-in runner runs them).
+        #[arg(long, value_name = "LABELS")]
+        runner_labels: Option<String>,
     },
     /// online → offline: nothing deploys there until it is brought online (R13).
     Offline {
@@ -231,13 +236,14 @@ pub async fn env(ctx: &Context, cmd: EnvCmd) -> anyhow::Result<()> {
             return Ok(());
         }
         EnvCmd::Show { name } => c.get(&base(&name), &[]).await?,
-        EnvCmd::Update { name, kind, owner, locked, description } => {
+        EnvCmd::Update { name, kind, owner, locked, description, runner_labels } => {
             let version = c.get(&base(&name), &[]).await?["version"].as_i64().unwrap_or(0);
             let mut body = Map::new();
             put(&mut body, "kind", kind);
             put(&mut body, "owner", owner);
             put(&mut body, "locked", locked);
             put(&mut body, "description", description);
+            put(&mut body, "runner_labels", runner_labels.map(|l| super::runner::labels(&l)));
             c.patch(&base(&name), Value::Object(body), version).await?
         }
         EnvCmd::Offline { name, reason } => c.post(&format!("{}/take-offline", base(&name)), why(reason)).await?,

@@ -24,6 +24,14 @@ pub fn environment(e: &Value) {
         ("locked", s(&e["locked"])),
         ("owner", s(&e["owner"])),
         ("blocked", s(&e["blocked"])),
+        (
+            "runner labels",
+            if e["runner_labels"].as_array().is_some_and(|l| !l.is_empty()) {
+                s(&e["runner_labels"])
+            } else {
+                "- (the built-in runner)".into()
+            },
+        ),
         ("version", s(&e["version"])),
     ]);
     let events = e["events"].as_array().cloned().unwrap_or_default();
