@@ -27,6 +27,7 @@ pub mod recovery;
 pub mod release;
 pub mod runbook;
 pub mod schedule;
+pub mod secret;
 pub mod train;
 pub mod turnover;
 pub mod variable;
@@ -60,6 +61,7 @@ pub use release::{
 };
 pub use runbook::{Runbook, RunbookAction, RunbookSpec, RunbookState};
 pub use schedule::Schedule;
+pub use secret::{Sealed, Secret, SecretPatch, SecretSpec, SecretValue};
 pub use train::{
     CriterionPatch, CriterionSpec, MilestonePatch, MilestoneSpec, ReleaseType, Train, TrainAction, TrainPatch,
     TrainSpec, TrainState,
