@@ -21,8 +21,9 @@ pub const LEASE_SECS: i64 = 10;
 /// A run of ours that has been running this long without being in flight is lost.
 pub const LOST_AFTER_SECS: i64 = 5;
 
-/// One automation run the engine must launch now.
-#[derive(Debug, Clone)]
+/// One automation run the engine must launch now. Its `Debug` shows neither the resolved action nor
+/// the values to mask.
+#[derive(Clone)]
 pub struct Launch {
     pub deployment: String,
     pub run: usize,
@@ -33,10 +34,25 @@ pub struct Launch {
     /// database, so that a task can tell a retry from its first run and make itself idempotent) and
     /// `RAILYARD_ARTIFACTS`.
     pub env: BTreeMap<String, String>,
-    /// Why the run must not start: a `${var.NAME}` its task names has no value for this run (the
-    /// variable was deleted since the task was added). The engine fails the run with this message
-    /// instead of running it with the literal text. `task.action` otherwise has every reference resolved.
+    /// Why the run must not start: a `${var.NAME}` or `${secret.NAME}` its task names has no value for
+    /// this run (deleted since the task was added), or a secret does not decrypt. The engine fails the
+    /// run with this message instead of running it with the literal text. `task.action` otherwise has
+    /// every reference resolved, secrets included: it is never logged nor stored.
     pub unresolved: Option<String>,
+    /// The secret values in effect for the run: masked as `***` in every output line and message.
+    pub mask: Vec<String>,
+}
+
+impl std::fmt::Debug for Launch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Launch")
+            .field("deployment", &self.deployment)
+            .field("run", &self.run)
+            .field("task", &self.task.id)
+            .field("unresolved", &self.unresolved)
+            .field("mask", &format_args!("<{} values>", self.mask.len()))
+            .finish()
+    }
 }
 
 /// What one step of a deployment gave the engine.
@@ -165,12 +181,13 @@ impl Service {
                 Vec::new()
             } else {
                 let artifacts = d.value.artifacts.clone();
-                // The variables in effect for each run's application in this environment.
-                let values = self.variables_for_runs(&d.value, &launch).await?;
+                // Variables and secrets in effect for each run's application in this environment, resolved
+                // as the run is handed to the built-in runner (see `secrets.rs`).
+                let resolved = self.resolve_runs(&d.value, &launch).await?;
                 launch
                     .into_iter()
-                    .zip(values)
-                    .map(|(i, values)| {
+                    .zip(resolved)
+                    .map(|(i, resolved)| {
                         let run = &d.value.runs[i];
                         let env = BTreeMap::from([
                             ("RAILYARD_TURNOVER".to_string(), d.value.turnover_id.clone()),
@@ -182,16 +199,11 @@ impl Service {
                             ("RAILYARD_ARTIFACTS".to_string(), artifacts.join(" ")),
                         ]);
                         let mut task = run.clone();
-                        let mut unresolved = None;
-                        if let Some(action) = &run.action {
-                            match action.resolve_variables(&values) {
-                                Ok(resolved) => task.action = Some(resolved),
-                                Err(names) => {
-                                    unresolved = Some(unresolved_message(&names, &d.value.environment));
-                                }
-                            }
+                        if resolved.action.is_some() {
+                            task.action = resolved.action;
                         }
-                        Launch { deployment: d.value.id.clone(), run: i, task, env, unresolved }
+                        let (unresolved, mask) = (resolved.unresolved, resolved.mask);
+                        Launch { deployment: d.value.id.clone(), run: i, task, env, unresolved, mask }
                     })
                     .collect()
             };
@@ -301,17 +313,6 @@ impl Service {
         }
         Ok(())
     }
-}
-
-/// Why a run did not start: the variables it names that have no value here.
-fn unresolved_message(names: &[String], environment: &str) -> String {
-    let listed: Vec<String> = names.iter().map(|n| format!("${{var.{n}}}")).collect();
-    format!(
-        "not started: {} {} no value for this run in environment {environment} (the variable was deleted or is not \
-         defined for this application or environment); define it and retry the deployment",
-        listed.join(", "),
-        if names.len() == 1 { "has" } else { "have" }
-    )
 }
 
 /// Output lines with their times capped at `now` (see `engine_finish_runs`).

@@ -31,6 +31,8 @@ mod recovery;
 mod releases;
 mod run_processes;
 mod runbooks;
+mod secret_key;
+mod secrets;
 mod sessions;
 mod sign_in_limits;
 mod snapshot;
@@ -75,6 +77,8 @@ pub use recovery::{RECOVERY_LABEL, RecoveryToken};
 pub use releases::{ProposeInput, ReasonInput, ReleaseFilter, ReleaseView};
 pub use run_processes::Leftover;
 pub use runbooks::{ReviewInput, RunbookRef, RunbookView, SaveAsRunbookInput};
+pub use secret_key::{SecretKey, SecretKeyError};
+pub use secrets::{KeyRotation, ResolvedRun, SecretFilter, SecretView};
 pub use sessions::{
     MAX_SESSIONS_PER_USER, MIN_PASSWORD_CHARS, PasswordInput, SESSION_HOURS, SessionInfo, SignInMethod, SignedIn,
 };
@@ -111,6 +115,8 @@ pub struct Service {
     verifications: Arc<audit_gate::VerifyGate>,
     /// Every event it writes is marked demo data (see [`Service::marking_demo_data`]).
     demo_data: bool,
+    /// The key secrets are encrypted with (see `secrets.rs`); none: secrets cannot be set.
+    secret_key: Option<Arc<SecretKey>>,
 }
 
 /// How people get in: failure counts, hashing slots, where they reach the server.
@@ -147,6 +153,7 @@ impl Service {
             access,
             verifications: Default::default(),
             demo_data: false,
+            secret_key: None,
         }
     }
 
