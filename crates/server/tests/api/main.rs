@@ -17,6 +17,7 @@ mod openapi;
 mod production;
 mod releases;
 mod roles;
+mod secrets;
 mod trust;
 mod turnovers;
 mod variables;

@@ -245,6 +245,11 @@ fn matrix() -> Vec<Row> {
         row(M::GET, "/api/v1/variables/{variable}", None, ALL),
         row(M::PATCH, "/api/v1/variables/{variable}", Some(json!({"value": "v2"})), RE_PO),
         row(M::DELETE, "/api/v1/variables/{variable}", None, RE_PO),
+        row(M::GET, "/api/v1/secrets", None, ALL),
+        row(M::POST, "/api/v1/secrets", Some(json!({"name": "ROLE_TEST", "value": "v123"})), RE_PO),
+        row(M::GET, "/api/v1/secrets/{secret}", None, ALL),
+        row(M::PATCH, "/api/v1/secrets/{secret}", Some(json!({"value": "v234"})), RE_PO),
+        row(M::DELETE, "/api/v1/secrets/{secret}", None, RE_PO),
         row(M::GET, "/api/v1/audit/events", None, ALL),
         row(M::GET, "/api/v1/audit/verify", None, ALL),
         row(M::GET, "/api/v1/audit/head", None, ALL),
@@ -312,6 +317,8 @@ async fn every_endpoint_lets_in_exactly_the_roles_of_the_matrix() {
     let dp = p["id"].as_str().unwrap().to_string();
     let v = app.post(eng, "/api/v1/variables", json!({"name": "FIXTURE", "value": "v"})).await.ok();
     let var = v["id"].as_str().unwrap().to_string();
+    let v = app.post(eng, "/api/v1/secrets", json!({"name": "FIXTURE", "value": "v123"})).await.ok();
+    let secret = v["id"].as_str().unwrap().to_string();
 
     let rows = matrix();
     // Every operation of the OpenAPI document is in the table (and nothing else).
@@ -351,7 +358,8 @@ async fn every_endpoint_lets_in_exactly_the_roles_of_the_matrix() {
             .replace("{deployment}", "DE-999")
             .replace("{run}", "R1")
             .replace("{runbook}", "RB-999")
-            .replace("{variable}", &var);
+            .replace("{variable}", &var)
+            .replace("{secret}", &secret);
         for (role, token) in &tokens {
             let res = app.call_with(Some(token), r.method.clone(), &path, r.body.clone(), Some(1_000_000)).await;
             let allowed = r.allowed.contains(&role.as_str());
