@@ -170,6 +170,11 @@ impl Service {
         Ok(self.all_secrets().await?.len())
     }
 
+    /// The fingerprints of the keys the database's secrets were encrypted with (one, normally).
+    pub async fn secret_key_fingerprints(&self) -> ServiceResult<std::collections::BTreeSet<String>> {
+        Ok(self.all_secrets().await?.into_iter().map(|s| s.value.sealed.key_fingerprint).collect())
+    }
+
     async fn may_manage_secret(&self, actor: &Actor, scope: &Scope) -> ServiceResult<()> {
         let owner = self.scope_owner(actor, scope).await?;
         Ok(secret::may_manage(actor, scope, owner.as_deref())?)

@@ -7,6 +7,7 @@ pub mod environment;
 pub mod inventory;
 pub mod recovery;
 pub mod release;
+pub mod secret;
 pub mod train;
 pub mod turnover;
 pub mod variable;
