@@ -16,6 +16,7 @@ mod production;
 mod readme;
 mod recovery;
 mod releases;
+mod secrets;
 mod security;
 mod trains;
 mod turnovers;
