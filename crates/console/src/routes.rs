@@ -11,7 +11,7 @@ use crate::{
 use crate::{
     approvals, audit, audit_export, calendar, criteria, dashboard, deploy_actions as act, deployment,
     environment_forms, environments, gate_forms, line_forms, milestone_forms, path_forms, paths, production_forms,
-    release, sign_in, task_forms, train, train_actions, train_forms, train_list, turnover, turnover_forms,
+    release, secrets, sign_in, task_forms, train, train_actions, train_forms, train_list, turnover, turnover_forms,
     turnover_list, user_forms, users, variables,
 };
 
@@ -107,6 +107,8 @@ pub fn router(service: Service) -> Router<Service> {
         // tokens, stopping the line.
         .route("/variables", get(variables::list).post(variables::set))
         .route("/variables/{id}/delete", post(variables::delete))
+        .route("/secrets", get(secrets::list).post(secrets::set))
+        .route("/secrets/{id}/delete", post(secrets::delete))
         .route("/environments", get(environments::list).post(environment_forms::create))
         .route("/environments/{name}", get(environments::show).post(environment_forms::update))
         .route("/environments/{name}/take-offline", post(environment_forms::take_offline))
