@@ -262,13 +262,17 @@ impl Service {
                     .iter()
                     .filter_map(|(run, attempt, _, _)| d.value.runs.get(*run).map(|r| (r.id.clone(), *attempt)))
                     .collect();
-                for (run, attempt, result, lines) in finished {
+                // Secret values are masked once more here, whatever runner reported (see `secrets.rs`).
+                let runs: Vec<usize> = finished.iter().map(|(run, ..)| *run).collect();
+                let maskers = self.maskers_for(&d.value, &runs).await;
+                for ((run, attempt, result, lines), masker) in finished.iter().zip(&maskers) {
                     // A run ends no later than its result is recorded: times from the runner's wall clock
                     // are capped at the service's now (they differ only under a clock behind the wall
                     // clock, such as the demo loader's, which moves through the demo's past).
                     let mut result = result.clone();
                     result.finished_at = result.finished_at.min(now);
-                    let lines = capped_line_times(lines, now);
+                    result.message = masker.mask(&result.message).into_owned();
+                    let lines = masked(capped_line_times(lines, now), masker);
                     let change = match d.value.finish_run(*run, *attempt, result.clone()) {
                         Ok(c) => c,
                         Err(e) => {
@@ -313,6 +317,21 @@ impl Service {
         }
         Ok(())
     }
+}
+
+/// Output lines with every secret value of `masker` hidden in their text.
+fn masked(mut lines: Vec<Value>, masker: &railyard_runner::Masker) -> Vec<Value> {
+    if masker.is_empty() {
+        return lines;
+    }
+    for line in &mut lines {
+        if let Some(text) = line["text"].as_str()
+            && let std::borrow::Cow::Owned(hidden) = masker.mask(text)
+        {
+            line["text"] = Value::String(hidden);
+        }
+    }
+    lines
 }
 
 /// Output lines with their times capped at `now` (see `engine_finish_runs`).

@@ -291,6 +291,21 @@ impl Service {
         Ok(out)
     }
 
+    /// A masker per run (by index) hiding the secret values in effect for it: the server masks what a
+    /// runner reports once more before it is stored. A secret that does not decrypt here leaves that
+    /// batch unmasked by the server (the runner masked it already) and says so in the log, without values.
+    pub(crate) async fn maskers_for(&self, d: &Deployment, runs: &[usize]) -> Vec<railyard_runner::Masker> {
+        match self.secrets_for_runs(d, runs).await {
+            Ok(values) => {
+                values.iter().map(|v| railyard_runner::Masker::new(&v.values().collect::<Vec<_>>())).collect()
+            }
+            Err(e) => {
+                tracing::warn!(deployment = %d.id, error = %e, "could not decrypt the run's secrets to mask its output");
+                runs.iter().map(|_| railyard_runner::Masker::default()).collect()
+            }
+        }
+    }
+
     /// The runs (by index) of a deployment as the runners that run them must have them: actions with
     /// variables and secrets resolved, or why each must not start, and the values to mask.
     pub(crate) async fn resolve_runs(&self, d: &Deployment, runs: &[usize]) -> ServiceResult<Vec<ResolvedRun>> {
