@@ -60,6 +60,11 @@ pub struct ServeArgs {
     /// Fill an empty database with a demo company (trains in every state, users with tokens).
     #[arg(long)]
     pub demo: bool,
+    /// Run no automation task on this host: every run waits for a remote runner (`railyard runner`),
+    /// those of environments without runner labels for any runner. Without it, the runner built into
+    /// the server runs the tasks of environments that name no runner labels.
+    #[arg(long, env = "RAILYARD_NO_LOCAL_RUNNER")]
+    pub no_local_runner: bool,
     /// Connections open at once; one more is answered 503 (with Retry-After) and closed.
     #[arg(long, env = "RAILYARD_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_connections: u32,
@@ -168,6 +173,7 @@ pub async fn run(args: ServeArgs, admin_token: Option<String>) -> anyhow::Result
         task_dir,
         task_max_processes,
         secret_key_file,
+        no_local_runner,
     } = args;
     crate::harden::protect_process();
     open_files_for(max_connections as u64);
@@ -184,7 +190,10 @@ pub async fn run(args: ServeArgs, admin_token: Option<String>) -> anyhow::Result
         }
         None => "no secret key: secrets cannot be set until RAILYARD_SECRET_KEY_FILE names one".to_string(),
     };
-    let service = service.with_secret_key(secret_key);
+    let mut service = service.with_secret_key(secret_key);
+    if no_local_runner {
+        service = service.without_local_runner();
+    }
     let listener = TcpListener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
     let base = public_url.as_ref().map_or_else(|| format!("http://{addr}"), |u| u.to_string());

@@ -1,5 +1,7 @@
-//! A deployment's page: its state and times, its task runs with their logs, and the forms allowed now
-//! (complete a manual run, validate, retry, abandon; start a scheduled one early, R11).
+//! A deployment's page: its state and times, what holds it (shown first, whether it is scheduled or
+//! running: a maintenance window, or no runner with its environment's labels online), its task runs with
+//! the runner that ran each and their logs, and the forms allowed now (complete a manual run, validate,
+//! retry, abandon; start a scheduled one early, R11).
 //!
 //! Live progress without JavaScript: while the deployment is scheduled or running the page carries
 //! `<meta http-equiv="refresh" content="2">`, so the browser reloads it every two seconds (polling, no
@@ -38,6 +40,7 @@ pub async fn show(State(s): State<Service>, user: SignedIn, Path(id): Path<Strin
             @if d.rollback { ", a rollback" }
             ", started by " (d.created_by)
         }
+        @if let Some(b) = &d.blocked { p.waiting #blocked role="status" { (state("blocked", true)) " " (b) } }
         @if live { p.hint { "This page reloads itself every " (REFRESH_SECS) " seconds while the deployment is in progress." } }
         (facts(&d, user.session.time_zone))
         (actions(&user.session, &d, &allowed))
@@ -57,7 +60,6 @@ fn facts(d: &Deployment, zone: chrono_tz::Tz) -> Markup {
                 @if let Some(at) = &d.scheduled_for { dt { "Scheduled for" } dd { (time(zone, at)) } }
                 dt { "Started" } dd { @if let Some(at) = &d.started_at { (time(zone, at)) } @else { "not yet" } }
                 dt { "Finished" } dd { @if let Some(at) = &d.finished_at { (time(zone, at)) } @else { "not yet" } }
-                @if let Some(b) = &d.blocked { dt { "Blocked" } dd role="status" { (b) } }
                 @if !d.artifacts.is_empty() { dt { "Artifacts" } dd { (d.artifacts.join(", ")) } }
                 dt { "Validation" }
                 dd {
@@ -79,7 +81,7 @@ fn runs(session: &SessionInfo, d: &Deployment, list: &[AvailableAction]) -> Mark
         section aria-labelledby="runs" {
             h2 #runs { "Task runs" }
             div.table { table {
-                thead { tr { th { "Sequence" } th { "Task" } th { "State" } th { "Attempts" } th { "Message" } th { "Log" } } }
+                thead { tr { th { "Sequence" } th { "Task" } th { "State" } th { "Attempts" } th { "Runner" } th { "Message" } th { "Log" } } }
                 tbody {
                     @for r in &d.runs {
                         tr.run data-run=(r.id) {
@@ -87,6 +89,7 @@ fn runs(session: &SessionInfo, d: &Deployment, list: &[AvailableAction]) -> Mark
                             td { (run_label(&r.id)) ": " (r.title) @if let Some(o) = &r.owner { br; small { "manual, by " (o) } } }
                             td { (badge(r.state.as_str())) }
                             td { (r.attempts) }
+                            td { (r.runner.as_deref().unwrap_or("built-in")) }
                             td {
                                 (r.message)
                                 @if AvailableAction::allows_on(list, "complete_run", &r.id) { (complete_forms(session, d, r)) }

@@ -10,7 +10,7 @@ use railyard_service::{Service, ServiceError, StateReason};
 use serde::Deserialize;
 
 use crate::error::PageError;
-use crate::forms::{CsrfOnly, choice, local_time, optional, optional_number};
+use crate::forms::{CsrfOnly, choice, list, local_time, optional, optional_number};
 use crate::session::SignedIn;
 
 #[derive(Debug, Default, Deserialize)]
@@ -28,6 +28,9 @@ pub struct EnvironmentForm {
     locked: String,
     #[serde(default)]
     description: String,
+    /// Edit: the runner labels, comma-separated; empty clears them (the built-in runner).
+    #[serde(default)]
+    runner_labels: String,
     #[serde(default)]
     version: String,
 }
@@ -87,11 +90,18 @@ pub async fn update(
     user.check_csrf(f.csrf.as_deref())?;
     async {
         let version = optional_number::<i64>("version", &f.version)?;
+        // Sent only when changed: an edit of something else keeps labels a revoked runner carried.
+        let mut labels = list(&f.runner_labels);
+        labels.sort();
+        labels.dedup();
+        let current = s.environment(&user.session.actor, &name).await?.environment.runner_labels;
+        let runner_labels = (labels != current).then(|| list(&f.runner_labels));
         let patch = EnvironmentPatch {
             kind: Some(choice("kind", &f.kind)?),
             owner: optional(&f.owner),
             locked: Some(f.locked == "yes"),
             description: Some(f.description.trim().to_string()),
+            runner_labels,
         };
         s.update_environment(&user.session.actor, &name, patch, version).await?;
         Ok(environment_page(&name))

@@ -138,6 +138,7 @@ pub async fn show(
                 dt { "State" } dd { (state_badge(env.state)) @if let Some(r) = &env.state_reason { " " (r) } }
                 dt { "Locked" } dd { @if env.locked { "yes: only accepted production-ready turnovers of a train in deployment, at their scheduled time" } @else { "no" } }
                 @if !env.description.is_empty() { dt { "Description" } dd { (env.description) } }
+                dt { "Runs its tasks on" } dd #runner-labels { (runs_on(&env.runner_labels)) }
                 dt { "Now" } dd { @if let Some(b) = &view.blocked { (state("blocked", true)) " " (b) } @else { "deployments may start: it is online and no maintenance or blackout is under way" } }
                 dt { "Version" } dd { (view.meta.version) ", changed " (time(session.time_zone, &view.meta.updated_at)) }
             }
@@ -148,6 +149,14 @@ pub async fn show(
         @if AvailableAction::allows(&actions, "edit") { (edit_form(session, &view, &users, &base, unfold.open())) }
     };
     Ok(Html(layout::page(&title, Some(session), body).into_string()))
+}
+
+/// Where an environment's tasks run: a runner carrying its labels, or the runner built into the server.
+fn runs_on(labels: &[String]) -> Markup {
+    html! {
+        @if labels.is_empty() { "the built-in runner (it names no runner labels)" }
+        @else { "a runner with labels " (labels.join(", ")) " (" a href="/runners" { "runners" } ")" }
+    }
 }
 
 /// The lifecycle forms the environment's actions allow.
@@ -203,6 +212,8 @@ fn edit_form(
                     label { "Owner" (owner_select(users, &env.owner)) }
                     label { span { input type="checkbox" name="locked" value="yes" checked[env.locked]; " Locked (only accepted production-ready turnovers of a train in deployment, at their scheduled time)" } }
                     label { "Description" input name="description" value=(env.description); }
+                    label { "Runner labels (comma-separated; empty: the built-in runner)"
+                        input name="runner_labels" value=(env.runner_labels.join(", ")) placeholder="prod-eu"; }
                     button type="submit" { "Save changes" }
                 }
             }

@@ -61,9 +61,10 @@ impl PageError {
                 ServiceError::Forbidden(_) | ServiceError::NotAllowed(_) => StatusCode::FORBIDDEN,
                 ServiceError::NotFound { .. } => StatusCode::NOT_FOUND,
                 ServiceError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-                ServiceError::Refused(_) | ServiceError::Conflict(_) | ServiceError::Duplicate(_) => {
-                    StatusCode::CONFLICT
-                }
+                ServiceError::Refused(_)
+                | ServiceError::Conflict(_)
+                | ServiceError::Duplicate(_)
+                | ServiceError::LeaseLost(_) => StatusCode::CONFLICT,
                 ServiceError::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
                 ServiceError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
                 ServiceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,

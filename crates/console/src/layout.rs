@@ -22,6 +22,7 @@ th,td{text-align:left;padding:.25rem .5rem;border-bottom:1px solid #e5e8ec;verti
 .bad{background:#fde2e1;color:#8a1c14}.good{background:#dff3e4;color:#14532d}
 .halted{background:#8a1c14;color:#fff;padding:.6rem 1rem;border-radius:6px}
 .running{background:#dff3e4;padding:.6rem 1rem;border-radius:6px}
+.waiting{border-left:4px solid #8a1c14;padding:.4rem .8rem;background:#fde2e1;font-weight:600}
 form.action{display:flex;flex-wrap:wrap;gap:.4rem;align-items:end;margin:.3rem 0}
 label{display:flex;flex-direction:column;font-size:.9rem}
 label:has(>input[type=checkbox]),label:has(>input[type=radio]){flex-direction:row;align-items:center;gap:.4rem}
@@ -94,6 +95,7 @@ pub fn page_refreshing(title: &str, session: Option<&SessionInfo>, body: Markup,
                         a href="/turnovers" { "Turnovers" } " "
                         a href="/paths" { "Paths" } " "
                         a href="/variables" { "Variables" } " "
+                        a href="/runners" { "Runners" } " "
                         a href="/calendar" { "Calendar" } " "
                         a href="/audit" { "Audit log" }
                         @if session.is_some_and(manages_users) { " " a href="/users" { "Users" } }

@@ -41,6 +41,7 @@ mod release_actions;
 mod release_forms;
 mod release_milestones;
 mod routes;
+mod runners;
 mod secrets;
 mod session;
 mod sign_in;

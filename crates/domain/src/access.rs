@@ -150,6 +150,8 @@ pub enum Operation {
     /// Create, change and delete variables (global and environment ones: release engineers; an
     /// application's: its owner too, see [`crate::variable::may_manage`]).
     ManageVariables,
+    /// Register and revoke runners (admins and release engineers).
+    ManageRunners,
 }
 
 impl Operation {
@@ -182,6 +184,7 @@ impl Operation {
             Operation::AcceptTurnover => &[ReleaseEngineer],
             Operation::StartEarly | Operation::StopLine => &[ReleaseManager],
             Operation::ManageVariables => &[ReleaseEngineer, ProductOwner],
+            Operation::ManageRunners => &[ReleaseEngineer],
         }
     }
 }

@@ -244,6 +244,17 @@ impl Deployment {
         Some(Change::new("deployment", &self.id, action, json!({"reason": reason})))
     }
 
+    /// A running deployment whose runs wait for a remote runner says so (`reason` names the labels no
+    /// online runner carries), or clears it. Returns the change when the reason changed.
+    pub fn set_waiting(&mut self, reason: Option<String>) -> Option<Change> {
+        if self.blocked == reason || self.state != DeploymentState::Running {
+            return None;
+        }
+        self.blocked = reason.clone();
+        let action = if reason.is_some() { "blocked" } else { "unblocked" };
+        Some(Change::new("deployment", &self.id, action, json!({"reason": reason})))
+    }
+
     /// Moves the deployment on: starts it, starts the next group's runs, or settles it. Returns the
     /// changes and the indexes of the automation runs the engine must launch now.
     pub fn advance(&mut self, now: DateTime<Utc>) -> (Vec<Change>, Vec<usize>) {
@@ -315,6 +326,8 @@ impl Deployment {
 
     fn settle(&mut self, to: DeploymentState, now: DateTime<Utc>, changes: &mut Vec<Change>) {
         self.state = to;
+        // What it waited for (a runner) no longer holds it.
+        self.blocked = None;
         self.finished_at = Some(now);
         let action = if to == DeploymentState::Succeeded { "succeed" } else { "fail" };
         changes.push(Change::new("deployment", &self.id, action, json!({})));

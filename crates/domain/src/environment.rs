@@ -130,6 +130,10 @@ pub struct Environment {
     /// decommissioned, if any. A deployment held by an offline environment shows it.
     #[serde(default)]
     pub state_reason: Option<String>,
+    /// The runner labels whose runners run its tasks (a run goes to an online runner carrying every
+    /// one); empty: the runner built into the server runs them (see [`crate::runner`]).
+    #[serde(default)]
+    pub runner_labels: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
@@ -159,6 +163,9 @@ pub struct EnvironmentPatch {
     pub locked: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// The runner labels that run its tasks; `[]` hands them back to the built-in runner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runner_labels: Option<Vec<String>>,
 }
 
 /// The environment's lifecycle actions: `online <--> offline`, either `--decommission--> decommissioned`.
@@ -191,6 +198,7 @@ impl Environment {
             description: spec.description,
             events: Vec::new(),
             state_reason: None,
+            runner_labels: Vec::new(),
         };
         let change = Change::new(
             "environment",
@@ -234,6 +242,12 @@ impl Environment {
         }
         if let Some(l) = patch.locked {
             self.locked = l;
+        }
+        if let Some(labels) = patch.runner_labels {
+            let mut f = Fields::default();
+            let labels = crate::runner::check_labels(&mut f, "runner_labels", &labels);
+            f.done()?;
+            self.runner_labels = labels;
         }
         if let Some(d) = patch.description {
             self.description = d;

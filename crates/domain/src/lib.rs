@@ -26,6 +26,7 @@ pub mod policy;
 pub mod recovery;
 pub mod release;
 pub mod runbook;
+pub mod runner;
 pub mod schedule;
 pub mod secret;
 pub mod train;
@@ -60,6 +61,7 @@ pub use release::{
     ReleaseSchedule, ReleaseSpec, ReleaseState,
 };
 pub use runbook::{Runbook, RunbookAction, RunbookSpec, RunbookState};
+pub use runner::{ClaimState, RunClaim, Runner, RunnerPresence, RunnerSpec, RunnerState};
 pub use schedule::Schedule;
 pub use secret::{Sealed, Secret, SecretPatch, SecretSpec, SecretValue};
 pub use train::{

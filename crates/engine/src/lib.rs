@@ -34,6 +34,9 @@ use serde_json::json;
 /// How often the engine looks for work.
 pub const TICK: Duration = Duration::from_millis(250);
 
+/// How often the output so far of the runs in flight is written for the other servers to show.
+pub const OUTPUT_EVERY: Duration = Duration::from_secs(1);
+
 /// The longest a shutdown waits for the runs in flight to end and be recorded. The runner ends a run
 /// within its kill grace and drain bound (a few seconds); the rest is for the store.
 pub const STOP_BOUND: Duration = Duration::from_secs(20);
@@ -184,6 +187,16 @@ impl Engine {
         if let Err(e) = self.reap().await {
             tracing::warn!(error = %e, "could not look for what interrupted runs left behind");
         }
+        // The output so far of the runs in flight goes to the database every second, for the other
+        // servers to show.
+        let service = self.service.clone();
+        let flusher = tokio::spawn(async move {
+            let mut every = tokio::time::interval(OUTPUT_EVERY);
+            loop {
+                every.tick().await;
+                service.engine_flush_output().await;
+            }
+        });
         let mut interval = tokio::time::interval(TICK);
         loop {
             tokio::select! {
@@ -195,6 +208,7 @@ impl Engine {
                 }
             }
         }
+        flusher.abort();
         self.stop().await;
     }
 

@@ -67,6 +67,7 @@ impl From<ServiceError> for ApiError {
             }
             ServiceError::Conflict(_) => ApiError::new(StatusCode::CONFLICT, "version_conflict", detail),
             ServiceError::Duplicate(_) => ApiError::new(StatusCode::CONFLICT, "already_exists", detail),
+            ServiceError::LeaseLost(_) => ApiError::new(StatusCode::CONFLICT, "lease_lost", detail),
             ServiceError::PreconditionRequired(_) => {
                 ApiError::new(StatusCode::PRECONDITION_REQUIRED, "version_required", detail)
             }

@@ -36,7 +36,41 @@ impl FromRequestParts<Service> for Authed {
         let Some(token) = value.strip_prefix("Bearer ").map(str::trim).filter(|t| !t.is_empty()) else {
             return Err(unauth("the Authorization header must be 'Bearer <token>'"));
         };
+        if token.starts_with(railyard_service::RUNNER_TOKEN_PREFIX) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "a runner token can do nothing but the runner protocol (/api/v1/runner/...)",
+            ));
+        }
         Ok(Authed(service.authenticate_request(token, client_address(parts)).await?))
+    }
+}
+
+/// The runner behind `Authorization: Bearer ryrun_...`, on the runner protocol's endpoints only: a
+/// user's token gets 403 there.
+pub struct RunnerAuthed(pub railyard_domain::Runner);
+
+impl FromRequestParts<Service> for RunnerAuthed {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, service: &Service) -> Result<Self, ApiError> {
+        let unauth = |m: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", m);
+        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+            return Err(unauth("this needs a runner token: send Authorization: Bearer <runner token>"));
+        };
+        let value = value.to_str().map_err(|_| unauth("the Authorization header is not readable text"))?;
+        let Some(token) = value.strip_prefix("Bearer ").map(str::trim).filter(|t| !t.is_empty()) else {
+            return Err(unauth("the Authorization header must be 'Bearer <runner token>'"));
+        };
+        if !token.starts_with(railyard_service::RUNNER_TOKEN_PREFIX) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "this endpoint is for runners: use the token `railyard runner register` printed",
+            ));
+        }
+        Ok(RunnerAuthed(service.authenticate_runner(token, client_address(parts)).await?))
     }
 }
 

@@ -9,8 +9,8 @@ use utoipa_axum::routes;
 
 use crate::handlers::{
     actions, applications, approvals, audit, dependencies, deployments, environments, gates, inbox, inventory,
-    milestones, paths, production, releases, runbooks, secrets, system, tokens, train_actions, trains, turnovers,
-    users, variables, work_items,
+    milestones, paths, production, releases, runbooks, runners, secrets, system, tokens, train_actions, trains,
+    turnovers, users, variables, work_items,
 };
 
 #[derive(OpenApi)]
@@ -167,6 +167,13 @@ pub fn routes() -> (Router<Service>, utoipa::openapi::OpenApi) {
         .routes(routes!(variables::show, variables::update, variables::delete))
         .routes(routes!(secrets::list, secrets::create))
         .routes(routes!(secrets::show, secrets::update, secrets::delete))
+        .routes(routes!(runners::list, runners::register))
+        .routes(routes!(runners::actions))
+        .routes(routes!(runners::show))
+        .routes(routes!(runners::revoke))
+        .routes(routes!(runners::claim))
+        .routes(routes!(runners::heartbeat))
+        .routes(routes!(runners::result))
         .routes(routes!(audit::list))
         .routes(routes!(audit::verify))
         .routes(routes!(audit::head))

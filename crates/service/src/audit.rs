@@ -133,7 +133,7 @@ pub struct RecordMismatchView {
 /// `verify` reports it.
 pub fn record_rule(kind: &str) -> RecordRule {
     match kind {
-        "deployment_lease" => RecordRule::Housekeeping,
+        "deployment_lease" | "run_claim" | "runner_presence" | "run_output" => RecordRule::Housekeeping,
         _ => RecordRule::Exact,
     }
 }

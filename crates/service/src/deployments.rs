@@ -223,9 +223,13 @@ impl Service {
             Some(rec) => {
                 serde_json::from_str(&rec.doc).map_err(|e| ServiceError::Internal(format!("run log {key}: {e}")))
             }
-            // Not stored yet: the run is still going; its output so far, when this server's engine runs it.
+            // Not stored yet: the run is still going; its output so far, when this server's engine runs
+            // it, or as a remote runner's heartbeats brought it (from any server).
             None => {
-                let lines = self.output_so_far(id, run, attempt).unwrap_or_default();
+                let lines = match self.output_so_far(id, run, attempt) {
+                    Some(lines) => lines,
+                    None => self.written_output_so_far(&key).await?.unwrap_or_default(),
+                };
                 Ok(RunLog { deployment: id.to_string(), run: run.to_string(), attempt, lines })
             }
         }

@@ -6,13 +6,17 @@
 use std::collections::BTreeMap;
 
 use chrono::Duration;
-use railyard_domain::{Actor, Deployment, DeploymentState, Environment, Lease, Role, RunResult, SYSTEM_ACTOR, TaskRun};
+use railyard_domain::{
+    Actor, ClaimState, Deployment, DeploymentState, Environment, Lease, Role, RunClaim, RunResult, Runner,
+    SYSTEM_ACTOR, TaskRun,
+};
 use railyard_store::{ListQuery, Record, Write};
 use serde_json::Value;
 
 use crate::deployments::RunLog;
 use crate::leases::DeploymentLease;
 use crate::persist::{Stored, Tx};
+use crate::runner_protocol::{Claim, claim_seq};
 use crate::{Service, ServiceError, ServiceResult};
 
 /// How long a claim lasts unless renewed.
@@ -64,7 +68,7 @@ pub struct Step {
     pub interrupted: usize,
 }
 
-fn system() -> Actor {
+pub(crate) fn system() -> Actor {
     Actor::new(SYSTEM_ACTOR, &[Role::Admin])
 }
 
@@ -109,6 +113,14 @@ impl Service {
             let mut tx = Tx::new(&actor, now);
             let mut changed = false;
             let mut interrupted = 0;
+            let env: Option<Stored<Environment>> = self.find(&d.value.environment).await?;
+            // Runs handed to remote runners are theirs: their claims, not this engine, say whether they
+            // still run (see `runner_protocol.rs`).
+            let claims = self.claims_of(&d.value).await?;
+            let remote: Vec<usize> = claims.iter().map(|c| c.value.0.index).collect();
+            let ended = self.end_lost_claims(&mut d.value, &claims, &mut tx, now);
+            changed |= ended > 0;
+            interrupted += ended;
             if took_over && d.value.state == DeploymentState::Running {
                 tx.record([railyard_domain::Change::new(
                     "deployment",
@@ -125,6 +137,7 @@ impl Service {
                         let r = &d.value.runs[*i];
                         r.state == railyard_domain::RunState::Running
                             && !live.contains(i)
+                            && !remote.contains(i)
                             && r.started_at.is_some_and(|t| now - t > Duration::seconds(LOST_AFTER_SECS))
                     })
                     .collect();
@@ -137,8 +150,10 @@ impl Service {
                 }
             }
             if orphaned {
-                interrupted += d.value.runs.iter().filter(|r| r.state == railyard_domain::RunState::Running).count();
-                let c = d.value.interrupt(now);
+                interrupted += (0..d.value.runs.len())
+                    .filter(|i| d.value.runs[*i].state == railyard_domain::RunState::Running && !remote.contains(i))
+                    .count();
+                let c = d.value.interrupt_except(&remote, now);
                 changed |= c.is_some();
                 tx.record(c);
             }
@@ -150,7 +165,6 @@ impl Service {
                 // still holds it.
                 let line = if d.value.rollback { None } else { self.line_state().await?.hold() };
                 let mut holds: Vec<String> = line.into_iter().collect();
-                let env: Option<Stored<Environment>> = self.find(&d.value.environment).await?;
                 match &env {
                     Some(e) => {
                         holds.extend(e.value.blocked_at(now));
@@ -169,6 +183,10 @@ impl Service {
                 tx.record(c);
             }
             let (changes, launch) = d.value.advance(now);
+            // Where its automation runs go: a remote runner carrying the environment's labels, or
+            // (none named) the built-in runner, unless this server has none.
+            let labels = env.as_ref().map(|e| e.value.runner_labels.clone()).unwrap_or_default();
+            let to_runners = !labels.is_empty() || !self.local_runner;
             let moved = changes.iter().any(|c| matches!(c.action.as_str(), "start" | "succeed" | "fail"));
             changed |= !changes.is_empty() || !launch.is_empty();
             if !changed && fresh {
@@ -180,24 +198,16 @@ impl Service {
             let launches = if launch.is_empty() {
                 Vec::new()
             } else {
-                let artifacts = d.value.artifacts.clone();
                 // Variables and secrets in effect for each run's application in this environment, resolved
-                // as the run is handed to the built-in runner (see `secrets.rs`).
+                // for the built-in runner (runs queued for remote runners are resolved again when claimed,
+                // see `runner_protocol.rs`; these launches are dropped).
                 let resolved = self.resolve_runs(&d.value, &launch).await?;
                 launch
                     .into_iter()
                     .zip(resolved)
                     .map(|(i, resolved)| {
                         let run = &d.value.runs[i];
-                        let env = BTreeMap::from([
-                            ("RAILYARD_TURNOVER".to_string(), d.value.turnover_id.clone()),
-                            ("RAILYARD_ENVIRONMENT".to_string(), d.value.environment.clone()),
-                            ("RAILYARD_DEPLOYMENT".to_string(), d.value.id.clone()),
-                            ("RAILYARD_ATTEMPT".to_string(), run.attempts.to_string()),
-                            ("RAILYARD_RUN".to_string(), run.id.clone()),
-                            ("RAILYARD_RUN_ID".to_string(), format!("{}-{}-{}", d.value.id, run.id, run.attempts)),
-                            ("RAILYARD_ARTIFACTS".to_string(), artifacts.join(" ")),
-                        ]);
+                        let env = run_env(&d.value, i);
                         let mut task = run.clone();
                         if resolved.action.is_some() {
                             task.action = resolved.action;
@@ -207,6 +217,21 @@ impl Service {
                     })
                     .collect()
             };
+            // Runs for remote runners are queued in this commit; a run whose references cannot be
+            // resolved stays with the engine, which fails it without running anything.
+            let (queued, launches): (Vec<Launch>, Vec<Launch>) =
+                launches.into_iter().partition(|l| to_runners && l.unresolved.is_none());
+            for l in &queued {
+                let claim = RunClaim::queued(&l.deployment, l.run, &l.task.id, l.task.attempts, labels.clone(), now);
+                tx.insert(&Claim(claim), claim_seq(&l.deployment, l.run))?;
+            }
+            if d.value.state == DeploymentState::Running {
+                let waiting = !queued.is_empty() || claims.iter().any(|c| c.value.0.state == ClaimState::Queued);
+                let reason = if waiting { self.no_runner_for(&labels).await? } else { None };
+                let c = d.value.set_waiting(reason);
+                changed |= c.is_some();
+                tx.record(c);
+            }
             if d.value.production && moved {
                 let turnover = d.value.turnover_id.clone();
                 self.follow_production(&mut tx, &turnover, std::slice::from_ref(&d.value), SYSTEM_ACTOR, now).await?;
@@ -232,6 +257,9 @@ impl Service {
                 None => tx.insert(&DeploymentLease { deployment: id.to_string(), lease }, d.seq)?,
             }
             self.commit(tx).await?;
+            if !queued.is_empty() {
+                self.runs_queued.notify_waiters();
+            }
             Ok(Step { launches, interrupted })
         })
         .await
@@ -248,8 +276,21 @@ impl Service {
         id: &str,
         finished: Vec<(usize, u32, RunResult, Vec<Value>)>,
     ) -> ServiceResult<()> {
+        self.finish_runs(id, finished, None).await
+    }
+
+    /// Records finished runs (see [`Service::engine_finish_runs`]); a remote runner's result comes with
+    /// its claim, which must still be the runner's: the claim ends in the same commit, its output so
+    /// far goes before the result's lines, and the run names the runner.
+    pub(crate) async fn finish_runs(
+        &self,
+        id: &str,
+        finished: Vec<(usize, u32, RunResult, Vec<Value>)>,
+        remote: Option<Remote>,
+    ) -> ServiceResult<()> {
         let actor = &system();
         let finished = &finished;
+        let remote = &remote;
         // The ids of the runs whose output so far can go once this commit is done.
         let done = self
             .retrying(None, move || async move {
@@ -257,6 +298,24 @@ impl Service {
                 let now = self.now();
                 let mut tx = Tx::new(actor, now);
                 let mut any = false;
+                let mut earlier: Vec<Value> = Vec::new();
+                let mut times = None;
+                if let Some(remote) = remote {
+                    let Some(c) = self.find::<Claim>(&remote.claim).await? else {
+                        return Err(ServiceError::LeaseLost(format!("this runner holds no run {}", remote.claim)));
+                    };
+                    let held = c.value.0.held_by(&remote.runner.id, now);
+                    if !held {
+                        return Err(ServiceError::LeaseLost(c.value.0.not_held_reason(&remote.runner.id, now)));
+                    }
+                    earlier = c.value.0.lines.clone();
+                    times = Some((c.value.0.queued_at, c.value.0.claimed_at));
+                    if c.value.0.dropped > 0 {
+                        earlier.push(serde_json::json!({"at": now, "stream": "stderr",
+                            "text": format!("[railyard: {} lines dropped past the output limit]", c.value.0.dropped)}));
+                    }
+                    tx.delete(&c);
+                }
                 let mut interrupted = false;
                 let done: Vec<(String, u32)> = finished
                     .iter()
@@ -272,7 +331,11 @@ impl Service {
                     let mut result = result.clone();
                     result.finished_at = result.finished_at.min(now);
                     result.message = masker.mask(&result.message).into_owned();
-                    let lines = masked(capped_line_times(lines, now), masker);
+                    let mut lines = capped_line_times(lines, now);
+                    if !earlier.is_empty() {
+                        lines = std::mem::take(&mut earlier).into_iter().chain(lines).collect();
+                    }
+                    let lines = masked(lines, masker);
                     let change = match d.value.finish_run(*run, *attempt, result.clone()) {
                         Ok(c) => c,
                         Err(e) => {
@@ -282,6 +345,15 @@ impl Service {
                     };
                     any = true;
                     interrupted |= result.status == railyard_domain::RunStatus::Interrupted;
+                    let mut change = change;
+                    if let Some(remote) = remote {
+                        d.value.runs[*run].runner = Some(remote.runner.name.clone());
+                        change.data["runner"] = serde_json::json!(remote.runner.name);
+                        if let Some((queued, claimed)) = times {
+                            change.data["queued_at"] = serde_json::json!(queued);
+                            change.data["claimed_at"] = serde_json::json!(claimed);
+                        }
+                    }
                     tx.record([change]);
                     let r = &d.value.runs[*run];
                     let log = RunLog { deployment: id.to_string(), run: r.id.clone(), attempt: r.attempts, lines };
@@ -305,6 +377,7 @@ impl Service {
                         tx.record(d.value.settle_interrupted(now));
                     }
                     self.end_processes(&mut tx, id, &done).await?;
+                    self.end_output_records(&mut tx, id, &done).await?;
                     tx.update(&d)?;
                     self.commit(tx).await?;
                 }
@@ -332,6 +405,106 @@ fn masked(mut lines: Vec<Value>, masker: &railyard_runner::Masker) -> Vec<Value>
         }
     }
     lines
+}
+
+/// A remote runner's result: who sent it, for which claim.
+pub(crate) struct Remote {
+    pub runner: Runner,
+    pub claim: String,
+}
+
+/// `RAILYARD_*` variables for a run (see [`Launch::env`]).
+pub(crate) fn run_env(d: &Deployment, index: usize) -> BTreeMap<String, String> {
+    let (run, attempts) = d.runs.get(index).map(|r| (r.id.clone(), r.attempts)).unwrap_or_default();
+    BTreeMap::from([
+        ("RAILYARD_TURNOVER".to_string(), d.turnover_id.clone()),
+        ("RAILYARD_ENVIRONMENT".to_string(), d.environment.clone()),
+        ("RAILYARD_DEPLOYMENT".to_string(), d.id.clone()),
+        ("RAILYARD_ATTEMPT".to_string(), attempts.to_string()),
+        ("RAILYARD_RUN_ID".to_string(), format!("{}-{run}-{attempts}", d.id)),
+        ("RAILYARD_RUN".to_string(), run),
+        ("RAILYARD_ARTIFACTS".to_string(), d.artifacts.join(" ")),
+    ])
+}
+
+impl Service {
+    /// The claims of a deployment's runs handed to remote runners.
+    async fn claims_of(&self, d: &Deployment) -> ServiceResult<Vec<Stored<Claim>>> {
+        if !d.runs.iter().any(|r| r.state == railyard_domain::RunState::Running) {
+            return Ok(Vec::new());
+        }
+        let mut q = ListQuery::new("run_claim", crate::MAX_PAGE);
+        q.parent_id = Some(d.id.clone());
+        self.list_all::<Claim>(q).await
+    }
+
+    /// Ends the claims whose runner stopped answering (their runs are interrupted, naming the runner)
+    /// and those whose run no longer waits for them; returns how many runs it interrupted. The claims
+    /// go in `tx`, with the deployment's changes.
+    fn end_lost_claims(
+        &self,
+        d: &mut Deployment,
+        claims: &[Stored<Claim>],
+        tx: &mut Tx,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> usize {
+        let mut interrupted = 0;
+        for c in claims {
+            let claim = &c.value.0;
+            let current = d.runs.get(claim.index).is_some_and(|r| {
+                r.id == claim.run && r.attempts == claim.attempt && r.state == railyard_domain::RunState::Running
+            });
+            if current && !claim.expired(now) {
+                continue;
+            }
+            if current {
+                let runner = claim.runner_name.clone().unwrap_or_default();
+                let until = claim.expires_at.map(|t| t.to_rfc3339()).unwrap_or_default();
+                let result = RunResult {
+                    status: railyard_domain::RunStatus::Interrupted,
+                    exit_code: None,
+                    http_status: None,
+                    message: format!(
+                        "interrupted: runner {runner} stopped answering (its lease on the run expired at {until}); \
+                         retry the deployment to run it again"
+                    ),
+                    finished_at: now,
+                    truncated: false,
+                };
+                if let Ok(mut change) = d.finish_run(claim.index, claim.attempt, result) {
+                    change.data["runner"] = serde_json::json!(runner);
+                    d.runs[claim.index].runner = Some(runner);
+                    tx.record([change]);
+                    interrupted += 1;
+                }
+            } else {
+                tx.record([railyard_domain::Change::new(
+                    "deployment",
+                    &d.id,
+                    "drop_claim",
+                    serde_json::json!({"run": claim.run, "attempt": claim.attempt, "reason": "the run no longer waits"}),
+                )]);
+            }
+            tx.delete(c);
+        }
+        if interrupted > 0 {
+            tx.record(d.settle_interrupted(now));
+        }
+        interrupted
+    }
+
+    /// Why runs needing `labels` wait: no online runner carries them all (`None` when one does).
+    async fn no_runner_for(&self, labels: &[String]) -> ServiceResult<Option<String>> {
+        let online = self.online_runners().await?;
+        if online.iter().any(|(_, p)| railyard_domain::runner::serves(&p.labels, labels)) {
+            return Ok(None);
+        }
+        Ok(Some(if labels.is_empty() {
+            "waiting for a runner: no runner is online and this server runs no tasks itself (--no-local-runner)".into()
+        } else {
+            format!("waiting for a runner with labels {}: none is online", labels.join(", "))
+        }))
+    }
 }
 
 /// Output lines with their times capped at `now` (see `engine_finish_runs`).

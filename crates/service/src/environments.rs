@@ -174,6 +174,20 @@ impl Service {
         if let Some(o) = &patch.owner {
             self.check_users([("owner".to_string(), o.clone())]).await?;
         }
+        if let Some(labels) = &patch.runner_labels {
+            // An unknown label is a typo far more often than a runner to come: register the runner first.
+            let unknown = railyard_domain::runner::unknown_labels(labels, &self.known_runner_labels().await?);
+            if !unknown.is_empty() {
+                return Err(ServiceError::invalid(
+                    "runner_labels",
+                    format!(
+                        "no active runner carries {}: register a runner with {} first (`railyard runner register`)",
+                        unknown.iter().map(|l| format!("'{l}'")).collect::<Vec<_>>().join(", "),
+                        if unknown.len() == 1 { "it" } else { "them" }
+                    ),
+                ));
+            }
+        }
         self.change_environment(
             actor,
             name,

@@ -31,6 +31,9 @@ pub enum ServiceError {
     /// An update without the version it was based on.
     #[error("{0}")]
     PreconditionRequired(String),
+    /// A runner sent a heartbeat or a result for a run it does not hold (any more): it must stop it.
+    #[error("{0}")]
+    LeaseLost(String),
     /// Too many failed sign-ins (or bad API tokens) from this address or for this name: nothing was
     /// checked; try again after `retry_after_secs`.
     #[error("{message}")]

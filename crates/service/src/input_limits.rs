@@ -204,3 +204,23 @@ impl Bounded for WorkItemPatch {
         l.name("source", &self.source);
     }
 }
+
+// The runner protocol's bodies: the service checks each line's stream and length itself, with the
+// protocol's own bounds (see `runner_protocol.rs`).
+impl Bounded for crate::ClaimInput {
+    fn check_limits(&self, l: &mut Limits) {
+        l.list("in_flight", &self.in_flight, railyard_domain::runner::MAX_CAPACITY as usize);
+    }
+}
+
+impl Bounded for crate::HeartbeatInput {
+    fn check_limits(&self, l: &mut Limits) {
+        l.list("lines", &self.lines, crate::runner_protocol::MAX_LINES_PER_CALL);
+    }
+}
+
+impl Bounded for crate::ResultInput {
+    fn check_limits(&self, l: &mut Limits) {
+        l.list("lines", &self.lines, crate::runner_protocol::MAX_LINES_PER_CALL);
+    }
+}

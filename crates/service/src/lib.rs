@@ -31,6 +31,8 @@ mod recovery;
 mod releases;
 mod run_processes;
 mod runbooks;
+mod runner_protocol;
+mod runners;
 mod secret_key;
 mod secrets;
 mod sessions;
@@ -77,6 +79,8 @@ pub use recovery::{RECOVERY_LABEL, RecoveryToken};
 pub use releases::{ProposeInput, ReasonInput, ReleaseFilter, ReleaseView};
 pub use run_processes::Leftover;
 pub use runbooks::{ReviewInput, RunbookRef, RunbookView, SaveAsRunbookInput};
+pub use runner_protocol::{ClaimInput, ClaimedRun, Claims, HeartbeatInput, LeaseView, ResultInput};
+pub use runners::{RUNNER_TOKEN_PREFIX, RunnerView};
 pub use secret_key::{SecretKey, SecretKeyError};
 pub use secrets::{KeyRotation, ResolvedRun, SecretFilter, SecretView};
 pub use sessions::{
@@ -117,6 +121,12 @@ pub struct Service {
     demo_data: bool,
     /// The key secrets are encrypted with (see `secrets.rs`); none: secrets cannot be set.
     secret_key: Option<Arc<SecretKey>>,
+    /// Whether this server runs the tasks of environments without runner labels itself (`serve
+    /// --no-local-runner` turns it off: then remote runners take every run).
+    local_runner: bool,
+    /// Wakes the runners' claims waiting on this server when the engine queues runs (see
+    /// `runner_protocol.rs`); waiters also look every quarter second, for runs other servers queue.
+    runs_queued: Arc<tokio::sync::Notify>,
 }
 
 /// How people get in: failure counts, hashing slots, where they reach the server.
@@ -154,7 +164,16 @@ impl Service {
             verifications: Default::default(),
             demo_data: false,
             secret_key: None,
+            local_runner: true,
+            runs_queued: Default::default(),
         }
+    }
+
+    /// The same service without the built-in runner: every automation run is queued for remote
+    /// runners (an environment without runner labels takes any runner).
+    pub fn without_local_runner(mut self) -> Self {
+        self.local_runner = false;
+        self
     }
 
     /// The same service, marking every event it writes as demo data: `"demo": true` in the event's data

@@ -95,6 +95,8 @@ impl Service {
         let seq = self.store.next_seq(RunProcessRecord::KIND).await?;
         let mut tx = Tx::new(&system(), now);
         tx.insert(&record, seq)?;
+        // Its output so far, for the other servers (see `live.rs`).
+        tx.insert(&crate::live::new_output_record(deployment, &r.id, attempt), seq)?;
         tx.record([Change::new(
             "deployment",
             deployment,
@@ -142,6 +144,7 @@ impl Service {
                 r.value.state = REAPED.into();
                 let mut tx = Tx::new(&system(), self.now());
                 tx.update(&r)?;
+                self.end_output_records(&mut tx, &r.value.deployment, &[(r.value.run.clone(), r.value.attempt)]).await?;
                 tx.record([Change::new(
                     "deployment",
                     &r.value.deployment,

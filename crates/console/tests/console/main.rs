@@ -25,6 +25,7 @@ mod pages;
 mod plain_words;
 mod release_dependents;
 mod release_forms;
+mod runners_page;
 mod secrets_page;
 mod seed_flow;
 mod session_end;

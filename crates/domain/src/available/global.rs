@@ -6,7 +6,7 @@ use super::AvailableAction;
 use crate::{Actor, Operation};
 
 /// Each action a user may start without an object yet, with its operation of the role matrix.
-const GLOBAL: [(&str, Operation); 13] = [
+const GLOBAL: [(&str, Operation); 14] = [
     ("create_train", Operation::CreateTrain),
     ("create_application", Operation::ManageApplications),
     ("create_release", Operation::EditRelease),
@@ -21,6 +21,7 @@ const GLOBAL: [(&str, Operation); 13] = [
     ("manage_variables", Operation::ManageVariables),
     // Secrets are managed by the same people as variables (see `crate::secret`).
     ("manage_secrets", Operation::ManageVariables),
+    ("manage_runners", Operation::ManageRunners),
 ];
 
 /// Which of the actions that need no object `actor` may take.

@@ -133,6 +133,9 @@ pub struct TaskRun {
     pub completed_by: Option<String>,
     #[serde(default)]
     pub note: Option<String>,
+    /// The remote runner that ran its latest attempt (none: the runner built into the server).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runner: Option<String>,
 }
 
 impl TaskRun {
@@ -156,6 +159,7 @@ impl TaskRun {
             truncated: false,
             completed_by: None,
             note: None,
+            runner: None,
         }
     }
 

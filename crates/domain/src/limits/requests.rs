@@ -131,6 +131,9 @@ impl Bounded for EnvironmentSpec {
 impl Bounded for EnvironmentPatch {
     fn check_limits(&self, l: &mut Limits) {
         l.name("owner", &self.owner);
+        if let Some(labels) = &self.runner_labels {
+            l.names("runner_labels", labels, crate::runner::MAX_LABELS);
+        }
         l.text("description", &self.description);
     }
 }
@@ -361,4 +364,11 @@ impl Bounded for crate::SecretSpec {
 
 impl Bounded for crate::SecretPatch {
     fn check_limits(&self, _: &mut Limits) {}
+}
+impl Bounded for crate::RunnerSpec {
+    fn check_limits(&self, l: &mut Limits) {
+        l.name("name", &self.name);
+        l.names("labels", &self.labels, crate::runner::MAX_LABELS);
+        l.text("description", &self.description);
+    }
 }

@@ -15,6 +15,7 @@ pub mod paths;
 pub mod production;
 pub mod releases;
 pub mod runbooks;
+pub mod runners;
 pub mod secrets;
 pub mod system;
 pub mod tokens;

@@ -17,6 +17,7 @@ mod openapi;
 mod production;
 mod releases;
 mod roles;
+mod runners;
 mod secrets;
 mod trust;
 mod turnovers;

@@ -24,6 +24,8 @@ const BUILDERS: &[&str] = &["admin", "release_manager", "release_engineer", "dev
 /// Variables: release engineers (global, environment), product owners (their applications' only: the
 /// object-level rule), admins.
 const RE_PO: &[&str] = &["admin", "release_engineer", "product_owner"];
+/// The runner protocol: runner tokens only; every user's token is refused.
+const RUNNERS_ONLY: &[&str] = &[];
 
 struct Row {
     method: Method,
@@ -250,6 +252,19 @@ fn matrix() -> Vec<Row> {
         row(M::GET, "/api/v1/secrets/{secret}", None, ALL),
         row(M::PATCH, "/api/v1/secrets/{secret}", Some(json!({"value": "v234"})), RE_PO),
         row(M::DELETE, "/api/v1/secrets/{secret}", None, RE_PO),
+        row(M::GET, "/api/v1/runners", None, ALL),
+        row(M::POST, "/api/v1/runners", Some(json!({"name": "role-test", "labels": ["x"]})), RE),
+        row(M::GET, "/api/v1/runners/actions", None, ALL),
+        row(M::GET, "/api/v1/runners/{runner}", None, ALL),
+        row(M::POST, "/api/v1/runners/{runner}/revoke", None, RE),
+        row(M::POST, "/api/v1/runner/claim", Some(json!({"capacity": 0})), RUNNERS_ONLY),
+        row(M::POST, "/api/v1/runner/runs/{claim}/heartbeat", Some(json!({})), RUNNERS_ONLY),
+        row(
+            M::POST,
+            "/api/v1/runner/runs/{claim}/result",
+            Some(json!({"status": "succeeded", "finished_at": "2030-01-01T00:00:00Z"})),
+            RUNNERS_ONLY,
+        ),
         row(M::GET, "/api/v1/audit/events", None, ALL),
         row(M::GET, "/api/v1/audit/verify", None, ALL),
         row(M::GET, "/api/v1/audit/head", None, ALL),
@@ -319,6 +334,7 @@ async fn every_endpoint_lets_in_exactly_the_roles_of_the_matrix() {
     let var = v["id"].as_str().unwrap().to_string();
     let v = app.post(eng, "/api/v1/secrets", json!({"name": "FIXTURE", "value": "v123"})).await.ok();
     let secret = v["id"].as_str().unwrap().to_string();
+    app.post(eng, "/api/v1/runners", json!({"name": "fixrunner", "labels": ["fix"]})).await.ok();
 
     let rows = matrix();
     // Every operation of the OpenAPI document is in the table (and nothing else).
@@ -359,7 +375,9 @@ async fn every_endpoint_lets_in_exactly_the_roles_of_the_matrix() {
             .replace("{run}", "R1")
             .replace("{runbook}", "RB-999")
             .replace("{variable}", &var)
-            .replace("{secret}", &secret);
+            .replace("{secret}", &secret)
+            .replace("{runner}", "fixrunner")
+            .replace("{claim}", "DE-999:R1:1");
         for (role, token) in &tokens {
             let res = app.call_with(Some(token), r.method.clone(), &path, r.body.clone(), Some(1_000_000)).await;
             let allowed = r.allowed.contains(&role.as_str());
