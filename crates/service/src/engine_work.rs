@@ -393,7 +393,7 @@ impl Service {
 }
 
 /// Output lines with every secret value of `masker` hidden in their text.
-fn masked(mut lines: Vec<Value>, masker: &railyard_runner::Masker) -> Vec<Value> {
+pub(crate) fn masked(mut lines: Vec<Value>, masker: &railyard_runner::Masker) -> Vec<Value> {
     if masker.is_empty() {
         return lines;
     }

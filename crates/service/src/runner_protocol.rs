@@ -358,13 +358,15 @@ impl Service {
                     return Err(not_held(claim));
                 };
                 let d = self.find::<Deployment>(&c.value.0.deployment).await?;
-                if !d.as_ref().is_some_and(|d| still_running(&d.value, &c.value.0)) {
+                let Some(d) = d.filter(|d| still_running(&d.value, &c.value.0)) else {
                     return Err(ServiceError::LeaseLost(format!(
                         "run {claim} no longer runs (it was interrupted or its deployment moved on): stop it"
                     )));
-                }
-                let until =
-                    c.value.0.renew(&runner.id, now, lines.clone(), MAX_RUN_LINES).map_err(ServiceError::LeaseLost)?;
+                };
+                // The output so far is stored: secret values are masked first, whatever the runner sent.
+                let masker = self.maskers_for(&d.value, &[c.value.0.index]).await.pop().unwrap_or_default();
+                let lines = crate::engine_work::masked(lines.clone(), &masker);
+                let until = c.value.0.renew(&runner.id, now, lines, MAX_RUN_LINES).map_err(ServiceError::LeaseLost)?;
                 let mut tx = Tx::new(&crate::engine_work::system(), now);
                 tx.update(&c)?;
                 self.commit(tx).await?;

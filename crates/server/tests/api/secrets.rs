@@ -170,3 +170,57 @@ async fn a_deployment_masks_the_secret_it_prints_and_the_value_is_nowhere_stored
     }
     assert!(std::fs::metadata(&app.db_path).unwrap().len() > 0);
 }
+
+#[tokio::test]
+async fn a_remote_runner_gets_the_secret_and_its_mask_and_the_server_masks_what_it_reports() {
+    let app = TestApp::spawn().await;
+    let p = people(&app).await;
+    let to = turnover(&app, &p).await;
+    let env = json!({"name": "TOKEN", "value": VALUE, "scope": {"kind": "environment", "environment": "test"}});
+    app.post(&p.erin, "/api/v1/secrets", env).await.expect(201);
+    let r = app.post(&p.erin, "/api/v1/runners", json!({"name": "eu-1", "labels": ["eu"]})).await.expect(201);
+    let runner = r["token"].as_str().unwrap().to_string();
+    let e = app.get(&p.erin, "/api/v1/environments/test").await.ok();
+    app.patch(&p.erin, "/api/v1/environments/test", json!({"runner_labels": ["eu"]}), e["version"].as_i64().unwrap())
+        .await
+        .ok();
+    let tasks = format!("/api/v1/turnovers/{to}/tasks");
+    let mut echo = sh("echo \"token=$T\"");
+    echo["env"] = json!({"T": "${secret.TOKEN}"});
+    app.post(&p.dan, &tasks, json!({"title": "Echo", "sequence": 1, "action": echo})).await.expect(201);
+    let d = app.post(&p.erin, &format!("/api/v1/turnovers/{to}/deploy"), json!({})).await.expect(201);
+    let id = d["id"].as_str().unwrap().to_string();
+
+    // The claim carries the resolved action and the value to mask: only the runner that runs it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let got = loop {
+        let c = app.post(&runner, "/api/v1/runner/claim", json!({"capacity": 1, "wait_ms": 500})).await.expect(200);
+        if let Some(r) = c["runs"].as_array().and_then(|r| r.first()) {
+            break r.clone();
+        }
+        assert!(std::time::Instant::now() < deadline, "no run came: {c}");
+    };
+    assert_eq!(got["action"]["env"]["T"], VALUE, "{got}");
+    assert!(got["mask"].as_array().unwrap().contains(&json!(VALUE)), "{got}");
+
+    // A runner that forgot to mask: the server masks its output so far and its result.
+    let claim = got["claim"].as_str().unwrap();
+    let line = |t: &str| json!({"at": chrono::Utc::now(), "stream": "stdout", "text": t});
+    let hb = format!("/api/v1/runner/runs/{claim}/heartbeat");
+    app.post(&runner, &hb, json!({"lines": [line(&format!("early {VALUE}"))]})).await.expect(200);
+    let log = app.get(&p.dan, &format!("/api/v1/deployments/{id}/runs/R1/log")).await.ok();
+    assert_eq!(log["lines"][0]["text"], "early ***", "{log}");
+    let result = json!({"status": "failed", "exit_code": 1, "message": format!("failed near {VALUE}"),
+        "finished_at": chrono::Utc::now(), "lines": [line(&format!("token={VALUE}"))]});
+    app.post(&runner, &format!("/api/v1/runner/runs/{claim}/result"), result).await.expect(200);
+    let d = wait_for(&app, &p.rita, &id, "failed", |d| d["state"] == "failed").await;
+    assert_eq!(run(&d, "Echo")["message"], "failed near ***", "{d}");
+    let log = app.get(&p.dan, &format!("/api/v1/deployments/{id}/runs/R1/log")).await.ok();
+    let lines: Vec<&str> = log["lines"].as_array().unwrap().iter().map(|l| l["text"].as_str().unwrap()).collect();
+    assert_eq!(lines, ["early ***", "token=***"], "{log}");
+    assert_hidden("the audit log", &all_events(&app).await);
+    for file in [app.db_path.clone(), app.db_path.with_extension("db-wal")] {
+        let bytes = std::fs::read(&file).unwrap_or_default();
+        assert!(!contains(&bytes, VALUE.as_bytes()), "{} holds the secret", file.display());
+    }
+}
