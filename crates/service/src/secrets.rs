@@ -192,7 +192,7 @@ impl Service {
             )));
         }
         let key = self.secret_key().ok_or_else(no_key)?;
-        let sealed = key.seal(&spec.value, &associated_data(&spec.scope, &spec.name, 1)).map_err(internal)?;
+        let sealed = key.seal(&spec.value, &associated_data(&spec.scope, &spec.name, 1)).map_err(key_error)?;
         let id = self.new_id("SEC").await?;
         let (s, change) = Secret::create(id.clone(), &spec, sealed, actor)?;
         let mut tx = Tx::new(actor, self.now());
@@ -220,7 +220,7 @@ impl Service {
             check_version("secret", id, s.version, expected)?;
             self.may_manage_secret(actor, &s.value.scope).await?;
             let aad = associated_data(&s.value.scope, &s.value.name, s.value.next_generation());
-            let sealed = key.seal(value, &aad).map_err(internal)?;
+            let sealed = key.seal(value, &aad).map_err(key_error)?;
             let change = s.value.update(sealed, actor);
             let mut tx = Tx::new(actor, self.now());
             tx.update(&s)?;
@@ -283,7 +283,7 @@ impl Service {
                         s.describe()
                     )));
                 };
-                let value = key.open(&s.name, &s.sealed, &s.associated_data()).map_err(internal)?;
+                let value = key.open(&s.name, &s.sealed, &s.associated_data()).map_err(key_error)?;
                 values.insert(s.name.clone(), value.expose().to_string());
             }
             out.push(values);
@@ -354,8 +354,8 @@ impl Service {
         let mut tx = Tx::new(&actor, self.now());
         for s in &mut all {
             let aad = s.value.associated_data();
-            let value = old.open(&s.value.name, &s.value.sealed, &aad).map_err(internal)?;
-            s.value.sealed = new.seal(&value, &aad).map_err(internal)?;
+            let value = old.open(&s.value.name, &s.value.sealed, &aad).map_err(key_error)?;
+            s.value.sealed = new.seal(&value, &aad).map_err(key_error)?;
             tx.update(s)?;
         }
         let rotation = KeyRotation {
@@ -375,7 +375,8 @@ impl Service {
     }
 }
 
-fn internal(e: crate::secret_key::SecretKeyError) -> ServiceError {
+/// A key that cannot seal or open a value: the service cannot serve secrets until the key is right.
+fn key_error(e: crate::secret_key::SecretKeyError) -> ServiceError {
     ServiceError::Unavailable(e.to_string())
 }
 
