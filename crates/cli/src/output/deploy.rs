@@ -194,14 +194,15 @@ fn command_line(action: &Value) -> String {
     words.join(" ")
 }
 
-/// One run on one line: group, id, title, state, and how it ended.
+/// One run on one line: group, id, title, state, how it ended, and the remote runner that ran it.
 pub fn run_line(r: &Value) -> String {
     let how = match (r["owner"].as_str(), r["message"].as_str().filter(|m| !m.is_empty())) {
         (Some(o), None) if r["state"] == "waiting_for_owner" => format!(" (waiting for {o})"),
         (_, Some(m)) => format!(" ({m})"),
         _ => String::new(),
     };
-    format!("[{}] {} {}: {}{how}", s(&r["sequence"]), s(&r["id"]), s(&r["title"]), s(&r["state"]))
+    let on = r["runner"].as_str().map(|name| format!(" on runner {name}")).unwrap_or_default();
+    format!("[{}] {} {}: {}{how}{on}", s(&r["sequence"]), s(&r["id"]), s(&r["title"]), s(&r["state"]))
 }
 
 pub fn deployments(page: &Value) {
