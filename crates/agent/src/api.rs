@@ -68,10 +68,10 @@ impl Api {
         self.base.as_str()
     }
 
-    /// `POST /api/v1/runner/claim`.
+    /// `POST /api/v1/runner/claim`; it may wait `request.wait_ms` for a run before it is answered.
     pub async fn claim(&self, request: &ClaimRequest<'_>) -> Result<ClaimAnswer, CallError> {
         let url = self.url(&["api", "v1", "runner", "claim"])?;
-        self.post(url, request, CALL_TIMEOUT).await
+        self.post(url, request, CALL_TIMEOUT + Duration::from_millis(request.wait_ms)).await
     }
 
     /// `POST /api/v1/runner/runs/{claim}/heartbeat`, answered within `timeout`.

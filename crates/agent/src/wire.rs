@@ -26,6 +26,8 @@ pub(crate) struct ClaimRequest<'a> {
     pub labels: Option<&'a [String]>,
     pub capacity: usize,
     pub in_flight: Vec<String>,
+    /// How long the server may hold the answer while it has no run to hand over.
+    pub wait_ms: u64,
 }
 
 /// The claim's answer: the lease and the runs handed over, each still to be read.

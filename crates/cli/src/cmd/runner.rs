@@ -52,7 +52,8 @@ pub struct AgentArgs {
     /// default: $TMPDIR/railyard-tasks-<uid>.
     #[arg(long, value_name = "DIR")]
     work_dir: Option<PathBuf>,
-    /// How often it asks the server for work while it can take more, in milliseconds.
+    /// How long it pauses between two requests for work while it can take more, in milliseconds (each
+    /// request may wait on the server up to 5 s for a run).
     #[arg(long, value_name = "MS", default_value_t = 200)]
     poll_interval_ms: u64,
 }

@@ -347,8 +347,9 @@ fn a_runner_that_was_away_past_its_lease_stops_the_run_the_server_took_back_and_
     // Back, the runner learns it lost the lease and stops the run itself; it runs on.
     assert!(eventually(30, || process_gone(&pid)), "the run the server took back still runs ({pid})");
     assert!(eu.child.try_wait().unwrap().is_none(), "the runner itself goes on");
-    let log = std::fs::read_to_string(eu.work.with_extension("log")).unwrap();
-    assert!(log.contains("lease was lost") || log.contains("lease ran out"), "{log}");
+    let log = || std::fs::read_to_string(eu.work.with_extension("log")).unwrap();
+    let says = |log: String| log.contains("lease was lost") || log.contains("lease ran out");
+    assert!(eventually(30, || says(log())), "the runner never said why it stopped the run:\n{}", log());
     let d = show_deployment(&s, &erin, &id);
     assert_eq!(
         (d["runs"][0]["state"].as_str(), d["runs"][0]["attempts"].as_u64()),
