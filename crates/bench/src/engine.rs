@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use serde_json::json;
 
-use crate::server::{self, Api};
+use crate::server;
 
 #[derive(clap::Args, Clone, Copy)]
 pub struct Args {
@@ -32,41 +32,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let srv = server::start(&dir.path().join("railyard.db"), 2)?;
     let client = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     client.block_on(async {
-        let api = Api::manager(&srv.base, &srv.admin).await?;
-        let root = Api { http: api.http.clone(), base: api.base.clone(), token: srv.admin.clone() };
-        root.post("/api/v1/users", json!({"name": "eng", "roles": ["release_engineer", "developer"]})).await?;
-        let t = root.post("/api/v1/tokens", json!({"user": "eng"})).await?;
-        let eng = Api { token: t["token"].as_str().context("token")?.to_string(), http: api.http.clone(), base: api.base.clone() };
-        eng.post("/api/v1/environments", json!({"name": "bench", "kind": "test"})).await?;
-        let p = eng.post("/api/v1/deployment-paths", json!({"name": "bench", "stages": [{"environment": "bench"}]})).await?;
-        let path = p["id"].as_str().context("path")?.to_string();
-        eng.post(&format!("/api/v1/deployment-paths/{path}/activate"), json!({})).await?;
-        let t = api
-            .post("/api/v1/trains", json!({"title": "bench", "release_type": "minor", "schedule": {"start": "2027-01-04", "scoping_end": "2027-01-15",
-                "construction_end": "2027-02-12", "verification_end": "2027-02-26", "production_date": "2027-03-06"}}))
-            .await?;
-        let rt = t["id"].as_str().context("train")?.to_string();
-        let mut pol = t["approval_policies"].clone();
-        pol["executive"] = json!({"levels": [{"approvers": ["eng"], "required": 1}]});
-        let v = t["version"].as_i64().unwrap_or(1);
-        api.send(api.http.patch(format!("{}/api/v1/trains/{rt}", api.base)).header("If-Match", v.to_string()).json(&json!({"approval_policies": pol}))).await?;
-        api.post(&format!("/api/v1/trains/{rt}/submit"), json!({})).await?;
-        api.post(&format!("/api/v1/trains/{rt}/start-construction"), json!({})).await?;
-        api.post("/api/v1/applications", json!({"key": "BEN", "name": "Bench"})).await?;
-        let r = api
-            .post("/api/v1/application-releases", json!({"title": "r", "application": "BEN", "train": rt, "schedule": {"start": "2027-01-05", "end": "2027-02-01"}}))
-            .await?;
-        let ar = r["id"].as_str().context("release")?.to_string();
-        api.post(&format!("/api/v1/application-releases/{ar}/begin-work"), json!({})).await?;
-        let to = eng.post("/api/v1/turnovers", json!({"title": "bench", "release": ar, "path": path})).await?;
-        let to = to["id"].as_str().context("turnover")?.to_string();
+        let (eng, to) = server::bench_turnover(&srv.base, &srv.admin, "bench").await?;
         let setup = Instant::now();
         for i in 0..args.tasks {
             let seq = i / args.group + 1;
-            eng.post(&format!("/api/v1/turnovers/{to}/tasks"), json!({"title": format!("t{i}"), "sequence": seq, "action": {"kind": "command", "program": "true"}}))
-                .await?;
+            eng.post(
+                &format!("/api/v1/turnovers/{to}/tasks"),
+                json!({"title": format!("t{i}"), "sequence": seq, "action": {"kind": "command", "program": "true"}}),
+            )
+            .await?;
         }
-        println!("a turnover of {} tasks in groups of {} (added in {:.1}s)", args.tasks, args.group, setup.elapsed().as_secs_f64());
+        println!(
+            "a turnover of {} tasks in groups of {} (added in {:.1}s)",
+            args.tasks,
+            args.group,
+            setup.elapsed().as_secs_f64()
+        );
 
         let started = Instant::now();
         let d = eng.post(&format!("/api/v1/turnovers/{to}/deploy"), json!({})).await?;
@@ -94,7 +75,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         for _ in 0..args.tasks.div_ceil(args.group) {
             let mut group = Vec::new();
             for _ in 0..args.group {
-                group.push(tokio::process::Command::new("true").stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).status());
+                group.push(
+                    tokio::process::Command::new("true")
+                        .stdout(std::process::Stdio::piped())
+                        .stderr(std::process::Stdio::piped())
+                        .status(),
+                );
             }
             for g in group {
                 g.await?;
@@ -104,7 +90,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let overhead_ms = (engine_secs - spawn_secs) * 1000.0 / args.tasks as f64;
         println!("deployment {id}: {state} in {engine_secs:.2} s, {count} audit events");
         println!("spawning the same {} processes alone: {spawn_secs:.2} s", args.tasks);
-        println!("engine overhead beyond spawning: {overhead_ms:.2} ms per task (budget 2 ms) {}", if overhead_ms < 2.0 { "(met)" } else { "(NOT met)" });
+        println!(
+            "engine overhead beyond spawning: {overhead_ms:.2} ms per task (budget 2 ms) {}",
+            if overhead_ms < 2.0 { "(met)" } else { "(NOT met)" }
+        );
         println!("peak memory of the process (server, engine, client): {:.0} MB (budget 150 MB)", peak_rss_mb());
         anyhow::Ok(())
     })

@@ -82,6 +82,51 @@ impl Api {
     }
 }
 
+/// The fixture of the task scenarios: a release engineer `eng`, an environment `env` on an active path,
+/// a train in construction with a release of application BEN, and a turnover on the path (no tasks yet).
+/// The engineer's client and the turnover's id.
+pub async fn bench_turnover(base: &str, admin: &str, env: &str) -> anyhow::Result<(Api, String)> {
+    let api = Api::manager(base, admin).await?;
+    let root = Api { http: api.http.clone(), base: api.base.clone(), token: admin.to_string() };
+    root.post("/api/v1/users", json!({"name": "eng", "roles": ["release_engineer", "developer"]})).await?;
+    let t = root.post("/api/v1/tokens", json!({"user": "eng"})).await?;
+    let eng = Api {
+        token: t["token"].as_str().context("token")?.to_string(),
+        http: api.http.clone(),
+        base: api.base.clone(),
+    };
+    eng.post("/api/v1/environments", json!({"name": env, "kind": "test"})).await?;
+    let p = eng.post("/api/v1/deployment-paths", json!({"name": "bench", "stages": [{"environment": env}]})).await?;
+    let path = p["id"].as_str().context("path")?.to_string();
+    eng.post(&format!("/api/v1/deployment-paths/{path}/activate"), json!({})).await?;
+    let t = api
+        .post("/api/v1/trains", json!({"title": "bench", "release_type": "minor", "schedule": {"start": "2027-01-04", "scoping_end": "2027-01-15",
+        "construction_end": "2027-02-12", "verification_end": "2027-02-26", "production_date": "2027-03-06"}}))
+        .await?;
+    let rt = t["id"].as_str().context("train")?.to_string();
+    let mut pol = t["approval_policies"].clone();
+    pol["executive"] = json!({"levels": [{"approvers": ["eng"], "required": 1}]});
+    let v = t["version"].as_i64().unwrap_or(1);
+    api.send(
+        api.http
+            .patch(format!("{}/api/v1/trains/{rt}", api.base))
+            .header("If-Match", v.to_string())
+            .json(&json!({"approval_policies": pol})),
+    )
+    .await?;
+    api.post(&format!("/api/v1/trains/{rt}/submit"), json!({})).await?;
+    api.post(&format!("/api/v1/trains/{rt}/start-construction"), json!({})).await?;
+    api.post("/api/v1/applications", json!({"key": "BEN", "name": "Bench"})).await?;
+    let r = api
+        .post("/api/v1/application-releases", json!({"title": "r", "application": "BEN", "train": rt, "schedule": {"start": "2027-01-05", "end": "2027-02-01"}}))
+        .await?;
+    let ar = r["id"].as_str().context("release")?.to_string();
+    api.post(&format!("/api/v1/application-releases/{ar}/begin-work"), json!({})).await?;
+    let to = eng.post("/api/v1/turnovers", json!({"title": "bench", "release": ar, "path": path})).await?;
+    let to = to["id"].as_str().context("turnover")?.to_string();
+    Ok((eng, to))
+}
+
 /// p50, p99 and max of some latencies in milliseconds.
 pub fn quantiles(mut ms: Vec<f64>) -> (f64, f64, f64) {
     ms.sort_by(|a, b| a.total_cmp(b));

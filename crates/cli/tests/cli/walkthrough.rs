@@ -2,7 +2,8 @@
 //! command starts a real `railyard serve` on a fresh database, then every other command of its ```console
 //! blocks runs in order, through `/bin/sh`, against that server, and what each prints is compared with the
 //! document under the conventions the walkthrough states at its top (`...` lines, `<any>`,
-//! `export NAME=...`, `error:` lines, the server's address).
+//! `export NAME=...`, `error:` lines, the server's address, a command ending in `&` that keeps running
+//! in the background until the document ends, as in a terminal of its own).
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
@@ -188,6 +189,57 @@ fn serve(name: &str, step: &Step, dir: &Path) -> Served {
     }
 }
 
+/// A command the document leaves running in the background (`... &`): started through `/bin/sh` like
+/// the others, its output in `background-N.log` in the working directory, and killed (with what it
+/// started: it leads a process group of its own) when the document ends.
+struct Background(Child);
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let pgid = self.0.id() as libc::pid_t;
+        // SAFETY: signalling the process group this test started; no memory is involved.
+        unsafe {
+            libc::kill(-pgid, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // SAFETY: as above.
+        unsafe {
+            libc::kill(-pgid, libc::SIGKILL);
+        }
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `script` (without its trailing `&`) in the background, as [`sh`] would run it.
+fn background(script: &str, dir: &Path, vars: &BTreeMap<String, String>, n: usize) -> Background {
+    use std::os::unix::process::CommandExt;
+    let bin_dir = Path::new(BIN).parent().expect("the binary's directory");
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let log = std::fs::File::create(dir.join(format!("background-{n}.log"))).expect("a log file");
+    let err = log.try_clone().expect("the log file again");
+    let child = Command::new("/bin/sh")
+        .args(["-c", &format!("exec {script}")])
+        .current_dir(dir)
+        .env("PATH", path)
+        .env("RAILYARD_CONFIG", dir.join("config.json"))
+        .env_remove("RAILYARD_SERVER")
+        .env_remove("RAILYARD_TOKEN")
+        .envs(vars)
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(err)
+        .process_group(0)
+        .spawn()
+        .expect("/bin/sh runs");
+    Background(child)
+}
+
 /// What one command did.
 struct Outcome {
     success: bool,
@@ -282,6 +334,7 @@ pub(crate) fn run_document(path: &str, at_least: usize) {
     // WALKTHROUGH_SHOW=1 prints what each command printed, for whoever edits the document.
     let show = std::env::var_os("WALKTHROUGH_SHOW").is_some();
     let mut vars: BTreeMap<String, String> = BTreeMap::new();
+    let mut kept: Vec<Background> = Vec::new();
     for step in &steps[1..] {
         assert!(
             !step.command.contains("railyard serve"),
@@ -299,6 +352,13 @@ pub(crate) fn run_document(path: &str, at_least: usize) {
             vars.insert(name.to_string(), outcome.output.trim().to_string());
             continue;
         }
+        if let Some(script) = command.strip_suffix('&').filter(|s| !s.ends_with('&')) {
+            kept.push(background(script.trim_end(), dir.path(), &vars, kept.len() + 1));
+            if !step.expected.is_empty() {
+                failures.push(report(name, step, "runs in the background: the document shows no output for it", &[]));
+            }
+            continue;
+        }
         let outcome = sh(&command, dir.path(), &vars);
         let actual = normalise(&outcome.output, &server.url);
         if show {
@@ -312,6 +372,7 @@ pub(crate) fn run_document(path: &str, at_least: usize) {
             failures.push(report(name, step, "printed something else", &actual));
         }
     }
+    drop(kept);
     let took = started.elapsed();
     assert!(
         failures.is_empty(),

@@ -1,0 +1,116 @@
+//! Scale-out with remote runners: two `railyard serve --no-local-runner` processes on one PostgreSQL
+//! database, three `railyard runner` processes (two talking to the first server, one to the second),
+//! and a deployment of 1,000 tasks: every run is executed exactly once, by some runner, and the
+//! deployment succeeds with an intact audit log.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{Value, json};
+
+use crate::common::{BIN, Server, eventually, ry, serve_with, tasks_dir, turnover_with_task, wait_deployment};
+
+const TASKS: usize = 1_000;
+
+struct Runner(Child);
+
+impl Drop for Runner {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_runner(url: &str, token_file: &Path, work: &Path) -> Runner {
+    std::fs::create_dir_all(work).unwrap();
+    let child = Command::new(BIN)
+        .args(["runner", "--server", url, "--concurrency", "4"])
+        .arg("--token-file")
+        .arg(token_file)
+        .arg("--work-dir")
+        .arg(work)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    Runner(child)
+}
+
+async fn call(http: &reqwest::Client, token: &str, method: reqwest::Method, url: String, body: Value) -> Value {
+    let res = http.request(method, &url).bearer_auth(token).json(&body).send().await.unwrap();
+    let status = res.status();
+    let v: Value = res.json().await.unwrap_or(Value::Null);
+    assert!(status.is_success(), "{url}: {status} {v}");
+    v
+}
+
+#[test]
+fn two_servers_three_runners_and_a_thousand_tasks_each_run_exactly_once() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let url = rt.block_on(railyard_store_postgres::testing::fresh_database());
+    let token = "runner-scale-admin-token-0123456789";
+    let start = || {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--no-local-runner"])
+            .env("RAILYARD_DATABASE", &url)
+            .env("RAILYARD_ADMIN_TOKEN", token);
+        let (child, base, _, rx) = serve_with(cmd);
+        std::thread::spawn(move || for _ in rx {});
+        (child, base)
+    };
+    let (a, a_url) = start();
+    let (b, b_url) = start();
+    let s = Server { child: a, url: a_url.clone(), admin_token: token.into(), db: "unused".into(), dir: tasks_dir() };
+    let _b = Server { child: b, url: b_url.clone(), admin_token: token.into(), db: "unused".into(), dir: tasks_dir() };
+    ry(&s, None, &["login", "--server", &s.url, "--token", token]).ok();
+    let dir = s.dir.path().to_path_buf();
+    let script = format!("echo \"$RAILYARD_RUN_ID\" >> {}/ids", dir.display());
+    let (erin, to) = turnover_with_task(&s, &script);
+
+    let http = reqwest::Client::new();
+    let post = reqwest::Method::POST;
+    rt.block_on(async {
+        for i in 1..TASKS {
+            let body = json!({"title": format!("t{i}"), "sequence": 1 + i / 100,
+                "action": {"kind": "command", "program": "/bin/sh", "args": ["-c", &script]}});
+            call(&http, token, post.clone(), format!("{a_url}/api/v1/turnovers/{to}/tasks"), body).await;
+        }
+    });
+    // Three runners, no labels: with --no-local-runner they take every run.
+    let mut runners = Vec::new();
+    for (i, server) in [&a_url, &b_url, &a_url].into_iter().enumerate() {
+        let name = format!("r{i}");
+        let r = rt.block_on(call(&http, token, post.clone(), format!("{a_url}/api/v1/runners"), json!({"name": name, "labels": ["any"]})));
+        let file = dir.join(format!("{name}.token"));
+        std::fs::write(&file, r["token"].as_str().unwrap()).unwrap();
+        runners.push(start_runner(server, &file, &dir.join(format!("work-{name}"))));
+    }
+    let online = || {
+        let list = rt.block_on(async {
+            http.get(format!("{b_url}/api/v1/runners")).bearer_auth(token).send().await.unwrap().json::<Value>().await.unwrap()
+        });
+        list["items"].as_array().unwrap().iter().filter(|r| r["online"] == true).count() == 3
+    };
+    assert!(eventually(60, online), "the three runners came online");
+
+    let id = ry(&s, Some(&erin), &["deploy", &to, "--output", "json"]).json()["id"].as_str().unwrap().to_string();
+    let d = wait_deployment(&s, &b_url, &erin, &id, "an end", |d| !matches!(d["state"].as_str(), Some("scheduled" | "running")));
+    assert_eq!(d["state"], "succeeded", "{}", d["message"]);
+
+    // Exactly once: 1,000 lines, 1,000 different runs, all first attempts.
+    let ids: Vec<String> =
+        std::fs::read_to_string(dir.join("ids")).unwrap().lines().map(str::to_string).collect();
+    let unique: BTreeSet<&String> = ids.iter().collect();
+    assert_eq!((ids.len(), unique.len()), (TASKS, TASKS), "each run executed exactly once");
+    assert!(ids.iter().all(|i| i.ends_with("-1")), "no second attempt");
+    let runs = d["runs"].as_array().unwrap();
+    let by: BTreeSet<&str> = runs.iter().filter_map(|r| r["runner"].as_str()).collect();
+    assert_eq!(runs.iter().filter(|r| r["runner"].is_string()).count(), TASKS, "every run names its runner");
+    assert!(by.len() >= 2, "the work spread over the runners: {by:?}");
+    let v = rt.block_on(async {
+        http.get(format!("{b_url}/api/v1/audit/verify")).bearer_auth(token).send().await.unwrap().json::<Value>().await.unwrap()
+    });
+    assert_eq!((v["intact"].as_bool(), v["records_differing"].as_u64()), (Some(true), Some(0)), "{v}");
+    drop(runners);
+}
