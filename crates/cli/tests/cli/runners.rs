@@ -254,11 +254,34 @@ fn runner_tokens_work_on_the_runner_protocol_only_and_bad_starts_are_refused_wit
 
     // A label it was not registered with: the server's 422 names it.
     runner_refused(&s, &token, &work, &["--labels", "eu,mars"], "mars");
-    // Registered labels only: it runs (and stops on SIGTERM).
-    let mut ok = start_runner(&s, &token, &work);
+    // A user's token in RAILYARD_TOKEN is never taken for the runner's.
+    let out = Command::new(BIN)
+        .args(["runner", "--server", &s.url, "--work-dir", &work.display().to_string()])
+        .env("RAILYARD_TOKEN", &erin)
+        .env_remove("RAILYARD_RUNNER_TOKEN")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("the runner needs its token"), "{stderr}");
+
+    // Registered labels only, the token in a file: it runs (and stops on SIGTERM).
+    let file = parent.path().join("eu-1.token");
+    std::fs::write(&file, format!("{token}\n")).unwrap();
+    std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let file = file.display().to_string();
+    let mut ok = Runner {
+        child: runner_command(&s, "", &work, &["--token-file", &file, "--labels", "linux"])
+            .env_remove("RAILYARD_RUNNER_TOKEN")
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+        work: work.clone(),
+    };
+    let serving = || ry(&s, None, &["runner", "show", "eu-1", "--output", "json"]).json();
     assert!(
-        eventually(30, || ry(&s, None, &["runner", "show", "eu-1", "--output", "json"]).json()["online"] == true),
-        "the runner never showed up online"
+        eventually(30, || serving()["online"] == true && serving()["serving"] == serde_json::json!(["linux"])),
+        "the runner never showed up online serving linux: {}",
+        serving()
     );
     // SAFETY: kill only sends SIGTERM to the runner this test started.
     unsafe { libc::kill(ok.child.id() as i32, libc::SIGTERM) };
