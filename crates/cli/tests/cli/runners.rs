@@ -144,7 +144,10 @@ fn lines_of(path: &Path) -> Vec<String> {
 fn each_run_lands_on_a_runner_of_its_environments_label_and_runners_are_listed() {
     let s = start_server();
     let dir = s.dir.path().display().to_string();
-    let script = format!("echo \"$RAILYARD_RUN_ID $(pwd)\" >> {dir}/runs.txt; echo deployed by a runner");
+    // More lines than one heartbeat carries, then more after a pause, then the end.
+    let script = format!(
+        "echo \"$RAILYARD_RUN_ID $(pwd)\" >> {dir}/runs.txt; seq 1 2500; sleep 2; seq 2501 3000; echo deployed by a runner"
+    );
     let Regions { erin, to_eu, to_us, eu_token, us_token } = two_regions(&s, &script);
     let parent = tasks_dir();
     let eu = start_runner(&s, &eu_token, &work_dir(&parent, "eu-1"));
@@ -164,8 +167,12 @@ fn each_run_lands_on_a_runner_of_its_environments_label_and_runners_are_listed()
     };
     assert!(ran_in(&d_eu).starts_with(&eu.work.display().to_string()), "{d_eu} ran in {}", ran_in(&d_eu));
     assert!(ran_in(&d_us).starts_with(&us.work.display().to_string()), "{d_us} ran in {}", ran_in(&d_us));
-    let log = ry(&s, Some(&erin), &["deployment", "logs", &d_eu, "R1"]).ok();
-    assert!(log.contains("deployed by a runner"), "{log}");
+    // Every line once, in order, whichever call carried it.
+    let log = ry(&s, Some(&erin), &["deployment", "logs", &d_eu, "R1", "--output", "json"]).json();
+    let texts: Vec<&str> = log["lines"].as_array().unwrap().iter().filter_map(|l| l["text"].as_str()).collect();
+    let mut want: Vec<String> = (1..=3000).map(|i| i.to_string()).collect();
+    want.push("deployed by a runner".into());
+    assert_eq!(texts, want, "the run's output as it printed it");
 
     let list = ry(&s, None, &["runner", "list", "--output", "json"]).json();
     let names: Vec<&str> = list["items"].as_array().unwrap().iter().filter_map(|r| r["name"].as_str()).collect();
