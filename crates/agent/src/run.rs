@@ -18,7 +18,7 @@ use tokio::time::Instant;
 
 use crate::api::{Api, CallError};
 use crate::records::Records;
-use crate::wire::{ClaimedRun, MAX_LINES_PER_CALL, RunReport, next_batch, put_back};
+use crate::wire::{ClaimedRun, MAX_LINES_PER_CALL, RunReport, next_batch, pieces, put_back};
 
 /// The longest pause between two tries of a call that failed.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(5);
@@ -109,7 +109,7 @@ impl LineSink for Sink<'_> {
         if let Cow::Owned(masked) = self.masker.mask(&line.text) {
             line.text = masked;
         }
-        lock(&self.pending).push(line);
+        lock(&self.pending).extend(pieces(line));
     }
 
     fn started(&mut self, process: &RunProcess) {

@@ -144,9 +144,11 @@ fn lines_of(path: &Path) -> Vec<String> {
 fn each_run_lands_on_a_runner_of_its_environments_label_and_runners_are_listed() {
     let s = start_server();
     let dir = s.dir.path().display().to_string();
-    // More lines than one heartbeat carries, then more after a pause, then the end.
+    // More lines than one heartbeat carries, then more after a pause, then the end; and on stderr 9,000
+    // bytes that are not UTF-8 (each shown as a 3-byte U+FFFD: longer than a line may be when sent).
     let script = format!(
-        "echo \"$RAILYARD_RUN_ID $(pwd)\" >> {dir}/runs.txt; seq 1 2500; sleep 2; seq 2501 3000; echo deployed by a runner"
+        "echo \"$RAILYARD_RUN_ID $(pwd)\" >> {dir}/runs.txt; seq 1 2500; head -c 9000 /dev/zero | tr '\\000' '\\377' >&2; \
+         sleep 2; seq 2501 3000; echo deployed by a runner"
     );
     let Regions { erin, to_eu, to_us, eu_token, us_token } = two_regions(&s, &script);
     let parent = tasks_dir();
@@ -169,10 +171,15 @@ fn each_run_lands_on_a_runner_of_its_environments_label_and_runners_are_listed()
     assert!(ran_in(&d_us).starts_with(&us.work.display().to_string()), "{d_us} ran in {}", ran_in(&d_us));
     // Every line once, in order, whichever call carried it.
     let log = ry(&s, Some(&erin), &["deployment", "logs", &d_eu, "R1", "--output", "json"]).json();
-    let texts: Vec<&str> = log["lines"].as_array().unwrap().iter().filter_map(|l| l["text"].as_str()).collect();
+    let lines = log["lines"].as_array().unwrap();
+    let texts = |stream: &str| -> Vec<&str> {
+        lines.iter().filter(|l| l["stream"] == stream).filter_map(|l| l["text"].as_str()).collect()
+    };
     let mut want: Vec<String> = (1..=3000).map(|i| i.to_string()).collect();
     want.push("deployed by a runner".into());
-    assert_eq!(texts, want, "the run's output as it printed it");
+    assert_eq!(texts("stdout"), want, "the run's output as it printed it");
+    let binary = texts("stderr").concat();
+    assert_eq!((binary.chars().count(), binary.chars().all(|c| c == '\u{FFFD}')), (9000, true), "{binary:.40}");
 
     let list = ry(&s, None, &["runner", "list", "--output", "json"]).json();
     let names: Vec<&str> = list["items"].as_array().unwrap().iter().filter_map(|r| r["name"].as_str()).collect();
