@@ -10,14 +10,12 @@ use railyard_domain::{
     Actor, ClaimState, Deployment, DeploymentState, Environment, Lease, Role, RunClaim, RunResult, Runner,
     SYSTEM_ACTOR, TaskRun,
 };
-use railyard_store::{ListQuery, Record, Write};
-use serde_json::Value;
+use railyard_store::ListQuery;
 
-use crate::deployments::RunLog;
 use crate::leases::DeploymentLease;
 use crate::persist::{Stored, Tx};
 use crate::runner_protocol::{Claim, claim_seq};
-use crate::{Service, ServiceError, ServiceResult};
+use crate::{Service, ServiceResult};
 
 /// How long a claim lasts unless renewed.
 pub const LEASE_SECS: i64 = 10;
@@ -251,127 +249,6 @@ impl Service {
         })
         .await
     }
-
-    /// Records how automation runs of one deployment ended, with their output, in one commit (the
-    /// engine batches the runs that finish together, so a group of 50 is a few commits, not 50).
-    /// Results of an earlier attempt than the run's current one are stale: skipped (and logged), never
-    /// taken for the current attempt. The runs' process records end in the same commit. A run the engine
-    /// stopped at shutdown comes as [`railyard_domain::RunStatus::Interrupted`]: once none is running
-    /// any more, the deployment fails at once, ready to be retried.
-    pub async fn engine_finish_runs(
-        &self,
-        id: &str,
-        finished: Vec<(usize, u32, RunResult, Vec<Value>)>,
-    ) -> ServiceResult<()> {
-        self.finish_runs(id, finished, None).await
-    }
-
-    /// Records finished runs (see [`Service::engine_finish_runs`]); a remote runner's result comes with
-    /// its claim, which must still be the runner's: the claim ends in the same commit, its output so
-    /// far goes before the result's lines, and the run names the runner.
-    pub(crate) async fn finish_runs(
-        &self,
-        id: &str,
-        finished: Vec<(usize, u32, RunResult, Vec<Value>)>,
-        remote: Option<Remote>,
-    ) -> ServiceResult<()> {
-        let actor = &system();
-        let finished = &finished;
-        let remote = &remote;
-        // The ids of the runs whose output so far can go once this commit is done.
-        let done = self
-            .retrying(None, move || async move {
-                let mut d: Stored<Deployment> = self.load(id).await?;
-                let now = self.now();
-                let mut tx = Tx::new(actor, now);
-                let mut any = false;
-                let mut earlier: Vec<Value> = Vec::new();
-                let mut times = None;
-                if let Some(remote) = remote {
-                    let Some(c) = self.find::<Claim>(&remote.claim).await? else {
-                        return Err(ServiceError::LeaseLost(format!("this runner holds no run {}", remote.claim)));
-                    };
-                    let held = c.value.0.held_by(&remote.runner.id, now);
-                    if !held {
-                        return Err(ServiceError::LeaseLost(c.value.0.not_held_reason(&remote.runner.id, now)));
-                    }
-                    earlier = c.value.0.lines.clone();
-                    times = Some((c.value.0.queued_at, c.value.0.claimed_at));
-                    if c.value.0.dropped > 0 {
-                        earlier.push(serde_json::json!({"at": now, "stream": "stderr",
-                            "text": format!("[railyard: {} lines dropped past the output limit]", c.value.0.dropped)}));
-                    }
-                    tx.delete(&c);
-                }
-                let mut interrupted = false;
-                let done: Vec<(String, u32)> = finished
-                    .iter()
-                    .filter_map(|(run, attempt, _, _)| d.value.runs.get(*run).map(|r| (r.id.clone(), *attempt)))
-                    .collect();
-                for (run, attempt, result, lines) in finished {
-                    // A run ends no later than its result is recorded: times from the runner's wall clock
-                    // are capped at the service's now (they differ only under a clock behind the wall
-                    // clock, such as the demo loader's, which moves through the demo's past).
-                    let mut result = result.clone();
-                    result.finished_at = result.finished_at.min(now);
-                    let mut lines = capped_line_times(lines, now);
-                    if !earlier.is_empty() {
-                        lines = std::mem::take(&mut earlier).into_iter().chain(lines).collect();
-                    }
-                    let change = match d.value.finish_run(*run, *attempt, result.clone()) {
-                        Ok(c) => c,
-                        Err(e) => {
-                            tracing::warn!(deployment = %id, run, error = %e, "a stale run result was not recorded");
-                            continue;
-                        }
-                    };
-                    any = true;
-                    interrupted |= result.status == railyard_domain::RunStatus::Interrupted;
-                    let mut change = change;
-                    if let Some(remote) = remote {
-                        d.value.runs[*run].runner = Some(remote.runner.name.clone());
-                        change.data["runner"] = serde_json::json!(remote.runner.name);
-                        if let Some((queued, claimed)) = times {
-                            change.data["queued_at"] = serde_json::json!(queued);
-                            change.data["claimed_at"] = serde_json::json!(claimed);
-                        }
-                    }
-                    tx.record([change]);
-                    let r = &d.value.runs[*run];
-                    let log = RunLog { deployment: id.to_string(), run: r.id.clone(), attempt: r.attempts, lines };
-                    let doc = serde_json::to_string(&log).map_err(|e| ServiceError::Internal(e.to_string()))?;
-                    tx.raw(Write::Insert(Record {
-                        kind: "run_log".into(),
-                        id: format!("{id}:{}:{}", r.id, r.attempts),
-                        seq: crate::persist::seq_of(id),
-                        version: 0,
-                        state: None,
-                        parent_id: Some(id.to_string()),
-                        category: None,
-                        unique_key: None,
-                        created_at: now,
-                        updated_at: now,
-                        doc,
-                    }));
-                }
-                if any {
-                    if interrupted {
-                        tx.record(d.value.settle_interrupted(now));
-                    }
-                    self.end_processes(&mut tx, id, &done).await?;
-                    self.end_output_records(&mut tx, id, &done).await?;
-                    tx.update(&d)?;
-                    self.commit(tx).await?;
-                }
-                Ok(done)
-            })
-            .await?;
-        // The logs are stored (or the results were stale): the copies of their output so far go.
-        for (run, attempt) in done {
-            self.forget_output(id, &run, attempt);
-        }
-        Ok(())
-    }
 }
 
 /// A remote runner's result: who sent it, for which claim.
@@ -483,20 +360,4 @@ pub(crate) fn unresolved_message(names: &[String], environment: &str) -> String 
         listed.join(", "),
         if names.len() == 1 { "has" } else { "have" }
     )
-}
-
-/// Output lines with their times capped at `now` (see `engine_finish_runs`).
-fn capped_line_times(lines: &[Value], now: chrono::DateTime<chrono::Utc>) -> Vec<Value> {
-    lines
-        .iter()
-        .map(|line| {
-            let mut line = line.clone();
-            let later =
-                line["at"].as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()).is_some_and(|t| t > now);
-            if later && let Some(at) = line.get_mut("at") {
-                *at = serde_json::json!(now);
-            }
-            line
-        })
-        .collect()
 }

@@ -30,6 +30,7 @@ mod public_url;
 mod recovery;
 mod releases;
 mod run_processes;
+mod run_results;
 mod runbooks;
 mod runner_protocol;
 mod runners;
@@ -121,6 +122,8 @@ pub struct Service {
     /// Wakes the runners' claims waiting on this server when the engine queues runs (see
     /// `runner_protocol.rs`); waiters also look every quarter second, for runs other servers queue.
     runs_queued: Arc<tokio::sync::Notify>,
+    /// Remote runners' results waiting for their deployment's next commit (see `run_results.rs`).
+    results: Arc<run_results::ResultBatches>,
 }
 
 /// How people get in: failure counts, hashing slots, where they reach the server.
@@ -159,6 +162,7 @@ impl Service {
             demo_data: false,
             local_runner: true,
             runs_queued: Default::default(),
+            results: Default::default(),
         }
     }
 

@@ -394,12 +394,10 @@ impl Service {
             return Err(not_held(claim));
         };
         let c = c.value.0;
-        self.finish_runs(
-            &c.deployment,
-            vec![(c.index, c.attempt, result, lines)],
-            Some(crate::engine_work::Remote { runner: runner.clone(), claim: c.id.clone() }),
-        )
-        .await
+        let remote = crate::engine_work::Remote { runner: runner.clone(), claim: c.id.clone() };
+        let finished =
+            crate::run_results::Finished { run: c.index, attempt: c.attempt, result, lines, remote: Some(remote) };
+        self.record_remote_result(&c.deployment, finished).await
     }
 
     /// The output so far of a run a remote runner runs, as its heartbeats brought it.

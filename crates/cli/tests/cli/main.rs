@@ -16,6 +16,7 @@ mod production;
 mod readme;
 mod recovery;
 mod releases;
+mod runner_scale;
 mod runners;
 mod security;
 mod trains;

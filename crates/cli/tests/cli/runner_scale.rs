@@ -9,9 +9,10 @@ use std::process::{Child, Command, Stdio};
 
 use serde_json::{Value, json};
 
-use crate::common::{BIN, Server, eventually, ry, serve_with, tasks_dir, turnover_with_task, wait_deployment};
+use crate::common::{BIN, Server, eventually, ry, serve_with, tasks_dir, turnover_with_task};
 
 const TASKS: usize = 1_000;
+const TURNOVERS: usize = 4;
 
 struct Runner(Child);
 
@@ -30,8 +31,9 @@ fn start_runner(url: &str, token_file: &Path, work: &Path) -> Runner {
         .arg(token_file)
         .arg("--work-dir")
         .arg(work)
+        .env("RUST_LOG", "info")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(work.with_extension("log")).unwrap())
         .spawn()
         .unwrap();
     Runner(child)
@@ -43,6 +45,29 @@ async fn call(http: &reqwest::Client, token: &str, method: reqwest::Method, url:
     let v: Value = res.json().await.unwrap_or(Value::Null);
     assert!(status.is_success(), "{url}: {status} {v}");
     v
+}
+
+/// The deployment once it ended (4 minutes at most: a debug build on two cores).
+fn wait_for(http: &reqwest::Client, rt: &tokio::runtime::Runtime, base: &str, token: &str, id: &str) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(240);
+    loop {
+        let d = rt.block_on(async {
+            http.get(format!("{base}/api/v1/deployments/{id}"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        });
+        if !matches!(d["state"].as_str(), Some("scheduled" | "running")) {
+            return d;
+        }
+        let done = d["runs"].as_array().map(|r| r.iter().filter(|r| r["state"] == "succeeded").count()).unwrap_or(0);
+        assert!(std::time::Instant::now() < deadline, "{id} never ended ({done} runs succeeded)");
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
 }
 
 #[test]
@@ -70,46 +95,100 @@ fn two_servers_three_runners_and_a_thousand_tasks_each_run_exactly_once() {
 
     let http = reqwest::Client::new();
     let post = reqwest::Method::POST;
+    // Four turnovers of 250 tasks (groups of 50), on the first one's release and path.
+    let first = rt.block_on(async {
+        http.get(format!("{a_url}/api/v1/turnovers/{to}"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    });
+    let mut turnovers = vec![to.clone()];
     rt.block_on(async {
-        for i in 1..TASKS {
-            let body = json!({"title": format!("t{i}"), "sequence": 1 + i / 100,
-                "action": {"kind": "command", "program": "/bin/sh", "args": ["-c", &script]}});
-            call(&http, token, post.clone(), format!("{a_url}/api/v1/turnovers/{to}/tasks"), body).await;
+        for t in 1..TURNOVERS {
+            let body = json!({"title": format!("build {t}"), "release": first["releases"][0], "path": first["path_id"]});
+            let made = call(&http, token, post.clone(), format!("{a_url}/api/v1/turnovers"), body).await;
+            turnovers.push(made["id"].as_str().unwrap().to_string());
+        }
+        for (t, to) in turnovers.iter().enumerate() {
+            let from = if t == 0 { 1 } else { 0 };
+            for i in from..TASKS / TURNOVERS {
+                let body = json!({"title": format!("t{i}"), "sequence": 1 + i / 50,
+                    "action": {"kind": "command", "program": "/bin/sh", "args": ["-c", &script]}});
+                call(&http, token, post.clone(), format!("{a_url}/api/v1/turnovers/{to}/tasks"), body).await;
+            }
         }
     });
     // Three runners, no labels: with --no-local-runner they take every run.
     let mut runners = Vec::new();
     for (i, server) in [&a_url, &b_url, &a_url].into_iter().enumerate() {
         let name = format!("r{i}");
-        let r = rt.block_on(call(&http, token, post.clone(), format!("{a_url}/api/v1/runners"), json!({"name": name, "labels": ["any"]})));
+        let r = rt.block_on(call(
+            &http,
+            token,
+            post.clone(),
+            format!("{a_url}/api/v1/runners"),
+            json!({"name": name, "labels": ["any"]}),
+        ));
         let file = dir.join(format!("{name}.token"));
         std::fs::write(&file, r["token"].as_str().unwrap()).unwrap();
         runners.push(start_runner(server, &file, &dir.join(format!("work-{name}"))));
     }
     let online = || {
         let list = rt.block_on(async {
-            http.get(format!("{b_url}/api/v1/runners")).bearer_auth(token).send().await.unwrap().json::<Value>().await.unwrap()
+            http.get(format!("{b_url}/api/v1/runners"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
         });
         list["items"].as_array().unwrap().iter().filter(|r| r["online"] == true).count() == 3
     };
     assert!(eventually(60, online), "the three runners came online");
 
-    let id = ry(&s, Some(&erin), &["deploy", &to, "--output", "json"]).json()["id"].as_str().unwrap().to_string();
-    let d = wait_deployment(&s, &b_url, &erin, &id, "an end", |d| !matches!(d["state"].as_str(), Some("scheduled" | "running")));
-    assert_eq!(d["state"], "succeeded", "{}", d["message"]);
+    let mut deployments = Vec::new();
+    for to in &turnovers {
+        deployments
+            .push(ry(&s, Some(&erin), &["deploy", to, "--output", "json"]).json()["id"].as_str().unwrap().to_string());
+    }
+    let mut runs = Vec::new();
+    for id in &deployments {
+        let d = wait_for(&http, &rt, &b_url, token, id);
+        let failed: Vec<String> = d["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["state"] != "succeeded")
+            .take(5)
+            .map(|r| format!("{} {} {} {}", r["id"], r["state"], r["runner"], r["message"]))
+            .collect();
+        assert_eq!(d["state"], "succeeded", "{id}: runs that did not succeed: {failed:?}");
+        runs.extend(d["runs"].as_array().unwrap().iter().cloned());
+    }
 
     // Exactly once: 1,000 lines, 1,000 different runs, all first attempts.
-    let ids: Vec<String> =
-        std::fs::read_to_string(dir.join("ids")).unwrap().lines().map(str::to_string).collect();
+    let ids: Vec<String> = std::fs::read_to_string(dir.join("ids")).unwrap().lines().map(str::to_string).collect();
     let unique: BTreeSet<&String> = ids.iter().collect();
     assert_eq!((ids.len(), unique.len()), (TASKS, TASKS), "each run executed exactly once");
     assert!(ids.iter().all(|i| i.ends_with("-1")), "no second attempt");
-    let runs = d["runs"].as_array().unwrap();
     let by: BTreeSet<&str> = runs.iter().filter_map(|r| r["runner"].as_str()).collect();
     assert_eq!(runs.iter().filter(|r| r["runner"].is_string()).count(), TASKS, "every run names its runner");
     assert!(by.len() >= 2, "the work spread over the runners: {by:?}");
     let v = rt.block_on(async {
-        http.get(format!("{b_url}/api/v1/audit/verify")).bearer_auth(token).send().await.unwrap().json::<Value>().await.unwrap()
+        http.get(format!("{b_url}/api/v1/audit/verify"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
     });
     assert_eq!((v["intact"].as_bool(), v["records_differing"].as_u64()), (Some(true), Some(0)), "{v}");
     drop(runners);
