@@ -252,3 +252,15 @@ fn runner(r: &Value) {
         ("created at", s(&r["created_at"])),
     ]);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::labels;
+
+    #[test]
+    fn labels_are_split_on_commas_and_an_empty_list_clears_them() {
+        assert_eq!(labels("prod-eu, linux"), ["prod-eu", "linux"]);
+        assert_eq!(labels(" eu ,,"), ["eu"]);
+        assert!(labels("").is_empty());
+    }
+}

@@ -109,7 +109,8 @@ fn two_servers_three_runners_and_a_thousand_tasks_each_run_exactly_once() {
     let mut turnovers = vec![to.clone()];
     rt.block_on(async {
         for t in 1..TURNOVERS {
-            let body = json!({"title": format!("build {t}"), "release": first["releases"][0], "path": first["path_id"]});
+            let body =
+                json!({"title": format!("build {t}"), "release": first["releases"][0], "path": first["path_id"]});
             let made = call(&http, token, post.clone(), format!("{a_url}/api/v1/turnovers"), body).await;
             turnovers.push(made["id"].as_str().unwrap().to_string());
         }
