@@ -242,6 +242,11 @@ fn a_killed_runners_run_is_interrupted_its_process_gone_and_a_retry_runs_it_once
     assert!(runs[0].contains(&eu.work.display().to_string()), "{runs:?}");
     assert!(runs[1].contains(&us.work.display().to_string()), "{runs:?}");
     assert_eq!(d["runs"][0]["runner"], "us-1", "{d}");
+    // An empty list hands the environment back to the built-in runner.
+    let edited = ry(&s, Some(&erin), &["env", "edit", "prod-eu", "--runner-labels", "", "--output", "json"]).json();
+    assert_eq!(edited["runner_labels"], serde_json::json!([]), "{edited}");
+    let shown = ry(&s, Some(&erin), &["env", "show", "prod-eu"]).ok();
+    assert!(shown.contains("the built-in runner"), "{shown}");
 }
 
 #[test]
