@@ -14,7 +14,7 @@ mod when;
 use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
 use crate::cmd::{
-    admin, approval, deployment, environment, inventory, recovery, release, runner, train, turnover, variable,
+    admin, approval, deployment, environment, inventory, recovery, release, runner, secret, train, turnover, variable,
     work_item,
 };
 use crate::output::Format;
@@ -103,6 +103,9 @@ enum Command {
     /// Variables: values tasks use as ${var.NAME}, global or per environment or application.
     #[command(subcommand)]
     Variable(variable::VariableCmd),
+    /// Secrets: values tasks use as ${secret.NAME}, encrypted at rest and never shown; and rotate-key.
+    #[command(subcommand)]
+    Secret(secret::SecretCmd),
     /// Schedule a turnover's next deployment (the engine runs it).
     Deploy {
         /// The turnover, e.g. TO-1.
@@ -246,6 +249,7 @@ async fn run(cli: Cli, admin_token: Option<String>, runner_tokens: Option<runner
             return Ok(());
         }
         Command::Admin(c) => return recovery::run(c, cli.output).await,
+        Command::Secret(c @ secret::SecretCmd::RotateKey { .. }) => return secret::rotate_key(c, cli.output).await,
         _ => {}
     }
     let ctx = config::Context::resolve(cli.server, cli.token, cli.output)?;
@@ -278,6 +282,7 @@ async fn run(cli: Cli, admin_token: Option<String>, runner_tokens: Option<runner
         Command::Task(c) => turnover::task(&ctx, c).await,
         Command::Runbook(c) => turnover::runbook(&ctx, c).await,
         Command::Variable(c) => variable::run(&ctx, c).await,
+        Command::Secret(c) => secret::run(&ctx, c).await,
         Command::Deploy { turnover, skip } => deployment::deploy(&ctx, &turnover, skip).await,
         Command::Deployment(c) => deployment::deployment(&ctx, c).await,
         Command::Run(c) => deployment::run(&ctx, c).await,

@@ -112,6 +112,12 @@ pub struct ServeArgs {
           default_value_t = railyard_runner::DEFAULT_MAX_PROCESSES,
           value_parser = clap::value_parser!(u64).range(16..=4_194_304))]
     pub task_max_processes: u64,
+    /// The key file secrets are encrypted with (64 hex digits, mode 0600) [default for SQLite: the
+    /// database file's path with .secret-key added, created on first start]. PostgreSQL deployments
+    /// must name it, the same file on every server. Never a new key over existing secrets: a missing
+    /// file while the database has secrets refuses to start.
+    #[arg(long, env = "RAILYARD_SECRET_KEY_FILE", value_name = "FILE")]
+    pub secret_key_file: Option<std::path::PathBuf>,
 }
 
 fn parse_public_url(text: &str) -> Result<PublicUrl, String> {
@@ -166,6 +172,7 @@ pub async fn run(args: ServeArgs, admin_token: Option<String>) -> anyhow::Result
         task_user,
         task_dir,
         task_max_processes,
+        secret_key_file,
         no_local_runner,
     } = args;
     crate::harden::protect_process();
@@ -175,7 +182,15 @@ pub async fn run(args: ServeArgs, admin_token: Option<String>) -> anyhow::Result
     let db = DatabaseUrl::parse(&database)?;
     let store = db.open().await?;
     let limits = SignInLimits { window_secs: auth_failure_window, ..SignInLimits::default() };
-    let mut service = Service::new(store.clone()).with_sign_in_limits(limits).with_public_url(public_url.clone());
+    let service = Service::new(store.clone()).with_sign_in_limits(limits).with_public_url(public_url.clone());
+    let secret_key = crate::cmd::secret::serve_key(&db, secret_key_file, &service).await?;
+    let key_note = match &secret_key {
+        Some(k) => {
+            format!("secrets encrypted with the key in {} (fingerprint {})", k.path().display(), k.fingerprint())
+        }
+        None => "no secret key: secrets cannot be set until RAILYARD_SECRET_KEY_FILE names one".to_string(),
+    };
+    let mut service = service.with_secret_key(secret_key);
     if no_local_runner {
         service = service.without_local_runner();
     }
@@ -238,6 +253,7 @@ pub async fn run(args: ServeArgs, admin_token: Option<String>) -> anyhow::Result
     };
     crate::say::say!("Railyard is listening on http://{addr} ({what})");
     crate::say::say!("{}", crate::harden::describe(&sandbox));
+    crate::say::say!("{key_note}");
     // One signal stops both the API and the engine that runs deployments beside it: the engine ends the
     // runs in flight and records them interrupted (within railyard_engine::STOP_BOUND).
     let (stop, stopping) = tokio::sync::watch::channel::<Option<tokio::time::Instant>>(None);

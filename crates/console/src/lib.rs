@@ -42,6 +42,7 @@ mod release_forms;
 mod release_milestones;
 mod routes;
 mod runners;
+mod secrets;
 mod session;
 mod sign_in;
 mod task_forms;

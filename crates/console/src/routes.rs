@@ -11,8 +11,8 @@ use crate::{
 use crate::{
     approvals, audit, audit_export, calendar, criteria, dashboard, deploy_actions as act, deployment,
     environment_forms, environments, gate_forms, line_forms, milestone_forms, path_forms, paths, production_forms,
-    release, runners, sign_in, task_forms, train, train_actions, train_forms, train_list, turnover, turnover_forms,
-    turnover_list, user_forms, users, variables,
+    release, runners, secrets, sign_in, task_forms, train, train_actions, train_forms, train_list, turnover,
+    turnover_forms, turnover_list, user_forms, users, variables,
 };
 
 /// The console's pages and form actions, to be merged into the server's application. Every response
@@ -107,6 +107,8 @@ pub fn router(service: Service) -> Router<Service> {
         // tokens, stopping the line.
         .route("/variables", get(variables::list).post(variables::set))
         .route("/variables/{id}/delete", post(variables::delete))
+        .route("/secrets", get(secrets::list).post(secrets::set))
+        .route("/secrets/{id}/delete", post(secrets::delete))
         .route("/runners", get(runners::list).post(runners::register))
         .route("/runners/{name}/revoke", post(runners::revoke))
         .route("/environments", get(environments::list).post(environment_forms::create))

@@ -18,7 +18,7 @@ use crate::paging::every;
 use crate::session::SignedIn;
 
 /// Where a variable applies, in words.
-fn scope_text(scope: &Scope) -> String {
+pub(crate) fn scope_text(scope: &Scope) -> String {
     match scope {
         Scope::Global => "global".to_string(),
         Scope::Environment { environment } => format!("environment {environment}"),
@@ -38,7 +38,8 @@ pub async fn list(State(s): State<Service>, user: SignedIn) -> Result<Html<Strin
     let body = html! {
         h1 { "Variables" }
         p { "Tasks use a variable as " code { "${var.NAME}" } ". For a run of an application in an environment, "
-            "the environment's value wins over the application's, which wins over the global one." }
+            "the environment's value wins over the application's, which wins over the global one. Values that must "
+            "stay hidden are " a href="/secrets" { "secrets" } "." }
         section aria-labelledby="vars" {
             h2 #vars { "All variables" }
             @if vars.is_empty() { p { "No variables yet." } }
@@ -102,7 +103,7 @@ pub struct VariableForm {
     scope: String,
 }
 
-fn scope_of(text: &str) -> Result<Scope, ServiceError> {
+pub(crate) fn scope_of(text: &str) -> Result<Scope, ServiceError> {
     match text.split_once(':') {
         None if text == "global" || text.is_empty() => Ok(Scope::Global),
         Some(("environment", e)) => Ok(Scope::Environment { environment: e.to_string() }),

@@ -28,6 +28,7 @@ pub mod release;
 pub mod runbook;
 pub mod runner;
 pub mod schedule;
+pub mod secret;
 pub mod train;
 pub mod turnover;
 pub mod variable;
@@ -62,6 +63,7 @@ pub use release::{
 pub use runbook::{Runbook, RunbookAction, RunbookSpec, RunbookState};
 pub use runner::{ClaimState, RunClaim, Runner, RunnerPresence, RunnerSpec, RunnerState};
 pub use schedule::Schedule;
+pub use secret::{Sealed, Secret, SecretPatch, SecretSpec, SecretValue};
 pub use train::{
     CriterionPatch, CriterionSpec, MilestonePatch, MilestoneSpec, ReleaseType, Train, TrainAction, TrainPatch,
     TrainSpec, TrainState,

@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use railyard_domain::{RunProcess, RunResult, RunStatus};
-use railyard_runner::{LineSink, OutputLine, Reaped, RunContext, RunOptions, Sandbox};
+use railyard_runner::{LineSink, Masker, OutputLine, Reaped, RunContext, RunOptions, Sandbox};
 use railyard_service::{Launch, Service};
 use serde_json::json;
 
@@ -294,9 +294,12 @@ impl Engine {
 }
 
 /// Where a run's output goes: to the service as it comes (so that its log can be read while it runs)
-/// and into the lines kept for its record; its process group goes to the recording task.
+/// and into the lines kept for its record; its process group goes to the recording task. Every line is
+/// masked first (the run's secret values as `***`), so neither the live output, the stored log nor any
+/// log line ever holds a value.
 struct RunSink<'a> {
     service: &'a Service,
+    masker: &'a Masker,
     deployment: &'a str,
     run: &'a str,
     attempt: u32,
@@ -306,7 +309,8 @@ struct RunSink<'a> {
 
 impl LineSink for RunSink<'_> {
     fn line(&mut self, line: OutputLine) {
-        let line = json!({"at": line.at, "stream": line.stream, "text": line.text});
+        let text = self.masker.mask(&line.text);
+        let line = json!({"at": line.at, "stream": line.stream, "text": text});
         self.service.engine_output_line(self.deployment, self.run, self.attempt, line.clone());
         self.lines.push(line);
     }
@@ -346,9 +350,11 @@ async fn run_one(service: &Service, launch: &Launch, options: &RunOptions) -> (R
         return (r, Vec::new());
     };
     let ctx = RunContext { env: launch.env.clone() };
+    let masker = Masker::new(&launch.mask);
     let (deployment, run, attempt) = (&launch.deployment, &launch.task.id, launch.task.attempts);
     let (started, process) = tokio::sync::oneshot::channel();
-    let mut sink = RunSink { service, deployment, run, attempt, lines: Vec::new(), started: Some(started) };
+    let mut sink =
+        RunSink { service, masker: &masker, deployment, run, attempt, lines: Vec::new(), started: Some(started) };
     let record = async {
         if let Ok(process) = process.await
             && let Err(e) = service.engine_run_started(deployment, launch.run, attempt, process).await
@@ -372,7 +378,8 @@ async fn run_one(service: &Service, launch: &Launch, options: &RunOptions) -> (R
     let message = if status == RunStatus::Interrupted {
         "interrupted: the server shut down while it ran; retry the deployment to run it again".to_string()
     } else {
-        outcome.message
+        // An HTTP task's error may quote its URL: no message leaves with a value in it.
+        masker.mask(&outcome.message).into_owned()
     };
     let result = RunResult {
         status,

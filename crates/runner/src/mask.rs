@@ -21,10 +21,16 @@ pub const MASK: &str = "***";
 pub const MIN_MASKED_LEN: usize = 4;
 
 /// The forms of a set of secret values to hide, longest first (so that a value containing another is
-/// hidden whole).
-#[derive(Debug, Clone, Default)]
+/// hidden whole). Its `Debug` shows how many forms it hides, never one of them.
+#[derive(Clone, Default)]
 pub struct Masker {
     needles: Vec<String>,
+}
+
+impl std::fmt::Debug for Masker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Masker(<{} forms hidden>)", self.needles.len())
+    }
 }
 
 impl Masker {

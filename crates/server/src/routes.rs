@@ -9,8 +9,8 @@ use utoipa_axum::routes;
 
 use crate::handlers::{
     actions, applications, approvals, audit, dependencies, deployments, environments, gates, inbox, inventory,
-    milestones, paths, production, releases, runbooks, runners, system, tokens, train_actions, trains, turnovers,
-    users, variables, work_items,
+    milestones, paths, production, releases, runbooks, runners, secrets, system, tokens, train_actions, trains,
+    turnovers, users, variables, work_items,
 };
 
 #[derive(OpenApi)]
@@ -165,6 +165,8 @@ pub fn routes() -> (Router<Service>, utoipa::openapi::OpenApi) {
         .routes(routes!(runbooks::save_from))
         .routes(routes!(variables::list, variables::create))
         .routes(routes!(variables::show, variables::update, variables::delete))
+        .routes(routes!(secrets::list, secrets::create))
+        .routes(routes!(secrets::show, secrets::update, secrets::delete))
         .routes(routes!(runners::list, runners::register))
         .routes(routes!(runners::actions))
         .routes(routes!(runners::show))

@@ -23,8 +23,9 @@ pub const LEASE_SECS: i64 = 10;
 /// A run of ours that has been running this long without being in flight is lost.
 pub const LOST_AFTER_SECS: i64 = 5;
 
-/// One automation run the engine must launch now.
-#[derive(Debug, Clone)]
+/// One automation run the engine must launch now. Its `Debug` shows neither the resolved action nor
+/// the values to mask.
+#[derive(Clone)]
 pub struct Launch {
     pub deployment: String,
     pub run: usize,
@@ -35,10 +36,25 @@ pub struct Launch {
     /// database, so that a task can tell a retry from its first run and make itself idempotent) and
     /// `RAILYARD_ARTIFACTS`.
     pub env: BTreeMap<String, String>,
-    /// Why the run must not start: a `${var.NAME}` its task names has no value for this run (the
-    /// variable was deleted since the task was added). The engine fails the run with this message
-    /// instead of running it with the literal text. `task.action` otherwise has every reference resolved.
+    /// Why the run must not start: a `${var.NAME}` or `${secret.NAME}` its task names has no value for
+    /// this run (deleted since the task was added), or a secret does not decrypt. The engine fails the
+    /// run with this message instead of running it with the literal text. `task.action` otherwise has
+    /// every reference resolved, secrets included: it is never logged nor stored.
     pub unresolved: Option<String>,
+    /// The secret values in effect for the run: masked as `***` in every output line and message.
+    pub mask: Vec<String>,
+}
+
+impl std::fmt::Debug for Launch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Launch")
+            .field("deployment", &self.deployment)
+            .field("run", &self.run)
+            .field("task", &self.task.id)
+            .field("unresolved", &self.unresolved)
+            .field("mask", &format_args!("<{} values>", self.mask.len()))
+            .finish()
+    }
 }
 
 /// What one step of a deployment gave the engine.
@@ -180,25 +196,22 @@ impl Service {
             let launches = if launch.is_empty() {
                 Vec::new()
             } else {
-                // The variables in effect for each run's application in this environment.
-                let values = self.variables_for_runs(&d.value, &launch).await?;
+                // Variables and secrets in effect for each run's application in this environment, resolved
+                // for the built-in runner (runs queued for remote runners are resolved again when claimed,
+                // see `runner_protocol.rs`; these launches are dropped).
+                let resolved = self.resolve_runs(&d.value, &launch).await?;
                 launch
                     .into_iter()
-                    .zip(values)
-                    .map(|(i, values)| {
+                    .zip(resolved)
+                    .map(|(i, resolved)| {
                         let run = &d.value.runs[i];
                         let env = run_env(&d.value, i);
                         let mut task = run.clone();
-                        let mut unresolved = None;
-                        if let Some(action) = &run.action {
-                            match action.resolve_variables(&values) {
-                                Ok(resolved) => task.action = Some(resolved),
-                                Err(names) => {
-                                    unresolved = Some(unresolved_message(&names, &d.value.environment));
-                                }
-                            }
+                        if resolved.action.is_some() {
+                            task.action = resolved.action;
                         }
-                        Launch { deployment: d.value.id.clone(), run: i, task, env, unresolved }
+                        let (unresolved, mask) = (resolved.unresolved, resolved.mask);
+                        Launch { deployment: d.value.id.clone(), run: i, task, env, unresolved, mask }
                     })
                     .collect()
             };
@@ -349,15 +362,4 @@ impl Service {
             format!("waiting for a runner with labels {}: none is online", labels.join(", "))
         }))
     }
-}
-
-/// Why a run did not start: the variables it names that have no value here.
-pub(crate) fn unresolved_message(names: &[String], environment: &str) -> String {
-    let listed: Vec<String> = names.iter().map(|n| format!("${{var.{n}}}")).collect();
-    format!(
-        "not started: {} {} no value for this run in environment {environment} (the variable was deleted or is not \
-         defined for this application or environment); define it and retry the deployment",
-        listed.join(", "),
-        if names.len() == 1 { "has" } else { "have" }
-    )
 }

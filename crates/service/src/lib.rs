@@ -34,6 +34,8 @@ mod run_results;
 mod runbooks;
 mod runner_protocol;
 mod runners;
+mod secret_key;
+mod secrets;
 mod sessions;
 mod sign_in_limits;
 mod snapshot;
@@ -80,6 +82,8 @@ pub use run_processes::Leftover;
 pub use runbooks::{ReviewInput, RunbookRef, RunbookView, SaveAsRunbookInput};
 pub use runner_protocol::{ClaimInput, ClaimedRun, Claims, HeartbeatInput, LeaseView, ResultInput};
 pub use runners::{RUNNER_TOKEN_PREFIX, RunnerView};
+pub use secret_key::{SecretKey, SecretKeyError};
+pub use secrets::{KeyRotation, ResolvedRun, SecretFilter, SecretView};
 pub use sessions::{
     MAX_SESSIONS_PER_USER, MIN_PASSWORD_CHARS, PasswordInput, SESSION_HOURS, SessionInfo, SignInMethod, SignedIn,
 };
@@ -116,6 +120,8 @@ pub struct Service {
     verifications: Arc<audit_gate::VerifyGate>,
     /// Every event it writes is marked demo data (see [`Service::marking_demo_data`]).
     demo_data: bool,
+    /// The key secrets are encrypted with (see `secrets.rs`); none: secrets cannot be set.
+    secret_key: Option<Arc<SecretKey>>,
     /// Whether this server runs the tasks of environments without runner labels itself (`serve
     /// --no-local-runner` turns it off: then remote runners take every run).
     local_runner: bool,
@@ -160,6 +166,7 @@ impl Service {
             access,
             verifications: Default::default(),
             demo_data: false,
+            secret_key: None,
             local_runner: true,
             runs_queued: Default::default(),
             results: Default::default(),

@@ -136,7 +136,10 @@ impl Service {
                 let mut interrupted = false;
                 let mut outcomes = Vec::with_capacity(finished.len());
                 let mut done: Vec<(String, u32)> = Vec::new();
-                for f in finished {
+                // Secret values are masked once more here, whatever runner reported (see `secrets.rs`).
+                let runs: Vec<usize> = finished.iter().map(|f| f.run).collect();
+                let maskers = self.maskers_for(&d.value, &runs).await;
+                for (f, masker) in finished.iter().zip(&maskers) {
                     let mut earlier: Vec<Value> = Vec::new();
                     let mut times = None;
                     if let Some(remote) = &f.remote {
@@ -164,7 +167,9 @@ impl Service {
                     // clock, such as the demo loader's, which moves through the demo's past).
                     let mut result = f.result.clone();
                     result.finished_at = result.finished_at.min(now);
+                    result.message = masker.mask(&result.message).into_owned();
                     let lines = earlier.into_iter().chain(capped_line_times(&f.lines, now)).collect();
+                    let lines = masked(lines, masker);
                     let mut change = match d.value.finish_run(f.run, f.attempt, result.clone()) {
                         Ok(c) => c,
                         Err(e) => {
@@ -239,4 +244,19 @@ fn capped_line_times(lines: &[Value], now: chrono::DateTime<chrono::Utc>) -> Vec
             line
         })
         .collect()
+}
+
+/// Output lines with every secret value of `masker` hidden in their text.
+pub(crate) fn masked(mut lines: Vec<Value>, masker: &railyard_runner::Masker) -> Vec<Value> {
+    if masker.is_empty() {
+        return lines;
+    }
+    for line in &mut lines {
+        if let Some(text) = line["text"].as_str()
+            && let std::borrow::Cow::Owned(hidden) = masker.mask(text)
+        {
+            line["text"] = Value::String(hidden);
+        }
+    }
+    lines
 }

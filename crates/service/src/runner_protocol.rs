@@ -85,8 +85,9 @@ pub struct ClaimInput {
     pub wait_ms: u32,
 }
 
-/// A run handed to a runner.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+/// A run handed to a runner. Its `Debug` shows neither the resolved action nor the values to mask
+/// (secrets): only the answer to the runner that claims it carries them.
+#[derive(Clone, Serialize, ToSchema)]
 pub struct ClaimedRun {
     /// `DE-5:R1:2`: the id of the heartbeat and result calls.
     pub claim: String,
@@ -101,6 +102,17 @@ pub struct ClaimedRun {
     /// Values the runner masks as `***` in the output and messages.
     pub mask: Vec<String>,
     pub lease_expires_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for ClaimedRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClaimedRun")
+            .field("claim", &self.claim)
+            .field("title", &self.title)
+            .field("mask", &format_args!("<{} values>", self.mask.len()))
+            .field("lease_expires_at", &self.lease_expires_at)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The answer to a claim.
@@ -321,10 +333,12 @@ impl Service {
         let Some(action) = d.runs.get(index).and_then(|r| r.action.clone()) else {
             return Ok(Err("an automation run without an action".into()));
         };
-        let values = self.variables_for_runs(d, &[index]).await?.into_iter().next().unwrap_or_default();
-        Ok(match action.resolve_variables(&values) {
-            Ok(a) => Ok((a, Vec::new())),
-            Err(names) => Err(crate::engine_work::unresolved_message(&names, &d.environment)),
+        // Variables and secrets, decrypted now that the run is handed to the runner that runs it.
+        let resolved = self.resolve_run(d, index).await?;
+        Ok(match (resolved.action, resolved.unresolved) {
+            (_, Some(why)) => Err(why),
+            (Some(a), None) => Ok((a, resolved.mask)),
+            (None, None) => Ok((action, resolved.mask)),
         })
     }
 
@@ -344,13 +358,15 @@ impl Service {
                     return Err(not_held(claim));
                 };
                 let d = self.find::<Deployment>(&c.value.0.deployment).await?;
-                if !d.as_ref().is_some_and(|d| still_running(&d.value, &c.value.0)) {
+                let Some(d) = d.filter(|d| still_running(&d.value, &c.value.0)) else {
                     return Err(ServiceError::LeaseLost(format!(
                         "run {claim} no longer runs (it was interrupted or its deployment moved on): stop it"
                     )));
-                }
-                let until =
-                    c.value.0.renew(&runner.id, now, lines.clone(), MAX_RUN_LINES).map_err(ServiceError::LeaseLost)?;
+                };
+                // The output so far is stored: secret values are masked first, whatever the runner sent.
+                let masker = self.maskers_for(&d.value, &[c.value.0.index]).await.pop().unwrap_or_default();
+                let lines = crate::run_results::masked(lines.clone(), &masker);
+                let until = c.value.0.renew(&runner.id, now, lines, MAX_RUN_LINES).map_err(ServiceError::LeaseLost)?;
                 let mut tx = Tx::new(&crate::engine_work::system(), now);
                 tx.update(&c)?;
                 self.commit(tx).await?;

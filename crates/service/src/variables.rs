@@ -1,12 +1,12 @@
-//! Variables: list, show, create, change and delete them; check the `${var.NAME}` references of the
-//! tasks added to turnovers and runbooks; and work out the values in effect for a run.
+//! Variables: list, show, create, change and delete them; check the `${var.NAME}` and `${secret.NAME}`
+//! references of the tasks added to turnovers and runbooks; and work out the values in effect for a run.
 //!
 //! Precedence for a run of application A in environment E: a variable scoped to E wins over one scoped
 //! to A, which wins over a global one (see [`railyard_domain::variable`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use railyard_domain::variable::{self, Scope};
+use railyard_domain::variable::{self, Kind, Scope};
 use railyard_domain::{
     Actor, Application, ApplicationRelease, Deployment, Environment, Operation, Refusal, Task, Turnover, Variable,
     VariablePatch, VariableSpec,
@@ -106,8 +106,15 @@ impl Service {
 
     /// Refuses an actor who may not manage the variables of `scope` (after checking the scope exists).
     async fn may_manage(&self, actor: &Actor, scope: &Scope) -> ServiceResult<()> {
+        let owner = self.scope_owner(actor, scope).await?;
+        Ok(variable::may_manage(actor, scope, owner.as_deref())?)
+    }
+
+    /// The owner of a scope's application (`None` for the other scopes), after checking that the actor
+    /// may manage variables and secrets at all and that the scope exists.
+    pub(crate) async fn scope_owner(&self, actor: &Actor, scope: &Scope) -> ServiceResult<Option<String>> {
         self.authorize(actor, Operation::ManageVariables)?;
-        let owner = match scope {
+        Ok(match scope {
             Scope::Global => None,
             Scope::Environment { environment } => {
                 if self.find::<Environment>(environment).await?.is_none() {
@@ -127,8 +134,7 @@ impl Service {
                     ));
                 }
             },
-        };
-        Ok(variable::may_manage(actor, scope, owner.as_deref())?)
+        })
     }
 
     pub async fn create_variable(&self, actor: &Actor, spec: VariableSpec) -> ServiceResult<VariableView> {
@@ -206,10 +212,19 @@ impl Service {
         runs: &[usize],
     ) -> ServiceResult<Vec<BTreeMap<String, String>>> {
         let all = self.all_variables().await?;
+        let applications = self.applications_for_runs(d, runs).await?;
+        Ok(applications.iter().map(|a| variable::effective(&all, a.as_deref(), &d.environment)).collect())
+    }
+
+    /// The application of each of these runs of a deployment (see [`Service::variables_for_runs`]).
+    pub(crate) async fn applications_for_runs(
+        &self,
+        d: &Deployment,
+        runs: &[usize],
+    ) -> ServiceResult<Vec<Option<String>>> {
         if d.releases.len() <= 1 {
             let application = self.turnover_applications(&d.releases).await?.into_iter().next();
-            let values = variable::effective(&all, application.as_deref(), &d.environment);
-            return Ok(runs.iter().map(|_| values.clone()).collect());
+            return Ok(runs.iter().map(|_| application.clone()).collect());
         }
         let turnover: Option<Stored<Turnover>> = self.find(&d.turnover_id).await?;
         let mut applications: BTreeMap<String, Option<String>> = BTreeMap::new();
@@ -231,7 +246,7 @@ impl Service {
                 },
                 None => None,
             };
-            out.push(variable::effective(&all, application.as_deref(), &d.environment));
+            out.push(application);
         }
         Ok(out)
     }
@@ -252,36 +267,53 @@ impl Service {
     /// the object's state.
     async fn check_references(&self, task: &Task, reach: Reach, on: [&str; 3]) -> ServiceResult<()> {
         let [action, object, state] = on;
-        let names = task.variable_references().map_err(ServiceError::Invalid)?;
-        if names.is_empty() {
+        let mut errors = Vec::new();
+        let variables = task.variable_references().unwrap_or_else(|e| {
+            errors.extend(e);
+            BTreeSet::new()
+        });
+        let secrets = task.secret_references().unwrap_or_else(|e| {
+            errors.extend(e);
+            BTreeSet::new()
+        });
+        if !errors.is_empty() {
+            return Err(ServiceError::Invalid(errors));
+        }
+        if variables.is_empty() && secrets.is_empty() {
             return Ok(());
         }
-        let known: BTreeSet<String> = self
-            .all_variables()
-            .await?
-            .into_iter()
-            .filter(|v| match &v.scope {
-                Scope::Global => true,
-                Scope::Environment { environment } => {
-                    reach.environments.as_ref().is_none_or(|e| e.contains(environment))
-                }
-                Scope::Application { application } => {
-                    reach.applications.as_ref().is_none_or(|a| a.contains(application))
-                }
-            })
-            .map(|v| v.name)
-            .collect();
-        let unknown: Vec<&String> = names.iter().filter(|n| !known.contains(*n)).collect();
+        let reaches = |scope: &Scope| match scope {
+            Scope::Global => true,
+            Scope::Environment { environment } => reach.environments.as_ref().is_none_or(|e| e.contains(environment)),
+            Scope::Application { application } => reach.applications.as_ref().is_none_or(|a| a.contains(application)),
+        };
+        let mut unknown: Vec<(Kind, &String)> = Vec::new();
+        if !variables.is_empty() {
+            let known: BTreeSet<String> =
+                self.all_variables().await?.into_iter().filter(|v| reaches(&v.scope)).map(|v| v.name).collect();
+            unknown.extend(variables.iter().filter(|n| !known.contains(*n)).map(|n| (Kind::Variable, n)));
+        }
+        if !secrets.is_empty() {
+            let known: BTreeSet<String> = self
+                .all_secrets()
+                .await?
+                .into_iter()
+                .filter(|s| reaches(&s.value.scope))
+                .map(|s| s.value.name)
+                .collect();
+            unknown.extend(secrets.iter().filter(|n| !known.contains(*n)).map(|n| (Kind::Secret, n)));
+        }
         if unknown.is_empty() {
             return Ok(());
         }
         let guards = unknown
             .iter()
-            .map(|n| {
+            .map(|(kind, n)| {
+                let (p, noun) = (kind.prefix(), kind.noun());
                 railyard_domain::Guard::new(
-                    "unknown_variable",
+                    &format!("unknown_{noun}"),
                     format!(
-                        "task '{}' names ${{var.{n}}}, but no variable {n} is defined globally, for its application or for an environment it deploys to",
+                        "task '{}' names ${{{p}.{n}}}, but no {noun} {n} is defined globally, for its application or for an environment it deploys to",
                         task.title
                     ),
                 )

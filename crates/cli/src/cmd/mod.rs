@@ -8,6 +8,7 @@ pub mod inventory;
 pub mod recovery;
 pub mod release;
 pub mod runner;
+pub mod secret;
 pub mod train;
 pub mod turnover;
 pub mod variable;

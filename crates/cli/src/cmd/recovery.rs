@@ -66,7 +66,7 @@ pub async fn run(cmd: AdminCmd, format: Format) -> anyhow::Result<()> {
 
 /// An existing SQLite file that this user may write: nothing is created, and someone who may only read
 /// the database gets no admin token from it.
-fn writable_database(path: &Path) -> anyhow::Result<()> {
+pub(crate) fn writable_database(path: &Path) -> anyhow::Result<()> {
     match std::fs::OpenOptions::new().read(true).write(true).open(path) {
         Ok(_) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
@@ -84,7 +84,7 @@ fn writable_database(path: &Path) -> anyhow::Result<()> {
 }
 
 /// The operating-system user running this (by the effective uid; its number when it has no name).
-fn os_user() -> String {
+pub(crate) fn os_user() -> String {
     // SAFETY: geteuid cannot fail; getpwuid_r writes into the buffers given, which outlive its result.
     unsafe {
         let uid = libc::geteuid();

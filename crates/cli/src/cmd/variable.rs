@@ -20,7 +20,7 @@ pub struct ScopeArgs {
 }
 
 impl ScopeArgs {
-    fn scope(&self) -> Value {
+    pub(crate) fn scope(&self) -> Value {
         match (&self.environment, &self.application) {
             (Some(e), _) => json!({"kind": "environment", "environment": e}),
             (None, Some(a)) => json!({"kind": "application", "application": a}),
@@ -28,7 +28,7 @@ impl ScopeArgs {
         }
     }
 
-    fn query(&self) -> Vec<(&'static str, String)> {
+    pub(crate) fn query(&self) -> Vec<(&'static str, String)> {
         match (&self.environment, &self.application) {
             (Some(e), _) => vec![("environment", e.clone())],
             (None, Some(a)) => vec![("application", a.clone())],

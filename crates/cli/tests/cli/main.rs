@@ -18,6 +18,7 @@ mod recovery;
 mod releases;
 mod runner_scale;
 mod runners;
+mod secrets;
 mod security;
 mod trains;
 mod turnovers;

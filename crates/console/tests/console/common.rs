@@ -95,7 +95,9 @@ impl TestApp {
             let service = Service::new(store.clone());
             (service.bootstrap_admin(None).await.unwrap().token().unwrap(), Vec::new())
         };
-        let service = Service::with_clock(store, clock);
+        let key =
+            railyard_service::SecretKey::load_or_create(&dir.path().join("railyard.db.secret-key"), true).unwrap();
+        let service = Service::with_clock(store, clock).with_secret_key(Some(key));
         // The engine runs deployments' tasks, as `railyard serve` does.
         tokio::spawn(railyard_engine::Engine::new(service.clone()).run(std::future::pending()));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -26,6 +26,7 @@ mod plain_words;
 mod release_dependents;
 mod release_forms;
 mod runners_page;
+mod secrets_page;
 mod seed_flow;
 mod session_end;
 mod sign_in;

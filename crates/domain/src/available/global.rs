@@ -6,7 +6,7 @@ use super::AvailableAction;
 use crate::{Actor, Operation};
 
 /// Each action a user may start without an object yet, with its operation of the role matrix.
-const GLOBAL: [(&str, Operation); 13] = [
+const GLOBAL: [(&str, Operation); 14] = [
     ("create_train", Operation::CreateTrain),
     ("create_application", Operation::ManageApplications),
     ("create_release", Operation::EditRelease),
@@ -19,6 +19,8 @@ const GLOBAL: [(&str, Operation); 13] = [
     ("stop_line", Operation::StopLine),
     ("decide_approvals", Operation::DecideApproval),
     ("manage_variables", Operation::ManageVariables),
+    // Secrets are managed by the same people as variables (see `crate::secret`).
+    ("manage_secrets", Operation::ManageVariables),
     ("manage_runners", Operation::ManageRunners),
 ];
 

@@ -350,6 +350,21 @@ impl Bounded for crate::VariablePatch {
     }
 }
 
+impl Bounded for crate::SecretSpec {
+    fn check_limits(&self, l: &mut Limits) {
+        l.name("name", &self.name);
+        // The value's own bounds (4 bytes to 8 KiB) are checked by `secret::check_value`.
+        match &self.scope {
+            crate::Scope::Global => {}
+            crate::Scope::Environment { environment } => l.name("scope.environment", environment),
+            crate::Scope::Application { application } => l.name("scope.application", application),
+        }
+    }
+}
+
+impl Bounded for crate::SecretPatch {
+    fn check_limits(&self, _: &mut Limits) {}
+}
 impl Bounded for crate::RunnerSpec {
     fn check_limits(&self, l: &mut Limits) {
         l.name("name", &self.name);

@@ -36,7 +36,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
-pub use references::{references, resolve};
+pub use references::{Kind, references, references_of, resolve, resolve_of};
 
 use crate::error::{Fields, Guards};
 use crate::{Actor, Change, DomainError, Role};
@@ -194,25 +194,29 @@ impl Variable {
 /// of the scope's application. Global and environment variables: release engineers and admins; an
 /// application's: its owner, release engineers and admins.
 pub fn may_manage(actor: &Actor, scope: &Scope, application_owner: Option<&str>) -> Result<(), DomainError> {
-    let mut g = Guards::new("manage_variable", &scope.to_string(), "active");
+    may_manage_kind(Kind::Variable, actor, scope, application_owner)
+}
+
+/// [`may_manage`] for variables or secrets: the same people manage both.
+pub(crate) fn may_manage_kind(
+    kind: Kind,
+    actor: &Actor,
+    scope: &Scope,
+    application_owner: Option<&str>,
+) -> Result<(), DomainError> {
+    let noun = kind.noun();
+    let mut g = Guards::new(&format!("manage_{noun}"), &scope.to_string(), "active");
     let engineer = actor.is_admin() || actor.has(Role::ReleaseEngineer);
     match scope {
         Scope::Global | Scope::Environment { .. } => {
             g.deny(engineer, "not_release_engineer", || {
-                format!(
-                    "{} may not manage the variables of the {scope}: a release engineer or an admin may",
-                    actor.name
-                )
+                format!("{} may not manage the {noun}s of the {scope}: a release engineer or an admin may", actor.name)
             });
         }
         Scope::Application { .. } => {
             let rule = crate::access::rules::APPLICATION_OWNER;
             g.deny(rule.allows(actor, application_owner), rule.code, || {
-                format!(
-                    "{} may not manage the variables of the {scope}: {} may",
-                    actor.name,
-                    rule.who(application_owner)
-                )
+                format!("{} may not manage the {noun}s of the {scope}: {} may", actor.name, rule.who(application_owner))
             });
         }
     }

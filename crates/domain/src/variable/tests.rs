@@ -178,3 +178,36 @@ fn scopes_have_unique_keys_and_json() {
     let json = serde_json::to_value(env("prod")).unwrap_or_default();
     assert_eq!(json, serde_json::json!({"kind": "environment", "environment": "prod"}));
 }
+
+#[test]
+fn secret_references_are_found_apart_from_variables() {
+    let a = Action::Command(CommandAction {
+        args: vec!["--token=${secret.TOKEN}".into(), "${var.HOST}".into()],
+        ..CommandAction::new("deploy")
+    });
+    assert_eq!(a.secret_references().expect("valid"), ["TOKEN".to_string()].into());
+    assert_eq!(a.variable_references().expect("valid"), ["HOST".to_string()].into());
+    let bad = Action::Command(CommandAction::new("x ${secret.bad-name}"));
+    let e = bad.secret_references().expect_err("malformed");
+    assert!(e[0].message.contains("not a secret reference"), "{e:?}");
+    let unclosed = Action::Command(CommandAction::new("x ${secret.TOKEN"));
+    let e = unclosed.secret_references().expect_err("unclosed");
+    assert!(e[0].message.contains("not closed") && !e[0].message.contains("TOKEN"), "{e:?}");
+}
+
+#[test]
+fn variables_and_secrets_resolve_in_one_pass() {
+    let a = Action::Command(CommandAction {
+        args: vec!["${var.HOST}:${secret.TOKEN}".into()],
+        ..CommandAction::new("deploy")
+    });
+    let vars = BTreeMap::from([("HOST".to_string(), "${secret.TOKEN}".to_string())]);
+    let secrets = BTreeMap::from([("TOKEN".to_string(), "t0k3n ${var.HOST}".to_string())]);
+    let Action::Command(c) = a.resolve_references(&vars, &secrets).expect("resolved") else { panic!("command") };
+    // A value inserted is never scanned again.
+    assert_eq!(c.args, vec!["${secret.TOKEN}:t0k3n ${var.HOST}".to_string()]);
+    let missing = a.resolve_references(&vars, &BTreeMap::new()).expect_err("no secret");
+    assert_eq!(missing, vec!["${secret.TOKEN}".to_string()]);
+    let Action::Command(c) = a.resolve_secrets(&secrets).expect("secrets only") else { panic!("command") };
+    assert_eq!(c.args, vec!["${var.HOST}:t0k3n ${var.HOST}".to_string()]);
+}

@@ -16,6 +16,7 @@ pub mod production;
 pub mod releases;
 pub mod runbooks;
 pub mod runners;
+pub mod secrets;
 pub mod system;
 pub mod tokens;
 pub mod train_actions;

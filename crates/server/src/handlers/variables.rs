@@ -30,7 +30,7 @@ pub struct VariableParams {
 
 impl VariableParams {
     /// The scope asked for: at most one of `global`, `environment` and `application`.
-    fn scope(&self) -> Result<Option<Scope>, ServiceError> {
+    pub(crate) fn scope(&self) -> Result<Option<Scope>, ServiceError> {
         let global = self.global.unwrap_or(false).then_some(Scope::Global);
         let environment = self.environment.clone().map(|environment| Scope::Environment { environment });
         let application = self.application.clone().map(|application| Scope::Application { application });

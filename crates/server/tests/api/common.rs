@@ -94,7 +94,10 @@ impl TestApp {
             }
         };
         let (offset, clock) = test_clock();
-        let service = Service::with_clock(store, clock);
+        // The key beside the database file, as `serve` makes it for SQLite.
+        let key =
+            railyard_service::SecretKey::load_or_create(&dir.path().join("railyard.db.secret-key"), true).unwrap();
+        let service = Service::with_clock(store, clock).with_secret_key(Some(key));
         let admin = service.bootstrap_admin(None).await.unwrap().token().expect("a fresh database creates the admin");
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -129,11 +132,14 @@ impl TestApp {
         let mut pair = Vec::new();
         // One clock for both, as two servers share the real one.
         let (offset, clock) = test_clock();
+        // One key for both, as servers sharing a database must share it.
+        let keys = tempfile::tempdir().unwrap();
+        let key = railyard_service::SecretKey::load_or_create(&keys.path().join("secret-key"), true).unwrap();
         for first in [true, false] {
             let dir = tempfile::tempdir().unwrap();
             let store: Arc<dyn railyard_store::Store> =
                 Arc::new(railyard_store_postgres::PostgresStore::connect(&url).await.unwrap());
-            let service = Service::with_clock(store, clock.clone());
+            let service = Service::with_clock(store, clock.clone()).with_secret_key(Some(key.clone()));
             if first {
                 admin = service.bootstrap_admin(None).await.unwrap().token().expect("a fresh database");
                 tokio::spawn(railyard_engine::Engine::new(service.clone()).run(std::future::pending()));

@@ -18,6 +18,7 @@ mod production;
 mod releases;
 mod roles;
 mod runners;
+mod secrets;
 mod trust;
 mod turnovers;
 mod variables;

@@ -247,6 +247,11 @@ fn matrix() -> Vec<Row> {
         row(M::GET, "/api/v1/variables/{variable}", None, ALL),
         row(M::PATCH, "/api/v1/variables/{variable}", Some(json!({"value": "v2"})), RE_PO),
         row(M::DELETE, "/api/v1/variables/{variable}", None, RE_PO),
+        row(M::GET, "/api/v1/secrets", None, ALL),
+        row(M::POST, "/api/v1/secrets", Some(json!({"name": "ROLE_TEST", "value": "v123"})), RE_PO),
+        row(M::GET, "/api/v1/secrets/{secret}", None, ALL),
+        row(M::PATCH, "/api/v1/secrets/{secret}", Some(json!({"value": "v234"})), RE_PO),
+        row(M::DELETE, "/api/v1/secrets/{secret}", None, RE_PO),
         row(M::GET, "/api/v1/runners", None, ALL),
         row(M::POST, "/api/v1/runners", Some(json!({"name": "role-test", "labels": ["x"]})), RE),
         row(M::GET, "/api/v1/runners/actions", None, ALL),
@@ -327,6 +332,8 @@ async fn every_endpoint_lets_in_exactly_the_roles_of_the_matrix() {
     let dp = p["id"].as_str().unwrap().to_string();
     let v = app.post(eng, "/api/v1/variables", json!({"name": "FIXTURE", "value": "v"})).await.ok();
     let var = v["id"].as_str().unwrap().to_string();
+    let v = app.post(eng, "/api/v1/secrets", json!({"name": "FIXTURE", "value": "v123"})).await.ok();
+    let secret = v["id"].as_str().unwrap().to_string();
     app.post(eng, "/api/v1/runners", json!({"name": "fixrunner", "labels": ["fix"]})).await.ok();
 
     let rows = matrix();
@@ -368,6 +375,7 @@ async fn every_endpoint_lets_in_exactly_the_roles_of_the_matrix() {
             .replace("{run}", "R1")
             .replace("{runbook}", "RB-999")
             .replace("{variable}", &var)
+            .replace("{secret}", &secret)
             .replace("{runner}", "fixrunner")
             .replace("{claim}", "DE-999:R1:1");
         for (role, token) in &tokens {

@@ -8,14 +8,14 @@ use serde_json::{Value, json};
 use crate::common::{TestApp, level, train_body};
 use crate::deployments::{run, wait_for};
 
-struct People {
-    rita: String,
-    erin: String,
-    dan: String,
-    paula: String,
+pub(crate) struct People {
+    pub rita: String,
+    pub erin: String,
+    pub dan: String,
+    pub paula: String,
 }
 
-async fn people(app: &TestApp) -> People {
+pub(crate) async fn people(app: &TestApp) -> People {
     let p = People {
         rita: app.user("rita", &["release_manager"]).await,
         erin: app.user("erin", &["release_engineer"]).await,
@@ -123,7 +123,7 @@ async fn variables_are_created_listed_changed_and_deleted_by_who_may() {
 }
 
 /// A turnover of PAY on a path through `test`, ready for tasks.
-async fn turnover(app: &TestApp, p: &People) -> String {
+pub(crate) async fn turnover(app: &TestApp, p: &People) -> String {
     let path = app
         .post(&p.erin, "/api/v1/deployment-paths", json!({"name": "short", "stages": [{"environment": "test"}]}))
         .await
@@ -149,7 +149,7 @@ async fn turnover(app: &TestApp, p: &People) -> String {
     t["id"].as_str().unwrap().to_string()
 }
 
-fn sh(script: &str) -> Value {
+pub(crate) fn sh(script: &str) -> Value {
     json!({"kind": "command", "program": "/bin/sh", "args": ["-c", script], "timeout_secs": 30})
 }
 
