@@ -400,3 +400,35 @@ fn a_runner_that_was_away_past_its_lease_stops_the_run_the_server_took_back_and_
     );
     assert_eq!(lines_of(&s.dir.path().join("runs.txt")).len(), 1, "it ran once");
 }
+
+#[test]
+fn a_secret_leaves_a_runner_masked_in_its_output_its_messages_and_its_log() {
+    const VALUE: &str = "runner-s3cr3t-Qx77";
+    let s = start_server();
+    ry(&s, None, &["login", "--server", &s.url, "--token", &s.admin_token]).ok();
+    let file = s.dir.path().join("deploy-key.txt");
+    std::fs::write(&file, format!("{VALUE}\n")).unwrap();
+    ry(&s, None, &["secret", "set", "DEPLOY_KEY", "--value-file", &file.display().to_string()]).ok();
+    let script = "echo \"key=${secret.DEPLOY_KEY}\"; printf %s '${secret.DEPLOY_KEY}' | base64";
+    let Regions { erin, to_eu, eu_token, .. } = two_regions(&s, script);
+    // A second task whose message names the secret: its program cannot be found.
+    let program = "/nonexistent/${secret.DEPLOY_KEY}/deploy";
+    ry(&s, None, &["task", "add", &to_eu, "--title", "Notify", "--sequence", "2", "--run", program]).ok();
+    let parent = tasks_dir();
+    let eu = start_runner(&s, &eu_token, &work_dir(&parent, "eu-1"));
+    let id = deploy(&s, &erin, &to_eu);
+    let d = wait_deployment(&s, &s.url, &erin, &id, "failed", |d| d["state"] == "failed");
+    assert_eq!(
+        (d["runs"][0]["state"].as_str(), d["runs"][1]["state"].as_str()),
+        (Some("succeeded"), Some("failed")),
+        "{d}"
+    );
+    let message = d["runs"][1]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("/nonexistent/***/deploy"), "{d}");
+    let log = ry(&s, Some(&erin), &["deployment", "logs", &id, "R1"]).ok();
+    assert!(log.contains("key=***") && !log.contains(VALUE), "{log}");
+    // The runner masked before it sent or logged anything (the server masks once more).
+    let runner_log = std::fs::read_to_string(eu.work.with_extension("log")).unwrap();
+    assert!(runner_log.contains("/nonexistent/***/deploy"), "{runner_log}");
+    assert!(!runner_log.contains(VALUE) && !runner_log.contains("cnVubmVyLXMzY3IzdC1RR"), "{runner_log}");
+}
