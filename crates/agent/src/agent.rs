@@ -19,6 +19,12 @@ use crate::{AgentConfig, AgentError};
 /// How often a runner with no free slot still says it is alive.
 pub const PRESENCE_INTERVAL: Duration = Duration::from_secs(5);
 
+/// How long a claim may wait on the server for a run while this runner has a free slot: an idle runner
+/// keeps one request open rather than asking over and over. A runner asked to stop lets the claim under
+/// way end (it may bring runs, which are then stopped and reported), so this also bounds how long the
+/// stop waits for it.
+pub const CLAIM_WAIT: Duration = Duration::from_secs(5);
+
 /// The runner's version, as claims send it.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -67,6 +73,7 @@ pub(crate) async fn run(config: AgentConfig, shutdown: impl Future<Output = ()>)
             labels: config.labels.as_deref(),
             capacity: free,
             in_flight: claims.values().cloned().collect(),
+            wait_ms: if free > 0 && !failing { CLAIM_WAIT.as_millis() as u64 } else { 0 },
         };
         let sent = Instant::now();
         // A claim under way is finished even when the runner is asked to stop: the runs it brings are then
@@ -76,7 +83,10 @@ pub(crate) async fn run(config: AgentConfig, shutdown: impl Future<Output = ()>)
             tokio::pin!(call);
             tokio::select! {
                 answer = &mut call => (answer, false),
-                () = &mut shutdown => (call.await, true),
+                () = &mut shutdown => {
+                    tracing::info!(wait_ms = request.wait_ms, "stopping once the claim under way is answered");
+                    (call.await, true)
+                }
             }
         };
         let (answer, asked_to_stop) = answer;

@@ -29,8 +29,8 @@ pub(crate) enum CallError {
     /// Another answer the runner cannot retry its way out of (`400`, `403`, `404`, `422`, a redirect...):
     /// the status and the server's explanation.
     Refused { status: u16, message: String },
-    /// The server could not be reached, timed out, was unavailable (`5xx`, `429`), or answered
-    /// something unreadable: worth trying again.
+    /// The server could not be reached, timed out, was unavailable (`5xx`, `429`), had a conflicting
+    /// write (`409 version_conflict`), or answered something unreadable: worth trying again.
     Unavailable(String),
 }
 
@@ -68,10 +68,10 @@ impl Api {
         self.base.as_str()
     }
 
-    /// `POST /api/v1/runner/claim`.
+    /// `POST /api/v1/runner/claim`; it may wait `request.wait_ms` for a run before it is answered.
     pub async fn claim(&self, request: &ClaimRequest<'_>) -> Result<ClaimAnswer, CallError> {
         let url = self.url(&["api", "v1", "runner", "claim"])?;
-        self.post(url, request, CALL_TIMEOUT).await
+        self.post(url, request, CALL_TIMEOUT + Duration::from_millis(request.wait_ms)).await
     }
 
     /// `POST /api/v1/runner/runs/{claim}/heartbeat`, answered within `timeout`.
@@ -155,6 +155,11 @@ pub(crate) fn failure(status: StatusCode, body: &[u8]) -> CallError {
     match status.as_u16() {
         401 => CallError::TokenRefused,
         409 if code == "lease_lost" => CallError::LeaseLost,
+        // Another write to the same deployment (another run's result) came first: the same call succeeds
+        // when tried again.
+        409 if code == "version_conflict" => {
+            CallError::Unavailable(format!("the server had a conflicting write: {}", explain(&problem, body)))
+        }
         408 | 429 | 500..=599 => {
             CallError::Unavailable(format!("the server is unavailable ({status}): {}", explain(&problem, body)))
         }
@@ -197,6 +202,7 @@ mod tests {
         assert_eq!(fail(401, json!({"code": "unauthorized"})), CallError::TokenRefused);
         assert_eq!(fail(409, json!({"code": "lease_lost", "detail": "gone"})), CallError::LeaseLost);
         assert!(matches!(fail(409, json!({"code": "conflict"})), CallError::Refused { status: 409, .. }));
+        assert!(matches!(fail(409, json!({"code": "version_conflict"})), CallError::Unavailable(_)));
         assert!(matches!(fail(503, json!({})), CallError::Unavailable(_)));
         assert!(matches!(fail(429, json!({})), CallError::Unavailable(_)));
         assert!(

@@ -39,7 +39,8 @@ pub struct AgentConfig {
     /// Where its tasks get their working directories, and where it records the runs in flight (see
     /// [`crate::records`]); `None`: the runner crate's default work root.
     pub work_dir: Option<PathBuf>,
-    /// How often it asks for work while a slot is free.
+    /// How long it pauses between two claims while a slot is free (each claim may also wait on the
+    /// server for up to [`crate::CLAIM_WAIT`]).
     pub poll_interval: Duration,
 }
 

@@ -4,9 +4,10 @@
 //! caps and sandbox), streams their output and reports their results, all through the runner protocol
 //! (`docs/runner-protocol.md`).
 //!
-//! - **Claims.** While a slot is free (of [`AgentConfig::concurrency`]) it asks for work every
-//!   [`AgentConfig::poll_interval`], and at once when a run ends; with every slot taken it still asks,
-//!   for nothing, every [`PRESENCE_INTERVAL`], so that the server sees it alive.
+//! - **Claims.** While a slot is free (of [`AgentConfig::concurrency`]) it asks for work, letting the
+//!   server hold the answer up to [`CLAIM_WAIT`] until a run comes, and asks again
+//!   [`AgentConfig::poll_interval`] after each answer, and at once when a run ends; with every slot taken
+//!   it still asks, for nothing, every [`PRESENCE_INTERVAL`], so that the server sees it alive.
 //! - **Leases.** Each run is heartbeated about every second with the lines printed since, which renews
 //!   its lease; see [`run`](crate::run()) for what stops a run.
 //! - **Secrets.** Every line and message of a run is masked ([`railyard_runner::Masker`]) with the values
@@ -22,7 +23,7 @@ pub mod records;
 mod run;
 pub mod wire;
 
-pub use agent::{PRESENCE_INTERVAL, VERSION};
+pub use agent::{CLAIM_WAIT, PRESENCE_INTERVAL, VERSION};
 pub use config::{AgentConfig, DEFAULT_CONCURRENCY, DEFAULT_POLL_INTERVAL, MAX_CONCURRENCY};
 
 /// Why a runner stopped (or never started) other than being asked to.

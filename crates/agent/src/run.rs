@@ -18,10 +18,12 @@ use tokio::time::Instant;
 
 use crate::api::{Api, CallError};
 use crate::records::Records;
-use crate::wire::{ClaimedRun, MAX_LINES_PER_CALL, RunReport, next_batch, put_back};
+use crate::wire::{ClaimedRun, MAX_LINES_PER_CALL, RunReport, next_batch, pieces, put_back};
 
 /// The longest pause between two tries of a call that failed.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// How many times a result is sent at most while the server keeps the lease but cannot record it.
+const MAX_RESULT_TRIES: u32 = 50;
 
 /// What every run of one runner shares.
 pub(crate) struct Shared {
@@ -107,7 +109,7 @@ impl LineSink for Sink<'_> {
         if let Cow::Owned(masked) = self.masker.mask(&line.text) {
             line.text = masked;
         }
-        lock(&self.pending).push(line);
+        lock(&self.pending).extend(pieces(line));
     }
 
     fn started(&mut self, process: &RunProcess) {
@@ -277,7 +279,8 @@ async fn report_run(
         }
     }
     report.lines = std::mem::take(&mut *lock(pending));
-    loop {
+    let mut pause = Duration::from_millis(100);
+    for tries in 1.. {
         match shared.api.result(claim, &report).await {
             Ok(()) => return Finish::Reported,
             Err(CallError::LeaseLost) => return lost(claim),
@@ -287,13 +290,26 @@ async fn report_run(
                 return Finish::Dropped;
             }
             Err(CallError::Unavailable(why)) => {
+                if tries >= MAX_RESULT_TRIES {
+                    return gave_up(claim, &why);
+                }
                 tracing::warn!(claim, error = %why, "could not deliver the run's result; trying again");
+                // A server that answers keeps the lease while the result waits (a busy deployment's
+                // results may conflict a few times); one that does not, until the lease runs out.
+                let sent = Instant::now();
+                match shared.api.heartbeat(claim, &[], lease.call_timeout()).await {
+                    Ok(()) => lease.renewed(sent),
+                    Err(CallError::LeaseLost) => return lost(claim),
+                    Err(CallError::TokenRefused) => return Finish::TokenRefused,
+                    Err(_) => {}
+                }
                 if !retry(&mut pause, lease).await {
                     return gave_up(claim, &why);
                 }
             }
         }
     }
+    Finish::Dropped
 }
 
 /// Waits `pause` (doubled for the next time, up to [`MAX_BACKOFF`]) before another try, unless the

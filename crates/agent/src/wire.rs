@@ -26,6 +26,8 @@ pub(crate) struct ClaimRequest<'a> {
     pub labels: Option<&'a [String]>,
     pub capacity: usize,
     pub in_flight: Vec<String>,
+    /// How long the server may hold the answer while it has no run to hand over.
+    pub wait_ms: u64,
 }
 
 /// The claim's answer: the lease and the runs handed over, each still to be read.
@@ -167,6 +169,29 @@ pub fn status(status: RunStatus) -> &'static str {
     }
 }
 
+/// The longest line text a server takes, in bytes (the runner crate cuts lines at as many raw bytes, but
+/// each invalid byte becomes a 3-byte U+FFFD when decoded, so a decoded line may be longer).
+pub const MAX_LINE_BYTES: usize = railyard_runner::MAX_LINE_BYTES;
+
+/// `line` as it is sent: in pieces of at most [`MAX_LINE_BYTES`] bytes, cut between characters.
+pub fn pieces(line: OutputLine) -> Vec<OutputLine> {
+    if line.text.len() <= MAX_LINE_BYTES {
+        return vec![line];
+    }
+    let mut out = Vec::new();
+    let mut rest = line.text.as_str();
+    while !rest.is_empty() {
+        let mut cut = rest.len().min(MAX_LINE_BYTES);
+        while !rest.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let (piece, after) = rest.split_at(cut);
+        out.push(OutputLine { at: line.at, stream: line.stream, text: piece.to_string() });
+        rest = after;
+    }
+    out
+}
+
 /// The first [`MAX_LINES_PER_CALL`] lines of `pending`, taken out of it.
 pub fn next_batch(pending: &mut Vec<OutputLine>) -> Vec<OutputLine> {
     let n = pending.len().min(MAX_LINES_PER_CALL);
@@ -201,6 +226,19 @@ mod tests {
         let sizes: Vec<usize> =
             std::iter::from_fn(|| Some(next_batch(&mut pending).len()).filter(|&n| n > 0)).collect();
         assert_eq!(sizes, [1000, 1000, 501]);
+    }
+
+    #[test]
+    fn lines_longer_than_a_server_takes_go_in_pieces_cut_between_characters() {
+        let short = line(7);
+        assert_eq!(pieces(short.clone()), [short]);
+        // 8,192 invalid bytes, decoded: three times as many bytes of U+FFFD.
+        let decoded = String::from_utf8_lossy(&[0xff; MAX_LINE_BYTES]).into_owned();
+        let long = OutputLine { at: Utc::now(), stream: Stream::Stderr, text: format!("a{decoded}") };
+        let cut = pieces(long.clone());
+        assert_eq!(cut.len(), 4);
+        assert!(cut.iter().all(|p| p.text.len() <= MAX_LINE_BYTES && p.stream == Stream::Stderr && p.at == long.at));
+        assert_eq!(cut.iter().map(|p| p.text.as_str()).collect::<String>(), long.text);
     }
 
     #[test]

@@ -52,7 +52,8 @@ pub struct AgentArgs {
     /// default: $TMPDIR/railyard-tasks-<uid>.
     #[arg(long, value_name = "DIR")]
     work_dir: Option<PathBuf>,
-    /// How often it asks the server for work while it can take more, in milliseconds.
+    /// How long it pauses between two requests for work while it can take more, in milliseconds (each
+    /// request may wait on the server up to 5 s for a run).
     #[arg(long, value_name = "MS", default_value_t = 200)]
     poll_interval_ms: u64,
 }
@@ -250,4 +251,16 @@ fn runner(r: &Value) {
         ("created by", s(&r["created_by"])),
         ("created at", s(&r["created_at"])),
     ]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::labels;
+
+    #[test]
+    fn labels_are_split_on_commas_and_an_empty_list_clears_them() {
+        assert_eq!(labels("prod-eu, linux"), ["prod-eu", "linux"]);
+        assert_eq!(labels(" eu ,,"), ["eu"]);
+        assert!(labels("").is_empty());
+    }
 }

@@ -144,7 +144,12 @@ fn lines_of(path: &Path) -> Vec<String> {
 fn each_run_lands_on_a_runner_of_its_environments_label_and_runners_are_listed() {
     let s = start_server();
     let dir = s.dir.path().display().to_string();
-    let script = format!("echo \"$RAILYARD_RUN_ID $(pwd)\" >> {dir}/runs.txt; echo deployed by a runner");
+    // More lines than one heartbeat carries, then more after a pause, then the end; and on stderr 9,000
+    // bytes that are not UTF-8 (each shown as a 3-byte U+FFFD: longer than a line may be when sent).
+    let script = format!(
+        "echo \"$RAILYARD_RUN_ID $(pwd)\" >> {dir}/runs.txt; seq 1 2500; head -c 9000 /dev/zero | tr '\\000' '\\377' >&2; \
+         sleep 2; seq 2501 3000; echo deployed by a runner"
+    );
     let Regions { erin, to_eu, to_us, eu_token, us_token } = two_regions(&s, &script);
     let parent = tasks_dir();
     let eu = start_runner(&s, &eu_token, &work_dir(&parent, "eu-1"));
@@ -164,8 +169,17 @@ fn each_run_lands_on_a_runner_of_its_environments_label_and_runners_are_listed()
     };
     assert!(ran_in(&d_eu).starts_with(&eu.work.display().to_string()), "{d_eu} ran in {}", ran_in(&d_eu));
     assert!(ran_in(&d_us).starts_with(&us.work.display().to_string()), "{d_us} ran in {}", ran_in(&d_us));
-    let log = ry(&s, Some(&erin), &["deployment", "logs", &d_eu, "R1"]).ok();
-    assert!(log.contains("deployed by a runner"), "{log}");
+    // Every line once, in order, whichever call carried it.
+    let log = ry(&s, Some(&erin), &["deployment", "logs", &d_eu, "R1", "--output", "json"]).json();
+    let lines = log["lines"].as_array().unwrap();
+    let texts = |stream: &str| -> Vec<&str> {
+        lines.iter().filter(|l| l["stream"] == stream).filter_map(|l| l["text"].as_str()).collect()
+    };
+    let mut want: Vec<String> = (1..=3000).map(|i| i.to_string()).collect();
+    want.push("deployed by a runner".into());
+    assert_eq!(texts("stdout"), want, "the run's output as it printed it");
+    let binary = texts("stderr").concat();
+    assert_eq!((binary.chars().count(), binary.chars().all(|c| c == '\u{FFFD}')), (9000, true), "{binary:.40}");
 
     let list = ry(&s, None, &["runner", "list", "--output", "json"]).json();
     let names: Vec<&str> = list["items"].as_array().unwrap().iter().filter_map(|r| r["name"].as_str()).collect();
@@ -228,6 +242,11 @@ fn a_killed_runners_run_is_interrupted_its_process_gone_and_a_retry_runs_it_once
     assert!(runs[0].contains(&eu.work.display().to_string()), "{runs:?}");
     assert!(runs[1].contains(&us.work.display().to_string()), "{runs:?}");
     assert_eq!(d["runs"][0]["runner"], "us-1", "{d}");
+    // An empty list hands the environment back to the built-in runner.
+    let edited = ry(&s, Some(&erin), &["env", "edit", "prod-eu", "--runner-labels", "", "--output", "json"]).json();
+    assert_eq!(edited["runner_labels"], serde_json::json!([]), "{edited}");
+    let shown = ry(&s, Some(&erin), &["env", "show", "prod-eu"]).ok();
+    assert!(shown.contains("the built-in runner"), "{shown}");
 }
 
 #[test]
@@ -254,11 +273,34 @@ fn runner_tokens_work_on_the_runner_protocol_only_and_bad_starts_are_refused_wit
 
     // A label it was not registered with: the server's 422 names it.
     runner_refused(&s, &token, &work, &["--labels", "eu,mars"], "mars");
-    // Registered labels only: it runs (and stops on SIGTERM).
-    let mut ok = start_runner(&s, &token, &work);
+    // A user's token in RAILYARD_TOKEN is never taken for the runner's.
+    let out = Command::new(BIN)
+        .args(["runner", "--server", &s.url, "--work-dir", &work.display().to_string()])
+        .env("RAILYARD_TOKEN", &erin)
+        .env_remove("RAILYARD_RUNNER_TOKEN")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("the runner needs its token"), "{stderr}");
+
+    // Registered labels only, the token in a file: it runs (and stops on SIGTERM).
+    let file = parent.path().join("eu-1.token");
+    std::fs::write(&file, format!("{token}\n")).unwrap();
+    std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let file = file.display().to_string();
+    let mut ok = Runner {
+        child: runner_command(&s, "", &work, &["--token-file", &file, "--labels", "linux"])
+            .env_remove("RAILYARD_RUNNER_TOKEN")
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+        work: work.clone(),
+    };
+    let serving = || ry(&s, None, &["runner", "show", "eu-1", "--output", "json"]).json();
     assert!(
-        eventually(30, || ry(&s, None, &["runner", "show", "eu-1", "--output", "json"]).json()["online"] == true),
-        "the runner never showed up online"
+        eventually(30, || serving()["online"] == true && serving()["serving"] == serde_json::json!(["linux"])),
+        "the runner never showed up online serving linux: {}",
+        serving()
     );
     // SAFETY: kill only sends SIGTERM to the runner this test started.
     unsafe { libc::kill(ok.child.id() as i32, libc::SIGTERM) };
@@ -347,8 +389,9 @@ fn a_runner_that_was_away_past_its_lease_stops_the_run_the_server_took_back_and_
     // Back, the runner learns it lost the lease and stops the run itself; it runs on.
     assert!(eventually(30, || process_gone(&pid)), "the run the server took back still runs ({pid})");
     assert!(eu.child.try_wait().unwrap().is_none(), "the runner itself goes on");
-    let log = std::fs::read_to_string(eu.work.with_extension("log")).unwrap();
-    assert!(log.contains("lease was lost") || log.contains("lease ran out"), "{log}");
+    let log = || std::fs::read_to_string(eu.work.with_extension("log")).unwrap();
+    let says = |log: String| log.contains("lease was lost") || log.contains("lease ran out");
+    assert!(eventually(30, || says(log())), "the runner never said why it stopped the run:\n{}", log());
     let d = show_deployment(&s, &erin, &id);
     assert_eq!(
         (d["runs"][0]["state"].as_str(), d["runs"][0]["attempts"].as_u64()),
@@ -356,4 +399,36 @@ fn a_runner_that_was_away_past_its_lease_stops_the_run_the_server_took_back_and_
         "{d}"
     );
     assert_eq!(lines_of(&s.dir.path().join("runs.txt")).len(), 1, "it ran once");
+}
+
+#[test]
+fn a_secret_leaves_a_runner_masked_in_its_output_its_messages_and_its_log() {
+    const VALUE: &str = "runner-s3cr3t-Qx77";
+    let s = start_server();
+    ry(&s, None, &["login", "--server", &s.url, "--token", &s.admin_token]).ok();
+    let file = s.dir.path().join("deploy-key.txt");
+    std::fs::write(&file, format!("{VALUE}\n")).unwrap();
+    ry(&s, None, &["secret", "set", "DEPLOY_KEY", "--value-file", &file.display().to_string()]).ok();
+    let script = "echo \"key=${secret.DEPLOY_KEY}\"; printf %s '${secret.DEPLOY_KEY}' | base64";
+    let Regions { erin, to_eu, eu_token, .. } = two_regions(&s, script);
+    // A second task whose message names the secret: its program cannot be found.
+    let program = "/nonexistent/${secret.DEPLOY_KEY}/deploy";
+    ry(&s, None, &["task", "add", &to_eu, "--title", "Notify", "--sequence", "2", "--run", program]).ok();
+    let parent = tasks_dir();
+    let eu = start_runner(&s, &eu_token, &work_dir(&parent, "eu-1"));
+    let id = deploy(&s, &erin, &to_eu);
+    let d = wait_deployment(&s, &s.url, &erin, &id, "failed", |d| d["state"] == "failed");
+    assert_eq!(
+        (d["runs"][0]["state"].as_str(), d["runs"][1]["state"].as_str()),
+        (Some("succeeded"), Some("failed")),
+        "{d}"
+    );
+    let message = d["runs"][1]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("/nonexistent/***/deploy"), "{d}");
+    let log = ry(&s, Some(&erin), &["deployment", "logs", &id, "R1"]).ok();
+    assert!(log.contains("key=***") && !log.contains(VALUE), "{log}");
+    // The runner masked before it sent or logged anything (the server masks once more).
+    let runner_log = std::fs::read_to_string(eu.work.with_extension("log")).unwrap();
+    assert!(runner_log.contains("/nonexistent/***/deploy"), "{runner_log}");
+    assert!(!runner_log.contains(VALUE) && !runner_log.contains("cnVubmVyLXMzY3IzdC1RR"), "{runner_log}");
 }
