@@ -206,6 +206,14 @@ impl Engine {
                         tracing::warn!(error = %e, "engine tick failed; trying again");
                     }
                 }
+                // Remote runners' results recorded here: those deployments move on at once.
+                ids = self.service.engine_results_recorded() => {
+                    for id in ids {
+                        if let Err(e) = self.step(&id).await {
+                            tracing::warn!(deployment = %id, error = %e, "could not move the deployment on");
+                        }
+                    }
+                }
             }
         }
         flusher.abort();

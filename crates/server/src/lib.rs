@@ -31,6 +31,10 @@ pub const MAX_BODY: usize = 1024 * 1024;
 /// The largest file a work item import accepts, in bytes: a 10,000-issue Jira CSV export is a few MB.
 pub const IMPORT_MAX_BODY: usize = 32 * 1024 * 1024;
 
+/// The largest heartbeat or result a runner sends, in bytes: 1,000 lines of 8 KiB, each byte escaped
+/// at worst to a few (`\u0001`), fit in it.
+pub const RUNNER_MAX_BODY: usize = 64 * 1024 * 1024;
+
 /// The OpenAPI document, as served.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     routes::routes().1

@@ -172,8 +172,13 @@ pub fn routes() -> (Router<Service>, utoipa::openapi::OpenApi) {
         .routes(routes!(runners::show))
         .routes(routes!(runners::revoke))
         .routes(routes!(runners::claim))
-        .routes(routes!(runners::heartbeat))
-        .routes(routes!(runners::result))
+        // A runner's heartbeat or result carries up to 1,000 lines of 8 KiB, JSON-escaped: past 1 MiB.
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(runners::heartbeat))
+                .routes(routes!(runners::result))
+                .layer(axum::extract::DefaultBodyLimit::max(crate::RUNNER_MAX_BODY)),
+        )
         .routes(routes!(audit::list))
         .routes(routes!(audit::verify))
         .routes(routes!(audit::head))

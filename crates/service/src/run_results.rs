@@ -39,6 +39,10 @@ struct Waiting {
 pub(crate) struct ResultBatches {
     waiting: Mutex<HashMap<String, Vec<Waiting>>>,
     turns: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Deployments with remote results recorded since this server's engine last looked: it moves them
+    /// on at once rather than at its next tick.
+    recorded: Mutex<std::collections::BTreeSet<String>>,
+    recorded_notify: tokio::sync::Notify,
 }
 
 impl ResultBatches {
@@ -69,6 +73,22 @@ impl Service {
         self.finish_runs(id, finished).await.map(|_| ())
     }
 
+    /// The deployments whose remote results were recorded on this server since the last call: the
+    /// engine moves them on at once. Waits until there is one.
+    pub async fn engine_results_recorded(&self) -> Vec<String> {
+        loop {
+            let notified = self.results.recorded_notify.notified();
+            let ids: Vec<String> =
+                std::mem::take(&mut *self.results.recorded.lock().unwrap_or_else(|p| p.into_inner()))
+                    .into_iter()
+                    .collect();
+            if !ids.is_empty() {
+                return ids;
+            }
+            notified.await;
+        }
+    }
+
     /// A remote runner's result, recorded with the others waiting for the same deployment; answers once
     /// it is committed (or refused: the runner does not hold the claim).
     pub(crate) async fn record_remote_result(&self, deployment: &str, finished: Finished) -> ServiceResult<()> {
@@ -84,6 +104,14 @@ impl Service {
                     batch.into_iter().map(|w| (w.finished, w.reply)).unzip();
                 match self.finish_runs(deployment, finished).await {
                     Ok(outcomes) => {
+                        if outcomes.iter().any(Result::is_ok) {
+                            self.results
+                                .recorded
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .insert(deployment.to_string());
+                            self.results.recorded_notify.notify_one();
+                        }
                         for (reply, outcome) in replies.into_iter().zip(outcomes) {
                             let _ = reply.send(outcome.map_err(ServiceError::LeaseLost));
                         }
@@ -136,13 +164,19 @@ impl Service {
                 let mut interrupted = false;
                 let mut outcomes = Vec::with_capacity(finished.len());
                 let mut done: Vec<(String, u32)> = Vec::new();
+                // A result sent twice (a runner that gave up waiting and sent it again) is answered once.
+                let mut claims_seen: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
                 // Secret values are masked once more here, whatever runner reported (see `secrets.rs`).
                 let runs: Vec<usize> = finished.iter().map(|f| f.run).collect();
                 let maskers = self.maskers_for(&d.value, &runs).await;
                 for (f, masker) in finished.iter().zip(&maskers) {
-                    let mut earlier: Vec<Value> = Vec::new();
+                    let mut lines = capped_line_times(&f.lines, now);
                     let mut times = None;
                     if let Some(remote) = &f.remote {
+                        if !claims_seen.insert(remote.claim.as_str()) {
+                            outcomes.push(Err(format!("the result of run {} was sent twice; the first is recorded", remote.claim)));
+                            continue;
+                        }
                         let Some(c) = self.find::<Claim>(&remote.claim).await? else {
                             outcomes.push(Err(format!("this runner holds no run {}", remote.claim)));
                             continue;
@@ -151,12 +185,15 @@ impl Service {
                             outcomes.push(Err(c.value.0.not_held_reason(&remote.runner.id, now)));
                             continue;
                         }
-                        earlier = c.value.0.lines.clone();
-                        times = Some((c.value.0.queued_at, c.value.0.claimed_at));
-                        if c.value.0.dropped > 0 {
-                            earlier.push(serde_json::json!({"at": now, "stream": "stderr",
-                                "text": format!("[railyard: {} lines dropped past the output limit]", c.value.0.dropped)}));
+                        // Its output so far, then the result's lines, within the output limits.
+                        let mut kept = c.value.0.clone();
+                        kept.append(std::mem::take(&mut lines), crate::runner_protocol::MAX_RUN_LINES);
+                        lines = kept.lines;
+                        if kept.dropped > 0 {
+                            lines.push(serde_json::json!({"at": now, "stream": "stderr",
+                                "text": format!("[railyard: {} lines dropped past the output limit]", kept.dropped)}));
                         }
+                        times = Some((c.value.0.queued_at, c.value.0.claimed_at));
                         tx.delete(&c);
                     }
                     if let Some(r) = d.value.runs.get(f.run) {
@@ -168,7 +205,6 @@ impl Service {
                     let mut result = f.result.clone();
                     result.finished_at = result.finished_at.min(now);
                     result.message = masker.mask(&result.message).into_owned();
-                    let lines = earlier.into_iter().chain(capped_line_times(&f.lines, now)).collect();
                     let lines = masked(lines, masker);
                     let mut change = match d.value.finish_run(f.run, f.attempt, result.clone()) {
                         Ok(c) => c,

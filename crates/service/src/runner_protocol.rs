@@ -29,6 +29,8 @@ pub const MAX_LINES_PER_CALL: usize = 1_000;
 pub const MAX_RUN_LINES: usize = 20_000;
 /// The longest line (as the runner cuts them).
 pub const MAX_LINE_BYTES: usize = 8 * 1024;
+/// The most queued runs one claim looks through for runs of its labels.
+const MAX_SCANNED: usize = 1_000;
 /// The longest a claim waits for a run.
 pub const MAX_WAIT_MS: u32 = 30_000;
 /// How often a waiting claim looks for runs other servers queued.
@@ -247,99 +249,164 @@ impl Service {
         }
     }
 
-    /// Claims up to `capacity` queued runs whose labels `serving` covers.
+    /// Claims up to `capacity` queued runs whose labels `serving` covers, oldest first, looking through
+    /// at most [`MAX_SCANNED`] queued runs (those of other labels are passed over). The runs of one
+    /// deployment are taken together: one read of the deployment, one resolution of their variables
+    /// and secrets, one commit. Once some runs are taken, a later failure ends the look with those
+    /// (they are the runner's now and must reach it).
     async fn claim_queued(&self, runner: &Runner, serving: &[String], capacity: u32) -> ServiceResult<Vec<ClaimedRun>> {
+        let capacity = capacity as usize;
         let mut runs = Vec::new();
-        if capacity > 0 {
-            let mut q = ListQuery::new(<Claim as Aggregate>::KIND, 100);
-            q.category = Some(ClaimState::Queued.as_str().to_string());
-            for rec in self.store.list(&q).await? {
-                if runs.len() >= capacity as usize {
-                    break;
-                }
+        if capacity == 0 {
+            return Ok(runs);
+        }
+        let mut q = ListQuery::new(<Claim as Aggregate>::KIND, 100);
+        q.category = Some(ClaimState::Queued.as_str().to_string());
+        let mut scanned = 0;
+        while runs.len() < capacity && scanned < MAX_SCANNED {
+            let page = self.store.list(&q).await?;
+            let full = page.len() >= q.limit as usize;
+            scanned += page.len();
+            // The runs it may take, by deployment, in queue order.
+            let mut groups: Vec<(String, Vec<Stored<Claim>>)> = Vec::new();
+            let mut picked = 0;
+            for rec in page {
+                q.after_seq = Some(rec.seq);
                 let c: Stored<Claim> = crate::persist::decode(rec)?;
-                if !runner::serves(serving, &c.value.0.labels) {
+                if picked + runs.len() >= capacity || !runner::serves(serving, &c.value.0.labels) {
                     continue;
                 }
-                if let Some(run) = self.take_claim(runner, c).await? {
-                    runs.push(run);
+                picked += 1;
+                match groups.iter_mut().find(|(d, _)| *d == c.value.0.deployment) {
+                    Some((_, claims)) => claims.push(c),
+                    None => groups.push((c.value.0.deployment.clone(), vec![c])),
                 }
+            }
+            for (deployment, claims) in groups {
+                match self.take_claims(runner, &deployment, claims).await {
+                    Ok(mut taken) => runs.append(&mut taken),
+                    Err(e) if !runs.is_empty() => {
+                        tracing::warn!(runner = %runner.name, error = %e, "could not take more runs; handing over those taken");
+                        return Ok(runs);
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            if !full {
+                break;
             }
         }
         Ok(runs)
     }
 
-    /// Takes one queued claim for `runner`: `None` when another runner took it first or its run no
-    /// longer waits (the claim is dropped then, with an event).
-    async fn take_claim(&self, runner: &Runner, mut c: Stored<Claim>) -> ServiceResult<Option<ClaimedRun>> {
+    /// Takes queued claims of one deployment for `runner`; those another runner took first are left
+    /// out, and those whose run no longer waits are dropped (with an event).
+    async fn take_claims(
+        &self,
+        runner: &Runner,
+        deployment: &str,
+        claims: Vec<Stored<Claim>>,
+    ) -> ServiceResult<Vec<ClaimedRun>> {
         let now = self.now();
-        let Some(d) = self.find::<Deployment>(&c.value.0.deployment).await? else {
-            return Ok(None);
+        let Some(d) = self.find::<Deployment>(deployment).await? else {
+            return Ok(Vec::new());
         };
-        if !still_running(&d.value, &c.value.0) {
+        let (live, stale): (Vec<Stored<Claim>>, Vec<Stored<Claim>>) =
+            claims.into_iter().partition(|c| still_running(&d.value, &c.value.0));
+        if !stale.is_empty() {
             let mut tx = Tx::new(&crate::engine_work::system(), now);
-            tx.delete(&c);
-            tx.record([railyard_domain::Change::new(
-                "deployment",
-                &c.value.0.deployment,
-                "drop_claim",
-                json!({"run": c.value.0.run, "attempt": c.value.0.attempt, "reason": "the run no longer waits"}),
-            )]);
+            for c in &stale {
+                tx.delete(c);
+                tx.record([railyard_domain::Change::new(
+                    "deployment",
+                    deployment,
+                    "drop_claim",
+                    json!({"run": c.value.0.run, "attempt": c.value.0.attempt, "reason": "the run no longer waits"}),
+                )]);
+            }
             match self.commit(tx).await {
-                Ok(()) | Err(ServiceError::Conflict(_)) => return Ok(None),
+                Ok(()) | Err(ServiceError::Conflict(_)) => {}
                 Err(e) => return Err(e),
             }
         }
-        let resolved = self.resolve_for_runner(&d.value, c.value.0.index).await?;
-        c.value.0.claim(&runner.id, &runner.name, now);
-        let mut tx = Tx::new(&crate::engine_work::system(), now);
-        tx.update(&c)?;
-        match self.commit(tx).await {
-            Ok(()) => {}
-            // Another runner (through this or another server) took it first.
-            Err(ServiceError::Conflict(_)) => return Ok(None),
-            Err(e) => return Err(e),
+        if live.is_empty() {
+            return Ok(Vec::new());
         }
-        let claim = c.value.0;
-        let run = &d.value.runs[claim.index];
-        let (action, mask) = match resolved {
-            Ok(r) => r,
-            Err(message) => {
-                // A reference lost its value since the run was queued: it fails without running.
-                self.finish_remote(runner, &claim.id, could_not_start(message, now), Vec::new()).await?;
-                return Ok(None);
-            }
-        };
-        Ok(Some(ClaimedRun {
-            claim: claim.id.clone(),
-            deployment: claim.deployment.clone(),
-            run: claim.run.clone(),
-            attempt: claim.attempt,
-            title: run.title.clone(),
-            action,
-            env: crate::engine_work::run_env(&d.value, claim.index),
-            mask,
-            lease_expires_at: claim.expires_at.unwrap_or(now),
-        }))
+        let indices: Vec<usize> = live.iter().map(|c| c.value.0.index).collect();
+        // Variables and secrets, decrypted now that the runs are handed to the runner that runs them.
+        let resolved = self.resolve_runs(&d.value, &indices).await?;
+        let taken = self.commit_claims(runner, live).await?;
+        let mut out = Vec::new();
+        for claim in taken {
+            let Some(pos) = indices.iter().position(|i| *i == claim.index) else { continue };
+            let run = &d.value.runs[claim.index];
+            let r = &resolved[pos];
+            let action = match (&r.unresolved, &r.action, &run.action) {
+                (Some(why), _, _) => Err(why.clone()),
+                (None, Some(a), _) | (None, None, Some(a)) => Ok(a.clone()),
+                (None, None, None) => Err("an automation run without an action".to_string()),
+            };
+            let action = match action {
+                Ok(a) => a,
+                Err(message) => {
+                    // A reference lost its value since the run was queued: it fails without running.
+                    self.finish_remote(runner, &claim.id, could_not_start(message, now), Vec::new()).await?;
+                    continue;
+                }
+            };
+            // The runner masks what its action holds; the server masks every value in scope again
+            // when it stores the output.
+            let text = serde_json::to_string(&action).unwrap_or_default();
+            let mask = r.mask.iter().filter(|v| text.contains(v.as_str())).cloned().collect();
+            out.push(ClaimedRun {
+                claim: claim.id.clone(),
+                deployment: claim.deployment.clone(),
+                run: claim.run.clone(),
+                attempt: claim.attempt,
+                title: run.title.clone(),
+                action,
+                env: crate::engine_work::run_env(&d.value, claim.index),
+                mask,
+                lease_expires_at: claim.expires_at.unwrap_or(now),
+            });
+        }
+        Ok(out)
     }
 
-    /// The run's action with its references resolved, and the values to mask; `Err` says why it cannot
-    /// start.
-    async fn resolve_for_runner(
-        &self,
-        d: &Deployment,
-        index: usize,
-    ) -> ServiceResult<Result<(Action, Vec<String>), String>> {
-        let Some(action) = d.runs.get(index).and_then(|r| r.action.clone()) else {
-            return Ok(Err("an automation run without an action".into()));
-        };
-        // Variables and secrets, decrypted now that the run is handed to the runner that runs it.
-        let resolved = self.resolve_run(d, index).await?;
-        Ok(match (resolved.action, resolved.unresolved) {
-            (_, Some(why)) => Err(why),
-            (Some(a), None) => Ok((a, resolved.mask)),
-            (None, None) => Ok((action, resolved.mask)),
-        })
+    /// Marks the claims `runner`'s, all in one commit; when another runner took one of them first,
+    /// each that is still queued one by one. The claims taken.
+    async fn commit_claims(&self, runner: &Runner, mut claims: Vec<Stored<Claim>>) -> ServiceResult<Vec<RunClaim>> {
+        let now = self.now();
+        let mut tx = Tx::new(&crate::engine_work::system(), now);
+        for c in &mut claims {
+            c.value.0.claim(&runner.id, &runner.name, now);
+            tx.update(c)?;
+        }
+        match self.commit(tx).await {
+            Ok(()) => return Ok(claims.into_iter().map(|c| c.value.0).collect()),
+            Err(ServiceError::Conflict(_)) if claims.len() > 1 => {}
+            Err(ServiceError::Conflict(_)) => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        }
+        let mut taken = Vec::new();
+        for c in claims {
+            let Some(mut fresh) = self.find::<Claim>(&c.value.0.id).await? else { continue };
+            if fresh.value.0.state != ClaimState::Queued {
+                continue;
+            }
+            fresh.value.0.claim(&runner.id, &runner.name, now);
+            let mut tx = Tx::new(&crate::engine_work::system(), now);
+            tx.update(&fresh)?;
+            match self.commit(tx).await {
+                Ok(()) => taken.push(fresh.value.0),
+                Err(ServiceError::Conflict(_)) => {}
+                Err(e) if !taken.is_empty() => {
+                    tracing::warn!(runner = %runner.name, error = %e, "could not take a run");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(taken)
     }
 
     /// A heartbeat: renews the lease of a run the runner holds and keeps its output so far.

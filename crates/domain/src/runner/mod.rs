@@ -40,6 +40,8 @@ pub const LEASE_SECS: i64 = 10;
 pub const ONLINE_SECS: i64 = 15;
 /// The most labels a runner or an environment carries.
 pub const MAX_LABELS: usize = 16;
+/// The most output text kept of a remote run: 1 MiB, as the built-in runner keeps.
+pub const MAX_KEPT_BYTES: usize = 1024 * 1024;
 /// The most runs one claim request takes.
 pub const MAX_CAPACITY: u32 = 64;
 
@@ -329,11 +331,19 @@ impl RunClaim {
     }
 
     /// Keeps `lines` up to `max_lines` in all, counting what it drops.
+    /// Keeps `lines` up to `max_lines` and [`MAX_KEPT_BYTES`] of text in all, counting what it drops
+    /// (the built-in runner keeps as much).
     pub fn append(&mut self, lines: Vec<serde_json::Value>, max_lines: usize) {
-        let room = max_lines.saturating_sub(self.lines.len());
-        let n = lines.len();
-        self.lines.extend(lines.into_iter().take(room));
-        self.dropped += n.saturating_sub(room);
+        let text = |l: &serde_json::Value| l["text"].as_str().map_or(0, str::len);
+        let mut bytes: usize = self.lines.iter().map(text).sum();
+        for line in lines {
+            bytes += text(&line);
+            if self.lines.len() >= max_lines || bytes > MAX_KEPT_BYTES {
+                self.dropped += 1;
+            } else {
+                self.lines.push(line);
+            }
+        }
     }
 
     /// Why `runner` does not hold it (for the 409 a heartbeat or a result gets).

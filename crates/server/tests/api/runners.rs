@@ -209,6 +209,16 @@ async fn a_run_waits_for_a_runner_with_its_labels_goes_to_exactly_one_and_ends_w
     assert!(r["lease_expires_at"].is_string(), "{r}");
     let log = app.get(&p.dan, &format!("/api/v1/deployments/{id}/runs/R1/log")).await.ok();
     assert_eq!(log["lines"][0]["text"], "step 1", "{log}");
+    // A heartbeat of long lines is past the 1 MiB every other body gets, and is taken whole.
+    let long: Vec<Value> = (0..200).map(|i| line(&format!("{i:03}{}", "x".repeat(8000)))).collect();
+    app.post(&eu, &hb, json!({"lines": long})).await.expect(200);
+    let log = app.get(&p.dan, &format!("/api/v1/deployments/{id}/runs/R1/log")).await.ok();
+    assert_eq!(
+        log["lines"].as_array().unwrap().len(),
+        1 + 131,
+        "kept up to 1 MiB of text: {}",
+        log["lines"].as_array().unwrap().len()
+    );
     // Another runner's heartbeat or result for it: refused, nothing recorded.
     let r = app.post(&eu2, &hb, json!({"lines": []})).await.expect(409);
     assert_eq!(r["code"], "lease_lost", "{r}");
@@ -226,7 +236,10 @@ async fn a_run_waits_for_a_runner_with_its_labels_goes_to_exactly_one_and_ends_w
     assert_eq!(run(&d, "Deploy")["runner"], "eu-1", "{d}");
     let log = app.get(&p.dan, &format!("/api/v1/deployments/{id}/runs/R1/log")).await.ok();
     let texts: Vec<&str> = log["lines"].as_array().unwrap().iter().map(|l| l["text"].as_str().unwrap()).collect();
-    assert_eq!(texts, ["step 1", "done"], "{log}");
+    // step 1, the long lines within 1 MiB, the result's short line (it still fits), the mark of the rest.
+    assert_eq!(texts.len(), 1 + 131 + 2, "{:?}", &texts[texts.len() - 2..]);
+    assert_eq!((texts[0], texts[132]), ("step 1", "done"));
+    assert_eq!(texts[133], "[railyard: 69 lines dropped past the output limit]");
     // A second result for the same run: refused, the first stands.
     let r = app.post(&eu, &res, result).await.expect(409);
     assert_eq!(r["code"], "lease_lost", "{r}");
