@@ -511,8 +511,11 @@ impl Service {
             if let Some(f) = in_flight {
                 me.in_flight = f.to_vec();
             }
+            // The runs in flight change with every claim: they ride along with the next write, at most
+            // every few seconds; a new version or other labels are written at once.
             let stale = before.last_seen_at.is_none_or(|t| (now - t).num_seconds() >= PRESENCE_EVERY_SECS);
-            if !stale && *me == before {
+            let changed = me.version != before.version || me.labels != before.labels;
+            if !stale && !changed {
                 return Ok(());
             }
             me.last_seen_at = Some(now);
