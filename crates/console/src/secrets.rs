@@ -89,6 +89,8 @@ pub struct SecretForm {
     csrf: Option<String>,
     #[serde(default)]
     name: String,
+    // Missing fields are the service's to name (after the CSRF check), not the form parser's.
+    #[serde(default)]
     value: SecretValue,
     /// `global`, `environment:NAME` or `application:KEY`.
     #[serde(default)]

@@ -35,7 +35,7 @@ pub const MIN_VALUE_BYTES: usize = 4;
 pub const MAX_VALUE_BYTES: usize = 8 * 1024;
 
 /// A secret value in clear. Its `Debug` never shows it; it is never serialized.
-#[derive(Clone, PartialEq, Eq, Deserialize, ToSchema)]
+#[derive(Clone, Default, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(transparent)]
 #[schema(value_type = String)]
 pub struct SecretValue(String);
