@@ -30,12 +30,19 @@ pub(crate) struct ClaimRequest<'a> {
     pub wait_ms: u64,
 }
 
-/// The claim's answer: the lease and the runs handed over, each still to be read.
-#[derive(Debug, Deserialize)]
+/// The claim's answer: the lease and the runs handed over, each still to be read. Its `Debug` shows
+/// how many runs came, never their contents (they hold secret values).
+#[derive(Deserialize)]
 pub(crate) struct ClaimAnswer {
     pub lease_secs: i64,
     #[serde(default)]
     pub runs: Vec<Value>,
+}
+
+impl std::fmt::Debug for ClaimAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClaimAnswer").field("lease_secs", &self.lease_secs).field("runs", &self.runs.len()).finish()
+    }
 }
 
 impl ClaimAnswer {
@@ -45,8 +52,8 @@ impl ClaimAnswer {
     }
 }
 
-/// One run a runner claimed.
-#[derive(Debug, Clone, Deserialize)]
+/// One run a runner claimed. Its `Debug` shows neither the resolved action nor the values to mask.
+#[derive(Clone, Deserialize)]
 pub struct ClaimedRun {
     /// The claim's id, e.g. `DE-5:R1:1`: what heartbeats and the result name.
     pub claim: String,
@@ -64,6 +71,16 @@ pub struct ClaimedRun {
     /// The secret values the action holds: masked in every line and message that leaves the runner.
     #[serde(default)]
     pub mask: Vec<String>,
+}
+
+impl std::fmt::Debug for ClaimedRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClaimedRun")
+            .field("claim", &self.claim)
+            .field("title", &self.title)
+            .field("mask", &format_args!("<{} values>", self.mask.len()))
+            .finish_non_exhaustive()
+    }
 }
 
 /// What the runner makes of one run in a claim's answer.
