@@ -128,7 +128,13 @@ impl Service {
                 let r: Stored<ApplicationRelease> = self.load(release).await?;
                 rb.value.guard_usable(&r.value.application)?;
             }
-            t.value.clone().copy_runbook(&rb.value, &mut std::iter::repeat(String::new()), actor)?;
+            // A dry run first: refused as it is, or for a variable or secret its tasks name that is not
+            // known where this turnover deploys (the copies have no id yet).
+            let mut preview = t.value.clone();
+            preview.copy_runbook(&rb.value, &mut std::iter::repeat(String::new()), actor)?;
+            for task in preview.tasks.iter().filter(|t| t.id.is_empty()) {
+                self.check_turnover_task(&preview, task, "copy_runbook").await?;
+            }
             let ids = self.task_ids(rb.value.tasks.len()).await?;
             let change = t.value.copy_runbook(&rb.value, &mut ids.into_iter(), actor)?;
             let mut tx = Tx::new(actor, self.now());

@@ -251,6 +251,13 @@ impl Service {
             sources.push(t.value);
         }
         let n = Turnover::tasks_to_copy(&sources, &input.tasks);
+        // The copies must name only variables and secrets known where this turnover deploys (a dry run:
+        // the copies have no id yet).
+        let mut preview: Stored<Turnover> = self.load(id).await?;
+        preview.value.copy_tasks(&sources, &input.tasks, &mut std::iter::repeat(String::new()), actor)?;
+        for task in preview.value.tasks.iter().filter(|t| t.id.is_empty()) {
+            self.check_turnover_task(&preview.value, task, "copy_tasks").await?;
+        }
         self.change_turnover(
             actor,
             id,

@@ -233,3 +233,44 @@ async fn a_deployment_runs_with_the_environments_value_and_refuses_what_it_canno
     let t = app.get(&p.dan, &format!("/api/v1/turnovers/{to}")).await.ok();
     assert!(t.to_string().contains("${var.GREETING}") && !t.to_string().contains("from test"), "{t}");
 }
+
+#[tokio::test]
+async fn tasks_copied_from_a_runbook_or_another_turnover_are_refused_when_they_name_an_unknown_variable() {
+    let app = TestApp::spawn().await;
+    let p = people(&app).await;
+    let to = turnover(&app, &p).await;
+    let temp = app.post(&p.erin, "/api/v1/variables", json!({"name": "TEMP", "value": "t"})).await.expect(201);
+    // A runbook and a turnover whose tasks name it, while it exists.
+    let rb = app
+        .post(
+            &p.dan,
+            "/api/v1/runbooks",
+            json!({"name": "rb", "tasks": [{"title": "t", "sequence": 1, "action": sh("echo ${var.TEMP}")}]}),
+        )
+        .await
+        .expect(201);
+    let rb = rb["id"].as_str().unwrap().to_string();
+    app.post(&p.dan, &format!("/api/v1/runbooks/{rb}/submit"), json!({})).await.ok();
+    app.post(&p.erin, &format!("/api/v1/runbooks/{rb}/accept"), json!({})).await.ok();
+    let source = app.post(&p.dan, "/api/v1/turnovers", json!({"title": "source", "release": app.get(&p.dan, &format!("/api/v1/turnovers/{to}")).await.ok()["releases"][0], "path": app.get(&p.dan, &format!("/api/v1/turnovers/{to}")).await.ok()["path_id"]})).await.ok();
+    let source = source["id"].as_str().unwrap().to_string();
+    app.post(
+        &p.dan,
+        &format!("/api/v1/turnovers/{source}/tasks"),
+        json!({"title": "uses temp", "sequence": 1, "action": sh("echo ${var.TEMP}")}),
+    )
+    .await
+    .expect(201);
+    // Gone: copying those tasks now would add tasks naming an unknown variable.
+    let id = temp["id"].as_str().unwrap();
+    app.call(Some(&p.erin), reqwest::Method::DELETE, &format!("/api/v1/variables/{id}"), None).await.expect(204);
+    let before = app.event_count().await;
+    let r = app.post(&p.dan, &format!("/api/v1/turnovers/{to}/tasks/from-runbook"), json!({"runbook": rb})).await;
+    assert_eq!((r.status.as_u16(), r.guards()), (409, vec!["unknown_variable".to_string()]), "{}", r.body);
+    assert!(r.guard_text().contains("TEMP"), "{}", r.guard_text());
+    let r = app.post(&p.dan, &format!("/api/v1/turnovers/{to}/tasks/copy"), json!({"from": [source]})).await;
+    assert_eq!((r.status.as_u16(), r.guards()), (409, vec!["unknown_variable".to_string()]), "{}", r.body);
+    assert_eq!(app.event_count().await, before, "nothing written");
+    let t = app.get(&p.dan, &format!("/api/v1/turnovers/{to}")).await.ok();
+    assert_eq!(t["tasks"], json!([]), "no task was copied: {t}");
+}
