@@ -47,20 +47,16 @@ async fn call(http: &reqwest::Client, token: &str, method: reqwest::Method, url:
     v
 }
 
+/// `GET url` as `token`, its JSON body.
+fn get(http: &reqwest::Client, rt: &tokio::runtime::Runtime, token: &str, url: String) -> Value {
+    rt.block_on(async { http.get(url).bearer_auth(token).send().await.unwrap().json::<Value>().await.unwrap() })
+}
+
 /// The deployment once it ended (4 minutes at most: a debug build on two cores).
 fn wait_for(http: &reqwest::Client, rt: &tokio::runtime::Runtime, base: &str, token: &str, id: &str) -> Value {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(240);
     loop {
-        let d = rt.block_on(async {
-            http.get(format!("{base}/api/v1/deployments/{id}"))
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap()
-                .json::<Value>()
-                .await
-                .unwrap()
-        });
+        let d = get(http, rt, token, format!("{base}/api/v1/deployments/{id}"));
         if !matches!(d["state"].as_str(), Some("scheduled" | "running")) {
             return d;
         }
@@ -96,16 +92,7 @@ fn two_servers_three_runners_and_a_thousand_tasks_each_run_exactly_once() {
     let http = reqwest::Client::new();
     let post = reqwest::Method::POST;
     // Four turnovers of 250 tasks (groups of 50), on the first one's release and path.
-    let first = rt.block_on(async {
-        http.get(format!("{a_url}/api/v1/turnovers/{to}"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-            .json::<Value>()
-            .await
-            .unwrap()
-    });
+    let first = get(&http, &rt, token, format!("{a_url}/api/v1/turnovers/{to}"));
     let mut turnovers = vec![to.clone()];
     rt.block_on(async {
         for t in 1..TURNOVERS {
@@ -139,16 +126,7 @@ fn two_servers_three_runners_and_a_thousand_tasks_each_run_exactly_once() {
         runners.push(start_runner(server, &file, &dir.join(format!("work-{name}"))));
     }
     let online = || {
-        let list = rt.block_on(async {
-            http.get(format!("{b_url}/api/v1/runners"))
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap()
-                .json::<Value>()
-                .await
-                .unwrap()
-        });
+        let list = get(&http, &rt, token, format!("{b_url}/api/v1/runners"));
         list["items"].as_array().unwrap().iter().filter(|r| r["online"] == true).count() == 3
     };
     assert!(eventually(60, online), "the three runners came online");
@@ -181,16 +159,7 @@ fn two_servers_three_runners_and_a_thousand_tasks_each_run_exactly_once() {
     let by: BTreeSet<&str> = runs.iter().filter_map(|r| r["runner"].as_str()).collect();
     assert_eq!(runs.iter().filter(|r| r["runner"].is_string()).count(), TASKS, "every run names its runner");
     assert!(by.len() >= 2, "the work spread over the runners: {by:?}");
-    let v = rt.block_on(async {
-        http.get(format!("{b_url}/api/v1/audit/verify"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-            .json::<Value>()
-            .await
-            .unwrap()
-    });
+    let v = get(&http, &rt, token, format!("{b_url}/api/v1/audit/verify"));
     assert_eq!((v["intact"].as_bool(), v["records_differing"].as_u64()), (Some(true), Some(0)), "{v}");
     drop(runners);
 }

@@ -248,3 +248,32 @@ pub fn tasks_dir() -> tempfile::TempDir {
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
     dir
 }
+
+/// A turnover "build 7" of PAY (rita's train in construction, eve its executive approver) on an active
+/// path "short" through `test` (erin's), made by dan, ready for tasks; its id. PAY, `test` and the
+/// users must exist.
+pub async fn pay_turnover_through_test(app: &TestApp, rita: &str, erin: &str, dan: &str) -> String {
+    let path = app
+        .post(erin, "/api/v1/deployment-paths", json!({"name": "short", "stages": [{"environment": "test"}]}))
+        .await
+        .ok()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.post(erin, &format!("/api/v1/deployment-paths/{path}/activate"), json!({})).await.ok();
+    let t = app
+        .post(rita, "/api/v1/trains", train_body("T", json!({"executive": {"levels": [level(&["eve"], 1)]}})))
+        .await
+        .ok();
+    let rt = t["id"].as_str().unwrap().to_string();
+    let r = app
+        .post(rita, "/api/v1/application-releases", json!({"title": "PAY 1", "application": "PAY", "train": rt, "schedule": {"start": "2027-01-05", "end": "2027-02-05"}}))
+        .await
+        .ok();
+    let ar = r["id"].as_str().unwrap().to_string();
+    app.post(rita, &format!("/api/v1/trains/{rt}/submit"), json!({})).await.ok();
+    app.post(rita, &format!("/api/v1/trains/{rt}/start-construction"), json!({})).await.ok();
+    app.post(rita, &format!("/api/v1/application-releases/{ar}/begin-work"), json!({})).await.ok();
+    let t = app.post(dan, "/api/v1/turnovers", json!({"title": "build 7", "release": ar, "path": path})).await.ok();
+    t["id"].as_str().unwrap().to_string()
+}

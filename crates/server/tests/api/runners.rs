@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use crate::common::{TestApp, level, train_body};
+use crate::common::TestApp;
 use crate::deployments::{run, wait_for};
 
 struct People {
@@ -30,29 +30,7 @@ async fn people(app: &TestApp) -> People {
 
 /// A turnover of PAY on a path through `test` with one task running `script`.
 async fn turnover(app: &TestApp, p: &People, script: &str) -> String {
-    let path = app
-        .post(&p.erin, "/api/v1/deployment-paths", json!({"name": "short", "stages": [{"environment": "test"}]}))
-        .await
-        .ok()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    app.post(&p.erin, &format!("/api/v1/deployment-paths/{path}/activate"), json!({})).await.ok();
-    let t = app
-        .post(&p.rita, "/api/v1/trains", train_body("T", json!({"executive": {"levels": [level(&["eve"], 1)]}})))
-        .await
-        .ok();
-    let rt = t["id"].as_str().unwrap().to_string();
-    let r = app
-        .post(&p.rita, "/api/v1/application-releases", json!({"title": "PAY 1", "application": "PAY", "train": rt, "schedule": {"start": "2027-01-05", "end": "2027-02-05"}}))
-        .await
-        .ok();
-    let ar = r["id"].as_str().unwrap().to_string();
-    app.post(&p.rita, &format!("/api/v1/trains/{rt}/submit"), json!({})).await.ok();
-    app.post(&p.rita, &format!("/api/v1/trains/{rt}/start-construction"), json!({})).await.ok();
-    app.post(&p.rita, &format!("/api/v1/application-releases/{ar}/begin-work"), json!({})).await.ok();
-    let t = app.post(&p.dan, "/api/v1/turnovers", json!({"title": "build 7", "release": ar, "path": path})).await.ok();
-    let to = t["id"].as_str().unwrap().to_string();
+    let to = crate::common::pay_turnover_through_test(app, &p.rita, &p.erin, &p.dan).await;
     let action = json!({"kind": "command", "program": "/bin/sh", "args": ["-c", script], "timeout_secs": 30});
     app.post(
         &p.dan,
